@@ -1,0 +1,98 @@
+/**
+ * Domain errors with stable codes. Every error a caller can see maps to an OpenAI-shaped body
+ * `{"error":{"message","type","code","param"}}`; the code is also sent as `x-ms-error-code`.
+ * Messages say what was wrong and what to do next, and never carry secrets, prompt text or the
+ * sensitive values that were found.
+ */
+
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "rate_limit_error"
+  | "api_error"
+  | "service_unavailable_error";
+
+export type ErrorCode =
+  | "invalid_json"
+  | "invalid_request"
+  | "unsupported_media_type"
+  | "request_too_large"
+  | "method_not_allowed"
+  | "not_found"
+  | "missing_api_key"
+  | "invalid_api_key"
+  | "expired_api_key"
+  | "revoked_api_key"
+  | "invalid_token"
+  | "expired_token"
+  | "insufficient_role"
+  | "not_a_project_member"
+  | "missing_permission"
+  | "ip_not_allowed"
+  | "model_not_allowed"
+  | "project_not_found"
+  | "sensitive_data_detected"
+  | "inspection_failed"
+  | "rate_limit_exceeded"
+  | "budget_exceeded"
+  | "model_not_priced"
+  | "limits_unavailable"
+  | "no_compliant_endpoint"
+  | "upstream_error"
+  | "upstream_timeout"
+  | "audit_unavailable"
+  | "internal_error";
+
+export interface PalisadeErrorOptions {
+  readonly param?: string | null;
+  /** Extra response headers (for example `retry-after`). */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly cause?: unknown;
+}
+
+export class PalisadeError extends Error {
+  override readonly name = "PalisadeError";
+  readonly param: string | null;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType,
+    readonly code: ErrorCode,
+    message: string,
+    options: PalisadeErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.param = options.param ?? null;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** Checked by name, not instanceof, so it holds across package and realm boundaries. */
+export function isPalisadeError(value: unknown): value is PalisadeError {
+  return value instanceof Error && value.name === "PalisadeError" && "code" in value && "status" in value;
+}
+
+export const invalidRequest = (message: string, param: string | null = null): PalisadeError =>
+  new PalisadeError(400, "invalid_request_error", "invalid_request", message, { param });
+
+/** Turns anything thrown into an Error, so callers never have to guess. */
+export function ensureError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === "string" ? value : "Non-Error value thrown", { cause: value });
+}
+
+export interface OpenAiErrorBody {
+  readonly error: {
+    readonly message: string;
+    readonly type: ErrorType;
+    readonly code: ErrorCode;
+    readonly param: string | null;
+  };
+}
+
+export function toOpenAiErrorBody(error: PalisadeError): OpenAiErrorBody {
+  return { error: { message: error.message, type: error.type, code: error.code, param: error.param } };
+}
