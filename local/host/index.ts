@@ -1,0 +1,222 @@
+import { HttpRequest, HttpResponse, type HttpResponseInit, InvocationContext, type Timer } from "@azure/functions";
+import { ServiceBusClient } from "@azure/service-bus";
+import { randomUUID } from "node:crypto";
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { type AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { type ReadableStream as WebReadableStream } from "node:stream/web";
+import { type FunctionDefinition } from "../../src/functions/definition.js";
+import { type HttpRoute, compileRoute, matchRoute } from "./httpRoutes.js";
+import { parseNcrontab } from "./ncrontab.js";
+import { resolveSetting } from "./resolveSetting.js";
+import { type RunningTrigger, startServiceBusTrigger } from "./serviceBusTrigger.js";
+
+export interface LocalHostOptions {
+  readonly definitions: readonly FunctionDefinition[];
+  readonly port?: number;
+  readonly host?: string;
+  /** Settings for `%NAME%` expressions and binding connections (defaults to process.env). */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+  /** Run timers on their schedules (on-demand runs work either way). */
+  readonly runTimers?: boolean;
+  /** Feed Service Bus triggers from their queues. */
+  readonly runServiceBusTriggers?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningLocalHost {
+  readonly url: string;
+  readonly port: number;
+  /** Runs a timer function now, as `POST /admin/functions/<name>` does. */
+  runTimer(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ROUTE_PREFIX = "/api";
+/** Azure's front end refuses bodies over 100 MB; the functions enforce their own, smaller limits. */
+const MAX_BODY_BYTES = 100 * 1024 * 1024;
+
+async function readRequestBody(request: IncomingMessage): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).byteLength;
+    if (size > MAX_BODY_BYTES) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function headersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  // Azure's front end appends the caller's address to x-forwarded-for; do the same, so the app's
+  // trusted-hop logic sees what it will see in Azure.
+  const remote = request.socket.remoteAddress ?? "";
+  headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${remote}` : remote;
+  return headers;
+}
+
+async function writeResponse(response: ServerResponse, result: HttpResponseInit | HttpResponse | undefined): Promise<void> {
+  const normalised = result instanceof HttpResponse ? result : new HttpResponse(result ?? { status: 204 });
+  const headers: Record<string, string> = {};
+  normalised.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  response.writeHead(normalised.status, headers);
+  const body = normalised.body;
+  if (!body) {
+    response.end();
+    return;
+  }
+  const readable = Readable.fromWeb(body as WebReadableStream<Uint8Array>);
+  readable.on("error", () => response.destroy());
+  response.on("close", () => readable.destroy());
+  readable.pipe(response);
+  response.flushHeaders();
+}
+
+function plainError(response: ServerResponse, status: number, message: string): void {
+  response.writeHead(status, { "content-type": "application/json" });
+  response.end(JSON.stringify({ error: { message, type: "invalid_request_error", code: status === 404 ? "not_found" : "invalid_request", param: null } }));
+}
+
+/**
+ * Serves function definitions as the Functions host does: HTTP routes under /api, timers on their
+ * NCRONTAB schedule and on demand (`POST /admin/functions/<name>`), and Service Bus queue triggers.
+ * Several hosts can share one local stack, the way Azure scales an app out.
+ */
+export async function startLocalHost(options: LocalHostOptions): Promise<RunningLocalHost> {
+  const environment = options.environment ?? process.env;
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const routes: HttpRoute[] = [];
+  const timers = new Map<string, Extract<FunctionDefinition, { kind: "timer" }>>();
+  for (const definition of options.definitions) {
+    if (definition.kind === "http") routes.push(compileRoute(definition.name, definition.options));
+    if (definition.kind === "timer") timers.set(definition.name.toLowerCase(), definition);
+  }
+  // Literal routes before parameterised ones, as the host orders them.
+  routes.sort((a, b) => a.paramNames.length - b.paramNames.length);
+
+  const contextFor = (functionName: string, triggerMetadata: Record<string, unknown> = {}): InvocationContext =>
+    new InvocationContext({
+      invocationId: randomUUID(),
+      functionName,
+      triggerMetadata,
+      logHandler: (level, ...args) => {
+        if (level !== "trace" && level !== "debug") log(`[${functionName}] ${level}: ${args.map(String).join(" ")}`);
+      },
+    });
+
+  const runTimer = async (name: string, isPastDue = false): Promise<void> => {
+    const definition = timers.get(name.toLowerCase());
+    if (!definition) throw new Error(`no timer function named ${name}`);
+    const timer: Timer = { isPastDue, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: new Date().toISOString() } };
+    await definition.options.handler(timer, contextFor(definition.name));
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "127.0.0.1"}`);
+    const method = (request.method ?? "GET").toUpperCase();
+    const admin = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
+    if (admin && method === "POST") {
+      try {
+        await runTimer(decodeURIComponent(admin[1] ?? ""));
+        response.writeHead(202).end();
+      } catch (error) {
+        plainError(response, timers.has((admin[1] ?? "").toLowerCase()) ? 500 : 404, error instanceof Error ? error.message : "timer failed");
+      }
+      return;
+    }
+    if (!url.pathname.startsWith(`${ROUTE_PREFIX}/`)) {
+      plainError(response, 404, `No function serves ${url.pathname}. Functions are under ${ROUTE_PREFIX}/.`);
+      return;
+    }
+    const matched = matchRoute(routes, url.pathname.slice(ROUTE_PREFIX.length), method);
+    if (!matched) {
+      plainError(response, 404, `No function serves ${url.pathname}.`);
+      return;
+    }
+    if (!matched.route.methods.has(method)) {
+      response.setHeader("allow", [...matched.route.methods].join(", "));
+      plainError(response, 405, `${method} is not allowed on ${url.pathname}.`);
+      return;
+    }
+    const body = await readRequestBody(request);
+    if (body === null) {
+      plainError(response, 413, "The request body is larger than 100 MB.");
+      return;
+    }
+    const httpRequest = new HttpRequest({
+      method,
+      url: url.toString(),
+      headers: headersOf(request),
+      query: Object.fromEntries(url.searchParams),
+      params: matched.params,
+      ...(body.byteLength > 0 && method !== "GET" && method !== "HEAD" ? { body: { bytes: body } } : {}),
+    });
+    const result = await matched.route.options.handler(httpRequest, contextFor(matched.route.name));
+    await writeResponse(response, result ?? undefined);
+  };
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      log(`host: unhandled error: ${error instanceof Error ? error.message : "unknown"}`);
+      if (!response.headersSent) plainError(response, 500, "The function failed.");
+      else response.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const timerHandles: NodeJS.Timeout[] = [];
+  if (options.runTimers) {
+    for (const definition of timers.values()) {
+      const schedule = parseNcrontab(resolveSetting(definition.options.schedule, environment));
+      const arm = (): void => {
+        const delay = Math.max(0, schedule.next(Date.now()) - Date.now());
+        const handle = setTimeout(() => {
+          runTimer(definition.name).catch((error: unknown) => log(`[${definition.name}] failed: ${error instanceof Error ? error.message : "unknown"}`));
+          arm();
+        }, Math.min(delay, 2 ** 31 - 1));
+        handle.unref();
+        timerHandles.push(handle);
+      };
+      arm();
+    }
+  }
+
+  const triggers: RunningTrigger[] = [];
+  const clients: ServiceBusClient[] = [];
+  if (options.runServiceBusTriggers) {
+    for (const definition of options.definitions) {
+      if (definition.kind !== "serviceBusQueue") continue;
+      const connectionString = environment[definition.options.connection];
+      if (!connectionString) throw new Error(`${definition.name}: setting ${definition.options.connection} (a Service Bus connection string) is not set`);
+      const client = new ServiceBusClient(connectionString);
+      clients.push(client);
+      triggers.push(
+        startServiceBusTrigger({ name: definition.name, options: definition.options, queueName: resolveSetting(definition.options.queueName, environment), client, log }),
+      );
+    }
+  }
+
+  return {
+    url: `http://${options.host ?? "127.0.0.1"}:${port}${ROUTE_PREFIX}`,
+    port,
+    runTimer: (name) => runTimer(name),
+    async stop() {
+      for (const handle of timerHandles) clearTimeout(handle);
+      await Promise.allSettled(triggers.map((trigger) => trigger.stop()));
+      await Promise.allSettled(clients.map((client) => client.close()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

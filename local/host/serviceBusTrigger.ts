@@ -1,0 +1,139 @@
+import { InvocationContext, type ServiceBusQueueFunctionOptions } from "@azure/functions";
+import { type ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusReceiver } from "@azure/service-bus";
+import { randomUUID } from "node:crypto";
+
+/** A handler may return per-message outcomes; `invalid` ones are dead-lettered with their reason. */
+export interface MessageOutcome {
+  readonly index: number;
+  readonly outcome: string;
+  readonly reason?: string;
+}
+
+export interface ServiceBusTriggerOptions {
+  readonly name: string;
+  readonly options: ServiceBusQueueFunctionOptions;
+  readonly queueName: string;
+  readonly client: ServiceBusClient;
+  readonly maxMessagesPerBatch?: number;
+  readonly maxConcurrentSessions?: number;
+  readonly log: (line: string) => void;
+}
+
+export interface RunningTrigger {
+  stop(): Promise<void>;
+}
+
+function bodyOf(message: ServiceBusReceivedMessage): unknown {
+  const body: unknown = message.body;
+  if (body instanceof Uint8Array) {
+    const text = Buffer.from(body).toString("utf8");
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return body;
+}
+
+function outcomesOf(result: unknown): MessageOutcome[] {
+  if (!Array.isArray(result)) return [];
+  return result.filter(
+    (item): item is MessageOutcome => typeof item === "object" && item !== null && typeof (item as MessageOutcome).index === "number" && typeof (item as MessageOutcome).outcome === "string",
+  );
+}
+
+/**
+ * Feeds a Service Bus queue trigger from the real SDK, the way the Functions host does: sessions when the
+ * function declares them, batches for `cardinality: "many"`, complete on success, abandon on a throw (so
+ * the broker redelivers and finally dead-letters), and dead-letter for messages the handler calls invalid.
+ */
+export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): RunningTrigger {
+  const abort = new AbortController();
+  const many = trigger.options.cardinality === "many";
+  const batchSize = many ? (trigger.maxMessagesPerBatch ?? 100) : 1;
+  const sessions = trigger.options.isSessionsEnabled === true;
+
+  const invoke = async (receiver: ServiceBusReceiver, messages: ServiceBusReceivedMessage[]): Promise<void> => {
+    const context = new InvocationContext({
+      invocationId: randomUUID(),
+      functionName: trigger.name,
+      triggerMetadata: {
+        messageIdArray: messages.map((message) => message.messageId ?? null),
+        deliveryCountArray: messages.map((message) => message.deliveryCount ?? 0),
+        sessionId: messages[0]?.sessionId ?? null,
+      },
+      logHandler: (level, ...args) => trigger.log(`[${trigger.name}] ${level}: ${args.map(String).join(" ")}`),
+    });
+    const input = many ? messages.map(bodyOf) : bodyOf(messages[0] as ServiceBusReceivedMessage);
+    let result: unknown;
+    try {
+      result = await (trigger.options.handler as (input: unknown, context: InvocationContext) => Promise<unknown>)(input, context);
+    } catch (error) {
+      trigger.log(`[${trigger.name}] failed, abandoning ${messages.length} message(s): ${error instanceof Error ? error.message : "unknown error"}`);
+      await Promise.allSettled(messages.map((message) => receiver.abandonMessage(message)));
+      return;
+    }
+    const invalid = new Map(outcomesOf(result).filter((item) => item.outcome === "invalid").map((item) => [item.index, item.reason ?? "invalid"]));
+    for (const [index, message] of messages.entries()) {
+      const reason = invalid.get(index);
+      if (reason === undefined) await receiver.completeMessage(message);
+      else await receiver.deadLetterMessage(message, { deadLetterReason: "InvalidAuditEvent", deadLetterErrorDescription: reason });
+    }
+  };
+
+  const drain = async (receiver: ServiceBusReceiver): Promise<void> => {
+    while (!abort.signal.aborted) {
+      const messages = await receiver.receiveMessages(batchSize, { maxWaitTimeInMs: sessions ? 300 : 1000, abortSignal: abort.signal });
+      if (messages.length === 0) return;
+      await invoke(receiver, messages);
+    }
+  };
+
+  const pause = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      abort.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+
+  const sessionLoop = async (): Promise<void> => {
+    while (!abort.signal.aborted) {
+      let receiver: ServiceBusReceiver | undefined;
+      try {
+        receiver = await trigger.client.acceptNextSession(trigger.queueName, { abortSignal: abort.signal, maxAutoLockRenewalDurationInMs: 60_000 });
+        await drain(receiver);
+      } catch {
+        // No session available right now, or the broker went away: try again shortly.
+        if (!abort.signal.aborted) await pause(250);
+      } finally {
+        await receiver?.close().catch(() => undefined);
+      }
+    }
+  };
+
+  const queueLoop = async (): Promise<void> => {
+    const receiver = trigger.client.createReceiver(trigger.queueName);
+    try {
+      while (!abort.signal.aborted) {
+        try {
+          await drain(receiver);
+        } catch {
+          if (!abort.signal.aborted) await pause(250);
+        }
+      }
+    } finally {
+      await receiver.close().catch(() => undefined);
+    }
+  };
+
+  const loops = sessions ? Array.from({ length: trigger.maxConcurrentSessions ?? 8 }, () => sessionLoop()) : [queueLoop()];
+  return {
+    async stop() {
+      abort.abort();
+      await Promise.allSettled(loops);
+    },
+  };
+}

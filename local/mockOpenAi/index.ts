@@ -1,0 +1,222 @@
+import { randomUUID } from "node:crypto";
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { type AddressInfo } from "node:net";
+import { type MockFault, directivesIn } from "./faults.js";
+
+export type { MockFault } from "./faults.js";
+
+/** What the mock received: enough to assert on, e.g. that redacted text (not the original) reached the model. */
+export interface RecordedRequest {
+  readonly path: string;
+  readonly deployment: string | null;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly receivedAtInMs: number;
+}
+
+export interface MockOpenAiOptions {
+  readonly port?: number;
+  readonly host?: string;
+  /** Shown in replies, to tell endpoints apart. */
+  readonly name?: string;
+  readonly region?: string;
+  /** Delay between stream chunks. */
+  readonly chunkDelayInMs?: number;
+  /** Keep at most this many recorded requests (oldest dropped). */
+  readonly maxRecorded?: number;
+}
+
+export interface RunningMockOpenAi {
+  /** Base URL; Azure clients use it as `endpoint`, OpenAI clients as `${url}/v1`. */
+  readonly url: string;
+  readonly port: number;
+  setFault(fault: MockFault | null): void;
+  requests(): readonly RecordedRequest[];
+  clearRequests(): void;
+  stop(): Promise<void>;
+}
+
+interface MessageLike {
+  readonly role?: unknown;
+  readonly content?: unknown;
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part: unknown) => (typeof part === "object" && part !== null && "text" in part && typeof part.text === "string" ? part.text : ""))
+      .join(" ");
+  }
+  return "";
+}
+
+/** A rough, deterministic token count: good enough for usage figures from a mock. */
+const roughTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4));
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function sendError(response: ServerResponse, status: number, message: string, retryAfterSeconds?: number): void {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (retryAfterSeconds !== undefined) {
+    headers["retry-after"] = String(retryAfterSeconds);
+    headers["retry-after-ms"] = String(Math.round(retryAfterSeconds * 1000));
+  }
+  // The mock never wants the SDK to retry on its own: the gateway decides.
+  headers["x-should-retry"] = "false";
+  response.writeHead(status, headers);
+  response.end(JSON.stringify({ error: { message, type: status === 429 ? "rate_limit_error" : "api_error", code: String(status), param: null } }));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An OpenAI-compatible upstream for local runs and tests: Azure routes
+ * (`/openai/deployments/{d}/chat/completions`) and platform routes (`/v1/chat/completions`),
+ * plain and SSE answers with usage, fault injection, and a log of what it received.
+ * Admin API: `PUT /_mock/fault` (JSON MockFault, or empty to clear), `GET /_mock/requests`, `DELETE /_mock/requests`.
+ */
+export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<RunningMockOpenAi> {
+  const name = options.name ?? "mock";
+  const region = options.region ?? "local";
+  const maxRecorded = options.maxRecorded ?? 1000;
+  const chunkDelayInMs = options.chunkDelayInMs ?? 0;
+  let fault: MockFault | null = null;
+  let faultUsesLeft = Number.POSITIVE_INFINITY;
+  const recorded: RecordedRequest[] = [];
+
+  const takeFault = (): MockFault | null => {
+    if (!fault) return null;
+    const current = fault;
+    faultUsesLeft -= 1;
+    if (faultUsesLeft <= 0) fault = null;
+    return current;
+  };
+
+  const setFault = (next: MockFault | null): void => {
+    fault = next;
+    faultUsesLeft = next?.times ?? Number.POSITIVE_INFINITY;
+  };
+
+  const handleAdmin = async (request: IncomingMessage, response: ServerResponse, path: string): Promise<void> => {
+    if (path === "/_mock/fault" && request.method === "PUT") {
+      const text = await readBody(request);
+      setFault(text.trim() === "" ? null : (JSON.parse(text) as MockFault));
+      response.writeHead(204).end();
+    } else if (path === "/_mock/requests" && request.method === "GET") {
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(recorded));
+    } else if (path === "/_mock/requests" && request.method === "DELETE") {
+      recorded.length = 0;
+      response.writeHead(204).end();
+    } else {
+      sendError(response, 404, "unknown mock admin route");
+    }
+  };
+
+  const handleCompletion = async (request: IncomingMessage, response: ServerResponse, path: string, deployment: string | null): Promise<void> => {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+    } catch {
+      sendError(response, 400, "body is not JSON");
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(request.headers)) if (typeof value === "string") headers[key] = value;
+    recorded.push({ path, deployment, headers, body, receivedAtInMs: Date.now() });
+    if (recorded.length > maxRecorded) recorded.shift();
+
+    const messages = Array.isArray(body.messages) ? (body.messages as MessageLike[]) : [];
+    const prompt = messages.map((message) => textOf(message.content)).join("\n");
+    const directives = directivesIn(prompt);
+    const activeFault = directives.fault ?? takeFault();
+
+    if (activeFault?.latencyInMs) await sleep(activeFault.latencyInMs);
+    if (activeFault?.drop) {
+      request.socket.destroy();
+      return;
+    }
+    if (activeFault?.status && activeFault.status >= 400) {
+      sendError(response, activeFault.status, `injected fault ${activeFault.status}`, activeFault.retryAfterSeconds);
+      return;
+    }
+
+    const lastUser = [...messages].reverse().find((message) => message.role === "user");
+    const reply = directives.echo ? textOf(lastUser?.content) : `This is a mock completion from ${name} (${region}).`;
+    const model = typeof body.model === "string" ? body.model : (deployment ?? "mock-model");
+    const id = `chatcmpl-${randomUUID()}`;
+    const created = Math.floor(Date.now() / 1000);
+    const usage = { prompt_tokens: roughTokens(prompt), completion_tokens: roughTokens(reply), total_tokens: roughTokens(prompt) + roughTokens(reply), prompt_tokens_details: { cached_tokens: 0 } };
+    const served = { "x-mock-endpoint": name, "x-mock-region": region };
+
+    if (body.stream === true) {
+      response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...served });
+      const send = (payload: unknown): void => void response.write(`data: ${JSON.stringify(payload)}\n\n`);
+      const words = reply.match(/\S+\s*/g) ?? [reply];
+      send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+      for (const [index, word] of words.entries()) {
+        if (activeFault?.truncateAfterChunks !== undefined && index >= activeFault.truncateAfterChunks) {
+          response.socket?.destroy();
+          return;
+        }
+        if (chunkDelayInMs > 0) await sleep(chunkDelayInMs);
+        send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: { content: word }, finish_reason: null }] });
+      }
+      send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
+      const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+      if (streamOptions?.include_usage) send({ id, object: "chat.completion.chunk", created, model, choices: [], usage });
+      response.end("data: [DONE]\n\n");
+      return;
+    }
+    response.writeHead(200, { "content-type": "application/json", ...served });
+    response.end(
+      JSON.stringify({
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [{ index: 0, message: { role: "assistant", content: reply, refusal: null }, finish_reason: "stop", logprobs: null }],
+        usage,
+      }),
+    );
+  };
+
+  const server: Server = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://mock");
+    const path = url.pathname;
+    const azure = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(path);
+    const work = path.startsWith("/_mock/")
+      ? handleAdmin(request, response, path)
+      : request.method === "POST" && (azure || path === "/v1/chat/completions")
+        ? handleCompletion(request, response, path, azure?.[1] ? decodeURIComponent(azure[1]) : null)
+        : Promise.resolve(sendError(response, 404, `no route ${request.method ?? ""} ${path}`));
+    work.catch(() => {
+      if (!response.headersSent) sendError(response, 500, "mock failure");
+      else response.end();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    port,
+    setFault,
+    requests: () => recorded,
+    clearRequests: () => void (recorded.length = 0),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,62 @@
+import { z } from "zod";
+
+/**
+ * Every setting the app reads, parsed once from the environment (app settings in Azure,
+ * local.settings.json under Core Tools, the variables `npm start` prints locally).
+ */
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value.trim()));
+
+const settingsSchema = z.object({
+  PALISADE_POLICY: z.string().default("config/policy.sample.yaml"),
+  AZURE_STORAGE_CONNECTION_STRING: optionalText,
+  AZURE_STORAGE_TABLE_ENDPOINT: optionalText,
+  AZURE_STORAGE_BLOB_ENDPOINT: optionalText,
+  SERVICEBUS_CONNECTION_STRING: optionalText,
+  SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: optionalText,
+  SERVICEBUS_AUDIT_QUEUE: z.string().default("audit-events"),
+  AZURE_KEYVAULT_URL: optionalText,
+  AZURE_KEYVAULT_CA_CERT: optionalText,
+  AZURE_CLIENT_ID: optionalText,
+  PALISADE_AUDIT_DIGEST_SECRET: z.string().default("audit-digest-key"),
+  PALISADE_CHECKPOINT_KEY: z.string().default("audit-checkpoint"),
+  PALISADE_CHECKPOINT_CONTAINER: z.string().default("audit-checkpoints"),
+  PALISADE_COMPLIANCE_CONTAINER: z.string().default("compliance-reports"),
+  /** The separate identity key rotation runs under (least privilege: the app's own cannot regenerate keys). */
+  PALISADE_ROTATION_CLIENT_ID: optionalText,
+  PALISADE_CHECKPOINT_EVERY: z.coerce.number().int().positive().default(1000),
+  KEY_EXPIRY_CHECK_SCHEDULE: z.string().default("0 0 */6 * * *"),
+  ROTATE_KEYS_SCHEDULE: z.string().default("0 30 * * * *"),
+  COMPLIANCE_SCHEDULE: z.string().default("0 0 2 * * *"),
+  PALISADE_TELEMETRY_EXPORTER: z.enum(["none", "console", "otlp", "azure-monitor"]).default("none"),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
+  PALISADE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Set by `npm start` and tests: trust the local Key Vault emulator's token story. */
+  PALISADE_LOCAL_STACK: z
+    .string()
+    .optional()
+    .transform((value) => value === "1" || value === "true"),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export class SettingsError extends Error {
+  override readonly name = "SettingsError";
+}
+
+export function parseSettings(environment: Readonly<Record<string, string | undefined>>): Settings {
+  const result = settingsSchema.safeParse(environment);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  - ${issue.path.join(".")}: ${issue.message}`).join("\n");
+    throw new SettingsError(`Invalid settings:\n${problems}`);
+  }
+  const settings = result.data;
+  if (!settings.AZURE_STORAGE_CONNECTION_STRING && !settings.AZURE_STORAGE_TABLE_ENDPOINT) {
+    throw new SettingsError(
+      "Storage is not configured: set AZURE_STORAGE_CONNECTION_STRING (local) or AZURE_STORAGE_TABLE_ENDPOINT and AZURE_STORAGE_BLOB_ENDPOINT (Azure, managed identity). `npm start` prints working values.",
+    );
+  }
+  return settings;
+}
