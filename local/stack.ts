@@ -1,0 +1,50 @@
+import { type RunningAzurite, startAzurite } from "./azurite.js";
+import { type RunningKeyVaultEmulator, startKeyVaultEmulator } from "./keyvault/index.js";
+import { type RunningServiceBusEmulator, startServiceBusEmulator } from "./servicebus/index.js";
+
+export const AUDIT_QUEUE = "audit-events";
+
+export interface LocalStackOptions {
+  /** Where the Key Vault emulator writes its certificate. */
+  readonly stateDirectory?: string;
+  readonly auditQueue?: string;
+}
+
+/** What stands in for Azure: Azurite, the Service Bus and Key Vault emulators, all on free ports. */
+export interface LocalStack {
+  readonly azurite: RunningAzurite;
+  readonly serviceBus: RunningServiceBusEmulator;
+  readonly keyVault: RunningKeyVaultEmulator;
+  /** The settings the app and the CLI read to use this stack (what `npm start` prints). */
+  readonly environment: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const auditQueue = options.auditQueue ?? AUDIT_QUEUE;
+  const [azurite, serviceBus, keyVault] = await Promise.all([
+    startAzurite(),
+    // Lock duration and delivery count as infra/ sets them on the real queue.
+    startServiceBusEmulator({ queues: [{ name: auditQueue, requiresSession: true, lockDurationInMs: 60_000, maxDeliveryCount: 10 }] }),
+    startKeyVaultEmulator(options.stateDirectory ? { certDir: options.stateDirectory } : {}),
+  ]);
+  const environment: Record<string, string> = {
+    AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+    SERVICEBUS_CONNECTION_STRING: serviceBus.connectionString,
+    // The Functions binding's connection setting (`connection: "ServiceBus"`).
+    ServiceBus: serviceBus.connectionString,
+    SERVICEBUS_AUDIT_QUEUE: auditQueue,
+    AZURE_KEYVAULT_URL: keyVault.vaultUrl,
+    AZURE_KEYVAULT_CA_CERT: keyVault.caCertPath,
+    PALISADE_LOCAL_STACK: "true",
+  };
+  return {
+    azurite,
+    serviceBus,
+    keyVault,
+    environment,
+    async stop() {
+      await Promise.allSettled([azurite.stop(), serviceBus.stop(), keyVault.stop()]);
+    },
+  };
+}

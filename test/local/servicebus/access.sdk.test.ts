@@ -1,0 +1,88 @@
+import { connect } from "node:net";
+import { ServiceBusClient } from "@azure/service-bus";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningServiceBusEmulator, startServiceBusEmulator } from "../../../local/servicebus/index.js";
+
+/** What the emulator refuses: a wrong key, an unknown entity; and that stop() lets go of the port. */
+
+let emulator: RunningServiceBusEmulator;
+const clients: ServiceBusClient[] = [];
+
+function clientFor(connectionString: string): ServiceBusClient {
+  const client = new ServiceBusClient(connectionString, { retryOptions: { maxRetries: 0, timeoutInMs: 5_000 } });
+  clients.push(client);
+  return client;
+}
+
+beforeAll(async () => {
+  emulator = await startServiceBusEmulator({ queues: [{ name: "known" }], sasKeyName: "tester", sasKey: "right-key" });
+});
+
+afterAll(async () => {
+  for (const client of clients) await client.close();
+  await emulator?.stop();
+});
+
+describe("Service Bus emulator: access", () => {
+  it("gives a connection string for the development emulator with the configured key", () => {
+    expect(emulator.connectionString).toBe(
+      `Endpoint=sb://127.0.0.1:${emulator.port};SharedAccessKeyName=tester;SharedAccessKey=right-key;UseDevelopmentEmulator=true`,
+    );
+  });
+
+  it("works with the right key", async () => {
+    const sender = clientFor(emulator.connectionString).createSender("known");
+    await sender.sendMessages({ body: "ok" });
+    await sender.close();
+    expect(emulator.queueDepth("known")).toBe(1);
+  });
+
+  it("refuses a token signed with the wrong key (401 on $cbs)", async () => {
+    const wrong = emulator.connectionString.replace("SharedAccessKey=right-key", "SharedAccessKey=wrong-key");
+    const sender = clientFor(wrong).createSender("known");
+    await expect(sender.sendMessages({ body: "no" })).rejects.toMatchObject({ code: "UnauthorizedAccess" });
+    expect(emulator.queueDepth("known")).toBe(1);
+  });
+
+  it("refuses a token for an unknown key name", async () => {
+    const wrong = emulator.connectionString.replace("SharedAccessKeyName=tester", "SharedAccessKeyName=someone");
+    const sender = clientFor(wrong).createSender("known");
+    await expect(sender.sendMessages({ body: "no" })).rejects.toMatchObject({ code: "UnauthorizedAccess" });
+  });
+
+  it("refuses an unknown queue with amqp:not-found, to senders and receivers", async () => {
+    const client = clientFor(emulator.connectionString);
+    const sender = client.createSender("unknown");
+    await expect(sender.sendMessages({ body: "lost" })).rejects.toMatchObject({ code: "MessagingEntityNotFound" });
+    const receiver = client.createReceiver("unknown");
+    await expect(receiver.receiveMessages(1, { maxWaitTimeInMs: 500 })).rejects.toMatchObject({
+      code: "MessagingEntityNotFound",
+    });
+    expect(() => emulator.queueDepth("unknown")).toThrow(/No queue/);
+  });
+
+  it("stop() closes the port and open connections, and can be called twice", async () => {
+    const own = await startServiceBusEmulator({ queues: [{ name: "q" }] });
+    const client = clientFor(own.connectionString);
+    const sender = client.createSender("q");
+    await sender.sendMessages({ body: 1 });
+    await sender.close();
+    // A connection that never speaks AMQP must be closed by stop() too.
+    const idle = connect({ host: "127.0.0.1", port: own.port });
+    await new Promise<void>((resolve) => idle.once("connect", () => resolve()));
+    const idleClosed = new Promise<void>((resolve) => idle.once("close", () => resolve()));
+    idle.on("error", () => undefined);
+    await own.stop();
+    await own.stop();
+    await idleClosed;
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: "127.0.0.1", port: own.port });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once("error", () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+});
