@@ -1,0 +1,80 @@
+import { type Windows } from "./windows.js";
+
+/**
+ * Row keys inside a project's partition. Limit counters start with `L|` so a reservation reads
+ * only a handful of rows; rollups start with `R|<period>|` so a usage report is one range query.
+ *
+ *   L|m|<minute>|req|<scope>   requests in a minute window   fields: reserved
+ *   L|m|<minute>|tok|<scope>   tokens in a minute window     fields: reserved, settled
+ *   R|d|<YYYY-MM-DD>|p         the project's day: budget and totals
+ *   R|M|<YYYY-MM>|p            the project's month: budget and totals
+ *   R|d|<YYYY-MM-DD>|k:<key>   rollup by key; m:<model>, t:<tag>=<value> likewise (and R|M|...)
+ *
+ * Scopes: `p` (the project) or `sa:<serviceAccountId>`.
+ */
+
+export const FIELD = {
+  reserved: "reserved",
+  settled: "settled",
+  usdReserved: "usdReserved",
+  usd: "usd",
+  requests: "requests",
+  inputTokens: "inputTokens",
+  cachedInputTokens: "cachedInputTokens",
+  outputTokens: "outputTokens",
+  unpricedRequests: "unpricedRequests",
+} as const;
+
+export type RollupPeriod = "day" | "month";
+
+/**
+ * Keeps letters, digits and `._:=-`; everything else becomes `~XX` (UTF-8 hex), so a key never
+ * holds the characters Table Storage forbids (`/ \ # ?`, controls) nor `%` or `|`.
+ */
+export function escapeKeyPart(value: string): string {
+  let out = "";
+  for (const char of value) {
+    if (/^[A-Za-z0-9._:=-]$/.test(char)) out += char;
+    else for (const byte of new TextEncoder().encode(char)) out += `~${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+export function unescapeKeyPart(value: string): string {
+  const bytes: number[] = [];
+  for (let index = 0; index < value.length; index++) {
+    const char = value[index];
+    if (char === "~") {
+      bytes.push(Number.parseInt(value.slice(index + 1, index + 3), 16));
+      index += 2;
+    } else if (char !== undefined) {
+      bytes.push(...new TextEncoder().encode(char));
+    }
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+export const projectScope = "p";
+export const serviceAccountScope = (serviceAccountId: string): string => `sa:${escapeKeyPart(serviceAccountId)}`;
+
+export const requestsKey = (minute: number, scope: string): string => `L|m|${minute}|req|${scope}`;
+export const tokensKey = (minute: number, scope: string): string => `L|m|${minute}|tok|${scope}`;
+
+export const periodPrefix = (period: RollupPeriod, windows: Pick<Windows, "day" | "month">): string =>
+  period === "day" ? `R|d|${windows.day}|` : `R|M|${windows.month}|`;
+
+export const projectPeriodKey = (period: RollupPeriod, windows: Pick<Windows, "day" | "month">): string => `${periodPrefix(period, windows)}p`;
+
+export type RollupDimension = "key" | "model" | "tag";
+const DIMENSION_PREFIX: Record<RollupDimension, string> = { key: "k:", model: "m:", tag: "t:" };
+
+export const rollupKey = (period: RollupPeriod, windows: Pick<Windows, "day" | "month">, dimension: RollupDimension, value: string): string =>
+  `${periodPrefix(period, windows)}${DIMENSION_PREFIX[dimension]}${escapeKeyPart(value)}`;
+
+/** The dimension and value a rollup key names, or null for the project row. */
+export function parseRollupSuffix(suffix: string): { dimension: RollupDimension; value: string } | null {
+  for (const [dimension, prefix] of Object.entries(DIMENSION_PREFIX) as [RollupDimension, string][]) {
+    if (suffix.startsWith(prefix)) return { dimension, value: unescapeKeyPart(suffix.slice(prefix.length)) };
+  }
+  return null;
+}

@@ -1,0 +1,37 @@
+/**
+ * Fixed UTC windows. A minute window is floor(epochMs / 60 000): every instance computes the same
+ * index for the same instant, whatever its time zone. Days and months are UTC calendar periods.
+ */
+
+export const MINUTE_IN_MS = 60_000;
+
+export interface Windows {
+  /** floor(epochMs / 60 000). */
+  readonly minute: number;
+  /** `YYYY-MM-DD` (UTC). */
+  readonly day: string;
+  /** `YYYY-MM` (UTC). */
+  readonly month: string;
+}
+
+export function windowsAt(epochMs: number): Windows {
+  const iso = new Date(epochMs).toISOString();
+  return { minute: Math.floor(epochMs / MINUTE_IN_MS), day: iso.slice(0, 10), month: iso.slice(0, 7) };
+}
+
+/** Milliseconds from `epochMs` until the current minute window ends. */
+export function msUntilNextMinute(epochMs: number): number {
+  return (Math.floor(epochMs / MINUTE_IN_MS) + 1) * MINUTE_IN_MS - epochMs;
+}
+
+/** Milliseconds from `epochMs` until the next UTC midnight. */
+export function msUntilNextDay(epochMs: number): number {
+  const date = new Date(epochMs);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1) - epochMs;
+}
+
+/** Milliseconds from `epochMs` until the first instant of the next UTC month. */
+export function msUntilNextMonth(epochMs: number): number {
+  const date = new Date(epochMs);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) - epochMs;
+}

@@ -1,0 +1,94 @@
+import { TableClient } from "@azure/data-tables";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningAzurite, startAzurite } from "../../../local/azurite.js";
+import { TableUsageCounterStore } from "../../../src/adapters/tables/TableUsageCounterStore.js";
+import { describeUsageCounterStoreContract } from "../../contracts/usageCounterStore.contract.js";
+
+let azurite: RunningAzurite;
+let tables = 0;
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+});
+afterAll(async () => {
+  await azurite.stop();
+});
+
+const client = (table: string): TableClient => TableClient.fromConnectionString(azurite.connectionString, table, { allowInsecureConnection: true });
+
+// Each call gets a fresh table; each instance its own TableClient (its own connection pool), as
+// separate app instances would.
+describeUsageCounterStoreContract("TableUsageCounterStore on Azurite", async (instanceCount) => {
+  const table = `UsageCounters${++tables}`;
+  const instances = Array.from({ length: instanceCount }, () => new TableUsageCounterStore(client(table)));
+  await instances[0]?.createTable();
+  return { instances, dispose: async () => client(table).deleteTable() };
+});
+
+describe("TableUsageCounterStore specifics", () => {
+  it("coalesces one instance's concurrent calls into few transactions, and counts conflicts", async () => {
+    const table = `UsageCountersBatch${++tables}`;
+    const store = new TableUsageCounterStore(client(table));
+    await store.createTable();
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => store.apply("p", [{ key: "L|m|1|req|p", add: { requests: 1 }, limit: { fields: ["requests"], max: 1000 } }])),
+    );
+    expect(results.every((result) => result.applied)).toBe(true);
+    expect(store.commits).toBeLessThan(50);
+    expect(store.conflicts).toBe(0);
+  });
+
+  it("keeps settlements from different instances off each other's rows: no conflicts, exact sums", async () => {
+    const table = `UsageCountersShards${++tables}`;
+    // Deterministic, distinct shards 0, 4, 8 and 12 (of 16).
+    const stores = [0, 1, 2, 3].map((index) => new TableUsageCounterStore(client(table), { random: () => index / 4 }));
+    await stores[0]!.createTable();
+    await stores[0]!.apply("p", [{ key: "L|tok", add: { reserved: 4000 }, limit: { fields: ["reserved", "settled"], max: 10_000 } }]);
+    await Promise.all(
+      Array.from({ length: 80 }, (_, index) => stores[index % 4]!.apply("p", [{ key: "L|tok", add: { reserved: -50, settled: 20 } }, { key: "R|d|2026-01-01|p", add: { usd: 7 } }])),
+    );
+    expect(stores.reduce((sum, store) => sum + store.conflicts, 0)).toBe(0);
+    const rows = [];
+    for await (const row of stores[1]!.list("p", "")) rows.push(row);
+    expect(rows).toEqual([
+      { key: "L|tok", values: { reserved: 0, settled: 1600 } },
+      { key: "R|d|2026-01-01|p", values: { usd: 560 } },
+    ]);
+    // A reservation sees the settlements of every instance: 1600 settled + 8400 = 10 000 fits, 1 more does not.
+    const limit = { fields: ["reserved", "settled"], max: 10_000 };
+    expect((await stores[2]!.apply("p", [{ key: "L|tok", add: { reserved: 8401 }, limit }])).applied).toBe(false);
+    expect((await stores[2]!.apply("p", [{ key: "L|tok", add: { reserved: 8400 }, limit }])).applied).toBe(true);
+  });
+
+  it("prunes finished minute windows and keeps the rest", async () => {
+    const table = `UsageCountersPrune${++tables}`;
+    const store = new TableUsageCounterStore(client(table));
+    await store.createTable();
+    const limit = { fields: ["requests"], max: 10 };
+    for (const minute of [29_000_000, 29_000_001, 29_000_002]) {
+      await store.apply("p", [{ key: `L|m|${minute}|req|p`, add: { requests: 1 }, limit }]);
+      await store.apply("p", [{ key: `L|m|${minute}|req|p`, add: { requests: -1 } }]); // a shard row too
+    }
+    await store.apply("p", [{ key: "R|d|2026-01-01|p", add: { usd: 1 } }]);
+    expect(await store.pruneMinuteWindows("p", 29_000_002)).toBe(4);
+    const keys = [];
+    for await (const row of store.list("p", "")) keys.push(row.key);
+    expect(keys).toEqual(["L|m|29000002|req|p", "R|d|2026-01-01|p"]);
+    expect(await store.pruneMinuteWindows("p", 29_000_002)).toBe(0);
+  });
+
+  it("rejects counter keys it could not store", async () => {
+    const store = new TableUsageCounterStore(client("Unused"));
+    await expect(store.apply("p", [{ key: "L|a!1", add: { n: 1 } }])).rejects.toThrow(RangeError);
+  });
+
+  it("fails with an error (never a silent pass) when the table cannot be reached", async () => {
+    const unreachable = new TableUsageCounterStore(
+      TableClient.fromConnectionString(azurite.connectionString.replace(/TableEndpoint=http:\/\/127\.0\.0\.1:\d+/, "TableEndpoint=http://127.0.0.1:1"), "Nowhere", {
+        allowInsecureConnection: true,
+        retryOptions: { maxRetries: 0 },
+      }),
+    );
+    await expect(unreachable.apply("p", [{ key: "L|a", add: { n: 1 } }])).rejects.toBeDefined();
+  });
+});

@@ -1,0 +1,155 @@
+import { describe, expect, it } from "vitest";
+import { type CounterDelta, type CounterRow, type UsageCounterStore } from "../../src/core/limits/UsageCounterStore.js";
+
+/**
+ * The one contract every UsageCounterStore meets, run against the in-memory fake and against
+ * TableUsageCounterStore on Azurite. `open(n)` returns n store instances over ONE shared backing
+ * store: for the Table adapter, n separate TableClients, i.e. n app instances.
+ */
+
+export interface UsageCounterStoreHarness {
+  readonly instances: readonly UsageCounterStore[];
+  dispose(): Promise<void>;
+}
+
+const limited = (key: string, amount: number, max: number): CounterDelta => ({ key, add: { n: amount }, limit: { fields: ["n"], max } });
+
+async function collect(rows: AsyncIterable<CounterRow>): Promise<CounterRow[]> {
+  const out: CounterRow[] = [];
+  for await (const row of rows) out.push(row);
+  return out;
+}
+
+export function describeUsageCounterStoreContract(label: string, open: (instanceCount: number) => Promise<UsageCounterStoreHarness>): void {
+  describe(`UsageCounterStore contract: ${label}`, () => {
+    async function withStores(count: number, body: (stores: readonly UsageCounterStore[]) => Promise<void>): Promise<void> {
+      const harness = await open(count);
+      try {
+        await body(harness.instances);
+      } finally {
+        await harness.dispose();
+      }
+    }
+    const first = (stores: readonly UsageCounterStore[]): UsageCounterStore => {
+      const store = stores[0];
+      if (store === undefined) throw new Error("the harness opened no store");
+      return store;
+    };
+
+    it("creates missing counters at zero and returns every touched counter after the change", async () => {
+      await withStores(1, async (stores) => {
+        const store = first(stores);
+        const result = await store.apply("proj-a", [
+          { key: "L|a", add: { reserved: 5, settled: 0 } },
+          { key: "L|b", add: { requests: 1 } },
+        ]);
+        expect(result.applied).toBe(true);
+        expect(result.counters["L|a"]).toEqual({ reserved: 5, settled: 0 });
+        const again = await store.apply("proj-a", [{ key: "L|a", add: { reserved: -2, settled: 7 } }]);
+        expect(again.counters["L|a"]).toEqual({ reserved: 3, settled: 7 });
+      });
+    });
+
+    it("refuses the whole apply when one limited counter would go over, and changes nothing", async () => {
+      await withStores(1, async (stores) => {
+        const store = first(stores);
+        await store.apply("proj-a", [limited("L|a", 9, 10)]);
+        const refused = await store.apply("proj-a", [limited("L|b", 1, 10), limited("L|a", 2, 10), { key: "R|x", add: { n: 1 } }]);
+        expect(refused.applied).toBe(false);
+        if (refused.applied) return;
+        expect(refused.refused).toEqual(["L|a"]);
+        expect(refused.counters["L|a"]).toEqual({ n: 9 });
+        const rows = await collect(store.list("proj-a", ""));
+        expect(rows).toEqual([{ key: "L|a", values: { n: 9 } }]);
+        // Exactly at the limit is allowed.
+        expect((await store.apply("proj-a", [limited("L|a", 1, 10)])).applied).toBe(true);
+      });
+    });
+
+    it("sums several fields against one limit and lets decreases through even above it", async () => {
+      await withStores(1, async (stores) => {
+        const store = first(stores);
+        const tokens = (reserved: number, settled: number): CounterDelta => ({
+          key: "L|tok",
+          add: { reserved, settled },
+          limit: { fields: ["reserved", "settled"], max: 100 },
+        });
+        expect((await store.apply("p", [tokens(60, 0)])).applied).toBe(true);
+        expect((await store.apply("p", [{ key: "L|tok", add: { reserved: -60, settled: 130 } }])).applied).toBe(true);
+        expect((await store.apply("p", [tokens(1, 0)])).applied).toBe(false);
+        expect((await store.apply("p", [tokens(-1, 0)])).applied).toBe(true);
+      });
+    });
+
+    it("combines several deltas on one counter in one apply", async () => {
+      await withStores(1, async (stores) => {
+        const store = first(stores);
+        const result = await store.apply("p", [
+          { key: "R|d|2026-01-01|p", add: { usdReserved: -500 } },
+          { key: "R|d|2026-01-01|p", add: { usd: 300, requests: 1 } },
+        ]);
+        expect(result.counters["R|d|2026-01-01|p"]).toEqual({ usdReserved: -500, usd: 300, requests: 1 });
+      });
+    });
+
+    it("lists one partition's counters by key prefix, in key order", async () => {
+      await withStores(1, async (stores) => {
+        const store = first(stores);
+        await store.apply("p1", [
+          { key: "R|d|2026-01-02|p", add: { usd: 1 } },
+          { key: "R|d|2026-01-01|t:team=a~2Fb", add: { usd: 2 } },
+          { key: "R|d|2026-01-01|k:key-1", add: { usd: 3 } },
+          { key: "R|d|2026-01-01|p", add: { usd: 4 } },
+          { key: "R|M|2026-01|p", add: { usd: 5 } },
+        ]);
+        await store.apply("p2", [{ key: "R|d|2026-01-01|p", add: { usd: 99 } }]);
+        const day = await collect(store.list("p1", "R|d|2026-01-01|"));
+        expect(day.map((row) => row.key)).toEqual(["R|d|2026-01-01|k:key-1", "R|d|2026-01-01|p", "R|d|2026-01-01|t:team=a~2Fb"]);
+        expect(day.map((row) => row.values["usd"])).toEqual([3, 4, 2]);
+        expect(await collect(store.list("p3", "R|"))).toEqual([]);
+      });
+    });
+
+    it("keeps large integers exact (micro-dollar totals beyond 32 bits)", async () => {
+      await withStores(1, async (stores) => {
+        const store = first(stores);
+        await store.apply("p", [{ key: "R|M|2026-01|p", add: { usd: 2 ** 40 + 7 } }]);
+        const result = await store.apply("p", [{ key: "R|M|2026-01|p", add: { usd: 1 } }]);
+        expect(result.counters["R|M|2026-01|p"]).toEqual({ usd: 2 ** 40 + 8 });
+      });
+    });
+
+    it("admits exactly the limit when 300 concurrent calls race from 4 instances at a limit of 100", async () => {
+      await withStores(4, async (stores) => {
+        const calls = Array.from({ length: 300 }, (_, index) => {
+          const store = stores[index % stores.length];
+          if (store === undefined) throw new Error("no store");
+          return store.apply("race", [limited("L|m|1|req|p", 1, 100)]);
+        });
+        const results = await Promise.all(calls);
+        expect(results.filter((result) => result.applied)).toHaveLength(100);
+        const rows = await collect(first(stores).list("race", "L|"));
+        expect(rows).toEqual([{ key: "L|m|1|req|p", values: { n: 100 } }]);
+      });
+    });
+
+    it("moves every counter of a request together under contention (project and key limits)", async () => {
+      await withStores(3, async (stores) => {
+        const calls = Array.from({ length: 240 }, (_, index) => {
+          const store = stores[index % stores.length];
+          if (store === undefined) throw new Error("no store");
+          const key = index % 2 === 0 ? "a" : "b";
+          const deltas = [limited("L|m|1|req|p", 1, 100), key === "a" ? limited("L|m|1|req|sa:a", 1, 30) : { key: "L|m|1|req|sa:b", add: { n: 1 } }];
+          return store.apply("race2", deltas).then((result) => ({ key, applied: result.applied }));
+        });
+        const results = await Promise.all(calls);
+        const acceptedA = results.filter((result) => result.applied && result.key === "a").length;
+        const acceptedB = results.filter((result) => result.applied && result.key === "b").length;
+        expect(acceptedA + acceptedB).toBe(100);
+        expect(acceptedA).toBeLessThanOrEqual(30);
+        const rows = Object.fromEntries((await collect(first(stores).list("race2", "L|"))).map((row) => [row.key, row.values["n"]]));
+        expect(rows).toEqual({ "L|m|1|req|p": 100, "L|m|1|req|sa:a": acceptedA, "L|m|1|req|sa:b": acceptedB });
+      });
+    });
+  });
+}
