@@ -1,0 +1,103 @@
+import { type ContainerClient } from "@azure/storage-blob";
+import { type AnchorOptions, type CheckpointAnchor, type PutCheckpointResult } from "../../core/audit/CheckpointAnchor.js";
+import { isSignedCheckpoint, type SignedCheckpoint } from "../../core/audit/checkpointNote.js";
+import { formatSequence } from "../../core/audit/ChainEntry.js";
+
+function statusCodeOf(error: unknown): number | undefined {
+  if (typeof error === "object" && error !== null && "statusCode" in error) {
+    const { statusCode } = error;
+    return typeof statusCode === "number" ? statusCode : undefined;
+  }
+  return undefined;
+}
+
+export interface BlobCheckpointAnchorOptions {
+  /** Create the container on first use (default true; in Azure infra creates it with its immutability policy). */
+  readonly createContainerIfMissing?: boolean;
+}
+
+/**
+ * Signed checkpoints as blobs `<chain>/<12-digit size>.json`, written with If-None-Match: * so a
+ * checkpoint is never overwritten. In Azure the container carries a locked time-based immutability
+ * policy (set by infra), so not even the app's own identity can change or delete a note.
+ */
+export class BlobCheckpointAnchor implements CheckpointAnchor {
+  private containerReady: Promise<void> | null = null;
+
+  constructor(
+    private readonly container: ContainerClient,
+    private readonly options: BlobCheckpointAnchorOptions = {},
+  ) {}
+
+  private ready(): Promise<void> {
+    if (this.options.createContainerIfMissing === false) return Promise.resolve();
+    this.containerReady ??= this.container.createIfNotExists().then(
+      () => undefined,
+      (error: unknown) => {
+        this.containerReady = null;
+        throw error;
+      },
+    );
+    return this.containerReady;
+  }
+
+  static blobName(chainId: string, size: number): string {
+    return `${chainId}/${formatSequence(size)}.json`;
+  }
+
+  async put(checkpoint: SignedCheckpoint, options: AnchorOptions = {}): Promise<PutCheckpointResult> {
+    await this.ready();
+    const body = JSON.stringify(checkpoint);
+    const blob = this.container.getBlockBlobClient(BlobCheckpointAnchor.blobName(checkpoint.origin, checkpoint.size));
+    try {
+      await blob.upload(body, Buffer.byteLength(body), {
+        conditions: { ifNoneMatch: "*" },
+        blobHTTPHeaders: { blobContentType: "application/json" },
+        abortSignal: options.abortSignal,
+      });
+      return "stored";
+    } catch (error) {
+      const status = statusCodeOf(error);
+      if (status === 409 || status === 412) return "exists";
+      throw error;
+    }
+  }
+
+  private async names(chainId: string, options: AnchorOptions): Promise<string[]> {
+    await this.ready();
+    const names: string[] = [];
+    for await (const item of this.container.listBlobsFlat({ prefix: `${chainId}/`, abortSignal: options.abortSignal })) {
+      if (/\/\d{12}\.json$/.test(item.name)) names.push(item.name);
+    }
+    return names.sort();
+  }
+
+  private async read(name: string, chainId: string, options: AnchorOptions): Promise<SignedCheckpoint | null> {
+    const buffer = await this.container.getBlockBlobClient(name).downloadToBuffer(undefined, undefined, { abortSignal: options.abortSignal });
+    let value: unknown;
+    try {
+      value = JSON.parse(buffer.toString("utf8"));
+    } catch {
+      return null;
+    }
+    // A note is only taken for the chain and size its name claims.
+    if (!isSignedCheckpoint(value) || value.origin !== chainId || BlobCheckpointAnchor.blobName(chainId, value.size) !== name) return null;
+    return value;
+  }
+
+  async *list(chainId: string, options: AnchorOptions = {}): AsyncIterable<SignedCheckpoint> {
+    for (const name of await this.names(chainId, options)) {
+      const checkpoint = await this.read(name, chainId, options);
+      if (checkpoint !== null) yield checkpoint;
+    }
+  }
+
+  async getLatest(chainId: string, options: AnchorOptions = {}): Promise<SignedCheckpoint | null> {
+    const names = await this.names(chainId, options);
+    for (const name of names.reverse()) {
+      const checkpoint = await this.read(name, chainId, options);
+      if (checkpoint !== null) return checkpoint;
+    }
+    return null;
+  }
+}

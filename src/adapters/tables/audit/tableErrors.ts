@@ -1,0 +1,17 @@
+/** The HTTP status of an SDK error, checked by shape (not instanceof) across package copies. */
+export function statusCodeOf(error: unknown): number | undefined {
+  if (typeof error === "object" && error !== null && "statusCode" in error) {
+    const { statusCode } = error;
+    return typeof statusCode === "number" ? statusCode : undefined;
+  }
+  return undefined;
+}
+
+/** Creates the table once per client; an existing table is fine. */
+export async function ensureTable(createTable: () => Promise<void>): Promise<void> {
+  try {
+    await createTable();
+  } catch (error) {
+    if (statusCodeOf(error) !== 409) throw error;
+  }
+}

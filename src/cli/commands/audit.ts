@@ -1,0 +1,180 @@
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { type JsonWebKey } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { type AuditComponents } from "../../composition/audit.js";
+import { checkAuditInclusionProof, proveAuditEvent } from "../../core/audit/inclusionProof.js";
+import { PublicKeySignatureVerifier } from "../../core/audit/PublicKeySignatureVerifier.js";
+import { queryAuditEvents } from "../../core/audit/queryAuditEvents.js";
+import { type SignatureVerifier } from "../../core/audit/SignatureVerifier.js";
+import { verifyStoredChain } from "../../core/audit/verifyStoredChain.js";
+
+export interface AuditCommandDeps {
+  readonly getAuditComponents: () => Promise<AuditComponents>;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** Exit code when the chain (or a proof) fails verification, distinct from 1 (could not run). */
+export const EXIT_TAMPERED = 2;
+
+const isoTimestamp = (value: string): string => {
+  if (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new InvalidArgumentError("use an ISO 8601 date or timestamp, such as 2026-01-31 or 2026-01-31T12:00:00Z");
+  }
+  return value;
+};
+
+/**
+ * An auditor's own keys: a JSON file `{ "<keyId>": <public JWK>, ... }`. With it, signatures are
+ * checked against these keys only, not against whatever the app's Key Vault says.
+ */
+async function trustedKeysVerifier(path: string): Promise<SignatureVerifier> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, "utf8"));
+  } catch {
+    throw new Error(`--trusted-keys ${path}: not a readable JSON file of { "<keyId>": <public JWK> }`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error(`--trusted-keys ${path}: expected an object keyed by key id`);
+  return new PublicKeySignatureVerifier(parsed as Record<string, JsonWebKey>);
+}
+
+/**
+ * `palisade audit verify|checkpoint|prove|chains|query`. Actions never exit the process: failures
+ * write one line to stderr and reject with a CommanderError (exit code 1, or 2 when the chain or a
+ * proof is not intact); the caller sets the process exit code.
+ */
+export function createAuditCommand(deps: AuditCommandDeps): Command {
+  const out = (text: string): void => {
+    deps.stdout.write(text);
+  };
+  const audit = new Command("audit")
+    .description("Verify, checkpoint, prove and query the tamper-evident audit chains")
+    .configureOutput({ writeOut: out, writeErr: (text) => deps.stderr.write(text) })
+    .exitOverride();
+
+  const run =
+    <A extends unknown[]>(action: (components: AuditComponents, ...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      let components: AuditComponents | undefined;
+      try {
+        components = await deps.getAuditComponents();
+        await action(components, ...args);
+      } catch (error) {
+        if (error instanceof CommanderError) throw error;
+        audit.error(`error: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 1, code: "palisade.audit.failed" });
+      } finally {
+        await components?.close();
+      }
+    };
+  const tampered = (message: string): never => audit.error(`error: ${message}`, { exitCode: EXIT_TAMPERED, code: "palisade.audit.tampered" });
+  const json = (value: unknown): void => out(`${JSON.stringify(value)}\n`);
+
+  audit
+    .command("verify")
+    .description("Recompute every hash, link and checkpoint of a chain; exit 0 only when intact")
+    .requiredOption("--chain <id>", "chain id (the project id)")
+    .option("--trusted-keys <file>", "check checkpoint signatures against these public keys only (JSON { keyId: JWK })")
+    .option("--json", "print JSON")
+    .action(
+      run(async (c, options: { chain: string; json?: boolean; trustedKeys?: string }) => {
+        const tty = deps.stderr.isTTY === true;
+        const signatureVerifier = options.trustedKeys === undefined ? c.signatureVerifier : await trustedKeysVerifier(options.trustedKeys);
+        const result = await verifyStoredChain({ ledger: c.ledger, anchor: c.anchor, signatureVerifier }, options.chain, {
+          ...(tty ? { onProgress: (n: number) => deps.stderr.write(`\rverified ${n} entries...`) } : {}),
+        });
+        if (tty && result.entriesChecked >= 10_000) deps.stderr.write("\n");
+        const { leaves: _leaves, ...printable } = result;
+        if (options.json === true) json(printable);
+        else out(`${result.message}\n`);
+        if (!result.intact) {
+          const at = result.firstBadSequence === undefined ? `checkpoint of size ${result.checkpointSize ?? "?"}` : `sequence ${result.firstBadSequence}`;
+          tampered(`chain ${options.chain} is NOT intact: ${result.problem ?? "unknown"} at ${at}. ${result.message}`);
+        }
+      }),
+    );
+
+  audit
+    .command("checkpoint")
+    .description("Sign a checkpoint (Merkle tree head) over a chain now and anchor it")
+    .requiredOption("--chain <id>", "chain id (the project id)")
+    .option("--json", "print JSON")
+    .action(
+      run(async (c, options: { chain: string; json?: boolean }) => {
+        const checkpoint = await c.checkpointer.checkpoint(options.chain);
+        if (options.json === true) json(checkpoint);
+        else out(`checkpoint ${checkpoint.origin} size ${checkpoint.size} root ${checkpoint.rootHash} signed by ${checkpoint.keyId} at ${checkpoint.timestamp}\n`);
+      }),
+    );
+
+  audit
+    .command("prove")
+    .description("Print and check an RFC 6962 inclusion proof of one event")
+    .requiredOption("--event <id>", "event id")
+    .option("--chain <id>", "chain id (searched in every chain when absent)")
+    .option("--trusted-keys <file>", "check the checkpoint signature against these public keys only (JSON { keyId: JWK })")
+    .option("--json", "print JSON")
+    .action(
+      run(async (c, options: { event: string; chain?: string; json?: boolean; trustedKeys?: string }) => {
+        const proof = await proveAuditEvent({ ledger: c.ledger, anchor: c.anchor }, options.event, options.chain);
+        const signatureVerifier = options.trustedKeys === undefined ? c.signatureVerifier : await trustedKeysVerifier(options.trustedKeys);
+        const check = await checkAuditInclusionProof(proof, signatureVerifier);
+        if (options.json === true) json({ proof, check });
+        else {
+          out(`event ${proof.eventId} is entry ${proof.sequence} of chain ${proof.chainId}\n`);
+          out(`leaf ${proof.leafHash}\ntree size ${proof.treeSize} root ${proof.rootHash}${proof.checkpoint === undefined ? " (not yet checkpointed)" : " (signed checkpoint)"}\n`);
+          proof.path.forEach((hash, i) => out(`path[${i}] ${hash}\n`));
+          out(`${check.message}\n`);
+        }
+        if (!check.valid) tampered(`the inclusion proof does not hold: ${check.problem ?? "unknown"} at sequence ${check.sequence}. ${check.message}`);
+      }),
+    );
+
+  audit
+    .command("chains")
+    .description("List chains with their size and last signed checkpoint")
+    .option("--json", "print JSON lines")
+    .action(
+      run(async (c, options: { json?: boolean }) => {
+        let any = false;
+        for await (const head of c.ledger.listChains()) {
+          any = true;
+          const latest = await c.anchor.getLatest(head.chainId);
+          const row = {
+            chainId: head.chainId,
+            size: head.size,
+            lastHash: head.lastHash,
+            updatedAt: head.updatedAt,
+            lastCheckpoint: latest === null ? null : { size: latest.size, rootHash: latest.rootHash, timestamp: latest.timestamp },
+          };
+          if (options.json === true) json(row);
+          else out(`${row.chainId}  size ${row.size}  last checkpoint ${latest === null ? "none" : `${latest.size} at ${latest.timestamp}`}\n`);
+        }
+        if (!any && options.json !== true) out("no chains\n");
+      }),
+    );
+
+  audit
+    .command("query")
+    .description("Print matching events as JSON lines")
+    .option("--chain <id>", "one chain (default: all)")
+    .option("--type <type>", "event type, such as api_call")
+    .option("--actor <id>", "actor id")
+    .option("--since <iso>", "events at or after", isoTimestamp)
+    .option("--until <iso>", "events before", isoTimestamp)
+    .option("--json", "JSON lines (the only format)")
+    .action(
+      run(async (c, options: { chain?: string; type?: string; actor?: string; since?: string; until?: string }) => {
+        const filter = {
+          ...(options.chain === undefined ? {} : { chainId: options.chain }),
+          ...(options.type === undefined ? {} : { type: options.type }),
+          ...(options.actor === undefined ? {} : { actorId: options.actor }),
+          ...(options.since === undefined ? {} : { since: options.since }),
+          ...(options.until === undefined ? {} : { until: options.until }),
+        };
+        for await (const event of queryAuditEvents(c.ledger, filter)) json(event);
+      }),
+    );
+
+  return audit;
+}

@@ -1,0 +1,156 @@
+import { TableClient } from "@azure/data-tables";
+import { type TokenCredential } from "@azure/identity";
+import { ServiceBusClient } from "@azure/service-bus";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { BlobCheckpointAnchor } from "../adapters/blob/BlobCheckpointAnchor.js";
+import { KeyVaultCheckpointSigner } from "../adapters/keyvault/KeyVaultCheckpointSigner.js";
+import { keyVaultClientOptions } from "../adapters/keyvault/keyVaultClientOptions.js";
+import { ServiceBusAuditPublisher } from "../adapters/servicebus/ServiceBusAuditPublisher.js";
+import { AUDIT_LOG_TABLE } from "../adapters/tables/audit/auditEntities.js";
+import { AUDIT_OUTBOX_TABLE, TableAuditOutbox } from "../adapters/tables/TableAuditOutbox.js";
+import { TableAuditLedger } from "../adapters/tables/TableAuditLedger.js";
+import { type Clock } from "../core/clock.js";
+import { type Logger } from "../core/logger.js";
+import { AuditAppender } from "../core/audit/AuditAppender.js";
+import { AuditCheckpointer } from "../core/audit/AuditCheckpointer.js";
+import { type AuditLedger } from "../core/audit/AuditLedger.js";
+import { type AuditOutbox } from "../core/audit/AuditOutbox.js";
+import { type AuditPublisher } from "../core/audit/AuditPublisher.js";
+import { type CheckpointAnchor } from "../core/audit/CheckpointAnchor.js";
+import { type CheckpointSigner } from "../core/audit/CheckpointSigner.js";
+import { type AuditPublishFailureMode, drainOutbox, type DrainOutboxResult, OutboxAuditPublisher } from "../core/audit/OutboxAuditPublisher.js";
+import { type SignatureVerifier } from "../core/audit/SignatureVerifier.js";
+
+export interface AuditConfig {
+  readonly storage: { readonly connectionString: string } | { readonly tableEndpoint: string; readonly blobEndpoint: string; readonly credential: TokenCredential };
+  readonly keyVault?: { readonly url: string; readonly credential: TokenCredential; readonly caCertPem?: string };
+  readonly checkpointKeyName: string;
+  readonly checkpointContainer: string;
+  /** Sign a checkpoint every N entries per chain (0 disables automatic checkpoints). */
+  readonly checkpointEvery: number;
+  readonly serviceBus?: { readonly connectionString: string } | { readonly fullyQualifiedNamespace: string; readonly credential: TokenCredential };
+  readonly auditQueue: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Replaces the Key Vault signer (tests, benches, a stack without Key Vault). */
+  readonly checkpointKeys?: { readonly signer: CheckpointSigner; readonly verifier: SignatureVerifier };
+  /** Create tables, container and the checkpoint key when missing (default: true with a connection string, i.e. locally). */
+  readonly createIfMissing?: boolean;
+}
+
+export interface AuditComponents {
+  readonly ledger: AuditLedger;
+  readonly anchor: CheckpointAnchor;
+  readonly signer: CheckpointSigner;
+  readonly signatureVerifier: SignatureVerifier;
+  readonly checkpointer: AuditCheckpointer;
+  /** The use case the Service Bus trigger calls. */
+  readonly appender: AuditAppender;
+  /** Publishes to the audit queue; null when no Service Bus is configured. */
+  readonly publisher: AuditPublisher | null;
+  readonly outbox: AuditOutbox;
+  /** The publisher for a project's `auditOnPublishFailure` policy (primary, then outbox or fail closed). */
+  publisherFor(mode: AuditPublishFailureMode): AuditPublisher;
+  /** Republish what the outbox holds (the timer's use case). */
+  drainOutbox(): Promise<DrainOutboxResult>;
+  close(): Promise<void>;
+}
+
+const unavailableSigner = (reason: string): CheckpointSigner & SignatureVerifier => ({
+  sign: async () => {
+    throw new Error(`Cannot sign checkpoints: ${reason}`);
+  },
+  verify: async () => false,
+});
+
+const unavailablePublisher: AuditPublisher = {
+  publish: async () => {
+    throw new Error("No Service Bus is configured for audit events (SERVICEBUS_CONNECTION_STRING or SERVICEBUS_FULLY_QUALIFIED_NAMESPACE)");
+  },
+  close: async () => undefined,
+};
+
+/** Wires the audit adapters into the audit use cases. Clients are created lazily by the SDKs (no I/O here). */
+export function createAuditComponents(config: AuditConfig): AuditComponents {
+  const local = "connectionString" in config.storage;
+  const create = config.createIfMissing ?? local;
+  let auditTable: TableClient;
+  let outboxTable: TableClient;
+  let blobService: BlobServiceClient;
+  if ("connectionString" in config.storage) {
+    const cs = config.storage.connectionString;
+    const insecure = /(?:Table|Blob)Endpoint=http:/i.test(cs);
+    auditTable = TableClient.fromConnectionString(cs, AUDIT_LOG_TABLE, { allowInsecureConnection: insecure });
+    outboxTable = TableClient.fromConnectionString(cs, AUDIT_OUTBOX_TABLE, { allowInsecureConnection: insecure });
+    blobService = BlobServiceClient.fromConnectionString(cs);
+  } else {
+    const { tableEndpoint, blobEndpoint, credential } = config.storage;
+    auditTable = new TableClient(tableEndpoint, AUDIT_LOG_TABLE, credential);
+    outboxTable = new TableClient(tableEndpoint, AUDIT_OUTBOX_TABLE, credential);
+    blobService = new BlobServiceClient(blobEndpoint, credential);
+  }
+  // Azurite scans on every query and serves point reads slowly; Azure Tables the other way round.
+  const ledger = new TableAuditLedger(auditTable, { createTableIfMissing: create, dedupeLookup: local ? "orQuery" : "pointReads" });
+  const outbox = new TableAuditOutbox(outboxTable, { createTableIfMissing: create });
+  const anchor = new BlobCheckpointAnchor(blobService.getContainerClient(config.checkpointContainer), { createContainerIfMissing: create });
+
+  let keys: { signer: CheckpointSigner; verifier: SignatureVerifier };
+  if (config.checkpointKeys !== undefined) keys = config.checkpointKeys;
+  else if (config.keyVault !== undefined) {
+    const kv = new KeyVaultCheckpointSigner({
+      vaultUrl: config.keyVault.url,
+      keyName: config.checkpointKeyName,
+      credential: config.keyVault.credential,
+      clientOptions: keyVaultClientOptions(config.keyVault.caCertPem === undefined ? {} : { caCertPem: config.keyVault.caCertPem }),
+      createKeyIfMissing: create,
+    });
+    keys = { signer: kv, verifier: kv };
+  } else {
+    const none = unavailableSigner("no Key Vault is configured (AZURE_KEYVAULT_URL)");
+    keys = { signer: none, verifier: none };
+  }
+
+  const { clock, logger } = config;
+  const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keys.signer, signatureVerifier: keys.verifier, clock, logger });
+  const appender = new AuditAppender({ ledger, clock, logger, checkpointer, checkpointEvery: config.checkpointEvery });
+
+  let serviceBus: ServiceBusClient | null = null;
+  let publisher: ServiceBusAuditPublisher | null = null;
+  if (config.serviceBus !== undefined) {
+    serviceBus =
+      "connectionString" in config.serviceBus
+        ? new ServiceBusClient(config.serviceBus.connectionString)
+        : new ServiceBusClient(config.serviceBus.fullyQualifiedNamespace, config.serviceBus.credential);
+    publisher = new ServiceBusAuditPublisher(serviceBus.createSender(config.auditQueue));
+  }
+  const primary: AuditPublisher = publisher ?? unavailablePublisher;
+  const byMode = new Map<AuditPublishFailureMode, AuditPublisher>();
+  const publisherFor = (mode: AuditPublishFailureMode): AuditPublisher => {
+    let wrapped = byMode.get(mode);
+    if (wrapped === undefined) {
+      wrapped = new OutboxAuditPublisher({ primary, outbox, failureModeFor: () => mode, logger });
+      byMode.set(mode, wrapped);
+    }
+    return wrapped;
+  };
+
+  let closed = false;
+  return {
+    ledger,
+    anchor,
+    signer: keys.signer,
+    signatureVerifier: keys.verifier,
+    checkpointer,
+    appender,
+    publisher,
+    outbox,
+    publisherFor,
+    drainOutbox: () => drainOutbox({ outbox, publisher: primary, logger }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await publisher?.close();
+      await serviceBus?.close();
+    },
+  };
+}

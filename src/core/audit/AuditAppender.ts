@@ -1,0 +1,173 @@
+import { type Clock } from "../clock.js";
+import { type Logger } from "../logger.js";
+import { type AuditEvent, chainIdOf } from "./AuditEvent.js";
+import { decodeAuditEvent } from "./auditEventSchema.js";
+import { type AuditCheckpointer } from "./AuditCheckpointer.js";
+import { type AuditLedger, type LedgerHead } from "./AuditLedger.js";
+import { createEntry, GENESIS_HASH, MAX_CANONICAL_LENGTH, type StoredEntry } from "./ChainEntry.js";
+
+/** One delivered message: its broker id (for logs) and body (object, JSON text or bytes). */
+export interface AuditMessage {
+  readonly messageId?: string;
+  readonly body: unknown;
+}
+
+export type AppendOutcome =
+  | { readonly status: "appended"; readonly messageId?: string; readonly eventId: string; readonly chainId: string; readonly sequence: number }
+  | { readonly status: "duplicate"; readonly messageId?: string; readonly eventId: string; readonly chainId: string; readonly sequence?: number }
+  | { readonly status: "invalid"; readonly messageId?: string; readonly reason: string };
+
+export interface AuditAppenderDeps {
+  readonly ledger: AuditLedger;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Signs a checkpoint whenever a chain crosses a multiple of `checkpointEvery`. */
+  readonly checkpointer?: AuditCheckpointer;
+  readonly checkpointEvery?: number;
+  /** Conflicts (another writer moved the head) re-read and retry up to this many times per commit. */
+  readonly maxAttempts?: number;
+}
+
+/** Thrown when a commit keeps conflicting: transient, the message should be retried. */
+export class AuditAppendConflictError extends Error {
+  override readonly name = "AuditAppendConflictError";
+}
+
+interface Pending {
+  readonly index: number;
+  readonly event: AuditEvent;
+}
+
+/**
+ * The use case behind the Service Bus trigger: decodes and validates each message, appends the
+ * valid ones to their chains in order (one transaction per chunk; a redelivered event is reported
+ * as a duplicate and appended nothing), and reports per message. Throws only on transient failure.
+ */
+export class AuditAppender {
+  private readonly maxAttempts: number;
+
+  constructor(private readonly deps: AuditAppenderDeps) {
+    this.maxAttempts = deps.maxAttempts ?? 8;
+  }
+
+  async append(messages: readonly AuditMessage[], options: { abortSignal?: AbortSignal } = {}): Promise<AppendOutcome[]> {
+    const outcomes: (AppendOutcome | undefined)[] = new Array<AppendOutcome | undefined>(messages.length);
+    const byChain = new Map<string, Pending[]>();
+    const seen = new Map<string, string>();
+    messages.forEach((message, index) => {
+      const decoded = decodeAuditEvent(message.body);
+      const messageId = message.messageId === undefined ? {} : { messageId: message.messageId };
+      if (!decoded.ok) {
+        outcomes[index] = { status: "invalid", reason: decoded.reason, ...messageId };
+        return;
+      }
+      const event = decoded.event;
+      const chainId = chainIdOf(event);
+      if (seen.get(event.eventId) === chainId) {
+        outcomes[index] = { status: "duplicate", eventId: event.eventId, chainId, ...messageId };
+        return;
+      }
+      seen.set(event.eventId, chainId);
+      const list = byChain.get(chainId) ?? [];
+      list.push({ index, event });
+      byChain.set(chainId, list);
+    });
+
+    for (const [chainId, pending] of byChain) {
+      const results = await this.appendToChain(chainId, pending, options);
+      for (const [index, outcome] of results) {
+        const messageId = messages[index]?.messageId;
+        outcomes[index] = messageId === undefined ? outcome : { ...outcome, messageId };
+      }
+    }
+    return outcomes.map((o) => o ?? { status: "invalid", reason: "not processed" });
+  }
+
+  private async appendToChain(chainId: string, pending: readonly Pending[], options: { abortSignal?: AbortSignal }): Promise<Map<number, AppendOutcome>> {
+    const { ledger, logger } = this.deps;
+    const results = new Map<number, AppendOutcome>();
+    const chunkSize = ledger.maxEntriesPerCommit;
+    // Dedupe rows are checked before appending: once for the whole delivery (queries in parallel),
+    // again for a chunk only after a conflict.
+    let [head, appended] = await Promise.all([
+      ledger.getHead(chainId, options),
+      ledger.findAppended(chainId, pending.map((p) => p.event.eventId), options),
+    ]);
+    const sizeBefore = head?.size ?? 0;
+    for (let offset = 0; offset < pending.length; offset += chunkSize) {
+      const chunk = pending.slice(offset, offset + chunkSize);
+      for (let attempt = 1; ; attempt += 1) {
+        const outcome = await this.commitChunk(chainId, chunk, head, appended, results, options);
+        if (outcome.committed) {
+          head = outcome.head;
+          break;
+        }
+        if (attempt >= this.maxAttempts) {
+          logger.warn("audit.append.conflict", { chainId, attempts: attempt });
+          throw new AuditAppendConflictError(`Chain ${chainId}: the head kept moving after ${attempt} attempts; retry the delivery.`);
+        }
+        // A conflict: another writer moved the head or appended one of these events; re-read both.
+        [head, appended] = await Promise.all([
+          ledger.getHead(chainId, options),
+          ledger.findAppended(chainId, chunk.map((p) => p.event.eventId), options),
+        ]);
+      }
+    }
+    await this.maybeCheckpoint(chainId, sizeBefore, head?.size ?? sizeBefore);
+    return results;
+  }
+
+  private async commitChunk(
+    chainId: string,
+    chunk: readonly Pending[],
+    head: LedgerHead | null,
+    appended: ReadonlyMap<string, number>,
+    results: Map<number, AppendOutcome>,
+    options: { abortSignal?: AbortSignal },
+  ): Promise<{ committed: true; head: LedgerHead | null } | { committed: false }> {
+    const ts = new Date(this.deps.clock.nowInMs()).toISOString();
+    let prevHash = head?.lastHash ?? GENESIS_HASH;
+    let size = head?.size ?? 0;
+    const entries: StoredEntry[] = [];
+    const accepted: Pending[] = [];
+    for (const p of chunk) {
+      const sequence = appended.get(p.event.eventId);
+      if (sequence !== undefined) {
+        results.set(p.index, { status: "duplicate", eventId: p.event.eventId, chainId, sequence });
+        continue;
+      }
+      const entry = createEntry({ chainId, sequence: size, ts, prevHash, event: p.event });
+      if (entry.canonical.length > MAX_CANONICAL_LENGTH) {
+        results.set(p.index, { status: "invalid", reason: `too_large: the event's canonical form exceeds ${MAX_CANONICAL_LENGTH} characters` });
+        continue;
+      }
+      entries.push(entry);
+      accepted.push(p);
+      prevHash = entry.hash;
+      size += 1;
+    }
+    if (entries.length === 0) return { committed: true, head };
+    const newHead = { chainId, size, lastHash: prevHash, updatedAt: ts };
+    const result = await this.deps.ledger.commit({ chainId, expectedEtag: head?.etag ?? null, entries, head: newHead }, options);
+    if (!result.committed) {
+      for (const p of chunk) results.delete(p.index);
+      return { committed: false };
+    }
+    accepted.forEach((p, i) => {
+      results.set(p.index, { status: "appended", eventId: p.event.eventId, chainId, sequence: Number((entries[i] as StoredEntry).rowKey) });
+    });
+    return { committed: true, head: { ...newHead, etag: result.etag } };
+  }
+
+  private async maybeCheckpoint(chainId: string, before: number, after: number): Promise<void> {
+    const { checkpointer, checkpointEvery, logger } = this.deps;
+    if (checkpointer === undefined || checkpointEvery === undefined || checkpointEvery <= 0) return;
+    if (Math.floor(before / checkpointEvery) === Math.floor(after / checkpointEvery)) return;
+    try {
+      await checkpointer.checkpoint(chainId);
+    } catch (error) {
+      // The entries are committed; the nightly job (or `palisade audit checkpoint`) retries.
+      logger.error("audit.checkpoint.failed", { chainId, size: after, error: error instanceof Error ? error.name : "unknown" });
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { DATA_CLASSES } from "../policy/schema.js";
+import { AUDIT_EVENT_SCHEMA_VERSION, AUDIT_EVENT_TYPES, type AuditEvent } from "./AuditEvent.js";
+
+const id = z.string().min(1).max(256);
+
+/** The wire schema of AuditEvent (strict: an unknown field is refused, not silently stored). */
+export const auditEventSchema = z
+  .object({
+    schemaVersion: z.literal(AUDIT_EVENT_SCHEMA_VERSION),
+    eventId: id,
+    ts: z.iso.datetime({ offset: false }),
+    type: z.enum(AUDIT_EVENT_TYPES),
+    actor: z
+      .object({ kind: z.enum(["service-account", "user", "system", "anonymous"]), id: id, keyId: id.optional() })
+      .strict(),
+    project: z.string().min(1).max(200).regex(/^[A-Za-z0-9_.-]+$/, "project ids are letters, digits, _ . -"),
+    environment: id.optional(),
+    model: id.optional(),
+    deployment: id.optional(),
+    endpointId: id.optional(),
+    region: id.optional(),
+    classification: z.enum(DATA_CLASSES).optional(),
+    status: z.enum(["success", "error", "blocked"]),
+    httpStatus: z.number().int().min(100).max(599).optional(),
+    tokens: z
+      .object({ input: z.number().int().nonnegative(), cachedInput: z.number().int().nonnegative().optional(), output: z.number().int().nonnegative() })
+      .strict()
+      .optional(),
+    costUsd: z.number().nonnegative().optional(),
+    latencyInMs: z.number().nonnegative().optional(),
+    dlpFindings: z.record(z.string(), z.number().int().nonnegative()).optional(),
+    dlpAction: id.optional(),
+    requestId: id.optional(),
+    traceId: id.optional(),
+    policyVersion: z.string().min(1).max(128),
+    reason: id.optional(),
+    contentDigest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    subject: z.string().max(1024).optional(),
+    details: z.record(z.string(), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()])).optional(),
+  })
+  .strict();
+
+export type ParsedAuditEvent = { ok: true; event: AuditEvent } | { ok: false; reason: string };
+
+/** Validates a decoded message body. The reason names fields, never their values. */
+export function parseAuditEvent(value: unknown): ParsedAuditEvent {
+  const result = auditEventSchema.safeParse(value);
+  if (result.success) return { ok: true, event: result.data };
+  const issues = result.error.issues.slice(0, 3).map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.code}`);
+  return { ok: false, reason: `schema: ${issues.join("; ")}` };
+}
+
+/** Decodes a Service Bus body (parsed JSON object, JSON text or UTF-8 bytes) and validates it. */
+export function decodeAuditEvent(body: unknown): ParsedAuditEvent {
+  let value = body;
+  try {
+    if (typeof body === "string") value = JSON.parse(body);
+    else if (body instanceof Uint8Array) value = JSON.parse(Buffer.from(body).toString("utf8"));
+  } catch {
+    return { ok: false, reason: "invalid_json: the message body is not JSON" };
+  }
+  return parseAuditEvent(value);
+}

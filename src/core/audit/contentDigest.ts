@@ -1,0 +1,1 @@
+export { contentDigest } from "./hashing.js";

@@ -1,0 +1,103 @@
+import { type AuditLedger } from "./AuditLedger.js";
+import { type CheckpointAnchor } from "./CheckpointAnchor.js";
+import { checkpointNoteText, type SignedCheckpoint } from "./checkpointNote.js";
+import { collect } from "./AuditCheckpointer.js";
+import { entryLeafHash, formatSequence } from "./ChainEntry.js";
+import { inclusionProof, merkleRoot, verifyInclusion } from "./merkle.js";
+import { type SignatureVerifier } from "./SignatureVerifier.js";
+
+/** An RFC 6962 inclusion proof of one event in a chain's tree, against a signed checkpoint when one covers it. */
+export interface AuditInclusionProof {
+  readonly chainId: string;
+  readonly eventId: string;
+  readonly sequence: number;
+  /** The entry's canonical bytes (the leaf data is their SHA-256). */
+  readonly canonical: string;
+  readonly leafHash: string;
+  readonly treeSize: number;
+  readonly rootHash: string;
+  /** Sibling hashes, leaf to root, hex. */
+  readonly path: readonly string[];
+  /** The signed checkpoint whose root the proof reaches; absent when none covers the event yet. */
+  readonly checkpoint?: SignedCheckpoint;
+}
+
+export interface ProofCheck {
+  readonly valid: boolean;
+  readonly problem?: "bad_inclusion_proof" | "bad_checkpoint_signature";
+  readonly sequence: number;
+  readonly message: string;
+}
+
+export class AuditEventNotFoundError extends Error {
+  override readonly name = "AuditEventNotFoundError";
+}
+
+/** Finds the event (in one chain, or every chain) and builds its proof. */
+export async function proveAuditEvent(
+  deps: { ledger: AuditLedger; anchor: CheckpointAnchor },
+  eventId: string,
+  chainId?: string,
+): Promise<AuditInclusionProof> {
+  const chains: string[] = [];
+  if (chainId !== undefined) chains.push(chainId);
+  else for await (const head of deps.ledger.listChains()) chains.push(head.chainId);
+  for (const chain of chains) {
+    const sequence = (await deps.ledger.findAppended(chain, [eventId])).get(eventId);
+    if (sequence === undefined) continue;
+    const checkpoints = await collect(deps.anchor.list(chain));
+    const checkpoint = checkpoints.find((c) => c.size > sequence);
+    const head = await deps.ledger.getHead(chain);
+    const treeSize = checkpoint?.size ?? head?.size ?? sequence + 1;
+    const entries = await collect(deps.ledger.listEntries(chain, { toSequence: treeSize }));
+    const leaves = entries.map((e) => entryLeafHash(e.canonical));
+    const entry = entries[sequence];
+    if (entry === undefined || leaves.length < treeSize || entry.rowKey !== formatSequence(sequence)) throw new AuditEventNotFoundError(`Entry ${sequence} of chain ${chain} is missing or out of place; run "palisade audit verify".`);
+    return {
+      chainId: chain,
+      eventId,
+      sequence,
+      canonical: entry.canonical,
+      leafHash: (leaves[sequence] as Buffer).toString("hex"),
+      treeSize,
+      rootHash: merkleRoot(leaves).toString("hex"),
+      path: inclusionProof(leaves, sequence).map((h) => h.toString("hex")),
+      ...(checkpoint === undefined ? {} : { checkpoint }),
+    };
+  }
+  throw new AuditEventNotFoundError(`Event ${eventId} is in no chain${chainId === undefined ? "" : ` (looked in ${chainId})`}.`);
+}
+
+/**
+ * Checks a proof on its own: the leaf hash is recomputed from the canonical bytes, the path must
+ * reach the root, and the root must be the signed checkpoint's (whose signature is checked).
+ */
+export async function checkAuditInclusionProof(proof: AuditInclusionProof, verifier: SignatureVerifier): Promise<ProofCheck> {
+  const bad = (message: string): ProofCheck => ({ valid: false, problem: "bad_inclusion_proof", sequence: proof.sequence, message });
+  const leaf = entryLeafHash(proof.canonical);
+  if (leaf.toString("hex") !== proof.leafHash) return bad(`Entry ${proof.sequence}: the leaf hash is not the hash of the entry's bytes.`);
+  const path = proof.path.map((h) => Buffer.from(h, "hex"));
+  if (!verifyInclusion(leaf, proof.sequence, proof.treeSize, path, Buffer.from(proof.rootHash, "hex"))) {
+    return bad(`Entry ${proof.sequence}: the inclusion path does not lead to the root of the tree of ${proof.treeSize}.`);
+  }
+  const checkpoint = proof.checkpoint;
+  if (checkpoint !== undefined) {
+    if (checkpoint.size !== proof.treeSize || checkpoint.rootHash !== proof.rootHash || checkpoint.origin !== proof.chainId) {
+      return bad(`Entry ${proof.sequence}: the proof's root is not the signed checkpoint's root.`);
+    }
+    const signed = await verifier.verify({
+      keyId: checkpoint.keyId,
+      message: Buffer.from(checkpointNoteText(checkpoint), "utf8"),
+      signature: Buffer.from(checkpoint.signature, "base64"),
+    });
+    if (!signed) return { valid: false, problem: "bad_checkpoint_signature", sequence: proof.sequence, message: `The checkpoint at size ${checkpoint.size} is not validly signed.` };
+  }
+  return {
+    valid: true,
+    sequence: proof.sequence,
+    message:
+      checkpoint === undefined
+        ? `Entry ${proof.sequence} is included in the current tree of ${proof.treeSize} (no signed checkpoint covers it yet).`
+        : `Entry ${proof.sequence} is included in the signed checkpoint of size ${checkpoint.size}.`,
+  };
+}

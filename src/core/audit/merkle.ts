@@ -1,0 +1,180 @@
+import { createHash } from "node:crypto";
+
+/**
+ * RFC 6962 (and RFC 9162) Merkle tree hashing. For the audit chain, leaf data is an entry's
+ * SHA-256 (32 bytes; see entryLeafHash), which commits to its canonical bytes.
+ *   leaf hash = SHA-256(0x00 || leaf data)
+ *   node hash = SHA-256(0x01 || left || right)
+ * A tree of n leaves splits at k, the largest power of two smaller than n.
+ */
+
+const LEAF_PREFIX = Buffer.from([0x00]);
+const NODE_PREFIX = Buffer.from([0x01]);
+const EMPTY_ROOT = createHash("sha256").digest();
+
+export function leafHash(data: string | Uint8Array): Buffer {
+  return createHash("sha256").update(LEAF_PREFIX).update(data).digest();
+}
+
+export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
+  return createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest();
+}
+
+/** Largest power of two strictly smaller than n (n >= 2). */
+function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+/** MTH(D[start:end]) over leaf hashes. */
+export function merkleRoot(leaves: readonly Uint8Array[], start = 0, end = leaves.length): Buffer {
+  const n = end - start;
+  if (n === 0) return EMPTY_ROOT;
+  if (n === 1) return Buffer.from(leaves[start] as Uint8Array);
+  const k = splitPoint(n);
+  return nodeHash(merkleRoot(leaves, start, start + k), merkleRoot(leaves, start + k, end));
+}
+
+/** PATH(index, D[0:size]): the audit path of one leaf. */
+export function inclusionProof(leaves: readonly Uint8Array[], index: number, size = leaves.length): Buffer[] {
+  if (!(index >= 0 && index < size && size <= leaves.length)) throw new RangeError(`No leaf ${index} in a tree of ${size}`);
+  const path: Buffer[] = [];
+  const walk = (m: number, start: number, end: number): void => {
+    const n = end - start;
+    if (n <= 1) return;
+    const k = splitPoint(n);
+    if (m < k) {
+      walk(m, start, start + k);
+      path.push(merkleRoot(leaves, start + k, end));
+    } else {
+      walk(m - k, start + k, end);
+      path.push(merkleRoot(leaves, start, start + k));
+    }
+  };
+  walk(index, 0, size);
+  return path;
+}
+
+/** PROOF(oldSize, D[0:newSize]): proves the tree of oldSize is a prefix of the tree of newSize. */
+export function consistencyProof(leaves: readonly Uint8Array[], oldSize: number, newSize = leaves.length): Buffer[] {
+  if (!(oldSize >= 0 && oldSize <= newSize && newSize <= leaves.length)) throw new RangeError(`No consistency proof from ${oldSize} to ${newSize}`);
+  const proof: Buffer[] = [];
+  if (oldSize === 0 || oldSize === newSize) return proof;
+  const sub = (m: number, start: number, end: number, complete: boolean): void => {
+    const n = end - start;
+    if (m === n) {
+      if (!complete) proof.push(merkleRoot(leaves, start, end));
+      return;
+    }
+    const k = splitPoint(n);
+    if (m <= k) {
+      sub(m, start, start + k, complete);
+      proof.push(merkleRoot(leaves, start + k, end));
+    } else {
+      sub(m - k, start + k, end, false);
+      proof.push(merkleRoot(leaves, start, start + k));
+    }
+  };
+  sub(oldSize, 0, newSize, true);
+  return proof;
+}
+
+const isOdd = (value: number): boolean => value % 2 === 1;
+const half = (value: number): number => Math.floor(value / 2);
+
+/** RFC 9162 section 2.1.3.2. */
+export function verifyInclusion(leaf: Uint8Array, index: number, size: number, proof: readonly Uint8Array[], root: Uint8Array): boolean {
+  if (!(Number.isInteger(index) && Number.isInteger(size) && index >= 0 && index < size)) return false;
+  let fn = index;
+  let sn = size - 1;
+  let r: Buffer = Buffer.from(leaf);
+  for (const p of proof) {
+    if (sn === 0) return false;
+    if (isOdd(fn) || fn === sn) {
+      r = nodeHash(p, r);
+      if (!isOdd(fn)) {
+        while (!isOdd(fn) && fn !== 0) {
+          fn = half(fn);
+          sn = half(sn);
+        }
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  return sn === 0 && r.equals(root);
+}
+
+/** RFC 9162 section 2.1.4.2. */
+export function verifyConsistency(
+  oldSize: number,
+  newSize: number,
+  oldRoot: Uint8Array,
+  newRoot: Uint8Array,
+  proof: readonly Uint8Array[],
+): boolean {
+  if (!(Number.isInteger(oldSize) && Number.isInteger(newSize) && oldSize >= 0 && oldSize <= newSize)) return false;
+  if (oldSize === newSize) return proof.length === 0 && Buffer.from(oldRoot).equals(newRoot);
+  if (oldSize === 0) return proof.length === 0;
+  if (proof.length === 0) return false;
+  const path: Uint8Array[] = (oldSize & (oldSize - 1)) === 0 ? [oldRoot, ...proof] : [...proof];
+  let fn = oldSize - 1;
+  let sn = newSize - 1;
+  while (isOdd(fn)) {
+    fn = half(fn);
+    sn = half(sn);
+  }
+  let fr: Buffer = Buffer.from(path[0] as Uint8Array);
+  let sr: Buffer = fr;
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (isOdd(fn) || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      if (!isOdd(fn)) {
+        while (!isOdd(fn) && fn !== 0) {
+          fn = half(fn);
+          sn = half(sn);
+        }
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  return fr.equals(oldRoot) && sr.equals(newRoot) && sn === 0;
+}
+
+/**
+ * The root of a growing tree in O(log n) memory: the perfect subtrees along the right edge.
+ * Folding them right to left gives exactly RFC 6962's MTH for any size.
+ */
+export class MerkleAccumulator {
+  private readonly stack: { hash: Buffer; size: number }[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(leaf: Buffer): void {
+    let node = { hash: leaf, size: 1 };
+    for (let top = this.stack.at(-1); top !== undefined && top.size === node.size; top = this.stack.at(-1)) {
+      this.stack.pop();
+      node = { hash: nodeHash(top.hash, node.hash), size: node.size * 2 };
+    }
+    this.stack.push(node);
+    this.count += 1;
+  }
+
+  root(): Buffer {
+    if (this.stack.length === 0) return EMPTY_ROOT;
+    let hash = (this.stack[this.stack.length - 1] as { hash: Buffer }).hash;
+    for (let i = this.stack.length - 2; i >= 0; i -= 1) hash = nodeHash((this.stack[i] as { hash: Buffer }).hash, hash);
+    return hash;
+  }
+}

@@ -1,0 +1,240 @@
+import { type ChainHead } from "./AuditLedger.js";
+import { canonicalJson, GENESIS_HASH, parseEntryBody, parseSequence, type StoredEntry } from "./ChainEntry.js";
+import { checkpointNoteText, type SignedCheckpoint } from "./checkpointNote.js";
+import { sha256 } from "./hashing.js";
+import { leafHash, MerkleAccumulator } from "./merkle.js";
+import { type SignatureVerifier } from "./SignatureVerifier.js";
+
+export const PROBLEM_KINDS = [
+  "payload_edited",
+  "hash_mismatch",
+  "broken_link",
+  "sequence_gap",
+  "truncated_after_checkpoint",
+  "reordered",
+  "inserted",
+  "rewritten_chain",
+  "fork",
+  "timestamp_changed",
+  "bad_checkpoint_signature",
+  "head_mismatch",
+  "bad_inclusion_proof",
+] as const;
+export type ProblemKind = (typeof PROBLEM_KINDS)[number];
+
+export interface VerifyResult {
+  readonly intact: boolean;
+  readonly chainId: string;
+  readonly entriesChecked: number;
+  readonly checkpointsChecked: number;
+  readonly firstBadSequence?: number;
+  /** For checkpoint problems: the size of the checkpoint at fault. */
+  readonly checkpointSize?: number;
+  readonly problem?: ProblemKind;
+  readonly message: string;
+  /** Leaf hashes of every entry, when asked for (the checkpointer needs them). */
+  readonly leaves?: readonly Buffer[];
+}
+
+export interface VerifyChainInput {
+  readonly chainId: string;
+  readonly head: ChainHead | null;
+  /** The stored rows in row-key order. */
+  readonly entries: AsyncIterable<StoredEntry>;
+  readonly checkpoints: readonly SignedCheckpoint[];
+  readonly signatureVerifier: SignatureVerifier;
+  readonly collectLeaves?: boolean;
+  /** Called every `progressEvery` entries (default 10,000). */
+  readonly onProgress?: (entriesChecked: number) => void;
+  readonly progressEvery?: number;
+}
+
+interface Failure {
+  readonly problem: ProblemKind;
+  readonly sequence?: number;
+  readonly checkpointSize?: number;
+  readonly message: string;
+}
+
+/** Checks one stored row in isolation (its bytes, hash, position and columns). */
+function checkEntry(chainId: string, entry: StoredEntry, sequence: number, digest: Buffer): Failure | null {
+  const body = parseEntryBody(entry.canonical);
+  let recanonical: string | null = null;
+  try {
+    recanonical = body === null ? null : canonicalJson(body);
+  } catch {
+    recanonical = null;
+  }
+  if (body === null || recanonical !== entry.canonical) {
+    return { problem: "payload_edited", sequence, message: `Entry ${sequence}: the stored bytes are not a canonical entry (edited payload).` };
+  }
+  if (digest.toString("hex") !== entry.hash) {
+    return { problem: "payload_edited", sequence, message: `Entry ${sequence}: the stored bytes do not hash to the stored hash (payload or hash edited).` };
+  }
+  if (body.seq !== sequence) {
+    return { problem: "reordered", sequence, message: `Entry ${sequence}: the row holds the entry for sequence ${body.seq} (rows reordered).` };
+  }
+  if (body.chain !== chainId) {
+    return { problem: "inserted", sequence, message: `Entry ${sequence}: the row holds an entry of another chain (inserted).` };
+  }
+  if (body.ts !== entry.ts || body.event.ts !== entry.eventTs) {
+    return { problem: "timestamp_changed", sequence, message: `Entry ${sequence}: the stored timestamp differs from the hashed one.` };
+  }
+  if (
+    body.event.eventId !== entry.eventId ||
+    body.event.type !== entry.type ||
+    body.event.actor.id !== entry.actorId ||
+    body.prev !== entry.prevHash ||
+    body.event.project !== chainId
+  ) {
+    return { problem: "payload_edited", sequence, message: `Entry ${sequence}: the stored columns differ from the hashed event.` };
+  }
+  return null;
+}
+
+/**
+ * Verifies a chain without trusting the writer: recomputes every hash from the stored canonical
+ * bytes, checks the bytes re-canonicalise to themselves and agree with the stored columns, checks
+ * sequence continuity from 0, every link, the head, and every checkpoint (signature, root over the
+ * first `size` entries, entries present up to its size, agreement between checkpoints). Reports the
+ * first problem found, by sequence number.
+ */
+export async function verifyChain(input: VerifyChainInput): Promise<VerifyResult> {
+  const { chainId, head } = input;
+  const checkpoints = [...input.checkpoints].sort((a, b) => a.size - b.size);
+  const wantedSizes = new Set(checkpoints.map((c) => c.size));
+  const computedRoots = new Map<number, string>();
+  const accumulator = new MerkleAccumulator();
+  const leaves: Buffer[] = [];
+  const progressEvery = input.progressEvery ?? 10_000;
+  if (wantedSizes.has(0)) computedRoots.set(0, accumulator.root().toString("hex"));
+
+  let expected = 0;
+  let previousHash = GENESIS_HASH;
+  // A link that broke between entry `sequence - 1` and entry `sequence`: which side was rewritten is
+  // decided by whether `sequence` is itself confirmed by its successor (or the head).
+  let pendingBreak: { sequence: number; hash: string } | null = null;
+
+  const fail = (failure: Failure, checked: number): VerifyResult => ({
+    intact: false,
+    chainId,
+    entriesChecked: checked,
+    checkpointsChecked: 0,
+    problem: failure.problem,
+    message: failure.message,
+    ...(failure.sequence === undefined ? {} : { firstBadSequence: failure.sequence }),
+    ...(failure.checkpointSize === undefined ? {} : { checkpointSize: failure.checkpointSize }),
+  });
+  const resolveBreak = (brk: { sequence: number; hash: string }, confirmed: boolean): Failure =>
+    confirmed
+      ? {
+          problem: "hash_mismatch",
+          sequence: brk.sequence - 1,
+          message: `Entry ${brk.sequence - 1}: its hash is not the one entry ${brk.sequence} recorded (entry rewritten and rehashed).`,
+        }
+      : { problem: "broken_link", sequence: brk.sequence, message: `Entry ${brk.sequence}: its previous hash does not match entry ${brk.sequence - 1}.` };
+
+  for await (const entry of input.entries) {
+    if (pendingBreak !== null) return fail(resolveBreak(pendingBreak, entry.prevHash === pendingBreak.hash), expected);
+    const sequence = parseSequence(entry.rowKey);
+    if (sequence === null) {
+      return fail({ problem: "inserted", sequence: expected, message: `A row that is not a chain position was inserted before sequence ${expected}.` }, expected);
+    }
+    if (sequence > expected) {
+      return fail({ problem: "sequence_gap", sequence: expected, message: `Entry ${expected} is missing (deleted).` }, expected);
+    }
+    if (sequence < expected) {
+      return fail({ problem: "inserted", sequence, message: `Entry ${sequence} appears twice.` }, expected);
+    }
+    if (head !== null && sequence >= head.size) {
+      return fail({ problem: "inserted", sequence, message: `Entry ${sequence} lies beyond the head (size ${head.size}): inserted.` }, expected);
+    }
+    const digest = sha256(entry.canonical);
+    const failure = checkEntry(chainId, entry, sequence, digest);
+    if (failure !== null) return fail(failure, expected);
+    if (entry.prevHash !== previousHash) {
+      if (sequence === 0) return fail({ problem: "broken_link", sequence: 0, message: "Entry 0 does not start from the genesis hash." }, expected);
+      pendingBreak = { sequence, hash: entry.hash };
+    }
+    const leaf = leafHash(digest);
+    accumulator.push(leaf);
+    if (input.collectLeaves === true) leaves.push(leaf);
+    previousHash = entry.hash;
+    expected += 1;
+    if (wantedSizes.has(expected)) computedRoots.set(expected, accumulator.root().toString("hex"));
+    if (input.onProgress !== undefined && expected % progressEvery === 0) input.onProgress(expected);
+  }
+  if (pendingBreak !== null) {
+    const confirmed = head !== null && head.size === pendingBreak.sequence + 1 && head.lastHash === pendingBreak.hash;
+    return fail(resolveBreak(pendingBreak, confirmed), expected);
+  }
+  const count = expected;
+
+  // Checkpoints: a bad signature means the note cannot be trusted at all.
+  for (const checkpoint of checkpoints) {
+    const ok =
+      checkpoint.origin === chainId &&
+      (await input.signatureVerifier.verify({
+        keyId: checkpoint.keyId,
+        message: Buffer.from(checkpointNoteText(checkpoint), "utf8"),
+        signature: Buffer.from(checkpoint.signature, "base64"),
+      }));
+    if (!ok) {
+      return fail(
+        { problem: "bad_checkpoint_signature", checkpointSize: checkpoint.size, message: `The checkpoint at size ${checkpoint.size} does not carry a valid signature.` },
+        count,
+      );
+    }
+  }
+  let lastMatching = 0;
+  for (const [index, checkpoint] of checkpoints.entries()) {
+    if (checkpoint.size > count) {
+      return fail(
+        {
+          problem: "truncated_after_checkpoint",
+          sequence: count,
+          checkpointSize: checkpoint.size,
+          message: `A signed checkpoint covers ${checkpoint.size} entries but only ${count} remain: entries from ${count} were deleted.`,
+        },
+        count,
+      );
+    }
+    if (computedRoots.get(checkpoint.size) !== checkpoint.rootHash) {
+      const later = checkpoints.slice(index + 1);
+      const disagreeingTwin = checkpoints.some((c) => c !== checkpoint && c.size === checkpoint.size && c.rootHash !== checkpoint.rootHash);
+      const laterMatches = later.some((c) => c.size <= count && computedRoots.get(c.size) === c.rootHash);
+      const fork = disagreeingTwin || laterMatches;
+      return fail(
+        {
+          problem: fork ? "fork" : "rewritten_chain",
+          sequence: lastMatching,
+          checkpointSize: checkpoint.size,
+          message: fork
+            ? `Signed checkpoints disagree: the one at size ${checkpoint.size} is not a prefix of a later one (the chain forked at or after ${lastMatching}).`
+            : `The chain's first ${checkpoint.size} entries no longer match their signed checkpoint (chain rewritten at or after ${lastMatching}).`,
+        },
+        count,
+      );
+    }
+    lastMatching = checkpoint.size;
+  }
+
+  if (head === null) {
+    if (count > 0) return fail({ problem: "head_mismatch", sequence: 0, message: `The chain has ${count} entries but no head.` }, count);
+  } else {
+    if (head.size > count) {
+      return fail({ problem: "sequence_gap", sequence: count, message: `The head records ${head.size} entries but entries from ${count} are missing.` }, count);
+    }
+    if (head.lastHash !== previousHash) {
+      return fail({ problem: "head_mismatch", sequence: Math.max(0, count - 1), message: `The head's last hash does not match entry ${count - 1}.` }, count);
+    }
+  }
+  return {
+    intact: true,
+    chainId,
+    entriesChecked: count,
+    checkpointsChecked: checkpoints.length,
+    message: `Chain ${chainId} is intact: ${count} entries, ${checkpoints.length} signed checkpoints.`,
+    ...(input.collectLeaves === true ? { leaves } : {}),
+  };
+}

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startKeyVaultEmulator, type RunningKeyVaultEmulator } from "../../../local/keyvault/index.js";
+import { LocalDevelopmentCredential } from "../../../src/adapters/identity/LocalDevelopmentCredential.js";
+import { KeyVaultCheckpointSigner, parseKeyId } from "../../../src/adapters/keyvault/KeyVaultCheckpointSigner.js";
+import { keyVaultClientOptions } from "../../../src/adapters/keyvault/keyVaultClientOptions.js";
+import { sha256 } from "../../../src/core/audit/hashing.js";
+import { PublicKeySignatureVerifier } from "../../../src/core/audit/PublicKeySignatureVerifier.js";
+import { describeCheckpointSignerContract } from "../../contracts/checkpointSigner.contract.js";
+
+let vault: RunningKeyVaultEmulator;
+beforeAll(async () => {
+  vault = await startKeyVaultEmulator();
+});
+afterAll(async () => {
+  await vault.stop();
+});
+
+const signerFor = (keyName: string) =>
+  new KeyVaultCheckpointSigner({
+    vaultUrl: vault.vaultUrl,
+    keyName,
+    credential: new LocalDevelopmentCredential(),
+    clientOptions: keyVaultClientOptions({ caCertPem: vault.caCertPem }),
+    createKeyIfMissing: true,
+  });
+
+describeCheckpointSignerContract("KeyVaultCheckpointSigner on the Key Vault emulator", async () => {
+  const signer = signerFor("audit-checkpoint");
+  return { signer, verifier: signer };
+});
+
+describe("KeyVaultCheckpointSigner", () => {
+  it("signs with the versioned key id, and an auditor can verify offline with the public JWK", async () => {
+    const signer = signerFor("cp-offline");
+    const message = Buffer.from("note");
+    const { keyId, signature } = await signer.sign(sha256(message));
+    expect(parseKeyId(keyId)).toMatchObject({ name: "cp-offline" });
+    const jwk = await signer.publicJwk(keyId);
+    expect(jwk).toMatchObject({ kty: "EC", crv: "P-256" });
+    const offline = new PublicKeySignatureVerifier({ [keyId]: jwk! });
+    expect(await offline.verify({ keyId, message, signature })).toBe(true);
+    // A key of another name in the same vault is not trusted for checkpoints.
+    const other = signerFor("not-the-checkpoint-key");
+    const forged = await other.sign(sha256(message));
+    expect(await signer.verify({ keyId: forged.keyId, message, signature: forged.signature })).toBe(false);
+  });
+});

@@ -1,0 +1,90 @@
+import { ServiceBusClient, type ServiceBusReceivedMessage } from "@azure/service-bus";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServiceBusEmulator, type RunningServiceBusEmulator } from "../../../local/servicebus/index.js";
+import { ServiceBusAuditPublisher } from "../../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
+import { type AuditEvent } from "../../../src/core/audit/AuditEvent.js";
+import { AuditAppender } from "../../../src/core/audit/AuditAppender.js";
+import { ManualClock } from "../../../src/core/clock.js";
+import { silentLogger } from "../../../src/core/logger.js";
+import { verifyStoredChain } from "../../../src/core/audit/verifyStoredChain.js";
+import { appendAuditMessages } from "../../../src/functions/appendAuditEvents.js";
+import { describeAuditPublisherContract, type PublishedEvent } from "../../contracts/auditPublisher.contract.js";
+import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
+import { InMemoryAuditLedger } from "../../fakes/InMemoryAuditLedger.js";
+import { InMemoryCheckpointAnchor } from "../../fakes/InMemoryCheckpointAnchor.js";
+import { InMemoryCheckpointSigner } from "../../fakes/InMemoryCheckpointSigner.js";
+
+const QUEUES = ["audit-a", "audit-b", "audit-c"];
+let broker: RunningServiceBusEmulator;
+let client: ServiceBusClient;
+beforeAll(async () => {
+  broker = await startServiceBusEmulator({ queues: QUEUES.map((name) => ({ name, requiresSession: true })), port: 0 });
+  client = new ServiceBusClient(broker.connectionString, { retryOptions: { maxRetries: 1, timeoutInMs: 5_000 } });
+});
+afterAll(async () => {
+  await client.close();
+  await broker.stop();
+});
+
+/** Drains every session of a queue (bounded), completing what it reads. */
+async function receiveAll(queue: string, count: number): Promise<ServiceBusReceivedMessage[]> {
+  const out: ServiceBusReceivedMessage[] = [];
+  for (let sessions = 0; out.length < count && sessions < 10; sessions += 1) {
+    const receiver = await client.acceptNextSession(queue, { maxAutoLockRenewalDurationInMs: 0 });
+    try {
+      for (;;) {
+        const batch = await receiver.receiveMessages(100, { maxWaitTimeInMs: 300 });
+        if (batch.length === 0) break;
+        for (const m of batch) await receiver.completeMessage(m);
+        out.push(...batch);
+      }
+    } finally {
+      await receiver.close();
+    }
+  }
+  return out;
+}
+
+describeAuditPublisherContract("ServiceBusAuditPublisher on the Service Bus emulator", async () => {
+  const publisher = new ServiceBusAuditPublisher(client.createSender("audit-a"));
+  return {
+    publisher,
+    received: async (count): Promise<PublishedEvent[]> => {
+      const messages = await receiveAll("audit-a", count);
+      return messages.map((m) => {
+        expect(m.messageId).toBe((m.body as AuditEvent).eventId);
+        return { event: m.body as AuditEvent, chainId: String(m.sessionId) };
+      });
+    },
+  };
+});
+
+describe("ServiceBusAuditPublisher -> appendAuditEvents", () => {
+  it("events published to the queue are appended once, even when redelivered; bad bodies are reported invalid", async () => {
+    const publisher = new ServiceBusAuditPublisher(client.createSender("audit-b"));
+    const events = Array.from({ length: 120 }, (_, i) => makeAuditEvent({ project: "sb-chain" }, i));
+    await publisher.publish(events);
+    await publisher.close();
+    const messages = await receiveAll("audit-b", events.length);
+    expect(messages.map((m) => m.messageId)).toEqual(events.map((e) => e.eventId));
+
+    const ledger = new InMemoryAuditLedger();
+    const anchor = new InMemoryCheckpointAnchor();
+    const signer = new InMemoryCheckpointSigner();
+    const appender = new AuditAppender({ ledger, clock: new ManualClock(), logger: silentLogger });
+    const batch = messages.map((m) => ({ messageId: String(m.messageId), body: m.body }));
+    const first = await appendAuditMessages([...batch, { messageId: "junk", body: Buffer.from("{oops") }], appender, silentLogger);
+    expect(first.filter((o) => o.outcome === "appended")).toHaveLength(120);
+    expect(first.at(-1)).toMatchObject({ index: 120, outcome: "invalid", messageId: "junk" });
+    const again = await appendAuditMessages(batch.slice(100), appender, silentLogger);
+    expect(again.every((o) => o.outcome === "duplicate")).toBe(true);
+    expect(await verifyStoredChain({ ledger, anchor, signatureVerifier: signer.verifier() }, "sb-chain")).toMatchObject({ intact: true, entriesChecked: 120 });
+  });
+
+  it("rejects when the broker cannot take the events (so the caller fails closed or uses the outbox)", async () => {
+    const down = new ServiceBusClient(broker.connectionString.replace(/:\d+;/, ":1;"), { retryOptions: { maxRetries: 0, timeoutInMs: 2_000 } });
+    const publisher = new ServiceBusAuditPublisher(down.createSender("audit-c"), () => down.close());
+    await expect(publisher.publish([makeAuditEvent()])).rejects.toThrow();
+    await publisher.close().catch(() => undefined);
+  });
+});
