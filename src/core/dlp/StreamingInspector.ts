@@ -1,0 +1,196 @@
+import { normalizeForScan, toOriginalOffset, toViewOffset } from "./normalizeForScan.js";
+import { Redactor } from "./Redactor.js";
+import { scanNormalized } from "./scan.js";
+import { type EntityType, type Finding, type ScanOptions } from "./types.js";
+
+export interface StreamingInspectorOptions extends ScanOptions {
+  readonly action: "allow" | "redact" | "block";
+  /** Most characters held back waiting to see whether a value continues. Default 4096 (a PEM RSA-4096 key fits). */
+  readonly maxHoldBackChars?: number;
+}
+
+export interface StreamVerdict {
+  readonly release: string;
+  readonly blocked: boolean;
+}
+
+/** Released text kept (not re-released) so context words and look-behinds see what a whole-text scan sees. */
+const CONTEXT_CHARS = 256;
+/** Spaced values (cards, IBANs, phones) are runs of short groups; a run longer than this cannot be one. */
+const MAX_GROUP_CHAIN_CHARS = 64;
+const GROUP = /^[\p{L}\p{N}+()./\-#:]{1,8}$/u;
+const SPACE_OR_TAB = /[ \t]/;
+const DIGIT = /\d/;
+const LETTERS = /^\p{L}{1,4}$/u;
+const TRAILING_GROUP = /[+(]?[\p{L}\p{N}]{1,8}$/u;
+const WHITESPACE = /\s/;
+const BASE64_LINE = /^[A-Za-z0-9+/=]*$/;
+const TOKEN_CHAR = /[A-Za-z0-9+/=_\-.~%]/;
+const PEM_END = /-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/;
+
+/**
+ * Inspects a completion as it streams. Releases at once everything that can no longer be part of a
+ * finding and holds back only the trailing characters that still could (the last word, a run of short
+ * groups such as "4111 1111", an open PEM block), at most `maxHoldBackChars`. Streamed and whole-text
+ * inspection give the same output.
+ */
+export class StreamingInspector {
+  readonly #options: StreamingInspectorOptions;
+  readonly #redactor: Redactor;
+  readonly #maxHoldBack: number;
+  readonly #counts: Partial<Record<EntityType, number>> = {};
+  #pending = "";
+  #context = "";
+  #blocked = false;
+  /** After a forced release inside a value, the rest of that value is dropped: "pem" until its END line, "token" until a non-token character. */
+  #swallow: "pem" | "token" | null = null;
+
+  constructor(options: StreamingInspectorOptions, redactor?: Redactor) {
+    this.#options = options;
+    this.#redactor = redactor ?? new Redactor();
+    this.#maxHoldBack = Math.max(64, options.maxHoldBackChars ?? 4096);
+  }
+
+  /** Findings by type so far (released or blocking). */
+  get counts(): Partial<Record<EntityType, number>> {
+    return { ...this.#counts };
+  }
+
+  push(chunk: string): StreamVerdict {
+    if (this.#blocked) return { release: "", blocked: true };
+    this.#pending += chunk;
+    return this.#step(false);
+  }
+
+  end(): StreamVerdict {
+    if (this.#blocked) return { release: "", blocked: true };
+    return this.#step(true);
+  }
+
+  #step(final: boolean): StreamVerdict {
+    let released = "";
+    if (this.#swallow !== null) {
+      this.#dropSwallowed(final);
+      if (this.#swallow !== null) return { release: "", blocked: false };
+    }
+    const prefix = this.#context;
+    const whole = prefix + this.#pending;
+    const normalized = normalizeForScan(whole);
+    const fromIndex = toViewOffset(normalized, prefix.length);
+    const findings = scanNormalized(normalized, { ...this.#options, fromIndex });
+    let cut = whole.length;
+    if (!final) {
+      const holdNormalized = this.#holdStart(normalized.text);
+      cut = Math.max(prefix.length, toOriginalOffset(normalized, holdNormalized));
+      for (const f of findings) if (f.start < cut && f.end > cut) cut = f.start;
+      if (whole.length - cut > this.#maxHoldBack) cut = whole.length - this.#maxHoldBack;
+    }
+    let forcedThrough: Finding | null = null;
+    const done: Finding[] = [];
+    for (const f of findings) {
+      if (f.end <= cut) done.push(f);
+      else if (f.start < cut) {
+        // Forced release inside a value that outgrew the hold-back: redact what we have, drop the rest as it comes.
+        done.push({ ...f, end: whole.length });
+        forcedThrough = f;
+      }
+    }
+    if (forcedThrough !== null) cut = whole.length;
+    for (const f of done) this.#counts[f.type] = (this.#counts[f.type] ?? 0) + 1;
+    if (done.length > 0 && this.#options.action === "block") {
+      this.#blocked = true;
+      this.#pending = "";
+      return { release: "", blocked: true };
+    }
+    const releasedOriginal = whole.slice(prefix.length, cut);
+    if (this.#options.action === "redact") {
+      const shifted = done.map((f) => ({ ...f, start: f.start - prefix.length, end: f.end - prefix.length }));
+      released = this.#redactor.redact(releasedOriginal, shifted).text;
+    } else released = releasedOriginal;
+    if (forcedThrough !== null) this.#swallow = whole.startsWith("-----BEGIN", forcedThrough.start) ? "pem" : "token";
+    this.#pending = whole.slice(cut);
+    this.#context = this.#trimContext(whole.slice(0, cut));
+    return { release: released, blocked: false };
+  }
+
+  /** Keeps the last released characters, starting at a word boundary so a cut word cannot pose as a context word. */
+  #trimContext(released: string): string {
+    if (released.length <= CONTEXT_CHARS) return released;
+    const tail = released.slice(released.length - CONTEXT_CHARS);
+    const space = tail.search(WHITESPACE);
+    return space === -1 ? "" : tail.slice(space + 1);
+  }
+
+  /** Where the trailing part that could still grow into a finding starts, in normalised offsets. */
+  #holdStart(text: string): number {
+    let j = text.length;
+    while (j > 0 && SPACE_OR_TAB.test(text.charAt(j - 1))) j -= 1;
+    let k = j;
+    while (k > 0 && !WHITESPACE.test(text.charAt(k - 1))) k -= 1;
+    let hold = k;
+    // Walk back over short groups joined by one to three spaces ("DE89 3704 0044", "+44 20 7946"): a group
+    // with a digit, or a short run of letters just before one ("GB82 WEST 1234"). A longer word before the
+    // chain can still end in the value's first group ("card=4917 6100"): hold from where that group starts.
+    let wordEnd = k;
+    let nextHasDigit = DIGIT.test(text.slice(k, j));
+    while (wordEnd > 0) {
+      let sep = wordEnd;
+      while (sep > 0 && SPACE_OR_TAB.test(text.charAt(sep - 1)) && wordEnd - sep < 3) sep -= 1;
+      if (sep === wordEnd || (sep > 0 && WHITESPACE.test(text.charAt(sep - 1)))) break;
+      let wordStart = sep;
+      while (wordStart > 0 && !WHITESPACE.test(text.charAt(wordStart - 1))) wordStart -= 1;
+      const word = text.slice(wordStart, sep);
+      const hasDigit = DIGIT.test(word);
+      const joins = GROUP.test(word) && (hasDigit || (nextHasDigit && LETTERS.test(word)));
+      if (!joins || text.length - wordStart > MAX_GROUP_CHAIN_CHARS) {
+        const tail = TRAILING_GROUP.exec(word);
+        if (tail !== null && nextHasDigit) hold = sep - tail[0].length;
+        break;
+      }
+      hold = wordStart;
+      wordEnd = wordStart;
+      nextHasDigit = hasDigit;
+    }
+    const begin = text.lastIndexOf("-----BEGIN");
+    if (begin !== -1 && begin < hold && !PEM_END.test(text.slice(begin))) hold = begin;
+    return hold;
+  }
+
+  #dropSwallowed(final: boolean): void {
+    if (this.#swallow === "pem") {
+      const match = PEM_END.exec(this.#pending);
+      if (match !== null) {
+        this.#pending = this.#pending.slice(match.index + match[0].length);
+        this.#swallow = null;
+        return;
+      }
+      // No END line: as in a whole-text scan, the block ends after the last base64 line.
+      let lineStart = 0;
+      let contentEnd = 0;
+      while (lineStart <= this.#pending.length) {
+        let lineEnd = this.#pending.indexOf("\n", lineStart);
+        if (lineEnd === -1) {
+          if (!final) break;
+          lineEnd = this.#pending.length;
+        }
+        const line = this.#pending.slice(lineStart, lineEnd);
+        const trimmed = line.trim();
+        if (trimmed !== "" && !BASE64_LINE.test(trimmed) && !/^[A-Za-z-]+: /.test(trimmed)) {
+          this.#pending = this.#pending.slice(contentEnd);
+          this.#swallow = null;
+          return;
+        }
+        if (trimmed !== "") contentEnd = lineStart + line.trimEnd().length;
+        lineStart = lineEnd + 1;
+      }
+      this.#pending = this.#pending.slice(contentEnd);
+      if (final) this.#swallow = null;
+      return;
+    }
+    let i = 0;
+    while (i < this.#pending.length && TOKEN_CHAR.test(this.#pending.charAt(i))) i += 1;
+    const stopped = i < this.#pending.length;
+    this.#pending = this.#pending.slice(i);
+    if (stopped || final) this.#swallow = null;
+  }
+}

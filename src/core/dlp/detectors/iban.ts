@@ -1,0 +1,50 @@
+import { countrySpecs, isValidIBAN } from "ibantools";
+import { scoreWithContext } from "../context.js";
+import { type Candidate } from "../types.js";
+
+// Country code, check digits, then BBAN characters in groups with at most one space between them.
+const CANDIDATE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){8,32}/g;
+const ALNUM = /[A-Za-z0-9]/;
+
+export function detectIbans(text: string, out: Candidate[]): void {
+  CANDIDATE.lastIndex = 0;
+  for (let m = CANDIDATE.exec(text); m !== null; m = CANDIDATE.exec(text)) {
+    const match = m[0];
+    const country = match.slice(0, 2).toUpperCase();
+    const spec = countrySpecs[country];
+    const length = spec?.chars;
+    if (length === undefined || length === 0) {
+      CANDIDATE.lastIndex = m.index + 2;
+      continue;
+    }
+    // Take exactly the country's length of characters; the next one must not continue the value.
+    let taken = 0;
+    let end = 0;
+    let compact = "";
+    for (let i = 0; i < match.length && taken < length; i += 1) {
+      const ch = match.charAt(i);
+      if (ch === " ") continue;
+      compact += ch;
+      taken += 1;
+      end = i + 1;
+    }
+    const after = text.charAt(m.index + end);
+    const spaced = match.slice(0, end).includes(" ");
+    const glued = ALNUM.test(after);
+    if (taken < length || glued || !isValidIBAN(compact.toUpperCase())) {
+      CANDIDATE.lastIndex = m.index + 2;
+      continue;
+    }
+    // Mixed case inside one value is not how IBANs are written.
+    if (compact !== compact.toUpperCase() && compact !== compact.toLowerCase()) {
+      CANDIDATE.lastIndex = m.index + 2;
+      continue;
+    }
+    if (spaced && !/^[A-Za-z0-9]{4}(?: [A-Za-z0-9]{4})*(?: [A-Za-z0-9]{1,4})?$/.test(match.slice(0, end))) {
+      CANDIDATE.lastIndex = m.index + 2;
+      continue;
+    }
+    out.push({ type: "IBAN_CODE", start: m.index, end: m.index + end, score: scoreWithContext("IBAN_CODE", 0.9, text, m.index) });
+    CANDIDATE.lastIndex = m.index + end;
+  }
+}

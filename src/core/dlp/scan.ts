@@ -1,0 +1,71 @@
+import { detectApiKeys } from "./detectors/apiKey.js";
+import { detectEmails } from "./detectors/email.js";
+import { detectIbans } from "./detectors/iban.js";
+import { detectIpAddresses } from "./detectors/ipAddress.js";
+import { detectNumericRuns } from "./detectors/numericRuns.js";
+import { type NormalizedText, normalizeForScan, toOriginalRange } from "./normalizeForScan.js";
+import { type Candidate, DEFAULT_PHONE_REGIONS, DEFAULT_THRESHOLD, type EntityType, type Finding, type ScanOptions } from "./types.js";
+
+const HAS_DIGIT = /\d/;
+
+/** Compared without case, whitespace and punctuation, so "+1 800 555 0100" allows "1-800-555-0100"... after the country code. */
+export function allowlistKey(value: string): string {
+  return value.toLowerCase().replace(/[^\p{L}\p{N}@]/gu, "");
+}
+
+function runDetectors(text: string, options: ScanOptions): Candidate[] {
+  const wanted = options.entities;
+  const on = (type: EntityType): boolean => wanted === undefined || wanted.includes(type);
+  const out: Candidate[] = [];
+  const digits = HAS_DIGIT.test(text);
+  if (digits) {
+    const card = on("CREDIT_CARD");
+    const ssn = on("US_SSN");
+    const phone = on("PHONE_NUMBER");
+    if (card || ssn || phone) detectNumericRuns(text, out, { card, ssn, phone, phoneRegions: options.phoneRegions ?? DEFAULT_PHONE_REGIONS, threshold: options.threshold ?? DEFAULT_THRESHOLD });
+    if (on("IBAN_CODE")) detectIbans(text, out);
+    if (on("IP_ADDRESS")) detectIpAddresses(text, out);
+  } else if (on("IP_ADDRESS") && text.includes("::")) detectIpAddresses(text, out);
+  if (on("EMAIL_ADDRESS")) detectEmails(text, out);
+  if (on("API_KEY")) detectApiKeys(text, out);
+  return out;
+}
+
+/** Keeps the best of overlapping candidates: higher score, then longer, then earlier. */
+function resolveOverlaps(candidates: Candidate[]): Candidate[] {
+  if (candidates.length < 2) return candidates;
+  const ranked = [...candidates].sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
+  const kept: Candidate[] = [];
+  for (const candidate of ranked) {
+    if (!kept.some((k) => candidate.start < k.end && k.start < candidate.end)) kept.push(candidate);
+  }
+  return kept.sort((a, b) => a.start - b.start);
+}
+
+export interface ScanNormalizedOptions extends ScanOptions {
+  /** Candidates starting before this (normalised) offset are ignored: the streaming inspector's context prefix. */
+  readonly fromIndex?: number;
+}
+
+/** Scans an already-normalised view and returns findings in offsets of the original it was made from. */
+export function scanNormalized(normalized: NormalizedText, options: ScanNormalizedOptions = {}): Finding[] {
+  const threshold = options.threshold ?? DEFAULT_THRESHOLD;
+  const fromIndex = options.fromIndex ?? 0;
+  const allow = options.allowlist !== undefined && options.allowlist.length > 0 ? new Set(options.allowlist.map(allowlistKey)) : null;
+  const text = normalized.text;
+  const candidates = runDetectors(text, options).filter(
+    (c) => c.score >= threshold && c.start >= fromIndex && (allow === null || !allow.has(allowlistKey(text.slice(c.start, c.end)))),
+  );
+  return resolveOverlaps(candidates).map((c) => {
+    const [start, end] = toOriginalRange(normalized, c.start, c.end);
+    return { type: c.type, start, end, score: Math.round(c.score * 100) / 100 };
+  });
+}
+
+/**
+ * Finds personal data and secrets. Synchronous and allocation-light; the gateway runs it under the
+ * policy's time budget and blocks the request when it throws or overruns (fail closed).
+ */
+export function scan(text: string, options: ScanOptions = {}): Finding[] {
+  return scanNormalized(normalizeForScan(text), options);
+}
