@@ -1,0 +1,78 @@
+import type { ApiKeyRecord } from "../auth/ApiKeyStore.js";
+import type { AuditPublisher } from "../audit/AuditPublisher.js";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../logger.js";
+import { credentialAuditEvent } from "../rotation/credentialAuditEvent.js";
+import type { SecretStore } from "../secrets/SecretStore.js";
+import { type InventoryEntry, collectInventory } from "./credentialInventory.js";
+
+export interface KeyExpiryCheckDeps {
+  readonly secrets: SecretStore | null;
+  readonly apiKeys: { list(): AsyncIterable<ApiKeyRecord> } | null;
+  readonly audit: AuditPublisher;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly newEventId: () => string;
+  readonly policyVersion: string;
+  readonly apiKeyLookbackInDays?: number;
+}
+
+export interface KeyExpiryCheckResult {
+  readonly checked: number;
+  readonly warnings: number;
+  readonly critical: number;
+  readonly findings: readonly InventoryEntry[];
+}
+
+/**
+ * The timer's use case: days to expiry of every managed credential and every live Palisade API key;
+ * one `key_expiring` audit event and one log line per warning or critical finding. Ids and days only.
+ */
+export class KeyExpiryCheck {
+  constructor(private readonly deps: KeyExpiryCheckDeps) {}
+
+  async run(options: { readonly abortSignal?: AbortSignal } = {}): Promise<KeyExpiryCheckResult> {
+    const nowInMs = this.deps.clock.nowInMs();
+    const inventory = await collectInventory({ secrets: this.deps.secrets, apiKeys: this.deps.apiKeys }, nowInMs, {
+      ...(this.deps.apiKeyLookbackInDays === undefined ? {} : { apiKeyLookbackInDays: this.deps.apiKeyLookbackInDays }),
+      ...(options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal }),
+    });
+    const findings = inventory.filter((entry) => entry.severity !== "ok");
+    const events = findings.map((entry) =>
+      credentialAuditEvent({
+        type: "key_expiring",
+        actorId: "keyExpiryCheck",
+        project: entry.project,
+        ...(entry.environment === null ? {} : { environment: entry.environment }),
+        status: "success",
+        reason: entry.status === "missing" ? "no_current_version" : entry.reason,
+        atInMs: nowInMs,
+        policyVersion: this.deps.policyVersion,
+        details: {
+          kind: entry.kind,
+          credentialId: entry.id,
+          prefix: entry.prefix,
+          project: entry.project,
+          days: entry.daysToExpiry,
+          severity: entry.severity.toUpperCase(),
+          expiresAt: entry.expiresAtInMs === null ? null : new Date(entry.expiresAtInMs).toISOString(),
+        },
+        newEventId: this.deps.newEventId,
+      }),
+    );
+    for (const entry of findings) {
+      const fields = { kind: entry.kind, credentialId: entry.id, prefix: entry.prefix, project: entry.project, days: entry.daysToExpiry, severity: entry.severity.toUpperCase(), status: entry.status };
+      if (entry.severity === "critical") this.deps.logger.error("credential expired or unusable", fields);
+      else this.deps.logger.warn("credential expiring", fields);
+    }
+    if (events.length > 0) await this.deps.audit.publish(events, options);
+    const result = {
+      checked: inventory.length,
+      warnings: findings.filter((entry) => entry.severity === "warning").length,
+      critical: findings.filter((entry) => entry.severity === "critical").length,
+      findings,
+    };
+    this.deps.logger.info("key expiry check done", { checked: result.checked, warnings: result.warnings, critical: result.critical });
+    return result;
+  }
+}
