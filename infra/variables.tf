@@ -251,6 +251,7 @@ variable "schedules" {
     key_expiry_check = optional(string, "0 0 */6 * * *")
     rotate_keys      = optional(string, "0 30 * * * *")
     compliance       = optional(string, "0 0 2 * * *")
+    audit_outbox     = optional(string, "0 * * * * *")
   })
   default = {}
 

@@ -5,6 +5,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { type AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { type ReadableStream as WebReadableStream } from "node:stream/web";
+import { SCHEDULE_DEFAULTS } from "../../src/composition/settings.js";
 import { type FunctionDefinition } from "../../src/functions/definition.js";
 import { type HttpRoute, compileRoute, matchRoute } from "./httpRoutes.js";
 import { parseNcrontab } from "./ncrontab.js";
@@ -89,7 +90,8 @@ function plainError(response: ServerResponse, status: number, message: string): 
  * Several hosts can share one local stack, the way Azure scales an app out.
  */
 export async function startLocalHost(options: LocalHostOptions): Promise<RunningLocalHost> {
-  const environment = options.environment ?? process.env;
+  // Schedules fall back to the app's defaults, as Azure's app settings would carry them.
+  const environment: Readonly<Record<string, string | undefined>> = { ...SCHEDULE_DEFAULTS, ...(options.environment ?? process.env) };
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const routes: HttpRoute[] = [];
   const timers = new Map<string, Extract<FunctionDefinition, { kind: "timer" }>>();
@@ -199,7 +201,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       if (definition.kind !== "serviceBusQueue") continue;
       const connectionString = environment[definition.options.connection];
       if (!connectionString) throw new Error(`${definition.name}: setting ${definition.options.connection} (a Service Bus connection string) is not set`);
-      const client = new ServiceBusClient(connectionString);
+      // A short operation timeout makes an idle acceptNextSession return within seconds (the Functions
+      // host's session idle timeout), so the receive loops notice a stop promptly.
+      const client = new ServiceBusClient(connectionString, { retryOptions: { timeoutInMs: 3_000, maxRetries: 3 } });
       clients.push(client);
       triggers.push(
         startServiceBusTrigger({ name: definition.name, options: definition.options, queueName: resolveSetting(definition.options.queueName, environment), client, log }),

@@ -133,7 +133,8 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
   return {
     async stop() {
       abort.abort();
-      await Promise.allSettled(loops);
+      // The SDK does not abort every pending operation at once; never let one hold a stop for long.
+      await Promise.race([Promise.allSettled(loops), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     },
   };
 }

@@ -117,10 +117,13 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
   let serviceBus: ServiceBusClient | null = null;
   let publisher: ServiceBusAuditPublisher | null = null;
   if (config.serviceBus !== undefined) {
+    // Publishing sits on the request path: bound the SDK's retries so a broker outage fails over to the
+    // outbox (or fails closed) within seconds, not minutes.
+    const options = { retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1_000, timeoutInMs: 5_000 } };
     serviceBus =
       "connectionString" in config.serviceBus
-        ? new ServiceBusClient(config.serviceBus.connectionString)
-        : new ServiceBusClient(config.serviceBus.fullyQualifiedNamespace, config.serviceBus.credential);
+        ? new ServiceBusClient(config.serviceBus.connectionString, options)
+        : new ServiceBusClient(config.serviceBus.fullyQualifiedNamespace, config.serviceBus.credential, options);
     publisher = new ServiceBusAuditPublisher(serviceBus.createSender(config.auditQueue));
   }
   const primary: AuditPublisher = publisher ?? unavailablePublisher;

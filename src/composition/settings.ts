@@ -4,6 +4,14 @@ import { z } from "zod";
  * Every setting the app reads, parsed once from the environment (app settings in Azure,
  * local.settings.json under Core Tools, the variables `npm start` prints locally).
  */
+/** Timer schedules (NCRONTAB, seconds first); timer bindings name them as `%SETTING%`. */
+export const SCHEDULE_DEFAULTS = {
+  KEY_EXPIRY_CHECK_SCHEDULE: "0 0 */6 * * *",
+  ROTATE_KEYS_SCHEDULE: "0 30 * * * *",
+  COMPLIANCE_SCHEDULE: "0 0 2 * * *",
+  AUDIT_OUTBOX_SCHEDULE: "0 * * * * *",
+} as const;
+
 const optionalText = z
   .string()
   .optional()
@@ -27,9 +35,10 @@ const settingsSchema = z.object({
   /** The separate identity key rotation runs under (least privilege: the app's own cannot regenerate keys). */
   PALISADE_ROTATION_CLIENT_ID: optionalText,
   PALISADE_CHECKPOINT_EVERY: z.coerce.number().int().positive().default(1000),
-  KEY_EXPIRY_CHECK_SCHEDULE: z.string().default("0 0 */6 * * *"),
-  ROTATE_KEYS_SCHEDULE: z.string().default("0 30 * * * *"),
-  COMPLIANCE_SCHEDULE: z.string().default("0 0 2 * * *"),
+  KEY_EXPIRY_CHECK_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.KEY_EXPIRY_CHECK_SCHEDULE),
+  ROTATE_KEYS_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.ROTATE_KEYS_SCHEDULE),
+  COMPLIANCE_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.COMPLIANCE_SCHEDULE),
+  AUDIT_OUTBOX_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.AUDIT_OUTBOX_SCHEDULE),
   PALISADE_TELEMETRY_EXPORTER: z.enum(["none", "console", "otlp", "azure-monitor"]).default("none"),
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
   PALISADE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),

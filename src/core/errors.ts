@@ -14,36 +14,36 @@ export type ErrorType =
   | "api_error"
   | "service_unavailable_error";
 
-export type ErrorCode =
-  | "invalid_json"
-  | "invalid_request"
-  | "unsupported_media_type"
-  | "request_too_large"
-  | "method_not_allowed"
-  | "not_found"
-  | "missing_api_key"
-  | "invalid_api_key"
-  | "expired_api_key"
-  | "revoked_api_key"
-  | "invalid_token"
-  | "expired_token"
-  | "insufficient_role"
-  | "not_a_project_member"
-  | "missing_permission"
-  | "ip_not_allowed"
-  | "model_not_allowed"
-  | "project_not_found"
-  | "sensitive_data_detected"
-  | "inspection_failed"
-  | "rate_limit_exceeded"
-  | "budget_exceeded"
-  | "model_not_priced"
-  | "limits_unavailable"
-  | "no_compliant_endpoint"
-  | "upstream_error"
-  | "upstream_timeout"
-  | "audit_unavailable"
-  | "internal_error";
+export const ERROR_CODES = [
+  "invalid_json",
+  "invalid_request",
+  "unsupported_media_type",
+  "request_too_large",
+  "not_found",
+  "missing_api_key",
+  "invalid_api_key",
+  "expired_api_key",
+  "revoked_api_key",
+  "invalid_token",
+  "expired_token",
+  "insufficient_role",
+  "not_a_project_member",
+  "missing_permission",
+  "ip_not_allowed",
+  "model_not_allowed",
+  "sensitive_data_detected",
+  "inspection_failed",
+  "rate_limit_exceeded",
+  "budget_exceeded",
+  "model_not_priced",
+  "limits_unavailable",
+  "no_compliant_endpoint",
+  "upstream_error",
+  "audit_unavailable",
+  "internal_error",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface PalisadeErrorOptions {
   readonly param?: string | null;

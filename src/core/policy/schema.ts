@@ -191,8 +191,8 @@ const routingSchema = z
       }),
     maxAttempts: positiveInt.max(10).default(3),
     totalDeadlineInMs: positiveInt.default(90_000),
-    /** The longest `retry-after` Palisade will wait on before failing over instead. */
-    maxRetryAfterInMs: positiveInt.default(2_000),
+    /** The longest an endpoint is skipped after a 429, whatever its `retry-after` says. */
+    maxRetryAfterInMs: positiveInt.default(60_000),
     breaker: z
       .object({
         consecutiveFailures: positiveInt.default(5),

@@ -1,0 +1,90 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { type RunningLocalHost, startLocalHost } from "./host/index.js";
+import { loadFunctionDefinitions } from "./loadFunctionDefinitions.js";
+import { type RunningMockOpenAi, startMockOpenAi } from "./mockOpenAi/index.js";
+import { startLocalStack } from "./stack.js";
+
+/** The mock upstreams the sample policy (config/policy.sample.yaml) points at. */
+const SAMPLE_UPSTREAMS = [
+  { name: "eu-west-zdr", region: "westeurope", port: 7101 },
+  { name: "eu-north-zdr", region: "swedencentral", port: 7102 },
+  { name: "eu-west-standard", region: "westeurope", port: 7103 },
+  { name: "eu-west-cached", region: "westeurope", port: 7104 },
+  { name: "us-east-standard", region: "eastus", port: 7105 },
+] as const;
+
+const HOST_PORT = Number(process.env.PALISADE_PORT ?? 7071);
+const STATE_DIRECTORY = resolve(".palisade");
+const DEV_KEY_LIFETIME_IN_MS = 30 * 24 * 60 * 60 * 1000;
+
+function quote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `npm start`: Azurite, the Service Bus and Key Vault emulators, the mock upstreams of the sample
+ * policy, and the local Functions host on http://127.0.0.1:7071/api — then a development key and the
+ * variables to paste. Ctrl-C stops everything it started.
+ */
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  await mkdir(STATE_DIRECTORY, { recursive: true });
+  const stack = await startLocalStack({ stateDirectory: STATE_DIRECTORY });
+  const mocks: RunningMockOpenAi[] = [];
+  const running: { host?: RunningLocalHost } = {};
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write("\nStopping Palisade and the local stack...\n");
+    await running.host?.stop();
+    await Promise.allSettled(mocks.map((mock) => mock.stop()));
+    const { getAppServices } = await import("../src/composition/appServices.js");
+    await getAppServices().then((services) => services.close()).catch(() => undefined);
+    await stack.stop();
+  };
+  process.once("SIGINT", () => void stop().then(() => process.exit(0)));
+  process.once("SIGTERM", () => void stop().then(() => process.exit(0)));
+
+  try {
+    for (const upstream of SAMPLE_UPSTREAMS) mocks.push(await startMockOpenAi(upstream));
+  } catch (error) {
+    await stop();
+    throw new Error(`a mock upstream could not listen on 127.0.0.1:7101-7105 (${error instanceof Error ? error.message : "unknown"}); stop whatever uses those ports`);
+  }
+
+  Object.assign(process.env, stack.environment, { PALISADE_POLICY: process.env.PALISADE_POLICY ?? "config/policy.sample.yaml" });
+  const { getAppServices } = await import("../src/composition/appServices.js");
+  const services = await getAppServices();
+  const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), port: HOST_PORT, runTimers: true, runServiceBusTriggers: true });
+
+  running.host = host;
+  const project = services.policy.policy.projects[0];
+  const account = services.policy.policy.serviceAccounts.find((candidate) => candidate.project === project?.id);
+  if (!project || !account) throw new Error("the policy needs a project with a service account for the development key");
+  const { apiKey } = await services.apiKeys.create({ project: project.id, serviceAccount: account.id, expiresInMs: DEV_KEY_LIFETIME_IN_MS });
+
+  const exports: Record<string, string> = { OPENAI_BASE_URL: `${host.url}/v1`, PALISADE_API_KEY: apiKey, ...stack.environment, PALISADE_POLICY: process.env.PALISADE_POLICY ?? "" };
+  const lines = Object.entries(exports).map(([name, value]) => `export ${name}=${quote(value)}`);
+  await writeFile(join(STATE_DIRECTORY, "local.env"), `${lines.join("\n")}\n`, { mode: 0o600 });
+
+  process.stdout.write(
+    [
+      "",
+      `Palisade is running on ${host.url} (ready in ${Date.now() - startedAt} ms). Paste into a shell:`,
+      "",
+      ...lines,
+      "",
+      `Project "${project.id}", service account "${account.id}"; the key is shown once (also in .palisade/local.env).`,
+      `Try: curl -s $OPENAI_BASE_URL/chat/completions -H "authorization: Bearer $PALISADE_API_KEY" -H 'content-type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}'`,
+      "Ctrl-C stops everything.",
+      "",
+    ].join("\n"),
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,54 @@
+import { type HttpRequest, type HttpResponseInit } from "@azure/functions";
+import { requestedProjectFromHeaders } from "../../core/auth/authorize.js";
+import { type GatewayRequest, type GatewayResponse } from "../../core/gateway/GatewayRequest.js";
+import { clientAddress } from "../../core/network/clientAddress.js";
+import { ReadableStream } from "node:stream/web";
+
+const header = (request: HttpRequest, name: string): string | null => request.headers.get(name);
+
+/** Accepts a caller's `x-request-id` only when it is a plain token, so it cannot inject into logs. */
+export function requestIdFor(request: HttpRequest, newId: () => string): string {
+  const offered = header(request, "x-request-id");
+  return offered && /^[\w.:-]{8,128}$/.test(offered) ? offered : newId();
+}
+
+/** Picks from the HTTP request what the gateway needs; the body is read separately. */
+export function gatewayRequestOf(request: HttpRequest, requestId: string, trustedProxyHops: number, body: unknown): GatewayRequest {
+  return {
+    requestId,
+    authorization: header(request, "authorization"),
+    apiKey: header(request, "api-key"),
+    requestedProject: requestedProjectFromHeaders((name) => header(request, name)),
+    dataClassHeader: header(request, "x-data-classification") ?? undefined,
+    residencyHeader: header(request, "x-palisade-residency") ?? undefined,
+    // The Functions worker never sees the socket: the platform's front end appends the caller to
+    // x-forwarded-for, and the policy says how many such hops to trust.
+    clientIp: clientAddress({ remoteAddress: null, forwardedFor: header(request, "x-forwarded-for") ?? undefined, trustedProxyHops }),
+    traceparent: header(request, "traceparent") ?? undefined,
+    body,
+  };
+}
+
+/** Maps the gateway's answer to the Functions response: JSON, or SSE streamed as it is produced. */
+export function toHttpResponse(response: GatewayResponse): HttpResponseInit {
+  if (response.kind === "json") {
+    return { status: response.status, headers: { "content-type": "application/json", ...response.headers }, jsonBody: response.body };
+  }
+  const encoder = new TextEncoder();
+  const iterator = response.events[Symbol.asyncIterator]();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await iterator.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+  return {
+    status: response.status,
+    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no", ...response.headers },
+    body,
+  };
+}

@@ -1,0 +1,38 @@
+import { type HttpRequest } from "@azure/functions";
+import { PalisadeError } from "../../core/errors.js";
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * Reads a JSON body within a byte limit: 415 for other media types, 413 past the limit (checked on the
+ * declared length first, then on the bytes actually read), 400 for JSON that does not parse.
+ */
+export async function readJsonBody(request: HttpRequest, maxBytes: number): Promise<unknown> {
+  const contentType = request.headers.get("content-type") ?? "";
+  if (!JSON_MEDIA_TYPE.test(contentType)) {
+    throw new PalisadeError(415, "invalid_request_error", "unsupported_media_type", "Send the request body as JSON with the header Content-Type: application/json.", {
+      param: "content-type",
+    });
+  }
+  const tooLarge = (): PalisadeError =>
+    new PalisadeError(413, "invalid_request_error", "request_too_large", `The request body is larger than the ${maxBytes} bytes this gateway accepts. Send fewer or shorter messages.`);
+  const declared = Number(request.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(chunk);
+    }
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") throw new PalisadeError(400, "invalid_request_error", "invalid_json", "The request body is empty. Send a JSON chat-completions request.");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new PalisadeError(400, "invalid_request_error", "invalid_json", "The request body is not valid JSON.");
+  }
+}

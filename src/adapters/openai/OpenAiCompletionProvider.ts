@@ -1,0 +1,146 @@
+import { type TokenCredential, getBearerTokenProvider } from "@azure/identity";
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, AzureOpenAI } from "openai";
+import { type EndpointPolicy } from "../../core/policy/schema.js";
+import {
+  type Completion,
+  type CompletionCallOptions,
+  type CompletionChunk,
+  type CompletionProvider,
+  type CompletionUsage,
+  UpstreamError,
+} from "../../core/upstream/CompletionProvider.js";
+
+const COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default";
+
+export interface OpenAiCompletionProviderOptions {
+  /** Managed identity (or developer) credential for `auth.kind = managed-identity` endpoints. */
+  readonly credential: TokenCredential | null;
+  /** Reads an upstream API key for `auth.kind = key-vault-secret` endpoints (cached by the caller). */
+  readonly readApiKey: ((secretName: string) => Promise<string>) | null;
+}
+
+type ChatClient = Pick<OpenAI, "chat">;
+
+/**
+ * Calls Azure OpenAI or the OpenAI platform with the official `openai` SDK. The SDK's own retries are
+ * switched off (maxRetries 0): it honours `retry-after` with no upper bound, and routing must decide
+ * between waiting and failing over, within the request's deadline.
+ */
+export class OpenAiCompletionProvider implements CompletionProvider {
+  private readonly clients = new Map<string, ChatClient>();
+
+  constructor(private readonly options: OpenAiCompletionProviderOptions) {}
+
+  async complete(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<Completion> {
+    const client = await this.clientFor(endpoint, options.deployment);
+    try {
+      const response = await client.chat.completions.create(
+        { ...body, model: options.deployment, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming,
+        requestOptions(options),
+      );
+      const plain = JSON.parse(JSON.stringify(response)) as Completion["body"];
+      return { body: plain, usage: usageOf(response.usage) };
+    } catch (error) {
+      throw toUpstreamError(error, endpoint);
+    }
+  }
+
+  async stream(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<AsyncIterable<CompletionChunk>> {
+    const client = await this.clientFor(endpoint, options.deployment);
+    let upstream: AsyncIterable<OpenAI.ChatCompletionChunk>;
+    try {
+      upstream = await client.chat.completions.create(
+        {
+          ...body,
+          model: options.deployment,
+          stream: true,
+          // Usage is needed to settle limits and budgets, whatever the caller asked for.
+          stream_options: { include_usage: true },
+        } as OpenAI.ChatCompletionCreateParamsStreaming,
+        requestOptions(options),
+      );
+    } catch (error) {
+      throw toUpstreamError(error, endpoint);
+    }
+    return mapStreamErrors(upstream, endpoint);
+  }
+
+  private async clientFor(endpoint: EndpointPolicy, deployment: string): Promise<ChatClient> {
+    const cacheKey = `${endpoint.id}/${deployment}`;
+    const cached = this.clients.get(cacheKey);
+    if (cached && endpoint.auth.kind !== "key-vault-secret") return cached;
+    const client = await this.createClient(endpoint, deployment);
+    this.clients.set(cacheKey, client);
+    return client;
+  }
+
+  private async createClient(endpoint: EndpointPolicy, deployment: string): Promise<ChatClient> {
+    const common = { maxRetries: 0, timeout: endpoint.timeoutInMs } as const;
+    const auth = endpoint.auth;
+    if (endpoint.provider === "openai") {
+      const apiKey = auth.kind === "key-vault-secret" ? await this.apiKey(auth.secretName) : "unused-local";
+      return new OpenAI({ ...common, baseURL: endpoint.baseUrl, apiKey });
+    }
+    if (auth.kind === "managed-identity") {
+      if (!this.options.credential) throw new UpstreamError("fatal", `endpoint ${endpoint.id} needs a managed identity, but none is configured`);
+      const azureADTokenProvider = getBearerTokenProvider(this.options.credential, COGNITIVE_SERVICES_SCOPE);
+      return new AzureOpenAI({ ...common, endpoint: endpoint.baseUrl, apiVersion: endpoint.apiVersion, deployment, azureADTokenProvider });
+    }
+    const apiKey = auth.kind === "key-vault-secret" ? await this.apiKey(auth.secretName) : "unused-local";
+    return new AzureOpenAI({ ...common, endpoint: endpoint.baseUrl, apiVersion: endpoint.apiVersion, deployment, apiKey });
+  }
+
+  private async apiKey(secretName: string): Promise<string> {
+    if (!this.options.readApiKey) throw new UpstreamError("fatal", "an endpoint reads its key from Key Vault, but no Key Vault is configured");
+    return this.options.readApiKey(secretName);
+  }
+}
+
+function requestOptions(options: CompletionCallOptions): OpenAI.RequestOptions {
+  const headers: Record<string, string> = { "x-ms-client-request-id": options.requestId };
+  if (options.traceparent) headers.traceparent = options.traceparent;
+  return { timeout: options.timeoutInMs, maxRetries: 0, headers, ...(options.abortSignal ? { signal: options.abortSignal } : {}) };
+}
+
+function usageOf(usage: OpenAI.CompletionUsage | undefined | null): CompletionUsage | null {
+  if (!usage) return null;
+  return {
+    promptTokens: usage.prompt_tokens,
+    cachedPromptTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    completionTokens: usage.completion_tokens,
+  };
+}
+
+async function* mapStreamErrors(upstream: AsyncIterable<OpenAI.ChatCompletionChunk>, endpoint: EndpointPolicy): AsyncIterable<CompletionChunk> {
+  try {
+    for await (const chunk of upstream) yield chunk as unknown as CompletionChunk;
+  } catch (error) {
+    throw toUpstreamError(error, endpoint);
+  }
+}
+
+function retryAfterInMs(headers: Headers | undefined): number | undefined {
+  if (!headers) return undefined;
+  const ms = Number(headers.get("retry-after-ms"));
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const seconds = Number(headers.get("retry-after"));
+  if (Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
+  return undefined;
+}
+
+/** Maps SDK errors to what routing needs. Messages name the endpoint, never the request or the key. */
+export function toUpstreamError(error: unknown, endpoint: EndpointPolicy): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  if (error instanceof APIConnectionTimeoutError) return new UpstreamError("timeout", `endpoint ${endpoint.id} timed out`);
+  if (error instanceof APIConnectionError) return new UpstreamError("connection", `endpoint ${endpoint.id} could not be reached`);
+  if (error instanceof APIError) {
+    const apiError = error as APIError<number | undefined, Headers | undefined>;
+    const status = apiError.status ?? null;
+    if (status === 429) return new UpstreamError("rate_limited", `endpoint ${endpoint.id} is rate limited`, 429, retryAfterInMs(apiError.headers));
+    if (status === 408) return new UpstreamError("timeout", `endpoint ${endpoint.id} timed out`, 408);
+    if (status !== null && status >= 500) return new UpstreamError("server_error", `endpoint ${endpoint.id} answered ${status}`, status);
+    return new UpstreamError("fatal", `endpoint ${endpoint.id} refused the request (${status ?? "no status"})`, status);
+  }
+  if (error instanceof Error && error.name === "AbortError") return new UpstreamError("timeout", `endpoint ${endpoint.id} timed out`);
+  return new UpstreamError("connection", `endpoint ${endpoint.id} failed`);
+}

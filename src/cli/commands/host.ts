@@ -1,0 +1,36 @@
+import { Command, InvalidArgumentError } from "commander";
+
+export interface HostCommandDeps {
+  readonly stderr: NodeJS.WritableStream;
+  /** Starts a host serving the app's functions; resolves once it listens, with its URL and a stop. */
+  readonly startHost: (options: { port: number; runTimers: boolean; runServiceBusTriggers: boolean }) => Promise<{ url: string; stop(): Promise<void> }>;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError("a port is a whole number from 0 to 65535");
+  return port;
+}
+
+/**
+ * `palisade host --port N`: another instance of the app joining a running local stack (it reads the
+ * variables `npm start` prints), the way Azure scales the app out.
+ */
+export function createHostCommand(deps: HostCommandDeps): Command {
+  return new Command("host")
+    .description("serve the app's functions locally, joining the stack described by the environment (see `npm start`)")
+    .option("--port <port>", "HTTP port (0 picks a free one)", parsePort, 7072)
+    .option("--no-timers", "do not run timer functions on their schedules")
+    .option("--no-service-bus", "do not consume the audit queue")
+    .action(async (options: { port: number; timers: boolean; serviceBus: boolean }) => {
+      const host = await deps.startHost({ port: options.port, runTimers: options.timers, runServiceBusTriggers: options.serviceBus });
+      deps.stderr.write(`palisade host listening on ${host.url}\n`);
+      // Printed on stdout alone, so a parent process can read where this instance listens.
+      process.stdout.write(`${JSON.stringify({ url: host.url })}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => void host.stop().then(resolve);
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+    });
+}

@@ -1,0 +1,52 @@
+import { Command } from "commander";
+import { CliServices } from "../composition/cliServices.js";
+import { CounterUsageReader } from "../core/limits/UsageReader.js";
+import { TableUsageCounterStore } from "../adapters/tables/TableUsageCounterStore.js";
+import { TABLES } from "../composition/storage.js";
+import { createAuditCommand } from "./commands/audit.js";
+import { createCredentialsCommand } from "./commands/credentials.js";
+import { createDlpCommand } from "./commands/dlp.js";
+import { createHostCommand } from "./commands/host.js";
+import { createKeysCommand } from "./commands/keys.js";
+import { createPolicyCommand } from "./commands/policy.js";
+import { createUsageCommand } from "./commands/usage.js";
+
+export interface ProgramIo {
+  readonly stdin?: NodeJS.ReadableStream;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The `palisade` operator command. It reads the same settings as the app (the variables `npm start` prints). */
+export function createProgram(io: ProgramIo, services: CliServices = new CliServices(io.environment ?? process.env)): Command {
+  const program = new Command("palisade")
+    .description("Operate Palisade, the governed-completion gateway: policy, keys, DLP, audit, usage.")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+
+  program.addCommand(createPolicyCommand(io));
+  program.addCommand(createKeysCommand({ getApiKeyService: () => services.apiKeyService(), getPolicy: async () => (await services.policy()).policy, ...io }));
+  program.addCommand(
+    createUsageCommand({
+      getUsageReader: async () => new CounterUsageReader(new TableUsageCounterStore(services.storage().table(TABLES.usage))),
+      stdout: io.stdout,
+      stderr: io.stderr,
+    }),
+  );
+  program.addCommand(
+    createCredentialsCommand({ getServices: async () => (await import("../composition/rotation.js")).getRotationServices(), stdout: io.stdout, stderr: io.stderr }),
+  );
+  program.addCommand(createDlpCommand({ stdin: io.stdin ?? process.stdin, stdout: io.stdout, stderr: io.stderr }));
+  program.addCommand(createAuditCommand({ getAuditComponents: () => services.audit(), stdout: io.stdout, stderr: io.stderr }));
+  program.addCommand(
+    createHostCommand({
+      stderr: io.stderr,
+      startHost: async (options) => {
+        const [{ startLocalHost }, { loadFunctionDefinitions }] = await Promise.all([import("../../local/host/index.js"), import("../../local/loadFunctionDefinitions.js")]);
+        return startLocalHost({ definitions: await loadFunctionDefinitions(), ...options });
+      },
+    }),
+  );
+  return program;
+}

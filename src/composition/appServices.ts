@@ -1,0 +1,151 @@
+import { SecretClient } from "@azure/keyvault-secrets";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { JoseEntraTokenVerifier } from "../adapters/entra/JoseEntraTokenVerifier.js";
+import { createCredential } from "../adapters/identity/createCredential.js";
+import { KeyVaultSecretStore } from "../adapters/keyvault/KeyVaultSecretStore.js";
+import { keyVaultClientOptions } from "../adapters/keyvault/keyVaultClientOptions.js";
+import { JsonLogger } from "../adapters/logging/JsonLogger.js";
+import { OpenAiCompletionProvider } from "../adapters/openai/OpenAiCompletionProvider.js";
+import { TableApiKeyStore } from "../adapters/tables/TableApiKeyStore.js";
+import { TableResponseCache } from "../adapters/tables/TableResponseCache.js";
+import { TableUsageCounterStore } from "../adapters/tables/TableUsageCounterStore.js";
+import { ApiKeyService } from "../core/auth/ApiKeyService.js";
+import { Authenticator } from "../core/auth/Authenticator.js";
+import { type Clock } from "../core/clock.js";
+import { ChatCompletionService } from "../core/gateway/ChatCompletionService.js";
+import { ModelsService } from "../core/gateway/ModelsService.js";
+import { LimitGuard } from "../core/limits/LimitGuard.js";
+import { type LoadedPolicy } from "../core/policy/parsePolicy.js";
+import { readCurrentCredential } from "../core/rotation/readCurrentCredential.js";
+import { EndpointHealth } from "../core/routing/EndpointHealth.js";
+import { type SecretStore } from "../core/secrets/SecretStore.js";
+import { type AuditComponents, createAuditComponents } from "./audit.js";
+import { auditConfigFrom } from "./auditConfig.js";
+import { loadPolicyFile } from "./loadPolicyFile.js";
+import { type Settings, parseSettings } from "./settings.js";
+import { TABLES, createStorageClients } from "./storage.js";
+
+export const systemClock: Clock = { nowInMs: () => Date.now() };
+
+export interface AppServices {
+  readonly settings: Settings;
+  readonly policy: LoadedPolicy;
+  readonly clock: Clock;
+  readonly logger: JsonLogger;
+  readonly chat: ChatCompletionService;
+  readonly models: ModelsService;
+  readonly apiKeys: ApiKeyService;
+  readonly limits: LimitGuard;
+  readonly usageStore: TableUsageCounterStore;
+  readonly health: EndpointHealth;
+  readonly secrets: SecretStore | null;
+  readonly audit: AuditComponents;
+  close(): Promise<void>;
+}
+
+const UPSTREAM_KEY_CACHE_IN_MS = 5 * 60_000;
+
+/** Reads an upstream key through a short cache (shorter than any rotation overlap, so rotation never breaks a call). */
+function cachedSecretReader(secrets: SecretStore, clock: Clock): (name: string) => Promise<string> {
+  const cache = new Map<string, { value: string; untilInMs: number }>();
+  return async (name) => {
+    const now = clock.nowInMs();
+    const hit = cache.get(name);
+    if (hit && hit.untilInMs > now) return hit.value;
+    // The version tagged current (or previous, inside its overlap) — never a pending one mid-rotation —
+    // and never one that is disabled, expired or not yet valid.
+    const credential = await readCurrentCredential(secrets, name, clock);
+    if (!credential) throw new Error(`Key Vault secret ${name} has no usable current version`);
+    cache.set(name, { value: credential.value, untilInMs: now + UPSTREAM_KEY_CACHE_IN_MS });
+    return credential.value;
+  };
+}
+
+/** The HMAC key for prompt digests: from Key Vault; created there on first use on the local stack only. */
+async function digestKeyFrom(secrets: SecretStore | null, settings: Settings): Promise<Uint8Array | null> {
+  if (!secrets) return null;
+  const existing = await secrets.getSecret(settings.PALISADE_AUDIT_DIGEST_SECRET);
+  if (existing) return Buffer.from(existing.value, "base64");
+  if (!settings.PALISADE_LOCAL_STACK) throw new Error(`Key Vault secret ${settings.PALISADE_AUDIT_DIGEST_SECRET} (the audit digest key) is missing; see docs/deploy.md`);
+  const value = randomBytes(32).toString("base64");
+  await secrets.setSecret(settings.PALISADE_AUDIT_DIGEST_SECRET, value, { contentType: "application/octet-stream;base64", tags: { purpose: "audit-digest" } });
+  return Buffer.from(value, "base64");
+}
+
+export async function createAppServices(settings: Settings, clock: Clock = systemClock): Promise<AppServices> {
+  const logger = new JsonLogger(settings.PALISADE_LOG_LEVEL);
+  const policy = await loadPolicyFile(settings.PALISADE_POLICY);
+  const credential = createCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID, local: settings.PALISADE_LOCAL_STACK });
+  const storage = createStorageClients(settings, credential);
+
+  const caCertPem = settings.AZURE_KEYVAULT_CA_CERT ? await readFile(settings.AZURE_KEYVAULT_CA_CERT, "utf8") : undefined;
+  const secrets = settings.AZURE_KEYVAULT_URL
+    ? new KeyVaultSecretStore(new SecretClient(settings.AZURE_KEYVAULT_URL, credential, keyVaultClientOptions({ caCertPem })))
+    : null;
+
+  const apiKeys = new ApiKeyService({ store: new TableApiKeyStore(storage.table(TABLES.apiKeys)), clock, random: (bytes) => randomBytes(bytes) });
+  const tokens = policy.policy.entra ? new JoseEntraTokenVerifier(policy.policy.entra, { clock }) : null;
+  const authenticator = new Authenticator({ apiKeys, tokens, policy: policy.policy });
+
+  const usageTable = storage.table(TABLES.usage);
+  const usageStore = new TableUsageCounterStore(usageTable);
+  // In Azure the tables are provisioned by infra/; on the local stack they are created here.
+  if (settings.PALISADE_LOCAL_STACK) await usageStore.createTable();
+  const limits = new LimitGuard({ store: usageStore, clock, policy: policy.policy, logger });
+  const routing = policy.policy.routing;
+  const health = new EndpointHealth(clock, routing.breaker, { maxRetryAfterInMs: routing.maxRetryAfterInMs, probeLeaseInMs: routing.totalDeadlineInMs });
+
+  const provider = new OpenAiCompletionProvider({ credential, readApiKey: secrets ? cachedSecretReader(secrets, clock) : null });
+  const audit = createAuditComponents(auditConfigFrom(settings, { credential, caCertPem, clock, logger }));
+
+  const digestKey = await digestKeyFrom(secrets, settings);
+  // A separate key for cache entries, derived so that one Key Vault secret serves both purposes.
+  const cacheSecret = digestKey ? createHmac("sha256", digestKey).update("palisade/response-cache/v1").digest() : randomBytes(32);
+  const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
+  if (settings.PALISADE_LOCAL_STACK) await cacheStore.createTableIfMissing();
+
+  const chat = new ChatCompletionService({
+    policy: policy.policy,
+    policyVersion: policy.version,
+    clock,
+    logger,
+    newEventId: randomUUID,
+    authenticator,
+    limits,
+    health,
+    provider,
+    auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
+    cache: { store: cacheStore, secret: cacheSecret },
+    digestKey,
+  });
+  const models = new ModelsService({ policy: policy.policy, authenticator, createdAtInSeconds: Math.floor(clock.nowInMs() / 1000) });
+
+  logger.info("palisade started", { policyVersion: policy.version.slice(0, 12), projects: policy.policy.projects.length, endpoints: policy.policy.endpoints.length });
+  return {
+    settings,
+    policy,
+    clock,
+    logger,
+    chat,
+    models,
+    apiKeys,
+    limits,
+    usageStore,
+    health,
+    secrets,
+    audit,
+    close: () => audit.close(),
+  };
+}
+
+let services: Promise<AppServices> | undefined;
+
+/** The app's services, built once per process from its settings on first use. */
+export function getAppServices(): Promise<AppServices> {
+  services ??= createAppServices(parseSettings(process.env)).catch((error: unknown) => {
+    services = undefined;
+    throw error;
+  });
+  return services;
+}

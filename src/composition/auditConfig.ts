@@ -1,0 +1,27 @@
+import { type TokenCredential } from "@azure/identity";
+import { type Clock } from "../core/clock.js";
+import { type Logger } from "../core/logger.js";
+import { type AuditConfig } from "./audit.js";
+import { type Settings } from "./settings.js";
+
+/** Maps the app's settings to the audit pipeline's configuration; the app and the CLI share it. */
+export function auditConfigFrom(settings: Settings, deps: { credential: TokenCredential; caCertPem: string | undefined; clock: Clock; logger: Logger }): AuditConfig {
+  const { credential, caCertPem } = deps;
+  return {
+    storage: settings.AZURE_STORAGE_CONNECTION_STRING
+      ? { connectionString: settings.AZURE_STORAGE_CONNECTION_STRING }
+      : { tableEndpoint: settings.AZURE_STORAGE_TABLE_ENDPOINT ?? "", blobEndpoint: settings.AZURE_STORAGE_BLOB_ENDPOINT ?? "", credential },
+    ...(settings.AZURE_KEYVAULT_URL ? { keyVault: { url: settings.AZURE_KEYVAULT_URL, credential, ...(caCertPem ? { caCertPem } : {}) } } : {}),
+    checkpointKeyName: settings.PALISADE_CHECKPOINT_KEY,
+    checkpointContainer: settings.PALISADE_CHECKPOINT_CONTAINER,
+    checkpointEvery: settings.PALISADE_CHECKPOINT_EVERY,
+    ...(settings.SERVICEBUS_CONNECTION_STRING
+      ? { serviceBus: { connectionString: settings.SERVICEBUS_CONNECTION_STRING } }
+      : settings.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
+        ? { serviceBus: { fullyQualifiedNamespace: settings.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE, credential } }
+        : {}),
+    auditQueue: settings.SERVICEBUS_AUDIT_QUEUE,
+    clock: deps.clock,
+    logger: deps.logger,
+  };
+}

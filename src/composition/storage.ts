@@ -1,0 +1,38 @@
+import { TableClient } from "@azure/data-tables";
+import { type TokenCredential } from "@azure/identity";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { type Settings } from "./settings.js";
+
+export interface StorageClients {
+  table(name: string): TableClient;
+  blobService(): BlobServiceClient;
+}
+
+/** Connection string locally (Azurite), managed identity in Azure: no account keys in the cloud. */
+export function createStorageClients(settings: Settings, credential: TokenCredential): StorageClients {
+  const connectionString = settings.AZURE_STORAGE_CONNECTION_STRING;
+  if (connectionString) {
+    const insecure = /(?:Table|Blob)Endpoint=http:/i.test(connectionString);
+    return {
+      table: (name) => TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: insecure }),
+      blobService: () => BlobServiceClient.fromConnectionString(connectionString),
+    };
+  }
+  const tableEndpoint = settings.AZURE_STORAGE_TABLE_ENDPOINT;
+  const blobEndpoint = settings.AZURE_STORAGE_BLOB_ENDPOINT;
+  if (!tableEndpoint || !blobEndpoint) throw new Error("set AZURE_STORAGE_TABLE_ENDPOINT and AZURE_STORAGE_BLOB_ENDPOINT (or AZURE_STORAGE_CONNECTION_STRING locally)");
+  return {
+    table: (name) => new TableClient(tableEndpoint, name, credential),
+    blobService: () => new BlobServiceClient(blobEndpoint, credential),
+  };
+}
+
+/** Table names the app uses (provisioned by infra in Azure, created on first use locally). */
+export const TABLES = {
+  apiKeys: "ApiKeys",
+  usage: "UsageCounters",
+  auditLog: "AuditLog",
+  auditOutbox: "AuditOutbox",
+  responseCache: "ResponseCache",
+  rotationState: "RotationState",
+} as const;

@@ -1,0 +1,25 @@
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+import { errorResponse } from "../adapters/http/errorResponse.js";
+import { gatewayRequestOf, requestIdFor, toHttpResponse } from "../adapters/http/gatewayHttp.js";
+import { readJsonBody } from "../adapters/http/readJsonBody.js";
+import { getAppServices } from "../composition/appServices.js";
+import { defineFunction } from "./definition.js";
+
+/** POST /api/v1/chat/completions: the governed completion, OpenAI-compatible, plain or streamed. */
+export async function chatCompletions(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const requestId = requestIdFor(request, () => context.invocationId);
+  try {
+    const services = await getAppServices();
+    const body = await readJsonBody(request, services.policy.policy.limits.maxBodyBytes);
+    const input = gatewayRequestOf(request, requestId, services.policy.policy.network.trustedProxyHops, body);
+    return toHttpResponse(await services.chat.handle(input));
+  } catch (error) {
+    return errorResponse(error, requestId);
+  }
+}
+
+export const definition = defineFunction({
+  kind: "http",
+  name: "chatCompletions",
+  options: { route: "v1/chat/completions", methods: ["POST"], authLevel: "anonymous", handler: chatCompletions },
+});

@@ -1,0 +1,80 @@
+import { HttpRequest } from "@azure/functions";
+import { describe, expect, it } from "vitest";
+import { readJsonBody } from "../../../src/adapters/http/readJsonBody.js";
+import { isPalisadeError } from "../../../src/core/errors.js";
+
+const post = (body: string | Uint8Array | undefined, headers: Record<string, string> = { "content-type": "application/json" }): HttpRequest =>
+  new HttpRequest({
+    method: "POST",
+    url: "http://127.0.0.1:7071/api/v1/chat/completions",
+    headers,
+    ...(body === undefined ? {} : { body: typeof body === "string" ? { string: body } : { bytes: body } }),
+  });
+
+async function refusal(promise: Promise<unknown>): Promise<{ status: number; code: string; param: string | null; message: string }> {
+  const error = await promise.then(
+    () => null,
+    (caught: unknown) => caught,
+  );
+  if (!isPalisadeError(error)) throw new Error(`expected a PalisadeError, got ${String(error)}`);
+  return { status: error.status, code: error.code, param: error.param, message: error.message };
+}
+
+describe("readJsonBody", () => {
+  it("parses a JSON body", async () => {
+    expect(await readJsonBody(post('{"model":"m","messages":[{"role":"user","content":"h\\u00e9 ☃"}]}'), 1024)).toEqual({ model: "m", messages: [{ role: "user", content: "hé ☃" }] });
+  });
+
+  it.each(["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8", "application/vnd.palisade+json"])("accepts content type %s", async (contentType) => {
+    expect(await readJsonBody(post("[1]", { "content-type": contentType }), 1024)).toEqual([1]);
+  });
+
+  it.each([["text/plain"], ["application/jsonx"], ["multipart/form-data"], [""]])("refuses content type %j with 415", async (contentType) => {
+    const headers: Record<string, string> = contentType === "" ? {} : { "content-type": contentType };
+    const error = await refusal(readJsonBody(post('{"a":1}', headers), 1024));
+    expect([error.status, error.code, error.param]).toEqual([415, "unsupported_media_type", "content-type"]);
+  });
+
+  it("refuses with 413 on the declared length, before reading", async () => {
+    const error = await refusal(readJsonBody(post('{"a":1}', { "content-type": "application/json", "content-length": "2048" }), 1024));
+    expect([error.status, error.code]).toEqual([413, "request_too_large"]);
+    expect(error.message).toContain("1024");
+  });
+
+  it("refuses with 413 on the bytes actually read, whatever the declared length says", async () => {
+    const big = JSON.stringify({ text: "x".repeat(2000) });
+    const undeclared = await refusal(readJsonBody(post(big), 1024));
+    expect([undeclared.status, undeclared.code]).toEqual([413, "request_too_large"]);
+    const understated = await refusal(readJsonBody(post(big, { "content-type": "application/json", "content-length": "10" }), 1024));
+    expect(understated.status).toBe(413);
+  });
+
+  it("counts bytes, not characters", async () => {
+    const text = JSON.stringify({ t: "é".repeat(600) });
+    expect(text.length).toBeLessThan(1024);
+    expect((await refusal(readJsonBody(post(new TextEncoder().encode(text)), 1024))).status).toBe(413);
+    expect(await readJsonBody(post(new TextEncoder().encode(text)), 2048)).toEqual({ t: "é".repeat(600) });
+  });
+
+  it("accepts a body of exactly the limit", async () => {
+    const body = `"${"a".repeat(1022)}"`;
+    expect(body).toHaveLength(1024);
+    expect(await readJsonBody(post(body), 1024)).toBe("a".repeat(1022));
+  });
+
+  it.each([
+    ["empty", undefined],
+    ["empty string", ""],
+    ["whitespace", "  \n "],
+  ])("refuses an %s body with 400 invalid_json", async (_label, body) => {
+    const error = await refusal(readJsonBody(post(body), 1024));
+    expect([error.status, error.code]).toEqual([400, "invalid_json"]);
+    expect(error.message).toMatch(/empty/);
+  });
+
+  it("refuses JSON that does not parse with 400 invalid_json, without echoing it", async () => {
+    const error = await refusal(readJsonBody(post('{"secret": "hunter2-SECRET",'), 1024));
+    expect([error.status, error.code]).toEqual([400, "invalid_json"]);
+    expect(error.message).not.toContain("hunter2");
+  });
+});

@@ -1,0 +1,127 @@
+import { type EndpointPolicy } from "../../src/core/policy/schema.js";
+import {
+  type Completion,
+  type CompletionCallOptions,
+  type CompletionChunk,
+  type CompletionProvider,
+  type CompletionUsage,
+  UpstreamError,
+  type UpstreamFailureKind,
+} from "../../src/core/upstream/CompletionProvider.js";
+
+/** What one call does: answer (whole or streamed), or fail with an UpstreamError. */
+export type FakeBehaviour =
+  | { readonly kind: "answer"; readonly content: string; readonly usage?: CompletionUsage | null }
+  | {
+      readonly kind: "stream";
+      /** Content deltas, sent one chunk each. */
+      readonly pieces: readonly string[];
+      readonly usage?: CompletionUsage | null;
+      /** Throw a connection UpstreamError after this many content pieces (the stream breaks mid-way). */
+      readonly breakAfter?: number;
+    }
+  | { readonly kind: "fail"; readonly error: UpstreamError };
+
+export interface RecordedCall {
+  readonly method: "complete" | "stream";
+  readonly endpointId: string;
+  readonly region: string;
+  readonly endpointClass: EndpointPolicy["class"];
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly options: CompletionCallOptions;
+}
+
+export const DEFAULT_USAGE: CompletionUsage = { promptTokens: 12, cachedPromptTokens: 0, completionTokens: 8 };
+
+/**
+ * A CompletionProvider for unit tests. Records every call (endpoint, body as sent, options). What a call
+ * does is taken, in order: from a per-endpoint rule (`onEndpoint`), else the next queued behaviour
+ * (`next`), else the default answer. Streams are produced chunk by chunk in OpenAI's shape.
+ */
+export class FakeCompletionProvider implements CompletionProvider {
+  readonly calls: RecordedCall[] = [];
+  /** Streams whose consumer stopped early or that were read to the end. */
+  streamsClosed = 0;
+  defaultContent = "Hello from the fake upstream.";
+  defaultUsage: CompletionUsage | null = DEFAULT_USAGE;
+  private readonly queue: FakeBehaviour[] = [];
+  private readonly byEndpoint = new Map<string, FakeBehaviour>();
+
+  /** Queues behaviours for the next calls (any endpoint without an `onEndpoint` rule). */
+  next(...behaviours: FakeBehaviour[]): this {
+    this.queue.push(...behaviours);
+    return this;
+  }
+
+  /** Every call to this endpoint does `behaviour` until cleared with null. */
+  onEndpoint(endpointId: string, behaviour: FakeBehaviour | null): this {
+    if (behaviour === null) this.byEndpoint.delete(endpointId);
+    else this.byEndpoint.set(endpointId, behaviour);
+    return this;
+  }
+
+  static answer(content: string, usage: CompletionUsage | null = DEFAULT_USAGE): FakeBehaviour {
+    return { kind: "answer", content, usage };
+  }
+
+  static stream(pieces: readonly string[], options: { usage?: CompletionUsage | null; breakAfter?: number } = {}): FakeBehaviour {
+    return { kind: "stream", pieces, usage: options.usage === undefined ? DEFAULT_USAGE : options.usage, ...(options.breakAfter === undefined ? {} : { breakAfter: options.breakAfter }) };
+  }
+
+  static fail(kind: UpstreamFailureKind, options: { status?: number; retryAfterInMs?: number } = {}): FakeBehaviour {
+    return { kind: "fail", error: new UpstreamError(kind, `fake upstream failure (${kind})`, options.status ?? null, options.retryAfterInMs) };
+  }
+
+  async complete(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<Completion> {
+    const behaviour = this.take(endpoint, "complete", body, options);
+    if (behaviour.kind === "fail") throw behaviour.error;
+    const content = behaviour.kind === "answer" ? behaviour.content : behaviour.pieces.join("");
+    const usage = behaviour.usage === undefined ? this.defaultUsage : behaviour.usage;
+    return {
+      body: {
+        id: `chatcmpl-fake-${this.calls.length}`,
+        object: "chat.completion",
+        created: 1_767_225_600,
+        model: options.deployment,
+        choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+        ...(usage ? { usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens } } : {}),
+      },
+      usage,
+    };
+  }
+
+  async stream(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<AsyncIterable<CompletionChunk>> {
+    const behaviour = this.take(endpoint, "stream", body, options);
+    if (behaviour.kind === "fail") throw behaviour.error;
+    const pieces = behaviour.kind === "stream" ? behaviour.pieces : [behaviour.content];
+    const breakAfter = behaviour.kind === "stream" ? behaviour.breakAfter : undefined;
+    const usage = behaviour.usage === undefined ? this.defaultUsage : behaviour.usage;
+    return this.chunks(endpoint, options.deployment, pieces, usage, breakAfter);
+  }
+
+  private async *chunks(endpoint: EndpointPolicy, model: string, pieces: readonly string[], usage: CompletionUsage | null, breakAfter: number | undefined): AsyncIterable<CompletionChunk> {
+    const base = { id: `chatcmpl-fake-${this.calls.length}`, object: "chat.completion.chunk", created: 1_767_225_600, model };
+    try {
+      yield { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] };
+      for (const [index, piece] of pieces.entries()) {
+        if (breakAfter !== undefined && index >= breakAfter) throw new UpstreamError("connection", `fake stream from ${endpoint.id} broke`);
+        yield { ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] };
+      }
+      yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] };
+      if (usage) {
+        yield {
+          ...base,
+          choices: [],
+          usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens } },
+        };
+      }
+    } finally {
+      this.streamsClosed += 1;
+    }
+  }
+
+  private take(endpoint: EndpointPolicy, method: RecordedCall["method"], body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): FakeBehaviour {
+    this.calls.push({ method, endpointId: endpoint.id, region: endpoint.region, endpointClass: endpoint.class, body: structuredClone(body), options });
+    return this.byEndpoint.get(endpoint.id) ?? this.queue.shift() ?? { kind: "answer", content: this.defaultContent };
+  }
+}
