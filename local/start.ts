@@ -1,3 +1,4 @@
+import "./quietTestModeWarnings.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { type RunningLocalHost, startLocalHost } from "./host/index.js";

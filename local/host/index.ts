@@ -1,4 +1,4 @@
-import { HttpRequest, HttpResponse, type HttpResponseInit, InvocationContext, type Timer } from "@azure/functions";
+import { type HttpResponseInit, type Timer } from "@azure/functions";
 import { ServiceBusClient } from "@azure/service-bus";
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
@@ -7,6 +7,7 @@ import { Readable } from "node:stream";
 import { type ReadableStream as WebReadableStream } from "node:stream/web";
 import { SCHEDULE_DEFAULTS } from "../../src/composition/settings.js";
 import { type FunctionDefinition } from "../../src/functions/definition.js";
+import { HttpRequest, HttpResponse, InvocationContext } from "./functionsRuntime.js";
 import { type HttpRoute, compileRoute, matchRoute } from "./httpRoutes.js";
 import { parseNcrontab } from "./ncrontab.js";
 import { resolveSetting } from "./resolveSetting.js";

@@ -1,6 +1,8 @@
-import { InvocationContext, type ServiceBusQueueFunctionOptions } from "@azure/functions";
+import { type ServiceBusQueueFunctionOptions } from "@azure/functions";
 import { type ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusReceiver } from "@azure/service-bus";
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
+import { InvocationContext } from "./functionsRuntime.js";
 
 /** A handler may return per-message outcomes; `invalid` ones are dead-lettered with their reason. */
 export interface MessageOutcome {
@@ -50,6 +52,8 @@ function outcomesOf(result: unknown): MessageOutcome[] {
  */
 export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): RunningTrigger {
   const abort = new AbortController();
+  // Every session loop and each of its SDK calls listens on this one signal.
+  setMaxListeners(64, abort.signal);
   const many = trigger.options.cardinality === "many";
   const batchSize = many ? (trigger.maxMessagesPerBatch ?? 100) : 1;
   const sessions = trigger.options.isSessionsEnabled === true;
@@ -92,11 +96,15 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
 
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      abort.signal.addEventListener("abort", () => {
+      const wake = (): void => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        abort.signal.removeEventListener("abort", wake);
+        resolve();
+      }, ms);
+      abort.signal.addEventListener("abort", wake, { once: true });
     });
 
   const sessionLoop = async (): Promise<void> => {

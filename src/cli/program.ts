@@ -43,6 +43,7 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
     createHostCommand({
       stderr: io.stderr,
       startHost: async (options) => {
+        await import("../../local/quietTestModeWarnings.js");
         const [{ startLocalHost }, { loadFunctionDefinitions }] = await Promise.all([import("../../local/host/index.js"), import("../../local/loadFunctionDefinitions.js")]);
         return startLocalHost({ definitions: await loadFunctionDefinitions(), ...options });
       },

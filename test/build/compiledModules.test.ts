@@ -1,0 +1,49 @@
+import { execFile } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, "..", "..");
+
+/**
+ * vitest's module interop is more forgiving than Node's ESM loader (a CommonJS package's named exports,
+ * for one), so the compiled output is imported here exactly as Azure and `npm start` load it.
+ */
+describe("the compiled app loads under plain Node ESM", () => {
+  beforeAll(async () => {
+    await run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], { cwd: root });
+  }, 180_000);
+
+  it("imports every function file (what package.json main globs), the local host and the CLI program", async () => {
+    const functionsDirectory = join(root, "dist", "src", "functions");
+    const entries = [
+      join(root, "dist", "src", "index.js"),
+      ...(await readdir(functionsDirectory)).filter((file) => file.endsWith(".js")).map((file) => join(functionsDirectory, file)),
+      join(root, "dist", "local", "host", "index.js"),
+      join(root, "dist", "local", "stack.js"),
+      join(root, "dist", "local", "loadFunctionDefinitions.js"),
+      join(root, "dist", "src", "cli", "program.js"),
+    ];
+    expect(entries.length).toBeGreaterThan(5);
+    const script = `for (const url of ${JSON.stringify(entries.map((entry) => pathToFileURL(entry).href))}) await import(url); console.log("loaded");`;
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: root, env: { ...process.env, PALISADE_LOG_LEVEL: "error" } });
+    expect(stdout.trim().split("\n").at(-1)).toBe("loaded");
+  }, 60_000);
+
+  it("runs the palisade CLI: policy validate on the sample policy", async () => {
+    const { stdout } = await run(process.execPath, [join(root, "bin", "palisade.js"), "policy", "validate", join(root, "config", "policy.sample.yaml"), "--json"], { cwd: root });
+    expect(JSON.parse(stdout)).toMatchObject({ valid: true, projects: 2, endpoints: 5 });
+  }, 60_000);
+
+  it("exits non-zero naming the field when a policy is wrong", async () => {
+    const failure = await run(process.execPath, [join(root, "bin", "palisade.js"), "policy", "validate", join(root, "test", "build", "fixtures", "bad-policy.yaml")], { cwd: root }).then(
+      () => null,
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toMatch(/projects\[0\]\.residency/);
+  }, 60_000);
+});
