@@ -2,14 +2,7 @@ import { type ContainerClient } from "@azure/storage-blob";
 import { type AnchorOptions, type CheckpointAnchor, type PutCheckpointResult } from "../../core/audit/CheckpointAnchor.js";
 import { isSignedCheckpoint, type SignedCheckpoint } from "../../core/audit/checkpointNote.js";
 import { formatSequence } from "../../core/audit/ChainEntry.js";
-
-function statusCodeOf(error: unknown): number | undefined {
-  if (typeof error === "object" && error !== null && "statusCode" in error) {
-    const { statusCode } = error;
-    return typeof statusCode === "number" ? statusCode : undefined;
-  }
-  return undefined;
-}
+import { statusCodeOf } from "../azure/azureErrors.js";
 
 export interface BlobCheckpointAnchorOptions {
   /** Create the container on first use (default true; in Azure infra creates it with its immutability policy). */

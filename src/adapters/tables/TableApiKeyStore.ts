@@ -7,6 +7,7 @@ import {
   type ListApiKeysOptions,
   type RevokeApiKeyOptions,
 } from "../../core/auth/ApiKeyStore.js";
+import { statusCodeOf } from "../azure/azureErrors.js";
 
 /**
  * API key records in Azure Table Storage, table `ApiKeys`. One row per key:
@@ -35,13 +36,6 @@ interface ApiKeyEntity {
 export interface TableApiKeyStoreOptions {
   /** Create the table on first use (default true). */
   readonly createTableIfMissing?: boolean;
-}
-
-function statusCodeOf(error: unknown): number | undefined {
-  if (typeof error === "object" && error !== null && "statusCode" in error) {
-    return typeof error.statusCode === "number" ? error.statusCode : undefined;
-  }
-  return undefined;
 }
 
 function toRecord(entity: TableEntityResult<Record<string, unknown>>): ApiKeyRecord {

@@ -17,7 +17,7 @@ import {
   toEntryEntity,
   toHeadEntity,
 } from "./audit/auditEntities.js";
-import { ensureTable, statusCodeOf } from "./audit/tableErrors.js";
+import { ensureTable, statusCodeOf } from "../azure/azureErrors.js";
 
 /** Azure Tables allows 100 operations per transaction: 49 entries + 49 dedupe rows + the head. */
 const MAX_ENTRIES_PER_COMMIT = 49;

@@ -2,7 +2,7 @@ import { type TableClient } from "@azure/data-tables";
 import { type AuditEvent } from "../../core/audit/AuditEvent.js";
 import { parseAuditEvent } from "../../core/audit/auditEventSchema.js";
 import { type AuditOutbox, type ListOutboxOptions, type OutboxOptions } from "../../core/audit/AuditOutbox.js";
-import { ensureTable, statusCodeOf } from "./audit/tableErrors.js";
+import { ensureTable, statusCodeOf } from "../azure/azureErrors.js";
 
 export const AUDIT_OUTBOX_TABLE = "AuditOutbox";
 

@@ -2,6 +2,7 @@ import { type TableClient } from "@azure/data-tables";
 import { type Clock } from "../../core/clock.js";
 import { assertCacheKey, type CachedResponse, encodeCachedBody, type ResponseCache, type ResponseCacheOptions } from "../../core/cache/ResponseCache.js";
 import { ENDPOINT_CLASSES, type EndpointClass } from "../../core/policy/schema.js";
+import { statusCodeOf } from "../azure/azureErrors.js";
 
 export const RESPONSE_CACHE_TABLE = "ResponseCache";
 
@@ -19,10 +20,6 @@ interface CacheEntity {
 
 const ROW_KEY = "response";
 const decoder = new TextDecoder();
-
-function statusOf(error: unknown): number | undefined {
-  return typeof error === "object" && error !== null && "statusCode" in error && typeof error.statusCode === "number" ? error.statusCode : undefined;
-}
 
 function isEndpointClass(value: unknown): value is EndpointClass {
   return typeof value === "string" && (ENDPOINT_CLASSES as readonly string[]).includes(value);
@@ -46,7 +43,7 @@ export class TableResponseCache implements ResponseCache {
     try {
       await this.table.createTable({ abortSignal: options.abortSignal });
     } catch (error) {
-      if (statusOf(error) !== 409) throw error;
+      if (statusCodeOf(error) !== 409) throw error;
     }
   }
 
@@ -56,7 +53,7 @@ export class TableResponseCache implements ResponseCache {
     try {
       entity = await this.table.getEntity<CacheEntity>(key, ROW_KEY, { abortSignal: options.abortSignal });
     } catch (error) {
-      if (statusOf(error) === 404) return null;
+      if (statusCodeOf(error) === 404) return null;
       throw error;
     }
     const { body, contentType, endpointId, region, endpointClass, createdAtInMs, expiresAtInMs } = entity;

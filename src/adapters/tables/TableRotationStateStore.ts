@@ -7,6 +7,7 @@ import {
   type StoredRotationState,
   parseRotationState,
 } from "../../core/rotation/RotationStateStore.js";
+import { statusCodeOf } from "../azure/azureErrors.js";
 
 /**
  * Rotation state in Azure Table Storage, table `RotationState`: PartitionKey = credential id (its Key
@@ -28,13 +29,6 @@ interface RotationStateEntity {
 export interface TableRotationStateStoreOptions {
   /** Create the table on first use (default true). */
   readonly createTableIfMissing?: boolean;
-}
-
-function statusCodeOf(error: unknown): number | undefined {
-  if (typeof error === "object" && error !== null && "statusCode" in error) {
-    return typeof error.statusCode === "number" ? error.statusCode : undefined;
-  }
-  return undefined;
 }
 
 function toStored(entity: TableEntityResult<Record<string, unknown>>): StoredRotationState {

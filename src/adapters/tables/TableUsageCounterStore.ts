@@ -13,6 +13,7 @@ import {
 import { readCounterValues, toCounterEntity } from "./usage/counterEntity.js";
 import { LOGICAL_KEYS_PER_FILTER, logicalRowsFilter, rowKeyRangeFilter } from "./usage/counterFilters.js";
 import { addValues, logicalKeyOf, SHARD_SEPARATOR, shardRowKey } from "./usage/physicalRows.js";
+import { statusCodeOf } from "../azure/azureErrors.js";
 
 /**
  * The counter store on Azure Table Storage (table `UsageCounters`, PartitionKey = project).
@@ -87,12 +88,6 @@ interface ReadResult {
 /** The store gave up: the rows kept changing under it, or the service failed. */
 export class CounterStoreError extends Error {
   override readonly name = "CounterStoreError";
-}
-
-function statusOf(error: unknown): number | undefined {
-  if (typeof error !== "object" || error === null || !("statusCode" in error)) return undefined;
-  const status = error.statusCode;
-  return typeof status === "number" ? status : undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -182,11 +177,11 @@ export class TableUsageCounterStore implements UsageCounterStore {
       try {
         await this.client.submitTransaction(transaction.actions);
       } catch (error) {
-        if (statusOf(error) !== 404) throw error;
+        if (statusCodeOf(error) !== 404) throw error;
         // One row vanished meanwhile (another pruner): fall back to one by one.
         for (const rowKey of stale.slice(index, index + MAX_COUNTERS_PER_ROUND * 2)) {
           await this.client.deleteEntity(partition, rowKey).catch((single: unknown) => {
-            if (statusOf(single) !== 404) throw single;
+            if (statusCodeOf(single) !== 404) throw single;
           });
         }
       }
@@ -268,7 +263,7 @@ export class TableUsageCounterStore implements UsageCounterStore {
           await this.client.submitTransaction(transaction.actions);
           this.commits++;
         } catch (error) {
-          const status = statusOf(error);
+          const status = statusCodeOf(error);
           if (status !== 412 && status !== 409) throw error;
           this.conflicts++;
           // Full jitter, growing with the attempt, bounded: the racing instances spread out.
