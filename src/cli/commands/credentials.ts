@@ -1,8 +1,7 @@
-import { Command, CommanderError } from "commander";
+import { type Command } from "commander";
 import type { AuditPublisher } from "../../core/audit/AuditPublisher.js";
 import type { ApiKeyRecord } from "../../core/auth/ApiKeyStore.js";
 import type { Clock } from "../../core/clock.js";
-import { isPalisadeError } from "../../core/errors.js";
 import { type InventoryEntry, collectInventory } from "../../core/expiry/credentialInventory.js";
 import type { CredentialIssuer } from "../../core/rotation/CredentialIssuer.js";
 import type { CredentialRotator, RotationOutcome } from "../../core/rotation/CredentialRotator.js";
@@ -10,6 +9,7 @@ import { DAY_IN_MS, ISSUER_KINDS, type IssuerKind, type ManagedCredential } from
 import { registerCredential } from "../../core/rotation/registerCredential.js";
 import type { SecretStore } from "../../core/secrets/SecretStore.js";
 import { formatSpan, parseDuration } from "./keys.js";
+import { createCommandGroup } from "../commandGroup.js";
 
 /** What the command needs; `getRotationServices()` provides all of it. */
 export interface CredentialsCliServices {
@@ -80,26 +80,7 @@ async function readAll(stream: AsyncIterable<string | Buffer>): Promise<string> 
 export function createCredentialsCommand(deps: CredentialsCommandDeps): Command {
   const clock = deps.clock ?? { nowInMs: () => Date.now() };
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const write = (stream: NodeJS.WritableStream) => (text: string) => {
-    stream.write(text);
-  };
-  const command = new Command("credentials")
-    .description("Managed upstream credentials in Key Vault: inventory, registration, rotation")
-    .configureOutput({ writeOut: write(deps.stdout), writeErr: write(deps.stderr) })
-    .exitOverride();
-
-  const run =
-    <A extends unknown[]>(action: (...args: A) => Promise<void>) =>
-    async (...args: A): Promise<void> => {
-      try {
-        await action(...args);
-      } catch (error) {
-        if (error instanceof CommanderError) throw error;
-        const message = isPalisadeError(error) || error instanceof Error ? error.message : String(error);
-        command.error(`error: ${message}`, { exitCode: 1, code: "palisade.credentials.failed" });
-      }
-    };
-  const fail = (message: string): never => command.error(`error: ${message}`, { exitCode: 1, code: "palisade.credentials.invalid" });
+  const { command, run, fail } = createCommandGroup("credentials", "Managed upstream credentials in Key Vault: inventory, registration, rotation", deps);
 
   command
     .command("report")

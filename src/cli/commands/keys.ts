@@ -1,10 +1,10 @@
-import { Command, CommanderError } from "commander";
+import { type Command } from "commander";
 import { type ApiKeyService, type ApiKeyStatus, apiKeyStatus } from "../../core/auth/ApiKeyService.js";
 import { type ApiKeyRecord } from "../../core/auth/ApiKeyStore.js";
 import { apiKeyDisplayPrefix } from "../../core/auth/apiKeyFormat.js";
 import { type Clock } from "../../core/clock.js";
-import { isPalisadeError } from "../../core/errors.js";
 import { type Policy } from "../../core/policy/schema.js";
+import { createCommandGroup } from "../commandGroup.js";
 
 export interface KeysCommandDeps {
   readonly getApiKeyService: () => Promise<ApiKeyService>;
@@ -76,28 +76,7 @@ function table(rows: readonly (readonly string[])[]): string {
  */
 export function createKeysCommand(deps: KeysCommandDeps): Command {
   const clock = deps.clock ?? { nowInMs: () => Date.now() };
-  const write = (stream: NodeJS.WritableStream) => (text: string) => {
-    stream.write(text);
-  };
-  const keys = new Command("keys")
-    .description("Create, list and revoke Palisade API keys (pal_...) for service accounts")
-    .configureOutput({ writeOut: write(deps.stdout), writeErr: write(deps.stderr) })
-    .exitOverride();
-
-  /** Runs an action; turns expected failures into one stderr line and a CommanderError. */
-  const run =
-    <A extends unknown[]>(action: (...args: A) => Promise<void>) =>
-    async (...args: A): Promise<void> => {
-      try {
-        await action(...args);
-      } catch (error) {
-        if (error instanceof CommanderError) throw error;
-        const message = isPalisadeError(error) || error instanceof Error ? error.message : String(error);
-        keys.error(`error: ${message}`, { exitCode: 1, code: "palisade.keys.failed" });
-      }
-    };
-
-  const fail = (message: string): never => keys.error(`error: ${message}`, { exitCode: 1, code: "palisade.keys.invalid" });
+  const { command: keys, run, fail } = createCommandGroup("keys", "Create, list and revoke Palisade API keys (pal_...) for service accounts", deps);
 
   keys
     .command("create")
