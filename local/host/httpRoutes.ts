@@ -18,8 +18,10 @@ export function compileRoute(name: string, options: HttpFunctionOptions): HttpRo
       const param = /^\{(\*?)([A-Za-z_][\w]*)(:[^}?]+)?(\?)?\}$/.exec(segment);
       if (!param) return `/${segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`;
       paramNames.push(param[2] ?? "");
-      const body = param[1] === "*" ? "(.+)" : "([^/]+)";
-      return param[4] ? `(?:/${body})?` : `/${body}`;
+      const catchAll = param[1] === "*";
+      const body = catchAll ? "(.*)" : "([^/]+)";
+      // A catch-all also matches nothing (as ASP.NET routing, which the Functions host uses, does).
+      return param[4] || catchAll ? `(?:/${body})?` : `/${body}`;
     })
     .join("");
   const methods = new Set((options.methods ?? ["GET", "POST"]).map((method) => method.toUpperCase()));
@@ -37,11 +39,18 @@ function matchIn(routes: readonly HttpRoute[], path: string): { route: HttpRoute
     const match = route.pattern.exec(path);
     if (!match) continue;
     const params: Record<string, string> = {};
+    let decodable = true;
     route.paramNames.forEach((paramName, index) => {
       const value = match[index + 1];
-      if (value !== undefined) params[paramName] = decodeURIComponent(value);
+      if (value === undefined) return;
+      try {
+        params[paramName] = decodeURIComponent(value);
+      } catch {
+        decodable = false;
+      }
     });
-    return { route, params };
+    // A malformed percent-encoding names no resource: no match (a 404), never a crash.
+    if (decodable) return { route, params };
   }
   return null;
 }

@@ -80,9 +80,12 @@ async function writeResponse(response: ServerResponse, result: HttpResponseInit 
   response.flushHeaders();
 }
 
+/** The host's own refusals (no route, body over 100 MB) in the same shape and headers as the app's. */
 function plainError(response: ServerResponse, status: number, message: string): void {
-  response.writeHead(status, { "content-type": "application/json" });
-  response.end(JSON.stringify({ error: { message, type: "invalid_request_error", code: status === 404 ? "not_found" : "invalid_request", param: null } }));
+  const code = status === 404 ? "not_found" : status === 413 ? "request_too_large" : status >= 500 ? "internal_error" : "invalid_request";
+  const type = status === 404 ? "not_found_error" : status >= 500 ? "api_error" : "invalid_request_error";
+  response.writeHead(status, { "content-type": "application/json", "x-request-id": randomUUID(), "x-ms-error-code": code });
+  response.end(JSON.stringify({ error: { message, type, code, param: null } }));
 }
 
 /**

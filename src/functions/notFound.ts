@@ -17,5 +17,5 @@ export async function notFound(request: HttpRequest, context: InvocationContext)
 export const definition = defineFunction({
   kind: "http",
   name: "notFound",
-  options: { route: "v1/{*rest}", methods: ["GET", "POST", "PUT", "PATCH", "DELETE"], authLevel: "anonymous", handler: notFound },
+  options: { route: "v1/{*rest}", methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"], authLevel: "anonymous", handler: notFound },
 });

@@ -1,6 +1,9 @@
 import { type HttpRequest } from "@azure/functions";
 import { PalisadeError } from "../../core/errors.js";
 
+/** Deeper JSON than any chat request needs; deeper still would overflow the stack when re-serialised. */
+export const MAX_JSON_DEPTH = 64;
+
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
@@ -30,9 +33,25 @@ export async function readJsonBody(request: HttpRequest, maxBytes: number): Prom
   }
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim() === "") throw new PalisadeError(400, "invalid_request_error", "invalid_json", "The request body is empty. Send a JSON chat-completions request.");
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
     throw new PalisadeError(400, "invalid_request_error", "invalid_json", "The request body is not valid JSON.");
   }
+  if (depthExceeds(value, MAX_JSON_DEPTH)) {
+    throw new PalisadeError(400, "invalid_request_error", "invalid_request", `The request body is nested more than ${MAX_JSON_DEPTH} levels deep.`);
+  }
+  return value;
+}
+
+/** Whether `value` nests arrays or objects deeper than `limit`; iterative, so it cannot overflow itself. */
+function depthExceeds(value: unknown, limit: number): boolean {
+  const pending: { readonly node: unknown; readonly depth: number }[] = [{ node: value, depth: 0 }];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    if (typeof item.node !== "object" || item.node === null) continue;
+    if (item.depth >= limit) return true;
+    for (const child of Object.values(item.node)) pending.push({ node: child, depth: item.depth + 1 });
+  }
+  return false;
 }

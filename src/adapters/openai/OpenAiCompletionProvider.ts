@@ -115,7 +115,8 @@ async function* mapStreamErrors(upstream: AsyncIterable<OpenAI.ChatCompletionChu
   try {
     for await (const chunk of upstream) yield chunk as unknown as CompletionChunk;
   } catch (error) {
-    throw toUpstreamError(error, endpoint);
+    // Once the request has left, a failure while reading its stream is the connection's.
+    throw toUpstreamError(error, endpoint, "connection");
   }
 }
 
@@ -129,7 +130,7 @@ function retryAfterInMs(headers: Headers | undefined): number | undefined {
 }
 
 /** Maps SDK errors to what routing needs. Messages name the endpoint, never the request or the key. */
-export function toUpstreamError(error: unknown, endpoint: EndpointPolicy): UpstreamError {
+export function toUpstreamError(error: unknown, endpoint: EndpointPolicy, otherwise: "fatal" | "connection" = "fatal"): UpstreamError {
   if (error instanceof UpstreamError) return error;
   if (error instanceof APIConnectionTimeoutError) return new UpstreamError("timeout", `endpoint ${endpoint.id} timed out`);
   if (error instanceof APIConnectionError) return new UpstreamError("connection", `endpoint ${endpoint.id} could not be reached`);
@@ -142,5 +143,8 @@ export function toUpstreamError(error: unknown, endpoint: EndpointPolicy): Upstr
     return new UpstreamError("fatal", `endpoint ${endpoint.id} refused the request (${status ?? "no status"})`, status);
   }
   if (error instanceof Error && error.name === "AbortError") return new UpstreamError("timeout", `endpoint ${endpoint.id} timed out`);
-  return new UpstreamError("connection", `endpoint ${endpoint.id} failed`);
+  // Before the request leaves, the SDK wraps every network failure; anything else failed while building
+  // it (serialising, say) and says nothing about the endpoint's health.
+  if (otherwise === "connection") return new UpstreamError("connection", `the stream from endpoint ${endpoint.id} broke`);
+  return new UpstreamError("fatal", `the request to endpoint ${endpoint.id} could not be sent`);
 }

@@ -32,9 +32,27 @@ export function encodingForModel(model: string): TokenEncodingName {
   return "o200k_base";
 }
 
+/** Longer runs without whitespace are not tokenised: BPE merging is quadratic in a run's length. */
+export const MAX_TOKENISED_RUN = 256;
+const LONG_RUN = new RegExp(`\\S{${MAX_TOKENISED_RUN + 1},}`, "gu");
+const utf8 = new TextEncoder();
+
+/**
+ * Tokens in `text` for the model's encoding. A run of more than MAX_TOKENISED_RUN characters without
+ * whitespace counts as its UTF-8 length — an upper bound, since every token covers at least one byte —
+ * so a megabyte of base64 costs linear time instead of blocking the event loop for minutes.
+ * Settlement corrects the estimate with the upstream's real usage.
+ */
 export function countTextTokens(model: string, text: string): number {
   if (text.length === 0) return 0;
-  return encodingForModel(model) === "cl100k_base" ? countCl100k(text, PLAIN) : countO200k(text, PLAIN);
+  const count = encodingForModel(model) === "cl100k_base" ? countCl100k : countO200k;
+  if (text.length <= MAX_TOKENISED_RUN) return count(text, PLAIN);
+  let longRunBytes = 0;
+  const rest = text.replace(LONG_RUN, (run) => {
+    longRunBytes += utf8.encode(run).byteLength;
+    return " ";
+  });
+  return longRunBytes + (rest.trim().length === 0 ? 0 : count(rest, PLAIN));
 }
 
 export function estimatePromptTokens(model: string, messages: readonly ChatMessageForCount[]): number {

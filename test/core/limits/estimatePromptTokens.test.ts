@@ -35,3 +35,29 @@ describe("estimatePromptTokens", () => {
     expect(estimatePromptTokens("gpt-4o", [{ role: "user", content: "<|endoftext|>" }])).toBeGreaterThan(7);
   });
 });
+
+describe("countTextTokens on long runs without whitespace", () => {
+  it("counts a run longer than the tokenised limit as its UTF-8 length: an upper bound of the real count", async () => {
+    const { countTextTokens, MAX_TOKENISED_RUN } = await import("../../../src/core/limits/estimatePromptTokens.js");
+    const { countTokens } = await import("gpt-tokenizer/encoding/o200k_base");
+    const run = "QmFzZTY0IGVuY29kZWQgZGF0YQ".repeat(20);
+    expect(run.length).toBeGreaterThan(MAX_TOKENISED_RUN);
+    const estimate = countTextTokens("gpt-4o-mini", `intro ${run} outro`);
+    expect(estimate).toBeGreaterThanOrEqual(countTokens(`intro ${run} outro`));
+    expect(estimate).toBeLessThanOrEqual(run.length + 10);
+  });
+
+  it("does not tokenise a megabyte-long run (it would take minutes); the estimate is its byte length", async () => {
+    const { countTextTokens } = await import("../../../src/core/limits/estimatePromptTokens.js");
+    const huge = "a".repeat(1_000_000);
+    expect(countTextTokens("gpt-4o-mini", huge)).toBe(1_000_000);
+    expect(countTextTokens("gpt-4o-mini", `é${huge}`)).toBe(1_000_002);
+  });
+
+  it("tokenises ordinary text exactly as before", async () => {
+    const { countTextTokens } = await import("../../../src/core/limits/estimatePromptTokens.js");
+    const { countTokens } = await import("gpt-tokenizer/encoding/o200k_base");
+    const prose = "Summarise our refund policy for enterprise customers in three bullet points. ".repeat(10);
+    expect(countTextTokens("gpt-4o-mini", prose)).toBe(countTokens(prose));
+  });
+});
