@@ -21,6 +21,8 @@ import { type CheckpointSigner } from "../core/audit/CheckpointSigner.js";
 import { type AuditPublishFailureMode, drainOutbox, type DrainOutboxResult, OutboxAuditPublisher } from "../core/audit/OutboxAuditPublisher.js";
 import { type SignatureVerifier } from "../core/audit/SignatureVerifier.js";
 
+const CLOSE_TIMEOUT_IN_MS = 3_000;
+
 export interface AuditConfig {
   readonly storage: { readonly connectionString: string } | { readonly tableEndpoint: string; readonly blobEndpoint: string; readonly credential: TokenCredential };
   readonly keyVault?: { readonly url: string; readonly credential: TokenCredential; readonly caCertPem?: string };
@@ -152,8 +154,11 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
     async close() {
       if (closed) return;
       closed = true;
-      await publisher?.close();
-      await serviceBus?.close();
+      // With the broker already gone, the SDK's close waits out its operation timeout: bound it.
+      const bounded = (work: Promise<void> | undefined): Promise<unknown> =>
+        Promise.race([work ?? Promise.resolve(), new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_IN_MS).unref())]);
+      await bounded(publisher?.close());
+      await bounded(serviceBus?.close());
     },
   };
 }
