@@ -36,6 +36,8 @@ export interface AppServices {
   readonly chat: ChatCompletionService;
   readonly models: ModelsService;
   readonly apiKeys: ApiKeyService;
+  readonly apiKeyStore: TableApiKeyStore;
+  readonly authenticator: Authenticator;
   readonly limits: LimitGuard;
   readonly usageStore: TableUsageCounterStore;
   readonly health: EndpointHealth;
@@ -84,7 +86,8 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     ? new KeyVaultSecretStore(new SecretClient(settings.AZURE_KEYVAULT_URL, credential, keyVaultClientOptions({ caCertPem })))
     : null;
 
-  const apiKeys = new ApiKeyService({ store: new TableApiKeyStore(storage.table(TABLES.apiKeys)), clock, random: (bytes) => randomBytes(bytes) });
+  const apiKeyStore = new TableApiKeyStore(storage.table(TABLES.apiKeys));
+  const apiKeys = new ApiKeyService({ store: apiKeyStore, clock, random: (bytes) => randomBytes(bytes) });
   const tokens = policy.policy.entra ? new JoseEntraTokenVerifier(policy.policy.entra, { clock }) : null;
   const authenticator = new Authenticator({ apiKeys, tokens, policy: policy.policy });
 
@@ -130,6 +133,8 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     chat,
     models,
     apiKeys,
+    apiKeyStore,
+    authenticator,
     limits,
     usageStore,
     health,

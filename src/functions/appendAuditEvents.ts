@@ -1,5 +1,5 @@
 import { type InvocationContext, type ServiceBusQueueFunctionOptions } from "@azure/functions";
-import { getAppServices } from "../composition/appServices.js";
+import { getAppServices } from "../composition/services.js";
 import { type Logger } from "../core/logger.js";
 import { type AppendOutcome, type AuditAppender } from "../core/audit/AuditAppender.js";
 import { defineFunction } from "./definition.js";

@@ -2,7 +2,7 @@ import { type HttpRequest, type HttpResponseInit, type InvocationContext } from 
 import { errorResponse } from "../adapters/http/errorResponse.js";
 import { gatewayRequestOf, requestIdFor, toHttpResponse } from "../adapters/http/gatewayHttp.js";
 import { readJsonBody } from "../adapters/http/readJsonBody.js";
-import { getAppServices } from "../composition/appServices.js";
+import { getAppServices } from "../composition/services.js";
 import { defineFunction } from "./definition.js";
 
 /** POST /api/v1/chat/completions: the governed completion, OpenAI-compatible, plain or streamed. */

@@ -1,5 +1,5 @@
 import { type InvocationContext, type Timer } from "@azure/functions";
-import { getAppServices } from "../composition/appServices.js";
+import { getAppServices } from "../composition/services.js";
 import { defineFunction } from "./definition.js";
 
 /**

@@ -1,5 +1,5 @@
 import { type InvocationContext, type Timer } from "@azure/functions";
-import { type RotationServices, getRotationServices } from "../composition/rotation.js";
+import { type RotationServices, getRotationServices } from "../composition/services.js";
 import { type KeyExpiryCheckResult } from "../core/expiry/KeyExpiryCheck.js";
 import { defineFunction } from "./definition.js";
 

@@ -1,7 +1,7 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import { errorResponse } from "../adapters/http/errorResponse.js";
 import { gatewayRequestOf, requestIdFor, toHttpResponse } from "../adapters/http/gatewayHttp.js";
-import { getAppServices } from "../composition/appServices.js";
+import { getAppServices } from "../composition/services.js";
 import { defineFunction } from "./definition.js";
 
 /** GET /api/v1/models: the models this caller may use, in OpenAI's list shape. */

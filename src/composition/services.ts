@@ -1,0 +1,12 @@
+import { type AdminService } from "../core/admin/AdminService.js";
+import { type AppServices } from "./appServices.js";
+import { type RotationServices } from "./rotation.js";
+
+/**
+ * What function files call. The services (and every SDK behind them) load on first use, not when the
+ * worker imports the function files: indexing the app stays fast, which is most of a cold start.
+ */
+export const getAppServices = async (): Promise<AppServices> => (await import("./appServices.js")).getAppServices();
+export const getRotationServices = async (): Promise<RotationServices> => (await import("./rotation.js")).getRotationServices();
+export type { RotationServices } from "./rotation.js";
+export const getAdminService = async (): Promise<AdminService> => (await import("./admin.js")).getAdminService();
