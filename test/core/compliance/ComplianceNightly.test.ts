@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { type AuditEvent } from "../../../src/core/audit/AuditEvent.js";
+import { AuditAppender } from "../../../src/core/audit/AuditAppender.js";
+import { AuditCheckpointer } from "../../../src/core/audit/AuditCheckpointer.js";
+import { ManualClock } from "../../../src/core/clock.js";
+import { ComplianceNightly, InvalidReportDateError } from "../../../src/core/compliance/ComplianceNightly.js";
+import { silentLogger } from "../../../src/core/logger.js";
+import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
+import { InMemoryAuditLedger } from "../../fakes/InMemoryAuditLedger.js";
+import { InMemoryCheckpointAnchor } from "../../fakes/InMemoryCheckpointAnchor.js";
+import { InMemoryCheckpointSigner } from "../../fakes/InMemoryCheckpointSigner.js";
+import { generateDay } from "./dayFixture.js";
+import { RecordingReportStore } from "./RecordingReportStore.js";
+
+const DAY = 86_400_000;
+const REPORT_DAY = "2026-03-10";
+const REPORT_START = Date.parse(`${REPORT_DAY}T00:00:00Z`);
+
+/** Seven quiet days for `sa-burst` (10 calls a day), then the generated day plus 90 calls from it. */
+function history(chainId: string): { events: AuditEvent[]; dayRequests: number } {
+  const events: AuditEvent[] = [];
+  for (let d = 7; d >= 1; d -= 1) {
+    for (let i = 0; i < 10; i += 1) {
+      events.push(makeAuditEvent({ eventId: `${chainId}-h-${d}-${i}`, project: chainId, actor: { kind: "service-account", id: "sa-burst" }, ts: new Date(REPORT_START - d * DAY + i * 60_000).toISOString() }));
+    }
+  }
+  const day = generateDay({ chainId, date: REPORT_DAY, count: 150, seed: chainId.length });
+  const burst = Array.from({ length: 90 }, (_, i) =>
+    makeAuditEvent({ eventId: `${chainId}-burst-${i}`, project: chainId, actor: { kind: "service-account", id: "sa-burst" }, ts: new Date(REPORT_START + 3_600_000 + i * 1000).toISOString() }),
+  );
+  const all = [...events, ...day.events, ...burst].sort((a, b) => (a.ts < b.ts ? -1 : 1));
+  const isRequest = (e: AuditEvent): boolean => ["api_call", "auth_failed", "policy_violation", "pii_detected", "rate_limited", "budget_exceeded", "residency_blocked"].includes(e.type);
+  return { events: all, dayRequests: day.inside.filter(isRequest).length + burst.length };
+}
+
+async function setup() {
+  const ledger = new InMemoryAuditLedger();
+  const anchor = new InMemoryCheckpointAnchor();
+  const signer = new InMemoryCheckpointSigner();
+  const clock = new ManualClock(REPORT_START + DAY + 2 * 3_600_000);
+  const checkpointer = new AuditCheckpointer({ ledger, anchor, signer, signatureVerifier: signer.verifier(), clock, logger: silentLogger });
+  const appender = new AuditAppender({ ledger, clock, logger: silentLogger });
+  const expected: Record<string, number> = {};
+  for (const chainId of ["acme", "billing"]) {
+    const { events, dayRequests } = history(chainId);
+    expected[chainId] = dayRequests;
+    const outcomes = await appender.append(events.map((event) => ({ messageId: event.eventId, body: event })));
+    expect(outcomes.every((o) => o.status === "appended")).toBe(true);
+  }
+  const reports = new RecordingReportStore();
+  const nightly = new ComplianceNightly({ ledger, anchor, signatureVerifier: signer.verifier(), checkpointer, reports, clock, logger: silentLogger, projectTags: { acme: { team: "payments" } } });
+  return { ledger, anchor, signer, clock, reports, nightly, expected };
+}
+
+describe("ComplianceNightly", () => {
+  it("verifies, checkpoints and summarises every chain for the previous UTC day by default", async () => {
+    const { nightly, reports, anchor, ledger, expected } = await setup();
+    const result = await nightly.run();
+    expect(result.date).toBe(REPORT_DAY);
+    expect(result.chains.map((c) => c.chainId).sort()).toEqual(["acme", "billing"]);
+    for (const chain of result.chains) {
+      const size = (await ledger.getHead(chain.chainId))?.size;
+      expect(chain).toMatchObject({ ok: true, intact: true, checkpointSize: size, requests: expected[chain.chainId] });
+      expect((await anchor.getLatest(chain.chainId))?.size).toBe(size);
+      const summary = reports.summary(chain.chainId, REPORT_DAY);
+      expect(summary.requests.total).toBe(expected[chain.chainId]);
+      expect(summary.integrity).toMatchObject({ intact: true, checkpoint: { size }, checkpointError: null });
+      // The trailing 7 days were read and bucketed: sa-burst's 10 a day against today's 90+.
+      expect(summary.anomalies).toContainEqual(expect.objectContaining({ actor: "service-account:sa-burst", metric: "requests", direction: "spike", baselineMean: 10, newActor: false }));
+      const html = reports.files.get(`${chain.chainId}/${REPORT_DAY}/report.html`);
+      expect(html?.contentType).toMatch(/^text\/html/);
+      expect(html?.content).toContain(`<b id="requests-total">${expected[chain.chainId]}</b>`);
+    }
+    expect(reports.summary("acme", REPORT_DAY).cost.byTag["team=payments"]?.requests).toBe(expected.acme);
+  });
+
+  it("reports on a given day and chain; an earlier day has only the history", async () => {
+    const { nightly, reports } = await setup();
+    const result = await nightly.run({ date: "2026-03-09", chainId: "billing" });
+    expect(result.chains.map((c) => c.chainId)).toEqual(["billing"]);
+    // 10 history calls, plus the generator's call at 23:59:59.999 just before the generated day.
+    expect(reports.summary("billing", "2026-03-09").requests.total).toBe(10 + 1);
+    expect(reports.files.has("acme/2026-03-09/summary.json")).toBe(false);
+  });
+
+  it("records a tampered chain as not intact, signs nothing for it, and still reports the others", async () => {
+    const { nightly, reports, ledger, anchor } = await setup();
+    const rows = ledger.chains.get("acme")!.rows;
+    const row = rows.get("000000000005")!;
+    rows.set("000000000005", { ...row, canonical: row.canonical.replace('"status":"success"', '"status":"error"') });
+    const result = await nightly.run({ date: REPORT_DAY });
+    const acme = result.chains.find((c) => c.chainId === "acme");
+    expect(acme).toMatchObject({ ok: true, intact: false, checkpointSize: null });
+    expect(await anchor.getLatest("acme")).toBeNull();
+    const summary = reports.summary("acme", REPORT_DAY);
+    expect(summary.integrity).toMatchObject({ intact: false, problem: "payload_edited", firstBadSequence: 5, checkpoint: null, checkpointError: "payload_edited" });
+    expect(summary.soc2.find((c) => c.control === "CC7.2")?.status).toBe("attention");
+    expect(result.chains.find((c) => c.chainId === "billing")).toMatchObject({ ok: true, intact: true });
+  });
+
+  it("refuses a date that is not a UTC calendar day", async () => {
+    const { nightly } = await setup();
+    await expect(nightly.run({ date: "2026-02-30" })).rejects.toBeInstanceOf(InvalidReportDateError);
+    await expect(nightly.run({ date: "yesterday" })).rejects.toThrow(/YYYY-MM-DD/);
+  });
+});
