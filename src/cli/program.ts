@@ -4,8 +4,10 @@ import { CounterUsageReader } from "../core/limits/UsageReader.js";
 import { TableUsageCounterStore } from "../adapters/tables/TableUsageCounterStore.js";
 import { TABLES } from "../composition/storage.js";
 import { createAuditCommand } from "./commands/audit.js";
+import { createComplianceCommand } from "./commands/compliance.js";
 import { createCredentialsCommand } from "./commands/credentials.js";
 import { createDlpCommand } from "./commands/dlp.js";
+import { createDsrCommand } from "./commands/dsr.js";
 import { createHostCommand } from "./commands/host.js";
 import { createKeysCommand } from "./commands/keys.js";
 import { createPolicyCommand } from "./commands/policy.js";
@@ -39,6 +41,12 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
   );
   program.addCommand(createDlpCommand({ stdin: io.stdin ?? process.stdin, stdout: io.stdout, stderr: io.stderr }));
   program.addCommand(createAuditCommand({ getAuditComponents: () => services.audit(), stdout: io.stdout, stderr: io.stderr }));
+  program.addCommand(
+    createComplianceCommand({ getNightly: async () => (await import("../composition/compliance.js")).complianceNightlyForCli(services), stdout: io.stdout, stderr: io.stderr }),
+  );
+  program.addCommand(
+    createDsrCommand({ getRequests: async () => (await import("../composition/compliance.js")).dataSubjectRequestsForCli(services), stdin: io.stdin ?? process.stdin, stdout: io.stdout, stderr: io.stderr }),
+  );
   program.addCommand(
     createHostCommand({
       stderr: io.stderr,

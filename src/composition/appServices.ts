@@ -22,6 +22,7 @@ import { EndpointHealth } from "../core/routing/EndpointHealth.js";
 import { type SecretStore } from "../core/secrets/SecretStore.js";
 import { type AuditComponents, createAuditComponents } from "./audit.js";
 import { auditConfigFrom } from "./auditConfig.js";
+import { recordPolicyChangesAtStartUp } from "./compliance.js";
 import { loadPolicyFile } from "./loadPolicyFile.js";
 import { type Settings, parseSettings } from "./settings.js";
 import { TABLES, createStorageClients } from "./storage.js";
@@ -124,6 +125,8 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   });
   const models = new ModelsService({ policy: policy.policy, authenticator, createdAtInSeconds: Math.floor(clock.nowInMs() / 1000) });
 
+  // A new policy version (or changed models or endpoints) is an audit event, recorded once across instances.
+  await recordPolicyChangesAtStartUp({ storage, settings, policy, audit, clock, logger }).catch(() => logger.error("policy change trail could not be recorded"));
   logger.info("palisade started", { policyVersion: policy.version.slice(0, 12), projects: policy.policy.projects.length, endpoints: policy.policy.endpoints.length });
   return {
     settings,

@@ -1,4 +1,5 @@
 import { type AdminService } from "../core/admin/AdminService.js";
+import { type ComplianceNightly } from "../core/compliance/ComplianceNightly.js";
 import { type AppServices } from "./appServices.js";
 import { type RotationServices } from "./rotation.js";
 
@@ -10,3 +11,4 @@ export const getAppServices = async (): Promise<AppServices> => (await import(".
 export const getRotationServices = async (): Promise<RotationServices> => (await import("./rotation.js")).getRotationServices();
 export type { RotationServices } from "./rotation.js";
 export const getAdminService = async (): Promise<AdminService> => (await import("./admin.js")).getAdminService();
+export const getComplianceNightly = async (): Promise<ComplianceNightly> => (await import("./compliance.js")).getComplianceNightly();

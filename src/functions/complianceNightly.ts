@@ -1,5 +1,5 @@
 import { type InvocationContext, type Timer } from "@azure/functions";
-import { getComplianceNightly } from "../composition/compliance.js";
+import { getComplianceNightly } from "../composition/services.js";
 import { type ComplianceNightly, type ComplianceRunResult } from "../core/compliance/ComplianceNightly.js";
 import { defineFunction } from "./definition.js";
 
