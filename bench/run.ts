@@ -29,6 +29,7 @@ const AREA_BENCHES: readonly BenchModule[] = [
   { area: "audit", specifier: "./audit.js", exportName: "runAuditBench" },
   { area: "limits", specifier: "./limits.js", exportName: "runLimitsBench" },
   { area: "servicebus", specifier: "./servicebus.js", exportName: "runServiceBusBench" },
+  { area: "stack", specifier: "./stack.js", exportName: "runStackBench" },
 ];
 
 type Nested = { [key: string]: number | Nested };

@@ -1,8 +1,14 @@
+import { SecretClient } from "@azure/keyvault-secrets";
+import { randomBytes } from "node:crypto";
+import { LocalDevelopmentCredential } from "../src/adapters/identity/LocalDevelopmentCredential.js";
+import { keyVaultClientOptions } from "../src/adapters/keyvault/keyVaultClientOptions.js";
 import { type RunningAzurite, startAzurite } from "./azurite.js";
 import { type RunningKeyVaultEmulator, startKeyVaultEmulator } from "./keyvault/index.js";
 import { type RunningServiceBusEmulator, startServiceBusEmulator } from "./servicebus/index.js";
 
 export const AUDIT_QUEUE = "audit-events";
+/** PALISADE_AUDIT_DIGEST_SECRET's default. */
+const AUDIT_DIGEST_SECRET = "audit-digest-key";
 
 export interface LocalStackOptions {
   /** Where the Key Vault emulator writes its certificate. */
@@ -28,6 +34,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     startServiceBusEmulator({ queues: [{ name: auditQueue, requiresSession: true, lockDurationInMs: 60_000, maxDeliveryCount: 10 }] }),
     startKeyVaultEmulator(options.stateDirectory ? { certDir: options.stateDirectory } : {}),
   ]);
+  // The audit digest key exists before any instance starts, as deploy docs have operators seed it in
+  // Azure: instances starting together must not each create their own.
+  const secrets = new SecretClient(keyVault.vaultUrl, new LocalDevelopmentCredential(), keyVaultClientOptions({ caCertPem: keyVault.caCertPem }));
+  await secrets.setSecret(AUDIT_DIGEST_SECRET, randomBytes(32).toString("base64"), { contentType: "application/octet-stream;base64", tags: { purpose: "audit-digest" } });
   const environment: Record<string, string> = {
     AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
     SERVICEBUS_CONNECTION_STRING: serviceBus.connectionString,

@@ -17,4 +17,6 @@ try {
   }
 } finally {
   await services.close().catch(() => undefined);
+  // An SDK may leave a timer armed after its client closed (rhea's heartbeat); a finished command exits.
+  setTimeout(() => process.exit(), 2_000).unref();
 }

@@ -53,7 +53,15 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
       startHost: async (options) => {
         await import("../../local/quietTestModeWarnings.js");
         const [{ startLocalHost }, { loadFunctionDefinitions }] = await Promise.all([import("../../local/host/index.js"), import("../../local/loadFunctionDefinitions.js")]);
-        return startLocalHost({ definitions: await loadFunctionDefinitions(), ...options });
+        const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), ...options });
+        return {
+          url: host.url,
+          async stop() {
+            await host.stop();
+            const { closeAppServices } = await import("../composition/appServices.js");
+            await closeAppServices();
+          },
+        };
       },
     }),
   );

@@ -149,6 +149,13 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
 
 let services: Promise<AppServices> | undefined;
 
+/** Closes the services if they were built (connections that would otherwise keep a process alive). */
+export async function closeAppServices(): Promise<void> {
+  if (!services) return;
+  await (await services.catch(() => null))?.close().catch(() => undefined);
+  services = undefined;
+}
+
 /** The app's services, built once per process from its settings on first use. */
 export function getAppServices(): Promise<AppServices> {
   services ??= createAppServices(parseSettings(process.env)).catch((error: unknown) => {
