@@ -1,3 +1,5 @@
+import { Buffer } from "node:buffer";
+
 /**
  * The view detectors scan: NFKC per code point (full-width and other compatibility digits become
  * ASCII), remaining decimal digits of any script folded to ASCII, dashes to "-", spaces to " ",
@@ -22,7 +24,8 @@ export interface OffsetMap {
   readonly originalLength: Int32Array;
 }
 
-const NON_ASCII = /[\u0080-\uFFFF]/g;
+// Latin-1 letters (U+00C0-U+00FF, with × and ÷) are their own replacement: only other non-ASCII code units need a look.
+const NON_ASCII = /[\u0080-\u00BF\u0100-\uFFFF]/g;
 const FORMAT = /^\p{Cf}$/u;
 const DECIMAL_DIGIT = /^\p{Nd}$/u;
 const DASH = /^[\p{Pd}\u2212]$/u;
@@ -93,6 +96,8 @@ function replacementFor(cp: number): string {
 }
 
 export function normalizeForScan(original: string): NormalizedText {
+  // Pure ASCII (UTF-8 length equals UTF-16 length): one native pass, no regular expression.
+  if (Buffer.byteLength(original, "utf8") === original.length) return { text: original, map: null };
   NON_ASCII.lastIndex = 0;
   let m = NON_ASCII.exec(original);
   if (m === null) return { text: original, map: null };

@@ -17,7 +17,10 @@ const TRIGGER = /sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox[bpars]-|AccountKey=|si
 // Names whose value is a secret; found by walking back from each ":" and "=", which are rare in prose.
 const SECRET_NAME = /(?:pass(?:word|wd|phrase)?|passwort|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|connection[_-]?string)[A-Za-z0-9_-]{0,24}$/i;
 const NOT_A_SECRET_NAME = /(?:name|id|path|file|url|uri|type|count|length|len|size|ttl|expiry|expires|hash|version)$/i;
-const NAME_CHAR = /[A-Za-z0-9_\-.]/;
+/** [A-Za-z0-9_.-] */
+function isNameChar(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 95 || code === 45 || code === 46;
+}
 const VALUE = /(["'`]?)([^\s"'`,;)\]}]{8,200})/y;
 const PLACEHOLDER = /^(?:<.*>|\$\{?.*|\{\{.*|%.*%|\*+|x{4,}.*|.*\.\.\.|(?:process\.env|os\.environ|env|getenv|config|settings|self|this)\b.*|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|.*\(.*)$/i;
 
@@ -172,10 +175,11 @@ function detectAssignments(text: string, operator: ":" | "=", out: Candidate[]):
     const following = text.charAt(next);
     if ((operator === ":" && following === "=") || (operator === "=" && (text.charAt(next - 2) === ":" || following === "="))) continue;
     let nameEnd = next - 1;
-    while (nameEnd > 0 && text.charAt(nameEnd - 1) === " " && next - 1 - nameEnd < 3) nameEnd -= 1;
-    if (nameEnd > 0 && /["'`]/.test(text.charAt(nameEnd - 1))) nameEnd -= 1;
+    while (nameEnd > 0 && text.charCodeAt(nameEnd - 1) === 32 && next - 1 - nameEnd < 3) nameEnd -= 1;
+    const quote = text.charCodeAt(nameEnd - 1);
+    if (nameEnd > 0 && (quote === 34 || quote === 39 || quote === 96)) nameEnd -= 1;
     let nameStart = nameEnd;
-    while (nameStart > 0 && NAME_CHAR.test(text.charAt(nameStart - 1)) && nameEnd - nameStart < 64) nameStart -= 1;
+    while (nameStart > 0 && isNameChar(text.charCodeAt(nameStart - 1)) && nameEnd - nameStart < 64) nameStart -= 1;
     if (nameStart === nameEnd) continue;
     const name = text.slice(nameStart, nameEnd);
     if (!SECRET_NAME.test(name) || NOT_A_SECRET_NAME.test(name)) continue;

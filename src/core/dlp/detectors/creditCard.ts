@@ -65,12 +65,12 @@ function groupingScore(match: string): number | null {
 
 /** Tries a card starting exactly at `position`; returns its end, or -1. */
 export function creditCardAt(text: string, position: number, out: Candidate[]): number {
+  const lead = text.charCodeAt(position);
+  if (lead < 50 || lead > 54) return -1; // brands start with 2-6
   CANDIDATE.lastIndex = position;
   const m = CANDIDATE.exec(text);
   if (m === null) return -1;
   const match = m[0];
-  const lead = match.charCodeAt(0);
-  if (lead < 50 || lead > 54) return -1; // brands start with 2-6
   const digits = match.replace(/[ .-]/g, "");
   if (digits.length < 13 || digits.length > 19) return -1;
   if (!knownBrand(digits) || !luhnValid(digits) || /^(\d)\1+$/.test(digits)) return -1;

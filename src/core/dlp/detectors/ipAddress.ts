@@ -37,6 +37,11 @@ export function isIpv6(candidate: string): boolean {
   return groups.length + extraGroups >= 2 && /\d/.test(candidate);
 }
 
+function hasColon(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i += 1) if (text.charCodeAt(i) === 58) return true;
+  return false;
+}
+
 export function detectIpAddresses(text: string, out: Candidate[]): void {
   if (text.includes(".")) {
     IPV4.lastIndex = 0;
@@ -55,6 +60,12 @@ export function detectIpAddresses(text: string, out: Candidate[]): void {
       let end = colon + 1;
       while (end < text.length && isIpv6Char(text.charCodeAt(end)) && end - start < 46) end += 1;
       doneUntil = end;
+      // An address has at least two colons; "09:30" and "key:value" have one.
+      const second = text.indexOf(":", colon + 1);
+      if ((second === -1 || second >= end) && !hasColon(text, start, colon)) {
+        colon = second;
+        continue;
+      }
       while (start < colon && text.charAt(start) === ".") start += 1;
       let candidate = text.slice(start, end);
       // Trailing punctuation of a sentence, or a port-like single colon, is not part of the address.

@@ -4,7 +4,7 @@ import { phoneNumberAt } from "./phone.js";
 import { usSsnAt } from "./usSsn.js";
 
 /** Runs of at least seven digits with phone/card punctuation between them: the only places cards, SSNs and phones can be. */
-const RUN = /\d(?:[ .\-/()]{0,3}\d){6,}/g;
+const RUN = /(?<!\d)\d(?:[ .\-/()]{0,3}\d){6,}/g;
 
 const WORD_BEFORE = /[\p{L}_]/u;
 
@@ -21,6 +21,17 @@ function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
 }
 
+/** A letter or "_" just before a run glues it to an identifier. */
+function isWordBefore(code: number): boolean {
+  if (code < 0x80) return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+  return WORD_BEFORE.test(String.fromCharCode(code));
+}
+
+/** ".", "-" or "/" before a digit group: the card, SSN and phone patterns all refuse to start there (their look-behinds). */
+function isBlockedStart(code: number): boolean {
+  return code === 46 || code === 45 || code === 47;
+}
+
 /**
  * One pass finds the digit runs; the card, SSN and phone patterns are then tried (sticky) only at the
  * starts of digit groups inside a run, and at a "+" or "(" just before one.
@@ -33,12 +44,23 @@ export function detectNumericRuns(text: string, out: Candidate[], detectors: Num
   for (let m = RUN.exec(text); m !== null; m = RUN.exec(text)) {
     const runEnd = m.index + m[0].length;
     // A run glued to letters ("DE89 3704 ...", "INV2024 0001 ...") is part of an identifier, not a number of its own.
-    if (WORD_BEFORE.test(text.charAt(m.index - 1))) continue;
+    if (m.index > 0 && isWordBefore(text.charCodeAt(m.index - 1))) continue;
+    // Digits from the current position to the end of the run: a card needs 13, an SSN 9, and both lie inside the run.
+    let digitsLeft = 0;
+    for (let i = m.index; i < runEnd; i += 1) if (isDigit(text.charCodeAt(i))) digitsLeft += 1;
     let skipUntil = 0;
-    for (let p = m.index; p < runEnd; p += 1) {
-      if (p < skipUntil || !isDigit(text.charCodeAt(p)) || (p > m.index && isDigit(text.charCodeAt(p - 1)))) continue;
+    let groupEnd = m.index;
+    for (let p = m.index; p < runEnd; p = groupEnd) {
+      // Each step takes one digit group (a digit not preceded by one) and the separators after it.
+      groupEnd = p + 1;
+      while (groupEnd < runEnd && isDigit(text.charCodeAt(groupEnd))) groupEnd += 1;
+      const digitsHere = digitsLeft;
+      digitsLeft -= groupEnd - p;
+      while (groupEnd < runEnd && !isDigit(text.charCodeAt(groupEnd))) groupEnd += 1;
+      const beforeCode = p > 0 ? text.charCodeAt(p - 1) : -1;
+      if (p < skipUntil || isBlockedStart(beforeCode)) continue;
       // Cards first: the digits inside a card are not also a phone number or an SSN.
-      if (detectors.card && p >= cardFrom) {
+      if (detectors.card && p >= cardFrom && digitsHere >= 13) {
         const end = creditCardAt(text, p, out);
         if (end !== -1) {
           cardFrom = end;
@@ -46,7 +68,7 @@ export function detectNumericRuns(text: string, out: Candidate[], detectors: Num
           continue;
         }
       }
-      if (detectors.ssn && p >= ssnFrom) {
+      if (detectors.ssn && p >= ssnFrom && digitsHere >= 9) {
         const end = usSsnAt(text, p, out);
         if (end !== -1) ssnFrom = end;
       }

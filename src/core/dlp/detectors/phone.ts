@@ -4,10 +4,8 @@ import { type Candidate } from "../types.js";
 
 // Digits with the usual phone punctuation, optionally "+" or "00" first; not glued to words or ids (a "tel:" URI is fine).
 const CANDIDATE = /(?<![\w+\-./#@=$€£%])(?:(?<=tel:)|(?<!:))(?:\+ ?|00)?(?:\(\d{1,5}\)|\d)(?:(?: ?[-./] ?| {1,2})?(?:\(\d{1,5}\)|\d)){5,17}(?![\w@%]|[-./,:]\d)/y;
-const DATE = /^(?:\d{4}[-/. ]\d{1,2}[-/. ]\d{1,2}|\d{1,2}[-/. ]\d{1,2}[-/. ]\d{2,4})$/;
-const DOTTED_QUAD = /^\d{1,3}(?:\.\d{1,3}){3}$/;
-const ZIP_PLUS_4 = /^\d{5}-\d{4}$/;
-const SSN_SHAPE = /^\d{3}([- .])\d{2}\1\d{4}$/;
+// Dates, dotted quads, ZIP+4 and SSN shapes: one test. None is longer than 15 characters.
+const NOT_A_PHONE = /^(?:\d{4}[-/. ]\d{1,2}[-/. ]\d{1,2}|\d{1,2}[-/. ]\d{1,2}[-/. ]\d{2,4}|\d{1,3}(?:\.\d{1,3}){3}|\d{5}-\d{4}|\d{3}([- .])\d{2}\1\d{4})$/;
 const NANP = new Set(["US", "CA", "PR", "GU", "VI", "AS", "MP", "AG", "AI", "BB", "BM", "BS", "DM", "DO", "GD", "JM", "KN", "KY", "LC", "MS", "SX", "TC", "TT", "VC", "VG"]);
 
 function isCountryCode(region: string): region is CountryCode {
@@ -34,17 +32,38 @@ function validNational(digits: string, regions: readonly string[]): boolean {
   return false;
 }
 
+function countDigits(value: string): number {
+  let count = 0;
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code >= 48 && code <= 57) count += 1;
+  }
+  return count;
+}
+
+/** The ASCII digits of `value` (the candidate pattern admits no others). */
+function digitsOf(value: string): string {
+  let digits = "";
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code >= 48 && code <= 57) digits += value.charAt(i);
+  }
+  return digits;
+}
+
 /** Tries a phone number starting exactly at `position`; returns its end, or -1. */
 export function phoneNumberAt(text: string, position: number, out: Candidate[], regions: readonly string[], threshold = 0): number {
   CANDIDATE.lastIndex = position;
   const m = CANDIDATE.exec(text);
   if (m === null) return -1;
   const match = m[0];
-  if (DATE.test(match) || DOTTED_QUAD.test(match) || ZIP_PLUS_4.test(match) || SSN_SHAPE.test(match)) return -1;
   const international = match.startsWith("+") || match.startsWith("00");
-  const digits = match.replace(/\D/g, "");
+  // The length check first: it needs no string.
+  const nationalLength = countDigits(match) - (international && match.startsWith("00") ? 2 : 0);
+  if (nationalLength < 7 || nationalLength > 15) return -1;
+  if (match.length <= 15 && NOT_A_PHONE.test(match)) return -1;
+  const digits = digitsOf(match);
   const national = international && match.startsWith("00") ? digits.slice(2) : digits;
-  if (national.length < 7 || national.length > 15) return -1;
   const formatted = /[\s\-./()]/.test(match);
   const base = international ? (formatted ? 0.75 : 0.6) : formatted ? 0.6 : 0.4;
   const score = scoreWithContext("PHONE_NUMBER", base, text, position);

@@ -14,6 +14,10 @@ export function validSsnParts(area: string, group: string, serial: string): bool
 
 /** Tries an SSN starting exactly at `position`; returns its end, or -1. */
 export function usSsnAt(text: string, position: number, out: Candidate[]): number {
+  // The area is three digits; most digit groups are shorter.
+  const d1 = text.charCodeAt(position + 1);
+  const d2 = text.charCodeAt(position + 2);
+  if (!(d1 >= 48 && d1 <= 57 && d2 >= 48 && d2 <= 57)) return -1;
   CANDIDATE.lastIndex = position;
   const m = CANDIDATE.exec(text);
   if (m === null) return -1;
