@@ -46,6 +46,8 @@ locals {
     PALISADE_LOG_LEVEL               = var.log_level
 
     PALISADE_TELEMETRY_EXPORTER = "azure-monitor"
+
+    PALISADE_TRACE_SAMPLE_RATIO = "0.01"
     # APPLICATIONINSIGHTS_CONNECTION_STRING is set by site_config below (the provider owns that
     # setting); the connection string carries no secret once local authentication is disabled.
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "ClientId=${azurerm_user_assigned_identity.app.client_id};Authorization=AAD"

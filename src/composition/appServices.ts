@@ -25,6 +25,7 @@ import { auditConfigFrom } from "./auditConfig.js";
 import { recordPolicyChangesAtStartUp } from "./compliance.js";
 import { loadPolicyFile } from "./loadPolicyFile.js";
 import { type Settings, parseSettings } from "./settings.js";
+import { type Telemetry, getTelemetry } from "./telemetry.js";
 import { TABLES, createStorageClients } from "./storage.js";
 
 export const systemClock: Clock = { nowInMs: () => Date.now() };
@@ -44,6 +45,7 @@ export interface AppServices {
   readonly health: EndpointHealth;
   readonly secrets: SecretStore | null;
   readonly audit: AuditComponents;
+  readonly telemetry: Telemetry;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const logger = new JsonLogger(settings.PALISADE_LOG_LEVEL);
   const policy = await loadPolicyFile(settings.PALISADE_POLICY);
   const credential = createCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID, local: settings.PALISADE_LOCAL_STACK });
+  const telemetry = await getTelemetry(settings, { logger, credential, traceSampleRatio: settings.PALISADE_TRACE_SAMPLE_RATIO });
   const storage = createStorageClients(settings, credential);
 
   const caCertPem = settings.AZURE_KEYVAULT_CA_CERT ? await readFile(settings.AZURE_KEYVAULT_CA_CERT, "utf8") : undefined;
@@ -99,9 +102,10 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const limits = new LimitGuard({ store: usageStore, clock, policy: policy.policy, logger });
   const routing = policy.policy.routing;
   const health = new EndpointHealth(clock, routing.breaker, { maxRetryAfterInMs: routing.maxRetryAfterInMs, probeLeaseInMs: routing.totalDeadlineInMs });
+  telemetry.observeEndpointHealth(health, policy.policy.endpoints);
 
   const provider = new OpenAiCompletionProvider({ credential, readApiKey: secrets ? cachedSecretReader(secrets, clock) : null });
-  const audit = createAuditComponents(auditConfigFrom(settings, { credential, caCertPem, clock, logger }));
+  const audit = createAuditComponents(auditConfigFrom(settings, { credential, caCertPem, clock, logger, observeOutbox: (outbox) => telemetry.observeOutbox(outbox) }));
 
   const digestKey = await digestKeyFrom(secrets, settings);
   // A separate key for cache entries, derived so that one Key Vault secret serves both purposes.
@@ -122,6 +126,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
     cache: { store: cacheStore, secret: cacheSecret },
     digestKey,
+    telemetry: telemetry.gateway,
   });
   const models = new ModelsService({ policy: policy.policy, authenticator, createdAtInSeconds: Math.floor(clock.nowInMs() / 1000) });
 
@@ -143,7 +148,11 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     health,
     secrets,
     audit,
-    close: () => audit.close(),
+    telemetry,
+    async close() {
+      await audit.close();
+      await telemetry.shutdown();
+    },
   };
 }
 

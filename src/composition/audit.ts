@@ -38,6 +38,8 @@ export interface AuditConfig {
   readonly checkpointKeys?: { readonly signer: CheckpointSigner; readonly verifier: SignatureVerifier };
   /** Create tables, container and the checkpoint key when missing (default: true with a connection string, i.e. locally). */
   readonly createIfMissing?: boolean;
+  /** Wraps the outbox so telemetry can count what is stored and drained. */
+  readonly observeOutbox?: (outbox: AuditOutbox) => AuditOutbox;
 }
 
 export interface AuditComponents {
@@ -93,7 +95,8 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
   }
   // Azurite scans on every query and serves point reads slowly; Azure Tables the other way round.
   const ledger = new TableAuditLedger(auditTable, { createTableIfMissing: create, dedupeLookup: local ? "orQuery" : "pointReads" });
-  const outbox = new TableAuditOutbox(outboxTable, { createTableIfMissing: create });
+  const tableOutbox = new TableAuditOutbox(outboxTable, { createTableIfMissing: create });
+  const outbox = config.observeOutbox ? config.observeOutbox(tableOutbox) : tableOutbox;
   const anchor = new BlobCheckpointAnchor(blobService.getContainerClient(config.checkpointContainer), { createContainerIfMissing: create });
 
   let keys: { signer: CheckpointSigner; verifier: SignatureVerifier };

@@ -5,7 +5,10 @@ import { type AuditConfig } from "./audit.js";
 import { type Settings } from "./settings.js";
 
 /** Maps the app's settings to the audit pipeline's configuration; the app and the CLI share it. */
-export function auditConfigFrom(settings: Settings, deps: { credential: TokenCredential; caCertPem: string | undefined; clock: Clock; logger: Logger }): AuditConfig {
+export function auditConfigFrom(
+  settings: Settings,
+  deps: { credential: TokenCredential; caCertPem: string | undefined; clock: Clock; logger: Logger; observeOutbox?: AuditConfig["observeOutbox"] },
+): AuditConfig {
   const { credential, caCertPem } = deps;
   return {
     storage: settings.AZURE_STORAGE_CONNECTION_STRING
@@ -23,5 +26,6 @@ export function auditConfigFrom(settings: Settings, deps: { credential: TokenCre
     auditQueue: settings.SERVICEBUS_AUDIT_QUEUE,
     clock: deps.clock,
     logger: deps.logger,
+    ...(deps.observeOutbox ? { observeOutbox: deps.observeOutbox } : {}),
   };
 }

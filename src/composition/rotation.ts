@@ -60,7 +60,7 @@ export interface RotationServices {
   readonly newId: () => string;
 }
 
-type AppParts = Pick<AppServices, "settings" | "secrets" | "apiKeys" | "audit" | "clock" | "logger" | "policy">;
+type AppParts = Pick<AppServices, "settings" | "secrets" | "apiKeys" | "audit" | "clock" | "logger" | "policy"> & { readonly telemetry?: Pick<AppServices["telemetry"], "keyExpiry"> };
 
 /** Wires rotation from the app's services: the same Key Vault, storage, audit publisher, clock and logger. */
 export function createRotationServices(app: AppParts, rotationSettings: RotationSettings): RotationServices {
@@ -107,7 +107,16 @@ export function createRotationServices(app: AppParts, rotationSettings: Rotation
           policyVersion,
           leaseInMs: rotationSettings.PALISADE_ROTATION_LEASE_IN_MS,
         });
-  const expiryCheck = new KeyExpiryCheck({ secrets, apiKeys: app.apiKeys, audit, clock: app.clock, logger: app.logger, newEventId: randomUUID, policyVersion });
+  const expiryCheck = new KeyExpiryCheck({
+    secrets,
+    apiKeys: app.apiKeys,
+    audit,
+    clock: app.clock,
+    logger: app.logger,
+    newEventId: randomUUID,
+    policyVersion,
+    onInventory: (inventory) => app.telemetry?.keyExpiry.record(inventory),
+  });
   return { rotator, expiryCheck, secrets, apiKeys: app.apiKeys, states, issuers, audit, clock: app.clock, logger: app.logger, policyVersion, newId: randomUUID };
 }
 

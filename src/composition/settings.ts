@@ -40,6 +40,8 @@ const settingsSchema = z.object({
   COMPLIANCE_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.COMPLIANCE_SCHEDULE),
   AUDIT_OUTBOX_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.AUDIT_OUTBOX_SCHEDULE),
   PALISADE_TELEMETRY_EXPORTER: z.enum(["none", "console", "otlp", "azure-monitor"]).default("none"),
+  /** The share of requests traced; metrics count every request (docs/observability.md). */
+  PALISADE_TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(0.01),
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
   PALISADE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Set by `npm start` and tests: trust the local Key Vault emulator's token story. */

@@ -44,13 +44,13 @@ export interface CreateTelemetryOptions {
   readonly registerGlobal?: boolean;
   readonly exportIntervalInMs?: number;
   /**
-   * The share of requests traced (default 0.1): metrics count every request; traces and stage latencies
+   * The share of requests traced (default 0.01): metrics count every request; traces and stage latencies
    * are recorded for this share, which is what keeps telemetry within 10% of a request's CPU.
    */
   readonly traceSampleRatio?: number;
 }
 
-export const DEFAULT_TRACE_SAMPLE_RATIO = 0.1;
+export const DEFAULT_TRACE_SAMPLE_RATIO = 0.01;
 
 const disabled: Telemetry = {
   enabled: false,
@@ -81,11 +81,7 @@ export async function createTelemetry(
 
   let sdk: TelemetrySdk;
   try {
-    sdk = await startTelemetrySdk(exporters, {
-      serviceName: SERVICE_NAME,
-      traceSampleRatio: options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO,
-      ...(options.exportIntervalInMs === undefined ? {} : { exportIntervalInMs: options.exportIntervalInMs }),
-    });
+    sdk = await startTelemetrySdk(exporters, { serviceName: SERVICE_NAME, ...(options.exportIntervalInMs === undefined ? {} : { exportIntervalInMs: options.exportIntervalInMs }) });
   } catch (error) {
     options.logger.warn("the OpenTelemetry SDK could not be started; telemetry is off", { error: error instanceof Error ? error.name : "unknown" });
     return disabled;
@@ -99,10 +95,18 @@ export async function createTelemetry(
   options.logger.info("telemetry on", { exporter: options.exporters ? "custom" : settings.PALISADE_TELEMETRY_EXPORTER, traceSampleRatio: options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO });
   return {
     enabled: true,
-    gateway: new OtelGatewayTelemetry({ tracer, meter, clock: options.clock ?? highResolutionClock }),
+    gateway: new OtelGatewayTelemetry({ tracer, meter, clock: options.clock ?? highResolutionClock, traceSampleRatio: Math.min(1, Math.max(0, options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO)) }),
     keyExpiry: new KeyExpiryTelemetry(meter),
     observeEndpointHealth: (health, endpoints) => observeEndpointHealth(meter, health, endpoints),
     observeOutbox: (outbox) => new ObservedAuditOutbox(outbox, meter),
     shutdown: () => sdk.shutdown(),
   };
+}
+
+let shared: Promise<Telemetry> | undefined;
+
+/** One Telemetry per process, shared by the app's services and the timers (the first caller's options win). */
+export function getTelemetry(settings: Parameters<typeof createTelemetry>[0], options: CreateTelemetryOptions): Promise<Telemetry> {
+  shared ??= createTelemetry(settings, options);
+  return shared;
 }

@@ -15,6 +15,8 @@ export interface KeyExpiryCheckDeps {
   readonly newEventId: () => string;
   readonly policyVersion: string;
   readonly apiKeyLookbackInDays?: number;
+  /** Sees the whole inventory each run (the days-to-expiry gauge), so a renewed key's value updates too. */
+  readonly onInventory?: (inventory: readonly InventoryEntry[]) => void;
 }
 
 export interface KeyExpiryCheckResult {
@@ -37,6 +39,7 @@ export class KeyExpiryCheck {
       ...(this.deps.apiKeyLookbackInDays === undefined ? {} : { apiKeyLookbackInDays: this.deps.apiKeyLookbackInDays }),
       ...(options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal }),
     });
+    this.deps.onInventory?.(inventory);
     const findings = inventory.filter((entry) => entry.severity !== "ok");
     const events = findings.map((entry) =>
       credentialAuditEvent({

@@ -17,6 +17,7 @@ import { executeWithFailover } from "../routing/executeWithFailover.js";
 import { parseDataClassHeader, parseResidencyHeader } from "../routing/parseRoutingHeaders.js";
 import { type RoutePlan, planRoute } from "../routing/planRoute.js";
 import { servedByHeaders } from "../routing/servedByHeaders.js";
+import { type GatewayTelemetry, type RequestSummary, type RequestTelemetry, untracedGatewayTelemetry } from "../telemetry/GatewayTelemetry.js";
 import { type CompletionChunk, type CompletionProvider, type CompletionUsage, isUpstreamError } from "../upstream/CompletionProvider.js";
 import { AuditEventFactory, type AuditEventFields, actorOf, promptDigest } from "./auditEvents.js";
 import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens, textPartsOf } from "./chatRequest.js";
@@ -40,6 +41,8 @@ export interface ChatCompletionDeps {
   readonly cache: { readonly store: ResponseCache; readonly secret: Uint8Array } | null;
   /** HMAC key for prompt digests in audit events; null leaves digests out. */
   readonly digestKey: Uint8Array | null;
+  /** Traces and metrics of each request; absent, nothing is recorded (the caller's trace id still reaches the audit event). */
+  readonly telemetry?: GatewayTelemetry;
 }
 
 /** What is known about a request so far; grows stage by stage and feeds its audit event. */
@@ -53,6 +56,26 @@ interface Trail {
   readonly pending: AuditEvent[];
   /** Set once the request's own event is published, so a later refusal is not recorded twice. */
   recorded?: boolean;
+  readonly telemetry: RequestTelemetry;
+  /** The model as authorization allowlisted it: the only form telemetry may carry. */
+  allowedModel?: string;
+  served?: { endpoint: EndpointPolicy; attempts: number; responseModel?: unknown; usage?: CompletionUsage | null; costUsd?: number; outputCounts?: Readonly<Record<string, number | undefined>> };
+  cache?: "hit" | "miss";
+  streamed?: boolean;
+  /** Set when a stream is over: how it ended (null when served). */
+  streamFinished?: boolean;
+  streamFailure?: PalisadeError | null;
+}
+
+interface StreamState {
+  readonly input: GatewayRequest;
+  readonly trail: Trail;
+  readonly context: AuthorizedContext;
+  readonly served: { result: AsyncIterable<CompletionChunk>; endpoint: EndpointPolicy; attempts: number };
+  readonly reservation: Reservation;
+  readonly inspection: PromptInspection;
+  readonly wantsUsage: boolean;
+  readonly startedAtInMs: number;
 }
 
 const auditUnavailable = (): PalisadeError =>
@@ -73,79 +96,127 @@ export class ChatCompletionService {
 
   async handle(input: GatewayRequest): Promise<GatewayResponse> {
     const startedAtInMs = this.deps.clock.nowInMs();
-    const trail: Trail = { principal: null, project: null, pending: [] };
+    const telemetry = (this.deps.telemetry ?? untracedGatewayTelemetry).startRequest(input.traceparent);
+    const trail: Trail = { principal: null, project: null, pending: [], telemetry };
     try {
-      return await this.governedCompletion(input, trail, startedAtInMs);
+      const response = await this.governedCompletion(input, trail, startedAtInMs);
+      // A stream's span ends with the stream (streamEvents).
+      if (response.kind === "json") telemetry.end(this.summaryOf(input, trail, response.status));
+      return response;
     } catch (error) {
       await this.recordRefusal(input, trail, error, startedAtInMs);
+      telemetry.end(this.summaryOf(input, trail, isPalisadeError(error) ? error.status : 500, error));
       throw error;
     }
   }
 
+  /** What telemetry may know of a request: ids, classes, counts and codes (see RequestSummary). */
+  private summaryOf(input: GatewayRequest, trail: Trail, status: number, error?: unknown): RequestSummary {
+    const { inspection, served } = trail;
+    return {
+      project: trail.project?.id ?? this.chainForRefusal(input, trail),
+      model: trail.allowedModel,
+      dataClass: trail.dataClass,
+      inputFindings: inspection?.counts,
+      dlpAction: inspection && inspection.findingCount > 0 ? inspection.action : undefined,
+      outputFindings: served?.outputCounts,
+      outputDlpAction: trail.project?.dlp.output,
+      endpoint: served?.endpoint,
+      responseModel: served?.responseModel,
+      usage: served?.usage,
+      costUsd: served?.costUsd,
+      attempts: served?.attempts,
+      cache: trail.cache,
+      streamed: trail.streamed,
+      status,
+      error,
+    };
+  }
+
   private async governedCompletion(input: GatewayRequest, trail: Trail, startedAtInMs: number): Promise<GatewayResponse> {
     const { deps } = this;
-    trail.principal = await deps.authenticator.authenticate(input.authorization, input.apiKey);
+    const telemetry = trail.telemetry;
+    trail.principal = await telemetry.stage("authenticate", () => deps.authenticator.authenticate(input.authorization, input.apiKey));
 
     const parsed = chatCompletionRequestSchema.safeParse(input.body);
     if (!parsed.success) throw requestValidationError(parsed.error);
     const request = parsed.data;
     trail.model = request.model;
 
-    const context = authorize({
-      principal: trail.principal,
-      policy: deps.policy,
-      requestedProject: input.requestedProject,
-      permission: "chat.completions",
-      clientIp: input.clientIp,
-      model: request.model,
+    const principal = trail.principal;
+    const context = telemetry.stageSync("authorize", () => {
+      const authorized = authorize({
+        principal,
+        policy: deps.policy,
+        requestedProject: input.requestedProject,
+        permission: "chat.completions",
+        clientIp: input.clientIp,
+        model: request.model,
+      });
+      trail.project = authorized.project;
+      trail.deployment = authorized.model?.deployment;
+      trail.allowedModel = authorized.model?.name;
+      this.checkBounds(request, authorized.project);
+      return authorized;
     });
     const project = context.project;
-    trail.project = project;
-    trail.deployment = context.model?.deployment;
-    this.checkBounds(request, project);
 
     const declared = parseDataClassHeader(input.dataClassHeader);
     const requestedResidency = parseResidencyHeader(input.residencyHeader);
-    const inspection = inspectPrompt(request, project, declared ?? project.defaultClassification, deps.clock);
-    trail.inspection = inspection;
-    if (inspection.action === "block") throw sensitiveDataDetected("prompt", inspection.counts);
-    const dataClass = classify({ declared, projectDefault: project.defaultClassification, dlpRaisedTo: inspection.raisedTo });
-    trail.dataClass = dataClass;
+    const { inspection, dataClass } = telemetry.stageSync("inspect", () => {
+      const inspected = inspectPrompt(request, project, declared ?? project.defaultClassification, deps.clock);
+      trail.inspection = inspected;
+      if (inspected.action === "block") throw sensitiveDataDetected("prompt", inspected.counts);
+      const raised = classify({ declared, projectDefault: project.defaultClassification, dlpRaisedTo: inspected.raisedTo });
+      trail.dataClass = raised;
+      return { inspection: inspected, dataClass: raised };
+    });
 
-    const plan = planRoute({ policy: deps.policy, project, model: request.model, dataClass, requestedResidency }, deps.health);
+    const plan = telemetry.stageSync("route", () => planRoute({ policy: deps.policy, project, model: request.model, dataClass, requestedResidency }, deps.health));
     trail.deployment = plan.deployment;
     const upstreamBody = this.upstreamBody(inspection.request);
 
     const cacheKey = this.cacheKeyOf(project, dataClass, inspection, plan, upstreamBody);
     if (cacheKey) {
-      const hit = await this.cachedResponse(cacheKey);
+      const hit = await telemetry.stage("cache", () => this.cachedResponse(cacheKey));
       if (hit) return this.respondFromCache(input, trail, context, hit, startedAtInMs);
+      trail.cache = "miss";
     }
 
-    const reservation = await deps.limits.reserve({
-      project,
-      serviceAccount: context.serviceAccount,
-      keyId: trail.principal.kind === "service-account" ? trail.principal.keyId : null,
-      model: request.model,
-      deployment: plan.deployment,
-      estimatedPromptTokens: estimatePromptTokens(request.model, inspection.request.messages),
-      maxOutputTokens: requestedMaxTokens(request) ?? project.maxTokens,
-    });
+    const reservation = await telemetry.stage("limit", () =>
+      deps.limits.reserve({
+        project,
+        serviceAccount: context.serviceAccount,
+        keyId: principal.kind === "service-account" ? principal.keyId : null,
+        model: request.model,
+        deployment: plan.deployment,
+        estimatedPromptTokens: estimatePromptTokens(request.model, inspection.request.messages),
+        maxOutputTokens: requestedMaxTokens(request) ?? project.maxTokens,
+      }),
+    );
 
     if (request.stream === true) return this.streamed(input, trail, context, plan, upstreamBody, reservation, startedAtInMs);
 
     let served: { result: Awaited<ReturnType<CompletionProvider["complete"]>>; endpoint: EndpointPolicy; attempts: number };
     try {
       served = await this.callUpstream(input, trail, plan, (endpoint, timeoutInMs) =>
-        deps.provider.complete(endpoint, upstreamBody, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent: input.traceparent }),
+        telemetry.attempt(
+          endpoint,
+          plan.deployment,
+          (traceparent) => deps.provider.complete(endpoint, upstreamBody, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent }),
+          (completion) => ({ responseModel: completion.body.model, usage: completion.usage }),
+        ),
       );
     } catch (error) {
       await deps.limits.release(reservation);
       throw error;
     }
+    trail.served = { endpoint: served.endpoint, attempts: served.attempts, responseModel: served.result.body.model, usage: served.result.usage };
 
-    const settled = await this.settle(reservation, served.result.usage, request, project);
-    const output = inspectCompletion(served.result, project, inspection.redactor);
+    const settled = await this.settle(telemetry, reservation, served.result.usage, request, project);
+    trail.served.costUsd = settled.costUsd;
+    const output = telemetry.stageSync("inspect_output", () => inspectCompletion(served.result, project, inspection.redactor));
+    trail.served.outputCounts = output.counts;
     const blocked = output.blocked ? sensitiveDataDetected("completion", output.counts) : null;
     // A blocked answer was still a paid call: its event keeps the tokens, cost and endpoint.
     const event = this.callEvent(input, trail, context, {
@@ -157,7 +228,7 @@ export class ChatCompletionService {
       attempts: served.attempts,
       failure: blocked,
     });
-    await this.publish(project, [...trail.pending, event, ...settled.warningEvents]);
+    await this.publish(telemetry, project, [...trail.pending, event, ...settled.warningEvents]);
     trail.pending.length = 0;
     trail.recorded = true;
     if (blocked) throw blocked;
@@ -222,6 +293,9 @@ export class ChatCompletionService {
   }
 
   private async respondFromCache(input: GatewayRequest, trail: Trail, context: AuthorizedContext, hit: CachedResponse, startedAtInMs: number): Promise<GatewayResponse> {
+    trail.cache = "hit";
+    const endpoint = this.deps.policy.endpoints.find((candidate) => candidate.id === hit.endpointId);
+    if (endpoint) trail.served = { endpoint, attempts: 0, usage: null, costUsd: 0 };
     const event = this.events.create({
       type: "api_call",
       status: "success",
@@ -235,13 +309,13 @@ export class ChatCompletionService {
       region: hit.region,
       classification: trail.dataClass,
       requestId: input.requestId,
-      traceId: traceIdOf(input.traceparent),
+      traceId: trail.telemetry.traceId,
       latencyInMs: this.deps.clock.nowInMs() - startedAtInMs,
       tokens: { input: 0, output: 0 },
       costUsd: 0,
       details: { cache: "hit" },
     });
-    await this.publish(context.project, [event]);
+    await this.publish(trail.telemetry, context.project, [event]);
     return {
       kind: "json",
       status: 200,
@@ -264,6 +338,7 @@ export class ChatCompletionService {
       totalDeadlineInMs: deps.policy.routing.totalDeadlineInMs,
       classifyError: (error) => (isUpstreamError(error) ? { kind: error.kind, retryAfterInMs: error.retryAfterInMs } : { kind: "fatal" }),
       onFailover: (from, to, reason) => {
+        trail.telemetry.failover(from, to, reason);
         trail.pending.push(
           this.events.create({
             type: "fallback_triggered",
@@ -275,7 +350,7 @@ export class ChatCompletionService {
             deployment: plan.deployment,
             classification: plan.dataClass,
             requestId: input.requestId,
-            traceId: traceIdOf(input.traceparent),
+            traceId: trail.telemetry.traceId,
             reason,
             details: { fromEndpoint: from.id, fromRegion: from.region, toEndpoint: to.id, toRegion: to.region, residency: plan.residency },
           }),
@@ -286,12 +361,12 @@ export class ChatCompletionService {
     });
   }
 
-  private async settle(reservation: Reservation, usage: CompletionUsage | null, request: ChatCompletionRequest, project: ProjectPolicy) {
+  private async settle(telemetry: RequestTelemetry, reservation: Reservation, usage: CompletionUsage | null, request: ChatCompletionRequest, project: ProjectPolicy) {
     // Without usage from the upstream, settle at the reservation: the safe side for budgets.
     const tokens = usage
       ? { inputTokens: usage.promptTokens, cachedInputTokens: usage.cachedPromptTokens, outputTokens: usage.completionTokens }
       : { inputTokens: estimatePromptTokens(request.model, request.messages), outputTokens: requestedMaxTokens(request) ?? project.maxTokens };
-    const result = await this.deps.limits.settle(reservation, tokens);
+    const result = await telemetry.stage("settle", () => this.deps.limits.settle(reservation, tokens));
     const warningEvents = result.warnings.map((warning) =>
       this.events.create({
         type: "budget_warning",
@@ -324,8 +399,11 @@ export class ChatCompletionService {
     // Palisade always asks the upstream for usage (to settle limits); the caller gets it only if it asked.
     const wantsUsage = inspection.request.stream_options?.include_usage === true;
 
+    trail.streamed = true;
     return this.callUpstream(input, trail, plan, (endpoint, timeoutInMs) =>
-      deps.provider.stream(endpoint, upstreamBody, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent: input.traceparent }),
+      trail.telemetry.attempt(endpoint, plan.deployment, (traceparent) =>
+        deps.provider.stream(endpoint, upstreamBody, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent }),
+      ),
     ).then(
       (served): GatewayResponse => ({
         kind: "stream",
@@ -345,18 +423,22 @@ export class ChatCompletionService {
    * flows, then — once the stream is over — settlement, the audit event, and the end marker. An error
    * after the headers have gone out is sent as an OpenAI error frame (the SDK raises it).
    */
-  private async *streamEvents(stream: {
-    input: GatewayRequest;
-    trail: Trail;
-    context: AuthorizedContext;
-    served: { result: AsyncIterable<CompletionChunk>; endpoint: EndpointPolicy; attempts: number };
-    reservation: Reservation;
-    inspection: PromptInspection;
-    wantsUsage: boolean;
-    startedAtInMs: number;
-  }): AsyncIterable<string> {
+  private async *streamEvents(stream: StreamState): AsyncIterable<string> {
+    const { input, trail } = stream;
+    try {
+      yield* this.streamFrames(stream);
+    } finally {
+      // Ends the request's span once the stream is over, or abandoned by the caller (then still "served").
+      const failure = trail.streamFailure ?? undefined;
+      trail.telemetry.end({ ...this.summaryOf(input, trail, failure ? failure.status : 200, failure), ...(trail.streamFinished ? {} : { abandoned: true }) });
+    }
+  }
+
+  private async *streamFrames(stream: StreamState): AsyncIterable<string> {
     const { input, trail, context, served, reservation, inspection } = stream;
     const project = context.project;
+    trail.served = { endpoint: served.endpoint, attempts: served.attempts };
+    const outputStage = trail.telemetry.begin("inspect_output");
     const inspector = new CompletionStreamInspector(project, inspection.redactor);
     let usage: CompletionUsage | null = null;
     let template: CompletionChunk | null = null;
@@ -381,8 +463,10 @@ export class ChatCompletionService {
     if (outcome.blocked) {
       failure = new PalisadeError(422, "invalid_request_error", "sensitive_data_detected", "The model's answer contained sensitive data and this project blocks it; the stream was stopped.");
     }
+    outputStage.end(failure ?? undefined);
 
-    const settled = await this.settle(reservation, usage, inspection.request, project).catch(() => ({ costUsd: 0, warningEvents: [] }));
+    const settled = await this.settle(trail.telemetry, reservation, usage, inspection.request, project).catch(() => ({ costUsd: 0, warningEvents: [] }));
+    trail.served = { ...trail.served, usage, costUsd: settled.costUsd, outputCounts: outcome.counts };
     const event = this.callEvent(input, trail, context, {
       endpoint: served.endpoint,
       usage,
@@ -394,12 +478,14 @@ export class ChatCompletionService {
     });
     let recorded = true;
     try {
-      await this.publish(project, [...trail.pending, event, ...settled.warningEvents]);
+      await this.publish(trail.telemetry, project, [...trail.pending, event, ...settled.warningEvents]);
     } catch {
       recorded = false;
     }
     // Headers are gone; the closest to failing closed is an error frame instead of the end marker.
     const fatal = failure ?? (recorded ? null : auditUnavailable());
+    trail.streamFailure = fatal;
+    trail.streamFinished = true;
     if (fatal) {
       yield sse({ error: { message: fatal.message, type: fatal.type, code: fatal.code, param: null } });
       return;
@@ -438,7 +524,7 @@ export class ChatCompletionService {
       latencyInMs: outcome.latencyInMs,
       ...(Object.keys(findings).length > 0 ? { dlpFindings: findings, dlpAction: inspection?.action } : {}),
       requestId: input.requestId,
-      traceId: traceIdOf(input.traceparent),
+      traceId: trail.telemetry.traceId,
       reason: failure?.code,
       contentDigest: this.deps.digestKey && inspection ? promptDigest(this.deps.digestKey, inspection.request.messages.flatMap(textPartsOf)) : undefined,
       details: { attempts: outcome.attempts, endpointClass: outcome.endpoint.class },
@@ -449,11 +535,12 @@ export class ChatCompletionService {
     return { "x-request-id": input.requestId, ...rateLimitHeaders, "x-palisade-classification": dataClass, "x-palisade-redactions": String(redactions) };
   }
 
-  private async publish(project: ProjectPolicy | null, events: readonly AuditEvent[]): Promise<void> {
+  private async publish(telemetry: RequestTelemetry, project: ProjectPolicy | null, events: readonly AuditEvent[]): Promise<void> {
     if (events.length === 0) return;
     try {
-      await this.deps.auditPublisherFor(project).publish(events);
+      await telemetry.stage("audit_publish", () => this.deps.auditPublisherFor(project).publish(events));
     } catch {
+      telemetry.auditPublishFailed(project?.id);
       this.deps.logger.error("audit events could not be published", { project: project?.id ?? null, events: events.length, eventIds: events.map((event) => event.eventId) });
       throw auditUnavailable();
     }
@@ -488,14 +575,15 @@ export class ChatCompletionService {
       deployment: trail.deployment,
       classification: trail.dataClass,
       requestId: input.requestId,
-      traceId: traceIdOf(input.traceparent),
+      traceId: trail.telemetry.traceId,
       latencyInMs: this.deps.clock.nowInMs() - startedAtInMs,
       reason: known?.code ?? "internal_error",
       ...(trail.inspection && trail.inspection.findingCount > 0 ? { dlpFindings: countsRecord(trail.inspection.counts), dlpAction: trail.inspection.action } : {}),
     };
     try {
-      await this.deps.auditPublisherFor(trail.project).publish([...trail.pending, this.events.create(fields)]);
+      await trail.telemetry.stage("audit_publish", () => this.deps.auditPublisherFor(trail.project).publish([...trail.pending, this.events.create(fields)]));
     } catch {
+      trail.telemetry.auditPublishFailed(fields.project);
       this.deps.logger.error("audit event for a refused request could not be published", { requestId: input.requestId, reason: fields.reason ?? null });
     }
   }

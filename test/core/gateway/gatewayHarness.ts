@@ -13,6 +13,7 @@ import { LimitGuard } from "../../../src/core/limits/LimitGuard.js";
 import { type LogFields, type Logger } from "../../../src/core/logger.js";
 import { type Policy, type PolicyInput, policySchema } from "../../../src/core/policy/schema.js";
 import { EndpointHealth } from "../../../src/core/routing/EndpointHealth.js";
+import { type GatewayTelemetry } from "../../../src/core/telemetry/GatewayTelemetry.js";
 import { FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
 import { InMemoryApiKeyStore } from "../../fakes/InMemoryApiKeyStore.js";
 import { InMemoryResponseCache } from "../../fakes/InMemoryResponseCache.js";
@@ -107,6 +108,8 @@ export interface HarnessOptions {
   readonly policy?: Partial<PolicyInput>;
   readonly cache?: boolean;
   readonly digestKey?: Uint8Array | null;
+  /** Traces and metrics (test/core/telemetry passes one over the SDK's in-memory exporters). */
+  readonly telemetry?: (clock: ManualClock) => GatewayTelemetry;
 }
 
 export type Harness = Awaited<ReturnType<typeof gatewayHarness>>;
@@ -143,6 +146,7 @@ export async function gatewayHarness(options: HarnessOptions = {}) {
     },
     cache: options.cache === false ? null : { store: cache, secret: new Uint8Array(32).fill(7) },
     digestKey: options.digestKey === undefined ? DIGEST_KEY : options.digestKey,
+    ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry(clock) }),
   });
   const keys = {
     app: (await apiKeys.create({ project: "acme", serviceAccount: "app", expiresInMs: 86_400_000 })).apiKey,
