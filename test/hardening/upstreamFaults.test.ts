@@ -117,17 +117,17 @@ describe("upstream faults: documented errors, failover inside the residency, rec
     await expectRecovered();
   });
 
-  it("500 everywhere in the residency: 502 upstream_error; the US endpoint is never tried", async () => {
+  it("500 everywhere in the residency: 503 no_compliant_endpoint; the US endpoint is never tried", async () => {
     const us = callsTo("usEastStandard");
     upstream("euWestStandard").setFault({ status: 500 });
     upstream("euNorthStandard").setFault({ status: 500 });
     const answer = await ask(acmeKey);
-    expect({ status: answer.status, code: answer.code }).toEqual({ status: 502, code: "upstream_error" });
+    expect({ status: answer.status, code: answer.code }).toEqual({ status: 503, code: "no_compliant_endpoint" });
     expect(callsTo("usEastStandard")).toBe(us);
     await expectRecovered();
   });
 
-  it("429 with retry-after: fails over; everywhere rate limited: 503 upstream_error with retry-after", async () => {
+  it("429 with retry-after: fails over; everywhere rate limited: 503 no_compliant_endpoint with retry-after", async () => {
     upstream("euWestStandard").setFault({ status: 429, retryAfterSeconds: 1, times: 1 });
     const failover = await ask(acmeKey);
     expect(failover.status).toBe(200);
@@ -138,7 +138,7 @@ describe("upstream faults: documented errors, failover inside the residency, rec
     upstream("euWestStandard").setFault({ status: 429, retryAfterSeconds: 1 });
     upstream("euNorthStandard").setFault({ status: 429, retryAfterSeconds: 1 });
     const busy = await ask(acmeKey);
-    expect({ status: busy.status, code: busy.code }).toEqual({ status: 503, code: "upstream_error" });
+    expect({ status: busy.status, code: busy.code }).toEqual({ status: 503, code: "no_compliant_endpoint" });
     expect(Number(busy.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     // While both are held back by their retry-after, nothing compliant is left to try.
     const held = await ask(acmeKey);
@@ -148,7 +148,7 @@ describe("upstream faults: documented errors, failover inside the residency, rec
     await expectRecovered();
   });
 
-  it("a slow upstream times out and fails over; slow everywhere: 503 upstream_error, within the deadline", async () => {
+  it("a slow upstream times out and fails over; slow everywhere: 503 no_compliant_endpoint, within the deadline", async () => {
     upstream("euWestStandard").setFault({ latencyInMs: UPSTREAM_TIMEOUT_IN_MS * 3, times: 1 });
     const startedAt = Date.now();
     const failover = await ask(acmeKey);
@@ -160,12 +160,12 @@ describe("upstream faults: documented errors, failover inside the residency, rec
     upstream("euWestStandard").setFault({ latencyInMs: UPSTREAM_TIMEOUT_IN_MS * 3, times: 1 });
     upstream("euNorthStandard").setFault({ latencyInMs: UPSTREAM_TIMEOUT_IN_MS * 3, times: 1 });
     const slow = await ask(acmeKey);
-    expect({ status: slow.status, code: slow.code }).toEqual({ status: 503, code: "upstream_error" });
+    expect({ status: slow.status, code: slow.code }).toEqual({ status: 503, code: "no_compliant_endpoint" });
     await sleep(UPSTREAM_TIMEOUT_IN_MS * 2);
     await expectRecovered();
   }, 30_000);
 
-  it("dropped connections fail over; dropped everywhere: 502 upstream_error", async () => {
+  it("dropped connections fail over; dropped everywhere: 503 no_compliant_endpoint", async () => {
     upstream("euWestStandard").setFault({ drop: true, times: 1 });
     const failover = await ask(acmeKey);
     expect(failover.status).toBe(200);
@@ -175,7 +175,7 @@ describe("upstream faults: documented errors, failover inside the residency, rec
     upstream("euWestStandard").setFault({ drop: true });
     upstream("euNorthStandard").setFault({ drop: true });
     const dropped = await ask(acmeKey);
-    expect({ status: dropped.status, code: dropped.code }).toEqual({ status: 502, code: "upstream_error" });
+    expect({ status: dropped.status, code: dropped.code }).toEqual({ status: 503, code: "no_compliant_endpoint" });
     await expectRecovered();
   });
 

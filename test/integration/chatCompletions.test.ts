@@ -96,6 +96,17 @@ describe("the governed completion through the official openai client", () => {
   });
 });
 
+describe("when no compliant endpoint can serve", () => {
+  it("both EU zero-data-retention endpoints down: 503 no_compliant_endpoint naming residency and class; never the US", async () => {
+    gateway.mocks.euWestZdr.setFault({ status: 500, times: 1 });
+    gateway.mocks.euNorthZdr.setFault({ status: 500, times: 1 });
+    const usBefore = gateway.mocks.usEastStandard.requests().length;
+    const error = await expectApiError(ask(appKey, "both down", {}, { headers: { "x-data-classification": "pii" } }), 503, "no_compliant_endpoint");
+    expect(error.message).toMatch(/data class "pii" in residency "eu"/);
+    expect(gateway.mocks.usEastStandard.requests().length).toBe(usBefore);
+  });
+});
+
 describe("every refusal has its documented status and code", () => {
   it("no key: 401 missing_api_key", async () => {
     const result = await post(JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }), { "content-type": "application/json" });

@@ -51,8 +51,9 @@ interface Failure {
  * a half-open probe already in flight, a pending retry-after) are skipped. Stops at `maxAttempts` or when
  * `totalDeadlineInMs` (measured on `clock`) is spent.
  *
- * Errors: a fatal attempt error is rethrown as is. Nothing could be tried: 503 `no_compliant_endpoint`.
- * Everything tried failed: `upstream_error`, 502 after a 5xx or connection error, 503 after a rate limit or
+ * Errors: a fatal attempt error is rethrown as is. Nothing could be tried, or every compliant endpoint was
+ * tried and failed: 503 `no_compliant_endpoint`. The attempt budget or deadline ran out while compliant
+ * endpoints remained: `upstream_error`, 502 after a 5xx or connection error, 503 after a rate limit or
  * timeout, with `retry-after` when the upstream gave one.
  */
 export async function executeWithFailover<T>(
@@ -94,6 +95,11 @@ export async function executeWithFailover<T>(
 
   if (lastFailure === null) {
     throw noCompliantEndpoint(plan, { reason: "none_available", retryAfterInMs: soonestAvailableInMs(plan, health) });
+  }
+  // Every compliant endpoint was tried or is held back, and none answered: nothing compliant can serve.
+  const untried = plan.candidates.some((candidate) => !tried.has(candidate.id) && health.isAvailable(candidate.id));
+  if (!untried) {
+    throw noCompliantEndpoint(plan, { reason: "all_failed", lastFailure: lastFailure.kind, retryAfterInMs: lastFailure.retryAfterInMs ?? soonestAvailableInMs(plan, health) });
   }
   throw upstreamFailure(lastFailure, attempts);
 }

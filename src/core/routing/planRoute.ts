@@ -75,11 +75,13 @@ export function planRoute(input: PlanRouteInput, health: EndpointHealth): RouteP
  */
 export function noCompliantEndpoint(
   plan: Pick<RoutePlan, "residency" | "dataClass" | "model" | "allowedClasses">,
-  options: { readonly reason?: "none_configured" | "none_available"; readonly retryAfterInMs?: number | null } = {},
+  options: { readonly reason?: "none_configured" | "none_available" | "all_failed"; readonly lastFailure?: string; readonly retryAfterInMs?: number | null } = {},
 ): PalisadeError {
   const needs = `an endpoint of class ${plan.allowedClasses.join(" or ")} in residency "${plan.residency}" that serves model "${plan.model}"`;
   const message =
-    options.reason === "none_available"
+    options.reason === "all_failed"
+      ? `No compliant endpoint could serve data class "${plan.dataClass}" in residency "${plan.residency}" (model "${plan.model}"): every ${needs.replace(/^an /, "")} was tried and failed (last: ${options.lastFailure ?? "unknown"}). Retry later; Palisade never sends the request elsewhere.`
+      : options.reason === "none_available"
       ? `No compliant endpoint is available for data class "${plan.dataClass}" in residency "${plan.residency}" (model "${plan.model}"): every ${needs.replace(/^an /, "")} is unhealthy or rate limited. Retry later; Palisade never sends the request elsewhere.`
       : `No endpoint may serve data class "${plan.dataClass}" in residency "${plan.residency}" for model "${plan.model}": it needs ${needs}. Ask the project's operator to configure one.`;
   const retryAfterInMs = options.retryAfterInMs ?? null;

@@ -99,15 +99,16 @@ describe("ChatCompletionService: the api_call event of a served request", () => 
     expect(onlyEvent(h.audit.events, "api_call")).toMatchObject({ endpointId: "eu-north-zdr", region: "swedencentral", status: "success", details: { attempts: 2, endpointClass: "zdr" } });
   });
 
-  it("records an upstream that fails everywhere as one failed api_call after the fallbacks", async () => {
+  it("records every compliant endpoint failing as one residency_blocked refusal after the fallbacks", async () => {
     const h = await gatewayHarness();
     h.provider.onEndpoint("eu-west-zdr", FakeCompletionProvider.fail("server_error", { status: 500 }));
     h.provider.onEndpoint("eu-north-zdr", FakeCompletionProvider.fail("connection"));
     const error = await refusalOf(h.service.handle(h.request({ dataClassHeader: "pii" })));
-    expect([error.status, error.code]).toEqual([502, "upstream_error"]);
+    expect([error.status, error.code]).toEqual([503, "no_compliant_endpoint"]);
+    expect(error.message).toMatch(/residency "eu"/);
     expect(h.provider.calls.every((call) => call.region !== "eastus")).toBe(true);
-    expect(h.audit.events.map((event) => event.type)).toEqual(["fallback_triggered", "api_call"]);
-    expect(onlyEvent(h.audit.events, "api_call")).toMatchObject({ status: "error", httpStatus: 502, reason: "upstream_error", project: "acme" });
+    expect(h.audit.events.map((event) => event.type)).toEqual(["fallback_triggered", "residency_blocked"]);
+    expect(onlyEvent(h.audit.events, "residency_blocked")).toMatchObject({ status: "error", httpStatus: 503, reason: "no_compliant_endpoint", project: "acme" });
   });
 });
 

@@ -40,7 +40,7 @@ describe("ChatCompletionService: limits", () => {
     const h = await gatewayHarness({ project: { limits: { requestsPerMinute: 1, tokensPerMinute: 10_000 } } });
     failEverywhere(h);
     const failed = await refusalOf(h.service.handle(h.request()));
-    expect(failed.code).toBe("upstream_error");
+    expect(failed.code).toBe("no_compliant_endpoint");
     expect(h.provider.calls).toHaveLength(3);
     healEverywhere(h);
     const response = jsonResponse(await h.service.handle(h.request()));

@@ -75,7 +75,7 @@ describe("ChatCompletionService: streamed completions", () => {
     h.audit.clear();
     for (const id of ["eu-west-std", "eu-west-zdr", "eu-north-zdr"]) h.provider.onEndpoint(id, FakeCompletionProvider.fail("server_error", { status: 503 }));
     const error = await refusalOf(h.service.handle(h.request(streaming())));
-    expect(error.code).toBe("upstream_error");
+    expect(error.code).toBe("no_compliant_endpoint");
     // The reservation was released: the one request of this minute is still available.
     for (const id of ["eu-west-std", "eu-west-zdr", "eu-north-zdr"]) h.provider.onEndpoint(id, null);
     const again = streamOf(await h.service.handle(h.request(streaming())));

@@ -98,11 +98,14 @@ describe("executeWithFailover", () => {
     expect(calls).toHaveLength(2);
   });
 
-  it("answers 503 with retry-after when the last failure was a rate limit", async () => {
+  it("answers 503 no_compliant_endpoint with retry-after when every compliant endpoint was tried and failed", async () => {
     const { clock, plan, options } = setup();
     const limited = { kind: "rate_limited", retryAfterInMs: 1_500 } as const;
-    const { attempt } = scripted(clock, { "eu-a": limited, "eu-b": limited, "eu-c": limited });
-    await expect(executeWithFailover(plan, attempt, options)).rejects.toMatchObject({ status: 503, code: "upstream_error", headers: { "retry-after": "2" } });
+    const { attempt, calls } = scripted(clock, { "eu-a": limited, "eu-b": limited, "eu-c": limited });
+    const error = await executeWithFailover(plan, attempt, options).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ status: 503, code: "no_compliant_endpoint", headers: { "retry-after": "2" } });
+    expect((error as Error).message).toMatch(/residency "eu".*rate_limited/);
+    expect(calls.map((call) => call.id).sort()).toEqual(["eu-a", "eu-b", "eu-c"]);
   });
 
   it("answers 503 no_compliant_endpoint, never a non-compliant endpoint, when no candidate is available", async () => {
