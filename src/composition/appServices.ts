@@ -22,7 +22,7 @@ import { EndpointHealth } from "../core/routing/EndpointHealth.js";
 import { type SecretStore } from "../core/secrets/SecretStore.js";
 import { type AuditComponents, createAuditComponents } from "./audit.js";
 import { auditConfigFrom } from "./auditConfig.js";
-import { recordPolicyChangesAtStartUp } from "./compliance.js";
+import { createSubjectProtector, recordPolicyChangesAtStartUp } from "./compliance.js";
 import { loadPolicyFile } from "./loadPolicyFile.js";
 import { type Settings, parseSettings } from "./settings.js";
 import { type Telemetry, getTelemetry } from "./telemetry.js";
@@ -110,6 +110,8 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const digestKey = await digestKeyFrom(secrets, settings);
   // A separate key for cache entries, derived so that one Key Vault secret serves both purposes.
   const cacheSecret = digestKey ? createHmac("sha256", digestKey).update("palisade/response-cache/v1").digest() : randomBytes(32);
+  // End-user ids (`user`, x-palisade-subject) reach audit events only pseudonymised and encrypted.
+  const subjects = digestKey ? createSubjectProtector({ digestKey, storage, clock, createTableIfMissing: settings.PALISADE_LOCAL_STACK }) : null;
   const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
   if (settings.PALISADE_LOCAL_STACK) await cacheStore.createTableIfMissing();
 
@@ -126,6 +128,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
     cache: { store: cacheStore, secret: cacheSecret },
     digestKey,
+    subjects,
     telemetry: telemetry.gateway,
   });
   const models = new ModelsService({ policy: policy.policy, authenticator, createdAtInSeconds: Math.floor(clock.nowInMs() / 1000) });

@@ -56,7 +56,10 @@ describe("completions -> Service Bus -> the hash chain in Table storage -> palis
       const { response } = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: `question ${index} about card 4111 1111 1111 1111` }] }).withResponse();
       requestIds.push(response.headers.get("x-request-id") ?? "");
     }
-    const stream = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "stream" }], stream: true }, { headers: { "x-request-id": "stream-request-0001" } });
+    const stream = await client.chat.completions.create(
+      { model: "gpt-4o-mini", messages: [{ role: "user", content: "stream" }], stream: true, user: "jane.doe@example.com" },
+      { headers: { "x-request-id": "stream-request-0001" } },
+    );
     for await (const chunk of stream) void chunk;
     requestIds.push("stream-request-0001");
     // A refusal is a decision too: recorded, as policy_violation.
@@ -73,6 +76,10 @@ describe("completions -> Service Bus -> the hash chain in Table storage -> palis
     expect(serialized).not.toContain("question 3");
     expect(calls[0]?.dlpFindings?.CREDIT_CARD).toBe(1);
     expect(calls[0]?.contentDigest).toMatch(/^[0-9a-f]{64}$/);
+    // The end user is in the event only pseudonymised and encrypted (GDPR), and not sent upstream.
+    expect(serialized).not.toContain("jane.doe");
+    expect(calls.find((event) => event.requestId === "stream-request-0001")?.subject).toMatch(/^[0-9a-f]{32}:[A-Za-z0-9_-]+$/);
+    expect(JSON.stringify(gateway.mocks.euWestStandard.requests())).not.toContain("jane.doe");
 
     const stdout = new Capture();
     const stderr = new Capture();

@@ -25,6 +25,7 @@ export function gatewayRequestOf(request: HttpRequest, requestId: string, truste
     // x-forwarded-for, and the policy says how many such hops to trust.
     clientIp: clientAddress({ remoteAddress: null, forwardedFor: header(request, "x-forwarded-for") ?? undefined, trustedProxyHops }),
     traceparent: header(request, "traceparent") ?? undefined,
+    subjectHeader: header(request, "x-palisade-subject") ?? undefined,
     body,
   };
 }

@@ -20,6 +20,8 @@ import { servedByHeaders } from "../routing/servedByHeaders.js";
 import { type GatewayTelemetry, type RequestSummary, type RequestTelemetry, untracedGatewayTelemetry } from "../telemetry/GatewayTelemetry.js";
 import { type CompletionChunk, type CompletionProvider, type CompletionUsage, isUpstreamError } from "../upstream/CompletionProvider.js";
 import { AuditEventFactory, type AuditEventFields, actorOf, promptDigest } from "./auditEvents.js";
+import { type SubjectProtector } from "../privacy/SubjectProtector.js";
+import { subjectOf } from "../privacy/subjectOf.js";
 import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens, textPartsOf } from "./chatRequest.js";
 import { type GatewayRequest, type GatewayResponse } from "./GatewayRequest.js";
 import { CompletionStreamInspector, inspectCompletion } from "./inspectCompletion.js";
@@ -41,6 +43,8 @@ export interface ChatCompletionDeps {
   readonly cache: { readonly store: ResponseCache; readonly secret: Uint8Array } | null;
   /** HMAC key for prompt digests in audit events; null leaves digests out. */
   readonly digestKey: Uint8Array | null;
+  /** Pseudonymises and encrypts end-user ids for audit events (GDPR); null records no subject. */
+  readonly subjects?: Pick<SubjectProtector, "protect"> | null;
   /** Traces and metrics of each request; absent, nothing is recorded (the caller's trace id still reaches the audit event). */
   readonly telemetry?: GatewayTelemetry;
 }
@@ -56,6 +60,8 @@ interface Trail {
   readonly pending: AuditEvent[];
   /** Set once the request's own event is published, so a later refusal is not recorded twice. */
   recorded?: boolean;
+  /** The end user, pseudonymised and encrypted; never the id itself. */
+  subject?: string;
   readonly telemetry: RequestTelemetry;
   /** The model as authorization allowlisted it: the only form telemetry may carry. */
   allowedModel?: string;
@@ -142,6 +148,8 @@ export class ChatCompletionService {
     if (!parsed.success) throw requestValidationError(parsed.error);
     const request = parsed.data;
     trail.model = request.model;
+    const subjectId = subjectOf({ "x-palisade-subject": input.subjectHeader }, request.user);
+    if (subjectId !== null && this.deps.subjects) trail.subject = (await this.deps.subjects.protect(subjectId)).value;
 
     const principal = trail.principal;
     const context = telemetry.stageSync("authorize", () => {
@@ -296,7 +304,7 @@ export class ChatCompletionService {
     trail.cache = "hit";
     const endpoint = this.deps.policy.endpoints.find((candidate) => candidate.id === hit.endpointId);
     if (endpoint) trail.served = { endpoint, attempts: 0, usage: null, costUsd: 0 };
-    const event = this.events.create({
+    const event = this.eventFor(trail, {
       type: "api_call",
       status: "success",
       httpStatus: 200,
@@ -340,7 +348,7 @@ export class ChatCompletionService {
       onFailover: (from, to, reason) => {
         trail.telemetry.failover(from, to, reason);
         trail.pending.push(
-          this.events.create({
+          this.eventFor(trail, {
             type: "fallback_triggered",
             status: "success",
             project: trail.project?.id,
@@ -507,7 +515,7 @@ export class ChatCompletionService {
     const findings = countsRecord(inspection?.counts ?? {});
     for (const [type, count] of Object.entries(outcome.outputCounts)) findings[`output.${type}`] = count ?? 0;
     const failure = outcome.failure ?? null;
-    return this.events.create({
+    return this.eventFor(trail, {
       type: "api_call",
       status: failure ? (failure.code === "sensitive_data_detected" ? "blocked" : "error") : "success",
       httpStatus: failure ? failure.status : 200,
@@ -544,6 +552,11 @@ export class ChatCompletionService {
       this.deps.logger.error("audit events could not be published", { project: project?.id ?? null, events: events.length, eventIds: events.map((event) => event.eventId) });
       throw auditUnavailable();
     }
+  }
+
+  /** An event about this request: it carries the request's end user, pseudonymised and encrypted, when known. */
+  private eventFor(trail: Trail, fields: AuditEventFields): AuditEvent {
+    return this.events.create(trail.subject === undefined ? fields : { ...fields, subject: trail.subject });
   }
 
   /**
