@@ -140,9 +140,10 @@ describe("OtelGatewayTelemetry: the trace of a governed completion", () => {
     h.provider.onEndpoint("eu-west-zdr", FakeCompletionProvider.fail("server_error", { status: 500 }));
     h.provider.onEndpoint("eu-north-zdr", FakeCompletionProvider.fail("server_error", { status: 500 }));
     const error = await refusalOf(h.service.handle(h.request()));
-    expect(error.status).toBe(502);
+    // Every compliant endpoint tried and failed: 503 no_compliant_endpoint.
+    expect(error.status).toBe(503);
     const failed = fixture.spans().filter((span) => span.name === ROOT_SPAN_NAME)[1];
-    expect(failed?.attributes).toMatchObject({ "palisade.decision": "error", "palisade.reason": "upstream_error", "http.response.status_code": 502 });
+    expect(failed?.attributes).toMatchObject({ "palisade.decision": "error", "palisade.reason": "no_compliant_endpoint", "http.response.status_code": 503 });
   });
 
   it("keeps a streamed request's span open until the stream is over", async () => {
