@@ -85,7 +85,9 @@ interface StreamState {
 }
 
 const auditUnavailable = (): PalisadeError =>
-  new PalisadeError(503, "service_unavailable_error", "audit_unavailable", "Palisade could not record this request in the audit trail, so it was not completed. Retry shortly.");
+  new PalisadeError(503, "service_unavailable_error", "audit_unavailable", "Palisade could not record this request in the audit trail, so it was not completed. Retry shortly.", {
+    headers: { "retry-after": "5" },
+  });
 
 const sse = (payload: unknown): string => `data: ${JSON.stringify(payload)}\n\n`;
 

@@ -103,6 +103,7 @@ describe("ChatCompletionService: an audit trail that cannot be written", () => {
     h.audit.failAlways();
     const error = await refusalOf(h.service.handle(h.request()));
     expect([error.status, error.type, error.code]).toEqual([503, "service_unavailable_error", "audit_unavailable"]);
+    expect(error.headers["retry-after"]).toBe("5");
     expect(error.message).not.toContain("the secret answer");
     expect(h.provider.calls).toHaveLength(1);
     expect(h.publisherProjects).toEqual(["acme"]);
