@@ -15,3 +15,21 @@ export async function ensureTable(createTable: () => Promise<void>): Promise<voi
     if (statusCodeOf(error) !== 409) throw error;
   }
 }
+
+/**
+ * Runs `create` on first call and shares its promise with every later call; a failure is forgotten,
+ * so the next call tries again. For "create the table (or container) on first use".
+ */
+export function once(create: () => Promise<unknown>): () => Promise<void> {
+  let done: Promise<void> | null = null;
+  return () => {
+    done ??= create().then(
+      () => undefined,
+      (error: unknown) => {
+        done = null;
+        throw error;
+      },
+    );
+    return done;
+  };
+}

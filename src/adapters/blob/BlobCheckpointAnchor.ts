@@ -2,7 +2,7 @@ import { type ContainerClient } from "@azure/storage-blob";
 import { type AnchorOptions, type CheckpointAnchor, type PutCheckpointResult } from "../../core/audit/CheckpointAnchor.js";
 import { isSignedCheckpoint, type SignedCheckpoint } from "../../core/audit/checkpointNote.js";
 import { formatSequence } from "../../core/audit/ChainEntry.js";
-import { statusCodeOf } from "../azure/azureErrors.js";
+import { once, statusCodeOf } from "../azure/azureErrors.js";
 
 export interface BlobCheckpointAnchorOptions {
   /** Create the container on first use (default true; in Azure infra creates it with its immutability policy). */
@@ -15,24 +15,13 @@ export interface BlobCheckpointAnchorOptions {
  * policy (set by infra), so not even the app's own identity can change or delete a note.
  */
 export class BlobCheckpointAnchor implements CheckpointAnchor {
-  private containerReady: Promise<void> | null = null;
+  /** Creates the container on first use (unless told not to); retried after a failure. */
+  private readonly ready = once(() => (this.options.createContainerIfMissing === false ? Promise.resolve() : this.container.createIfNotExists()));
 
   constructor(
     private readonly container: ContainerClient,
     private readonly options: BlobCheckpointAnchorOptions = {},
   ) {}
-
-  private ready(): Promise<void> {
-    if (this.options.createContainerIfMissing === false) return Promise.resolve();
-    this.containerReady ??= this.container.createIfNotExists().then(
-      () => undefined,
-      (error: unknown) => {
-        this.containerReady = null;
-        throw error;
-      },
-    );
-    return this.containerReady;
-  }
 
   static blobName(chainId: string, size: number): string {
     return `${chainId}/${formatSequence(size)}.json`;

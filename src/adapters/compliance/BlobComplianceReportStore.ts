@@ -5,6 +5,7 @@ import {
   type ComplianceReportStoreOptions,
   assertReportPathSegment,
 } from "../../core/compliance/ComplianceReportStore.js";
+import { once } from "../azure/azureErrors.js";
 
 export interface BlobComplianceReportStoreOptions {
   /** Create the container on first use (default true; in Azure infra creates it). */
@@ -13,7 +14,8 @@ export interface BlobComplianceReportStoreOptions {
 
 /** Summaries and reports as blobs `<chain>/<date>/summary.json` and `report.html` (container PALISADE_COMPLIANCE_CONTAINER). */
 export class BlobComplianceReportStore implements ComplianceReportStore {
-  private containerReady: Promise<void> | null = null;
+  /** Creates the container on first use (unless told not to); retried after a failure. */
+  private readonly ready = once(() => (this.options.createContainerIfMissing === false ? Promise.resolve() : this.container.createIfNotExists()));
 
   constructor(
     private readonly container: ContainerClient,
@@ -35,15 +37,4 @@ export class BlobComplianceReportStore implements ComplianceReportStore {
     return blob.url;
   }
 
-  private ready(): Promise<void> {
-    if (this.options.createContainerIfMissing === false) return Promise.resolve();
-    this.containerReady ??= this.container.createIfNotExists().then(
-      () => undefined,
-      (error: unknown) => {
-        this.containerReady = null;
-        throw error;
-      },
-    );
-    return this.containerReady;
-  }
 }

@@ -7,7 +7,7 @@ import {
   type ListApiKeysOptions,
   type RevokeApiKeyOptions,
 } from "../../core/auth/ApiKeyStore.js";
-import { statusCodeOf } from "../azure/azureErrors.js";
+import { ensureTable, once, statusCodeOf } from "../azure/azureErrors.js";
 
 /**
  * API key records in Azure Table Storage, table `ApiKeys`. One row per key:
@@ -63,7 +63,8 @@ function toRecord(entity: TableEntityResult<Record<string, unknown>>): ApiKeyRec
 }
 
 export class TableApiKeyStore implements ApiKeyStore {
-  private tableReady: Promise<void> | null = null;
+  /** Creates the table on first use (unless told not to); retried after a failure. */
+  private readonly ready = once(() => (this.options.createTableIfMissing === false ? Promise.resolve() : ensureTable(() => this.table.createTable())));
 
   constructor(
     private readonly table: TableClient,
@@ -142,15 +143,4 @@ export class TableApiKeyStore implements ApiKeyStore {
     }
   }
 
-  private ready(): Promise<void> {
-    if (this.options.createTableIfMissing === false) return Promise.resolve();
-    this.tableReady ??= this.table.createTable().then(
-      () => undefined,
-      (error: unknown) => {
-        this.tableReady = null;
-        throw error;
-      },
-    );
-    return this.tableReady;
-  }
 }

@@ -17,7 +17,7 @@ import {
   toEntryEntity,
   toHeadEntity,
 } from "./audit/auditEntities.js";
-import { ensureTable, statusCodeOf } from "../azure/azureErrors.js";
+import { ensureTable, once, statusCodeOf } from "../azure/azureErrors.js";
 
 /** Azure Tables allows 100 operations per transaction: 49 entries + 49 dedupe rows + the head. */
 const MAX_ENTRIES_PER_COMMIT = 49;
@@ -54,21 +54,13 @@ function toHead(entity: Record<string, unknown> & { etag: string }): LedgerHead 
  */
 export class TableAuditLedger implements AuditLedger {
   readonly maxEntriesPerCommit = MAX_ENTRIES_PER_COMMIT;
-  private tableReady: Promise<void> | null = null;
+  /** Creates the table on first use (unless told not to); retried after a failure. */
+  private readonly ready = once(() => (this.options.createTableIfMissing === false ? Promise.resolve() : ensureTable(() => this.table.createTable())));
 
   constructor(
     private readonly table: TableClient,
     private readonly options: TableAuditLedgerOptions = {},
   ) {}
-
-  private ready(): Promise<void> {
-    if (this.options.createTableIfMissing === false) return Promise.resolve();
-    this.tableReady ??= ensureTable(() => this.table.createTable()).catch((error: unknown) => {
-      this.tableReady = null;
-      throw error;
-    });
-    return this.tableReady;
-  }
 
   async getHead(chainId: string, options: LedgerOptions = {}): Promise<LedgerHead | null> {
     await this.ready();

@@ -2,7 +2,7 @@ import { type TableClient } from "@azure/data-tables";
 import { type AuditEvent } from "../../core/audit/AuditEvent.js";
 import { parseAuditEvent } from "../../core/audit/auditEventSchema.js";
 import { type AuditOutbox, type ListOutboxOptions, type OutboxOptions } from "../../core/audit/AuditOutbox.js";
-import { ensureTable, statusCodeOf } from "../azure/azureErrors.js";
+import { ensureTable, once, statusCodeOf } from "../azure/azureErrors.js";
 
 export const AUDIT_OUTBOX_TABLE = "AuditOutbox";
 
@@ -11,21 +11,13 @@ export const AUDIT_OUTBOX_TABLE = "AuditOutbox";
  * encoded), `event` = the event's JSON. Upserts, so storing an event twice keeps one row.
  */
 export class TableAuditOutbox implements AuditOutbox {
-  private tableReady: Promise<void> | null = null;
+  /** Creates the table on first use (unless told not to); retried after a failure. */
+  private readonly ready = once(() => (this.options.createTableIfMissing === false ? Promise.resolve() : ensureTable(() => this.table.createTable())));
 
   constructor(
     private readonly table: TableClient,
     private readonly options: { readonly createTableIfMissing?: boolean } = {},
   ) {}
-
-  private ready(): Promise<void> {
-    if (this.options.createTableIfMissing === false) return Promise.resolve();
-    this.tableReady ??= ensureTable(() => this.table.createTable()).catch((error: unknown) => {
-      this.tableReady = null;
-      throw error;
-    });
-    return this.tableReady;
-  }
 
   async put(events: readonly AuditEvent[], options: OutboxOptions = {}): Promise<void> {
     await this.ready();

@@ -8,7 +8,7 @@ import {
   type PolicyTrailState,
   type StoredPolicyTrailState,
 } from "../../core/policyTrail/PolicySnapshotStore.js";
-import { ensureTable, statusCodeOf } from "../azure/azureErrors.js";
+import { ensureTable, once, statusCodeOf } from "../azure/azureErrors.js";
 
 /**
  * The policy trail's one row: PartitionKey "policy", RowKey "current". The state is JSON split over
@@ -45,7 +45,8 @@ function parseState(entity: Record<string, unknown>): PolicyTrailState {
 }
 
 export class TablePolicySnapshotStore implements PolicySnapshotStore {
-  private tableReady: Promise<void> | null = null;
+  /** Creates the table on first use (unless told not to); retried after a failure. */
+  private readonly ready = once(() => (this.options.createTableIfMissing === false ? Promise.resolve() : ensureTable(() => this.table.createTable())));
 
   constructor(
     private readonly table: TableClient,
@@ -84,12 +85,4 @@ export class TablePolicySnapshotStore implements PolicySnapshotStore {
     }
   }
 
-  private ready(): Promise<void> {
-    if (this.options.createTableIfMissing === false) return Promise.resolve();
-    this.tableReady ??= ensureTable(() => this.table.createTable().then(() => undefined)).catch((error: unknown) => {
-      this.tableReady = null;
-      throw error;
-    });
-    return this.tableReady;
-  }
 }

@@ -7,7 +7,7 @@ import {
   type StoredRotationState,
   parseRotationState,
 } from "../../core/rotation/RotationStateStore.js";
-import { statusCodeOf } from "../azure/azureErrors.js";
+import { ensureTable, once, statusCodeOf } from "../azure/azureErrors.js";
 
 /**
  * Rotation state in Azure Table Storage, table `RotationState`: PartitionKey = credential id (its Key
@@ -47,7 +47,8 @@ function toStored(entity: TableEntityResult<Record<string, unknown>>): StoredRot
 }
 
 export class TableRotationStateStore implements RotationStateStore {
-  private tableReady: Promise<void> | null = null;
+  /** Creates the table on first use (unless told not to); retried after a failure. */
+  private readonly ready = once(() => (this.options.createTableIfMissing === false ? Promise.resolve() : ensureTable(() => this.table.createTable())));
 
   constructor(
     private readonly table: TableClient,
@@ -116,15 +117,4 @@ export class TableRotationStateStore implements RotationStateStore {
     if (!SAFE_KEY.test(credentialId)) throw new Error("credential ids are Key Vault secret names: letters, digits and dashes");
   }
 
-  private ready(): Promise<void> {
-    if (this.options.createTableIfMissing === false) return Promise.resolve();
-    this.tableReady ??= this.table.createTable().then(
-      () => undefined,
-      (error: unknown) => {
-        this.tableReady = null;
-        throw error;
-      },
-    );
-    return this.tableReady;
-  }
 }

@@ -1,6 +1,6 @@
 import { type TableClient } from "@azure/data-tables";
 import { KEY_REF_PATTERN, type SubjectKeyStore, type SubjectKeyStoreOptions } from "../../core/privacy/SubjectKeyStore.js";
-import { ensureTable, statusCodeOf } from "../azure/azureErrors.js";
+import { ensureTable, once, statusCodeOf } from "../azure/azureErrors.js";
 
 /** Table of per-subject keys: PartitionKey = key reference (HMAC hex), RowKey = "key", `wrappedKey` (base64url). */
 export const SUBJECT_KEYS_TABLE = "SubjectKeys";
@@ -18,7 +18,8 @@ interface SubjectKeyEntity {
 }
 
 export class TableSubjectKeyStore implements SubjectKeyStore {
-  private tableReady: Promise<void> | null = null;
+  /** Creates the table on first use (unless told not to); retried after a failure. */
+  private readonly ready = once(() => (this.options.createTableIfMissing === false ? Promise.resolve() : ensureTable(() => this.table.createTable())));
 
   constructor(
     private readonly table: TableClient,
@@ -65,14 +66,6 @@ export class TableSubjectKeyStore implements SubjectKeyStore {
     }
   }
 
-  private ready(): Promise<void> {
-    if (this.options.createTableIfMissing === false) return Promise.resolve();
-    this.tableReady ??= ensureTable(() => this.table.createTable().then(() => undefined)).catch((error: unknown) => {
-      this.tableReady = null;
-      throw error;
-    });
-    return this.tableReady;
-  }
 }
 
 function assertRef(keyRef: string): void {
