@@ -200,7 +200,7 @@ export class ChatCompletionService {
         keyId: principal.kind === "service-account" ? principal.keyId : null,
         model: request.model,
         deployment: plan.deployment,
-        estimatedPromptTokens: estimatePromptTokens(request.model, inspection.request.messages),
+        estimatedPromptTokens: () => estimatePromptTokens(request.model, inspection.request.messages),
         maxOutputTokens: requestedMaxTokens(request) ?? project.maxTokens,
       }),
     );
@@ -223,7 +223,7 @@ export class ChatCompletionService {
     }
     trail.served = { endpoint: served.endpoint, attempts: served.attempts, responseModel: served.result.body.model, usage: served.result.usage };
 
-    const settled = await this.settle(telemetry, reservation, served.result.usage, request, project);
+    const settled = await this.settle(telemetry, reservation, served.result.usage, inspection.request, project);
     trail.served.costUsd = settled.costUsd;
     const output = telemetry.stageSync("inspect_output", () => inspectCompletion(served.result, project, inspection.redactor));
     trail.served.outputCounts = output.counts;
@@ -371,11 +371,12 @@ export class ChatCompletionService {
     });
   }
 
-  private async settle(telemetry: RequestTelemetry, reservation: Reservation, usage: CompletionUsage | null, request: ChatCompletionRequest, project: ProjectPolicy) {
-    // Without usage from the upstream, settle at the reservation: the safe side for budgets.
+  private async settle(telemetry: RequestTelemetry, reservation: Reservation, usage: CompletionUsage | null, sent: ChatCompletionRequest, project: ProjectPolicy) {
+    // Without usage from the upstream, settle at the reservation's size (prompt as sent + the output
+    // budget): the safe side for budgets. `sent` is the request as it went upstream, redactions included.
     const tokens = usage
       ? { inputTokens: usage.promptTokens, cachedInputTokens: usage.cachedPromptTokens, outputTokens: usage.completionTokens }
-      : { inputTokens: estimatePromptTokens(request.model, request.messages), outputTokens: requestedMaxTokens(request) ?? project.maxTokens };
+      : { inputTokens: estimatePromptTokens(sent.model, sent.messages), outputTokens: requestedMaxTokens(sent) ?? project.maxTokens };
     const result = await telemetry.stage("settle", () => this.deps.limits.settle(reservation, tokens));
     const warningEvents = result.warnings.map((warning) =>
       this.events.create({

@@ -41,7 +41,11 @@ export interface ReserveInput {
   /** The caller's model name. */
   readonly model: string;
   readonly deployment: string;
-  readonly estimatedPromptTokens: number;
+  /**
+   * Prompt tokens, or how to count them: a function is called only when a tokens-per-minute limit or
+   * a budget needs the figure, so projects without them never pay for tokenising the prompt.
+   */
+  readonly estimatedPromptTokens: number | (() => number);
   /** The caller's max_tokens, or the project's maxTokens when it sent none. */
   readonly maxOutputTokens: number;
 }
@@ -121,8 +125,11 @@ export class LimitGuard {
       );
     }
 
-    const reservedTokens = Math.max(0, Math.ceil(input.estimatedPromptTokens)) + Math.max(0, Math.ceil(input.maxOutputTokens));
-    const reservedUsdMicros = price === null ? 0 : priceUsageMicros(price, { inputTokens: input.estimatedPromptTokens, outputTokens: input.maxOutputTokens });
+    const countsTokens = budgeted || [project.limits, serviceAccount?.limits].some((limits) => limits?.tokensPerMinute !== undefined);
+    const estimate = input.estimatedPromptTokens;
+    const promptTokens = !countsTokens ? 0 : typeof estimate === "function" ? estimate() : estimate;
+    const reservedTokens = Math.max(0, Math.ceil(promptTokens)) + Math.max(0, Math.ceil(input.maxOutputTokens));
+    const reservedUsdMicros = price === null ? 0 : priceUsageMicros(price, { inputTokens: promptTokens, outputTokens: input.maxOutputTokens });
     const limited = this.limitedDeltas(input, windows, reservedTokens, reservedUsdMicros);
     const tracked = limited.length > 0 || budgeted;
     const base = {

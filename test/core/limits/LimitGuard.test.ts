@@ -215,3 +215,31 @@ describe("LimitGuard", () => {
     expect((await reader.getUsage({ project: "proj", period: "day", date: "2026-03-11" })).total.requests).toBe(0);
   });
 });
+
+describe("LimitGuard: counting the prompt only when a limit needs it", () => {
+  it("never calls the estimate for a project with only a request limit, and calls it once for a tokens-per-minute limit", async () => {
+    let calls = 0;
+    const estimate = (): number => {
+      calls += 1;
+      return 120;
+    };
+    const requestsOnly = setup(limitsPolicy({ limits: { requestsPerMinute: 10 } }));
+    const plain = await requestsOnly.guard.reserve(requestsOnly.input({ estimatedPromptTokens: estimate }));
+    expect(calls).toBe(0);
+    expect(plain.tracked).toBe(true);
+
+    const withTokens = setup(limitsPolicy({ limits: { tokensPerMinute: 1_000 } }));
+    const reserved = await withTokens.guard.reserve(withTokens.input({ estimatedPromptTokens: estimate, maxOutputTokens: 50 }));
+    expect(calls).toBe(1);
+    expect(reserved.reservedTokens).toBe(170);
+    expect(reserved.headers["x-ratelimit-remaining-tokens"]).toBe("830");
+  });
+
+  it("counts the prompt for a budget, so its reservation is priced", async () => {
+    let calls = 0;
+    const budgeted = setup(limitsPolicy({ budget: { dailyUsd: 10 } }));
+    const reservation = await budgeted.guard.reserve(budgeted.input({ estimatedPromptTokens: () => ++calls * 1_000, maxOutputTokens: 0 }));
+    expect(calls).toBe(1);
+    expect(reservation.reservedUsdMicros).toBe(2_500);
+  });
+});
