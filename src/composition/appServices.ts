@@ -15,6 +15,7 @@ import { Authenticator } from "../core/auth/Authenticator.js";
 import { type Clock } from "../core/clock.js";
 import { ChatCompletionService } from "../core/gateway/ChatCompletionService.js";
 import { ModelsService } from "../core/gateway/ModelsService.js";
+import { ensureError } from "../core/errors.js";
 import { LimitGuard } from "../core/limits/LimitGuard.js";
 import { type LoadedPolicy } from "../core/policy/parsePolicy.js";
 import { readCurrentCredential } from "../core/rotation/readCurrentCredential.js";
@@ -99,7 +100,14 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const usageStore = new TableUsageCounterStore(usageTable);
   // In Azure the tables are provisioned by infra/; on the local stack they are created here.
   if (settings.PALISADE_LOCAL_STACK) await usageStore.createTable();
-  const limits = new LimitGuard({ store: usageStore, clock, policy: policy.policy, logger });
+  const limits = new LimitGuard({
+    store: usageStore,
+    clock,
+    policy: policy.policy,
+    logger,
+    leaseFraction: settings.PALISADE_LIMITS_LEASE_FRACTION,
+    settleEveryInMs: settings.PALISADE_LIMITS_SETTLE_EVERY_IN_MS,
+  });
   const routing = policy.policy.routing;
   const health = new EndpointHealth(clock, routing.breaker, { maxRetryAfterInMs: routing.maxRetryAfterInMs, probeLeaseInMs: routing.totalDeadlineInMs });
   telemetry.observeEndpointHealth(health, policy.policy.endpoints);
@@ -131,6 +139,13 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     subjects,
     telemetry: telemetry.gateway,
   });
+  // Settled usage is written in rounds and idle leases handed back; a timer keeps that going when traffic stops.
+  const settleEveryInMs = settings.PALISADE_LIMITS_SETTLE_EVERY_IN_MS;
+  const usageFlusher =
+    settleEveryInMs > 0
+      ? setInterval(() => void chat.flushUsage().catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })), settleEveryInMs)
+      : null;
+  usageFlusher?.unref();
   const models = new ModelsService({ policy: policy.policy, authenticator, createdAtInSeconds: Math.floor(clock.nowInMs() / 1000) });
 
   // A new policy version (or changed models or endpoints) is an audit event, recorded once across instances.
@@ -153,6 +168,9 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     audit,
     telemetry,
     async close() {
+      if (usageFlusher) clearInterval(usageFlusher);
+      // Before the audit publisher closes: budget warnings from the last write are audit events.
+      await chat.flushUsage({ everything: true }).catch((error: unknown) => logger.error("usage not written at shutdown", { error: ensureError(error).name }));
       await audit.close();
       await telemetry.shutdown();
     },

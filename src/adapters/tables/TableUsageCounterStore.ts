@@ -7,6 +7,7 @@ import {
   type CounterRow,
   type CounterValues,
   type ListCountersOptions,
+  MAX_COUNTERS_PER_APPLY,
   refusedKeys,
   type UsageCounterStore,
 } from "../../core/limits/UsageCounterStore.js";
@@ -46,7 +47,7 @@ export const USAGE_COUNTERS_TABLE = "UsageCounters";
  * A transaction holds at most 100 operations, one per row; a logical counter can need two rows
  * (its main row and this instance's shard), so a round takes at most 50 logical counters.
  */
-const MAX_COUNTERS_PER_ROUND = 50;
+const MAX_COUNTERS_PER_ROUND = MAX_COUNTERS_PER_APPLY;
 
 /**
  * Characters Table Storage forbids in a RowKey, plus everything that sorts at or below the shard

@@ -8,7 +8,7 @@ import { cacheKeyFor, isCacheable } from "../cache/cacheKeyFor.js";
 import { type Clock } from "../clock.js";
 import { PalisadeError, isPalisadeError } from "../errors.js";
 import { estimatePromptTokens } from "../limits/estimatePromptTokens.js";
-import { type LimitGuard, type Reservation } from "../limits/LimitGuard.js";
+import { type BudgetWarning, type LimitGuard, type Reservation } from "../limits/LimitGuard.js";
 import { type Logger } from "../logger.js";
 import { type DataClass, type EndpointPolicy, type Policy, type ProjectPolicy } from "../policy/schema.js";
 import { classify } from "../routing/classify.js";
@@ -378,21 +378,38 @@ export class ChatCompletionService {
       ? { inputTokens: usage.promptTokens, cachedInputTokens: usage.cachedPromptTokens, outputTokens: usage.completionTokens }
       : { inputTokens: estimatePromptTokens(sent.model, sent.messages), outputTokens: requestedMaxTokens(sent) ?? project.maxTokens };
     const result = await telemetry.stage("settle", () => this.deps.limits.settle(reservation, tokens));
-    const warningEvents = result.warnings.map((warning) =>
-      this.events.create({
-        type: "budget_warning",
-        status: "success",
-        project: project.id,
-        environment: project.environment,
-        actor: { kind: "system", id: "limits" },
-        reason: warning.fraction >= 1 ? "budget_spent" : "budget_threshold",
-        details: { period: warning.period, fraction: warning.fraction, spentUsd: warning.spentUsd, budgetUsd: warning.budgetUsd },
-      }),
-    );
-    for (const warning of result.warnings) {
-      this.deps.logger.warn("budget threshold crossed", { project: project.id, period: warning.period, fraction: warning.fraction });
+    return { costUsd: result.costUsd, warningEvents: result.warnings.map((warning) => this.budgetWarningEvent(project, warning)) };
+  }
+
+  /**
+   * Writes the usage settled since the last write and hands back unused leases (a timer calls
+   * this; `everything` before the instance stops). Budget thresholds the write crossed become
+   * `budget_warning` events, published like any request's: a warning is never only a log line.
+   */
+  async flushUsage(options: { readonly everything?: boolean } = {}): Promise<void> {
+    const warnings = options.everything === true ? await this.deps.limits.close() : await this.deps.limits.flush();
+    const byProject = new Map<string, AuditEvent[]>();
+    for (const warning of warnings) {
+      const project = this.deps.policy.projects.find((candidate) => candidate.id === warning.project);
+      if (project === undefined) continue;
+      byProject.set(project.id, [...(byProject.get(project.id) ?? []), this.budgetWarningEvent(project, warning)]);
     }
-    return { costUsd: result.costUsd, warningEvents };
+    for (const [projectId, events] of byProject) {
+      const project = this.deps.policy.projects.find((candidate) => candidate.id === projectId) ?? null;
+      await this.deps.auditPublisherFor(project).publish(events);
+    }
+  }
+
+  private budgetWarningEvent(project: ProjectPolicy, warning: BudgetWarning): AuditEvent {
+    return this.events.create({
+      type: "budget_warning",
+      status: "success",
+      project: project.id,
+      environment: project.environment,
+      actor: { kind: "system", id: "limits" },
+      reason: warning.fraction >= 1 ? "budget_spent" : "budget_threshold",
+      details: { period: warning.period, fraction: warning.fraction, spentUsd: warning.spentUsd, budgetUsd: warning.budgetUsd },
+    });
   }
 
   private streamed(

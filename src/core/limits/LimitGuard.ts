@@ -14,7 +14,9 @@ import {
   tokensKey,
 } from "./counterKeys.js";
 import { rateLimitHeaders, type WindowUse } from "./rateLimitHeaders.js";
-import { type CounterDelta, type CounterValues, sumFields, type UsageCounterStore } from "./UsageCounterStore.js";
+import { type CounterNeed, LocalAllowances } from "./LocalAllowances.js";
+import { PendingSettlements } from "./PendingSettlements.js";
+import { type ApplyCountersResult, type CounterDelta, type CounterValues, MAX_COUNTERS_PER_APPLY, sumFields, type UsageCounterStore } from "./UsageCounterStore.js";
 import { msUntilNextDay, msUntilNextMinute, msUntilNextMonth, type Windows, windowsAt } from "./windows.js";
 
 /**
@@ -24,7 +26,11 @@ import { msUntilNextDay, msUntilNextMinute, msUntilNextMonth, type Windows, wind
  * Every counter one request touches lives in its project's partition, so a reservation is ONE
  * atomic `apply` on the store: all counters move, or none does when any would go over. A request
  * is refused only against committed state, so N instances can never admit more than the limit.
- * See docs/limits.md.
+ *
+ * Two options trade store round trips for nothing that matters to a limit (docs/limits.md):
+ * `leaseFraction` lets an instance commit a little more than a request needs (a lease) and admit
+ * the next requests from it locally; `settleEveryInMs` merges settlements and writes them together.
+ * Both default to off: every request commits and settles on its own.
  */
 
 export interface LimitGuardDeps {
@@ -32,6 +38,10 @@ export interface LimitGuardDeps {
   readonly clock: Clock;
   readonly policy: Policy;
   readonly logger: Logger;
+  /** Share of a limit one lease may add beyond a request's need (0: no leases). */
+  readonly leaseFraction?: number;
+  /** Settlements wait at most this long to be written together (0: each is written at once). */
+  readonly settleEveryInMs?: number;
 }
 
 export interface ReserveInput {
@@ -83,13 +93,20 @@ export interface BudgetWarning {
   readonly budgetUsd: number;
 }
 
+export interface ProjectBudgetWarning extends BudgetWarning {
+  readonly project: string;
+}
+
 export interface SettleResult {
   readonly costUsd: number;
   /** False when no price is known for the model (cost counted as 0, refused for budgeted projects). */
   readonly priced: boolean;
   /** Budget thresholds this settlement crossed; exactly one request across all instances sees each. */
   readonly warnings: readonly BudgetWarning[];
-  /** False when the usage could not be written (logged; the reservation stays held, the safe side). */
+  /**
+   * False when writing the usage failed (logged; it stays pending and is retried with the next
+   * write, and the reservation stays held meanwhile: the safe side). True when written or queued.
+   */
   readonly recorded: boolean;
 }
 
@@ -102,11 +119,32 @@ function rollupTags(tags: Readonly<Record<string, string>>): [string, string][] 
     .slice(0, MAX_ROLLUP_TAGS);
 }
 
+/** Spend waiting to be written, by project: what budget warnings are computed from. */
+interface PendingSpend {
+  budget: NonNullable<ProjectPolicy["budget"]>;
+  /** Micro-dollars added per period counter key. */
+  readonly byKey: Map<string, { readonly period: RollupPeriod; micros: number }>;
+}
+
+const isFinishedMinute = (key: string, currentMinute: number): boolean => key.startsWith("L|m|") && Number(key.split("|")[2]) < currentMinute;
+
 export class LimitGuard {
   /** Reservations already settled or released by this guard: settling twice must not count twice. */
   private readonly finished = new WeakSet<Reservation>();
+  private readonly allowances: LocalAllowances;
+  private readonly leaseFraction: number;
+  private readonly settleEveryInMs: number;
+  private readonly pending = new PendingSettlements();
+  private readonly pendingSince = new Map<string, number>();
+  private readonly pendingSpend = new Map<string, PendingSpend>();
+  /** One lease acquisition in flight per project; other requests wait for it, then look again. */
+  private readonly acquiring = new Map<string, Promise<void>>();
 
-  constructor(private readonly deps: LimitGuardDeps) {}
+  constructor(private readonly deps: LimitGuardDeps) {
+    this.leaseFraction = Math.max(0, deps.leaseFraction ?? 0);
+    this.settleEveryInMs = Math.max(0, deps.settleEveryInMs ?? 0);
+    this.allowances = new LocalAllowances(this.leaseFraction);
+  }
 
   async reserve(input: ReserveInput): Promise<Reservation> {
     const { project, serviceAccount } = input;
@@ -151,7 +189,7 @@ export class LimitGuard {
 
     let result;
     try {
-      result = await this.deps.store.apply(project.id, limited);
+      result = await this.admit(project.id, limited);
     } catch (error) {
       const failClosed = budgeted && budget.failClosed;
       this.deps.logger.warn("limits store unavailable", { project: project.id, failClosed, error: ensureError(error).name });
@@ -203,29 +241,167 @@ export class LimitGuard {
       for (const [tag, value] of rollupTags(reservation.tags)) deltas.push({ key: rollupKey(period, reservation.windows, "tag", `${tag}=${value}`), add: measures });
     }
 
-    let result;
+    this.queue(reservation.projectId, deltas);
+    this.noteSpend(reservation, costMicros);
+    if (!this.flushDue(reservation.projectId)) return { ...outcome, warnings: [], recorded: true };
+    const flushed = await this.flushProject(reservation.projectId);
+    return { ...outcome, warnings: flushed.warnings, recorded: flushed.written };
+  }
+
+  /**
+   * Writes what is pending: settlements, releases, and leases no request used since the last
+   * flush (handed back so other instances can have them). Budget thresholds crossed by what it
+   * wrote are returned, so the caller can record them. A timer calls this every `settleEveryInMs`.
+   */
+  async flush(): Promise<ProjectBudgetWarning[]> {
+    return this.flushAll(false);
+  }
+
+  /** Hands back every lease and writes everything pending: call it before the instance stops. */
+  async close(): Promise<ProjectBudgetWarning[]> {
+    return this.flushAll(true);
+  }
+
+  private async flushAll(everything: boolean): Promise<ProjectBudgetWarning[]> {
+    const minute = windowsAt(this.deps.clock.nowInMs()).minute;
+    const returned = this.allowances.reclaim({ everything, isOver: (key) => isFinishedMinute(key, minute) });
+    for (const [project, amounts] of returned) this.queue(project, amounts.map(({ key, field, amount }) => ({ key, add: { [field]: -amount } })));
+    const warnings: ProjectBudgetWarning[] = [];
+    for (const project of this.pending.partitions()) {
+      const flushed = await this.flushProject(project);
+      for (const warning of flushed.warnings) warnings.push({ ...warning, project });
+    }
+    return warnings;
+  }
+
+  private queue(project: string, deltas: readonly CounterDelta[]): void {
+    this.pending.add(project, deltas);
+    if (!this.pendingSince.has(project)) this.pendingSince.set(project, this.deps.clock.nowInMs());
+  }
+
+  private flushDue(project: string): boolean {
+    const since = this.pendingSince.get(project);
+    return this.settleEveryInMs === 0 || since === undefined || this.deps.clock.nowInMs() - since >= this.settleEveryInMs;
+  }
+
+  private noteSpend(reservation: Reservation, costMicros: number): void {
+    const budget = reservation.budget;
+    if (budget === undefined || costMicros <= 0) return;
+    let spend = this.pendingSpend.get(reservation.projectId);
+    if (spend === undefined) {
+      spend = { budget, byKey: new Map() };
+      this.pendingSpend.set(reservation.projectId, spend);
+    }
+    spend.budget = budget;
+    for (const period of ["day", "month"] as const) {
+      const key = projectPeriodKey(period, reservation.windows);
+      const entry = spend.byKey.get(key);
+      if (entry) entry.micros += costMicros;
+      else spend.byKey.set(key, { period, micros: costMicros });
+    }
+  }
+
+  /** Writes one project's pending deltas (in rounds of at most 50 counters); requeues what failed. */
+  private async flushProject(project: string): Promise<{ warnings: BudgetWarning[]; written: boolean }> {
+    const deltas = this.pending.take(project);
+    const spend = this.pendingSpend.get(project);
+    this.pendingSpend.delete(project);
+    this.pendingSince.delete(project);
+    const counters: Record<string, CounterValues> = {};
+    for (let start = 0; start < deltas.length; start += MAX_COUNTERS_PER_APPLY) {
+      const round = deltas.slice(start, start + MAX_COUNTERS_PER_APPLY);
+      try {
+        Object.assign(counters, (await this.deps.store.apply(project, round)).counters);
+      } catch (error) {
+        this.deps.logger.error("usage settlement not recorded yet", { project, error: ensureError(error).name });
+        this.queue(project, deltas.slice(start));
+        if (spend) this.requeueSpend(project, spend);
+        return { warnings: [], written: false };
+      }
+    }
+    const warnings = spend ? this.crossed(spend, counters) : [];
+    for (const warning of warnings) this.deps.logger.warn("budget threshold crossed", { project, period: warning.period, fraction: warning.fraction });
+    return { warnings, written: true };
+  }
+
+  private requeueSpend(project: string, spend: PendingSpend): void {
+    const current = this.pendingSpend.get(project);
+    if (current === undefined) {
+      this.pendingSpend.set(project, spend);
+      return;
+    }
+    for (const [key, entry] of spend.byKey) {
+      const existing = current.byKey.get(key);
+      if (existing) existing.micros += entry.micros;
+      else current.byKey.set(key, { ...entry });
+    }
+  }
+
+  /**
+   * Admits a request's limited needs: from this instance's leases when they cover it, else by
+   * committing the shortfall (plus a new lease while the window has room) in one atomic apply.
+   */
+  private async admit(project: string, deltas: readonly CounterDelta[]): Promise<ApplyCountersResult> {
+    if (this.leaseFraction === 0) return this.deps.store.apply(project, deltas);
+    const needs = deltas.map(needOf);
+    for (;;) {
+      if (this.allowances.tryTake(project, needs)) return { applied: true, counters: this.allowances.view(project, needs) };
+      // Near a limit every request commits its own need, concurrently (the store batches them).
+      if (this.allowances.anyExhausted(project, needs)) return this.commitShortfall(project, needs, false);
+      const inFlight = this.acquiring.get(project);
+      if (inFlight !== undefined) {
+        await inFlight;
+        continue;
+      }
+      const acquisition = this.commitShortfall(project, needs, true);
+      const done = acquisition.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.acquiring.set(project, done);
+      try {
+        return await acquisition;
+      } finally {
+        if (this.acquiring.get(project) === done) this.acquiring.delete(project);
+      }
+    }
+  }
+
+  /** Commits what the leases do not cover; with `lease`, adds a lease, and retries without it if refused. */
+  private async commitShortfall(project: string, needs: readonly CounterNeed[], lease: boolean): Promise<ApplyCountersResult> {
+    const { deficits, taken } = this.allowances.takePartially(project, needs);
+    if (deficits.length === 0) return { applied: true, counters: this.allowances.view(project, needs) };
     try {
-      result = await this.deps.store.apply(reservation.projectId, deltas);
+      const extras = deficits.map((need) => (lease ? this.allowances.extraFor(project, need) : 0));
+      // No room for a lease: this counter is near its limit for the rest of its window.
+      if (lease) this.allowances.markExhausted(project, deficits.filter((_, index) => extras[index] === 0).map((need) => need.key));
+      let result = await this.deps.store.apply(project, deficits.map((need, index) => deltaOf(need, need.amount + (extras[index] ?? 0))));
+      this.allowances.observe(project, deficits, result.counters);
+      if (!result.applied && extras.some((extra) => extra > 0)) {
+        this.allowances.markExhausted(project, result.refused);
+        extras.fill(0);
+        result = await this.deps.store.apply(project, deficits.map((need) => deltaOf(need, need.amount)));
+        this.allowances.observe(project, deficits, result.counters);
+      }
+      if (!result.applied) {
+        this.allowances.markExhausted(project, result.refused);
+        this.allowances.giveBack(project, taken);
+        return { ...result, counters: { ...result.counters, ...this.allowances.view(project, needs.filter((need) => !(need.key in result.counters))) } };
+      }
+      deficits.forEach((need, index) => this.allowances.credit(project, need, extras[index] ?? 0));
+      return { applied: true, counters: this.allowances.view(project, needs) };
     } catch (error) {
-      this.deps.logger.error("usage settlement not recorded", { project: reservation.projectId, error: ensureError(error).name });
-      return { ...outcome, warnings: [], recorded: false };
+      this.allowances.giveBack(project, taken);
+      throw error;
     }
-    const warnings = this.crossed(reservation, result.counters, costMicros);
-    for (const warning of warnings) {
-      this.deps.logger.warn("budget threshold crossed", { project: reservation.projectId, period: warning.period, fraction: warning.fraction });
-    }
-    return { ...outcome, warnings, recorded: true };
   }
 
   /** Gives back everything reserved (the request slot too): the call failed before any usage. */
   async release(reservation: Reservation): Promise<void> {
     if (!reservation.counted || this.finished.has(reservation)) return;
     this.finished.add(reservation);
-    try {
-      await this.deps.store.apply(reservation.projectId, this.negate(reservation.held, []));
-    } catch (error) {
-      this.deps.logger.error("reservation not released", { project: reservation.projectId, error: ensureError(error).name });
-    }
+    this.queue(reservation.projectId, this.negate(reservation.held, []));
+    if (this.flushDue(reservation.projectId)) await this.flushProject(reservation.projectId);
   }
 
   private negate(applied: readonly CounterDelta[], keepFields: readonly string[]): CounterDelta[] {
@@ -330,15 +506,16 @@ export class LimitGuard {
     });
   }
 
-  private crossed(reservation: Reservation, counters: Readonly<Record<string, CounterValues>>, costMicros: number): BudgetWarning[] {
+  private crossed(spend: PendingSpend, counters: Readonly<Record<string, CounterValues>>): BudgetWarning[] {
     const warnings: BudgetWarning[] = [];
-    const budget = reservation.budget;
-    if (budget === undefined || costMicros <= 0) return warnings;
-    for (const [period, usd] of [["day", budget.dailyUsd], ["month", budget.monthlyUsd]] as const) {
-      if (usd === undefined) continue;
+    const { budget } = spend;
+    for (const [key, { period, micros }] of spend.byKey) {
+      const usd = period === "day" ? budget.dailyUsd : budget.monthlyUsd;
+      const values = counters[key];
+      if (usd === undefined || values === undefined) continue;
       const max = usdToMicros(usd);
-      const after = sumFields(counters[projectPeriodKey(period, reservation.windows)], [FIELD.usd]);
-      const before = after - costMicros;
+      const after = sumFields(values, [FIELD.usd]);
+      const before = after - micros;
       for (const fraction of [...new Set([budget.warnAtFraction, 1])]) {
         const threshold = fraction * max;
         if (before < threshold && after >= threshold) warnings.push({ period, fraction, spentUsd: microsToUsd(after), budgetUsd: usd });
@@ -346,4 +523,14 @@ export class LimitGuard {
     }
     return warnings;
   }
+}
+
+function needOf(delta: CounterDelta): CounterNeed {
+  const [field, amount] = Object.entries(delta.add)[0] ?? ["", 0];
+  if (delta.limit === undefined) throw new RangeError(`counter ${delta.key} has no limit to lease against`);
+  return { key: delta.key, field, amount, limit: delta.limit };
+}
+
+function deltaOf(need: CounterNeed, amount: number): CounterDelta {
+  return { key: need.key, add: { [need.field]: amount }, limit: need.limit };
 }

@@ -56,6 +56,9 @@ export interface ListCountersOptions {
   readonly abortSignal?: AbortSignal;
 }
 
+/** One `apply` touches at most this many counters (a Table transaction holds 100 rows: main + shard). */
+export const MAX_COUNTERS_PER_APPLY = 50;
+
 export interface UsageCounterStore {
   /**
    * Applies all deltas to one partition atomically, or none of them if a limit would be exceeded.

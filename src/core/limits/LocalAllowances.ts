@@ -1,0 +1,212 @@
+import { type CounterLimit, type CounterValues } from "./UsageCounterStore.js";
+
+/**
+ * Capacity this instance has already committed in the shared counter store but not yet handed to
+ * a request: a lease. A request the lease covers is admitted without a store round trip.
+ *
+ * Leasing never admits more than a limit: a lease is taken with the same atomic, limit-checked
+ * `apply` as a single request, so every admitted request is covered by committed capacity. What it
+ * costs is fairness at the edge: capacity one instance holds is not available to another until it
+ * is used or handed back (idle leases are returned on the next flush). Near a limit, leases shrink
+ * to nothing and the counter goes "exact" for the rest of its window: every request commits its own
+ * need, as without leasing. See docs/limits.md.
+ */
+
+/** What one request needs from one limited counter. */
+export interface CounterNeed {
+  readonly key: string;
+  /** The one field the need adds to (requests, reserved tokens, reserved micro-dollars). */
+  readonly field: string;
+  readonly amount: number;
+  readonly limit: CounterLimit;
+}
+
+interface Allowance {
+  /** Committed in the store, not yet used by a request. */
+  left: number;
+  readonly field: string;
+  /** Taken from since the last flush; an untouched allowance is handed back. */
+  touched: boolean;
+}
+
+interface CounterKnowledge {
+  /** The limited sum as the store last reported it (this instance's lease included). */
+  committed: number;
+  /** The window is nearly full: no more leases, every request commits its own need. */
+  exhausted: boolean;
+}
+
+/** A part of a need that was taken from the local allowance (given back if the rest is refused). */
+export interface TakenLocally {
+  readonly key: string;
+  readonly field: string;
+  readonly amount: number;
+}
+
+/** Allowances of one instance, by partition (project) and counter key. Plain bookkeeping: no I/O. */
+export class LocalAllowances {
+  private readonly allowances = new Map<string, Map<string, Allowance>>();
+  private readonly knowledge = new Map<string, Map<string, CounterKnowledge>>();
+
+  constructor(
+    /** Share of a counter's limit one lease may add beyond the request's need. */
+    private readonly leaseFraction: number,
+    /** At most this share of the headroom left (limit minus committed) goes to one lease. */
+    private readonly headroomShare = 0.25,
+  ) {}
+
+  /** Takes every need from the allowances, or nothing when any falls short. */
+  tryTake(partition: string, needs: readonly CounterNeed[]): boolean {
+    const allowances = this.allowances.get(partition);
+    if (allowances === undefined) return false;
+    for (const need of needs) if ((allowances.get(need.key)?.left ?? 0) < need.amount) return false;
+    for (const need of needs) {
+      const allowance = allowances.get(need.key);
+      if (allowance === undefined) continue;
+      allowance.left -= need.amount;
+      allowance.touched = true;
+    }
+    return true;
+  }
+
+  /** Takes what the allowances hold of each need; returns the rest (deficits) and what was taken. */
+  takePartially(partition: string, needs: readonly CounterNeed[]): { deficits: CounterNeed[]; taken: TakenLocally[] } {
+    const allowances = this.allowances.get(partition);
+    const deficits: CounterNeed[] = [];
+    const taken: TakenLocally[] = [];
+    for (const need of needs) {
+      const allowance = allowances?.get(need.key);
+      const local = Math.max(0, Math.min(allowance?.left ?? 0, need.amount));
+      if (allowance !== undefined && local > 0) {
+        allowance.left -= local;
+        allowance.touched = true;
+        taken.push({ key: need.key, field: need.field, amount: local });
+      }
+      if (local < need.amount) deficits.push({ ...need, amount: need.amount - local });
+    }
+    return { deficits, taken };
+  }
+
+  /**
+   * Gives back what `takePartially` took, when the rest of the request was refused. The allowance
+   * may have been reclaimed meanwhile; the amount is still committed, so it is tracked again.
+   */
+  giveBack(partition: string, taken: readonly TakenLocally[]): void {
+    for (const part of taken) this.credit(partition, part, part.amount);
+  }
+
+  /** Extra capacity to lease with a deficit: a share of the limit, never more than a share of the headroom. */
+  extraFor(partition: string, need: CounterNeed): number {
+    if (this.leaseFraction <= 0) return 0;
+    const known = this.knowledge.get(partition)?.get(need.key);
+    if (known?.exhausted === true) return 0;
+    const headroom = need.limit.max - (known?.committed ?? 0) - need.amount;
+    const extra = Math.floor(Math.min(need.limit.max * this.leaseFraction, headroom * this.headroomShare));
+    return extra > 0 ? extra : 0;
+  }
+
+  /** Whether any of the needs' counters is nearly full for this window. */
+  anyExhausted(partition: string, needs: readonly CounterNeed[]): boolean {
+    const known = this.knowledge.get(partition);
+    return known !== undefined && needs.some((need) => known.get(need.key)?.exhausted === true);
+  }
+
+  markExhausted(partition: string, keys: Iterable<string>): void {
+    const known = this.knowledgeOf(partition);
+    for (const key of keys) {
+      const entry = known.get(key);
+      if (entry) entry.exhausted = true;
+      else known.set(key, { committed: 0, exhausted: true });
+    }
+  }
+
+  /** Adds leased capacity (committed in the store, beyond what requests took). */
+  credit(partition: string, need: Pick<CounterNeed, "key" | "field">, amount: number): void {
+    if (amount <= 0) return;
+    let allowances = this.allowances.get(partition);
+    if (allowances === undefined) {
+      allowances = new Map();
+      this.allowances.set(partition, allowances);
+    }
+    const allowance = allowances.get(need.key);
+    if (allowance) {
+      allowance.left += amount;
+      allowance.touched = true;
+    } else {
+      allowances.set(need.key, { left: amount, field: need.field, touched: true });
+    }
+  }
+
+  /** Records the limited sums the store reported (after an apply, committed or refused). */
+  observe(partition: string, needs: readonly CounterNeed[], counters: Readonly<Record<string, CounterValues>>): void {
+    const known = this.knowledgeOf(partition);
+    for (const need of needs) {
+      const values = counters[need.key];
+      if (values === undefined) continue;
+      let committed = 0;
+      for (const field of need.limit.fields) committed += values[field] ?? 0;
+      const entry = known.get(need.key);
+      if (entry) entry.committed = committed;
+      else known.set(need.key, { committed, exhausted: false });
+    }
+  }
+
+  /**
+   * The counters as this instance sees them, for rate-limit headers: what the store last reported,
+   * less what this instance holds unused (that is still available to its callers).
+   */
+  view(partition: string, needs: readonly CounterNeed[]): Record<string, CounterValues> {
+    const known = this.knowledge.get(partition);
+    const allowances = this.allowances.get(partition);
+    const counters: Record<string, CounterValues> = {};
+    for (const need of needs) {
+      const used = (known?.get(need.key)?.committed ?? 0) - (allowances?.get(need.key)?.left ?? 0);
+      const field = need.limit.fields[0] ?? need.field;
+      counters[need.key] = { [field]: Math.max(0, used) };
+    }
+    return counters;
+  }
+
+  /**
+   * Allowances to hand back to the store: those no request took from since the last call, those
+   * whose counter is exhausted, and all of them when `everything`. Allowances of windows that are
+   * over (`isOver`) are dropped instead: nobody can use them, and writing to them is wasted.
+   * Resets the `touched` marks. Returns the amounts by partition.
+   */
+  reclaim(options: { everything: boolean; isOver: (key: string) => boolean }): Map<string, { key: string; field: string; amount: number }[]> {
+    const returned = new Map<string, { key: string; field: string; amount: number }[]>();
+    for (const [partition, allowances] of this.allowances) {
+      const known = this.knowledge.get(partition);
+      for (const [key, allowance] of allowances) {
+        if (options.isOver(key)) {
+          allowances.delete(key);
+          continue;
+        }
+        const idle = !allowance.touched || known?.get(key)?.exhausted === true;
+        allowance.touched = false;
+        if (!options.everything && !idle) continue;
+        if (allowance.left > 0) {
+          const list = returned.get(partition) ?? [];
+          list.push({ key, field: allowance.field, amount: allowance.left });
+          returned.set(partition, list);
+        }
+        allowances.delete(key);
+      }
+      if (allowances.size === 0) this.allowances.delete(partition);
+      if (known !== undefined) {
+        for (const key of known.keys()) if (options.isOver(key)) known.delete(key);
+        if (known.size === 0) this.knowledge.delete(partition);
+      }
+    }
+    return returned;
+  }
+
+  private knowledgeOf(partition: string): Map<string, CounterKnowledge> {
+    let known = this.knowledge.get(partition);
+    if (known === undefined) {
+      known = new Map();
+      this.knowledge.set(partition, known);
+    }
+    return known;
+  }
+}

@@ -1,0 +1,196 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../../src/core/clock.js";
+import { isPalisadeError } from "../../../src/core/errors.js";
+import { silentLogger } from "../../../src/core/logger.js";
+import { projectPeriodKey, projectScope, requestsKey, tokensKey } from "../../../src/core/limits/counterKeys.js";
+import { LimitGuard, type ReserveInput } from "../../../src/core/limits/LimitGuard.js";
+import { type CounterValues } from "../../../src/core/limits/UsageCounterStore.js";
+import { windowsAt } from "../../../src/core/limits/windows.js";
+import { type Policy } from "../../../src/core/policy/schema.js";
+import { InMemoryUsageCounterStore } from "../../fakes/InMemoryUsageCounterStore.js";
+import { limitsPolicy, projectOf } from "./policyFixture.js";
+
+const START = Date.UTC(2026, 2, 10, 12, 0, 15);
+
+/** Instances of the app: each its own guard (leases, pending settlements), all on one store. */
+function instances(policy: Policy, count: number, options: { leaseFraction?: number; settleEveryInMs?: number } = {}) {
+  const store = new InMemoryUsageCounterStore();
+  const clock = new ManualClock(START);
+  const guards = Array.from(
+    { length: count },
+    () => new LimitGuard({ store, clock, policy, logger: silentLogger, leaseFraction: options.leaseFraction ?? 0.05, settleEveryInMs: options.settleEveryInMs ?? 1000 }),
+  );
+  const input = (overrides: Partial<ReserveInput> = {}): ReserveInput => ({
+    project: projectOf(policy),
+    serviceAccount: null,
+    keyId: "key-1",
+    model: "gpt-4o",
+    deployment: "gpt4o-eu",
+    estimatedPromptTokens: 100,
+    maxOutputTokens: 50,
+    ...overrides,
+  });
+  const counter = async (key: string): Promise<CounterValues> => {
+    for await (const row of store.list("proj", key)) if (row.key === key) return row.values;
+    return {};
+  };
+  return { store, clock, guards, input, counter };
+}
+
+async function admitted(promise: Promise<unknown>): Promise<boolean> {
+  try {
+    await promise;
+    return true;
+  } catch (error) {
+    if (isPalisadeError(error) && error.status === 429) return false;
+    throw error;
+  }
+}
+
+describe("LimitGuard with leases", () => {
+  it("admits most requests from a lease, without a store round trip", async () => {
+    const { store, guards, input, counter } = instances(limitsPolicy({ limits: { requestsPerMinute: 1000 } }), 1);
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    const first = await guard.reserve(input());
+    expect(store.applyCalls).toBe(1);
+    // The lease is committed: the store counts the request plus 5% of the limit (50) ahead.
+    expect((await counter(requestsKey(windowsAt(START).minute, projectScope)))["requests"]).toBe(51);
+    expect(first.headers["x-ratelimit-remaining-requests"]).toBe("999");
+    for (let index = 0; index < 50; index++) await guard.reserve(input());
+    expect(store.applyCalls).toBe(1);
+    const next = await guard.reserve(input());
+    expect(store.applyCalls).toBe(2);
+    expect(next.headers["x-ratelimit-remaining-requests"]).toBe("948");
+  });
+
+  it("never admits more than the limit across instances, whatever the interleaving, and hands unused leases back", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.array(fc.nat({ max: 3 }), { minLength: 20, maxLength: 150 }), fc.double({ min: 0.01, max: 0.5, noNaN: true }), async (limit, order, fraction) => {
+        const { guards, input, counter } = instances(limitsPolicy({ limits: { requestsPerMinute: limit } }), 3, { leaseFraction: fraction });
+        // 0-2: a request to that instance; 3: instance 0 flushes (hands idle leases back) meanwhile.
+        const outcomes = await Promise.all(
+          order.map((which) => {
+            const guard = guards[which % 3];
+            if (!guard) throw new Error("no guard");
+            return which === 3 ? guard.flush().then(() => null) : admitted(guard.reserve(input()));
+          }),
+        );
+        const count = outcomes.filter((outcome) => outcome === true).length;
+        expect(count).toBeLessThanOrEqual(limit);
+        // Demand exceeded the limit on every instance only if each had more than `limit` requests;
+        // at the least, the first `limit` requests in arrival order fit.
+        expect(count).toBeGreaterThanOrEqual(Math.min(limit, order.length) > 0 ? 1 : 0);
+        for (const guard of guards) await guard.close();
+        // After every instance handed its leases back, the store counts exactly the admitted requests.
+        expect((await counter(requestsKey(windowsAt(START).minute, projectScope)))["requests"] ?? 0).toBe(count);
+      }),
+      { numRuns: 60, seed: 20261123 },
+    );
+  });
+
+  it("holds request and token limits together, and after close the store holds exactly what was admitted", async () => {
+    const request = fc.record({ instance: fc.nat({ max: 3 }), prompt: fc.integer({ min: 1, max: 400 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 500, max: 5000 }), fc.array(request, { minLength: 10, maxLength: 120 }), async (rpm, tpm, requests) => {
+        const { guards, input, counter } = instances(limitsPolicy({ limits: { requestsPerMinute: rpm, tokensPerMinute: tpm } }), 3, { leaseFraction: 0.3 });
+        const outcomes = await Promise.all(
+          requests.map(({ instance, prompt }) => {
+            const guard = guards[instance % 3];
+            if (!guard) throw new Error("no guard");
+            if (instance === 3) return guard.flush().then(() => 0);
+            return admitted(guard.reserve(input({ estimatedPromptTokens: prompt, maxOutputTokens: 10 }))).then((ok) => (ok ? prompt + 10 : -1));
+          }),
+        );
+        const admittedTokens = outcomes.filter((tokens) => tokens > 0);
+        const tokens = admittedTokens.reduce((sum, value) => sum + value, 0);
+        expect(admittedTokens.length).toBeLessThanOrEqual(rpm);
+        expect(tokens).toBeLessThanOrEqual(tpm);
+        for (const guard of guards) await guard.close();
+        const minute = windowsAt(START).minute;
+        expect((await counter(requestsKey(minute, projectScope)))["requests"] ?? 0).toBe(admittedTokens.length);
+        expect((await counter(tokensKey(minute, projectScope)))["reserved"] ?? 0).toBe(tokens);
+      }),
+      { numRuns: 80, seed: 11 },
+    );
+  });
+
+  it("admits exactly the limit when every instance has more callers than the limit", async () => {
+    const { guards, input } = instances(limitsPolicy({ limits: { requestsPerMinute: 100 } }), 4);
+    const calls = Array.from({ length: 1000 }, (_, index) => guards[index % 4]?.reserve(input()) ?? Promise.reject(new Error("no guard")));
+    const outcomes = await Promise.all(calls.map(admitted));
+    expect(outcomes.filter(Boolean)).toHaveLength(100);
+  });
+
+  it("goes exact near the limit: the last requests each commit their own need", async () => {
+    const { store, guards, input } = instances(limitsPolicy({ limits: { requestsPerMinute: 20 } }), 1, { leaseFraction: 0.5 });
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    for (let index = 0; index < 20; index++) await guard.reserve(input());
+    const before = store.applyCalls;
+    expect(await admitted(guard.reserve(input()))).toBe(false);
+    // The refusal was decided by the store (committed state), not by a local guess.
+    expect(store.applyCalls).toBe(before + 1);
+  });
+
+  it("writes settlements together, once the interval has passed, and they add up", async () => {
+    const { store, clock, guards, input, counter } = instances(limitsPolicy({ budget: { dailyUsd: 100 } }), 1);
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    const reservations = [];
+    for (let index = 0; index < 10; index++) reservations.push(await guard.reserve(input()));
+    const afterReserve = store.applyCalls;
+    for (const reservation of reservations.slice(0, 9)) expect((await guard.settle(reservation, { inputTokens: 100, outputTokens: 50 })).recorded).toBe(true);
+    expect(store.applyCalls).toBe(afterReserve);
+    const day = projectPeriodKey("day", windowsAt(START));
+    expect((await counter(day))["usd"]).toBeUndefined();
+    clock.advance(1000);
+    const last = reservations[9];
+    if (!last) throw new Error("no reservation");
+    await guard.settle(last, { inputTokens: 100, outputTokens: 50 });
+    expect(store.applyCalls).toBe(afterReserve + 1);
+    // Ten requests at $0.00075 each (100 in at $2.50/1M + 50 out at $10/1M).
+    expect(await counter(day)).toMatchObject({ usd: 7500, requests: 10 });
+    await guard.close();
+    expect((await counter(day))["usdReserved"]).toBe(0);
+  });
+
+  it("keeps usage pending when the store fails, and writes it with the next flush", async () => {
+    const { store, guards, input, counter } = instances(limitsPolicy({ budget: { dailyUsd: 100 } }), 1, { settleEveryInMs: 0 });
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    const reservation = await guard.reserve(input());
+    store.failWith = new Error("503 Service Unavailable");
+    expect((await guard.settle(reservation, { inputTokens: 100, outputTokens: 50 })).recorded).toBe(false);
+    store.failWith = null;
+    await guard.flush();
+    expect(await counter(projectPeriodKey("day", windowsAt(START)))).toMatchObject({ usd: 750, requests: 1 });
+  });
+
+  it("reports budget thresholds crossed by a timed flush, with the project they belong to", async () => {
+    // $0.01 a day, warn at 50%: 8 settlements of $0.00075 cross $0.005 within one flush.
+    const { clock, guards, input } = instances(limitsPolicy({ budget: { dailyUsd: 0.01, warnAtFraction: 0.5 } }), 1, { leaseFraction: 0 });
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    for (let index = 0; index < 8; index++) expect((await guard.settle(await guard.reserve(input()), { inputTokens: 100, outputTokens: 50 })).warnings).toEqual([]);
+    clock.advance(5000);
+    expect(await guard.flush()).toEqual([{ project: "proj", period: "day", fraction: 0.5, spentUsd: 0.006, budgetUsd: 0.01 }]);
+    expect(await guard.flush()).toEqual([]);
+  });
+
+  it("hands an idle lease back on the second flush, so another instance can use it", async () => {
+    const { guards, input } = instances(limitsPolicy({ limits: { requestsPerMinute: 100 } }), 2, { leaseFraction: 0.2 });
+    const [first, second] = guards;
+    if (!first || !second) throw new Error("no guards");
+    await first.reserve(input()); // commits 1 + a lease of 20
+    let admittedBySecond = 0;
+    while (await admitted(second.reserve(input()))) admittedBySecond++;
+    expect(admittedBySecond).toBe(79);
+    await first.flush(); // the lease was used this interval: kept
+    expect(await admitted(second.reserve(input()))).toBe(false);
+    await first.flush(); // idle since: handed back
+    for (let index = 0; index < 20; index++) expect(await admitted(second.reserve(input()))).toBe(true);
+    expect(await admitted(second.reserve(input()))).toBe(false);
+  });
+});
