@@ -1,4 +1,4 @@
-import { type ServiceBusMessage, type ServiceBusSender } from "@azure/service-bus";
+import { type ServiceBusMessage, type ServiceBusMessageBatch, type ServiceBusSender } from "@azure/service-bus";
 import { type AuditEvent, chainIdOf } from "../../core/audit/AuditEvent.js";
 import { type AuditPublisher, type PublishOptions } from "../../core/audit/AuditPublisher.js";
 
@@ -13,35 +13,119 @@ export function toAuditMessage(event: AuditEvent): ServiceBusMessage {
   };
 }
 
+/** One caller's events, waiting for the send in flight on its chain. */
+interface QueuedPublish {
+  readonly messages: readonly ServiceBusMessage[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 /**
  * Publishes audit events to the audit queue (sessions on): one message per event. Resolves only
  * once the broker accepted every message; rejects otherwise so the caller can fail closed or use
- * the outbox. Messages go in as few batches as fit; the broker keeps each session (chain) in order.
- * The sender is owned by this publisher and closed with it.
+ * the outbox. The broker keeps each session (chain) in order. The sender is owned by this publisher
+ * and closed with it.
+ *
+ * Concurrent publishes to one chain are coalesced (group commit): while a send is in flight, new
+ * events queue, and the next send takes them all in as few batches as fit. Under load that is one
+ * AMQP transfer for many requests instead of one each; a lone request is sent at once. Batches never
+ * mix chains: on a partitioned entity every message of a batch must share its session.
  */
 export class ServiceBusAuditPublisher implements AuditPublisher {
+  private readonly lanes = new Map<string, QueuedPublish[]>();
+
   constructor(
     private readonly sender: ServiceBusSender,
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {}
 
   async publish(events: readonly AuditEvent[], options: PublishOptions = {}): Promise<void> {
-    if (events.length === 0) return;
-    const abortSignal = options.abortSignal;
-    let batch = await this.sender.createMessageBatch({ abortSignal });
-    for (const event of events) {
-      const message = toAuditMessage(event);
-      if (batch.tryAddMessage(message)) continue;
-      if (batch.count === 0) throw new RangeError(`Audit event ${event.eventId} is too large for one Service Bus message`);
-      await this.sender.sendMessages(batch, { abortSignal });
-      batch = await this.sender.createMessageBatch({ abortSignal });
-      if (!batch.tryAddMessage(message)) throw new RangeError(`Audit event ${event.eventId} is too large for one Service Bus message`);
+    const first = events[0];
+    if (first === undefined) return;
+    const chain = chainIdOf(first);
+    // A caller that can abort, or events of several chains, cannot share a send with others.
+    if (options.abortSignal !== undefined || events.some((event) => chainIdOf(event) !== chain)) {
+      await this.send([{ messages: events.map(toAuditMessage), resolve: () => undefined, reject: () => undefined }], options.abortSignal, true);
+      return;
     }
-    if (batch.count > 0) await this.sender.sendMessages(batch, { abortSignal });
+    await new Promise<void>((resolve, reject) => {
+      const queued: QueuedPublish = { messages: events.map(toAuditMessage), resolve, reject };
+      const lane = this.lanes.get(chain);
+      if (lane !== undefined) {
+        lane.push(queued);
+        return;
+      }
+      this.lanes.set(chain, [queued]);
+      void this.drain(chain);
+    });
   }
 
   async close(): Promise<void> {
     await this.sender.close();
     await this.onClose();
+  }
+
+  private async drain(chain: string): Promise<void> {
+    const lane = this.lanes.get(chain);
+    if (lane === undefined) return;
+    while (lane.length > 0) await this.send(lane.splice(0, lane.length), undefined, false);
+    this.lanes.delete(chain);
+  }
+
+  /**
+   * Sends the callers' messages in as few batches as fit and settles each caller: resolved when all
+   * its messages were accepted, rejected when any of them was not (its batch failed, or it is too
+   * large for a message). One caller's failure never fails another's sent events. With `throwing`
+   * (a caller publishing on its own), the first failure is thrown instead.
+   */
+  private async send(callers: readonly QueuedPublish[], abortSignal: AbortSignal | undefined, throwing: boolean): Promise<void> {
+    const unsent = new Map<QueuedPublish, number>(callers.map((caller) => [caller, caller.messages.length]));
+    const failures = new Map<QueuedPublish, unknown>();
+    const fail = (caller: QueuedPublish, error: unknown): void => {
+      if (throwing) throw error;
+      if (!failures.has(caller)) failures.set(caller, error);
+    };
+    let batch: ServiceBusMessageBatch | null = null;
+    let members = new Map<QueuedPublish, number>();
+    const sendBatch = async (): Promise<void> => {
+      const sending = batch;
+      const included = members;
+      batch = null;
+      members = new Map();
+      if (sending === null || sending.count === 0) return;
+      try {
+        await this.sender.sendMessages(sending, { abortSignal });
+        for (const [caller, count] of included) unsent.set(caller, (unsent.get(caller) ?? 0) - count);
+      } catch (error) {
+        for (const caller of included.keys()) fail(caller, error);
+      }
+    };
+    /** Adds a message, sending the full batch first if it does not fit; false when it fits in no batch. */
+    const add = async (message: ServiceBusMessage): Promise<boolean> => {
+      batch ??= await this.sender.createMessageBatch({ abortSignal });
+      if (batch.tryAddMessage(message)) return true;
+      if (batch.count === 0) return false;
+      await sendBatch();
+      batch = await this.sender.createMessageBatch({ abortSignal });
+      return batch.tryAddMessage(message);
+    };
+    try {
+      for (const caller of callers) {
+        for (const message of caller.messages) {
+          if (failures.has(caller)) break;
+          if (await add(message)) members.set(caller, (members.get(caller) ?? 0) + 1);
+          else fail(caller, new RangeError(`Audit event ${String(message.messageId)} is too large for one Service Bus message`));
+        }
+      }
+      await sendBatch();
+    } catch (error) {
+      if (throwing) throw error;
+      for (const caller of callers) if ((unsent.get(caller) ?? 0) > 0) fail(caller, error);
+    }
+    for (const caller of callers) {
+      if (failures.has(caller)) caller.reject(failures.get(caller));
+      else if ((unsent.get(caller) ?? 0) > 0) caller.reject(new Error("audit events were not all sent"));
+      else caller.resolve();
+    }
   }
 }

@@ -1,0 +1,102 @@
+import { ServiceBusClient, type ServiceBusMessageBatch, type ServiceBusSender } from "@azure/service-bus";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServiceBusEmulator, type RunningServiceBusEmulator } from "../../../local/servicebus/index.js";
+import { ServiceBusAuditPublisher } from "../../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
+import { type AuditEvent } from "../../../src/core/audit/AuditEvent.js";
+import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
+
+/** Concurrent publishes to one chain share sends (group commit), on the emulator with the real SDK. */
+
+const QUEUE = "audit-coalesced";
+let broker: RunningServiceBusEmulator;
+let client: ServiceBusClient;
+beforeAll(async () => {
+  broker = await startServiceBusEmulator({ queues: [{ name: QUEUE, requiresSession: true }], port: 0 });
+  client = new ServiceBusClient(broker.connectionString, { retryOptions: { maxRetries: 1, timeoutInMs: 5_000 } });
+});
+afterAll(async () => {
+  await client.close();
+  await broker.stop();
+});
+
+/** The real sender, counting sends and able to fail the next one. */
+function countingSender(): { sender: ServiceBusSender; sends: number[]; failNext: (error: Error) => void } {
+  const sender = client.createSender(QUEUE);
+  const sends: number[] = [];
+  let failure: Error | null = null;
+  const send = sender.sendMessages.bind(sender);
+  const counting = Object.assign(Object.create(sender) as ServiceBusSender, {
+    sendMessages: async (batch: ServiceBusMessageBatch) => {
+      sends.push(batch.count);
+      if (failure) {
+        const error = failure;
+        failure = null;
+        throw error;
+      }
+      await send(batch);
+    },
+    createMessageBatch: sender.createMessageBatch.bind(sender),
+    close: sender.close.bind(sender),
+  });
+  return { sender: counting, sends, failNext: (error) => void (failure = error) };
+}
+
+async function receiveChain(chain: string, count: number): Promise<AuditEvent[]> {
+  const receiver = await client.acceptSession(QUEUE, chain);
+  const out: AuditEvent[] = [];
+  try {
+    while (out.length < count) {
+      const batch = await receiver.receiveMessages(100, { maxWaitTimeInMs: 500 });
+      if (batch.length === 0) break;
+      for (const message of batch) {
+        await receiver.completeMessage(message);
+        out.push(message.body as AuditEvent);
+      }
+    }
+  } finally {
+    await receiver.close();
+  }
+  return out;
+}
+
+describe("ServiceBusAuditPublisher coalescing", () => {
+  it("sends 200 concurrent publishes to one chain in far fewer transfers, every event once and in publish order", async () => {
+    const { sender, sends } = countingSender();
+    const publisher = new ServiceBusAuditPublisher(sender);
+    const events = Array.from({ length: 200 }, (_, index) => makeAuditEvent({ project: "chain-x" }, index));
+    await Promise.all(events.map((event) => publisher.publish([event])));
+    expect(sends.reduce((sum, count) => sum + count, 0)).toBe(200);
+    expect(sends.length).toBeLessThan(50);
+    const received = await receiveChain("chain-x", 200);
+    expect(received.map((event) => event.eventId)).toEqual(events.map((event) => event.eventId));
+    await publisher.close();
+  });
+
+  it("a failed transfer rejects exactly the publishes it carried; the others resolve", async () => {
+    const { sender, failNext } = countingSender();
+    const publisher = new ServiceBusAuditPublisher(sender);
+    // The first publish goes alone (nothing in flight); the next ones queue behind it and share the second send.
+    const first = publisher.publish([makeAuditEvent({ project: "chain-y" })]);
+    const queued = Array.from({ length: 5 }, (_, index) => publisher.publish([makeAuditEvent({ project: "chain-y" }, index)]));
+    failNext(new Error("amqp:internal-error"));
+    const outcomes = await Promise.allSettled([first, ...queued]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["rejected", "fulfilled", "fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
+    expect(await receiveChain("chain-y", 5)).toHaveLength(5);
+    await publisher.close();
+  });
+
+  it("never mixes chains in one batch", async () => {
+    const { sender, sends } = countingSender();
+    const publisher = new ServiceBusAuditPublisher(sender);
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, index) => publisher.publish([makeAuditEvent({ project: "chain-p" }, index)])),
+      ...Array.from({ length: 10 }, (_, index) => publisher.publish([makeAuditEvent({ project: "chain-q" }, index)])),
+    ]);
+    expect(sends.length).toBeGreaterThanOrEqual(2);
+    const [p, q] = await Promise.all([receiveChain("chain-p", 10), receiveChain("chain-q", 10)]);
+    expect(p.every((event) => event.project === "chain-p")).toBe(true);
+    expect(q.every((event) => event.project === "chain-q")).toBe(true);
+    expect(p.length + q.length).toBe(20);
+    await publisher.close();
+  });
+});
