@@ -30,7 +30,7 @@ locals {
   }
 
   # The tables the app reads and writes (see DESIGN.md, "What lasts").
-  storage_tables = ["ApiKeys", "UsageCounters", "AuditLog", "AuditOutbox", "RotationState", "ResponseCache", "SubjectKeys", "PolicySnapshots"]
+  storage_tables = ["ApiKeys", "UsageCounters", "AuditLog", "AuditOutbox", "AuditDeadLetters", "RotationState", "ResponseCache", "SubjectKeys", "PolicySnapshots"]
 
   containers = {
     checkpoints = "audit-checkpoints"

@@ -4,13 +4,6 @@ import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { InvocationContext } from "./functionsRuntime.js";
 
-/** A handler may return per-message outcomes; `invalid` ones are dead-lettered with their reason. */
-export interface MessageOutcome {
-  readonly index: number;
-  readonly outcome: string;
-  readonly reason?: string;
-}
-
 export interface ServiceBusTriggerOptions {
   readonly name: string;
   readonly options: ServiceBusQueueFunctionOptions;
@@ -38,17 +31,12 @@ function bodyOf(message: ServiceBusReceivedMessage): unknown {
   return body;
 }
 
-function outcomesOf(result: unknown): MessageOutcome[] {
-  if (!Array.isArray(result)) return [];
-  return result.filter(
-    (item): item is MessageOutcome => typeof item === "object" && item !== null && typeof (item as MessageOutcome).index === "number" && typeof (item as MessageOutcome).outcome === "string",
-  );
-}
-
 /**
- * Feeds a Service Bus queue trigger from the real SDK, the way the Functions host does: sessions when the
- * function declares them, batches for `cardinality: "many"`, complete on success, abandon on a throw (so
- * the broker redelivers and finally dead-letters), and dead-letter for messages the handler calls invalid.
+ * Feeds a Service Bus queue trigger from the real SDK, the way the Functions host does (autoCompleteMessages):
+ * sessions when the function declares them, batches for `cardinality: "many"`, complete every message on
+ * success, abandon them all on a throw (so the broker redelivers and, past MaxDeliveryCount, dead-letters).
+ * Like the Azure host, it never settles by what the handler returns: a function that must set one message
+ * aside does so itself (appendAuditEvents writes invalid messages to its dead-letter store).
  */
 export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): RunningTrigger {
   const abort = new AbortController();
@@ -65,25 +53,22 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
       triggerMetadata: {
         messageIdArray: messages.map((message) => message.messageId ?? null),
         deliveryCountArray: messages.map((message) => message.deliveryCount ?? 0),
+        sessionIdArray: messages.map((message) => message.sessionId ?? null),
+        enqueuedTimeUtcArray: messages.map((message) => message.enqueuedTimeUtc?.toISOString() ?? null),
         sessionId: messages[0]?.sessionId ?? null,
       },
       logHandler: (level, ...args) => trigger.log(`[${trigger.name}] ${level}: ${args.map(String).join(" ")}`),
     });
     const input = many ? messages.map(bodyOf) : bodyOf(messages[0] as ServiceBusReceivedMessage);
-    let result: unknown;
     try {
-      result = await (trigger.options.handler as (input: unknown, context: InvocationContext) => Promise<unknown>)(input, context);
+      await (trigger.options.handler as (input: unknown, context: InvocationContext) => Promise<unknown>)(input, context);
     } catch (error) {
       trigger.log(`[${trigger.name}] failed, abandoning ${messages.length} message(s): ${error instanceof Error ? error.message : "unknown error"}`);
       await Promise.allSettled(messages.map((message) => receiver.abandonMessage(message)));
       return;
     }
-    const invalid = new Map(outcomesOf(result).filter((item) => item.outcome === "invalid").map((item) => [item.index, item.reason ?? "invalid"]));
-    for (const [index, message] of messages.entries()) {
-      const reason = invalid.get(index);
-      if (reason === undefined) await receiver.completeMessage(message);
-      else await receiver.deadLetterMessage(message, { deadLetterReason: "InvalidAuditEvent", deadLetterErrorDescription: reason });
-    }
+    if (trigger.options.autoCompleteMessages === false) return;
+    for (const message of messages) await receiver.completeMessage(message);
   };
 
   const drain = async (receiver: ServiceBusReceiver): Promise<void> => {

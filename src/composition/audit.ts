@@ -7,12 +7,14 @@ import { KeyVaultCheckpointSigner } from "../adapters/keyvault/KeyVaultCheckpoin
 import { keyVaultClientOptions } from "../adapters/keyvault/keyVaultClientOptions.js";
 import { ServiceBusAuditPublisher } from "../adapters/servicebus/ServiceBusAuditPublisher.js";
 import { AUDIT_LOG_TABLE } from "../adapters/tables/audit/auditEntities.js";
+import { AUDIT_DEAD_LETTER_TABLE, TableAuditDeadLetters } from "../adapters/tables/audit/TableAuditDeadLetters.js";
 import { AUDIT_OUTBOX_TABLE, TableAuditOutbox } from "../adapters/tables/TableAuditOutbox.js";
 import { TableAuditLedger } from "../adapters/tables/TableAuditLedger.js";
 import { type Clock } from "../core/clock.js";
 import { type Logger } from "../core/logger.js";
 import { AuditAppender } from "../core/audit/AuditAppender.js";
 import { AuditCheckpointer } from "../core/audit/AuditCheckpointer.js";
+import { type AuditDeadLetters } from "../core/audit/AuditDeadLetters.js";
 import { type AuditLedger } from "../core/audit/AuditLedger.js";
 import { type AuditOutbox } from "../core/audit/AuditOutbox.js";
 import { type AuditPublisher } from "../core/audit/AuditPublisher.js";
@@ -53,6 +55,8 @@ export interface AuditComponents {
   /** Publishes to the audit queue; null when no Service Bus is configured. */
   readonly publisher: AuditPublisher | null;
   readonly outbox: AuditOutbox;
+  /** Where the trigger keeps messages it can never append, with the reason (table `AuditDeadLetters`). */
+  readonly deadLetters: AuditDeadLetters;
   /** The publisher for a project's `auditOnPublishFailure` policy (primary, then outbox or fail closed). */
   publisherFor(mode: AuditPublishFailureMode): AuditPublisher;
   /** Republish what the outbox holds (the timer's use case). */
@@ -80,23 +84,27 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
   const create = config.createIfMissing ?? local;
   let auditTable: TableClient;
   let outboxTable: TableClient;
+  let deadLetterTable: TableClient;
   let blobService: BlobServiceClient;
   if ("connectionString" in config.storage) {
     const cs = config.storage.connectionString;
     const insecure = /(?:Table|Blob)Endpoint=http:/i.test(cs);
     auditTable = TableClient.fromConnectionString(cs, AUDIT_LOG_TABLE, { allowInsecureConnection: insecure });
     outboxTable = TableClient.fromConnectionString(cs, AUDIT_OUTBOX_TABLE, { allowInsecureConnection: insecure });
+    deadLetterTable = TableClient.fromConnectionString(cs, AUDIT_DEAD_LETTER_TABLE, { allowInsecureConnection: insecure });
     blobService = BlobServiceClient.fromConnectionString(cs);
   } else {
     const { tableEndpoint, blobEndpoint, credential } = config.storage;
     auditTable = new TableClient(tableEndpoint, AUDIT_LOG_TABLE, credential);
     outboxTable = new TableClient(tableEndpoint, AUDIT_OUTBOX_TABLE, credential);
+    deadLetterTable = new TableClient(tableEndpoint, AUDIT_DEAD_LETTER_TABLE, credential);
     blobService = new BlobServiceClient(blobEndpoint, credential);
   }
   // Azurite scans on every query and serves point reads slowly; Azure Tables the other way round.
   const ledger = new TableAuditLedger(auditTable, { createTableIfMissing: create, dedupeLookup: local ? "orQuery" : "pointReads" });
   const tableOutbox = new TableAuditOutbox(outboxTable, { createTableIfMissing: create });
   const outbox = config.observeOutbox ? config.observeOutbox(tableOutbox) : tableOutbox;
+  const deadLetters = new TableAuditDeadLetters(deadLetterTable, { createTableIfMissing: create });
   const anchor = new BlobCheckpointAnchor(blobService.getContainerClient(config.checkpointContainer), { createContainerIfMissing: create });
 
   let keys: { signer: CheckpointSigner; verifier: SignatureVerifier };
@@ -152,6 +160,7 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
     appender,
     publisher,
     outbox,
+    deadLetters,
     publisherFor,
     drainOutbox: () => drainOutbox({ outbox, publisher: primary, logger }),
     async close() {

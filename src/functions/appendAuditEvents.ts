@@ -1,45 +1,116 @@
 import { type InvocationContext, type ServiceBusQueueFunctionOptions } from "@azure/functions";
+import { createHash } from "node:crypto";
 import { getAppServices } from "../composition/services.js";
 import { type Logger } from "../core/logger.js";
 import { type AppendOutcome, type AuditAppender } from "../core/audit/AuditAppender.js";
+import { type AuditDeadLetters, type DeadLetter } from "../core/audit/AuditDeadLetters.js";
 import { defineFunction } from "./definition.js";
 
-/** A per-message outcome; `index` and `outcome` are what the local host reads to dead-letter invalid ones. */
+/** A per-message outcome (`index` = position in the batch). */
 export type AppendMessageOutcome = AppendOutcome & { readonly index: number; readonly outcome: AppendOutcome["status"] };
 
+/** One delivered message with what the trigger metadata says about it. */
+export interface AuditTriggerMessage {
+  readonly messageId?: string;
+  readonly body: unknown;
+  readonly sessionId?: string;
+  readonly deliveryCount?: number;
+  readonly enqueuedTimeUtc?: string;
+}
+
+export interface AppendAuditDeps {
+  readonly appender: AuditAppender;
+  readonly deadLetters: AuditDeadLetters;
+  readonly logger: Logger;
+}
+
+/** The body as bytes, for the dead-letter store (the worker hands over parsed JSON, text or bytes). */
+function bodyBytes(body: unknown): Uint8Array {
+  if (body instanceof Uint8Array) return body;
+  if (typeof body === "string") return Buffer.from(body, "utf8");
+  try {
+    return Buffer.from(JSON.stringify(body) ?? String(body), "utf8");
+  } catch {
+    return Buffer.from(String(body), "utf8");
+  }
+}
+
 /**
- * Appends a batch to the chains and reports per message. Invalid messages are logged (ids and
- * reason only) and returned for dead-lettering; a transient failure throws so the batch is retried.
+ * Appends a batch to the chains and reports per message. A message that can never be appended (invalid)
+ * goes to the dead-letter store with its reason BEFORE this returns; the host then completes the whole
+ * batch. If that store cannot be written, this throws like any transient failure: the host abandons the
+ * batch, the broker redelivers it, and the valid events come back as duplicates (nothing appended twice).
  */
-export async function appendAuditMessages(
-  messages: readonly { readonly messageId?: string; readonly body: unknown }[],
-  appender: AuditAppender,
-  logger: Logger,
-): Promise<AppendMessageOutcome[]> {
+export async function appendAuditMessages(messages: readonly AuditTriggerMessage[], deps: AppendAuditDeps): Promise<AppendMessageOutcome[]> {
+  const { appender, deadLetters, logger } = deps;
   const outcomes = await appender.append(messages);
   const result = outcomes.map((outcome, index) => ({ ...outcome, index, outcome: outcome.status }));
-  const count = (status: AppendOutcome["status"]): number => outcomes.filter((o) => o.status === status).length;
+  const letters: DeadLetter[] = [];
   for (const item of result) {
-    if (item.status === "invalid") logger.warn("audit.append.invalid", { messageId: item.messageId ?? null, index: item.index, reason: item.reason });
+    if (item.status !== "invalid") continue;
+    const message = messages[item.index];
+    const body = bodyBytes(message?.body);
+    const letter: DeadLetter = {
+      // A message always has an id from the broker; a hash of the body keeps a redelivery idempotent otherwise.
+      messageId: message?.messageId ?? `sha256:${createHash("sha256").update(body).digest("hex")}`,
+      reason: item.reason,
+      body,
+      ...(message?.sessionId === undefined ? {} : { chainId: message.sessionId }),
+      ...(message?.deliveryCount === undefined ? {} : { deliveryCount: message.deliveryCount }),
+      ...(message?.enqueuedTimeUtc === undefined ? {} : { enqueuedTimeUtc: message.enqueuedTimeUtc }),
+    };
+    letters.push(letter);
+    logger.warn("audit.append.dead_lettered", { messageId: letter.messageId, chainId: letter.chainId ?? null, index: item.index, reason: item.reason });
   }
+  await deadLetters.put(letters);
+  const count = (status: AppendOutcome["status"]): number => outcomes.filter((o) => o.status === status).length;
   logger.info("audit.append.batch", { messages: messages.length, appended: count("appended"), duplicates: count("duplicate"), invalid: count("invalid") });
   return result;
 }
 
-function messageIdsOf(context: InvocationContext): readonly unknown[] {
-  const ids = context.triggerMetadata?.messageIdArray;
-  return Array.isArray(ids) ? ids : [];
+/** triggerMetadata arrays (cardinality "many"), tolerant of what a host leaves out. */
+function metadataArray(context: InvocationContext, key: string): readonly unknown[] {
+  const value = context.triggerMetadata?.[key];
+  return Array.isArray(value) ? value : [];
+}
+
+function toIso(value: unknown): string | undefined {
+  if (value instanceof Date) return value.toISOString();
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** The trigger's messages paired with their metadata (message id, session, delivery count, enqueued time). */
+export function triggerMessages(messages: readonly unknown[], context: InvocationContext): AuditTriggerMessage[] {
+  const ids = metadataArray(context, "messageIdArray");
+  const sessions = metadataArray(context, "sessionIdArray");
+  const deliveries = metadataArray(context, "deliveryCountArray");
+  const enqueued = metadataArray(context, "enqueuedTimeUtcArray");
+  const batchSession = context.triggerMetadata?.sessionId;
+  return messages.map((body, index) => {
+    const id = ids[index];
+    const session = sessions[index] ?? batchSession;
+    const delivery = deliveries[index];
+    const enqueuedTimeUtc = toIso(enqueued[index]);
+    return {
+      body,
+      ...(typeof id === "string" ? { messageId: id } : {}),
+      ...(typeof session === "string" && session !== "" ? { sessionId: session } : {}),
+      ...(typeof delivery === "number" ? { deliveryCount: delivery } : {}),
+      ...(enqueuedTimeUtc === undefined ? {} : { enqueuedTimeUtc }),
+    };
+  });
+}
+
+/** The trigger's work with its dependencies given (what the registered handler runs; tests run it on any host). */
+export function handleAuditMessages(messages: unknown, context: InvocationContext, deps: AppendAuditDeps): Promise<AppendMessageOutcome[]> {
+  return appendAuditMessages(triggerMessages(Array.isArray(messages) ? messages : [messages], context), deps);
 }
 
 /** Service Bus trigger (sessions on, batches): one session = one chain, appended in order. */
 export async function appendAuditEvents(messages: unknown[], context: InvocationContext): Promise<AppendMessageOutcome[]> {
   const services = await getAppServices();
-  const ids = messageIdsOf(context);
-  const batch = messages.map((body, index) => {
-    const id = ids[index];
-    return typeof id === "string" ? { messageId: id, body } : { body };
-  });
-  return appendAuditMessages(batch, services.audit.appender, services.logger);
+  const { appender, deadLetters } = services.audit;
+  return handleAuditMessages(messages, context, { appender, deadLetters, logger: services.logger });
 }
 
 export const appendAuditEventsOptions: ServiceBusQueueFunctionOptions = {
@@ -47,6 +118,9 @@ export const appendAuditEventsOptions: ServiceBusQueueFunctionOptions = {
   queueName: "%SERVICEBUS_AUDIT_QUEUE%",
   isSessionsEnabled: true,
   cardinality: "many",
+  // The host completes the batch when this returns and abandons it when this throws; invalid messages
+  // are dead-lettered by the function itself (above), never by the host.
+  autoCompleteMessages: true,
   handler: (messages, context) => appendAuditEvents(Array.isArray(messages) ? messages : [messages], context),
 };
 

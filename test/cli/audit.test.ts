@@ -15,6 +15,7 @@ import { drainOutbox } from "../../src/core/audit/OutboxAuditPublisher.js";
 import { makeAuditEvent } from "../fakes/InMemoryAuditEvents.js";
 import { InMemoryAuditLedger } from "../fakes/InMemoryAuditLedger.js";
 import { InMemoryAuditOutbox } from "../fakes/InMemoryAuditOutbox.js";
+import { InMemoryAuditDeadLetters } from "../fakes/InMemoryAuditDeadLetters.js";
 import { InMemoryAuditPublisher } from "../fakes/InMemoryAuditPublisher.js";
 import { InMemoryCheckpointAnchor } from "../fakes/InMemoryCheckpointAnchor.js";
 import { InMemoryCheckpointSigner } from "../fakes/InMemoryCheckpointSigner.js";
@@ -47,6 +48,7 @@ async function setup() {
     appender,
     publisher,
     outbox,
+    deadLetters: new InMemoryAuditDeadLetters(),
     publisherFor: () => publisher,
     drainOutbox: () => drainOutbox({ outbox, publisher, logger: silentLogger }),
     close: async () => {

@@ -134,7 +134,11 @@ export class TableAuditLedger implements AuditLedger {
     actions.push(batch.expectedEtag === null ? ["create", head] : ["update", head, "Replace", { etag: batch.expectedEtag }]);
     try {
       const response = await this.table.submitTransaction(actions, { abortSignal: options.abortSignal });
-      const etag = response.getResponseForEntity(HEAD_ROW_KEY)?.etag;
+      // Sub-responses come in request order and the head is the last action. An insert's sub-response
+      // names its row; a replace's does not, so it is found by position (no extra read of the head).
+      const byKey = response.getResponseForEntity(HEAD_ROW_KEY)?.etag;
+      const byPosition = response.subResponses.length === actions.length ? response.subResponses.at(-1)?.etag : undefined;
+      const etag = byKey ?? byPosition;
       if (etag !== undefined && etag !== "") return { committed: true, etag };
       const reread = await this.getHead(batch.chainId, options);
       return { committed: true, etag: reread?.etag ?? "" };

@@ -26,12 +26,19 @@ export interface AuditAppenderDeps {
   readonly checkpointEvery?: number;
   /** Conflicts (another writer moved the head) re-read and retry up to this many times per commit. */
   readonly maxAttempts?: number;
+  /**
+   * Heads remembered between deliveries, per chain (default 1,024 chains; 0 turns it off). Safe because
+   * every commit carries the head's ETag: a stale head fails the commit (412) and is read again.
+   */
+  readonly headCacheSize?: number;
 }
 
 /** Thrown when a commit keeps conflicting: transient, the message should be retried. */
 export class AuditAppendConflictError extends Error {
   override readonly name = "AuditAppendConflictError";
 }
+
+const NOTHING_APPENDED: ReadonlyMap<string, number> = new Map();
 
 interface Pending {
   readonly index: number;
@@ -45,9 +52,13 @@ interface Pending {
  */
 export class AuditAppender {
   private readonly maxAttempts: number;
+  private readonly headCacheSize: number;
+  /** Chain id -> the head as this appender last committed or read it (insertion order = age). */
+  private readonly heads = new Map<string, LedgerHead>();
 
   constructor(private readonly deps: AuditAppenderDeps) {
     this.maxAttempts = deps.maxAttempts ?? 8;
+    this.headCacheSize = deps.headCacheSize ?? 1024;
   }
 
   async append(messages: readonly AuditMessage[], options: { abortSignal?: AbortSignal } = {}): Promise<AppendOutcome[]> {
@@ -73,8 +84,9 @@ export class AuditAppender {
       byChain.set(chainId, list);
     });
 
-    for (const [chainId, pending] of byChain) {
-      const results = await this.appendToChain(chainId, pending, options);
+    // Chains are independent: append them concurrently (each one still in message order).
+    const perChain = await Promise.all([...byChain].map(([chainId, pending]) => this.appendToChain(chainId, pending, options)));
+    for (const results of perChain) {
       for (const [index, outcome] of results) {
         const messageId = messages[index]?.messageId;
         outcomes[index] = messageId === undefined ? outcome : { ...outcome, messageId };
@@ -87,34 +99,59 @@ export class AuditAppender {
     const { ledger, logger } = this.deps;
     const results = new Map<number, AppendOutcome>();
     const chunkSize = ledger.maxEntriesPerCommit;
-    // Dedupe rows are checked before appending: once for the whole delivery (queries in parallel),
-    // again for a chunk only after a conflict.
-    let [head, appended] = await Promise.all([
-      ledger.getHead(chainId, options),
-      ledger.findAppended(chainId, pending.map((p) => p.event.eventId), options),
-    ]);
-    const sizeBefore = head?.size ?? 0;
-    for (let offset = 0; offset < pending.length; offset += chunkSize) {
-      const chunk = pending.slice(offset, offset + chunkSize);
-      for (let attempt = 1; ; attempt += 1) {
-        const outcome = await this.commitChunk(chainId, chunk, head, appended, results, options);
-        if (outcome.committed) {
-          head = outcome.head;
-          break;
+    // No dedupe look-up up front: the commit itself inserts one dedupe row per event id, so an event
+    // appended before (a redelivery) fails the whole transaction with a conflict and writes nothing.
+    // Only then are the dedupe rows read — for that chunk and, as more redelivered events are likely,
+    // before every later chunk of this delivery.
+    let head = this.cachedHead(chainId) ?? (await ledger.getHead(chainId, options));
+    let sizeBefore: number | undefined;
+    let checkDedupeFirst = false;
+    try {
+      for (let offset = 0; offset < pending.length; offset += chunkSize) {
+        const chunk = pending.slice(offset, offset + chunkSize);
+        const ids = chunk.map((p) => p.event.eventId);
+        let appended: ReadonlyMap<string, number> = checkDedupeFirst ? await ledger.findAppended(chainId, ids, options) : NOTHING_APPENDED;
+        for (let attempt = 1; ; attempt += 1) {
+          const from = head?.size ?? 0;
+          const outcome = await this.commitChunk(chainId, chunk, head, appended, results, options);
+          if (outcome.committed) {
+            sizeBefore ??= from;
+            head = outcome.head;
+            this.remember(chainId, head);
+            break;
+          }
+          if (attempt >= this.maxAttempts) {
+            logger.warn("audit.append.conflict", { chainId, attempts: attempt });
+            throw new AuditAppendConflictError(`Chain ${chainId}: the head kept moving after ${attempt} attempts; retry the delivery.`);
+          }
+          // A conflict: another writer moved the head, or some of these events were appended before.
+          checkDedupeFirst = true;
+          [head, appended] = await Promise.all([ledger.getHead(chainId, options), ledger.findAppended(chainId, ids, options)]);
+          this.remember(chainId, head);
         }
-        if (attempt >= this.maxAttempts) {
-          logger.warn("audit.append.conflict", { chainId, attempts: attempt });
-          throw new AuditAppendConflictError(`Chain ${chainId}: the head kept moving after ${attempt} attempts; retry the delivery.`);
-        }
-        // A conflict: another writer moved the head or appended one of these events; re-read both.
-        [head, appended] = await Promise.all([
-          ledger.getHead(chainId, options),
-          ledger.findAppended(chainId, chunk.map((p) => p.event.eventId), options),
-        ]);
       }
+    } catch (error) {
+      // The outcome of the last commit may be unknown (a timeout): read the head again next time.
+      this.heads.delete(chainId);
+      throw error;
     }
-    await this.maybeCheckpoint(chainId, sizeBefore, head?.size ?? sizeBefore);
+    if (sizeBefore !== undefined) await this.maybeCheckpoint(chainId, sizeBefore, head?.size ?? sizeBefore);
     return results;
+  }
+
+  private cachedHead(chainId: string): LedgerHead | undefined {
+    return this.headCacheSize > 0 ? this.heads.get(chainId) : undefined;
+  }
+
+  private remember(chainId: string, head: LedgerHead | null): void {
+    if (this.headCacheSize <= 0) return;
+    this.heads.delete(chainId);
+    if (head === null || head.etag === "") return;
+    this.heads.set(chainId, head);
+    if (this.heads.size > this.headCacheSize) {
+      const oldest = this.heads.keys().next();
+      if (oldest.done !== true) this.heads.delete(oldest.value);
+    }
   }
 
   private async commitChunk(

@@ -1,14 +1,14 @@
 import { type Clock } from "../clock.js";
 import { type Logger } from "../logger.js";
-import { type AuditLedger } from "./AuditLedger.js";
+import { type AuditLedger, type LedgerHead } from "./AuditLedger.js";
 import { AuditIntegrityError } from "./AuditIntegrityError.js";
 import { type CheckpointAnchor } from "./CheckpointAnchor.js";
 import { checkpointNoteText, type SignedCheckpoint } from "./checkpointNote.js";
 import { type CheckpointSigner } from "./CheckpointSigner.js";
 import { sha256 } from "./hashing.js";
-import { consistencyProof, merkleRoot, verifyConsistency } from "./merkle.js";
+import { consistencyProof, leafHash, verifyConsistency, verifyInclusion } from "./merkle.js";
 import { type SignatureVerifier } from "./SignatureVerifier.js";
-import { verifyChain } from "./verifyChain.js";
+import { type ResumePoint, verifyChain, type VerifyResult } from "./verifyChain.js";
 
 export interface AuditCheckpointerDeps {
   readonly ledger: AuditLedger;
@@ -23,25 +23,96 @@ export interface CheckpointOptions {
   readonly abortSignal?: AbortSignal;
 }
 
+/** The tree a checkpoint signs. */
+interface Tree {
+  readonly size: number;
+  readonly root: Buffer;
+  readonly lastHash: string;
+  readonly lastLeafProof: readonly Buffer[];
+}
+
 export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
   return out;
 }
 
+const HEX_HASH = /^[0-9a-f]{64}$/;
+
 /**
- * Signs a checkpoint over the chain as it stands. Before signing it verifies the whole chain
- * against the head and every earlier checkpoint, and checks an RFC 6962 consistency proof from the
- * latest checkpoint to the new tree: a chain that is inconsistent with what was signed before is
+ * Where the next checkpoint can start, from the latest one's `resume` state — only if that state is
+ * proved by the latest checkpoint's root (RFC 6962 inclusion of the last leaf). Null: read from 0.
+ */
+export function resumePointOf(latest: SignedCheckpoint): ResumePoint | null {
+  const resume = latest.resume;
+  if (resume === undefined || latest.size < 1 || !HEX_HASH.test(resume.lastEntryHash)) return null;
+  // Read from storage: check the shape before use.
+  const hashes: unknown = resume.lastLeafProof;
+  if (!Array.isArray(hashes)) return null;
+  const proof: Buffer[] = [];
+  for (const hash of hashes as unknown[]) {
+    if (typeof hash !== "string" || !HEX_HASH.test(hash)) return null;
+    proof.push(Buffer.from(hash, "hex"));
+  }
+  const leaf = leafHash(Buffer.from(resume.lastEntryHash, "hex"));
+  if (!verifyInclusion(leaf, latest.size - 1, latest.size, proof, Buffer.from(latest.rootHash, "hex"))) return null;
+  return { size: latest.size, lastHash: resume.lastEntryHash, lastLeafProof: proof };
+}
+
+/**
+ * Signs a checkpoint over the chain as it stands; a chain inconsistent with what was signed before is
  * never signed (AuditIntegrityError, nothing written).
+ *
+ * Incremental: the latest checkpoint carries the tree's right edge and last entry hash (`resume`),
+ * proved by its signed root. The checkpointer then reads and checks only the entries after it: each
+ * one's bytes, hash, position and columns, the link from the signed last entry, and the head. The new
+ * tree extends the signed one by construction, so it is consistent with it. Entries before the latest
+ * checkpoint are not read again: if they were rewritten since, the new checkpoint still signs the true
+ * history and `verify` reports the rewrite.
+ *
+ * Full (no checkpoint yet, or one without a usable `resume`): verifies the whole chain against the head
+ * and every earlier checkpoint, and checks an RFC 6962 consistency proof from the latest one.
  */
 export class AuditCheckpointer {
   constructor(private readonly deps: AuditCheckpointerDeps) {}
 
   async checkpoint(chainId: string, options: CheckpointOptions = {}): Promise<SignedCheckpoint> {
-    const { ledger, anchor, signer, signatureVerifier, clock, logger } = this.deps;
+    const { ledger, anchor, logger } = this.deps;
     const head = await ledger.getHead(chainId, options);
     if (head === null || head.size === 0) throw new AuditIntegrityError("no_chain", `Chain ${chainId} has no entries to checkpoint.`);
+    const latest = await anchor.getLatest(chainId, options);
+    const resume = latest === null ? null : resumePointOf(latest);
+    if (latest !== null && resume === null) logger.warn("audit.checkpoint.full_read", { chainId, latestSize: latest.size });
+    const tree = latest !== null && resume !== null ? await this.extend(chainId, head, latest, resume, options) : await this.full(chainId, head, options);
+    if (tree === "unchanged") return latest as SignedCheckpoint;
+    return this.signAndAnchor(chainId, tree, options);
+  }
+
+  /** Checks the entries after `latest` only, continuing its signed tree. */
+  private async extend(chainId: string, head: LedgerHead, latest: SignedCheckpoint, resume: ResumePoint, options: CheckpointOptions): Promise<Tree | "unchanged"> {
+    const { ledger, signatureVerifier } = this.deps;
+    if (head.size < latest.size) {
+      throw new AuditIntegrityError(
+        "truncated_after_checkpoint",
+        `Refusing to sign: the head records ${head.size} entries but a signed checkpoint covers ${latest.size}.`,
+        head.size,
+      );
+    }
+    const result = await verifyChain({
+      chainId,
+      head,
+      entries: ledger.listEntries(chainId, { fromSequence: latest.size, toSequence: head.size, ...options }),
+      checkpoints: [latest],
+      signatureVerifier,
+      resumeFrom: resume,
+      trackTree: true,
+    });
+    const tree = this.treeOf(chainId, result);
+    return tree.size === latest.size ? "unchanged" : tree;
+  }
+
+  private async full(chainId: string, head: LedgerHead, options: CheckpointOptions): Promise<Tree | "unchanged"> {
+    const { ledger, anchor, signatureVerifier } = this.deps;
     const earlier = await collect(anchor.list(chainId, options));
     const result = await verifyChain({
       chainId,
@@ -50,25 +121,41 @@ export class AuditCheckpointer {
       checkpoints: earlier,
       signatureVerifier,
       collectLeaves: true,
+      trackTree: true,
     });
-    if (!result.intact || result.leaves === undefined) {
-      logger.error("audit.checkpoint.refused", { chainId, problem: result.problem ?? null, firstBadSequence: result.firstBadSequence ?? null });
-      throw new AuditIntegrityError(result.problem ?? "head_mismatch", `Refusing to sign a checkpoint: ${result.message}`, result.firstBadSequence);
-    }
-    const leaves = result.leaves;
-    const root = merkleRoot(leaves);
+    const tree = this.treeOf(chainId, result);
+    const leaves = result.leaves ?? [];
     const latest = earlier.at(-1);
     if (latest !== undefined) {
       const proof = consistencyProof(leaves, latest.size);
-      if (!verifyConsistency(latest.size, leaves.length, Buffer.from(latest.rootHash, "hex"), root, proof)) {
+      if (!verifyConsistency(latest.size, leaves.length, Buffer.from(latest.rootHash, "hex"), tree.root, proof)) {
         throw new AuditIntegrityError("fork", `Refusing to sign: the tree of ${leaves.length} is not consistent with the checkpoint at ${latest.size}.`, latest.size);
       }
-      if (latest.size === leaves.length) return latest;
+      if (latest.size === leaves.length) return "unchanged";
     }
-    const body = { origin: chainId, size: leaves.length, rootHash: root.toString("hex"), timestamp: new Date(clock.nowInMs()).toISOString() };
+    return tree;
+  }
+
+  private treeOf(chainId: string, result: VerifyResult): Tree {
+    if (!result.intact || result.tree === undefined) {
+      this.deps.logger.error("audit.checkpoint.refused", { chainId, problem: result.problem ?? null, firstBadSequence: result.firstBadSequence ?? null });
+      throw new AuditIntegrityError(result.problem ?? "head_mismatch", `Refusing to sign a checkpoint: ${result.message}`, result.firstBadSequence);
+    }
+    return result.tree;
+  }
+
+  private async signAndAnchor(chainId: string, tree: Tree, options: CheckpointOptions): Promise<SignedCheckpoint> {
+    const { anchor, signer, clock, logger } = this.deps;
+    const body = { origin: chainId, size: tree.size, rootHash: tree.root.toString("hex"), timestamp: new Date(clock.nowInMs()).toISOString() };
     const digest = sha256(checkpointNoteText(body));
     const signed = await signer.sign(digest, options);
-    const checkpoint: SignedCheckpoint = { ...body, keyId: signed.keyId, algorithm: "ES256", signature: Buffer.from(signed.signature).toString("base64") };
+    const checkpoint: SignedCheckpoint = {
+      ...body,
+      keyId: signed.keyId,
+      algorithm: "ES256",
+      signature: Buffer.from(signed.signature).toString("base64"),
+      resume: { lastEntryHash: tree.lastHash, lastLeafProof: tree.lastLeafProof.map((h) => h.toString("hex")) },
+    };
     const stored = await anchor.put(checkpoint, options);
     if (stored === "exists") {
       // Another writer checkpointed the same size first: fine if it signed the same root.

@@ -15,6 +15,21 @@ export interface SignedCheckpoint extends CheckpointBody {
   readonly keyId: string;
   readonly algorithm: "ES256";
   readonly signature: string;
+  /** Lets the next checkpoint start here instead of re-reading the chain (not signed: checked against rootHash). */
+  readonly resume?: CheckpointResume;
+}
+
+/**
+ * The tree's state at a checkpoint, in the form RFC 6962 already verifies: the hash of the last entry and
+ * the inclusion proof of its leaf. That proof is the right edge (compact range) of the tree of size - 1,
+ * so with the last leaf it gives the right edge at `size`. It is trusted only after
+ * verifyInclusion(leaf, size - 1, size, proof, rootHash) succeeds under a verified signature.
+ */
+export interface CheckpointResume {
+  /** SHA-256 of entry size - 1, hex: the `prev` entry `size` must carry. */
+  readonly lastEntryHash: string;
+  /** PATH(size - 1, D[0:size]), hex, smallest subtree first. */
+  readonly lastLeafProof: readonly string[];
 }
 
 export const CHECKPOINT_NOTE_HEADER = "palisade-audit-checkpoint/v1";

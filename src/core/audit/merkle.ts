@@ -149,13 +149,38 @@ export function verifyConsistency(
   return fr.equals(oldRoot) && sr.equals(newRoot) && sn === 0;
 }
 
+/** The sizes of the perfect subtrees along the right edge of a tree of n leaves, largest first. */
+function rightEdgeSizes(n: number): number[] {
+  const sizes: number[] = [];
+  for (let bit = 2 ** Math.floor(Math.log2(Math.max(n, 1))); bit >= 1; bit /= 2) if (Math.floor(n / bit) % 2 === 1) sizes.push(bit);
+  return sizes;
+}
+
 /**
- * The root of a growing tree in O(log n) memory: the perfect subtrees along the right edge.
- * Folding them right to left gives exactly RFC 6962's MTH for any size.
+ * The root of a growing tree in O(log n) memory: the perfect subtrees along the right edge (RFC 9162's
+ * compact range [0, n)). Folding them right to left gives exactly RFC 6962's MTH for any size.
  */
 export class MerkleAccumulator {
-  private readonly stack: { hash: Buffer; size: number }[] = [];
+  private stack: { hash: Buffer; size: number }[] = [];
   private count = 0;
+  /** The subtrees the last push merged with its leaf, smallest first; null before the first push. */
+  private merged: Buffer[] | null = null;
+
+  /**
+   * Resumes a tree of `size` leaves from the inclusion proof of its last leaf. That proof is exactly the
+   * right edge of the tree of size - 1 (smallest subtree first), so nothing else is needed.
+   * The caller checks the proof against a signed root first (verifyInclusion).
+   */
+  static resume(size: number, lastLeaf: Uint8Array, lastLeafProof: readonly Uint8Array[]): MerkleAccumulator {
+    if (!(Number.isInteger(size) && size >= 1)) throw new RangeError(`Cannot resume a tree of ${size} leaves`);
+    const sizes = rightEdgeSizes(size - 1);
+    if (sizes.length !== lastLeafProof.length) throw new RangeError(`A tree of ${size} leaves needs ${sizes.length} proof hashes, not ${lastLeafProof.length}`);
+    const accumulator = new MerkleAccumulator();
+    accumulator.stack = sizes.map((subtree, i) => ({ hash: Buffer.from(lastLeafProof[lastLeafProof.length - 1 - i] as Uint8Array), size: subtree }));
+    accumulator.count = size - 1;
+    accumulator.push(Buffer.from(lastLeaf));
+    return accumulator;
+  }
 
   get size(): number {
     return this.count;
@@ -163,11 +188,14 @@ export class MerkleAccumulator {
 
   push(leaf: Buffer): void {
     let node = { hash: leaf, size: 1 };
+    const merged: Buffer[] = [];
     for (let top = this.stack.at(-1); top !== undefined && top.size === node.size; top = this.stack.at(-1)) {
       this.stack.pop();
+      merged.push(top.hash);
       node = { hash: nodeHash(top.hash, node.hash), size: node.size * 2 };
     }
     this.stack.push(node);
+    this.merged = merged;
     this.count += 1;
   }
 
@@ -176,5 +204,12 @@ export class MerkleAccumulator {
     let hash = (this.stack[this.stack.length - 1] as { hash: Buffer }).hash;
     for (let i = this.stack.length - 2; i >= 0; i -= 1) hash = nodeHash((this.stack[i] as { hash: Buffer }).hash, hash);
     return hash;
+  }
+
+  /** PATH(size - 1, D[0:size]): the inclusion proof of the last leaf pushed (RFC 6962), smallest subtree first. */
+  lastLeafProof(): Buffer[] {
+    if (this.merged === null) throw new RangeError("No leaf has been pushed");
+    const below = this.stack.slice(0, -1).map((node) => node.hash);
+    return [...this.merged, ...below.reverse()];
   }
 }

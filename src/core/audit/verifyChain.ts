@@ -34,6 +34,19 @@ export interface VerifyResult {
   readonly message: string;
   /** Leaf hashes of every entry, when asked for (the checkpointer needs them). */
   readonly leaves?: readonly Buffer[];
+  /** The tree over the entries checked, when asked for (`trackTree`) and not empty: what the next checkpoint resumes from. */
+  readonly tree?: { readonly size: number; readonly root: Buffer; readonly lastHash: string; readonly lastLeafProof: readonly Buffer[] };
+}
+
+/**
+ * Where an incremental check starts: after the first `size` entries, whose last hash is `lastHash` and
+ * whose tree has `lastLeafProof` as the inclusion proof of its last leaf (see CheckpointResume). The
+ * caller must have checked both against a signed root.
+ */
+export interface ResumePoint {
+  readonly size: number;
+  readonly lastHash: string;
+  readonly lastLeafProof: readonly Uint8Array[];
 }
 
 export interface VerifyChainInput {
@@ -44,6 +57,13 @@ export interface VerifyChainInput {
   readonly checkpoints: readonly SignedCheckpoint[];
   readonly signatureVerifier: SignatureVerifier;
   readonly collectLeaves?: boolean;
+  /** Report the tree's root and its last leaf's inclusion proof. */
+  readonly trackTree?: boolean;
+  /**
+   * Check only the entries from `resumeFrom.size` on (the rows given must start there): links continue from
+   * its last hash and the tree from its right edge. Checkpoints must then be at `size` or later.
+   */
+  readonly resumeFrom?: ResumePoint;
   /** Called every `progressEvery` entries (default 10,000). */
   readonly onProgress?: (entriesChecked: number) => void;
   readonly progressEvery?: number;
@@ -104,13 +124,19 @@ export async function verifyChain(input: VerifyChainInput): Promise<VerifyResult
   const checkpoints = [...input.checkpoints].sort((a, b) => a.size - b.size);
   const wantedSizes = new Set(checkpoints.map((c) => c.size));
   const computedRoots = new Map<number, string>();
-  const accumulator = new MerkleAccumulator();
+  const resume = input.resumeFrom;
+  const start = resume?.size ?? 0;
+  if (checkpoints.some((c) => c.size < start)) throw new RangeError(`An incremental check from ${start} cannot check a checkpoint below it`);
+  const accumulator =
+    resume === undefined || resume.size === 0
+      ? new MerkleAccumulator()
+      : MerkleAccumulator.resume(resume.size, leafHash(Buffer.from(resume.lastHash, "hex")), resume.lastLeafProof);
   const leaves: Buffer[] = [];
   const progressEvery = input.progressEvery ?? 10_000;
-  if (wantedSizes.has(0)) computedRoots.set(0, accumulator.root().toString("hex"));
+  if (wantedSizes.has(start)) computedRoots.set(start, accumulator.root().toString("hex"));
 
-  let expected = 0;
-  let previousHash = GENESIS_HASH;
+  let expected = start;
+  let previousHash = resume?.lastHash ?? GENESIS_HASH;
   // A link that broke between entry `sequence - 1` and entry `sequence`: which side was rewritten is
   // decided by whether `sequence` is itself confirmed by its successor (or the head).
   let pendingBreak: { sequence: number; hash: string } | null = null;
@@ -126,7 +152,14 @@ export async function verifyChain(input: VerifyChainInput): Promise<VerifyResult
     ...(failure.checkpointSize === undefined ? {} : { checkpointSize: failure.checkpointSize }),
   });
   const resolveBreak = (brk: { sequence: number; hash: string }, confirmed: boolean): Failure =>
-    confirmed
+    confirmed && resume !== undefined && brk.sequence === resume.size
+      ? {
+          problem: "rewritten_chain",
+          sequence: brk.sequence - 1,
+          checkpointSize: resume.size,
+          message: `Entry ${brk.sequence} does not extend the signed checkpoint at size ${resume.size}: entries it covers were rewritten (run verify to find the first).`,
+        }
+      : confirmed
       ? {
           problem: "hash_mismatch",
           sequence: brk.sequence - 1,
@@ -169,6 +202,7 @@ export async function verifyChain(input: VerifyChainInput): Promise<VerifyResult
     return fail(resolveBreak(pendingBreak, confirmed), expected);
   }
   const count = expected;
+  const checked = count - start;
 
   // Checkpoints: a bad signature means the note cannot be trusted at all.
   for (const checkpoint of checkpoints) {
@@ -232,9 +266,13 @@ export async function verifyChain(input: VerifyChainInput): Promise<VerifyResult
   return {
     intact: true,
     chainId,
-    entriesChecked: count,
+    entriesChecked: checked,
     checkpointsChecked: checkpoints.length,
-    message: `Chain ${chainId} is intact: ${count} entries, ${checkpoints.length} signed checkpoints.`,
+    message:
+      start === 0
+        ? `Chain ${chainId} is intact: ${count} entries, ${checkpoints.length} signed checkpoints.`
+        : `Chain ${chainId}: entries ${start}..${count - 1} extend the signed checkpoint at ${start} intact.`,
     ...(input.collectLeaves === true ? { leaves } : {}),
+    ...(input.trackTree === true && count > 0 ? { tree: { size: count, root: accumulator.root(), lastHash: previousHash, lastLeafProof: accumulator.lastLeafProof() } } : {}),
   };
 }

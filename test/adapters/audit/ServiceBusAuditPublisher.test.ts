@@ -10,6 +10,7 @@ import { verifyStoredChain } from "../../../src/core/audit/verifyStoredChain.js"
 import { appendAuditMessages } from "../../../src/functions/appendAuditEvents.js";
 import { describeAuditPublisherContract, type PublishedEvent } from "../../contracts/auditPublisher.contract.js";
 import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
+import { InMemoryAuditDeadLetters } from "../../fakes/InMemoryAuditDeadLetters.js";
 import { InMemoryAuditLedger } from "../../fakes/InMemoryAuditLedger.js";
 import { InMemoryCheckpointAnchor } from "../../fakes/InMemoryCheckpointAnchor.js";
 import { InMemoryCheckpointSigner } from "../../fakes/InMemoryCheckpointSigner.js";
@@ -73,10 +74,13 @@ describe("ServiceBusAuditPublisher -> appendAuditEvents", () => {
     const signer = new InMemoryCheckpointSigner();
     const appender = new AuditAppender({ ledger, clock: new ManualClock(), logger: silentLogger });
     const batch = messages.map((m) => ({ messageId: String(m.messageId), body: m.body }));
-    const first = await appendAuditMessages([...batch, { messageId: "junk", body: Buffer.from("{oops") }], appender, silentLogger);
+    const deadLetters = new InMemoryAuditDeadLetters();
+    const deps = { appender, deadLetters, logger: silentLogger };
+    const first = await appendAuditMessages([...batch, { messageId: "junk", sessionId: "sb-chain", body: Buffer.from("{oops") }], deps);
     expect(first.filter((o) => o.outcome === "appended")).toHaveLength(120);
     expect(first.at(-1)).toMatchObject({ index: 120, outcome: "invalid", messageId: "junk" });
-    const again = await appendAuditMessages(batch.slice(100), appender, silentLogger);
+    expect([...deadLetters.letters.values()]).toMatchObject([{ messageId: "junk", chainId: "sb-chain", reason: expect.stringContaining("invalid_json"), body: Buffer.from("{oops") }]);
+    const again = await appendAuditMessages(batch.slice(100), deps);
     expect(again.every((o) => o.outcome === "duplicate")).toBe(true);
     expect(await verifyStoredChain({ ledger, anchor, signatureVerifier: signer.verifier() }, "sb-chain")).toMatchObject({ intact: true, entriesChecked: 120 });
   });

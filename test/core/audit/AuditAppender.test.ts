@@ -117,3 +117,84 @@ describe("AuditAppender", () => {
     expect(await verify("a")).toMatchObject({ intact: true, checkpointsChecked: 2 });
   });
 });
+
+/** Counts the ledger calls an appender makes. */
+function counting(ledger: InMemoryAuditLedger) {
+  const calls = { getHead: 0, findAppended: 0, commit: 0, failNextCommit: false };
+  const wrapped = Object.assign(Object.create(ledger) as InMemoryAuditLedger, {
+    getHead: (chainId: string) => {
+      calls.getHead += 1;
+      return ledger.getHead(chainId);
+    },
+    findAppended: (chainId: string, ids: readonly string[]) => {
+      calls.findAppended += 1;
+      return ledger.findAppended(chainId, ids);
+    },
+    commit: async (batch: CommitBatch) => {
+      calls.commit += 1;
+      if (calls.failNextCommit) {
+        calls.failNextCommit = false;
+        throw new Error("socket hang up");
+      }
+      return ledger.commit(batch);
+    },
+  });
+  return { wrapped, calls };
+}
+
+describe("AuditAppender round trips", () => {
+  it("commits a fresh delivery without reading dedupe rows, and the next one without reading the head", async () => {
+    const { ledger, clock } = setup();
+    const { wrapped, calls } = counting(ledger);
+    const appender = new AuditAppender({ ledger: wrapped, clock, logger: silentLogger });
+    await appender.append(messages(makeAuditEvents(60, { project: "a" })));
+    expect(calls).toMatchObject({ getHead: 1, findAppended: 0, commit: 2 });
+    await appender.append(messages(makeAuditEvents(10, { project: "a" })));
+    expect(calls).toMatchObject({ getHead: 1, findAppended: 0, commit: 3 });
+    expect((await ledger.getHead("a"))?.size).toBe(70);
+  });
+
+  it("a redelivery fails its commit on the dedupe rows, then reads them and appends nothing twice", async () => {
+    const { ledger, clock, verify } = setup({ maxEntriesPerCommit: 5 });
+    const events = makeAuditEvents(12, { project: "a" });
+    const first = new AuditAppender({ ledger, clock, logger: silentLogger });
+    await first.append(messages(events.slice(0, 8)));
+    const { wrapped, calls } = counting(ledger);
+    const second = new AuditAppender({ ledger: wrapped, clock, logger: silentLogger });
+    const outcomes = await second.append(messages(events));
+    expect(outcomes.map((o) => o.status)).toEqual([...Array<string>(8).fill("duplicate"), ...Array<string>(4).fill("appended")]);
+    expect(outcomes.map((o) => ("sequence" in o ? o.sequence : null))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    // Chunk 1 conflicts once; after that every chunk of this delivery is checked before its commit.
+    expect(calls.findAppended).toBe(3);
+    expect((await ledger.getHead("a"))?.size).toBe(12);
+    expect(await verify("a")).toMatchObject({ intact: true, entriesChecked: 12 });
+  });
+
+  it("a remembered head that another writer moved fails on its ETag and is read again: no fork", async () => {
+    const { ledger, clock, verify } = setup();
+    const { wrapped, calls } = counting(ledger);
+    const w1 = new AuditAppender({ ledger: wrapped, clock, logger: silentLogger });
+    const w2 = new AuditAppender({ ledger, clock, logger: silentLogger });
+    await w1.append(messages(makeAuditEvents(3, { project: "a" })));
+    await w2.append(messages(makeAuditEvents(2, { project: "a" })));
+    const outcomes = await w1.append(messages(makeAuditEvents(2, { project: "a" })));
+    expect(outcomes.map((o) => ("sequence" in o ? o.sequence : null))).toEqual([5, 6]);
+    expect(calls.getHead).toBe(2);
+    expect(await verify("a")).toMatchObject({ intact: true, entriesChecked: 7 });
+  });
+
+  it("forgets the head when a commit fails in an unknown way, and keeps at most headCacheSize heads", async () => {
+    const { ledger, clock } = setup();
+    const { wrapped, calls } = counting(ledger);
+    const appender = new AuditAppender({ ledger: wrapped, clock, logger: silentLogger, headCacheSize: 1 });
+    await appender.append(messages(makeAuditEvents(1, { project: "a" })));
+    calls.failNextCommit = true;
+    await expect(appender.append(messages(makeAuditEvents(1, { project: "a" })))).rejects.toThrow("socket hang up");
+    await appender.append(messages(makeAuditEvents(1, { project: "a" })));
+    expect(calls.getHead).toBe(2);
+    await appender.append(messages(makeAuditEvents(1, { project: "b" })));
+    await appender.append(messages(makeAuditEvents(1, { project: "a" })));
+    expect(calls.getHead).toBe(4);
+    expect((await ledger.getHead("a"))?.size).toBe(3);
+  });
+});

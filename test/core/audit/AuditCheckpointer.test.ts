@@ -5,12 +5,29 @@ import { AuditAppender } from "../../../src/core/audit/AuditAppender.js";
 import { AuditCheckpointer, collect } from "../../../src/core/audit/AuditCheckpointer.js";
 import { isAuditIntegrityError } from "../../../src/core/audit/AuditIntegrityError.js";
 import { createEntry, entryLeafHash, formatSequence, GENESIS_HASH } from "../../../src/core/audit/ChainEntry.js";
-import { checkpointNoteText } from "../../../src/core/audit/checkpointNote.js";
+import { checkpointNoteText, type SignedCheckpoint } from "../../../src/core/audit/checkpointNote.js";
+import { type ListEntriesOptions } from "../../../src/core/audit/AuditLedger.js";
 import { merkleRoot } from "../../../src/core/audit/merkle.js";
+import { verifyStoredChain } from "../../../src/core/audit/verifyStoredChain.js";
 import { makeAuditEvents } from "../../fakes/InMemoryAuditEvents.js";
 import { InMemoryAuditLedger } from "../../fakes/InMemoryAuditLedger.js";
 import { InMemoryCheckpointAnchor } from "../../fakes/InMemoryCheckpointAnchor.js";
 import { InMemoryCheckpointSigner } from "../../fakes/InMemoryCheckpointSigner.js";
+
+/** Records which rows each listEntries call asked for and how many it yielded. */
+function recordReads(ledger: InMemoryAuditLedger) {
+  const reads: { from: number; rows: number }[] = [];
+  const listEntries = ledger.listEntries.bind(ledger);
+  ledger.listEntries = async function* (chainId: string, options: ListEntriesOptions = {}) {
+    const read = { from: options.fromSequence ?? 0, rows: 0 };
+    reads.push(read);
+    for await (const entry of listEntries(chainId, options)) {
+      read.rows += 1;
+      yield entry;
+    }
+  };
+  return reads;
+}
 
 async function setup(size: number) {
   const ledger = new InMemoryAuditLedger();
@@ -64,5 +81,58 @@ describe("AuditCheckpointer", () => {
     const { checkpointer } = await setup(0);
     await expect(checkpointer.checkpoint("nobody")).rejects.toMatchObject({ problem: "no_chain" });
     expect(GENESIS_HASH).toHaveLength(64);
+  });
+
+  it("a later checkpoint reads only the entries since the latest one and signs the root over the whole chain", async () => {
+    const { ledger, anchor, signer, checkpointer, append } = await setup(10);
+    const first = await checkpointer.checkpoint("a");
+    expect(first.resume?.lastLeafProof).toHaveLength(2); // the right edge of 9 leaves: subtrees of 8 and 1
+    await append(7);
+    const reads = recordReads(ledger);
+    const second = await checkpointer.checkpoint("a");
+    expect(reads).toEqual([{ from: 10, rows: 7 }]);
+    const leaves = (await collect(ledger.listEntries("a"))).map((e) => entryLeafHash(e.canonical));
+    expect(second).toMatchObject({ size: 17, rootHash: merkleRoot(leaves).toString("hex") });
+    await append(3);
+    reads.length = 0;
+    expect((await checkpointer.checkpoint("a")).rootHash).toBe(merkleRoot((await collect(ledger.listEntries("a"))).map((e) => entryLeafHash(e.canonical))).toString("hex"));
+    expect(reads[0]).toEqual({ from: 17, rows: 3 });
+    expect(signer.signCount).toBe(3);
+    expect(await verifyStoredChain({ ledger, anchor, signatureVerifier: signer.verifier() }, "a")).toMatchObject({ intact: true, checkpointsChecked: 3 });
+  });
+
+  it("nothing appended since the latest checkpoint: reads no entry", async () => {
+    const { ledger, checkpointer } = await setup(5);
+    const first = await checkpointer.checkpoint("a");
+    const reads = recordReads(ledger);
+    expect(await checkpointer.checkpoint("a")).toEqual(first);
+    expect(reads.reduce((sum, r) => sum + r.rows, 0)).toBe(0);
+  });
+
+  it("a resume state the signed root does not prove is ignored: the whole chain is read and checked", async () => {
+    const { ledger, anchor, checkpointer, append } = await setup(10);
+    await checkpointer.checkpoint("a");
+    const stored = anchor.notes.get("a")!.get(10)!;
+    const forged: SignedCheckpoint = { ...stored, resume: { lastEntryHash: "ab".repeat(32), lastLeafProof: stored.resume!.lastLeafProof } };
+    anchor.notes.get("a")!.set(10, forged);
+    await append(4);
+    const reads = recordReads(ledger);
+    const cp = await checkpointer.checkpoint("a");
+    expect(reads).toEqual([{ from: 0, rows: 14 }]);
+    expect(cp.rootHash).toBe(merkleRoot((await collect(ledger.listEntries("a"))).map((e) => entryLeafHash(e.canonical))).toString("hex"));
+  });
+
+  it("refuses when the latest checkpoint's signature is bad or the head fell below it", async () => {
+    const { ledger, anchor, signer, checkpointer, append } = await setup(8);
+    await checkpointer.checkpoint("a");
+    await append(2);
+    const stored = anchor.notes.get("a")!.get(8)!;
+    anchor.notes.get("a")!.set(8, { ...stored, signature: Buffer.alloc(64, 1).toString("base64") });
+    await expect(checkpointer.checkpoint("a")).rejects.toMatchObject({ problem: "bad_checkpoint_signature" });
+    anchor.notes.get("a")!.set(8, stored);
+    const chain = ledger.chains.get("a")!;
+    chain.head = { ...chain.head!, size: 6, lastHash: chain.rows.get(formatSequence(5))!.hash };
+    await expect(checkpointer.checkpoint("a")).rejects.toMatchObject({ problem: "truncated_after_checkpoint", firstBadSequence: 6 });
+    expect(signer.signCount).toBe(1);
   });
 });

@@ -24,3 +24,7 @@ describeAuditPublisherContract("InMemoryAuditPublisher", async () => {
   const publisher = new InMemoryAuditPublisher();
   return { publisher, received: async () => publisher.published.map((event) => ({ event, chainId: event.project })) };
 });
+import { describeAuditDeadLettersContract } from "../../contracts/auditDeadLetters.contract.js";
+import { InMemoryAuditDeadLetters } from "../../fakes/InMemoryAuditDeadLetters.js";
+
+describeAuditDeadLettersContract("InMemoryAuditDeadLetters", async () => ({ deadLetters: new InMemoryAuditDeadLetters() }));

@@ -86,4 +86,25 @@ describe("RFC 6962 Merkle hashing", () => {
       }
     }
   });
+
+  it("the accumulator's last-leaf proof is RFC 6962's PATH(n-1, D[0:n]), and resuming from it continues the same tree", () => {
+    const leaves = leavesOf(70);
+    const accumulator = new MerkleAccumulator();
+    for (let n = 1; n <= 70; n += 1) {
+      accumulator.push(leaves[n - 1]!);
+      const proof = accumulator.lastLeafProof();
+      expect(proof).toEqual(inclusionProof(leaves, n - 1, n));
+      expect(verifyInclusion(leaves[n - 1]!, n - 1, n, proof, merkleRoot(leaves.slice(0, n)))).toBe(true);
+      const resumed = MerkleAccumulator.resume(n, leaves[n - 1]!, proof);
+      expect(resumed.size).toBe(n);
+      expect(resumed.root()).toEqual(merkleRoot(leaves.slice(0, n)));
+      for (let m = n + 1; m <= Math.min(70, n + 9); m += 1) {
+        resumed.push(leaves[m - 1]!);
+        expect(resumed.root()).toEqual(merkleRoot(leaves.slice(0, m)));
+        expect(resumed.lastLeafProof()).toEqual(inclusionProof(leaves, m - 1, m));
+      }
+    }
+    expect(() => MerkleAccumulator.resume(6, leaves[5]!, [leaves[0]!])).toThrow(RangeError);
+    expect(() => new MerkleAccumulator().lastLeafProof()).toThrow(RangeError);
+  });
 });
