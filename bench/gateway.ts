@@ -43,7 +43,7 @@ const REQUEST_BODY = JSON.stringify({
  * `withLimits: false` (PALISADE_BENCH_LIMITS=off) leaves limits and budgets out, so no counter is
  * stored: a diagnostic to see what the counter store costs, not the governed configuration.
  */
-function benchPolicy(upstreamUrl: string, withLimits: boolean): PolicyInput {
+export function benchPolicy(upstreamUrl: string, withLimits: boolean): PolicyInput {
   // Limits far above what the bench sends, so the counter store is exercised but never refuses.
   const high = withLimits ? { requestsPerMinute: 10_000_000, tokensPerMinute: 1_000_000_000 } : {};
   return {
@@ -82,7 +82,7 @@ function benchPolicy(upstreamUrl: string, withLimits: boolean): PolicyInput {
 
 type GatewayChild = ChildProcessByStdio<Writable, Readable, Readable>;
 
-async function startGatewayChild(environment: Record<string, string>, pinToCore: string | null, cpuProfileDirectory: string | null): Promise<{ child: GatewayChild; ready: GatewayServerReady }> {
+export async function startGatewayChild(environment: Record<string, string>, pinToCore: string | null, cpuProfileDirectory: string | null): Promise<{ child: GatewayChild; ready: GatewayServerReady }> {
   const script = fileURLToPath(new URL("./support/gatewayServer.js", import.meta.url));
   if (!existsSync(script)) throw new Error(`${script} is missing: run the bench from the build (npm run bench)`);
   const nodeArgs = [...(cpuProfileDirectory ? ["--cpu-prof", "--cpu-prof-dir", cpuProfileDirectory] : []), script];
@@ -112,7 +112,7 @@ async function startGatewayChild(environment: Record<string, string>, pinToCore:
   return { child, ready };
 }
 
-async function stopChild(child: GatewayChild): Promise<void> {
+export async function stopChild(child: GatewayChild): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill("SIGTERM");

@@ -30,6 +30,7 @@ const AREA_BENCHES: readonly BenchModule[] = [
   { area: "limits", specifier: "./limits.js", exportName: "runLimitsBench" },
   { area: "servicebus", specifier: "./servicebus.js", exportName: "runServiceBusBench" },
   { area: "stack", specifier: "./stack.js", exportName: "runStackBench" },
+  { area: "telemetry", specifier: "./telemetry.js", exportName: "runTelemetryBench" },
 ];
 
 type Nested = { [key: string]: number | Nested };
@@ -164,6 +165,7 @@ async function main(): Promise<void> {
     { name: "p99 over direct at 500 req/s", value: read(results, "gateway", "deltaP99Ms500"), limit: 5, unit: "ms" },
     { name: "gateway peak RSS", value: read(results, "gateway", "rssPeakMb"), limit: 150, unit: "MB" },
     { name: "cold start (import of the function modules)", value: cold?.coldStartMs, limit: 300, unit: "ms" },
+    { name: "telemetry overhead (CPU per request, on vs off)", value: read(results, "telemetry", "overheadPercent"), limit: 10, unit: "%" },
   ];
   const verdicts = Object.fromEntries(targets.map((target) => [target.name, target.value === undefined || !Number.isFinite(target.value) ? "not measured" : target.value <= target.limit ? "met" : "not met"]));
   const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: availableParallelism(), memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };

@@ -95,7 +95,7 @@ export async function createTelemetry(
   options.logger.info("telemetry on", { exporter: options.exporters ? "custom" : settings.PALISADE_TELEMETRY_EXPORTER, traceSampleRatio: options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO });
   return {
     enabled: true,
-    gateway: new OtelGatewayTelemetry({ tracer, meter, clock: options.clock ?? highResolutionClock, traceSampleRatio: Math.min(1, Math.max(0, options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO)) }),
+    gateway: new OtelGatewayTelemetry({ tracer, meter, histograms: sdk.histograms, clock: options.clock ?? highResolutionClock, traceSampleRatio: Math.min(1, Math.max(0, options.traceSampleRatio ?? DEFAULT_TRACE_SAMPLE_RATIO)) }),
     keyExpiry: new KeyExpiryTelemetry(meter),
     observeEndpointHealth: (health, endpoints) => observeEndpointHealth(meter, health, endpoints),
     observeOutbox: (outbox) => new ObservedAuditOutbox(outbox, meter),

@@ -11,7 +11,8 @@ export async function chatCompletions(request: HttpRequest, context: InvocationC
   try {
     const services = await getAppServices();
     const body = await readJsonBody(request, services.policy.policy.limits.maxBodyBytes);
-    const input = gatewayRequestOf(request, requestId, services.policy.policy.network.trustedProxyHops, body);
+    // The invocation's trace context (the host's span for this call) parents the request's spans.
+    const input = gatewayRequestOf(request, requestId, services.policy.policy.network.trustedProxyHops, body, context.traceContext);
     return toHttpResponse(await services.chat.handle(input));
   } catch (error) {
     return errorResponse(error, requestId);

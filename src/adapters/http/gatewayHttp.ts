@@ -1,7 +1,8 @@
-import { type HttpRequest, type HttpResponseInit } from "@azure/functions";
+import { type HttpRequest, type HttpResponseInit, type TraceContext } from "@azure/functions";
 import { requestedProjectFromHeaders } from "../../core/auth/authorize.js";
 import { type GatewayRequest, type GatewayResponse } from "../../core/gateway/GatewayRequest.js";
 import { clientAddress } from "../../core/network/clientAddress.js";
+import { parseTraceparent } from "../../core/telemetry/traceContext.js";
 import { ReadableStream } from "node:stream/web";
 
 const header = (request: HttpRequest, name: string): string | null => request.headers.get(name);
@@ -12,8 +13,19 @@ export function requestIdFor(request: HttpRequest, newId: () => string): string 
   return offered && /^[\w.:-]{8,128}$/.test(offered) ? offered : newId();
 }
 
+/**
+ * The trace context the request's spans continue: the Functions invocation's (`context.traceContext`,
+ * set by the host with `telemetryMode: OpenTelemetry`: its own request span, itself a child of the
+ * caller's `traceparent`), else the caller's header. A malformed invocation context falls back too.
+ */
+export function traceparentFor(request: HttpRequest, traceContext: TraceContext | undefined): string | undefined {
+  const invocation = traceContext?.traceParent;
+  if (invocation !== undefined && invocation !== null && parseTraceparent(invocation) !== null) return invocation;
+  return header(request, "traceparent") ?? undefined;
+}
+
 /** Picks from the HTTP request what the gateway needs; the body is read separately. */
-export function gatewayRequestOf(request: HttpRequest, requestId: string, trustedProxyHops: number, body: unknown): GatewayRequest {
+export function gatewayRequestOf(request: HttpRequest, requestId: string, trustedProxyHops: number, body: unknown, traceContext?: TraceContext): GatewayRequest {
   return {
     requestId,
     authorization: header(request, "authorization"),
@@ -24,7 +36,7 @@ export function gatewayRequestOf(request: HttpRequest, requestId: string, truste
     // The Functions worker never sees the socket: the platform's front end appends the caller to
     // x-forwarded-for, and the policy says how many such hops to trust.
     clientIp: clientAddress({ remoteAddress: null, forwardedFor: header(request, "x-forwarded-for") ?? undefined, trustedProxyHops }),
-    traceparent: header(request, "traceparent") ?? undefined,
+    traceparent: traceparentFor(request, traceContext),
     subjectHeader: header(request, "x-palisade-subject") ?? undefined,
     body,
   };

@@ -1,7 +1,6 @@
 import {
   type Attributes,
   type Context,
-  type Histogram,
   type Meter,
   ROOT_CONTEXT,
   type Span,
@@ -27,12 +26,18 @@ import {
   type StageHandle,
 } from "./GatewayTelemetry.js";
 import { ATTR, type Decision, METRIC, errorCodeOf, genAiSystemOf, safeModelName, serverAddressOf } from "./telemetryAttributes.js";
-import { PreAggregatedCounter } from "./PreAggregatedCounter.js";
+import { type CounterSeries, PreAggregatedCounter } from "./PreAggregatedCounter.js";
+import { type HistogramSeries, type InProcessHistograms, type PreAggregatedHistogram } from "./PreAggregatedHistogram.js";
 import { formatTraceparent, parseTraceparent } from "./traceContext.js";
 
 export interface OtelGatewayTelemetryOptions {
   readonly tracer: Tracer;
   readonly meter: Meter;
+  /**
+   * Where the duration histograms are aggregated (in process; the adapter's metric reader reports
+   * them: startTelemetrySdk's `histograms`).
+   */
+  readonly histograms: InProcessHistograms;
   /**
    * Times spans and latency samples. Production passes a high-resolution clock
    * (`performance.timeOrigin + performance.now()`); tests a ManualClock, so durations are exact.
@@ -48,13 +53,13 @@ export interface OtelGatewayTelemetryOptions {
   readonly random?: () => number;
 }
 
-/** The instruments a request records into; created once per meter. Counters are summed in process. */
+/** The instruments a request records into; created once per meter. Counters and histograms are aggregated in process. */
 interface Instruments {
   readonly requests: PreAggregatedCounter;
-  readonly requestDuration: Histogram;
+  readonly requestDuration: PreAggregatedHistogram;
   readonly tokens: PreAggregatedCounter;
   readonly cost: PreAggregatedCounter;
-  readonly stageDuration: Histogram;
+  readonly stageDuration: PreAggregatedHistogram;
   readonly dlpFindings: PreAggregatedCounter;
   readonly limitRejections: PreAggregatedCounter;
   readonly upstreamAttempts: PreAggregatedCounter;
@@ -85,29 +90,29 @@ export const ROOT_SPAN_NAME = "palisade.chat_completion";
  * the way it depends on zod; the SDK and exporters are wired in `src/adapters/telemetry`.
  */
 export class OtelGatewayTelemetry implements GatewayTelemetry {
-  private readonly instruments: Instruments;
+  private readonly series: SeriesCache;
 
   constructor(private readonly options: OtelGatewayTelemetryOptions) {
-    const { meter } = options;
-    this.instruments = {
+    const { meter, histograms } = options;
+    this.series = new SeriesCache({
       requests: new PreAggregatedCounter(meter, METRIC.requests, { description: "Governed chat completions, by project, model, decision and status." }),
-      requestDuration: meter.createHistogram(METRIC.requestDuration, { description: "Time from request to decision.", unit: "ms" }),
+      requestDuration: histograms.create(METRIC.requestDuration, { description: "Time from request to decision.", unit: "ms" }),
       tokens: new PreAggregatedCounter(meter, METRIC.tokens, { description: "Input and output tokens of upstream calls, by project and model.", unit: "{token}" }),
       cost: new PreAggregatedCounter(meter, METRIC.cost, { description: "Cost of upstream calls as priced by the policy.", unit: "USD" }),
-      stageDuration: meter.createHistogram(METRIC.stageDuration, { description: "Latency of each stage of a governed completion (requests whose trace is sampled).", unit: "ms" }),
+      stageDuration: histograms.create(METRIC.stageDuration, { description: "Latency of each stage of a governed completion (requests whose trace is sampled).", unit: "ms" }),
       dlpFindings: new PreAggregatedCounter(meter, METRIC.dlpFindings, { description: "Sensitive-data findings, by entity type, direction and action." }),
       limitRejections: new PreAggregatedCounter(meter, METRIC.limitRejections, { description: "Requests refused by a rate limit or a budget." }),
       upstreamAttempts: new PreAggregatedCounter(meter, METRIC.upstreamAttempts, { description: "Upstream attempts, by endpoint and outcome." }),
       failovers: new PreAggregatedCounter(meter, METRIC.failovers, { description: "Failovers from one endpoint to another of the same plan." }),
       auditPublishFailures: new PreAggregatedCounter(meter, METRIC.auditPublishFailures, { description: "Requests whose audit events could not be published." }),
-    };
+    });
   }
 
   startRequest(traceparent: string | undefined): RequestTelemetry {
     const remote = parseTraceparent(traceparent);
-    if (!this.sampled(remote)) return new TracedRequest(this.options, this.instruments, null, traceparent, remote?.traceId);
+    if (!this.sampled(remote)) return new TracedRequest(this.options, this.series, null, traceparent, remote?.traceId);
     const parent = remote === null ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, remote);
-    return new TracedRequest(this.options, this.instruments, parent, traceparent, remote?.traceId);
+    return new TracedRequest(this.options, this.series, parent, traceparent, remote?.traceId);
   }
 
   private sampled(remote: SpanContext | null): boolean {
@@ -137,6 +142,139 @@ const STAGE_METRIC_ATTRIBUTES = perStage((stage) => ({
   error: Object.freeze({ [ATTR.stage]: stage, [ATTR.outcome]: "error" }),
 }));
 const ROOT_ATTRIBUTES: Attributes = Object.freeze({ [ATTR.genAiOperation]: "chat" });
+
+/** Most (project, model) pairs cached; beyond that (a policy with thousands of models) series are looked up by key. */
+const MAX_CACHED_SCOPES = 2_000;
+
+/**
+ * The series a request records into, resolved once and kept: an unsampled request's metrics are a few
+ * Map lookups on strings it already holds (policy ids, which keep their hash) and `+=` on handles — no
+ * key strings, attribute objects or closures per request.
+ */
+class SeriesCache {
+  private readonly scopes = new Map<string, Map<string, ScopeSeries>>();
+  private cachedScopes = 0;
+  private readonly attempts = new WeakMap<EndpointPolicy, Map<string, CounterSeries>>();
+  readonly stages: Readonly<Record<GatewayStage, { readonly ok: HistogramSeries; readonly error: HistogramSeries }>>;
+
+  constructor(readonly instruments: Instruments) {
+    this.stages = perStage((stage) => ({
+      ok: instruments.stageDuration.series(`${stage}|ok`, () => STAGE_METRIC_ATTRIBUTES[stage].ok),
+      error: instruments.stageDuration.series(`${stage}|error`, () => STAGE_METRIC_ATTRIBUTES[stage].error),
+    }));
+  }
+
+  scope(project: string | undefined, model: string | undefined): ScopeSeries {
+    const projectKey = project ?? "";
+    const modelKey = model ?? "";
+    let byModel = this.scopes.get(projectKey);
+    let scope = byModel?.get(modelKey);
+    if (scope !== undefined) return scope;
+    const attributes: Attributes = {};
+    if (project !== undefined) attributes[ATTR.project] = project;
+    if (model !== undefined) attributes[ATTR.genAiRequestModel] = model;
+    scope = new ScopeSeries(this.instruments, `${projectKey}|${modelKey}`, Object.freeze(attributes));
+    if (this.cachedScopes < MAX_CACHED_SCOPES) {
+      if (byModel === undefined) {
+        byModel = new Map();
+        this.scopes.set(projectKey, byModel);
+      }
+      byModel.set(modelKey, scope);
+      this.cachedScopes += 1;
+    }
+    return scope;
+  }
+
+  attempt(endpoint: EndpointPolicy, outcome: string): CounterSeries {
+    let byOutcome = this.attempts.get(endpoint);
+    if (byOutcome === undefined) {
+      byOutcome = new Map();
+      this.attempts.set(endpoint, byOutcome);
+    }
+    let series = byOutcome.get(outcome);
+    if (series === undefined) {
+      series = this.instruments.upstreamAttempts.series(`${endpoint.id}|${outcome}`, () => ({ [ATTR.endpointId]: endpoint.id, [ATTR.region]: endpoint.region, [ATTR.outcome]: outcome }));
+      byOutcome.set(outcome, series);
+    }
+    return series;
+  }
+}
+
+const DECISIONS: readonly Decision[] = ["served", "blocked", "error"];
+
+/** The series of one project and model: requests by status and reason, duration by decision, tokens, cost, rejections. */
+class ScopeSeries {
+  private readonly requestSeries = new Map<number, Map<string, CounterSeries>>();
+  private readonly durationSeries = new Map<Decision, HistogramSeries>();
+  private readonly tokenSeries = new Map<string, { readonly input: CounterSeries; readonly output: CounterSeries }>();
+  private costSeries: CounterSeries | undefined;
+  private readonly limitSeries = new Map<string, CounterSeries>();
+
+  constructor(
+    private readonly instruments: Instruments,
+    private readonly key: string,
+    private readonly attributes: Attributes,
+  ) {}
+
+  /** `reason` is set exactly when the request failed, so status and reason determine the decision. */
+  requests(decision: Decision, status: number, reason: string | undefined): CounterSeries {
+    let byReason = this.requestSeries.get(status);
+    if (byReason === undefined) {
+      byReason = new Map();
+      this.requestSeries.set(status, byReason);
+    }
+    const reasonKey = reason ?? "";
+    let series = byReason.get(reasonKey);
+    if (series === undefined) {
+      const attributes = this.attributes;
+      series = this.instruments.requests.series(`${this.key}|${decision}|${status}|${reasonKey}`, () => ({
+        ...attributes,
+        [ATTR.decision]: decision,
+        [ATTR.httpStatus]: status,
+        ...(reason === undefined ? {} : { [ATTR.reason]: reason }),
+      }));
+      byReason.set(reasonKey, series);
+    }
+    return series;
+  }
+
+  duration(decision: Decision): HistogramSeries {
+    let series = this.durationSeries.get(decision);
+    if (series === undefined) {
+      const attributes = this.attributes;
+      series = this.instruments.requestDuration.series(`${this.key}|${decision}`, () => ({ ...attributes, [ATTR.decision]: decision }));
+      if (DECISIONS.includes(decision)) this.durationSeries.set(decision, series);
+    }
+    return series;
+  }
+
+  tokens(system: string): { readonly input: CounterSeries; readonly output: CounterSeries } {
+    let pair = this.tokenSeries.get(system);
+    if (pair === undefined) {
+      const attributes = this.attributes;
+      const of = (type: string) => (): Attributes => ({ ...attributes, [ATTR.genAiTokenType]: type, ...(system === "" ? {} : { [ATTR.genAiSystem]: system }) });
+      pair = { input: this.instruments.tokens.series(`${this.key}|${system}|input`, of("input")), output: this.instruments.tokens.series(`${this.key}|${system}|output`, of("output")) };
+      this.tokenSeries.set(system, pair);
+    }
+    return pair;
+  }
+
+  cost(): CounterSeries {
+    const attributes = this.attributes;
+    this.costSeries ??= this.instruments.cost.series(this.key, () => ({ ...attributes }));
+    return this.costSeries;
+  }
+
+  limitRejections(reason: string, kind: string): CounterSeries {
+    let series = this.limitSeries.get(reason);
+    if (series === undefined) {
+      const attributes = this.attributes;
+      series = this.instruments.limitRejections.series(`${this.key}|${reason}`, () => ({ ...attributes, [ATTR.limitKind]: kind, [ATTR.reason]: reason }));
+      this.limitSeries.set(reason, series);
+    }
+    return series;
+  }
+}
 
 /**
  * One stage of a sampled request. Its span is made when the request ends, from the times recorded
@@ -169,11 +307,12 @@ class TracedRequest implements RequestTelemetry {
   private readonly startedAtInMs: number;
   private attempts = 0;
   private ended = false;
-  private readonly stages: StageTimer[] = [];
+  /** Sampled requests only: made on the first stage. */
+  private stages: StageTimer[] | null = null;
 
   constructor(
     private readonly options: OtelGatewayTelemetryOptions,
-    private readonly instruments: Instruments,
+    private readonly series: SeriesCache,
     parent: Context | null,
     private readonly callerTraceparent: string | undefined,
     callerTraceId: string | undefined,
@@ -198,23 +337,25 @@ class TracedRequest implements RequestTelemetry {
     // Unsampled requests skip stages altogether: their cost is what keeps telemetry in budget.
     if (!this.recording) return NO_STAGE;
     const timer = new StageTimer(this.options.clock, stage, this.options.clock.nowInMs());
-    this.stages.push(timer);
+    (this.stages ??= []).push(timer);
     return timer;
   }
 
   /** The stage spans and latency samples of a sampled request, made in one burst at its end. */
   private emitStages(): void {
     const { tracer } = this.options;
-    for (const timer of this.stages) {
+    const stages = this.stages;
+    if (stages === null) return;
+    this.stages = null;
+    for (const timer of stages) {
       if (timer.endedAtInMs < 0) continue;
       const { stage, startedAtInMs, endedAtInMs, error } = timer;
       const span = tracer.startSpan(STAGE_SPAN_NAMES[stage], { kind: SpanKind.INTERNAL, startTime: startedAtInMs, attributes: STAGE_SPAN_ATTRIBUTES[stage] }, this.context);
       if (error !== undefined) markFailed(span, error);
       span.end(endedAtInMs);
-      const attributes = STAGE_METRIC_ATTRIBUTES[stage];
-      this.instruments.stageDuration.record(endedAtInMs - startedAtInMs, error === undefined ? attributes.ok : attributes.error);
+      const series = this.series.stages[stage];
+      (error === undefined ? series.ok : series.error).record(endedAtInMs - startedAtInMs);
     }
-    this.stages.length = 0;
   }
 
   stage<T>(stage: GatewayStage, run: () => Promise<T>): Promise<T> {
@@ -309,12 +450,13 @@ class TracedRequest implements RequestTelemetry {
     const endedAtInMs = this.options.clock.nowInMs();
     if (failed) markFailed(span, error);
     span.end(endedAtInMs);
-    this.instruments.stageDuration.record(endedAtInMs - startedAtInMs, failed ? STAGE_METRIC_ATTRIBUTES.upstream.error : STAGE_METRIC_ATTRIBUTES.upstream.ok);
+    const series = this.series.stages.upstream;
+    (failed ? series.error : series.ok).record(endedAtInMs - startedAtInMs);
     this.countAttempt(endpoint, failed ? errorCodeOf(error) : "success");
   }
 
   private countAttempt(endpoint: EndpointPolicy, outcome: string): void {
-    this.instruments.upstreamAttempts.add(`${endpoint.id}|${outcome}`, 1, () => ({ [ATTR.endpointId]: endpoint.id, [ATTR.region]: endpoint.region, [ATTR.outcome]: outcome }));
+    this.series.attempt(endpoint, outcome).value += 1;
   }
 
   /** What an unsampled request sends upstream: the caller's trace context, as it came. */
@@ -326,12 +468,12 @@ class TracedRequest implements RequestTelemetry {
 
   failover(from: EndpointPolicy, to: EndpointPolicy, reason: FailureKind): void {
     const attributes = (): Attributes => ({ [ATTR.endpointId]: from.id, [ATTR.region]: from.region, [ATTR.failoverToEndpoint]: to.id, [ATTR.failoverToRegion]: to.region, [ATTR.reason]: reason });
-    this.instruments.failovers.add(`${from.id}|${to.id}|${reason}`, 1, attributes);
+    this.series.instruments.failovers.add(`${from.id}|${to.id}|${reason}`, 1, attributes);
     if (this.recording) this.root?.addEvent("palisade.failover", attributes(), this.options.clock.nowInMs());
   }
 
   auditPublishFailed(project: string | undefined): void {
-    this.instruments.auditPublishFailures.add(project ?? "", 1, () => (project === undefined ? {} : { [ATTR.project]: project }));
+    this.series.instruments.auditPublishFailures.add(project ?? "", 1, () => (project === undefined ? {} : { [ATTR.project]: project }));
   }
 
   end(summary: RequestSummary): void {
@@ -342,28 +484,21 @@ class TracedRequest implements RequestTelemetry {
     const reason = failed ? errorCodeOf(summary.error) : undefined;
     const decision: Decision = !failed ? "served" : summary.status < 500 ? "blocked" : "error";
     const { project, model, endpoint, usage } = summary;
-    const { instruments } = this;
-
-    const scope: Attributes = {};
-    if (project !== undefined) scope[ATTR.project] = project;
-    if (model !== undefined) scope[ATTR.genAiRequestModel] = model;
-    const scopeKey = `${project ?? ""}|${model ?? ""}`;
     const status = summary.status;
-    instruments.requests.add(`${scopeKey}|${decision}|${status}|${reason ?? ""}`, 1, () => ({ ...scope, [ATTR.decision]: decision, [ATTR.httpStatus]: status, ...(reason === undefined ? {} : { [ATTR.reason]: reason }) }));
-    instruments.requestDuration.record(endedAtInMs - this.startedAtInMs, durationAttributes(scopeKey, decision, scope));
+
+    const scope = this.series.scope(project, model);
+    scope.requests(decision, status, reason).value += 1;
+    scope.duration(decision).record(endedAtInMs - this.startedAtInMs);
     if (usage) {
-      const system = endpoint === undefined ? "" : genAiSystemOf(endpoint);
-      const tokenAttributes = (type: string) => (): Attributes => ({ ...scope, [ATTR.genAiTokenType]: type, ...(system === "" ? {} : { [ATTR.genAiSystem]: system }) });
-      instruments.tokens.add(`${scopeKey}|${system}|input`, usage.promptTokens, tokenAttributes("input"));
-      instruments.tokens.add(`${scopeKey}|${system}|output`, usage.completionTokens, tokenAttributes("output"));
+      const tokens = scope.tokens(endpoint === undefined ? "" : genAiSystemOf(endpoint));
+      tokens.input.value += usage.promptTokens;
+      tokens.output.value += usage.completionTokens;
     }
-    if (summary.costUsd !== undefined && summary.costUsd > 0) instruments.cost.add(scopeKey, summary.costUsd, () => ({ ...scope }));
+    if (summary.costUsd !== undefined && summary.costUsd > 0) scope.cost().value += summary.costUsd;
     this.countFindings(project, summary.inputFindings, "input", summary.dlpAction ?? "allow");
     this.countFindings(project, summary.outputFindings, "output", summary.outputDlpAction ?? "allow");
     const limitKind = reason === undefined ? undefined : LIMIT_KINDS[reason];
-    if (limitKind !== undefined && reason !== undefined) {
-      instruments.limitRejections.add(`${scopeKey}|${reason}`, 1, () => ({ ...scope, [ATTR.limitKind]: limitKind, [ATTR.reason]: reason }));
-    }
+    if (limitKind !== undefined && reason !== undefined) scope.limitRejections(reason, limitKind).value += 1;
 
     const root = this.root;
     if (root === null) return;
@@ -408,7 +543,7 @@ class TracedRequest implements RequestTelemetry {
     for (const type in counts) {
       const count = counts[type];
       if (count === undefined || count <= 0 || !ENTITY_TYPE.has(type)) continue;
-      this.instruments.dlpFindings.add(`${project ?? ""}|${type}|${direction}|${action}`, count, () => ({
+      this.series.instruments.dlpFindings.add(`${project ?? ""}|${type}|${direction}|${action}`, count, () => ({
         ...(project === undefined ? {} : { [ATTR.project]: project }),
         [ATTR.dlpEntityType]: type,
         [ATTR.dlpDirection]: direction,
@@ -416,19 +551,6 @@ class TracedRequest implements RequestTelemetry {
       }));
     }
   }
-}
-
-const durationAttributeCache = new Map<string, Attributes>();
-
-/** Request-duration attributes, made once per project, model and decision (a bounded set). */
-function durationAttributes(scopeKey: string, decision: Decision, scope: Attributes): Attributes {
-  const key = `${scopeKey}|${decision}`;
-  let attributes = durationAttributeCache.get(key);
-  if (attributes === undefined) {
-    attributes = Object.freeze({ ...scope, [ATTR.decision]: decision });
-    if (durationAttributeCache.size < 2_000) durationAttributeCache.set(key, attributes);
-  }
-  return attributes;
 }
 
 const NO_STAGE: StageHandle = { end: () => undefined };

@@ -123,7 +123,7 @@ describe("createTelemetry", () => {
     expect(root?.resource.attributes["service.name"]).toBe("palisade");
     expect(spans.spans.length).toBeGreaterThan(5);
     const names = new Set(metrics.getMetrics().flatMap((resource) => resource.scopeMetrics.flatMap((scope) => scope.metrics.map((metric) => metric.descriptor.name))));
-    for (const name of ["palisade.requests", "palisade.tokens", "palisade.stage.duration", "palisade.endpoint.breaker_state", "palisade.credential.days_to_expiry"]) {
+    for (const name of ["palisade.requests", "palisade.tokens", "palisade.request.duration", "palisade.stage.duration", "palisade.endpoint.breaker_state", "palisade.credential.days_to_expiry"]) {
       expect(names).toContain(name);
     }
   });

@@ -5,7 +5,7 @@
  */
 import { type Meter, type Tracer, createNoopMeter, trace } from "@opentelemetry/api";
 import { ExportResultCode } from "@opentelemetry/core";
-import { MeterProvider, type PushMetricExporter, PeriodicExportingMetricReader, type ResourceMetrics } from "@opentelemetry/sdk-metrics";
+import { AggregationTemporality, MeterProvider, type PushMetricExporter, PeriodicExportingMetricReader, type ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -16,7 +16,9 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
+import { histogramProducer } from "../../../src/adapters/telemetry/histogramProducer.js";
 import { highResolutionClock } from "../../../src/composition/telemetry.js";
+import { InProcessHistograms } from "../../../src/core/telemetry/PreAggregatedHistogram.js";
 import { type GatewayTelemetry, untracedGatewayTelemetry } from "../../../src/core/telemetry/GatewayTelemetry.js";
 import { OtelGatewayTelemetry } from "../../../src/core/telemetry/OtelGatewayTelemetry.js";
 import { gatewayHarness } from "../gateway/gatewayHarness.js";
@@ -64,12 +66,21 @@ interface Mode {
 function sdkMode(name: string, traceSampleRatio: number, processor: SpanProcessor = new BatchSpanProcessor(new SerializingSpanExporter(true))): Mode {
   // As startTelemetrySdk: the SDK records what it is given; OtelGatewayTelemetry decides what that is.
   const tracerProvider = new BasicTracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [processor] });
-  const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: new DroppingMetricExporter(), exportIntervalMillis: 3_600_000 })] });
+  const histograms = new InProcessHistograms();
+  const meterProvider = new MeterProvider({
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: new DroppingMetricExporter(),
+        exportIntervalMillis: 3_600_000,
+        metricProducers: [histogramProducer(histograms, { scope: "palisade", temporality: AggregationTemporality.CUMULATIVE })],
+      }),
+    ],
+  });
   const tracer: Tracer = tracerProvider.getTracer("palisade");
   const meter: Meter = meterProvider.getMeter("palisade");
   return {
     name,
-    telemetry: () => new OtelGatewayTelemetry({ tracer, meter, clock: highResolutionClock, traceSampleRatio }),
+    telemetry: () => new OtelGatewayTelemetry({ tracer, meter, histograms, clock: highResolutionClock, traceSampleRatio }),
     flush: async () => {
       await tracerProvider.forceFlush();
       await meterProvider.forceFlush();
@@ -121,7 +132,7 @@ async function main(): Promise<void> {
     () => sdkMode("control: every trace, spans not kept (NoopSpanProcessor)", 1, new NoopSpanProcessor()),
     () => ({
       name: "control: API no-op tracer and meter (wrapper cost)",
-      telemetry: () => new OtelGatewayTelemetry({ tracer: trace.getTracer("palisade"), meter: createNoopMeter(), clock: highResolutionClock }),
+      telemetry: () => new OtelGatewayTelemetry({ tracer: trace.getTracer("palisade"), meter: createNoopMeter(), histograms: new InProcessHistograms(), clock: highResolutionClock }),
       flush: async () => undefined,
       shutdown: async () => undefined,
     }),
@@ -133,17 +144,26 @@ async function main(): Promise<void> {
       const tracer = tracerProvider.getTracer("palisade");
       return {
         name: "control: SDK tracer sampling every span out, no-op meter",
-        telemetry: () => new OtelGatewayTelemetry({ tracer, meter: createNoopMeter(), clock: highResolutionClock }),
+        telemetry: () => new OtelGatewayTelemetry({ tracer, meter: createNoopMeter(), histograms: new InProcessHistograms(), clock: highResolutionClock }),
         flush: async () => undefined,
         shutdown: () => tracerProvider.shutdown(),
       };
     },
     () => {
-      const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: new DroppingMetricExporter(), exportIntervalMillis: 3_600_000 })] });
+      const histograms = new InProcessHistograms();
+  const meterProvider = new MeterProvider({
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: new DroppingMetricExporter(),
+        exportIntervalMillis: 3_600_000,
+        metricProducers: [histogramProducer(histograms, { scope: "palisade", temporality: AggregationTemporality.CUMULATIVE })],
+      }),
+    ],
+  });
       const meter = meterProvider.getMeter("palisade");
       return {
         name: "control: no-op tracer, SDK meter",
-        telemetry: () => new OtelGatewayTelemetry({ tracer: trace.getTracer("palisade"), meter, clock: highResolutionClock }),
+        telemetry: () => new OtelGatewayTelemetry({ tracer: trace.getTracer("palisade"), meter, histograms, clock: highResolutionClock }),
         flush: () => meterProvider.forceFlush(),
         shutdown: () => meterProvider.shutdown(),
       };

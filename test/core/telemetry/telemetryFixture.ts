@@ -1,8 +1,10 @@
 import { type Attributes } from "@opentelemetry/api";
-import { DataPointType, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import { AggregationTemporality, DataPointType, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { type Clock } from "../../../src/core/clock.js";
+import { histogramProducer } from "../../../src/adapters/telemetry/histogramProducer.js";
 import { OtelGatewayTelemetry } from "../../../src/core/telemetry/OtelGatewayTelemetry.js";
+import { InProcessHistograms } from "../../../src/core/telemetry/PreAggregatedHistogram.js";
 
 /** Collects on demand: the test decides when metrics are read. */
 class TestMetricReader extends MetricReader {
@@ -23,7 +25,9 @@ export interface Point {
 export function telemetryFixture() {
   const spanExporter = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spanExporter)] });
-  const reader = new TestMetricReader();
+  // The in-process histograms are reported by the reader, as startTelemetrySdk wires them.
+  const histograms = new InProcessHistograms();
+  const reader = new TestMetricReader({ metricProducers: [histogramProducer(histograms, { scope: "palisade-test", temporality: AggregationTemporality.CUMULATIVE })] });
   const meterProvider = new MeterProvider({ readers: [reader] });
   const tracer = tracerProvider.getTracer("palisade-test");
   const meter = meterProvider.getMeter("palisade-test");
@@ -31,8 +35,9 @@ export function telemetryFixture() {
   return {
     tracer,
     meter,
-    create: (clock: Clock) => new OtelGatewayTelemetry({ tracer, meter, clock }),
-    createWith: (options: { traceSampleRatio: number; random?: () => number }) => (clock: Clock) => new OtelGatewayTelemetry({ tracer, meter, clock, ...options }),
+    histograms,
+    create: (clock: Clock) => new OtelGatewayTelemetry({ tracer, meter, histograms, clock }),
+    createWith: (options: { traceSampleRatio: number; random?: () => number }) => (clock: Clock) => new OtelGatewayTelemetry({ tracer, meter, histograms, clock, ...options }),
     spans: (): ReadableSpan[] => spanExporter.getFinishedSpans(),
     async points(): Promise<Point[]> {
       const { resourceMetrics, errors } = await reader.collect();
