@@ -1,4 +1,5 @@
 import { type HttpRequest } from "@azure/functions";
+import { type ReadableStream } from "node:stream/web";
 import { PalisadeError } from "../../core/errors.js";
 
 /** Deeper JSON than any chat request needs; deeper still would overflow the stack when re-serialised. */
@@ -22,16 +23,7 @@ export async function readJsonBody(request: HttpRequest, maxBytes: number): Prom
   const declared = Number(request.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
 
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw tooLarge();
-      chunks.push(chunk);
-    }
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = await readText(request, maxBytes, tooLarge);
   if (text.trim() === "") throw new PalisadeError(400, "invalid_request_error", "invalid_json", "The request body is empty. Send a JSON chat-completions request.");
   let value: unknown;
   try {
@@ -43,6 +35,29 @@ export async function readJsonBody(request: HttpRequest, maxBytes: number): Prom
     throw new PalisadeError(400, "invalid_request_error", "invalid_request", `The request body is nested more than ${MAX_JSON_DEPTH} levels deep.`);
   }
   return value;
+}
+
+/**
+ * Reads the body with the stream's reader, stopping at the limit (a chunked body declares no length).
+ * Measured cheaper than `for await` (no async-iterator wrapper) and than `arrayBuffer()`/`text()`,
+ * and one chunk (a body given as bytes) is decoded without a copy.
+ */
+async function readText(request: HttpRequest, maxBytes: number, tooLarge: () => PalisadeError): Promise<string> {
+  const body = request.body as ReadableStream<Uint8Array> | null;
+  if (!body) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    size += next.value.byteLength;
+    if (size > maxBytes) {
+      reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(next.value);
+  }
+  const only = chunks.length === 1 ? chunks[0] : undefined;
+  return (only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(chunks)).toString("utf8");
 }
 
 /** Whether `value` nests arrays or objects deeper than `limit`; iterative, so it cannot overflow itself. */

@@ -9,6 +9,7 @@ import {
   type CompletionUsage,
   UpstreamError,
 } from "../../core/upstream/CompletionProvider.js";
+import { type SdkFetch, createNodeHttpFetch } from "./nodeHttpFetch.js";
 
 const COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default";
 
@@ -17,9 +18,20 @@ export interface OpenAiCompletionProviderOptions {
   readonly credential: TokenCredential | null;
   /** Reads an upstream API key for `auth.kind = key-vault-secret` endpoints (cached by the caller). */
   readonly readApiKey: ((secretName: string) => Promise<string>) | null;
+  /** The SDK's `fetch`; defaults to one on node:http with keep-alive (see `createNodeHttpFetch`). */
+  readonly fetch?: SdkFetch;
 }
 
 type ChatClient = Pick<OpenAI, "chat">;
+
+interface CachedClient {
+  readonly client: ChatClient;
+  /** What the client was built from; a policy reload or a rotated key builds a new one. */
+  readonly fingerprint: string;
+}
+
+/** Shared by every provider in the process, so keep-alive connections are too. */
+let sharedFetch: SdkFetch | undefined;
 
 /**
  * Calls Azure OpenAI or the OpenAI platform with the official `openai` SDK. The SDK's own retries are
@@ -27,9 +39,12 @@ type ChatClient = Pick<OpenAI, "chat">;
  * between waiting and failing over, within the request's deadline.
  */
 export class OpenAiCompletionProvider implements CompletionProvider {
-  private readonly clients = new Map<string, ChatClient>();
+  private readonly clients = new Map<string, CachedClient>();
+  private readonly fetch: SdkFetch;
 
-  constructor(private readonly options: OpenAiCompletionProviderOptions) {}
+  constructor(private readonly options: OpenAiCompletionProviderOptions) {
+    this.fetch = options.fetch ?? (sharedFetch ??= createNodeHttpFetch());
+  }
 
   async complete(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<Completion> {
     const client = await this.clientFor(endpoint, options.deployment);
@@ -38,8 +53,8 @@ export class OpenAiCompletionProvider implements CompletionProvider {
         { ...body, model: options.deployment, stream: false } as OpenAI.ChatCompletionCreateParamsNonStreaming,
         requestOptions(options),
       );
-      const plain = JSON.parse(JSON.stringify(response)) as Completion["body"];
-      return { body: plain, usage: usageOf(response.usage) };
+      // Already plain JSON (the SDK parsed it; its `_request_id` is not enumerable).
+      return { body: response as unknown as Completion["body"], usage: usageOf(response.usage) };
     } catch (error) {
       throw toUpstreamError(error, endpoint);
     }
@@ -65,28 +80,32 @@ export class OpenAiCompletionProvider implements CompletionProvider {
     return mapStreamErrors(upstream, endpoint);
   }
 
+  /**
+   * One client per endpoint and deployment, reused across requests (building one costs more than a
+   * call). Key Vault keys are read on every call (the reader caches them), so a rotated key builds a
+   * new client.
+   */
   private async clientFor(endpoint: EndpointPolicy, deployment: string): Promise<ChatClient> {
+    const auth = endpoint.auth;
+    const apiKey = auth.kind === "key-vault-secret" ? await this.apiKey(auth.secretName) : "unused-local";
+    const fingerprint = `${endpoint.provider}|${endpoint.baseUrl}|${endpoint.apiVersion}|${endpoint.timeoutInMs}|${auth.kind}|${apiKey}`;
     const cacheKey = `${endpoint.id}/${deployment}`;
     const cached = this.clients.get(cacheKey);
-    if (cached && endpoint.auth.kind !== "key-vault-secret") return cached;
-    const client = await this.createClient(endpoint, deployment);
-    this.clients.set(cacheKey, client);
+    if (cached?.fingerprint === fingerprint) return cached.client;
+    const client = this.createClient(endpoint, deployment, apiKey);
+    this.clients.set(cacheKey, { client, fingerprint });
     return client;
   }
 
-  private async createClient(endpoint: EndpointPolicy, deployment: string): Promise<ChatClient> {
-    const common = { maxRetries: 0, timeout: endpoint.timeoutInMs } as const;
+  private createClient(endpoint: EndpointPolicy, deployment: string, apiKey: string): ChatClient {
+    const common = { maxRetries: 0, timeout: endpoint.timeoutInMs, fetch: this.fetch } as const;
     const auth = endpoint.auth;
-    if (endpoint.provider === "openai") {
-      const apiKey = auth.kind === "key-vault-secret" ? await this.apiKey(auth.secretName) : "unused-local";
-      return new OpenAI({ ...common, baseURL: endpoint.baseUrl, apiKey });
-    }
+    if (endpoint.provider === "openai") return new OpenAI({ ...common, baseURL: endpoint.baseUrl, apiKey });
     if (auth.kind === "managed-identity") {
       if (!this.options.credential) throw new UpstreamError("fatal", `endpoint ${endpoint.id} needs a managed identity, but none is configured`);
       const azureADTokenProvider = getBearerTokenProvider(this.options.credential, COGNITIVE_SERVICES_SCOPE);
       return new AzureOpenAI({ ...common, endpoint: endpoint.baseUrl, apiVersion: endpoint.apiVersion, deployment, azureADTokenProvider });
     }
-    const apiKey = auth.kind === "key-vault-secret" ? await this.apiKey(auth.secretName) : "unused-local";
     return new AzureOpenAI({ ...common, endpoint: endpoint.baseUrl, apiVersion: endpoint.apiVersion, deployment, apiKey });
   }
 

@@ -236,3 +236,82 @@ describe("OpenAiCompletionProvider: streams", () => {
     }
   });
 });
+
+describe("OpenAiCompletionProvider: clients and connections", () => {
+  it("sends a rotated Key Vault key on the next call", async () => {
+    const keys = ["key-one-0123456789", "key-one-0123456789", "key-two-0123456789"];
+    let reads = 0;
+    const withKey = provider({ readApiKey: async () => keys[Math.min(reads++, keys.length - 1)] ?? "" });
+    const endpoint = azureEndpoint({ auth: { kind: "key-vault-secret", secretName: "aoai-eu-key" } });
+    for (let call = 0; call < 3; call += 1) await withKey.complete(endpoint, BODY, options());
+    expect(mock.requests().map((request) => request.headers["api-key"])).toEqual(keys);
+  });
+
+  it("follows a policy reload that moves an endpoint to another URL", async () => {
+    let received = 0;
+    const other: Server = createServer((request, response) => {
+      received += 1;
+      request.resume();
+      request.on("end", () => response.writeHead(500, { "content-type": "application/json", "x-should-retry": "false" }).end('{"error":{"message":"other"}}'));
+    });
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    try {
+      const shared = provider();
+      await shared.complete(azureEndpoint(), BODY, options());
+      const moved = azureEndpoint({ baseUrl: `http://127.0.0.1:${(other.address() as AddressInfo).port}` });
+      const error = await upstreamErrorOf(shared.complete(moved, BODY, options()));
+      expect([error.kind, received, mock.requests().length]).toEqual(["server_error", 1, 1]);
+    } finally {
+      other.closeAllConnections();
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
+  });
+
+  it("maps a non-streamed answer cut short to a connection failure", async () => {
+    const bare: Server = createServer((request, response) => {
+      request.resume();
+      request.on("end", () => {
+        response.writeHead(200, { "content-type": "application/json", "content-length": "4000" });
+        response.write('{"id":"c1","choices":[');
+        setTimeout(() => response.socket?.destroy(), 20);
+      });
+    });
+    await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+      const error = await upstreamErrorOf(provider().complete(azureEndpoint({ baseUrl: url }), BODY, options()));
+      expect(error.kind).toBe("connection");
+    } finally {
+      bare.closeAllConnections();
+      await new Promise<void>((resolve) => bare.close(() => resolve()));
+    }
+  });
+
+  it("closes the upstream connection of a stream when the caller aborts", async () => {
+    let upstreamClosed = false;
+    const bare: Server = createServer((request, response) => {
+      request.resume();
+      request.on("end", () => {
+        response.writeHead(200, { "content-type": "text/event-stream" });
+        response.write(`data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "partial" }, finish_reason: null }] })}\n\n`);
+        response.on("close", () => (upstreamClosed = true));
+      });
+    });
+    await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+      const controller = new AbortController();
+      const stream = await provider().stream(azureEndpoint({ baseUrl: url }), BODY, options({ abortSignal: controller.signal }));
+      const iterator = stream[Symbol.asyncIterator]();
+      expect((await iterator.next()).value?.choices[0]?.delta?.content).toBe("partial");
+      controller.abort();
+      // The SDK ends a stream it was told to abort quietly; what matters is that the upstream call stops.
+      await iterator.next().catch(() => undefined);
+      for (let attempt = 0; attempt < 200 && !upstreamClosed; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(upstreamClosed).toBe(true);
+    } finally {
+      bare.closeAllConnections();
+      await new Promise<void>((resolve) => bare.close(() => resolve()));
+    }
+  });
+});
