@@ -1,10 +1,9 @@
-import { type HttpResponseInit, type Timer } from "@azure/functions";
+import { type HttpResponseInit, type Timer, type TraceContext } from "@azure/functions";
 import { ServiceBusClient } from "@azure/service-bus";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import { type AddressInfo } from "node:net";
-import { Readable } from "node:stream";
-import { type ReadableStream as WebReadableStream } from "node:stream/web";
+import { ReadableStream } from "node:stream/web";
 import { SCHEDULE_DEFAULTS } from "../../src/composition/settings.js";
 import { type FunctionDefinition } from "../../src/functions/definition.js";
 import { HttpRequest, HttpResponse, InvocationContext } from "./functionsRuntime.js";
@@ -35,6 +34,24 @@ export interface RunningLocalHost {
 }
 
 const ROUTE_PREFIX = "/api";
+
+const TRACEPARENT = /^00-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/;
+
+/**
+ * The invocation's trace context, as the Functions host (`telemetryMode: OpenTelemetry`) makes it: the
+ * host's own span for the invocation, a child of the caller's `traceparent` (same trace, new span id,
+ * the caller's sampled flag), or the root of a new, sampled trace when the caller sent none (or a
+ * malformed one).
+ */
+function invocationTraceContext(traceparent: string | string[] | undefined): TraceContext {
+  const match = typeof traceparent === "string" ? TRACEPARENT.exec(traceparent) : null;
+  const callerTraceId = match?.[1];
+  const continues = callerTraceId !== undefined && !/^0+$/.test(callerTraceId) && !/^0+$/.test(match?.[2] ?? "0");
+  const traceId = continues ? callerTraceId : randomBytes(16).toString("hex");
+  const flags = continues ? (Number.parseInt(match?.[3] ?? "01", 16) & 1 ? "01" : "00") : "01";
+  return { traceParent: `00-${traceId}-${randomBytes(8).toString("hex")}-${flags}`, traceState: "", attributes: {} };
+}
+
 /** Azure's front end refuses bodies over 100 MB; the functions enforce their own, smaller limits. */
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
 
@@ -61,23 +78,105 @@ function headersOf(request: IncomingMessage): Record<string, string> {
   return headers;
 }
 
+/** Whether a handler's body is a stream (SSE, say) rather than bytes, a string or JSON. */
+function isStreamBody(body: unknown): boolean {
+  return typeof body === "object" && body !== null && (body instanceof ReadableStream || Symbol.asyncIterator in body);
+}
+
+/**
+ * Writes the function's answer. As the Functions worker does, the answer goes through the real
+ * `HttpResponse` (status, headers and body as Azure would send them). A body given as JSON, a string or
+ * bytes is read whole and sent in one write; a streamed body (SSE) is copied chunk by chunk as it is
+ * produced, with back-pressure, and cancelled when the caller goes away.
+ */
 async function writeResponse(response: ServerResponse, result: HttpResponseInit | HttpResponse | undefined): Promise<void> {
   const normalised = result instanceof HttpResponse ? result : new HttpResponse(result ?? { status: 204 });
   const headers: Record<string, string> = {};
   normalised.headers.forEach((value, key) => {
     headers[key] = value;
   });
-  response.writeHead(normalised.status, headers);
   const body = normalised.body;
   if (!body) {
-    response.end();
+    response.writeHead(normalised.status, headers).end();
     return;
   }
-  const readable = Readable.fromWeb(body as WebReadableStream<Uint8Array>);
-  readable.on("error", () => response.destroy());
-  response.on("close", () => readable.destroy());
-  readable.pipe(response);
+  if (!(result instanceof HttpResponse) && !isStreamBody(result?.body)) {
+    // JSON never starts with a byte-order mark, so text() (which drops one) gives the exact bytes; a
+    // string goes out in the same write as the headers.
+    const payload = result?.jsonBody !== undefined && result.body === undefined ? await normalised.text() : Buffer.from(await normalised.arrayBuffer());
+    // With the length known, node sends headers and body in one write instead of chunked pieces.
+    headers["content-length"] = String(typeof payload === "string" ? Buffer.byteLength(payload) : payload.byteLength);
+    response.writeHead(normalised.status, headers).end(payload);
+    return;
+  }
+  response.writeHead(normalised.status, headers);
   response.flushHeaders();
+  await pump(body as ReadableStream<Uint8Array>, response);
+}
+
+/** Copies a web stream to the socket as it produces; stops (and cancels the stream) when the caller leaves. */
+async function pump(body: ReadableStream<Uint8Array>, response: ServerResponse): Promise<void> {
+  const reader = body.getReader();
+  let closed = false;
+  const onClose = (): void => {
+    closed = true;
+    reader.cancel().catch(() => undefined);
+  };
+  response.once("close", onClose);
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done || closed) break;
+      if (!response.write(next.value)) await drained(response);
+    }
+    if (!closed) response.end();
+  } catch {
+    response.destroy();
+  } finally {
+    response.off("close", onClose);
+  }
+}
+
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off("drain", done);
+      response.off("close", done);
+      resolve();
+    };
+    response.on("drain", done);
+    response.on("close", done);
+  });
+}
+
+interface RequestUrl {
+  readonly href: string;
+  readonly pathname: string;
+  query(): Record<string, string>;
+}
+
+/** A path `new URL` would leave as it is: no dot segments, no percent-encoding, no backslashes. */
+const PLAIN_PATH = /^(?:\/[\w~-][\w.~-]*)*\/?$/;
+const PLAIN_HOST = /^[\w.-]+(?::\d{1,5})?$/;
+
+/**
+ * The request's URL as `new URL` would give it; plain paths and hosts (every request the gateway
+ * serves) skip the URL parser, since `HttpRequest` parses the URL again anyway.
+ */
+function requestUrl(request: IncomingMessage): RequestUrl {
+  const raw = request.url ?? "/";
+  const host = request.headers.host ?? "127.0.0.1";
+  const queryAt = raw.indexOf("?");
+  const path = queryAt < 0 ? raw : raw.slice(0, queryAt);
+  if (PLAIN_PATH.test(path) && PLAIN_HOST.test(host)) {
+    return {
+      href: `http://${host}${raw}`,
+      pathname: path,
+      query: () => (queryAt < 0 ? {} : Object.fromEntries(new URLSearchParams(raw.slice(queryAt + 1)))),
+    };
+  }
+  const url = new URL(raw, `http://${host}`);
+  return { href: url.toString(), pathname: url.pathname, query: () => Object.fromEntries(url.searchParams) };
 }
 
 /** The host's own refusals (no route, body over 100 MB) in the same shape and headers as the app's. */
@@ -106,11 +205,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   // Literal routes before parameterised ones, as the host orders them.
   routes.sort((a, b) => a.paramNames.length - b.paramNames.length);
 
-  const contextFor = (functionName: string, triggerMetadata: Record<string, unknown> = {}): InvocationContext =>
+  const contextFor = (functionName: string, triggerMetadata: Record<string, unknown> = {}, traceContext?: TraceContext): InvocationContext =>
     new InvocationContext({
       invocationId: randomUUID(),
       functionName,
       triggerMetadata,
+      ...(traceContext === undefined ? {} : { traceContext }),
       logHandler: (level, ...args) => {
         if (level !== "trace" && level !== "debug") log(`[${functionName}] ${level}: ${args.map(String).join(" ")}`);
       },
@@ -124,7 +224,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "127.0.0.1"}`);
+    const url = requestUrl(request);
     const method = (request.method ?? "GET").toUpperCase();
     const admin = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
     if (admin && method === "POST") {
@@ -157,13 +257,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     }
     const httpRequest = new HttpRequest({
       method,
-      url: url.toString(),
+      url: url.href,
       headers: headersOf(request),
-      query: Object.fromEntries(url.searchParams),
+      query: url.query(),
       params: matched.params,
       ...(body.byteLength > 0 && method !== "GET" && method !== "HEAD" ? { body: { bytes: body } } : {}),
     });
-    const result = await matched.route.options.handler(httpRequest, contextFor(matched.route.name));
+    const result = await matched.route.options.handler(httpRequest, contextFor(matched.route.name, {}, invocationTraceContext(request.headers.traceparent)));
     await writeResponse(response, result ?? undefined);
   };
 
