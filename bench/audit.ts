@@ -2,6 +2,7 @@ import { TableClient, type TransactionAction } from "@azure/data-tables";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { startAzurite } from "../local/azurite.js";
+import { startSeparateAzurite } from "./support/separateAzurite.js";
 import { TableAuditLedger } from "../src/adapters/tables/TableAuditLedger.js";
 import { AuditAppender } from "../src/core/audit/AuditAppender.js";
 import { type AuditEvent } from "../src/core/audit/AuditEvent.js";
@@ -14,7 +15,11 @@ import { type Clock } from "../src/core/clock.js";
 import { silentLogger } from "../src/core/logger.js";
 
 /**
- * The audit chain on Azurite in this process:
+ * The audit chain on Azurite. The append figures are measured twice: with Azurite in this process
+ * (the headline, comparable with earlier runs), and with Azurite in its own process pinned to the
+ * other core when `taskset` exists (`...Apart`, as Table Storage is a separate service in Azure).
+ * Apart, one chain is slower (each of its strictly sequential transactions now crosses processes
+ * and cores) while 8 chains are faster (the appender and Azurite no longer share one CPU).
  * - appendPerSecond: events/s appended to ONE chain (messages in batches of 100, as the trigger
  *   gets them; 49 events per entity-group transaction; the transaction itself rejects a duplicate).
  * - appendPerSecond8Chains: total events/s with 8 chains appended in parallel.
@@ -100,28 +105,46 @@ async function* inMemory(entries: readonly StoredEntry[]): AsyncIterable<StoredE
   yield* entries;
 }
 
+interface AppendFigures {
+  readonly appendPerSecond: number;
+  readonly appendPerSecond8Chains: number;
+  readonly appendCeilingPerSecond: number;
+}
+
+async function measureAppends(connectionString: string, perChain: number, perChain8: number): Promise<{ figures: AppendFigures; ledger: TableAuditLedger }> {
+  const table = TableClient.fromConnectionString(connectionString, "AuditBench", { allowInsecureConnection: true });
+  // As composed for the local stack (see createAuditComponents): dedupe look-ups by or-query on Azurite.
+  const ledger = new TableAuditLedger(table, { dedupeLookup: "orQuery" });
+  const appender = new AuditAppender({ ledger, clock: systemClock, logger: silentLogger });
+  await appendChain(appender, "warmup", 200);
+
+  let started = performance.now();
+  await appendChain(appender, "one", perChain);
+  const appendPerSecond = perChain / ((performance.now() - started) / 1000);
+
+  started = performance.now();
+  await Promise.all(Array.from({ length: 8 }, (_, i) => appendChain(appender, `multi-${i}`, perChain8)));
+  const appendPerSecond8Chains = (8 * perChain8) / ((performance.now() - started) / 1000);
+
+  const appendCeilingPerSecond = await rawCeiling(table, "raw", perChain);
+  return { figures: { appendPerSecond, appendPerSecond8Chains, appendCeilingPerSecond }, ledger };
+}
+
 export async function runAuditBench(options: { quick: boolean }): Promise<Record<string, number>> {
   const perChain = options.quick ? 1_000 : 5_000;
   const perChain8 = options.quick ? 250 : 1_250;
+  // First with Azurite in its own process (on the other core when pinning is possible), then in this one.
+  const separate = await startSeparateAzurite();
+  let apart: AppendFigures;
+  try {
+    apart = (await measureAppends(separate.connectionString, perChain, perChain8)).figures;
+  } finally {
+    await separate.stop();
+  }
   const azurite = await startAzurite();
   try {
-    const table = TableClient.fromConnectionString(azurite.connectionString, "AuditBench", { allowInsecureConnection: true });
-    // As composed for the local stack (see createAuditComponents): dedupe look-ups by or-query on Azurite.
-    const ledger = new TableAuditLedger(table, { dedupeLookup: "orQuery" });
-    const appender = new AuditAppender({ ledger, clock: systemClock, logger: silentLogger });
-    await appendChain(appender, "warmup", 200);
-
+    const { figures: shared, ledger } = await measureAppends(azurite.connectionString, perChain, perChain8);
     let started = performance.now();
-    await appendChain(appender, "one", perChain);
-    const appendPerSecond = perChain / ((performance.now() - started) / 1000);
-
-    started = performance.now();
-    await Promise.all(Array.from({ length: 8 }, (_, i) => appendChain(appender, `multi-${i}`, perChain8)));
-    const appendPerSecond8Chains = (8 * perChain8) / ((performance.now() - started) / 1000);
-
-    const appendCeilingPerSecond = await rawCeiling(table, "raw", perChain);
-
-    started = performance.now();
     const entries: StoredEntry[] = [];
     for await (const entry of ledger.listEntries("one")) entries.push(entry);
     const readPerSecond = entries.length / ((performance.now() - started) / 1000);
@@ -156,9 +179,13 @@ export async function runAuditBench(options: { quick: boolean }): Promise<Record
 
     const round = (n: number): number => Math.round(n);
     return {
-      appendPerSecond: round(appendPerSecond),
-      appendPerSecond8Chains: round(appendPerSecond8Chains),
-      appendCeilingPerSecond: round(appendCeilingPerSecond),
+      appendPerSecond: round(shared.appendPerSecond),
+      appendPerSecond8Chains: round(shared.appendPerSecond8Chains),
+      appendCeilingPerSecond: round(shared.appendCeilingPerSecond),
+      appendPerSecondApart: round(apart.appendPerSecond),
+      appendPerSecond8ChainsApart: round(apart.appendPerSecond8Chains),
+      appendCeilingPerSecondApart: round(apart.appendCeilingPerSecond),
+      azuritePinnedApart: separate.pinned ? 1 : 0,
       readPerSecond: round(readPerSecond),
       verifyPerSecond: round(verifyPerSecond),
       fullVerifyPerSecond: round(fullVerifyPerSecond),
