@@ -26,18 +26,24 @@ interface QueuedPublish {
  * the outbox. The broker keeps each session (chain) in order. The sender is owned by this publisher
  * and closed with it.
  *
- * Concurrent publishes to one chain are coalesced (group commit): while a send is in flight, new
- * events queue, and the next send takes them all in as few batches as fit. Under load that is one
- * AMQP transfer for many requests instead of one each; a lone request is sent at once. Batches never
- * mix chains: on a partitioned entity every message of a batch must share its session.
+ * Concurrent publishes to one chain are coalesced (group commit): up to `sendsInFlight` sends run
+ * at once per chain (so a request rarely waits for another's acknowledgement), and events that arrive
+ * while they are all busy queue; the next send takes them all in as few batches as fit. Under load
+ * that is one AMQP transfer for many requests instead of one each. Sends on one link reach the broker
+ * in the order they were made, so a chain's events keep their publish order. Batches never mix
+ * chains: on a partitioned entity every message of a batch must share its session.
  */
 export class ServiceBusAuditPublisher implements AuditPublisher {
-  private readonly lanes = new Map<string, QueuedPublish[]>();
+  private readonly lanes = new Map<string, { readonly queue: QueuedPublish[]; sending: number }>();
+  private readonly sendsInFlight: number;
 
   constructor(
     private readonly sender: ServiceBusSender,
     private readonly onClose: () => Promise<void> = async () => undefined,
-  ) {}
+    options: { readonly sendsInFlight?: number } = {},
+  ) {
+    this.sendsInFlight = Math.max(1, options.sendsInFlight ?? 2);
+  }
 
   async publish(events: readonly AuditEvent[], options: PublishOptions = {}): Promise<void> {
     const first = events[0];
@@ -49,14 +55,13 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
       return;
     }
     await new Promise<void>((resolve, reject) => {
-      const queued: QueuedPublish = { messages: events.map(toAuditMessage), resolve, reject };
-      const lane = this.lanes.get(chain);
-      if (lane !== undefined) {
-        lane.push(queued);
-        return;
+      let lane = this.lanes.get(chain);
+      if (lane === undefined) {
+        lane = { queue: [], sending: 0 };
+        this.lanes.set(chain, lane);
       }
-      this.lanes.set(chain, [queued]);
-      void this.drain(chain);
+      lane.queue.push({ messages: events.map(toAuditMessage), resolve, reject });
+      if (lane.sending < this.sendsInFlight) void this.drain(chain);
     });
   }
 
@@ -65,11 +70,14 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
     await this.onClose();
   }
 
+  /** One sending loop of a chain: takes whatever queued, sends it, until nothing is left. */
   private async drain(chain: string): Promise<void> {
     const lane = this.lanes.get(chain);
     if (lane === undefined) return;
-    while (lane.length > 0) await this.send(lane.splice(0, lane.length), undefined, false);
-    this.lanes.delete(chain);
+    lane.sending += 1;
+    while (lane.queue.length > 0) await this.send(lane.queue.splice(0, lane.queue.length), undefined, false);
+    lane.sending -= 1;
+    if (lane.sending === 0 && lane.queue.length === 0) this.lanes.delete(chain);
   }
 
   /**
