@@ -3,12 +3,11 @@
  * pick it up). ChatCompletionService over the gateway harness's fakes, in one process, so only the
  * gateway's own work is measured. How to run it and what it found: docs/observability.md.
  */
-import { type Meter, type Tracer, createNoopMeter, trace } from "@opentelemetry/api";
+import { createNoopMeter, trace } from "@opentelemetry/api";
 import { ExportResultCode } from "@opentelemetry/core";
-import { AggregationTemporality, MeterProvider, type PushMetricExporter, PeriodicExportingMetricReader, type ResourceMetrics } from "@opentelemetry/sdk-metrics";
+import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import {
   AlwaysOffSampler,
-  AlwaysOnSampler,
   BasicTracerProvider,
   BatchSpanProcessor,
   NoopSpanProcessor,
@@ -22,6 +21,7 @@ import { InProcessHistograms } from "../../../src/core/telemetry/PreAggregatedHi
 import { type GatewayTelemetry, untracedGatewayTelemetry } from "../../../src/core/telemetry/GatewayTelemetry.js";
 import { OtelGatewayTelemetry } from "../../../src/core/telemetry/OtelGatewayTelemetry.js";
 import { gatewayHarness } from "../gateway/gatewayHarness.js";
+import { DroppingMetricExporter, measurementSdk } from "./measurementSdk.js";
 
 const BATCH = Number(process.env.BATCH ?? 1_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -47,14 +47,6 @@ class SerializingSpanExporter implements SpanExporter {
   async shutdown(): Promise<void> {}
 }
 
-class DroppingMetricExporter implements PushMetricExporter {
-  export(_metrics: ResourceMetrics, done: (result: { code: ExportResultCode }) => void): void {
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  async forceFlush(): Promise<void> {}
-  async shutdown(): Promise<void> {}
-}
-
 interface Mode {
   readonly name: string;
   readonly telemetry: (() => GatewayTelemetry) | undefined;
@@ -64,32 +56,8 @@ interface Mode {
 }
 
 function sdkMode(name: string, traceSampleRatio: number, processor: SpanProcessor = new BatchSpanProcessor(new SerializingSpanExporter(true))): Mode {
-  // As startTelemetrySdk: the SDK records what it is given; OtelGatewayTelemetry decides what that is.
-  const tracerProvider = new BasicTracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [processor] });
-  const histograms = new InProcessHistograms();
-  const meterProvider = new MeterProvider({
-    readers: [
-      new PeriodicExportingMetricReader({
-        exporter: new DroppingMetricExporter(),
-        exportIntervalMillis: 3_600_000,
-        metricProducers: [histogramProducer(histograms, { scope: "palisade", temporality: AggregationTemporality.CUMULATIVE })],
-      }),
-    ],
-  });
-  const tracer: Tracer = tracerProvider.getTracer("palisade");
-  const meter: Meter = meterProvider.getMeter("palisade");
-  return {
-    name,
-    telemetry: () => new OtelGatewayTelemetry({ tracer, meter, histograms, clock: highResolutionClock, traceSampleRatio }),
-    flush: async () => {
-      await tracerProvider.forceFlush();
-      await meterProvider.forceFlush();
-    },
-    shutdown: async () => {
-      await tracerProvider.shutdown();
-      await meterProvider.shutdown();
-    },
-  };
+  const sdk = measurementSdk(traceSampleRatio, processor);
+  return { name, telemetry: sdk.telemetry, flush: sdk.flush, shutdown: sdk.shutdown };
 }
 
 const SYSTEM_PROMPT = { role: "system", content: SYSTEM };

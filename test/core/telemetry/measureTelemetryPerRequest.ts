@@ -7,17 +7,12 @@
  * goes through the SDK (BatchSpanProcessor) to the OTLP/JSON serialiser the `otlp` exporter uses,
  * whose output is dropped. How to run it and what it found: docs/observability.md.
  */
-import { type Tracer, type Meter } from "@opentelemetry/api";
 import { ExportResultCode } from "@opentelemetry/core";
 import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
-import { AggregationTemporality, MeterProvider, type PushMetricExporter, PeriodicExportingMetricReader, type ResourceMetrics } from "@opentelemetry/sdk-metrics";
-import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
-import { histogramProducer } from "../../../src/adapters/telemetry/histogramProducer.js";
-import { highResolutionClock } from "../../../src/composition/telemetry.js";
-import { InProcessHistograms } from "../../../src/core/telemetry/PreAggregatedHistogram.js";
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { type EndpointPolicy } from "../../../src/core/policy/schema.js";
 import { type GatewayTelemetry, type RequestTelemetry, untracedGatewayTelemetry } from "../../../src/core/telemetry/GatewayTelemetry.js";
-import { OtelGatewayTelemetry } from "../../../src/core/telemetry/OtelGatewayTelemetry.js";
+import { measurementSdk } from "./measurementSdk.js";
 
 const REQUESTS = Number(process.env.REQUESTS ?? 20_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
@@ -29,14 +24,6 @@ class OtlpJsonDroppingExporter implements SpanExporter {
     this.bytes += JsonTraceSerializer.serializeRequest(spans)?.byteLength ?? 0;
     done({ code: ExportResultCode.SUCCESS });
   }
-  async shutdown(): Promise<void> {}
-}
-
-class DroppingMetricExporter implements PushMetricExporter {
-  export(_metrics: ResourceMetrics, done: (result: { code: ExportResultCode }) => void): void {
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  async forceFlush(): Promise<void> {}
   async shutdown(): Promise<void> {}
 }
 
@@ -93,27 +80,8 @@ interface Mode {
 }
 
 function sdkMode(name: string, traceSampleRatio: number): Mode {
-  const tracerProvider = new BasicTracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new BatchSpanProcessor(new OtlpJsonDroppingExporter())] });
-  const histograms = new InProcessHistograms();
-  const meterProvider = new MeterProvider({
-    readers: [
-      new PeriodicExportingMetricReader({
-        exporter: new DroppingMetricExporter(),
-        exportIntervalMillis: 3_600_000,
-        metricProducers: [histogramProducer(histograms, { scope: "palisade", temporality: AggregationTemporality.CUMULATIVE })],
-      }),
-    ],
-  });
-  const tracer: Tracer = tracerProvider.getTracer("palisade");
-  const meter: Meter = meterProvider.getMeter("palisade");
-  return {
-    name,
-    telemetry: new OtelGatewayTelemetry({ tracer, meter, histograms, clock: highResolutionClock, traceSampleRatio }),
-    flush: async () => {
-      await tracerProvider.forceFlush();
-      await meterProvider.forceFlush();
-    },
-  };
+  const sdk = measurementSdk(traceSampleRatio, new BatchSpanProcessor(new OtlpJsonDroppingExporter()));
+  return { name, telemetry: sdk.telemetry(), flush: sdk.flush };
 }
 
 async function run(mode: Mode, count: number): Promise<number> {
