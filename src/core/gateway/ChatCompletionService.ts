@@ -97,6 +97,8 @@ const sse = (payload: unknown): string => `data: ${JSON.stringify(payload)}\n\n`
  */
 export class ChatCompletionService {
   private readonly events: AuditEventFactory;
+  /** Budget warnings from a timed usage write whose publish failed: retried on the next flush. */
+  private readonly unpublishedWarnings: { readonly project: ProjectPolicy; readonly event: AuditEvent }[] = [];
 
   constructor(private readonly deps: ChatCompletionDeps) {
     this.events = new AuditEventFactory({ clock: deps.clock, newEventId: deps.newEventId, policyVersion: deps.policyVersion });
@@ -385,19 +387,27 @@ export class ChatCompletionService {
    * Writes the usage settled since the last write and hands back unused leases (a timer calls
    * this; `everything` before the instance stops). Budget thresholds the write crossed become
    * `budget_warning` events, published like any request's: a warning is never only a log line.
+   * Events that could not be published are kept and published first on the next call.
    */
   async flushUsage(options: { readonly everything?: boolean } = {}): Promise<void> {
     const warnings = options.everything === true ? await this.deps.limits.close() : await this.deps.limits.flush();
-    const byProject = new Map<string, AuditEvent[]>();
     for (const warning of warnings) {
       const project = this.deps.policy.projects.find((candidate) => candidate.id === warning.project);
-      if (project === undefined) continue;
-      byProject.set(project.id, [...(byProject.get(project.id) ?? []), this.budgetWarningEvent(project, warning)]);
+      if (project !== undefined) this.unpublishedWarnings.push({ project, event: this.budgetWarningEvent(project, warning) });
     }
-    for (const [projectId, events] of byProject) {
-      const project = this.deps.policy.projects.find((candidate) => candidate.id === projectId) ?? null;
-      await this.deps.auditPublisherFor(project).publish(events);
+    const waiting = this.unpublishedWarnings.splice(0);
+    const projects = new Set(waiting.map(({ project }) => project));
+    const failed: unknown[] = [];
+    for (const project of projects) {
+      const mine = waiting.filter((item) => item.project === project);
+      try {
+        await this.deps.auditPublisherFor(project).publish(mine.map(({ event }) => event));
+      } catch (error) {
+        this.unpublishedWarnings.push(...mine);
+        failed.push(error);
+      }
     }
+    if (failed.length > 0) throw new AggregateError(failed, `${this.unpublishedWarnings.length} budget warning event(s) not published yet; they are retried on the next flush`);
   }
 
   private budgetWarningEvent(project: ProjectPolicy, warning: BudgetWarning): AuditEvent {

@@ -96,6 +96,25 @@ describe("ChatCompletionService: limits", () => {
   });
 });
 
+describe("ChatCompletionService: usage written in rounds", () => {
+  it("publishes a budget_warning crossed by the timed write, and keeps it until it is published", async () => {
+    const h = await gatewayHarness({ project: { budget: { dailyUsd: 0.00001, warnAtFraction: 0.8 } }, limits: { settleEveryInMs: 1000 } });
+    h.provider.next(FakeCompletionProvider.answer("costly", { promptTokens: 20, cachedPromptTokens: 0, completionTokens: 10 }));
+    await h.service.handle(h.request({ extraBody: { max_tokens: 10 } }));
+    // The settlement waits for the round: the request's own batch has no warning yet.
+    expect(h.audit.events.map((event) => event.type)).toEqual(["api_call"]);
+    h.audit.failNext(1);
+    h.clock.advance(1000);
+    await expect(h.service.flushUsage()).rejects.toThrow(/retried on the next flush/);
+    expect(h.audit.events.map((event) => event.type)).toEqual(["api_call"]);
+    await h.service.flushUsage();
+    expect(h.audit.events.map((event) => event.type)).toEqual(["api_call", "budget_warning"]);
+    expect(onlyEvent(h.audit.events, "budget_warning")).toMatchObject({ project: "acme", reason: "budget_threshold", details: { period: "day", fraction: 0.8 } });
+    await h.service.flushUsage();
+    expect(h.audit.events.filter((event) => event.type === "budget_warning")).toHaveLength(1);
+  });
+});
+
 describe("ChatCompletionService: an audit trail that cannot be written", () => {
   it("fail_closed: 503 audit_unavailable and the completion is not returned", async () => {
     const h = await gatewayHarness();

@@ -110,6 +110,8 @@ export interface HarnessOptions {
   readonly digestKey?: Uint8Array | null;
   /** Traces and metrics (test/core/telemetry passes one over the SDK's in-memory exporters). */
   readonly telemetry?: (clock: ManualClock) => GatewayTelemetry;
+  /** Leases and merged settlements (off by default: every request reserves and settles on its own). */
+  readonly limits?: { readonly leaseFraction?: number; readonly settleEveryInMs?: number };
 }
 
 export type Harness = Awaited<ReturnType<typeof gatewayHarness>>;
@@ -123,7 +125,7 @@ export async function gatewayHarness(options: HarnessOptions = {}) {
   const apiKeys = new ApiKeyService({ store: keyStore, clock, random: (bytes) => randomBytes(bytes) });
   const authenticator = new Authenticator({ apiKeys, tokens: new FakeTokenVerifier(), policy });
   const usage = new InMemoryUsageCounterStore();
-  const limits = new LimitGuard({ store: usage, clock, policy, logger });
+  const limits = new LimitGuard({ store: usage, clock, policy, logger, ...options.limits });
   const health = new EndpointHealth(clock, policy.routing.breaker);
   const provider = new FakeCompletionProvider();
   const audit = new RecordingAuditPublisher();
