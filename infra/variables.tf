@@ -277,3 +277,14 @@ variable "grant_deployer_key_access" {
   type        = bool
   default     = true
 }
+
+variable "alert_emails" {
+  description = "Email addresses the operations action group notifies for audit-trail alerts (infra/alerts.tf). Empty: alerts fire without email; add receivers to the action group."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for email in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", email))])
+    error_message = "Each entry of alert_emails must be an email address."
+  }
+}
