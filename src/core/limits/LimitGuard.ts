@@ -139,6 +139,8 @@ export class LimitGuard {
   private readonly pendingSpend = new Map<string, PendingSpend>();
   /** One lease acquisition in flight per project; other requests wait for it, then look again. */
   private readonly acquiring = new Map<string, Promise<void>>();
+  /** What the requests waiting for a project's acquisition need, by counter: the next lease covers it. */
+  private readonly waiting = new Map<string, Map<string, number>>();
 
   constructor(private readonly deps: LimitGuardDeps) {
     this.leaseFraction = Math.max(0, deps.leaseFraction ?? 0);
@@ -350,7 +352,9 @@ export class LimitGuard {
       if (this.allowances.anyExhausted(project, needs)) return this.commitShortfall(project, needs, false);
       const inFlight = this.acquiring.get(project);
       if (inFlight !== undefined) {
+        this.addWaiting(project, needs, 1);
         await inFlight;
+        this.addWaiting(project, needs, -1);
         continue;
       }
       const acquisition = this.commitShortfall(project, needs, true);
@@ -367,12 +371,27 @@ export class LimitGuard {
     }
   }
 
+  private addWaiting(project: string, needs: readonly CounterNeed[], sign: 1 | -1): void {
+    let byKey = this.waiting.get(project);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.waiting.set(project, byKey);
+    }
+    for (const need of needs) {
+      const total = (byKey.get(need.key) ?? 0) + sign * need.amount;
+      if (total > 0) byKey.set(need.key, total);
+      else byKey.delete(need.key);
+    }
+    if (byKey.size === 0) this.waiting.delete(project);
+  }
+
   /** Commits what the leases do not cover; with `lease`, adds a lease, and retries without it if refused. */
   private async commitShortfall(project: string, needs: readonly CounterNeed[], lease: boolean): Promise<ApplyCountersResult> {
     const { deficits, taken } = this.allowances.takePartially(project, needs);
     if (deficits.length === 0) return { applied: true, counters: this.allowances.view(project, needs) };
     try {
-      const extras = deficits.map((need) => (lease ? this.allowances.extraFor(project, need) : 0));
+      const waiting = this.waiting.get(project);
+      const extras = deficits.map((need) => (lease ? this.allowances.extraFor(project, need, waiting?.get(need.key) ?? 0) : 0));
       // No room for a lease: this counter is near its limit for the rest of its window.
       if (lease) this.allowances.markExhausted(project, deficits.filter((_, index) => extras[index] === 0).map((need) => need.key));
       let result = await this.deps.store.apply(project, deficits.map((need, index) => deltaOf(need, need.amount + (extras[index] ?? 0))));

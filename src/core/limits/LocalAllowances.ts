@@ -95,13 +95,18 @@ export class LocalAllowances {
     for (const part of taken) this.credit(partition, part, part.amount);
   }
 
-  /** Extra capacity to lease with a deficit: a share of the limit, never more than a share of the headroom. */
-  extraFor(partition: string, need: CounterNeed): number {
+  /**
+   * Extra capacity to lease with a deficit: what requests already waiting for this acquisition need
+   * (so a burst is admitted in one round, as the store's group commit would), or else a share of the
+   * limit for the requests still to come, but never more than a share of the headroom last seen.
+   */
+  extraFor(partition: string, need: CounterNeed, waiting = 0): number {
     if (this.leaseFraction <= 0) return 0;
     const known = this.knowledge.get(partition)?.get(need.key);
     if (known?.exhausted === true) return 0;
     const headroom = need.limit.max - (known?.committed ?? 0) - need.amount;
-    const extra = Math.floor(Math.min(need.limit.max * this.leaseFraction, headroom * this.headroomShare));
+    const ahead = Math.floor(Math.min(need.limit.max * this.leaseFraction, headroom * this.headroomShare));
+    const extra = Math.min(Math.max(ahead, waiting), headroom);
     return extra > 0 ? extra : 0;
   }
 

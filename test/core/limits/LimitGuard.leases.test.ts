@@ -65,6 +65,16 @@ describe("LimitGuard with leases", () => {
     expect(next.headers["x-ratelimit-remaining-requests"]).toBe("948");
   });
 
+  it("leases what a burst of waiting requests needs, so a burst costs a couple of rounds, not one per lease", async () => {
+    // A lease ahead of 0.1% of 1,000 is one request: without counting the waiting ones, 50 requests would take ~25 rounds.
+    const { store, guards, input } = instances(limitsPolicy({ limits: { requestsPerMinute: 1000 } }), 1, { leaseFraction: 0.001 });
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => admitted(guard.reserve(input()))));
+    expect(outcomes.every(Boolean)).toBe(true);
+    expect(store.applyCalls).toBeLessThanOrEqual(3);
+  });
+
   it("never admits more than the limit across instances, whatever the interleaving, and hands unused leases back", async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.array(fc.nat({ max: 3 }), { minLength: 20, maxLength: 150 }), fc.double({ min: 0.01, max: 0.5, noNaN: true }), async (limit, order, fraction) => {
