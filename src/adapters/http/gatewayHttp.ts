@@ -13,19 +13,28 @@ export function requestIdFor(request: HttpRequest, newId: () => string): string 
   return offered && /^[\w.:-]{8,128}$/.test(offered) ? offered : newId();
 }
 
+/** W3C: at most 32 list members of at most 256 characters; printable ASCII only, so it cannot break a header. */
+const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
+
 /**
  * The trace context the request's spans continue: the Functions invocation's (`context.traceContext`,
  * set by the host with `telemetryMode: OpenTelemetry`: its own request span, itself a child of the
  * caller's `traceparent`), else the caller's header. A malformed invocation context falls back too.
+ * The `tracestate` comes from the same source, kept only when it is a plain printable value of at
+ * most 512 characters, and never without a `traceparent`.
  */
-export function traceparentFor(request: HttpRequest, traceContext: TraceContext | undefined): string | undefined {
+export function traceContextFor(request: HttpRequest, traceContext: TraceContext | undefined): { traceparent: string | undefined; tracestate: string | undefined } {
   const invocation = traceContext?.traceParent;
-  if (invocation !== undefined && invocation !== null && parseTraceparent(invocation) !== null) return invocation;
-  return header(request, "traceparent") ?? undefined;
+  const fromInvocation = invocation !== undefined && invocation !== null && parseTraceparent(invocation) !== null;
+  const traceparent = fromInvocation ? invocation : (header(request, "traceparent") ?? undefined);
+  const state = fromInvocation ? traceContext?.traceState : header(request, "tracestate");
+  const tracestate = traceparent !== undefined && typeof state === "string" && TRACESTATE.test(state.trim()) ? state.trim() : undefined;
+  return { traceparent, tracestate };
 }
 
 /** Picks from the HTTP request what the gateway needs; the body is read separately. */
 export function gatewayRequestOf(request: HttpRequest, requestId: string, trustedProxyHops: number, body: unknown, traceContext?: TraceContext): GatewayRequest {
+  const trace = traceContextFor(request, traceContext);
   return {
     requestId,
     authorization: header(request, "authorization"),
@@ -36,7 +45,8 @@ export function gatewayRequestOf(request: HttpRequest, requestId: string, truste
     // The Functions worker never sees the socket: the platform's front end appends the caller to
     // x-forwarded-for, and the policy says how many such hops to trust.
     clientIp: clientAddress({ remoteAddress: null, forwardedFor: header(request, "x-forwarded-for") ?? undefined, trustedProxyHops }),
-    traceparent: traceparentFor(request, traceContext),
+    traceparent: trace.traceparent,
+    tracestate: trace.tracestate,
     subjectHeader: header(request, "x-palisade-subject") ?? undefined,
     body,
   };

@@ -117,7 +117,10 @@ export class OpenAiCompletionProvider implements CompletionProvider {
 
 function requestOptions(options: CompletionCallOptions): OpenAI.RequestOptions {
   const headers: Record<string, string> = { "x-ms-client-request-id": options.requestId };
-  if (options.traceparent) headers.traceparent = options.traceparent;
+  if (options.traceparent) {
+    headers.traceparent = options.traceparent;
+    if (options.tracestate) headers.tracestate = options.tracestate;
+  }
   return { timeout: options.timeoutInMs, maxRetries: 0, headers, ...(options.abortSignal ? { signal: options.abortSignal } : {}) };
 }
 

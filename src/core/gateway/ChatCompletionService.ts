@@ -215,7 +215,7 @@ export class ChatCompletionService {
         telemetry.attempt(
           endpoint,
           plan.deployment,
-          (traceparent) => deps.provider.complete(endpoint, upstreamBody, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent }),
+          (traceparent) => deps.provider.complete(endpoint, upstreamBody, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent, tracestate: input.tracestate }),
           (completion) => ({ responseModel: completion.body.model, usage: completion.usage }),
         ),
       );
@@ -440,7 +440,7 @@ export class ChatCompletionService {
     trail.streamed = true;
     return this.callUpstream(input, trail, plan, (endpoint, timeoutInMs) =>
       trail.telemetry.attempt(endpoint, plan.deployment, (traceparent) =>
-        deps.provider.stream(endpoint, upstreamBody, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent }),
+        deps.provider.stream(endpoint, upstreamBody, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent, tracestate: input.tracestate }),
       ),
     ).then(
       (served): GatewayResponse => ({

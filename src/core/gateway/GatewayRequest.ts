@@ -11,6 +11,8 @@ export interface GatewayRequest {
   /** The caller's address after trusted-hop resolution; null when unknown. */
   readonly clientIp: string | null;
   readonly traceparent: string | undefined;
+  /** W3C `tracestate` that goes with `traceparent` (vendors' entries), carried upstream unchanged. */
+  readonly tracestate?: string | undefined;
   /** `x-palisade-subject`: the end user the request is about (else the body's `user`). */
   readonly subjectHeader?: string | undefined;
   readonly body: unknown;

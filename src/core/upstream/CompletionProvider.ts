@@ -39,6 +39,8 @@ export interface CompletionCallOptions {
   readonly timeoutInMs: number;
   /** W3C trace context to carry on. */
   readonly traceparent?: string;
+  /** Sent only with a `traceparent`. */
+  readonly tracestate?: string;
   readonly requestId: string;
   readonly abortSignal?: AbortSignal;
 }

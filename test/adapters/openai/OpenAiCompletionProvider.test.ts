@@ -44,6 +44,7 @@ const options = (overrides: Partial<CompletionCallOptions> = {}): CompletionCall
   timeoutInMs: 5_000,
   requestId: "req-provider-1",
   traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+  tracestate: "congo=t61rcWkgMzE",
   ...overrides,
 });
 const provider = (extra: Partial<ConstructorParameters<typeof OpenAiCompletionProvider>[0]> = {}): OpenAiCompletionProvider =>
@@ -78,6 +79,7 @@ describe("OpenAiCompletionProvider: completions", () => {
     expect(sent?.body).toMatchObject({ model: "mini-deployment", messages: BODY.messages, temperature: 0.2, max_tokens: 20, stream: false });
     expect(sent?.headers["x-ms-client-request-id"]).toBe("req-provider-1");
     expect(sent?.headers.traceparent).toBe("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    expect(sent?.headers.tracestate).toBe("congo=t61rcWkgMzE");
   });
 
   it("calls the OpenAI platform with the deployment as the model id", async () => {

@@ -7,6 +7,18 @@ import { APP_IP, CARD, DIGEST_KEY, POLICY_VERSION, START_IN_MS, gatewayHarness, 
 
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
+describe("ChatCompletionService: the trace context carried upstream", () => {
+  it("sends the caller's tracestate with the traceparent, and none without a trace", async () => {
+    const h = await gatewayHarness();
+    await h.service.handle(h.request({ traceparent: TRACEPARENT, tracestate: "congo=t61rcWkgMzE" }));
+    await h.service.handle(h.request());
+    const [traced, untraced] = h.provider.calls;
+    expect(traced?.options.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[\da-f]{16}-0[01]$/);
+    expect(traced?.options.tracestate).toBe("congo=t61rcWkgMzE");
+    expect(untraced?.options.tracestate).toBeUndefined();
+  });
+});
+
 describe("ChatCompletionService: the api_call event of a served request", () => {
   it("publishes exactly one api_call event, in one batch, with usage, cost, where it was served and the policy version", async () => {
     const h = await gatewayHarness();
