@@ -21,10 +21,10 @@ import { type ProcessSample, affinityOf, canPin, pin, sampleProcess, sampleThrea
  * core 0. See docs/benchmarks.md for the method.
  */
 
-const DEPLOYMENT = "gpt-4o-mini";
+export const DEPLOYMENT = "gpt-4o-mini";
 
 /** A typical governed request: a system prompt, a question with no sensitive data, a bounded answer. */
-const REQUEST_BODY = JSON.stringify({
+export const REQUEST_BODY = JSON.stringify({
   model: DEPLOYMENT,
   messages: [
     { role: "system", content: "You are a concise assistant for an internal finance team. Answer in plain English." },

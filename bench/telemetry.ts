@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { startMockOpenAi } from "../local/mockOpenAi/index.js";
 import { startLocalStack } from "../local/stack.js";
 import { DEFAULT_TRACE_SAMPLE_RATIO } from "../src/composition/telemetry.js";
-import { benchPolicy, startGatewayChild, stopChild } from "./gateway.js";
+import { benchPolicy, REQUEST_BODY, startGatewayChild, stopChild } from "./gateway.js";
 import { type LoadResult, type LoadTarget, closedLoop, fixedRate } from "./support/load.js";
 import { affinityOf, canPin, pin, sampleProcess } from "./support/procStats.js";
 
@@ -20,24 +20,6 @@ import { affinityOf, canPin, pin, sampleProcess } from "./support/procStats.js";
  * round per mode is reported, and the overhead is the median of the rounds' paired overheads.
  * Same configuration and request as bench/gateway.ts. See docs/observability.md.
  */
-
-const DEPLOYMENT = "gpt-4o-mini";
-
-/** The request of bench/gateway.ts: a system prompt, a 300-character question, a bounded answer. */
-const REQUEST_BODY = JSON.stringify({
-  model: DEPLOYMENT,
-  messages: [
-    { role: "system", content: "You are a concise assistant for an internal finance team. Answer in plain English." },
-    {
-      role: "user",
-      content:
-        "Summarise in two sentences why the third-quarter operating margin fell while revenue grew, given that freight costs rose, " +
-        "the new warehouse opened in September and the marketing budget was front-loaded into July and August.",
-    },
-  ],
-  max_tokens: 128,
-  temperature: 0.2,
-});
 
 /** Well under saturation for a ~2 ms request on one (shared) core; still 5-10x what the target's 300 µs needs. */
 const RATE = 200;
