@@ -11,6 +11,7 @@ import { type PolicyInput } from "../src/core/policy/schema.js";
 import { type GatewayServerReady } from "./support/gatewayServer.js";
 import { type LoadResult, type LoadTarget, closedLoop, fixedRate } from "./support/load.js";
 import { type ProcessSample, affinityOf, canPin, pin, sampleProcess, sampleThreads } from "./support/procStats.js";
+import { stopChild } from "./support/stopChild.js";
 
 /**
  * The cost of governance: the gateway with every check on (API key, RBAC and IP allowlist, DLP,
@@ -110,15 +111,6 @@ export async function startGatewayChild(environment: Record<string, string>, pin
     });
   });
   return { child, ready };
-}
-
-export async function stopChild(child: GatewayChild): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 const round = (value: number, digits = 2): number => Number(value.toFixed(digits));

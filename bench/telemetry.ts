@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { startMockOpenAi } from "../local/mockOpenAi/index.js";
 import { startLocalStack } from "../local/stack.js";
 import { DEFAULT_TRACE_SAMPLE_RATIO } from "../src/composition/telemetry.js";
-import { benchPolicy, REQUEST_BODY, startGatewayChild, stopChild } from "./gateway.js";
+import { benchPolicy, REQUEST_BODY, startGatewayChild } from "./gateway.js";
+import { stopChild } from "./support/stopChild.js";
 import { type LoadResult, type LoadTarget, closedLoop, fixedRate } from "./support/load.js";
 import { affinityOf, canPin, pin, sampleProcess } from "./support/procStats.js";
 

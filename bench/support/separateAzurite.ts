@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { affinityOf, canPin, pin } from "./procStats.js";
+import { stopChild } from "./stopChild.js";
 
 export interface SeparateAzurite {
   readonly connectionString: string;
@@ -49,12 +50,7 @@ export async function startSeparateAzurite(): Promise<SeparateAzurite> {
       pinned,
       async stop() {
         restore();
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        await exited;
-        clearTimeout(timer);
+        await stopChild(child);
       },
     };
   } catch (error) {

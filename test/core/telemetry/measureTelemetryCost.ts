@@ -5,7 +5,6 @@
  */
 import { createNoopMeter, trace } from "@opentelemetry/api";
 import { ExportResultCode } from "@opentelemetry/core";
-import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import {
   AlwaysOffSampler,
   BasicTracerProvider,
@@ -15,13 +14,12 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { histogramProducer } from "../../../src/adapters/telemetry/histogramProducer.js";
 import { highResolutionClock } from "../../../src/composition/telemetry.js";
 import { InProcessHistograms } from "../../../src/core/telemetry/PreAggregatedHistogram.js";
 import { type GatewayTelemetry, untracedGatewayTelemetry } from "../../../src/core/telemetry/GatewayTelemetry.js";
 import { OtelGatewayTelemetry } from "../../../src/core/telemetry/OtelGatewayTelemetry.js";
 import { gatewayHarness } from "../gateway/gatewayHarness.js";
-import { DroppingMetricExporter, measurementSdk } from "./measurementSdk.js";
+import { measurementSdk } from "./measurementSdk.js";
 
 const BATCH = Number(process.env.BATCH ?? 1_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -118,23 +116,8 @@ async function main(): Promise<void> {
       };
     },
     () => {
-      const histograms = new InProcessHistograms();
-  const meterProvider = new MeterProvider({
-    readers: [
-      new PeriodicExportingMetricReader({
-        exporter: new DroppingMetricExporter(),
-        exportIntervalMillis: 3_600_000,
-        metricProducers: [histogramProducer(histograms, { scope: "palisade", temporality: AggregationTemporality.CUMULATIVE })],
-      }),
-    ],
-  });
-      const meter = meterProvider.getMeter("palisade");
-      return {
-        name: "control: no-op tracer, SDK meter",
-        telemetry: () => new OtelGatewayTelemetry({ tracer: trace.getTracer("palisade"), meter, histograms, clock: highResolutionClock }),
-        flush: () => meterProvider.forceFlush(),
-        shutdown: () => meterProvider.shutdown(),
-      };
+      const sdk = measurementSdk(0, null);
+      return { name: "control: no-op tracer, SDK meter", telemetry: sdk.telemetry, flush: sdk.flush, shutdown: sdk.shutdown };
     },
   ];
   // MODES=0,3 measures only those (default 0-3; 4-6 are controls).

@@ -3,7 +3,7 @@
  * (measureTelemetryCost.ts, measureTelemetryPerRequest.ts): spans through a BatchSpanProcessor to the
  * given exporter, metrics (with the in-process histograms) to an exporter that drops them.
  */
-import { type Meter, type Tracer } from "@opentelemetry/api";
+import { type Meter, type Tracer, trace } from "@opentelemetry/api";
 import { ExportResultCode } from "@opentelemetry/core";
 import { AggregationTemporality, MeterProvider, type PushMetricExporter, PeriodicExportingMetricReader, type ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import { AlwaysOnSampler, BasicTracerProvider, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -13,7 +13,7 @@ import { InProcessHistograms } from "../../../src/core/telemetry/PreAggregatedHi
 import { OtelGatewayTelemetry } from "../../../src/core/telemetry/OtelGatewayTelemetry.js";
 
 /** Metrics go nowhere: the cost measured is recording and collecting them, not a network. */
-export class DroppingMetricExporter implements PushMetricExporter {
+class DroppingMetricExporter implements PushMetricExporter {
   export(_metrics: ResourceMetrics, done: (result: { code: ExportResultCode }) => void): void {
     done({ code: ExportResultCode.SUCCESS });
   }
@@ -29,9 +29,10 @@ export interface MeasurementSdk {
   readonly shutdown: () => Promise<void>;
 }
 
-export function measurementSdk(traceSampleRatio: number, processor: SpanProcessor): MeasurementSdk {
+/** `processor` null: no trace SDK at all, the API's no-op tracer (a control: metrics alone through the SDK). */
+export function measurementSdk(traceSampleRatio: number, processor: SpanProcessor | null): MeasurementSdk {
   // As startTelemetrySdk: the SDK records what it is given; OtelGatewayTelemetry decides what that is.
-  const tracerProvider = new BasicTracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [processor] });
+  const tracerProvider = processor === null ? null : new BasicTracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [processor] });
   const histograms = new InProcessHistograms();
   const meterProvider = new MeterProvider({
     readers: [
@@ -42,16 +43,16 @@ export function measurementSdk(traceSampleRatio: number, processor: SpanProcesso
       }),
     ],
   });
-  const tracer: Tracer = tracerProvider.getTracer("palisade");
+  const tracer: Tracer = tracerProvider === null ? trace.getTracer("palisade") : tracerProvider.getTracer("palisade");
   const meter: Meter = meterProvider.getMeter("palisade");
   return {
     telemetry: () => new OtelGatewayTelemetry({ tracer, meter, histograms, clock: highResolutionClock, traceSampleRatio }),
     flush: async () => {
-      await tracerProvider.forceFlush();
+      await tracerProvider?.forceFlush();
       await meterProvider.forceFlush();
     },
     shutdown: async () => {
-      await tracerProvider.shutdown();
+      await tracerProvider?.shutdown();
       await meterProvider.shutdown();
     },
   };
