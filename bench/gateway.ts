@@ -24,6 +24,15 @@ import { stopChild } from "./support/stopChild.js";
 
 export const DEPLOYMENT = "gpt-4o-mini";
 
+/** The scenarios the references run too: the target's rate and the saturated closed loop. */
+const REFERENCE_SCENARIOS: readonly string[] = ["closed16", "rate500"];
+
+/** Measured after the gateway, in the same run: key prefix, bench server, name in the log. */
+const REFERENCES: readonly (readonly [string, BenchServer, string])[] = [
+  ["floor", "platformFloorServer", "platform floor"],
+  ["plainProxy", "plainProxyServer", "plain node:http proxy"],
+];
+
 /** A typical governed request: a system prompt, a question with no sensitive data, a bounded answer. */
 export const REQUEST_BODY = JSON.stringify({
   model: DEPLOYMENT,
@@ -83,8 +92,16 @@ export function benchPolicy(upstreamUrl: string, withLimits: boolean): PolicyInp
 
 type GatewayChild = ChildProcessByStdio<Writable, Readable, Readable>;
 
-export async function startGatewayChild(environment: Record<string, string>, pinToCore: string | null, cpuProfileDirectory: string | null): Promise<{ child: GatewayChild; ready: GatewayServerReady }> {
-  const script = fileURLToPath(new URL("./support/gatewayServer.js", import.meta.url));
+/** What a bench child serves: the whole gateway, the platform floor or a plain proxy (see `support/`). */
+export type BenchServer = "gatewayServer" | "platformFloorServer" | "plainProxyServer";
+
+export async function startGatewayChild(
+  environment: Record<string, string>,
+  pinToCore: string | null,
+  cpuProfileDirectory: string | null,
+  server: BenchServer = "gatewayServer",
+): Promise<{ child: GatewayChild; ready: GatewayServerReady }> {
+  const script = fileURLToPath(new URL(`./support/${server}.js`, import.meta.url));
   if (!existsSync(script)) throw new Error(`${script} is missing: run the bench from the build (npm run bench)`);
   const nodeArgs = [...(cpuProfileDirectory ? ["--cpu-prof", "--cpu-prof-dir", cpuProfileDirectory] : []), script];
   const [command, args] = pinToCore ? ["taskset", ["-c", pinToCore, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
@@ -208,8 +225,10 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<Rec
     ];
     // PALISADE_BENCH_SCENARIOS=closed1,rate100 runs only those (for a focused CPU profile).
     const chosen = process.env.PALISADE_BENCH_SCENARIOS?.split(",") ?? null;
+    const directResults = new Map<string, LoadResult>();
     for (const scenario of scenarios.filter((candidate) => chosen === null || chosen.includes(candidate.name))) {
       const viaDirect = await scenario.run(direct);
+      directResults.set(scenario.name, viaDirect);
       const threadsBefore = sampleThreads(ready.pid);
       const before = sampleProcess(ready.pid);
       const viaGateway = await scenario.run(gateway);
@@ -224,6 +243,56 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<Rec
       log(`gateway bench: ${scenario.name}: main thread ${(mainShare * 100).toFixed(0)}% of the CPU; process busy ${((total / wallMicros) * 100).toFixed(0)}% of the run`);
     }
     const end = sampleProcess(ready.pid);
+    await stopChild(child);
+    child = null;
+
+    // References, in the same run and on the same core: the platform floor (the Functions host, the
+    // openai SDK and a Service Bus publish, none of Palisade's checks) and a plain node:http proxy.
+    // Quick: the platform floor at 500 req/s only, to stay within the quick run's two minutes.
+    const referenceScenarios = scenarios.filter(
+      (candidate) => (options.quick ? candidate.name === "rate500" : REFERENCE_SCENARIOS.includes(candidate.name)) && directResults.has(candidate.name),
+    );
+    const references: Record<string, number> = {};
+    for (const [prefix, server, label] of options.quick ? REFERENCES.slice(0, 1) : REFERENCES) {
+      if (referenceScenarios.length === 0) break;
+      const started = await startGatewayChild(
+        { ...stack.environment, PALISADE_FLOOR_UPSTREAM_URL: mock.url, PALISADE_FLOOR_DEPLOYMENT: DEPLOYMENT },
+        pinned ? "1" : null,
+        null,
+        server,
+      );
+      child = started.child;
+      const pid = started.ready.pid;
+      const target: LoadTarget = { ...gateway, url: `${started.ready.url}/v1/chat/completions` };
+      const atReferenceStart = sampleProcess(pid);
+      const warmed = await closedLoop(target, 16, options.quick ? 2 : 5);
+      if (warmed.requests === 0) throw new Error(`the ${label} answered no request with 2xx during warm-up`);
+      for (const scenario of referenceScenarios) {
+        const before = sampleProcess(pid);
+        const measured = await scenario.run(target);
+        const after = sampleProcess(pid);
+        const cpuPerRequest = (after.cpuMicros - before.cpuMicros) / Math.max(1, measured.requests + measured.failures);
+        references[`${prefix}.${scenario.name}.cpuMicrosPerRequest`] = round(cpuPerRequest, 0);
+        references[`${prefix}.${scenario.name}.rps`] = round(measured.requestsPerSecond, 0);
+        references[`${prefix}.${scenario.name}.p50Ms`] = round(measured.p50Ms, 3);
+        references[`${prefix}.${scenario.name}.p99Ms`] = round(measured.p99Ms, 3);
+        references[`${prefix}.${scenario.name}.failures`] = measured.failures;
+        const direct = directResults.get(scenario.name);
+        if (scenario.name === "rate500" && direct) {
+          references[`${prefix}.deltaP50Ms500`] = round(measured.p50Ms - direct.p50Ms, 3);
+          references[`${prefix}.deltaP99Ms500`] = round(measured.p99Ms - direct.p99Ms, 3);
+        }
+        log(
+          `gateway bench: ${label}, ${scenario.name}: ${measured.requestsPerSecond.toFixed(0)} req/s p50 ${measured.p50Ms.toFixed(2)} p99 ${measured.p99Ms.toFixed(2)} ms ` +
+            `(direct p50 ${direct?.p50Ms.toFixed(2) ?? "-"} ms), ${cpuPerRequest.toFixed(0)} µs CPU/request, ${measured.failures} failures`,
+        );
+      }
+      references[`${prefix}.rssStartMb`] = round(atReferenceStart.rssMb, 1);
+      references[`${prefix}.rssPeakMb`] = round(sampleProcess(pid).rssPeakMb, 1);
+      await stopChild(child);
+      child = null;
+    }
+    const floorCpu500 = references["floor.rate500.cpuMicrosPerRequest"] ?? Number.NaN;
 
     return {
       cpuMicrosPerRequest: results["rate500.cpuMicrosPerRequest"] ?? Number.NaN,
@@ -239,6 +308,10 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<Rec
       rssIdleMb: round(idle.rssMb, 1),
       rssPeakMb: round(Math.max(peakRssMb, end.rssPeakMb), 1),
       pinned: pinned ? 1 : 0,
+      // The platform floor at 500 req/s, and what governance adds on top of it.
+      floorCpuMicrosPerRequest: floorCpu500,
+      governanceCpuMicrosPerRequest: round((results["rate500.cpuMicrosPerRequest"] ?? Number.NaN) - floorCpu500, 0),
+      ...references,
       ...results,
     };
   } finally {

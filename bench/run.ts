@@ -116,6 +116,10 @@ interface Target {
   readonly value: number | undefined;
   readonly limit: number;
   readonly unit: string;
+  /** The same figure for the platform floor (host + SDK + Service Bus, no checks), where measured. */
+  readonly floor?: number | undefined;
+  /** The same figure for a plain node:http proxy in the same harness, where measured. */
+  readonly plainProxy?: number | undefined;
 }
 
 function read(results: Readonly<Record<string, Readonly<Record<string, number>>>>, area: string, key: string): number | undefined {
@@ -160,10 +164,10 @@ async function main(): Promise<void> {
   const cold = only && !only.includes("coldstart") ? null : await measureColdStart(quick ? 3 : 7);
 
   const targets: Target[] = [
-    { name: "gateway CPU per request (at 500 req/s)", value: read(results, "gateway", "cpuMicrosPerRequest"), limit: 300, unit: "µs" },
-    { name: "p50 over direct at 500 req/s", value: read(results, "gateway", "deltaP50Ms500"), limit: 1, unit: "ms" },
-    { name: "p99 over direct at 500 req/s", value: read(results, "gateway", "deltaP99Ms500"), limit: 5, unit: "ms" },
-    { name: "gateway peak RSS", value: read(results, "gateway", "rssPeakMb"), limit: 150, unit: "MB" },
+    { name: "gateway CPU per request (at 500 req/s)", value: read(results, "gateway", "cpuMicrosPerRequest"), limit: 300, unit: "µs", floor: read(results, "gateway", "floorCpuMicrosPerRequest"), plainProxy: read(results, "gateway", "plainProxy.rate500.cpuMicrosPerRequest") },
+    { name: "p50 over direct at 500 req/s", value: read(results, "gateway", "deltaP50Ms500"), limit: 1, unit: "ms", floor: read(results, "gateway", "floor.deltaP50Ms500"), plainProxy: read(results, "gateway", "plainProxy.deltaP50Ms500") },
+    { name: "p99 over direct at 500 req/s", value: read(results, "gateway", "deltaP99Ms500"), limit: 5, unit: "ms", floor: read(results, "gateway", "floor.deltaP99Ms500"), plainProxy: read(results, "gateway", "plainProxy.deltaP99Ms500") },
+    { name: "gateway peak RSS", value: read(results, "gateway", "rssPeakMb"), limit: 150, unit: "MB", floor: read(results, "gateway", "floor.rssPeakMb"), plainProxy: read(results, "gateway", "plainProxy.rssPeakMb") },
     { name: "cold start (import of the function modules)", value: cold?.coldStartMs, limit: 300, unit: "ms" },
     { name: "telemetry overhead (CPU per request, on vs off)", value: read(results, "telemetry", "overheadPercent"), limit: 10, unit: "%" },
   ];
@@ -174,7 +178,19 @@ async function main(): Promise<void> {
     const output: Record<string, unknown> = {};
     for (const [area, values] of Object.entries(results)) output[area] = nest(values);
     if (cold) Object.assign(output, cold);
-    output.targets = Object.fromEntries(targets.map((target) => [target.name, { value: target.value ?? null, limit: target.limit, unit: target.unit, verdict: verdicts[target.name] }]));
+    output.targets = Object.fromEntries(
+      targets.map((target) => [
+        target.name,
+        {
+          value: target.value ?? null,
+          limit: target.limit,
+          unit: target.unit,
+          verdict: verdicts[target.name],
+          ...(target.floor === undefined ? {} : { platformFloor: target.floor }),
+          ...(target.plainProxy === undefined ? {} : { plainProxy: target.plainProxy }),
+        },
+      ]),
+    );
     output.skipped = skipped;
     output.machine = machine;
     output.quick = quick;
@@ -192,7 +208,12 @@ async function main(): Promise<void> {
   lines.push("", "Targets:");
   for (const target of targets) {
     const value = target.value === undefined ? "-" : `${formatNumber(target.value)} ${target.unit}`;
-    lines.push(`  ${target.name.padEnd(46)} ${value.padStart(12)}  (<= ${target.limit} ${target.unit})  ${verdicts[target.name] ?? ""}`);
+    const references = [
+      ["platform floor", target.floor],
+      ["plain proxy", target.plainProxy],
+    ].flatMap(([label, figure]) => (typeof figure === "number" && Number.isFinite(figure) ? [`${String(label)} ${formatNumber(figure)} ${target.unit}`] : []));
+    const suffix = references.length > 0 ? `  (${references.join(", ")})` : "";
+    lines.push(`  ${target.name.padEnd(46)} ${value.padStart(12)}  (<= ${target.limit} ${target.unit})  ${verdicts[target.name] ?? ""}${suffix}`);
   }
   for (const note of skipped) lines.push(`skipped: ${note}`);
   lines.push(`(${((performance.now() - startedAt) / 1000).toFixed(1)} s)`);

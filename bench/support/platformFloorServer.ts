@@ -1,0 +1,133 @@
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+import { ServiceBusClient } from "@azure/service-bus";
+import { randomUUID } from "node:crypto";
+import { startLocalHost } from "../../local/host/index.js";
+import { OpenAiCompletionProvider } from "../../src/adapters/openai/OpenAiCompletionProvider.js";
+import { readJsonBody } from "../../src/adapters/http/readJsonBody.js";
+import { ServiceBusAuditPublisher } from "../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
+import { AUDIT_EVENT_SCHEMA_VERSION, type AuditEvent } from "../../src/core/audit/AuditEvent.js";
+import { type EndpointPolicy } from "../../src/core/policy/schema.js";
+import { type FunctionDefinition } from "../../src/functions/definition.js";
+import { type GatewayServerReady } from "./gatewayServer.js";
+
+/**
+ * The platform floor, for the benchmark: what a request costs in the parts Palisade is built on and
+ * cannot leave out, with none of its own checks. The same local Functions host (`HttpRequest` in,
+ * `HttpResponse` out), the same upstream adapter (the `openai` SDK on the keep-alive node:http
+ * fetch) and the same Service Bus publisher (one audit-sized event per request, awaited, as
+ * `fail_closed` does). No authentication, RBAC, DLP, token estimate, limits, routing, hashing or
+ * telemetry. The gateway's CPU per request minus this one is the cost of governance itself.
+ *
+ * Settings come from the parent: the local stack's `SERVICEBUS_CONNECTION_STRING` and
+ * `SERVICEBUS_AUDIT_QUEUE`, plus `PALISADE_FLOOR_UPSTREAM_URL` and `PALISADE_FLOOR_DEPLOYMENT`.
+ * Diagnostic: `PALISADE_FLOOR_PARTS=host,upstream` (any of host, upstream, servicebus; all by
+ * default) leaves the other parts out, to split the floor by part. Without `upstream` the answer is
+ * a fixed completion of the mock's size.
+ * Prints ONE JSON line on stdout once it serves (`{"url","pid","apiKey"}`, the key unused), and
+ * stops on SIGTERM or when stdin closes, as the gateway server does.
+ */
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === "") throw new Error(`${name} is not set`);
+  return value;
+}
+
+/** An `api_call` event of the size the gateway publishes (metadata, digests and counts). */
+function apiCallEvent(requestId: string): AuditEvent {
+  return {
+    schemaVersion: AUDIT_EVENT_SCHEMA_VERSION,
+    eventId: randomUUID(),
+    ts: new Date().toISOString(),
+    type: "api_call",
+    actor: { kind: "service-account", id: "bench-app", keyId: "pk_floor0000000000" },
+    project: "bench-floor",
+    model: "gpt-4o-mini",
+    deployment: "gpt-4o-mini",
+    endpointId: "eu-west-standard",
+    region: "westeurope",
+    classification: "internal",
+    status: "success",
+    httpStatus: 200,
+    tokens: { input: 67, output: 32 },
+    costUsd: 0.0000293,
+    latencyInMs: 2,
+    dlpFindings: {},
+    dlpAction: "redact",
+    requestId,
+    traceId: "0af7651916cd43dd8448eb211c80319c",
+    policyVersion: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    contentDigest: "hmac-sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+    details: { endpointsTried: 1 },
+  };
+}
+
+/** What the mock upstream answers, for runs without the upstream part. */
+function fixedCompletion(model: string): Record<string, unknown> {
+  return {
+    id: `chatcmpl-${randomUUID()}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "Freight and the new warehouse raised costs faster than revenue grew." } }],
+    usage: { prompt_tokens: 67, completion_tokens: 12, total_tokens: 79 },
+  };
+}
+
+async function main(): Promise<void> {
+  const deployment = required("PALISADE_FLOOR_DEPLOYMENT");
+  const endpoint: EndpointPolicy = {
+    id: "eu-west-standard",
+    provider: "azure",
+    baseUrl: required("PALISADE_FLOOR_UPSTREAM_URL"),
+    region: "westeurope",
+    residency: "eu",
+    class: "standard",
+    deployments: [deployment],
+    priority: 1,
+    apiVersion: "2024-10-21",
+    auth: { kind: "none" },
+    timeoutInMs: 10_000,
+  };
+  const upstream = new OpenAiCompletionProvider({ credential: null, readApiKey: null });
+  // The same client options as the app's audit publisher (bounded retries on the request path).
+  const serviceBus = new ServiceBusClient(required("SERVICEBUS_CONNECTION_STRING"), {
+    retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1_000, timeoutInMs: 5_000 },
+  });
+  const publisher = new ServiceBusAuditPublisher(serviceBus.createSender(process.env.SERVICEBUS_AUDIT_QUEUE ?? "audit-events"), () => serviceBus.close());
+
+  const parts = new Set((process.env.PALISADE_FLOOR_PARTS ?? "host,upstream,servicebus").split(","));
+  const handler = async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const body = (await readJsonBody(request, 1_048_576)) as Record<string, unknown>;
+    const answer = parts.has("upstream")
+      ? (await upstream.complete(endpoint, body, { deployment, timeoutInMs: endpoint.timeoutInMs, requestId: context.invocationId })).body
+      : fixedCompletion(deployment);
+    if (parts.has("servicebus")) await publisher.publish([apiCallEvent(context.invocationId)]);
+    return { status: 200, jsonBody: answer };
+  };
+  const definitions: FunctionDefinition[] = [
+    { kind: "http", name: "platformFloor", options: { route: "v1/chat/completions", methods: ["POST"], authLevel: "anonymous", handler } },
+  ];
+  const host = await startLocalHost({ definitions, log: () => undefined });
+
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await host.stop().catch(() => undefined);
+    await publisher.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop());
+  process.once("SIGINT", () => void stop());
+  process.stdin.on("end", () => void stop());
+  process.stdin.resume();
+
+  const ready: GatewayServerReady = { url: host.url, pid: process.pid, apiKey: "unused" };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`platform floor server failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
