@@ -1,5 +1,6 @@
 import { countTokens as countCl100k } from "gpt-tokenizer/encoding/cl100k_base";
 import { countTokens as countO200k } from "gpt-tokenizer/encoding/o200k_base";
+import { TokenCountMemo } from "./TokenCountMemo.js";
 
 /**
  * Prompt tokens as OpenAI counts a chat (the cookbook's `num_tokens_from_messages`): every message
@@ -45,7 +46,15 @@ const utf8 = new TextEncoder();
  */
 export function countTextTokens(model: string, text: string): number {
   if (text.length === 0) return 0;
-  const count = encodingForModel(model) === "cl100k_base" ? countCl100k : countO200k;
+  const encoding = encodingForModel(model);
+  return memo.countOf(encoding, text, (whole) => countWithEncoding(encoding, whole));
+}
+
+/** Repeated texts (the system prompt above all) are counted once; see TokenCountMemo. */
+const memo = new TokenCountMemo();
+
+function countWithEncoding(encoding: TokenEncodingName, text: string): number {
+  const count = encoding === "cl100k_base" ? countCl100k : countO200k;
   if (text.length <= MAX_TOKENISED_RUN) return count(text, PLAIN);
   let longRunBytes = 0;
   const rest = text.replace(LONG_RUN, (run) => {
