@@ -24,6 +24,13 @@ import { stopChild } from "./support/stopChild.js";
 
 export const DEPLOYMENT = "gpt-4o-mini";
 
+/**
+ * Node flags for the Functions worker, as infra sets them (`languageWorkers__node__arguments` in
+ * infra/functionapp.tf; test/infra/functionapp.test.ts keeps the two equal). The bench's children run
+ * with them, so the figures are those of the deployed configuration.
+ */
+export const WORKER_NODE_ARGUMENTS = "--heap-growing-percent=50";
+
 /** The scenarios the references run too: the target's rate and the saturated closed loop. */
 const REFERENCE_SCENARIOS: readonly string[] = ["closed16", "rate500"];
 
@@ -103,7 +110,10 @@ export async function startGatewayChild(
 ): Promise<{ child: GatewayChild; ready: GatewayServerReady }> {
   const script = fileURLToPath(new URL(`./support/${server}.js`, import.meta.url));
   if (!existsSync(script)) throw new Error(`${script} is missing: run the bench from the build (npm run bench)`);
-  const nodeArgs = [...(cpuProfileDirectory ? ["--cpu-prof", "--cpu-prof-dir", cpuProfileDirectory] : []), script];
+  // The worker's flags as infra deploys them; PALISADE_BENCH_NODE_ARGS replaces them (empty: none),
+  // for the child only, e.g. to try a GC setting without touching the load generator.
+  const extraNodeArgs = (process.env.PALISADE_BENCH_NODE_ARGS ?? WORKER_NODE_ARGUMENTS).split(" ").filter((arg) => arg.length > 0);
+  const nodeArgs = [...extraNodeArgs, ...(cpuProfileDirectory ? ["--cpu-prof", "--cpu-prof-dir", cpuProfileDirectory] : []), script];
   const [command, args] = pinToCore ? ["taskset", ["-c", pinToCore, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(command, args, { env: { ...process.env, ...environment }, stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";

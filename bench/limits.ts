@@ -3,9 +3,11 @@ import { performance } from "node:perf_hooks";
 import { startAzurite } from "../local/azurite.js";
 import { TableUsageCounterStore } from "../src/adapters/tables/TableUsageCounterStore.js";
 import { type Clock } from "../src/core/clock.js";
+import { type ChatMessageForCount, estimatePromptTokens } from "../src/core/limits/estimatePromptTokens.js";
 import { LimitGuard, type ReserveInput } from "../src/core/limits/LimitGuard.js";
 import { silentLogger } from "../src/core/logger.js";
 import { type Policy, policySchema } from "../src/core/policy/schema.js";
+import { DEPLOYMENT, REQUEST_BODY } from "./gateway.js";
 
 /**
  * What the limit check adds to a request, on Azurite in this process:
@@ -15,6 +17,9 @@ import { type Policy, policySchema } from "../src/core/policy/schema.js";
  * - contended{1,4}Instance(s)Rps: accepted requests per second (reserve + settle) with 32
  *   concurrent callers on ONE project, from one store instance and spread over four.
  * - conflictsPerRequest4Instances: ETag conflicts (retried rounds) per request across four instances.
+ * - promptEstimate{Repeated,NewQuestion,AllNew}Micros: CPU µs per `estimatePromptTokens` of the gateway
+ *   bench's chat (a system prompt and a 300-character question): the same chat again, the same system
+ *   prompt with a new question each time (an app's usual traffic), and both messages new each time.
  */
 
 const systemClock: Clock = { nowInMs: () => Date.now() };
@@ -44,7 +49,32 @@ function percentile(sorted: readonly number[], fraction: number): number {
   return Math.round((sorted[index] ?? Number.NaN) * 1000) / 1000;
 }
 
+/** CPU µs per prompt estimate, over `rounds` calls (chat i is `chatFor(i)`). */
+function estimateMicros(rounds: number, chatFor: (round: number) => readonly ChatMessageForCount[]): number {
+  const started = process.cpuUsage();
+  for (let round = 0; round < rounds; round += 1) estimatePromptTokens(DEPLOYMENT, chatFor(round));
+  const used = process.cpuUsage(started);
+  return Math.round(((used.user + used.system) / rounds) * 10) / 10;
+}
+
+function measurePromptEstimate(rounds: number): Record<string, number> {
+  const chat = (JSON.parse(REQUEST_BODY) as { messages: { role: string; content: string }[] }).messages;
+  const [system, question] = chat;
+  if (system === undefined || question === undefined) throw new Error("the gateway bench's chat has two messages");
+  const withQuestion = (round: number, systemPrompt: string): ChatMessageForCount[] => [
+    { role: system.role, content: systemPrompt },
+    { role: question.role, content: `${question.content} (variant ${round})` },
+  ];
+  estimateMicros(200, () => chat); // warm the JIT
+  return {
+    promptEstimateRepeatedMicros: estimateMicros(rounds, () => chat),
+    promptEstimateNewQuestionMicros: estimateMicros(rounds, (round) => withQuestion(round, system.content)),
+    promptEstimateAllNewMicros: estimateMicros(rounds, (round) => withQuestion(round, `${system.content} (variant ${round})`)),
+  };
+}
+
 export async function runLimitsBench(options: { quick: boolean }): Promise<Record<string, number>> {
+  const promptEstimate = measurePromptEstimate(options.quick ? 2_000 : 10_000);
   const azurite = await startAzurite();
   try {
     const policy = benchPolicy();
@@ -114,6 +144,7 @@ export async function runLimitsBench(options: { quick: boolean }): Promise<Recor
       contended4InstancesRps: four.rps,
       conflictsPerRequest1Instance: one.conflictsPerRequest,
       conflictsPerRequest4Instances: four.conflictsPerRequest,
+      ...promptEstimate,
     };
   } finally {
     await azurite.stop();

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { WORKER_NODE_ARGUMENTS } from "../../bench/gateway.js";
 import { block, blocks, expr, type Infra, infraDir, loadInfra, localsOf, refersTo, resource, strings, variable } from "./hcl.js";
 
 const REQUIRED_SETTINGS = [
@@ -74,6 +75,10 @@ describe("function app policy", () => {
     for (const name of REQUIRED_SETTINGS) expect(settings, name).toHaveProperty(name);
     // The provider owns APPLICATIONINSIGHTS_CONNECTION_STRING; it is set from site_config.
     expect(refersTo(block(app, "site_config").application_insights_connection_string, "azurerm_application_insights.main.connection_string")).toBe(true);
+  });
+
+  it("runs the worker with the node flags the benchmarks measured", () => {
+    expect(settings.languageWorkers__node__arguments).toBe(WORKER_NODE_ARGUMENTS);
   });
 
   it("covers every Azure setting listed in docs/conventions.md", async () => {
