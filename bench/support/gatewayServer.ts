@@ -1,6 +1,7 @@
 import { getAppServices } from "../../src/composition/appServices.js";
 import { startLocalHost } from "../../local/host/index.js";
 import { loadFunctionDefinitions } from "../../local/loadFunctionDefinitions.js";
+import { type BenchChildReady, serveUntilStopped } from "./benchChild.js";
 
 /**
  * The gateway alone in its own process, for the benchmark: the local Functions host serving the
@@ -12,11 +13,7 @@ import { loadFunctionDefinitions } from "../../local/loadFunctionDefinitions.js"
  * when stdin closes (the parent died).
  */
 
-export interface GatewayServerReady {
-  readonly url: string;
-  readonly pid: number;
-  readonly apiKey: string;
-}
+export type GatewayServerReady = BenchChildReady;
 
 async function main(): Promise<void> {
   const project = process.env.PALISADE_BENCH_PROJECT ?? "bench";
@@ -25,21 +22,10 @@ async function main(): Promise<void> {
   const { apiKey } = await services.apiKeys.create({ project, serviceAccount, expiresInMs: 3_600_000 });
   const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), log: () => undefined });
 
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
+  serveUntilStopped({ url: host.url, pid: process.pid, apiKey }, async () => {
     await host.stop().catch(() => undefined);
-    await services.close().catch(() => undefined);
-    process.exit(0);
-  };
-  process.once("SIGTERM", () => void stop());
-  process.once("SIGINT", () => void stop());
-  process.stdin.on("end", () => void stop());
-  process.stdin.resume();
-
-  const ready: GatewayServerReady = { url: host.url, pid: process.pid, apiKey };
-  process.stdout.write(`${JSON.stringify(ready)}\n`);
+    await services.close();
+  });
 }
 
 main().catch((error: unknown) => {

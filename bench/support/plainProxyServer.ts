@@ -1,6 +1,6 @@
 import { Agent, type IncomingMessage, type ServerResponse, createServer, request as httpRequest } from "node:http";
 import { type AddressInfo } from "node:net";
-import { type GatewayServerReady } from "./gatewayServer.js";
+import { serveUntilStopped } from "./benchChild.js";
 
 /**
  * The yardstick, for the benchmark: a plain node:http reverse proxy (no framework, no SDK, no
@@ -8,8 +8,8 @@ import { type GatewayServerReady } from "./gatewayServer.js";
  * copies the answer back. The issue's "~140 µs per request on this machine" is this kind of proxy;
  * measuring it in the same run and harness shows what the harness itself charges at each rate.
  *
- * `PALISADE_FLOOR_UPSTREAM_URL` and `PALISADE_FLOOR_DEPLOYMENT` come from the parent. Prints ONE JSON
- * line on stdout once it serves, and stops on SIGTERM or when stdin closes, as the gateway server does.
+ * `PALISADE_FLOOR_UPSTREAM_URL` and `PALISADE_FLOOR_DEPLOYMENT` come from the parent. Serves until
+ * stopped, as the gateway server does (`serveUntilStopped`).
  */
 
 function required(name: string): string {
@@ -41,19 +41,11 @@ function main(): void {
   server.listen(0, "127.0.0.1", () => {
     const { port } = server.address() as AddressInfo;
     // The bench appends /v1/chat/completions to the url; the proxy forwards whatever path it gets.
-    const ready: GatewayServerReady = { url: `http://127.0.0.1:${port}/api`, pid: process.pid, apiKey: "unused" };
-    process.stdout.write(`${JSON.stringify(ready)}\n`);
+    serveUntilStopped({ url: `http://127.0.0.1:${port}/api`, pid: process.pid, apiKey: "unused" }, async () => {
+      server.close();
+      agent.destroy();
+    });
   });
-
-  const stop = (): void => {
-    server.close();
-    agent.destroy();
-    process.exit(0);
-  };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-  process.stdin.on("end", stop);
-  process.stdin.resume();
 }
 
 main();

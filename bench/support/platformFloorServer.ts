@@ -8,7 +8,7 @@ import { ServiceBusAuditPublisher } from "../../src/adapters/servicebus/ServiceB
 import { AUDIT_EVENT_SCHEMA_VERSION, type AuditEvent } from "../../src/core/audit/AuditEvent.js";
 import { type EndpointPolicy } from "../../src/core/policy/schema.js";
 import { type FunctionDefinition } from "../../src/functions/definition.js";
-import { type GatewayServerReady } from "./gatewayServer.js";
+import { serveUntilStopped } from "./benchChild.js";
 
 /**
  * The platform floor, for the benchmark: what a request costs in the parts Palisade is built on and
@@ -23,8 +23,7 @@ import { type GatewayServerReady } from "./gatewayServer.js";
  * Diagnostic: `PALISADE_FLOOR_PARTS=host,upstream` (any of host, upstream, servicebus; all by
  * default) leaves the other parts out, to split the floor by part. Without `upstream` the answer is
  * a fixed completion of the mock's size.
- * Prints ONE JSON line on stdout once it serves (`{"url","pid","apiKey"}`, the key unused), and
- * stops on SIGTERM or when stdin closes, as the gateway server does.
+ * Serves until stopped, as the gateway server does (`serveUntilStopped`; the API key is unused).
  */
 
 function required(name: string): string {
@@ -110,21 +109,10 @@ async function main(): Promise<void> {
   ];
   const host = await startLocalHost({ definitions, log: () => undefined });
 
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
+  serveUntilStopped({ url: host.url, pid: process.pid, apiKey: "unused" }, async () => {
     await host.stop().catch(() => undefined);
-    await publisher.close().catch(() => undefined);
-    process.exit(0);
-  };
-  process.once("SIGTERM", () => void stop());
-  process.once("SIGINT", () => void stop());
-  process.stdin.on("end", () => void stop());
-  process.stdin.resume();
-
-  const ready: GatewayServerReady = { url: host.url, pid: process.pid, apiKey: "unused" };
-  process.stdout.write(`${JSON.stringify(ready)}\n`);
+    await publisher.close();
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,26 @@
+/** What a bench child prints, as ONE JSON line on stdout, once it serves. */
+export interface BenchChildReady {
+  readonly url: string;
+  readonly pid: number;
+  readonly apiKey: string;
+}
+
+/**
+ * The life of a bench child process: says it is ready (one JSON line on stdout, which the parent
+ * waits for), then runs `shutdown` once and exits on SIGTERM, SIGINT or when stdin closes (the
+ * parent died).
+ */
+export function serveUntilStopped(ready: BenchChildReady, shutdown: () => Promise<void>): void {
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await shutdown().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop());
+  process.once("SIGINT", () => void stop());
+  process.stdin.on("end", () => void stop());
+  process.stdin.resume();
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+}
