@@ -5,43 +5,43 @@ import { TokenCountMemo } from "../../../src/core/limits/TokenCountMemo.js";
 
 const longText = (seed: string): string => `${seed} `.repeat(20);
 
+/** A stand-in for the BPE that counts characters and records what it was asked to count. */
+function recordingCounter(): { readonly calls: string[]; readonly count: (text: string) => number } {
+  const calls: string[] = [];
+  return {
+    calls,
+    count: (text) => {
+      calls.push(text);
+      return text.length;
+    },
+  };
+}
+
 describe("TokenCountMemo", () => {
   it("counts a repeated text once and answers the same count after", () => {
     const memo = new TokenCountMemo(8, 16);
-    let counted = 0;
-    const count = (text: string): number => {
-      counted += 1;
-      return text.length;
-    };
+    const { calls, count } = recordingCounter();
     const text = longText("the same system prompt");
     expect(memo.countOf("o200k_base", text, count)).toBe(text.length);
     expect(memo.countOf("o200k_base", text, count)).toBe(text.length);
-    expect(counted).toBe(1);
+    expect(calls).toHaveLength(1);
     // Another encoding is another count.
     memo.countOf("cl100k_base", text, count);
-    expect(counted).toBe(2);
+    expect(calls).toHaveLength(2);
   });
 
   it("counts short texts directly, without keeping them", () => {
     const memo = new TokenCountMemo(8, 16);
-    let counted = 0;
-    const count = (text: string): number => {
-      counted += 1;
-      return text.length;
-    };
+    const { calls, count } = recordingCounter();
     memo.countOf("o200k_base", "user", count);
     memo.countOf("o200k_base", "user", count);
-    expect(counted).toBe(2);
+    expect(calls).toEqual(["user", "user"]);
     expect(memo.size).toBe(0);
   });
 
   it("stays within its bound, dropping the least recently used text first", () => {
     const memo = new TokenCountMemo(2, 16);
-    const calls: string[] = [];
-    const count = (text: string): number => {
-      calls.push(text);
-      return text.length;
-    };
+    const { calls, count } = recordingCounter();
     const [a, b, c] = [longText("alpha"), longText("bravo"), longText("charlie")];
     memo.countOf("o200k_base", a, count);
     memo.countOf("o200k_base", b, count);
