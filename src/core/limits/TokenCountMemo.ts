@@ -2,8 +2,9 @@ import { createHash } from "node:crypto";
 
 /**
  * Remembers how many tokens a text has, so the same text is not run through the BPE again. An app
- * sends the same system prompt (often the longest message) with every request; counting it costs tens
- * of µs per request, its SHA-256 about a microsecond.
+ * sends the same system prompt (often the longest message) with every request; the BPE's cost grows
+ * with the text, a SHA-256 costs about a microsecond per KB. The gateway bench's chat: 20.6 µs counted,
+ * 8.5 µs remembered (`limits.promptEstimate*` in `npm run bench`).
  *
  * Texts are kept only as digests: a prompt must not outlive its request in memory. Bounded: the
  * least recently used entry goes first. Short texts are counted directly (hashing them would cost
