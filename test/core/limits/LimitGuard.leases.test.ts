@@ -4,12 +4,12 @@ import { ManualClock } from "../../../src/core/clock.js";
 import { isPalisadeError } from "../../../src/core/errors.js";
 import { silentLogger } from "../../../src/core/logger.js";
 import { projectPeriodKey, projectScope, requestsKey, tokensKey } from "../../../src/core/limits/counterKeys.js";
-import { LimitGuard, type ReserveInput } from "../../../src/core/limits/LimitGuard.js";
+import { LimitGuard } from "../../../src/core/limits/LimitGuard.js";
 import { type CounterValues } from "../../../src/core/limits/UsageCounterStore.js";
 import { windowsAt } from "../../../src/core/limits/windows.js";
 import { type Policy } from "../../../src/core/policy/schema.js";
 import { InMemoryUsageCounterStore } from "../../fakes/InMemoryUsageCounterStore.js";
-import { limitsPolicy, projectOf } from "./policyFixture.js";
+import { limitsPolicy, reserveInputFor } from "./policyFixture.js";
 
 const START = Date.UTC(2026, 2, 10, 12, 0, 15);
 
@@ -21,16 +21,7 @@ function instances(policy: Policy, count: number, options: { leaseFraction?: num
     { length: count },
     () => new LimitGuard({ store, clock, policy, logger: silentLogger, leaseFraction: options.leaseFraction ?? 0.05, settleEveryInMs: options.settleEveryInMs ?? 1000 }),
   );
-  const input = (overrides: Partial<ReserveInput> = {}): ReserveInput => ({
-    project: projectOf(policy),
-    serviceAccount: null,
-    keyId: "key-1",
-    model: "gpt-4o",
-    deployment: "gpt4o-eu",
-    estimatedPromptTokens: 100,
-    maxOutputTokens: 50,
-    ...overrides,
-  });
+  const input = reserveInputFor(policy, { withServiceAccount: false });
   const counter = async (key: string): Promise<CounterValues> => {
     for await (const row of store.list("proj", key)) if (row.key === key) return row.values;
     return {};

@@ -3,12 +3,12 @@ import { ManualClock } from "../../../src/core/clock.js";
 import { isPalisadeError, type PalisadeError } from "../../../src/core/errors.js";
 import { type LogFields, type Logger, silentLogger } from "../../../src/core/logger.js";
 import { projectPeriodKey } from "../../../src/core/limits/counterKeys.js";
-import { LimitGuard, type ReserveInput } from "../../../src/core/limits/LimitGuard.js";
+import { LimitGuard } from "../../../src/core/limits/LimitGuard.js";
 import { CounterUsageReader } from "../../../src/core/limits/UsageReader.js";
 import { windowsAt } from "../../../src/core/limits/windows.js";
 import { type Policy } from "../../../src/core/policy/schema.js";
 import { InMemoryUsageCounterStore } from "../../fakes/InMemoryUsageCounterStore.js";
-import { limitsPolicy, projectOf, serviceAccountOf } from "./policyFixture.js";
+import { limitsPolicy, reserveInputFor } from "./policyFixture.js";
 
 const START = Date.UTC(2026, 2, 10, 12, 0, 15);
 
@@ -16,16 +16,7 @@ function setup(policy: Policy, logger: Logger = silentLogger) {
   const store = new InMemoryUsageCounterStore();
   const clock = new ManualClock(START);
   const guard = new LimitGuard({ store, clock, policy, logger });
-  const input = (overrides: Partial<ReserveInput> = {}): ReserveInput => ({
-    project: projectOf(policy),
-    serviceAccount: serviceAccountOf(policy),
-    keyId: "key-1",
-    model: "gpt-4o",
-    deployment: "gpt4o-eu",
-    estimatedPromptTokens: 100,
-    maxOutputTokens: 50,
-    ...overrides,
-  });
+  const input = reserveInputFor(policy);
   return { store, clock, guard, input };
 }
 

@@ -1,3 +1,4 @@
+import { type ReserveInput } from "../../../src/core/limits/LimitGuard.js";
 import { type Policy, type PolicyInput, policySchema, type ProjectPolicy, type ServiceAccountPolicy } from "../../../src/core/policy/schema.js";
 
 type ProjectInput = PolicyInput["projects"][number];
@@ -26,4 +27,21 @@ export function serviceAccountOf(policy: Policy): ServiceAccountPolicy {
   const account = policy.serviceAccounts[0];
   if (account === undefined) throw new Error("fixture has no service account");
   return account;
+}
+
+/**
+ * A reservation for the fixture's project: 100 prompt tokens and 50 of output on gpt-4o, with key-1,
+ * by the fixture's service account (`withServiceAccount: false` leaves it out). Overrides win.
+ */
+export function reserveInputFor(policy: Policy, options: { readonly withServiceAccount?: boolean } = {}) {
+  return (overrides: Partial<ReserveInput> = {}): ReserveInput => ({
+    project: projectOf(policy),
+    serviceAccount: options.withServiceAccount === false ? null : serviceAccountOf(policy),
+    keyId: "key-1",
+    model: "gpt-4o",
+    deployment: "gpt4o-eu",
+    estimatedPromptTokens: 100,
+    maxOutputTokens: 50,
+    ...overrides,
+  });
 }
