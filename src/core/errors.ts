@@ -33,6 +33,8 @@ export const ERROR_CODES = [
   "model_not_allowed",
   "sensitive_data_detected",
   "inspection_failed",
+  "content_filter",
+  "content_safety_unavailable",
   "rate_limit_exceeded",
   "budget_exceeded",
   "model_not_priced",
@@ -50,12 +52,15 @@ export interface PalisadeErrorOptions {
   /** Extra response headers (for example `retry-after`). */
   readonly headers?: Readonly<Record<string, string>>;
   readonly cause?: unknown;
+  /** Azure OpenAI's `innererror` (content filter results): names and severities only, never text. */
+  readonly innerError?: Readonly<Record<string, unknown>>;
 }
 
 export class PalisadeError extends Error {
   override readonly name = "PalisadeError";
   readonly param: string | null;
   readonly headers: Readonly<Record<string, string>>;
+  readonly innerError: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     readonly status: number,
@@ -67,6 +72,7 @@ export class PalisadeError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.param = options.param ?? null;
     this.headers = options.headers ?? {};
+    this.innerError = options.innerError;
   }
 }
 
@@ -90,9 +96,11 @@ export interface OpenAiErrorBody {
     readonly type: ErrorType;
     readonly code: ErrorCode;
     readonly param: string | null;
+    readonly innererror?: Readonly<Record<string, unknown>>;
   };
 }
 
 export function toOpenAiErrorBody(error: PalisadeError): OpenAiErrorBody {
-  return { error: { message: error.message, type: error.type, code: error.code, param: error.param } };
+  const body = { message: error.message, type: error.type, code: error.code, param: error.param };
+  return { error: error.innerError === undefined ? body : { ...body, innererror: error.innerError } };
 }

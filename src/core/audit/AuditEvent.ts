@@ -26,6 +26,8 @@ export const AUDIT_EVENT_TYPES = [
   "checkpoint_signed",
   "dsr_exported",
   "dsr_erased",
+  "content_filtered",
+  "prompt_attack_detected",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -1,4 +1,5 @@
 import { type AuditEventType } from "../audit/AuditEvent.js";
+import { type ContentSafetyCounts } from "./contentSafetyCounts.js";
 
 /**
  * One chain's compliance summary for one UTC day (`summary.json`). Schema-versioned: a reader
@@ -120,6 +121,8 @@ export interface ComplianceSummary {
     readonly policyChanged: number;
     readonly modelChanged: number;
   };
+  /** Prompt attacks and harmful content refused or flagged, and requests passed unscreened (docs/content-safety.md). */
+  readonly contentSafety: ContentSafetyCounts;
   /** Project -> the models its calls used (the model inventory). */
   readonly modelInventory: Readonly<Record<string, readonly ModelInUse[]>>;
   readonly anomalies: readonly Anomaly[];

@@ -179,6 +179,10 @@ ${countsTable("Authentication failures by reason", s.authFailures.byReason, "rea
 <p>Events with findings ${e(int(s.dlp.eventsWithFindings))}; requests blocked for sensitive data ${e(int(s.dlp.blocked))}.</p>
 ${countsTable("Findings by entity type", s.dlp.findingsByEntityType, "entity type")}
 ${countsTable("Actions taken", s.dlp.byAction, "action")}
+<h2>Content safety</h2>
+<p>Prompt attacks refused ${e(int(s.contentSafety.promptAttacksBlocked))}; harmful content refused ${e(int(s.contentSafety.contentFiltered))}; flagged and passed ${e(int(s.contentSafety.flagged))}; refused while the service was down ${e(int(s.contentSafety.unavailable))}; passed unscreened (fail open) ${e(int(s.contentSafety.failedOpen))}.</p>
+${countsTable("Refusals by source", s.contentSafety.bySource, "source")}
+${countsTable("Findings by category", s.contentSafety.byCategory, "category")}
 
 <h2>Resilience and residency</h2>
 <p>Failovers ${e(int(s.resilience.failovers))}; residency blocks ${e(int(s.resilience.residencyBlocks))}; upstream errors ${e(int(s.resilience.upstreamErrors))}.</p>

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { contentSafetyPolicySchema } from "../safety/contentSafetyPolicy.js";
 
 /**
  * The policy: the one configuration that governs every decision. Written in YAML or JSON
@@ -104,6 +105,8 @@ const projectSchema = z
     /** An audit event that cannot be published: fail the request (503) or keep it in the durable outbox. */
     auditOnPublishFailure: z.enum(["fail_closed", "outbox"]).default("fail_closed"),
     cache: z.object({ ttlSeconds: positiveInt.default(300) }).strict().optional(),
+    /** Prompt Shields and harm categories (docs/content-safety.md); absent, nothing is screened. */
+    contentSafety: contentSafetyPolicySchema.optional(),
     tags: z.record(z.string(), z.string()).default({}),
   })
   .strict();

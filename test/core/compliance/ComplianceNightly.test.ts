@@ -29,7 +29,7 @@ function history(chainId: string): { events: AuditEvent[]; dayRequests: number }
     makeAuditEvent({ eventId: `${chainId}-burst-${i}`, project: chainId, actor: { kind: "service-account", id: "sa-burst" }, ts: new Date(REPORT_START + 3_600_000 + i * 1000).toISOString() }),
   );
   const all = [...events, ...day.events, ...burst].sort((a, b) => (a.ts < b.ts ? -1 : 1));
-  const isRequest = (e: AuditEvent): boolean => ["api_call", "auth_failed", "policy_violation", "pii_detected", "rate_limited", "budget_exceeded", "residency_blocked"].includes(e.type);
+  const isRequest = (e: AuditEvent): boolean => ["api_call", "auth_failed", "policy_violation", "pii_detected", "rate_limited", "budget_exceeded", "residency_blocked", "content_filtered", "prompt_attack_detected"].includes(e.type);
   return { events: all, dayRequests: day.inside.filter(isRequest).length + burst.length };
 }
 

@@ -129,6 +129,10 @@ export function generateDay(options: { chainId?: string; date?: string; seed?: n
         return { ...base, actor: { kind: "system", id: "policyTrail" }, status: "success", reason: "model_added", details: { model: "o3-mini", deployment: "o3-mini-eu" } };
       case "policy_changed":
         return { ...base, actor: { kind: "system", id: "policyTrail" }, status: "success", reason: "policy_updated", details: { fromVersion: VERSION_MORNING, toVersion: VERSION_AFTERNOON } };
+      case "content_filtered":
+        return { ...base, status: "blocked", httpStatus: 400, model, reason: "content_filter", details: { safetySource: "palisade", safetyPlace: "prompt", safetyAction: "block", safetyCategories: "Violence", "severity.Violence": 6 } };
+      case "prompt_attack_detected":
+        return { ...base, status: "blocked", httpStatus: 400, model, reason: "content_filter", details: { safetySource: "upstream", safetyPlace: "prompt", safetyAction: "block", promptAttack: "jailbreak" } };
       case "checkpoint_signed":
       case "dsr_exported":
       case "dsr_erased":
