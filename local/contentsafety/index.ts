@@ -146,7 +146,7 @@ export async function startContentSafetyEmulator(options: ContentSafetyEmulatorO
     const { userPrompt, documents } = body;
     if (userPrompt !== undefined && typeof userPrompt !== "string") throw invalidBody("userPrompt must be a string.");
     if (documents !== undefined && (!Array.isArray(documents) || !documents.every((document) => typeof document === "string"))) throw invalidBody("documents must be a list of strings.");
-    const docs = (documents ?? []) as string[];
+    const docs = (documents ?? []);
     const prompt = userPrompt ?? "";
     if (prompt === "" && docs.length === 0) throw invalidBody("Either userPrompt or documents must be provided.");
     if (codePoints(prompt) > MAX_TEXT) throw invalidBody(`The userPrompt exceeds the maximum length of ${MAX_TEXT} characters.`);
@@ -245,7 +245,8 @@ export async function startContentSafetyEmulator(options: ContentSafetyEmulatorO
     if (request.method !== "POST") throw new HttpError(405, "MethodNotAllowed", `${request.method ?? ""} is not supported here.`);
     version(url, operation === "shieldPrompt" ? SHIELD_VERSIONS : ANALYZE_VERSIONS);
     const body = await readJson(request);
-    const texts = operation === "shieldPrompt" ? [String(body.userPrompt ?? ""), ...(Array.isArray(body.documents) ? body.documents.map(String) : [])] : [String(body.text ?? "")];
+    const asText = (value: unknown): string => (typeof value === "string" ? value : "");
+    const texts = operation === "shieldPrompt" ? [asText(body.userPrompt), ...(Array.isArray(body.documents) ? body.documents.map(asText) : [])] : [asText(body.text)];
     const directives = texts.map(directivesIn);
     const latency = Math.max(0, ...directives.map((directive) => directive.latencyInMs));
     if (latency > 0) await sleep(latency);
