@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import { type AddressInfo } from "node:net";
+import { annotateResponse, contentFilterIn, sendPromptFiltered } from "./contentFilter.js";
 import { type MockFault, directivesIn } from "./faults.js";
 
 export type { MockFault } from "./faults.js";
@@ -144,6 +145,10 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
       sendError(response, activeFault.status, `injected fault ${activeFault.status}`, activeFault.retryAfterSeconds);
       return;
     }
+
+    const filter = contentFilterIn(prompt);
+    if (filter?.refusePrompt) return sendPromptFiltered(response, filter.refusePrompt);
+    if (filter?.annotate) annotateResponse(response, filter);
 
     const lastUser = [...messages].reverse().find((message) => message.role === "user");
     const reply = directives.echo ? textOf(lastUser?.content) : `This is a mock completion from ${name} (${region}).`;
