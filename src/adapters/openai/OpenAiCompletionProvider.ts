@@ -162,7 +162,10 @@ export function toUpstreamError(error: unknown, endpoint: EndpointPolicy, otherw
     if (status === 429) return new UpstreamError("rate_limited", `endpoint ${endpoint.id} is rate limited`, 429, retryAfterInMs(apiError.headers));
     if (status === 408) return new UpstreamError("timeout", `endpoint ${endpoint.id} timed out`, 408);
     if (status !== null && status >= 500) return new UpstreamError("server_error", `endpoint ${endpoint.id} answered ${status}`, status);
-    return new UpstreamError("fatal", `endpoint ${endpoint.id} refused the request (${status ?? "no status"})`, status);
+    // Azure OpenAI's own content filter: the code and the filter's verdicts travel on, to be named to the caller and audited.
+    const body: unknown = apiError.error;
+    const inner = typeof body === "object" && body !== null && "innererror" in body ? (body.innererror as { content_filter_result?: unknown } | null) : null;
+    return new UpstreamError("fatal", `endpoint ${endpoint.id} refused the request (${status ?? "no status"})`, status, undefined, { code: apiError.code ?? null, contentFilterResult: inner?.content_filter_result });
   }
   if (error instanceof Error && error.name === "AbortError") return new UpstreamError("timeout", `endpoint ${endpoint.id} timed out`);
   // Before the request leaves, the SDK wraps every network failure; anything else failed while building

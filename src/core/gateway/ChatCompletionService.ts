@@ -27,6 +27,11 @@ import { type GatewayRequest, type GatewayResponse } from "./GatewayRequest.js";
 import { CompletionStreamInspector, inspectCompletion } from "./inspectCompletion.js";
 import { type PromptInspection, inspectPrompt, sensitiveDataDetected } from "./inspectPrompt.js";
 import { requestValidationError } from "./requestValidationError.js";
+import { ContentSafetyStage, safetyOutcomeOf } from "../safety/ContentSafetyStage.js";
+import { type SafetyVerdict, mergeVerdicts } from "../safety/SafetyVerdict.js";
+import { safetyAuditDetails } from "../safety/safetyAudit.js";
+import { contentSafetyUnavailable, contentFiltered, isContentFilteredError, upstreamContentFiltered } from "../safety/safetyErrors.js";
+import { chatSafetyTexts } from "../safety/safetyTexts.js";
 
 export interface ChatCompletionDeps {
   readonly policy: Policy;
@@ -47,7 +52,12 @@ export interface ChatCompletionDeps {
   readonly subjects?: Pick<SubjectProtector, "protect"> | null;
   /** Traces and metrics of each request; absent, nothing is recorded (the caller's trace id still reaches the audit event). */
   readonly telemetry?: GatewayTelemetry;
+  /** Prompt Shields and harm categories, for projects whose policy asks; absent, such projects get the policy's unavailable behaviour. */
+  readonly contentSafety?: ContentSafetyStage;
 }
+
+/** Stands in when no Content Safety service is configured: projects that ask for screening get their failure mode. */
+const unconfiguredContentSafety = new ContentSafetyStage(null);
 
 /** What is known about a request so far; grows stage by stage and feeds its audit event. */
 interface Trail {
@@ -71,6 +81,11 @@ interface Trail {
   /** Set when a stream is over: how it ended (null when served). */
   streamFinished?: boolean;
   streamFailure?: PalisadeError | null;
+  /** Content safety's verdicts on the prompt and on the answer (flagged or failed-open findings are recorded with the call). */
+  safety?: SafetyVerdict;
+  outputSafety?: SafetyVerdict;
+  /** The upstream's own filter stopped the answer (finish_reason content_filter). */
+  upstreamFilteredCompletion?: boolean;
 }
 
 interface StreamState {
@@ -131,6 +146,7 @@ export class ChatCompletionService {
       dlpAction: inspection && inspection.findingCount > 0 ? inspection.action : undefined,
       outputFindings: served?.outputCounts,
       outputDlpAction: trail.project?.dlp.output,
+      contentSafety: safetyOutcomeOf(trail.outputSafety && trail.safety ? mergeVerdicts(trail.safety, trail.outputSafety) : (trail.safety ?? trail.outputSafety)),
       endpoint: served?.endpoint,
       responseModel: served?.responseModel,
       usage: served?.usage,
@@ -184,6 +200,12 @@ export class ChatCompletionService {
       return { inspection: inspected, dataClass: raised };
     });
 
+    // Content safety: after DLP (the service sees the prompt as redacted), before the cache, limits and the call.
+    const safety = deps.contentSafety ?? unconfiguredContentSafety;
+    if (safety.applies(project, dataClass)) {
+      trail.safety = await telemetry.stage("content_safety", () => safety.screenInput(project, dataClass, chatSafetyTexts(inspection.request.messages)));
+    }
+
     const plan = telemetry.stageSync("route", () => planRoute({ policy: deps.policy, project, model: request.model, dataClass, requestedResidency }, deps.health));
     trail.deployment = plan.deployment;
     const upstreamBody = this.upstreamBody(inspection.request);
@@ -229,7 +251,9 @@ export class ChatCompletionService {
     trail.served.costUsd = settled.costUsd;
     const output = telemetry.stageSync("inspect_output", () => inspectCompletion(served.result, project, inspection.redactor));
     trail.served.outputCounts = output.counts;
-    const blocked = output.blocked ? sensitiveDataDetected("completion", output.counts) : null;
+    trail.upstreamFilteredCompletion = served.result.body.choices.some((choice) => choice.finish_reason === "content_filter");
+    let blocked: PalisadeError | null = output.blocked ? sensitiveDataDetected("completion", output.counts) : null;
+    if (!blocked && safety.applies(project, dataClass)) blocked = await this.screenAnswer(trail, project, dataClass, output.body.choices);
     // A blocked answer was still a paid call: its event keeps the tokens, cost and endpoint.
     const event = this.callEvent(input, trail, context, {
       endpoint: served.endpoint,
@@ -478,20 +502,48 @@ export class ChatCompletionService {
     trail.served = { endpoint: served.endpoint, attempts: served.attempts };
     const outputStage = trail.telemetry.begin("inspect_output");
     const inspector = new CompletionStreamInspector(project, inspection.redactor);
+    // Content safety on the answer holds chunks in bounded windows and releases a window only once it is screened.
+    const safetyScreen = (this.deps.contentSafety ?? unconfiguredContentSafety).streamScreen<CompletionChunk>(project, trail.dataClass ?? project.defaultClassification, chunkText);
+    let safetyStopped: "blocked" | "unavailable" | null = null;
     let usage: CompletionUsage | null = null;
     let template: CompletionChunk | null = null;
     let failure: PalisadeError | null = null;
     try {
       for await (const chunk of served.result) {
         if (chunk.usage) usage = usageOf(chunk.usage);
-        if (chunk.choices.length === 0) continue;
-        template ??= { ...chunk, choices: [] };
-        const inspected = inspector.inspect(chunk);
+        if (chunk.choices.some((choice) => choice.finish_reason === "content_filter")) trail.upstreamFilteredCompletion = true;
+        // Azure's prompt annotations come in a chunk without choices; other choice-less chunks carry usage only.
+        if (chunk.choices.length === 0 && chunk.prompt_filter_results === undefined) continue;
+        if (chunk.choices.length > 0) template ??= { ...chunk, choices: [] };
+        const inspected = chunk.choices.length === 0 ? chunk : inspector.inspect(chunk);
         if (!inspected) break;
-        yield sse(inspected);
+        if (!safetyScreen) {
+          yield sse(inspected);
+          continue;
+        }
+        const step = await safetyScreen.push(inspected);
+        for (const released of step.release) yield sse(released);
+        safetyStopped = step.stopped;
+        if (safetyStopped) break;
       }
-      const tail = inspector.finish(template);
-      if (tail) for (const chunk of tail) yield sse(chunk);
+      const tail = safetyStopped ? null : inspector.finish(template);
+      if (tail) {
+        for (const chunk of tail) {
+          if (!safetyScreen) {
+            yield sse(chunk);
+            continue;
+          }
+          const step = await safetyScreen.push(chunk);
+          for (const released of step.release) yield sse(released);
+          safetyStopped = step.stopped;
+          if (safetyStopped) break;
+        }
+      }
+      if (safetyScreen && !safetyStopped && !inspector.result().blocked) {
+        const step = await safetyScreen.finish();
+        for (const released of step.release) yield sse(released);
+        safetyStopped = step.stopped;
+      }
     } catch (error) {
       failure = isPalisadeError(error)
         ? error
@@ -501,6 +553,9 @@ export class ChatCompletionService {
     if (outcome.blocked) {
       failure = new PalisadeError(422, "invalid_request_error", "sensitive_data_detected", "The model's answer contained sensitive data and this project blocks it; the stream was stopped.");
     }
+    if (safetyScreen) trail.outputSafety = safetyScreen.result();
+    if (safetyStopped === "blocked" && safetyScreen) failure = contentFiltered(safetyScreen.result(), "completion");
+    else if (safetyStopped === "unavailable") failure = contentSafetyUnavailable("categories");
     outputStage.end(failure ?? undefined);
 
     const settled = await this.settle(trail.telemetry, reservation, usage, inspection.request, project).catch(() => ({ costUsd: 0, warningEvents: [] }));
@@ -545,9 +600,10 @@ export class ChatCompletionService {
     const findings = countsRecord(inspection?.counts ?? {});
     for (const [type, count] of Object.entries(outcome.outputCounts)) findings[`output.${type}`] = count ?? 0;
     const failure = outcome.failure ?? null;
+    const filtered = isContentFilteredError(failure) ? failure : null;
     return this.eventFor(trail, {
-      type: "api_call",
-      status: failure ? (failure.code === "sensitive_data_detected" ? "blocked" : "error") : "success",
+      type: filtered ? filtered.auditType : "api_call",
+      status: failure ? (failure.code === "sensitive_data_detected" || filtered ? "blocked" : "error") : "success",
       httpStatus: failure ? failure.status : 200,
       project: context.project.id,
       environment: context.project.environment,
@@ -565,7 +621,7 @@ export class ChatCompletionService {
       traceId: trail.telemetry.traceId,
       reason: failure?.code,
       contentDigest: this.deps.digestKey && inspection ? promptDigest(this.deps.digestKey, inspection.request.messages.flatMap(textPartsOf)) : undefined,
-      details: { attempts: outcome.attempts, endpointClass: outcome.endpoint.class },
+      details: { attempts: outcome.attempts, endpointClass: outcome.endpoint.class, ...this.safetyDetails(trail), ...(filtered?.auditDetails ?? {}) },
     });
   }
 
@@ -582,6 +638,35 @@ export class ChatCompletionService {
       this.deps.logger.error("audit events could not be published", { project: project?.id ?? null, events: events.length, eventIds: events.map((event) => event.eventId) });
       throw auditUnavailable();
     }
+  }
+
+  /**
+   * Content safety on a whole answer (every choice's text, one call); returns the refusal to record
+   * and send when the project blocks what was found, null when the answer may go out.
+   */
+  private async screenAnswer(trail: Trail, project: ProjectPolicy, dataClass: DataClass, choices: readonly { readonly message?: { readonly content?: unknown } }[]): Promise<PalisadeError | null> {
+    const safety = this.deps.contentSafety ?? unconfiguredContentSafety;
+    const text = choices.map((choice) => (typeof choice.message?.content === "string" ? choice.message.content : "")).join("\n\n");
+    try {
+      trail.outputSafety = await trail.telemetry.stage("content_safety", () => safety.screenOutput(project, dataClass, text));
+      return null;
+    } catch (error) {
+      if (isPalisadeError(error)) return error;
+      throw error;
+    }
+  }
+
+  /** What an event records of content safety for this request: flagged or failed-open screening, and the upstream's own filter. */
+  private safetyDetails(trail: Trail): Record<string, string | number | boolean | null> {
+    const details: Record<string, string | number | boolean | null> = {};
+    if (trail.safety && (trail.safety.action !== "allow" || trail.safety.failedOpen.length > 0)) Object.assign(details, safetyAuditDetails(trail.safety, "palisade", "prompt"));
+    if (trail.outputSafety && (trail.outputSafety.action !== "allow" || trail.outputSafety.failedOpen.length > 0)) {
+      const output = safetyAuditDetails(trail.outputSafety, "palisade", "completion");
+      if (output.safetyFailedOpen !== undefined && details.safetyFailedOpen !== undefined) output.safetyFailedOpen = [...new Set(`${String(details.safetyFailedOpen)},${String(output.safetyFailedOpen)}`.split(","))].sort().join(",");
+      Object.assign(details, output);
+    }
+    if (trail.upstreamFilteredCompletion) Object.assign(details, { upstreamFiltered: "completion", safetySource: details.safetySource ?? "upstream" });
+    return details;
   }
 
   /** An event about this request: it carries the request's end user, pseudonymised and encrypted, when known. */
@@ -607,8 +692,10 @@ export class ChatCompletionService {
   private async recordRefusal(input: GatewayRequest, trail: Trail, error: unknown, startedAtInMs: number): Promise<void> {
     const known = isPalisadeError(error) ? error : null;
     if (known?.code === "audit_unavailable" || trail.recorded) return;
+    const filtered = isContentFilteredError(known) ? known : null;
+    const safetyDetails = { ...this.safetyDetails(trail), ...(filtered?.auditDetails ?? {}) };
     const fields: AuditEventFields = {
-      type: refusalType(known),
+      type: filtered ? filtered.auditType : refusalType(known),
       status: known && known.status < 500 ? "blocked" : "error",
       httpStatus: known?.status ?? 500,
       project: this.chainForRefusal(input, trail),
@@ -622,6 +709,7 @@ export class ChatCompletionService {
       latencyInMs: this.deps.clock.nowInMs() - startedAtInMs,
       reason: known?.code ?? "internal_error",
       ...(trail.inspection && trail.inspection.findingCount > 0 ? { dlpFindings: countsRecord(trail.inspection.counts), dlpAction: trail.inspection.action } : {}),
+      ...(Object.keys(safetyDetails).length > 0 ? { details: safetyDetails } : {}),
     };
     try {
       await trail.telemetry.stage("audit_publish", () => this.deps.auditPublisherFor(trail.project).publish([...trail.pending, this.events.create(fields)]));
@@ -635,6 +723,7 @@ export class ChatCompletionService {
 /** An upstream that refused the request itself (fatal) as an error the caller can act on; anything else unchanged. */
 function upstreamRefusal(error: unknown): unknown {
   if (!isUpstreamError(error) || error.kind !== "fatal") return error;
+  if (error.status === 400 && error.detail.code === "content_filter") return upstreamContentFiltered(error.detail.contentFilterResult);
   if (error.status === 400 || error.status === 413 || error.status === 422) {
     return new PalisadeError(400, "invalid_request_error", "invalid_request", `The upstream model service refused this request as invalid (HTTP ${error.status}). Check its parameters and content.`, { cause: error });
   }
@@ -689,4 +778,11 @@ function usageOf(usage: NonNullable<CompletionChunk["usage"]>): CompletionUsage 
 export function traceIdOf(traceparent: string | undefined): string | undefined {
   const match = /^(?!ff)[\da-f]{2}-([\da-f]{32})-(?!0{16})[\da-f]{16}-[\da-f]{2}$/.exec(traceparent ?? "");
   return match?.[1] && !/^0+$/.test(match[1]) ? match[1] : undefined;
+}
+
+/** The text a streamed chunk adds, across its choices: what output content safety screens. */
+function chunkText(chunk: CompletionChunk): string {
+  let text = "";
+  for (const choice of chunk.choices) if (typeof choice.delta?.content === "string") text += choice.delta.content;
+  return text;
 }

@@ -27,7 +27,7 @@ export class StreamingSafetyScreen<Chunk> {
   private stopped: StreamStep<Chunk>["stopped"] = null;
 
   constructor(
-    private readonly screen: ContentSafetyScreen,
+    private readonly screen: Pick<ContentSafetyScreen, "screenOutput">,
     private readonly policy: ContentSafetyPolicy,
     private readonly textOf: (chunk: Chunk) => string,
   ) {}

@@ -6,3 +6,4 @@ export * from "./StreamingSafetyScreen.js";
 export * from "./safetyAudit.js";
 export * from "./safetyErrors.js";
 export * from "./safetyTexts.js";
+export * from "./ContentSafetyStage.js";

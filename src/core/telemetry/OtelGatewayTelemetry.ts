@@ -71,6 +71,7 @@ const STAGE_SPAN_NAMES: Readonly<Record<GatewayStage, string>> = {
   authenticate: "palisade.authenticate",
   authorize: "palisade.authorize",
   inspect: "palisade.inspect",
+  content_safety: "palisade.content_safety",
   route: "palisade.route",
   cache: "palisade.cache",
   limit: "palisade.limit",
@@ -529,6 +530,7 @@ class TracedRequest implements RequestTelemetry {
         [ATTR.genAiInputTokens]: usage ? usage.promptTokens : undefined,
         [ATTR.genAiOutputTokens]: usage ? usage.completionTokens : undefined,
         [ATTR.dlpAction]: summary.dlpAction,
+        [ATTR.contentSafety]: summary.contentSafety,
       };
       setCounts(root, DLP_INPUT_KEYS, summary.inputFindings);
       setCounts(root, DLP_OUTPUT_KEYS, summary.outputFindings);

@@ -56,6 +56,8 @@ export class UpstreamError extends Error {
     message: string,
     readonly status: number | null = null,
     readonly retryAfterInMs: number | undefined = undefined,
+    /** The upstream's error code and, for Azure's content filter, its `content_filter_result` (names and severities only). */
+    readonly detail: { readonly code?: string | null; readonly contentFilterResult?: unknown } = {},
   ) {
     super(message);
   }
