@@ -1,6 +1,7 @@
 import { SecretClient } from "@azure/keyvault-secrets";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { AzureContentSafety } from "../adapters/contentsafety/AzureContentSafety.js";
 import { JoseEntraTokenVerifier } from "../adapters/entra/JoseEntraTokenVerifier.js";
 import { createCredential } from "../adapters/identity/createCredential.js";
 import { KeyVaultSecretStore } from "../adapters/keyvault/KeyVaultSecretStore.js";
@@ -17,6 +18,8 @@ import { ChatCompletionService } from "../core/gateway/ChatCompletionService.js"
 import { ModelsService } from "../core/gateway/ModelsService.js";
 import { ensureError } from "../core/errors.js";
 import { LimitGuard } from "../core/limits/LimitGuard.js";
+import { ContentSafetyScreen } from "../core/safety/ContentSafetyScreen.js";
+import { ContentSafetyStage } from "../core/safety/ContentSafetyStage.js";
 import { type LoadedPolicy } from "../core/policy/parsePolicy.js";
 import { readCurrentCredential } from "../core/rotation/readCurrentCredential.js";
 import { EndpointHealth } from "../core/routing/EndpointHealth.js";
@@ -123,6 +126,18 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
   if (settings.PALISADE_LOCAL_STACK) await cacheStore.createTableIfMissing();
 
+  // Content safety results are cached under HMACs with their own key, derived like the response cache's.
+  const safetyCacheKey = digestKey ? createHmac("sha256", digestKey).update("palisade/content-safety-cache/v1").digest() : randomBytes(32);
+  const contentSafety = new ContentSafetyStage(
+    settings.CONTENT_SAFETY_ENDPOINT
+      ? new ContentSafetyScreen({
+          safety: new AzureContentSafety({ endpoint: settings.CONTENT_SAFETY_ENDPOINT, ...(settings.CONTENT_SAFETY_KEY ? { key: settings.CONTENT_SAFETY_KEY } : { credential }) }),
+          clock,
+          cacheKey: safetyCacheKey,
+        })
+      : null,
+  );
+
   const chat = new ChatCompletionService({
     policy: policy.policy,
     policyVersion: policy.version,
@@ -138,6 +153,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     digestKey,
     subjects,
     telemetry: telemetry.gateway,
+    contentSafety,
   });
   // Settled usage is written in rounds and idle leases handed back; a timer keeps that going when traffic stops.
   const settleEveryInMs = settings.PALISADE_LIMITS_SETTLE_EVERY_IN_MS;

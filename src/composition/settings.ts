@@ -47,6 +47,10 @@ const settingsSchema = z.object({
   /** The share of requests traced; metrics count every request (docs/observability.md). */
   PALISADE_TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(0.01),
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
+  /** Azure AI Content Safety (`https://<account>.cognitiveservices.azure.com`); unset, projects asking for screening get their unavailable behaviour. */
+  CONTENT_SAFETY_ENDPOINT: optionalText,
+  /** Only for the local emulator: in Azure the app's managed identity is used and local auth is off. */
+  CONTENT_SAFETY_KEY: optionalText,
   PALISADE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Set by `npm start` and tests: trust the local Key Vault emulator's token story. */
   PALISADE_LOCAL_STACK: z
