@@ -1,7 +1,9 @@
+import { type ProjectPolicy } from "../../../src/core/policy/schema.js";
 import { describe, expect, it } from "vitest";
 import { type Clock } from "../../../src/core/clock.js";
-import { type ChatCompletionRequest } from "../../../src/core/gateway/chatRequest.js";
-import { inspectPrompt } from "../../../src/core/gateway/inspectPrompt.js";
+import { type ChatCompletionRequest } from "../../../src/core/gateway/operations/chat/chatRequest.js";
+import { createChatOperation } from "../../../src/core/gateway/operations/chat/chatOperation.js";
+import { inspectInput } from "../../../src/core/gateway/pipeline/inspectInput.js";
 import { FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
 import { CARD, OTHER_CARD, gatewayHarness, gatewayPolicy, jsonResponse, onlyEvent, refusalOf } from "./gatewayHarness.js";
 
@@ -150,7 +152,9 @@ describe("ChatCompletionService: DLP on the completion", () => {
   });
 });
 
-describe("inspectPrompt", () => {
+describe("inspectInput (chat)", () => {
+  const chat = createChatOperation(new FakeCompletionProvider());
+  const inspectPrompt = (request: ChatCompletionRequest, on: ProjectPolicy, declared: "internal", clock: Clock) => inspectInput(chat, request, on, declared, clock);
   const request = (content: string): ChatCompletionRequest => ({ model: "gpt-4o-mini", messages: [{ role: "user", content }] });
   const project = gatewayPolicy().projects[0];
   if (project === undefined) throw new Error("fixture has no project");
