@@ -114,7 +114,11 @@ async function writeResponse(response: ServerResponse, result: HttpResponseInit 
   await pump(body as ReadableStream<Uint8Array>, response);
 }
 
-/** Copies a web stream to the socket as it produces; stops (and cancels the stream) when the caller leaves. */
+/**
+ * Copies a web stream to the socket as it produces; stops (and cancels the stream) when the caller
+ * leaves, also when it left before the copy began. A stream that errors cuts the connection (the
+ * app ends its own failures with an error frame; this is for the ones it could not).
+ */
 async function pump(body: ReadableStream<Uint8Array>, response: ServerResponse): Promise<void> {
   const reader = body.getReader();
   let closed = false;
@@ -122,9 +126,10 @@ async function pump(body: ReadableStream<Uint8Array>, response: ServerResponse):
     closed = true;
     reader.cancel().catch(() => undefined);
   };
-  response.once("close", onClose);
+  if (response.destroyed) onClose();
+  else response.once("close", onClose);
   try {
-    for (;;) {
+    while (!closed) {
       const next = await reader.read();
       if (next.done || closed) break;
       if (!response.write(next.value)) await drained(response);
@@ -177,6 +182,17 @@ function requestUrl(request: IncomingMessage): RequestUrl {
   }
   const url = new URL(raw, `http://${host}`);
   return { href: url.toString(), pathname: url.pathname, query: () => Object.fromEntries(url.searchParams) };
+}
+
+/** An error's name and message for a log line (never a request's content: errors here carry none). */
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : "unknown error";
+}
+
+/** A caller that went away: routine for a server, not worth a log line. */
+function isDisconnect(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ECONNRESET" || code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE" || code === "ERR_STREAM_DESTROYED" || error.message === "aborted";
 }
 
 /** The host's own refusals (no route, body over 100 MB) in the same shape and headers as the app's. */
@@ -268,8 +284,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   };
 
   const server: Server = createServer((request, response) => {
+    // A socket that fails under a request or response (a reset, a write after the caller left) is
+    // reported here, never thrown: an `error` event without a listener would end the process.
+    const reportSocketError = (error: Error): void => {
+      if (!isDisconnect(error)) log(`host: connection failed: ${describeError(error)}`);
+    };
+    request.on("error", reportSocketError);
+    response.on("error", reportSocketError);
     handle(request, response).catch((error: unknown) => {
-      log(`host: unhandled error: ${error instanceof Error ? error.message : "unknown"}`);
+      log(`host: unhandled error: ${describeError(error)}`);
+      if (response.destroyed) return;
       if (!response.headersSent) plainError(response, 500, "The function failed.");
       else response.destroy();
     });
@@ -279,6 +303,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
+  server.on("error", (error) => log(`host: server error: ${describeError(error)}`));
   const port = (server.address() as AddressInfo).port;
 
   const timerHandles: NodeJS.Timeout[] = [];

@@ -135,4 +135,40 @@ describe("toHttpResponse", () => {
     expect(finished).toBe(true);
     expect(yielded).toBeLessThan(5);
   });
+
+  it("ends with an OpenAI error frame, not a cut stream, when the producer throws after the headers went out", async () => {
+    const failures: unknown[] = [];
+    async function* events(): AsyncIterable<string> {
+      yield 'data: {"n":1}\n\n';
+      throw new RangeError("a bug");
+    }
+    const response = toHttpResponse({ kind: "stream", status: 200, headers: { "x-request-id": "req-00000042" }, events: events() }, (error) => failures.push(error));
+    const text = await new Response(response.body as ReadableStream<Uint8Array>).text();
+    const frames = text.split("\n\n").filter(Boolean);
+    expect(frames[0]).toBe('data: {"n":1}');
+    expect(JSON.parse((frames[1] ?? "").slice("data: ".length))).toEqual({
+      error: { message: "Palisade could not complete the request. Quote request id req-00000042 when reporting it.", type: "api_error", code: "internal_error", param: null },
+    });
+    expect(frames).toHaveLength(2);
+    expect(failures).toEqual([new RangeError("a bug")]);
+  });
+
+  it("drops a frame produced after the caller went away instead of throwing at the closed stream", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* events(): AsyncIterable<string> {
+      yield 'data: {"n":1}\n\n';
+      await gate;
+      yield 'data: {"n":2}\n\n';
+    }
+    const response = toHttpResponse({ kind: "stream", status: 200, headers: {}, events: events() });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    const pending = reader.read().catch(() => null);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const cancelled = reader.cancel();
+    release();
+    await expect(cancelled).resolves.toBeUndefined();
+    await expect(pending).resolves.toEqual({ done: true, value: undefined });
+  });
 });
