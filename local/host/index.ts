@@ -71,9 +71,12 @@ function headersOf(request: IncomingMessage): Record<string, string> {
   for (const [key, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(", ") : value;
   }
-  // Azure's front end appends the caller's address to x-forwarded-for; do the same, so the app's
-  // trusted-hop logic sees what it will see in Azure.
+  // App Service's front end writes the connection's address and port into `client-ip`, overwriting
+  // whatever the caller sent, and appends the address to x-forwarded-for; do the same, so the app
+  // finds the caller where it will find it in Azure.
   const remote = request.socket.remoteAddress ?? "";
+  const port = request.socket.remotePort;
+  headers["client-ip"] = port === undefined ? remote : remote.includes(":") ? `[${remote}]:${port}` : `${remote}:${port}`;
   headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${remote}` : remote;
   return headers;
 }

@@ -42,9 +42,10 @@ export function gatewayRequestOf(request: HttpRequest, requestId: string, truste
     requestedProject: requestedProjectFromHeaders((name) => header(request, name)),
     dataClassHeader: header(request, "x-data-classification") ?? undefined,
     residencyHeader: header(request, "x-palisade-residency") ?? undefined,
-    // The Functions worker never sees the socket: the platform's front end appends the caller to
-    // x-forwarded-for, and the policy says how many such hops to trust.
-    clientIp: clientAddress({ remoteAddress: null, forwardedFor: header(request, "x-forwarded-for") ?? undefined, trustedProxyHops }),
+    // The Functions worker never sees the socket. App Service's front end writes the connection's
+    // address into `client-ip` (overwriting any the caller sent) and appends it to x-forwarded-for;
+    // the policy says how many x-forwarded-for hops to trust (0: the connection itself).
+    clientIp: clientAddress({ remoteAddress: header(request, "client-ip"), forwardedFor: header(request, "x-forwarded-for") ?? undefined, trustedProxyHops }),
     traceparent: trace.traceparent,
     tracestate: trace.tracestate,
     subjectHeader: header(request, "x-palisade-subject") ?? undefined,

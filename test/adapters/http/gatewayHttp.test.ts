@@ -52,8 +52,11 @@ describe("gatewayRequestOf", () => {
     expect(gatewayRequestOf(spoofed, "r", 1, null).clientIp).toBe("198.51.100.7");
     expect(gatewayRequestOf(spoofed, "r", 2, null).clientIp).toBe("10.1.2.3");
     expect(gatewayRequestOf(spoofed, "r", 3, null).clientIp).toBeNull();
-    // With no trusted proxy, the header is ignored (and the worker never sees the socket).
+    // With no trusted proxy, x-forwarded-for is ignored: the connection's address is the one App
+    // Service's front end writes into client-ip; without it the address is unknown.
     expect(gatewayRequestOf(spoofed, "r", 0, null).clientIp).toBeNull();
+    expect(gatewayRequestOf(request({ "x-forwarded-for": "10.1.2.3, 198.51.100.7", "client-ip": "198.51.100.9:49828" }), "r", 0, null).clientIp).toBe("198.51.100.9");
+    expect(gatewayRequestOf(request({ "client-ip": "[2001:db8::9]:443" }), "r", 0, null).clientIp).toBe("2001:db8::9");
     expect(gatewayRequestOf(request({ "x-forwarded-for": "[2001:db8::7]:443" }), "r", 1, null).clientIp).toBe("2001:db8::7");
   });
 
