@@ -14,12 +14,12 @@ import { TableUsageCounterStore } from "../adapters/tables/TableUsageCounterStor
 import { ApiKeyService } from "../core/auth/ApiKeyService.js";
 import { Authenticator } from "../core/auth/Authenticator.js";
 import { type Clock } from "../core/clock.js";
-import { ChatCompletionService } from "../core/gateway/ChatCompletionService.js";
 import { ModelsService } from "../core/gateway/ModelsService.js";
 import { ensureError } from "../core/errors.js";
 import { LimitGuard } from "../core/limits/LimitGuard.js";
 import { ContentSafetyScreen } from "../core/safety/ContentSafetyScreen.js";
 import { ContentSafetyStage } from "../core/safety/ContentSafetyStage.js";
+import { ContentSafetyCheck } from "../core/safety/ContentSafetyCheck.js";
 import { type LoadedPolicy } from "../core/policy/parsePolicy.js";
 import { readCurrentCredential } from "../core/rotation/readCurrentCredential.js";
 import { EndpointHealth } from "../core/routing/EndpointHealth.js";
@@ -28,6 +28,7 @@ import { type AuditComponents, createAuditComponents } from "./audit.js";
 import { auditConfigFrom } from "./auditConfig.js";
 import { createSubjectProtector, recordPolicyChangesAtStartUp } from "./compliance.js";
 import { loadPolicyFile } from "./loadPolicyFile.js";
+import { type Gateway, createGateway } from "./gateway.js";
 import { type Settings, parseSettings } from "./settings.js";
 import { type Telemetry, getTelemetry } from "./telemetry.js";
 import { TABLES, createStorageClients } from "./storage.js";
@@ -39,7 +40,8 @@ export interface AppServices {
   readonly policy: LoadedPolicy;
   readonly clock: Clock;
   readonly logger: JsonLogger;
-  readonly chat: ChatCompletionService;
+  /** The governed pipeline, its operations (chat, ...) and the usage flush. */
+  readonly gateway: Gateway;
   readonly models: ModelsService;
   readonly apiKeys: ApiKeyService;
   readonly apiKeyStore: TableApiKeyStore;
@@ -138,28 +140,31 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
       : null,
   );
 
-  const chat = new ChatCompletionService({
-    policy: policy.policy,
-    policyVersion: policy.version,
-    clock,
-    logger,
-    newEventId: randomUUID,
-    authenticator,
-    limits,
-    health,
-    provider,
-    auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
-    cache: { store: cacheStore, secret: cacheSecret },
-    digestKey,
-    subjects,
-    telemetry: telemetry.gateway,
-    contentSafety,
-  });
+  const gateway = createGateway(
+    {
+      policy: policy.policy,
+      policyVersion: policy.version,
+      clock,
+      logger,
+      newEventId: randomUUID,
+      authenticator,
+      limits,
+      health,
+      auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
+      cache: { store: cacheStore, secret: cacheSecret },
+      digestKey,
+      subjects,
+      telemetry: telemetry.gateway,
+      checks: [new ContentSafetyCheck(contentSafety)],
+      contentSafety,
+    },
+    { provider },
+  );
   // Settled usage is written in rounds and idle leases handed back; a timer keeps that going when traffic stops.
   const settleEveryInMs = settings.PALISADE_LIMITS_SETTLE_EVERY_IN_MS;
   const usageFlusher =
     settleEveryInMs > 0
-      ? setInterval(() => void chat.flushUsage().catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })), settleEveryInMs)
+      ? setInterval(() => void gateway.usageFlush.run().catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })), settleEveryInMs)
       : null;
   usageFlusher?.unref();
   const models = new ModelsService({ policy: policy.policy, authenticator, createdAtInSeconds: Math.floor(clock.nowInMs() / 1000) });
@@ -172,7 +177,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     policy,
     clock,
     logger,
-    chat,
+    gateway,
     models,
     apiKeys,
     apiKeyStore,
@@ -186,7 +191,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     async close() {
       if (usageFlusher) clearInterval(usageFlusher);
       // Before the audit publisher closes: budget warnings from the last write are audit events.
-      await chat.flushUsage({ everything: true }).catch((error: unknown) => logger.error("usage not written at shutdown", { error: ensureError(error).name }));
+      await gateway.usageFlush.run({ everything: true }).catch((error: unknown) => logger.error("usage not written at shutdown", { error: ensureError(error).name }));
       await audit.close();
       await telemetry.shutdown();
     },

@@ -33,7 +33,6 @@ export const ERROR_CODES = [
   "model_not_allowed",
   "sensitive_data_detected",
   "inspection_failed",
-  "content_filter",
   "content_safety_unavailable",
   "rate_limit_exceeded",
   "budget_exceeded",
@@ -41,6 +40,10 @@ export const ERROR_CODES = [
   "limits_unavailable",
   "no_compliant_endpoint",
   "upstream_error",
+  "upstream_invalid_request",
+  "content_filter",
+  "context_length_exceeded",
+  "uninspectable_content",
   "audit_unavailable",
   "internal_error",
 ] as const;

@@ -21,8 +21,9 @@ export class ContentFilteredError extends PalisadeError {
     readonly auditType: AuditEventType,
     readonly auditDetails: Readonly<Record<string, string | number | boolean | null>>,
     innerError: Readonly<Record<string, unknown>>,
+    cause?: unknown,
   ) {
-    super(400, "invalid_request_error", "content_filter", message, { param: place === "prompt" ? "prompt" : null, innerError });
+    super(400, "invalid_request_error", "content_filter", message, { param: place === "prompt" ? "prompt" : null, innerError, cause });
   }
 }
 
@@ -91,7 +92,7 @@ function sanitizedResult(result: unknown): Record<string, unknown> {
 const ATTACK_KEYS = new Set(["jailbreak", "indirect_attack"]);
 
 /** Azure OpenAI's own filter refused the prompt: the same error shape and audit event, with the source named. */
-export function upstreamContentFiltered(contentFilterResult: unknown): ContentFilteredError {
+export function upstreamContentFiltered(contentFilterResult: unknown, cause?: unknown): ContentFilteredError {
   const filtered = filteredCategoriesOf(contentFilterResult);
   const attack = filtered.some((key) => ATTACK_KEYS.has(key));
   const named = filtered.length > 0 ? filtered.join(", ") : "unspecified";
@@ -104,6 +105,7 @@ export function upstreamContentFiltered(contentFilterResult: unknown): ContentFi
     attack ? "prompt_attack_detected" : "content_filtered",
     details,
     { code: "ResponsibleAIPolicyViolation", source: "upstream", content_filter_result: sanitizedResult(contentFilterResult) },
+    cause,
   );
 }
 
