@@ -68,15 +68,18 @@ describe("an upstream 4xx keeps its code, with a message of Palisade's own", () 
     ["content_filter", "content_filter"],
     ["context_length_exceeded", "context_length_exceeded"],
     ["invalid_value", "upstream_invalid_request"],
-  ])("upstream code %s -> %s, recorded as an api_call after the upstream call", async (upstreamCode, code) => {
+  ])("upstream code %s -> %s, recorded after the upstream call", async (upstreamCode, code) => {
     const h = await harness();
     const error = await refusalOf(h.service.handle(h.request({ content: `tell me [[mock:status=400,code=${upstreamCode}]]` })));
     expect([error.status, error.code]).toEqual([400, code]);
     expect(error.message).not.toContain("injected fault");
     expect(error.message).not.toContain("tell me");
     if (code === "upstream_invalid_request") expect(error.message).toContain(upstreamCode);
-    const event = h.audit.events.find((candidate) => candidate.type === "api_call");
+    // Azure's own content filter is recorded as content safety's decision (issue 20), with the source named upstream.
+    const type = code === "content_filter" ? "content_filtered" : "api_call";
+    const event = h.audit.events.find((candidate) => candidate.type === type);
     expect(event).toMatchObject({ status: "blocked", httpStatus: 400, reason: code, details: { upstreamStatus: 400, upstreamCode, endpointId: "mock-eu" } });
+    if (code === "content_filter") expect(event?.details).toMatchObject({ safetySource: "upstream" });
   });
 });
 
