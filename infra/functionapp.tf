@@ -25,6 +25,7 @@ locals {
     SERVICEBUS_FULLY_QUALIFIED_NAMESPACE = "${azurerm_servicebus_namespace.main.name}.servicebus.windows.net"
     SERVICEBUS_AUDIT_QUEUE               = azurerm_servicebus_queue.audit.name
     AZURE_KEYVAULT_URL                   = azurerm_key_vault.main.vault_uri
+    CONTENT_SAFETY_ENDPOINT              = azurerm_cognitive_account.content_safety.endpoint
     AZURE_CLIENT_ID                      = azurerm_user_assigned_identity.app.client_id
     # The separate identity the rotateKeys timer uses for Key Vault writes and key regeneration.
     PALISADE_ROTATION_CLIENT_ID = azurerm_user_assigned_identity.rotation.client_id
