@@ -32,6 +32,7 @@ const AREA_BENCHES: readonly BenchModule[] = [
   { area: "servicebus", specifier: "./servicebus.js", exportName: "runServiceBusBench" },
   { area: "stack", specifier: "./stack.js", exportName: "runStackBench" },
   { area: "telemetry", specifier: "./telemetry.js", exportName: "runTelemetryBench" },
+  { area: "contentsafety", specifier: "./contentsafety.js", exportName: "runContentSafetyBench" },
 ];
 
 type Nested = { [key: string]: number | Nested };

@@ -1,7 +1,8 @@
 import { type ContentField } from "../gateway/pipeline/Operation.js";
 import { type InputCheck, type InputCheckInput, type InputCheckVerdict } from "../gateway/pipeline/PipelineDeps.js";
 import { type SafetyTexts } from "./ContentSafetyScreen.js";
-import { type ContentSafetyStage, safetyOutcomeOf } from "./ContentSafetyStage.js";
+import { type DataClass } from "../policy/schema.js";
+import { type ContentSafetyStage, type SafetyProject, safetyOutcomeOf } from "./ContentSafetyStage.js";
 import { safetyAuditDetails } from "./safetyAudit.js";
 
 /** The user's words and the documents among an operation's content fields (names and app instructions are not screened). */
@@ -26,6 +27,10 @@ export class ContentSafetyCheck implements InputCheck {
   readonly name = "content_safety";
 
   constructor(private readonly stage: ContentSafetyStage) {}
+
+  applies(project: SafetyProject, dataClass: DataClass): boolean {
+    return this.stage.applies(project, dataClass);
+  }
 
   async check(input: InputCheckInput): Promise<InputCheckVerdict | undefined> {
     if (!this.stage.applies(input.project, input.dataClass)) return undefined;

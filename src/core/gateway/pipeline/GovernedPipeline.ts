@@ -15,7 +15,7 @@ import { type GatewayRequest, type GatewayResponse } from "../GatewayRequest.js"
 import { authorizeStage, blockedInput, classifyStage, inspectStage, pseudonymousUser, raiseClass } from "./admissionStages.js";
 import { UpstreamCallFailed, callWithFailover } from "./callWithFailover.js";
 import { type InputInspection, sensitiveDataDetected } from "./inspectInput.js";
-import { type Operation } from "./Operation.js";
+import { type ContentField, type Operation } from "./Operation.js";
 import { OutputScanner } from "./OutputScanner.js";
 import { type PipelineDeps } from "./PipelineDeps.js";
 import { type Admission, RequestRecorder } from "./RequestRecorder.js";
@@ -96,9 +96,18 @@ export class GovernedPipeline {
     let dataClass = classified;
     run.note({ dataClass });
     for (const check of deps.checks ?? []) {
-      const verdict = await telemetry.stage(check.name === "content_safety" ? "content_safety" : "inspect", () =>
-        check.check({ operation: operation.name, requestId: input.requestId, project, dataClass, contents: operation.contents(inspection.request) }),
-      );
+      // Contents are listed only if a check reads them: a project without content safety pays nothing for it.
+      let contents: readonly ContentField[] | undefined;
+      const checkInput = {
+        operation: operation.name,
+        requestId: input.requestId,
+        project,
+        dataClass,
+        get contents(): readonly ContentField[] {
+          return (contents ??= operation.contents(inspection.request));
+        },
+      };
+      const verdict = check.applies?.(project, dataClass) === false ? undefined : await telemetry.stage(check.name === "content_safety" ? "content_safety" : "inspect", () => check.check(checkInput));
       dataClass = raiseClass(dataClass, verdict?.raiseClassTo);
       run.note({ dataClass });
       if (verdict?.auditDetails) run.note({ checkDetails: { ...run.facts.checkDetails, ...verdict.auditDetails } });

@@ -41,6 +41,8 @@ export interface PipelineDeps {
 /** A stage between classify and limit: sees the inspected (redacted) contents, may raise the class or refuse. */
 export interface InputCheck {
   readonly name: string;
+  /** False when the check has nothing to do for this project and class: the pipeline skips it (no stage, no span). */
+  applies?(project: ProjectPolicy, dataClass: DataClass): boolean;
   check(input: InputCheckInput): Promise<InputCheckVerdict | undefined>;
 }
 
