@@ -48,7 +48,12 @@ export function tableDependencyPolicy(options: TableDependencyPolicyOptions): Ta
         } else breaker.succeeded();
         return response;
       } catch (error) {
-        if (isPalisadeError(error) || !isTableTransportFailure(error, request.abortSignal?.aborted === true)) throw error;
+        if (isPalisadeError(error)) throw error;
+        if (!isTableTransportFailure(error, request.abortSignal?.aborted === true)) {
+          // The service answered (a 404 or 412 is thrown as an error by the SDK's deserializer): it is up.
+          if (error instanceof RestError && error.statusCode !== undefined) breaker.succeeded();
+          throw error;
+        }
         const opened = breaker.failed();
         logger[opened ? "error" : "warn"]("dependency.unavailable", {
           dependency: TABLE_STORAGE,
