@@ -156,8 +156,11 @@ describe("palisade audit", () => {
     const out = JSON.parse(t.stdout.text) as { proof: { sequence: number; treeSize: number; chainId: string }; check: { valid: boolean } };
     expect(out.proof).toMatchObject({ chainId: "alpha", sequence: 2, treeSize: 7 });
     expect(out.check.valid).toBe(true);
-    await t.run("prove", "--event", t.events[7]!.eventId, "--chain", "beta");
+    // beta has no signed checkpoint: the path is printed, but the proof is not evidence (exit 3).
+    const unsigned = await t.runFails("prove", "--event", t.events[7]!.eventId, "--chain", "beta");
+    expect(unsigned.exitCode).toBe(EXIT_INCOMPLETE);
     expect(t.stdout.text).toContain("is entry 0 of chain beta");
+    expect(t.stderr.text).toContain("no signed checkpoint covers it");
     const missing = await t.runFails("prove", "--event", "no-such-event");
     expect(missing.exitCode).toBe(1);
   });

@@ -3,7 +3,7 @@ import { type JsonWebKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { type AuditComponents } from "../../composition/audit.js";
 import { countAuditBacklogs } from "../../core/audit/auditBacklog.js";
-import { checkAuditInclusionProof, proveAuditEvent } from "../../core/audit/inclusionProof.js";
+import { AuditProofMismatchError, checkAuditInclusionProof, proveAuditEvent } from "../../core/audit/inclusionProof.js";
 import { PublicKeySignatureVerifier } from "../../core/audit/PublicKeySignatureVerifier.js";
 import { queryAuditEvents } from "../../core/audit/queryAuditEvents.js";
 import { type SignatureVerifier } from "../../core/audit/SignatureVerifier.js";
@@ -155,7 +155,13 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
     .option("--json", "print JSON")
     .action(
       run(async (c, options: { event: string; chain?: string; json?: boolean; trustedKeys?: string }) => {
-        const proof = await proveAuditEvent({ ledger: c.ledger, anchor: c.anchor }, options.event, options.chain);
+        let proof;
+        try {
+          proof = await proveAuditEvent({ ledger: c.ledger, anchor: c.anchor }, options.event, options.chain);
+        } catch (error) {
+          if (error instanceof AuditProofMismatchError) return tampered(`${error.message} Run "palisade audit verify".`);
+          throw error;
+        }
         const signatureVerifier = options.trustedKeys === undefined ? c.signatureVerifier : await trustedKeysVerifier(options.trustedKeys);
         const check = await checkAuditInclusionProof(proof, signatureVerifier);
         if (options.json === true) json({ proof, check });
@@ -166,6 +172,12 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
           out(`${check.message}\n`);
         }
         if (!check.valid) tampered(`the inclusion proof does not hold: ${check.problem ?? "unknown"} at sequence ${check.sequence}. ${check.message}`);
+        if (!check.signed) {
+          audit.error(`error: event ${proof.eventId} is in the chain, but no signed checkpoint covers it yet (or its checkpoint was removed): the proof is not evidence. Run "palisade audit checkpoint" and prove again.`, {
+            exitCode: EXIT_INCOMPLETE,
+            code: "palisade.audit.unsigned_proof",
+          });
+        }
       }),
     );
 
