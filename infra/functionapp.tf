@@ -34,6 +34,7 @@ locals {
     PALISADE_CHECKPOINT_KEY           = azurerm_key_vault_key.checkpoint.name
     PALISADE_CHECKPOINT_CONTAINER     = azurerm_storage_container.checkpoints.name
     PALISADE_CHECKPOINT_EVERY         = tostring(var.checkpoint_every)
+    PALISADE_CHECKPOINT_EVERY_IN_MS   = "300000"
     PALISADE_COMPLIANCE_CONTAINER     = azurerm_storage_container.compliance.name
     PALISADE_ARM_BASE_URL             = "https://management.azure.com"
     PALISADE_OPENAI_ADMIN_BASE_URL    = "https://api.openai.com/v1"

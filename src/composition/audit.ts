@@ -38,6 +38,8 @@ export interface AuditConfig {
   readonly checkpointContainer: string;
   /** Sign a checkpoint every N entries per chain (0 disables automatic checkpoints). */
   readonly checkpointEvery: number;
+  /** Also sign one when a growing chain's last checkpoint is this old (0 disables; default 300,000 ms). */
+  readonly checkpointEveryInMs?: number;
   readonly serviceBus?: { readonly connectionString: string } | { readonly fullyQualifiedNamespace: string; readonly credential: TokenCredential };
   readonly auditQueue: string;
   readonly clock: Clock;
@@ -146,7 +148,7 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
 
   const { clock, logger } = config;
   const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keys.signer, signatureVerifier: keys.verifier, clock, logger });
-  const appender = new AuditAppender({ ledger, clock, logger, checkpointer, checkpointEvery: config.checkpointEvery });
+  const appender = new AuditAppender({ ledger, clock, logger, checkpointer, checkpointEvery: config.checkpointEvery, checkpointEveryInMs: config.checkpointEveryInMs ?? 300_000 });
 
   let serviceBus: ServiceBusClient | null = null;
   let publisher: ServiceBusAuditPublisher | null = null;

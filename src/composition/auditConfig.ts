@@ -19,6 +19,7 @@ export function auditConfigFrom(
     checkpointKeyName: settings.PALISADE_CHECKPOINT_KEY,
     checkpointContainer: settings.PALISADE_CHECKPOINT_CONTAINER,
     checkpointEvery: settings.PALISADE_CHECKPOINT_EVERY,
+    checkpointEveryInMs: settings.PALISADE_CHECKPOINT_EVERY_IN_MS,
     ...(settings.SERVICEBUS_CONNECTION_STRING
       ? { serviceBus: { connectionString: settings.SERVICEBUS_CONNECTION_STRING } }
       : settings.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE

@@ -36,6 +36,8 @@ const settingsSchema = z.object({
   /** The separate identity key rotation runs under (least privilege: the app's own cannot regenerate keys). */
   PALISADE_ROTATION_CLIENT_ID: optionalText,
   PALISADE_CHECKPOINT_EVERY: z.coerce.number().int().positive().default(1000),
+  /** Also checkpoint a growing chain whose last checkpoint is this old (0: by count only); docs/audit.md. */
+  PALISADE_CHECKPOINT_EVERY_IN_MS: z.coerce.number().int().min(0).default(300_000),
   /** Share of a rate limit or budget one instance may lease ahead of its requests; 0 turns leases off (docs/limits.md). */
   PALISADE_LIMITS_LEASE_FRACTION: z.coerce.number().min(0).max(0.5).default(0.05),
   /** How long settled usage may wait to be written in one round; 0 writes each settlement at once. */
