@@ -30,6 +30,8 @@ import { type SignatureVerifier } from "../core/audit/SignatureVerifier.js";
 import { type TableResilience } from "./tableResilience.js";
 
 const CLOSE_TIMEOUT_IN_MS = 3_000;
+/** The first publish also opens the AMQP connection and link: the SDK's own bound (5 s × 2 retries + delays). */
+const FIRST_PUBLISH_TIMEOUT_IN_MS = 16_000;
 
 export interface AuditConfig {
   readonly storage: { readonly connectionString: string } | { readonly tableEndpoint: string; readonly blobEndpoint: string; readonly credential: TokenCredential };
@@ -162,13 +164,20 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
         ? new ServiceBusClient(config.serviceBus.connectionString, options)
         : new ServiceBusClient(config.serviceBus.fullyQualifiedNamespace, config.serviceBus.credential, options);
     publisher = new ServiceBusAuditPublisher(serviceBus.createSender(config.auditQueue));
-    deadLetterQueue = new ServiceBusAuditDeadLetterQueue(serviceBus, config.auditQueue);
+    const busConfig = config.serviceBus;
+    deadLetterQueue = new ServiceBusAuditDeadLetterQueue(
+      () =>
+        "connectionString" in busConfig
+          ? new ServiceBusClient(busConfig.connectionString, options)
+          : new ServiceBusClient(busConfig.fullyQualifiedNamespace, busConfig.credential, options),
+      config.auditQueue,
+    );
   }
   // A partitioned broker must not stall the request path: after the first timeout every publish goes
   // straight to the outbox (or a fast 503) until a probe gets through.
   const breaker = new CircuitBreaker(clock, { openForInMs: config.breakerOpenForInMs ?? 2_000 });
   const primary: AuditPublisher =
-    publisher === null ? unavailablePublisher : new CircuitBreakingAuditPublisher(publisher, { breaker, timeoutInMs: config.publishTimeoutInMs ?? 2_000, logger });
+    publisher === null ? unavailablePublisher : new CircuitBreakingAuditPublisher(publisher, { breaker, timeoutInMs: config.publishTimeoutInMs ?? 2_000, firstTimeoutInMs: FIRST_PUBLISH_TIMEOUT_IN_MS, logger });
   const byMode = new Map<AuditPublishFailureMode, AuditPublisher>();
   const publisherFor = (mode: AuditPublishFailureMode): AuditPublisher => {
     let wrapped = byMode.get(mode);

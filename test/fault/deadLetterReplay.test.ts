@@ -96,7 +96,7 @@ describe("a Table outage longer than the broker's patience", () => {
     const { ledger, deadLetters } = storesThroughProxy();
     await proxy.setMode("refuse");
     const trigger = startTrigger(ledger, deadLetters, 300);
-    const queue = new ServiceBusAuditDeadLetterQueue(client, QUEUE);
+    const queue = new ServiceBusAuditDeadLetterQueue(() => new ServiceBusClient(broker.connectionString), QUEUE);
     try {
       const ids = await send("lost", 20);
       expect(await eventually(async () => broker.queueDepth(`${QUEUE}/$DeadLetterQueue`) === ids.length, 20_000)).toBe(true);
@@ -118,7 +118,7 @@ describe("a Table outage longer than the broker's patience", () => {
   }, 40_000);
 
   it("a message replayed too often stays in the dead-letter queue for an operator", async () => {
-    const queue = new ServiceBusAuditDeadLetterQueue(client, QUEUE);
+    const queue = new ServiceBusAuditDeadLetterQueue(() => new ServiceBusClient(broker.connectionString), QUEUE);
     const { ledger, deadLetters } = storesThroughProxy();
     await proxy.setMode("refuse");
     const trigger = startTrigger(ledger, deadLetters, 0);

@@ -12,6 +12,11 @@ export interface CircuitBreakingAuditPublisherOptions {
   readonly breaker: CircuitBreaker;
   /** The longest one publish may wait for the broker (the SDK's own retries included). */
   readonly timeoutInMs: number;
+  /**
+   * The deadline until the first publish succeeds: opening the connection and link (and the CBS
+   * handshake) takes longer than a send on an open link, and must not count as a partition.
+   */
+  readonly firstTimeoutInMs?: number;
   readonly logger: Logger;
 }
 
@@ -23,13 +28,16 @@ export interface CircuitBreakingAuditPublisherOptions {
  * the broker after the event went to the outbox: the chain deduplicates by event id.
  */
 export class CircuitBreakingAuditPublisher implements AuditPublisher {
+  private connected = false;
+
   constructor(
     private readonly inner: AuditPublisher,
     private readonly options: CircuitBreakingAuditPublisherOptions,
   ) {}
 
   async publish(events: readonly AuditEvent[], options: PublishOptions = {}): Promise<void> {
-    const { breaker, logger, timeoutInMs } = this.options;
+    const { breaker, logger } = this.options;
+    const timeoutInMs = this.connected ? this.options.timeoutInMs : (this.options.firstTimeoutInMs ?? this.options.timeoutInMs);
     if (!breaker.permit()) throw new AuditPublishUnavailableError("Service Bus is unavailable (circuit open); not tried");
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -38,6 +46,7 @@ export class CircuitBreakingAuditPublisher implements AuditPublisher {
     const sending = this.inner.publish(events, options);
     try {
       await Promise.race([sending, deadline]);
+      this.connected = true;
       breaker.succeeded();
     } catch (error) {
       // The send may still settle later; never let its rejection go unhandled.

@@ -17,17 +17,38 @@ const replaysOf = (message: ServiceBusReceivedMessage): number => {
  * abandoned back into the dead-letter queue for an operator.
  */
 export class ServiceBusAuditDeadLetterQueue implements AuditDeadLetterQueue {
+  /**
+   * `connect` makes a client for one operation, closed after it: a replay or a count (a timer every few
+   * minutes, a CLI command) never shares, nor outlives, the request path's connection.
+   */
   constructor(
-    private readonly client: ServiceBusClient,
+    private readonly connect: () => ServiceBusClient,
     private readonly queueName: string,
   ) {}
 
-  async replay(options: DeadLetterReplayOptions = {}): Promise<DeadLetterReplayResult> {
+  private async withClient<T>(work: (client: ServiceBusClient) => Promise<T>): Promise<T> {
+    const client = this.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
+
+  replay(options: DeadLetterReplayOptions = {}): Promise<DeadLetterReplayResult> {
+    return this.withClient((client) => this.replayWith(client, options));
+  }
+
+  countByChain(options: { abortSignal?: AbortSignal; limit?: number } = {}): Promise<ReadonlyMap<string, number>> {
+    return this.withClient((client) => this.countWith(client, options));
+  }
+
+  private async replayWith(client: ServiceBusClient, options: DeadLetterReplayOptions): Promise<DeadLetterReplayResult> {
     const maxMessages = options.maxMessages ?? 5_000;
     const maxReplays = options.maxReplays ?? 5;
     const abortSignal = options.abortSignal;
-    const receiver = this.client.createReceiver(this.queueName, { subQueueType: "deadLetter", receiveMode: "peekLock" });
-    const sender = this.client.createSender(this.queueName);
+    const receiver = client.createReceiver(this.queueName, { subQueueType: "deadLetter", receiveMode: "peekLock" });
+    const sender = client.createSender(this.queueName);
     const kept: ServiceBusReceivedMessage[] = [];
     const byChain: Record<string, number> = {};
     let replayed = 0;
@@ -70,9 +91,9 @@ export class ServiceBusAuditDeadLetterQueue implements AuditDeadLetterQueue {
     return { replayed, kept: kept.length, byChain };
   }
 
-  async countByChain(options: { abortSignal?: AbortSignal; limit?: number } = {}): Promise<ReadonlyMap<string, number>> {
+  private async countWith(client: ServiceBusClient, options: { abortSignal?: AbortSignal; limit?: number }): Promise<ReadonlyMap<string, number>> {
     const limit = options.limit ?? 10_000;
-    const receiver = this.client.createReceiver(this.queueName, { subQueueType: "deadLetter" });
+    const receiver = client.createReceiver(this.queueName, { subQueueType: "deadLetter" });
     const counts = new Map<string, number>();
     try {
       let seen = 0;

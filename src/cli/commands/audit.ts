@@ -95,7 +95,7 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
         if (tty && result.entriesChecked >= 10_000) deps.stderr.write("\n");
         const { leaves: _leaves, ...verdict } = result;
         // Intact is not the same as complete: events may still wait in the outbox or the dead letters.
-        const backlog = (await countAuditBacklogs(c))(options.chain);
+        const backlog = (await countAuditBacklogs({ ledger: c.ledger, outbox: c.outbox, deadLetters: c.deadLetters, deadLetterQueue: c.deadLetterQueue }))(options.chain);
         const printable = { ...verdict, complete: result.intact && backlog.complete, pending: backlog };
         const missing = result.intact && result.entriesChecked === 0 && printable.checkpointsChecked === 0 && (await c.ledger.getHead(options.chain)) === null;
         if (options.json === true) json(printable);

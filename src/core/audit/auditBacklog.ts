@@ -1,5 +1,6 @@
 import { type AuditDeadLetterQueue } from "./AuditDeadLetterQueue.js";
 import { type AuditDeadLetters } from "./AuditDeadLetters.js";
+import { type AuditLedger } from "./AuditLedger.js";
 import { type AuditOutbox } from "./AuditOutbox.js";
 
 /**
@@ -17,6 +18,8 @@ export interface AuditBacklog {
 }
 
 export interface AuditBacklogSources {
+  /** When given, outbox events already in their chain (a send that landed after its deadline) are not counted. */
+  readonly ledger?: Pick<AuditLedger, "findAppended">;
   readonly outbox: AuditOutbox;
   readonly deadLetters: AuditDeadLetters;
   readonly deadLetterQueue: AuditDeadLetterQueue | null;
@@ -26,8 +29,16 @@ export interface AuditBacklogSources {
 export async function countAuditBacklogs(sources: AuditBacklogSources, options: { limit?: number; abortSignal?: AbortSignal } = {}): Promise<(chainId: string) => AuditBacklog> {
   const limit = options.limit ?? 100_000;
   const signal = options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal };
+  const waiting = new Map<string, string[]>();
+  for await (const event of sources.outbox.list({ limit, ...signal })) waiting.set(event.project, [...(waiting.get(event.project) ?? []), event.eventId]);
   const outbox = new Map<string, number>();
-  for await (const event of sources.outbox.list({ limit, ...signal })) outbox.set(event.project, (outbox.get(event.project) ?? 0) + 1);
+  for (const [chainId, ids] of waiting) {
+    let appended = 0;
+    if (sources.ledger !== undefined) {
+      for (let i = 0; i < ids.length; i += 100) appended += (await sources.ledger.findAppended(chainId, ids.slice(i, i + 100), signal)).size;
+    }
+    outbox.set(chainId, ids.length - appended);
+  }
   const store = new Map<string, number>();
   for await (const letter of sources.deadLetters.list(signal)) store.set(letter.chainId ?? "", (store.get(letter.chainId ?? "") ?? 0) + 1);
   let dlq: ReadonlyMap<string, number> | null = null;

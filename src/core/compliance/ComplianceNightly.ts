@@ -110,7 +110,7 @@ export class ComplianceNightly {
   private async backlogs(signal: { abortSignal?: AbortSignal }): Promise<((chainId: string) => AuditBacklog) | null> {
     if (this.deps.backlog === undefined) return null;
     try {
-      return await countAuditBacklogs(this.deps.backlog, signal);
+      return await countAuditBacklogs({ ledger: this.deps.ledger, ...this.deps.backlog }, signal);
     } catch (error) {
       this.deps.logger.error("compliance.backlog.unreadable", { error: error instanceof Error ? error.name : "unknown" });
       return null;

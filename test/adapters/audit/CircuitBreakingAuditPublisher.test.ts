@@ -67,6 +67,18 @@ describe("CircuitBreakingAuditPublisher", () => {
     expect(performance.now() - started).toBeLessThan(100);
   });
 
+  it("the first publish (which opens the connection) gets the longer first deadline; later ones the short one", async () => {
+    const breaker = new CircuitBreaker(new ManualClock(), { openForInMs: 2_000 });
+    let delay = 400;
+    const slowFirst: AuditPublisher = { publish: () => new Promise((resolve) => setTimeout(resolve, delay)), close: async () => undefined };
+    const publisher = new CircuitBreakingAuditPublisher(slowFirst, { breaker, timeoutInMs: 150, firstTimeoutInMs: 2_000, logger: silentLogger });
+    await publisher.publish([makeAuditEvent({ project: "p" }, 1)]);
+    expect(breaker.state).toBe("closed");
+    delay = 400;
+    await expect(publisher.publish([makeAuditEvent({ project: "p" }, 2)])).rejects.toBeInstanceOf(AuditPublishUnavailableError);
+    expect(breaker.state).toBe("open");
+  });
+
   it("an event too large for a message does not open the breaker", async () => {
     const breaker = new CircuitBreaker(new ManualClock(), { openForInMs: 2_000 });
     const tooLarge: AuditPublisher = { publish: async () => Promise.reject(new RangeError("too large")), close: async () => undefined };
