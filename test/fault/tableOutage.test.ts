@@ -59,13 +59,13 @@ describe("fault injection: Table Storage outages (TCP proxy in front of Azurite'
     expect(JSON.parse(verdict.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({ intact: true, complete: true });
   }, 80_000);
 
-  it("black-holed for 16 s (8 times the trigger's hold): nothing served is lost; what the broker dead-lettered is replayed by the timer; verify agrees", async () => {
+  it("black-holed for 12 s (6 times the trigger's hold): nothing served is lost; what the broker dead-lettered is replayed by the timer; verify agrees", async () => {
     const key = await f.createKey("ob", "app");
     expect((await ask(f.baseUrl, key, "warm-2")).status).toBe(200);
-    const traffic = drive(f.baseUrl, key, { prefix: "blackholed", durationInMs: 19_000, concurrency: 3 });
+    const traffic = drive(f.baseUrl, key, { prefix: "blackholed", durationInMs: 15_000, concurrency: 3 });
     await sleep(1_500);
     await f.table.setMode("blackhole");
-    await sleep(16_000);
+    await sleep(12_000);
     await f.table.setMode("pass");
     const answers = await traffic;
     // The replay timer, run on demand, brings back whatever the broker dead-lettered meanwhile.

@@ -20,9 +20,9 @@ import { type FaultProxy, startFaultProxy } from "./faultProxy.js";
  * 240 s through a storage outage (× MaxDeliveryCount 10 = 40 min before the broker dead-letters). Here
  * a Table try is cut at 1.5 s (Azurite shares this process, so less would time out under load), and
  * the trigger's hold is 2 s (1/120 of production's). Outages are then long compared to the hold: a 10 s one
- * is 5 holds (in production terms: 20 minutes), a 16 s one 8 holds, close to hold × MaxDeliveryCount, where
- * the broker would dead-letter and the replay timer takes over (test/fault/deadLetterReplay.test.ts makes
- * that happen for certain).
+ * is 5 holds (in production terms: 20 minutes), a 12 s one 6 holds (24 minutes), on the way to
+ * hold × MaxDeliveryCount, where the broker would dead-letter and the replay timer takes over
+ * (test/fault/deadLetterReplay.test.ts makes that happen for certain, with MaxDeliveryCount 3).
  */
 export const FAULT_TIMINGS = {
   PALISADE_STORAGE_TRY_TIMEOUT_IN_MS: "1500",
