@@ -97,16 +97,25 @@ export class OpenAiCompletionProvider implements CompletionProvider {
     return client;
   }
 
+  /**
+   * Every option the SDK would otherwise read from the process environment is given explicitly: the
+   * host's shell may hold a developer's OPENAI_BASE_URL (npm start prints one), AZURE_OPENAI_API_KEY,
+   * OPENAI_ORG_ID or OPENAI_LOG, and none of them may redirect, re-key, tag or log an upstream call.
+   */
   private createClient(endpoint: EndpointPolicy, deployment: string, apiKey: string): ChatClient {
-    const common = { maxRetries: 0, timeout: endpoint.timeoutInMs, fetch: this.fetch } as const;
+    // logLevel: OPENAI_LOG=debug would log request bodies, that is prompts.
+    const common = { maxRetries: 0, timeout: endpoint.timeoutInMs, fetch: this.fetch, logLevel: "off", organization: null, project: null } as const;
     const auth = endpoint.auth;
     if (endpoint.provider === "openai") return new OpenAI({ ...common, baseURL: endpoint.baseUrl, apiKey });
+    // `baseURL` rather than `endpoint`: given `endpoint`, AzureOpenAI still reads OPENAI_BASE_URL and throws when it is set.
+    const azure = { ...common, baseURL: `${endpoint.baseUrl.replace(/\/+$/, "")}/openai`, apiVersion: endpoint.apiVersion, deployment };
     if (auth.kind === "managed-identity") {
       if (!this.options.credential) throw new UpstreamError("fatal", `endpoint ${endpoint.id} needs a managed identity, but none is configured`);
       const azureADTokenProvider = getBearerTokenProvider(this.options.credential, COGNITIVE_SERVICES_SCOPE);
-      return new AzureOpenAI({ ...common, endpoint: endpoint.baseUrl, apiVersion: endpoint.apiVersion, deployment, azureADTokenProvider });
+      // An empty apiKey, not an absent one: absent, AzureOpenAI reads AZURE_OPENAI_API_KEY and refuses the pair.
+      return new AzureOpenAI({ ...azure, apiKey: "", azureADTokenProvider });
     }
-    return new AzureOpenAI({ ...common, endpoint: endpoint.baseUrl, apiVersion: endpoint.apiVersion, deployment, apiKey });
+    return new AzureOpenAI({ ...azure, apiKey });
   }
 
   private async apiKey(secretName: string): Promise<string> {
