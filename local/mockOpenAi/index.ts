@@ -4,6 +4,7 @@ import { type AddressInfo } from "node:net";
 import { mockEmbeddings, embeddingTextsOf } from "./embeddings.js";
 import { type MockFault, directivesIn } from "./faults.js";
 import { StoredResponses, planMockResponse, responseEvents, responseObject, responsesTextsOf } from "./responses.js";
+import { scriptedAnswerIn, scriptedDeltas, scriptedFinishReason, scriptedMessage } from "./toolCalls.js";
 
 export type { MockFault } from "./faults.js";
 
@@ -157,6 +158,26 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
     const created = Math.floor(Date.now() / 1000);
     const usage = { prompt_tokens: roughTokens(prompt), completion_tokens: roughTokens(reply), total_tokens: roughTokens(prompt) + roughTokens(reply), prompt_tokens_details: { cached_tokens: 0 } };
     const served = { "x-mock-endpoint": name, "x-mock-region": region };
+
+    const scripted = scriptedAnswerIn(prompt);
+    if (scripted && body.stream === true) {
+      response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...served });
+      const send = (payload: unknown): void => void response.write(`data: ${JSON.stringify(payload)}\n\n`);
+      for (const delta of scriptedDeltas(scripted)) {
+        if (chunkDelayInMs > 0) await sleep(chunkDelayInMs);
+        send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: null }] });
+      }
+      send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: {}, finish_reason: scriptedFinishReason(scripted) }] });
+      const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+      if (streamOptions?.include_usage) send({ id, object: "chat.completion.chunk", created, model, choices: [], usage });
+      response.end("data: [DONE]\n\n");
+      return;
+    }
+    if (scripted) {
+      response.writeHead(200, { "content-type": "application/json", ...served });
+      response.end(JSON.stringify({ id, object: "chat.completion", created, model, choices: [{ index: 0, message: scriptedMessage(scripted), finish_reason: scriptedFinishReason(scripted), logprobs: null }], usage }));
+      return;
+    }
 
     if (body.stream === true) {
       response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...served });
