@@ -1,23 +1,12 @@
 import { randomUUID } from "node:crypto";
+import { type ScriptedToolCall, scriptedAnswerIn } from "./toolCalls.js";
 
 /**
  * The Responses API, as much as a mock upstream needs: `instructions`, `input` as a string or items
- * (messages, function_call, function_call_output), plain and streamed answers with typed events, a
- * function call when a directive asks for one, and `store` / `previous_response_id` kept per mock.
+ * (messages, function_call, function_call_output), plain and streamed answers with typed events,
+ * scripted output (toolCalls.ts: `[[mock-tool:NAME:ARGS]]` answers with function calls, `[[mock-say:]]`
+ * and `[[mock-refuse:]]` with that text or refusal), and `store` / `previous_response_id` kept per mock.
  */
-
-/** `[[mock-call:NAME ARGUMENTS]]`: answer with a function call to NAME whose arguments are the rest, verbatim (commas and all). */
-const FUNCTION_CALL_DIRECTIVE = /\[\[mock-call:([\w.-]+)\s([\s\S]*?)\]\]/;
-
-export interface MockFunctionCall {
-  readonly name: string;
-  readonly arguments: string;
-}
-
-export function functionCallDirectiveIn(prompt: string): MockFunctionCall | null {
-  const match = FUNCTION_CALL_DIRECTIVE.exec(prompt);
-  return match ? { name: match[1] ?? "", arguments: match[2] ?? "" } : null;
-}
 
 interface StoredResponse {
   readonly texts: readonly string[];
@@ -81,8 +70,10 @@ const roughTokens = (text: string): number => Math.max(1, Math.ceil(text.length 
 export interface MockResponsesPlan {
   readonly id: string;
   readonly model: string;
-  readonly reply: string;
-  readonly functionCall: MockFunctionCall | null;
+  /** The assistant message's text (null: no message item, only function calls). */
+  readonly text: string | null;
+  readonly refusal: string | null;
+  readonly functionCalls: readonly ScriptedToolCall[];
   readonly usage: { readonly input_tokens: number; readonly output_tokens: number };
   readonly body: Readonly<Record<string, unknown>>;
 }
@@ -91,7 +82,7 @@ export type MockResponsesOutcome =
   | { readonly kind: "ok"; readonly plan: MockResponsesPlan }
   | { readonly kind: "error"; readonly status: number; readonly code: string; readonly message: string; readonly param: string };
 
-/** Decides the answer (text or function call) and applies store / previous_response_id. */
+/** Decides the answer (text, refusal, function calls) and applies store / previous_response_id. */
 export function planMockResponse(body: Readonly<Record<string, unknown>>, model: string, options: { readonly name: string; readonly region: string; readonly echo: boolean; readonly stored: StoredResponses }): MockResponsesOutcome {
   if (body.input === undefined || (typeof body.input !== "string" && !Array.isArray(body.input))) {
     return { kind: "error", status: 400, code: "invalid_request", message: "input must be a string or an array of items", param: "input" };
@@ -103,36 +94,43 @@ export function planMockResponse(body: Readonly<Record<string, unknown>>, model:
     return { kind: "error", status: 400, code: "previous_response_not_found", message: `Previous response with id '${previous ?? ""}' not found.`, param: "previous_response_id" };
   }
   const prompt = [...history, ...texts.all].join("\n");
-  const functionCall = functionCallDirectiveIn(texts.all.join("\n"));
+  const scripted = scriptedAnswerIn(texts.all.join("\n"));
   const reply = options.echo ? texts.lastUser : `This is a mock response from ${options.name} (${options.region}).`;
+  const text = scripted ? scripted.content : reply;
+  const refusal = scripted?.refusal ?? null;
+  const functionCalls = scripted?.toolCalls ?? [];
   const id = `resp_${randomUUID().replaceAll("-", "")}`;
-  const outputText = functionCall ? functionCall.arguments : reply;
+  const outputText = [text ?? "", refusal ?? "", ...functionCalls.map((call) => call.arguments)].join("");
   const usage = { input_tokens: roughTokens(prompt), output_tokens: roughTokens(outputText) };
   if (body.store !== false) options.stored.set(id, { texts: [...history, ...texts.all, outputText] });
-  return { kind: "ok", plan: { id, model, reply, functionCall, usage, body } };
+  return { kind: "ok", plan: { id, model, text, refusal, functionCalls, usage, body } };
 }
 
-const messageItem = (id: string, text: string, status: "in_progress" | "completed") => ({
+const hasMessage = (plan: MockResponsesPlan): boolean => plan.text !== null || plan.refusal !== null;
+
+const messageItem = (plan: MockResponsesPlan, status: "in_progress" | "completed") => ({
   type: "message",
-  id: `msg_${id}`,
+  id: `msg_${plan.id.slice(5)}`,
   status,
   role: "assistant",
-  content: status === "completed" ? [{ type: "output_text", text, annotations: [] }] : [],
+  content: status === "completed" ? contentParts(plan, true) : [],
 });
 
-const functionCallItem = (id: string, call: MockFunctionCall, status: "in_progress" | "completed") => ({
-  type: "function_call",
-  id: `fc_${id}`,
-  call_id: `call_${id}`,
-  name: call.name,
-  arguments: status === "completed" ? call.arguments : "",
-  status,
-});
+function contentParts(plan: MockResponsesPlan, complete: boolean): Record<string, unknown>[] {
+  const parts: Record<string, unknown>[] = [];
+  if (plan.text !== null) parts.push({ type: "output_text", text: complete ? plan.text : "", annotations: [] });
+  if (plan.refusal !== null) parts.push({ type: "refusal", refusal: complete ? plan.refusal : "" });
+  return parts;
+}
+
+const functionCallItem = (plan: MockResponsesPlan, index: number, status: "in_progress" | "completed") => {
+  const call = plan.functionCalls[index] ?? { name: "tool", arguments: "" };
+  return { type: "function_call", id: `fc_${index}_${plan.id.slice(5)}`, call_id: `call_${index}_${plan.id.slice(5, 13)}`, name: call.name, arguments: status === "completed" ? call.arguments : "", status };
+};
 
 /** The Response object, in progress (no output yet) or completed. */
 export function responseObject(plan: MockResponsesPlan, createdAt: number, status: "in_progress" | "completed"): Record<string, unknown> {
-  const suffix = plan.id.slice(5);
-  const output = status === "completed" ? [plan.functionCall ? functionCallItem(suffix, plan.functionCall, "completed") : messageItem(suffix, plan.reply, "completed")] : [];
+  const output = status === "completed" ? [...(hasMessage(plan) ? [messageItem(plan, "completed")] : []), ...plan.functionCalls.map((_, index) => functionCallItem(plan, index, "completed"))] : [];
   const { body } = plan;
   return {
     id: plan.id,
@@ -173,27 +171,39 @@ export function responseObject(plan: MockResponsesPlan, createdAt: number, statu
 export function* responseEvents(plan: MockResponsesPlan, createdAt: number): Generator<{ readonly type: string; readonly [key: string]: unknown }> {
   let sequence = 0;
   const event = (type: string, fields: Record<string, unknown>) => ({ type, sequence_number: sequence++, ...fields });
-  const suffix = plan.id.slice(5);
   yield event("response.created", { response: responseObject(plan, createdAt, "in_progress") });
   yield event("response.in_progress", { response: responseObject(plan, createdAt, "in_progress") });
-  if (plan.functionCall) {
-    const call = plan.functionCall;
-    const itemId = `fc_${suffix}`;
-    yield event("response.output_item.added", { output_index: 0, item: functionCallItem(suffix, call, "in_progress") });
-    for (const piece of piecesOf(call.arguments)) yield event("response.function_call_arguments.delta", { item_id: itemId, output_index: 0, delta: piece });
-    yield event("response.function_call_arguments.done", { item_id: itemId, output_index: 0, name: call.name, arguments: call.arguments });
-    yield event("response.output_item.done", { output_index: 0, item: functionCallItem(suffix, call, "completed") });
-  } else {
-    const itemId = `msg_${suffix}`;
-    const part = { type: "output_text", text: "", annotations: [] };
-    yield event("response.output_item.added", { output_index: 0, item: messageItem(suffix, plan.reply, "in_progress") });
-    yield event("response.content_part.added", { item_id: itemId, output_index: 0, content_index: 0, part });
-    for (const piece of plan.reply.match(/\S+\s*/g) ?? [plan.reply]) {
-      yield event("response.output_text.delta", { item_id: itemId, output_index: 0, content_index: 0, delta: piece, logprobs: [] });
+  let outputIndex = 0;
+  if (hasMessage(plan)) {
+    const itemId = `msg_${plan.id.slice(5)}`;
+    const at = { item_id: itemId, output_index: outputIndex };
+    yield event("response.output_item.added", { output_index: outputIndex, item: messageItem(plan, "in_progress") });
+    let contentIndex = 0;
+    if (plan.text !== null) {
+      const text = plan.text;
+      yield event("response.content_part.added", { ...at, content_index: contentIndex, part: { type: "output_text", text: "", annotations: [] } });
+      for (const piece of text.match(/\S+\s*/g) ?? [text]) yield event("response.output_text.delta", { ...at, content_index: contentIndex, delta: piece, logprobs: [] });
+      yield event("response.output_text.done", { ...at, content_index: contentIndex, text, logprobs: [] });
+      yield event("response.content_part.done", { ...at, content_index: contentIndex, part: { type: "output_text", text, annotations: [] } });
+      contentIndex += 1;
     }
-    yield event("response.output_text.done", { item_id: itemId, output_index: 0, content_index: 0, text: plan.reply, logprobs: [] });
-    yield event("response.content_part.done", { item_id: itemId, output_index: 0, content_index: 0, part: { ...part, text: plan.reply } });
-    yield event("response.output_item.done", { output_index: 0, item: messageItem(suffix, plan.reply, "completed") });
+    if (plan.refusal !== null) {
+      const refusal = plan.refusal;
+      yield event("response.content_part.added", { ...at, content_index: contentIndex, part: { type: "refusal", refusal: "" } });
+      for (const piece of piecesOf(refusal)) yield event("response.refusal.delta", { ...at, content_index: contentIndex, delta: piece });
+      yield event("response.refusal.done", { ...at, content_index: contentIndex, refusal });
+      yield event("response.content_part.done", { ...at, content_index: contentIndex, part: { type: "refusal", refusal } });
+    }
+    yield event("response.output_item.done", { output_index: outputIndex, item: messageItem(plan, "completed") });
+    outputIndex += 1;
+  }
+  for (const [index, call] of plan.functionCalls.entries()) {
+    const item = functionCallItem(plan, index, "in_progress");
+    yield event("response.output_item.added", { output_index: outputIndex, item });
+    for (const piece of piecesOf(call.arguments)) yield event("response.function_call_arguments.delta", { item_id: item.id, output_index: outputIndex, delta: piece });
+    yield event("response.function_call_arguments.done", { item_id: item.id, output_index: outputIndex, name: call.name, arguments: call.arguments });
+    yield event("response.output_item.done", { output_index: outputIndex, item: functionCallItem(plan, index, "completed") });
+    outputIndex += 1;
   }
   yield event("response.completed", { response: responseObject(plan, createdAt, "completed") });
 }

@@ -1,6 +1,7 @@
 import OpenAI, { AzureOpenAI, BadRequestError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningMockOpenAi, startMockOpenAi } from "../../../local/mockOpenAi/index.js";
+import { sayDirective, toolDirective } from "../../../local/mockOpenAi/toolCalls.js";
 
 let mock: RunningMockOpenAi;
 let platform: OpenAI;
@@ -101,7 +102,7 @@ describe("mock Responses API", () => {
   });
 
   it("answers with a function call when told, plain and streamed (arguments in fragments)", async () => {
-    const directive = '[[mock-call:get_weather {"city":"Paris, FR"}]]';
+    const directive = toolDirective("get_weather", '{"city":"Paris, FR"}');
     const plain = await platform.responses.create({ model: "m", input: `call it ${directive}` });
     expect(plain.output[0]).toMatchObject({ type: "function_call", name: "get_weather", arguments: '{"city":"Paris, FR"}' });
     const stream = await platform.responses.create({ model: "m", input: `call it ${directive}`, stream: true });
@@ -109,6 +110,13 @@ describe("mock Responses API", () => {
     for await (const event of stream) if (event.type === "response.function_call_arguments.delta") deltas.push(event.delta);
     expect(deltas.length).toBeGreaterThan(1);
     expect(deltas.join("")).toBe('{"city":"Paris, FR"}');
+  });
+
+  it("says scripted text, never carried in clear by the prompt, plain and streamed", async () => {
+    const plain = await platform.responses.create({ model: "m", input: `say it ${sayDirective("card 4111 1111 1111 1111")}` });
+    expect(plain.output_text).toBe("card 4111 1111 1111 1111");
+    const final = await platform.responses.stream({ model: "m", input: `say it ${sayDirective("card 4111 1111 1111 1111")}` }).finalResponse();
+    expect(final.output_text).toBe("card 4111 1111 1111 1111");
   });
 
   it("stores responses unless store is false, and refuses an unknown previous_response_id", async () => {
