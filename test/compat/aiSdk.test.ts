@@ -1,10 +1,25 @@
 import { createOpenAI } from "@ai-sdk/openai";
-import { APICallError, Output, generateText, streamText } from "ai";
+import { APICallError, Output, generateText, jsonSchema, streamText, tool } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { CARD_NUMBER, CHAT_MODEL, type CompatStack, MOCK_REPLY, mockUsage, rejectionOf, startCompatStack } from "./compatStack.js";
+import {
+  CARD_NUMBER,
+  CHAT_MODEL,
+  type CompatStack,
+  MOCK_REPLY,
+  WEATHER_ARGUMENTS,
+  WEATHER_PARAMETERS,
+  WEATHER_PROMPT,
+  WEATHER_TOOL,
+  mockUsage,
+  rejectionOf,
+  startCompatStack,
+} from "./compatStack.js";
 
 let palisade: CompatStack;
+
+/** No `execute`: the test reads the call the model asked for, as an app that runs tools itself does. */
+const tools = { [WEATHER_TOOL]: tool({ description: "Current weather in a city", inputSchema: jsonSchema<typeof WEATHER_ARGUMENTS>({ ...WEATHER_PARAMETERS, required: [...WEATHER_PARAMETERS.required] }) }) };
 
 /** The provider as a user creates it: `baseURL` and the key. `.chat()` is the Chat Completions API. */
 const provider = (apiKey: string) => createOpenAI({ baseURL: palisade.baseUrl, apiKey });
@@ -38,6 +53,21 @@ describe("ai + @ai-sdk/openai: createOpenAI({ baseURL, apiKey }).chat(model)", (
     const usage = mockUsage(prompt, MOCK_REPLY);
     expect(await result.usage).toMatchObject({ inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens, totalTokens: usage.total_tokens });
     expect(errors).toEqual([]);
+  });
+
+  it("tools: generateText returns the tool call with its name and arguments", async () => {
+    const result = await generateText({ model: provider(palisade.keys.app).chat(CHAT_MODEL), prompt: WEATHER_PROMPT, tools });
+    expect(result.finishReason).toBe("tool-calls");
+    expect(result.toolCalls.map((call) => [call.toolName, call.input])).toEqual([[WEATHER_TOOL, WEATHER_ARGUMENTS]]);
+    expect(palisade.gateway.mocks.upstream.requests().at(-1)?.body.tools).toMatchObject([{ type: "function", function: { name: WEATHER_TOOL } }]);
+  });
+
+  it("tools streamed: streamText assembles the argument fragments into the same call", async () => {
+    const result = streamText({ model: provider(palisade.keys.app).chat(CHAT_MODEL), prompt: WEATHER_PROMPT, tools });
+    const deltas: string[] = [];
+    for await (const part of result.fullStream) if (part.type === "tool-input-delta") deltas.push(part.delta);
+    expect(deltas.length).toBeGreaterThan(1);
+    expect((await result.toolCalls).map((call) => [call.toolName, call.input])).toEqual([[WEATHER_TOOL, WEATHER_ARGUMENTS]]);
   });
 
   it("structured output: Output.object(zod) sends a json_schema response_format and parses the answer", async () => {

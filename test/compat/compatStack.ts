@@ -1,4 +1,5 @@
 import { type PolicyInput } from "../../src/core/policy/schema.js";
+import { toolDirective } from "../../local/mockOpenAi/toolCalls.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
 
 /** The one mock upstream behind the compatibility stack. */
@@ -10,6 +11,18 @@ export const CHAT_MODEL = "gpt-4o-mini";
 export const MOCK_REPLY = "This is a mock completion from compat-upstream (westeurope).";
 /** A card number: blocked with 422 in the "strict" project, redacted in "acme". */
 export const CARD_NUMBER = "4111 1111 1111 1111";
+
+/** The tool the suite's prompts make the mock upstream call, and the arguments it calls it with. */
+export const WEATHER_TOOL = "get_weather";
+export const WEATHER_ARGUMENTS = { city: "Paris", unit: "celsius" };
+/** A prompt that makes the mock upstream answer with a call to WEATHER_TOOL (arguments base64url-encoded in the directive). */
+export const WEATHER_PROMPT = `What is the weather in Paris? ${toolDirective(WEATHER_TOOL, JSON.stringify(WEATHER_ARGUMENTS))}`;
+export const WEATHER_PARAMETERS = {
+  type: "object",
+  properties: { city: { type: "string", description: "The city" }, unit: { type: "string", enum: ["celsius", "fahrenheit"] } },
+  required: ["city", "unit"],
+  additionalProperties: false,
+} as const;
 
 /** The mock's usage figures (a rough count of 4 characters a token), so tests can check usage end to end. */
 export function mockUsage(prompt: string, reply: string): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {

@@ -1,11 +1,29 @@
 import { type AIMessageChunk } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
+import { tool } from "@langchain/core/tools";
 import { AuthenticationError, PermissionDeniedError, RateLimitError, UnprocessableEntityError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { CARD_NUMBER, CHAT_MODEL, type CompatStack, MOCK_REPLY, mockUsage, rejectionOf, startCompatStack } from "./compatStack.js";
+import {
+  CARD_NUMBER,
+  CHAT_MODEL,
+  type CompatStack,
+  MOCK_REPLY,
+  WEATHER_ARGUMENTS,
+  WEATHER_PROMPT,
+  WEATHER_TOOL,
+  mockUsage,
+  rejectionOf,
+  startCompatStack,
+} from "./compatStack.js";
 
 let palisade: CompatStack;
+
+const weather = tool(async ({ city }) => `Sunny in ${city}`, {
+  name: WEATHER_TOOL,
+  description: "Current weather in a city",
+  schema: z.object({ city: z.string(), unit: z.enum(["celsius", "fahrenheit"]) }),
+});
 
 /** ChatOpenAI pointed at Palisade: `configuration.baseURL` and the key. No retries, so refusals surface at once. */
 const chat = (apiKey: string): ChatOpenAI => new ChatOpenAI({ model: CHAT_MODEL, apiKey, maxRetries: 0, configuration: { baseURL: palisade.baseUrl } });
@@ -41,6 +59,20 @@ describe("@langchain/openai: ChatOpenAI with configuration.baseURL and a Palisad
     const usage = mockUsage(prompt, MOCK_REPLY);
     expect(merged?.usage_metadata).toMatchObject({ input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens, total_tokens: usage.total_tokens });
     expect(palisade.gateway.mocks.upstream.requests().at(-1)?.body.stream_options).toEqual({ include_usage: true });
+  });
+
+  it("tools: bindTools gives a tool call with its name and parsed arguments", async () => {
+    const message = await chat(palisade.keys.app).bindTools([weather]).invoke(WEATHER_PROMPT);
+    expect(message.tool_calls?.map((call) => [call.name, call.args])).toEqual([[WEATHER_TOOL, WEATHER_ARGUMENTS]]);
+    expect(message.response_metadata.finish_reason).toBe("tool_calls");
+    expect(palisade.gateway.mocks.upstream.requests().at(-1)?.body.tools).toMatchObject([{ type: "function", function: { name: WEATHER_TOOL } }]);
+  });
+
+  it("tools streamed: the tool call chunks concatenate to the same call", async () => {
+    let merged: AIMessageChunk | undefined;
+    for await (const chunk of await chat(palisade.keys.app).bindTools([weather]).stream(WEATHER_PROMPT)) merged = merged ? merged.concat(chunk) : chunk;
+    expect(merged?.tool_call_chunks?.length).toBeGreaterThan(0);
+    expect(merged?.tool_calls?.map((call) => [call.name, call.args])).toEqual([[WEATHER_TOOL, WEATHER_ARGUMENTS]]);
   });
 
   it("structured output: withStructuredOutput(zod) sends a json_schema response_format and parses the answer", async () => {

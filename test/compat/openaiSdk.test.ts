@@ -1,8 +1,22 @@
 import OpenAI, { AuthenticationError, PermissionDeniedError, RateLimitError, UnprocessableEntityError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CARD_NUMBER, CHAT_MODEL, type CompatStack, MOCK_REPLY, mockUsage, rejectionOf, startCompatStack } from "./compatStack.js";
+import {
+  CARD_NUMBER,
+  CHAT_MODEL,
+  type CompatStack,
+  MOCK_REPLY,
+  WEATHER_ARGUMENTS,
+  WEATHER_PARAMETERS,
+  WEATHER_PROMPT,
+  WEATHER_TOOL,
+  mockUsage,
+  rejectionOf,
+  startCompatStack,
+} from "./compatStack.js";
 
 let palisade: CompatStack;
+
+const weatherTool: OpenAI.ChatCompletionFunctionTool = { type: "function", function: { name: WEATHER_TOOL, description: "Current weather in a city", parameters: { ...WEATHER_PARAMETERS }, strict: true } };
 
 /** Configured as the README says: the base URL and the key, nothing else. */
 const openai = (apiKey: string): OpenAI => new OpenAI({ baseURL: palisade.baseUrl, apiKey });
@@ -60,6 +74,26 @@ describe("openai: OpenAI with the base URL and a Palisade key", () => {
     expect(completion.choices[0]?.message.parsed).toEqual({ city: "Paris", note: "[[mock:echo]]" });
     const forwarded = palisade.gateway.mocks.upstream.requests().at(-1)?.body;
     expect(forwarded?.response_format).toMatchObject({ type: "json_schema", json_schema: { name: "place", strict: true } });
+  });
+
+  it("tools: the tool call's name and arguments, finish_reason tool_calls, and the tools forwarded", async () => {
+    const completion = await openai(palisade.keys.app).chat.completions.create({ model: CHAT_MODEL, messages: [{ role: "user", content: WEATHER_PROMPT }], tools: [weatherTool] });
+    const call = completion.choices[0]?.message.tool_calls?.[0];
+    expect(completion.choices[0]?.finish_reason).toBe("tool_calls");
+    expect(call?.type === "function" ? [call.function.name, JSON.parse(call.function.arguments)] : null).toEqual([WEATHER_TOOL, WEATHER_ARGUMENTS]);
+    expect(call?.id).toMatch(/^call_/);
+    expect(palisade.gateway.mocks.upstream.requests().at(-1)?.body.tools).toEqual([weatherTool]);
+  });
+
+  it("tools streamed: the argument fragments assemble into the same call (stream helper)", async () => {
+    const runner = openai(palisade.keys.app).chat.completions.stream({ model: CHAT_MODEL, messages: [{ role: "user", content: WEATHER_PROMPT }], tools: [weatherTool] });
+    const fragments: string[] = [];
+    runner.on("tool_calls.function.arguments.delta", (event) => void fragments.push(event.arguments_delta));
+    const final = await runner.finalChatCompletion();
+    const call = final.choices[0]?.message.tool_calls?.[0];
+    expect(fragments.length).toBeGreaterThan(1);
+    expect(call?.type === "function" ? [call.function.name, JSON.parse(call.function.arguments)] : null).toEqual([WEATHER_TOOL, WEATHER_ARGUMENTS]);
+    expect(final.choices[0]?.finish_reason).toBe("tool_calls");
   });
 
   it("models: list names the models the key may use", async () => {
