@@ -19,7 +19,7 @@ import {
 let palisade: CompatStack;
 
 /** No `execute`: the test reads the call the model asked for, as an app that runs tools itself does. */
-const tools = { [WEATHER_TOOL]: tool({ description: "Current weather in a city", inputSchema: jsonSchema<typeof WEATHER_ARGUMENTS>({ ...WEATHER_PARAMETERS, required: [...WEATHER_PARAMETERS.required] }) }) };
+const tools = { [WEATHER_TOOL]: tool({ description: "Current weather in a city", inputSchema: jsonSchema<typeof WEATHER_ARGUMENTS>(WEATHER_PARAMETERS) }) };
 
 /** The provider as a user creates it: `baseURL` and the key. `.chat()` is the Chat Completions API. */
 const provider = (apiKey: string) => createOpenAI({ baseURL: palisade.baseUrl, apiKey });

@@ -17,12 +17,18 @@ export const WEATHER_TOOL = "get_weather";
 export const WEATHER_ARGUMENTS = { city: "Paris", unit: "celsius" };
 /** A prompt that makes the mock upstream answer with a call to WEATHER_TOOL (arguments base64url-encoded in the directive). */
 export const WEATHER_PROMPT = `What is the weather in Paris? ${toolDirective(WEATHER_TOOL, JSON.stringify(WEATHER_ARGUMENTS))}`;
-export const WEATHER_PARAMETERS = {
+/** WEATHER_TOOL's JSON schema, typed so that both the openai SDK and the AI SDK's `jsonSchema` accept it. */
+export const WEATHER_PARAMETERS: {
+  type: "object";
+  properties: Record<string, { type: "string"; description?: string; enum?: string[] }>;
+  required: string[];
+  additionalProperties: false;
+} = {
   type: "object",
   properties: { city: { type: "string", description: "The city" }, unit: { type: "string", enum: ["celsius", "fahrenheit"] } },
   required: ["city", "unit"],
   additionalProperties: false,
-} as const;
+};
 
 /** The mock's usage figures (a rough count of 4 characters a token), so tests can check usage end to end. */
 export function mockUsage(prompt: string, reply: string): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {

@@ -16,7 +16,7 @@ import {
 
 let palisade: CompatStack;
 
-const weatherTool: OpenAI.ChatCompletionFunctionTool = { type: "function", function: { name: WEATHER_TOOL, description: "Current weather in a city", parameters: { ...WEATHER_PARAMETERS }, strict: true } };
+const weatherTool: OpenAI.ChatCompletionFunctionTool = { type: "function", function: { name: WEATHER_TOOL, description: "Current weather in a city", parameters: WEATHER_PARAMETERS, strict: true } };
 
 /** Configured as the README says: the base URL and the key, nothing else. */
 const openai = (apiKey: string): OpenAI => new OpenAI({ baseURL: palisade.baseUrl, apiKey });
