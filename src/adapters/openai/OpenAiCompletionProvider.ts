@@ -163,7 +163,8 @@ export class OpenAiCompletionProvider implements CompletionProvider, UpstreamPro
    * api-version), which takes the key as `api-key` or an Entra token as a bearer token.
    */
   private createV1Client(endpoint: EndpointPolicy, apiKey: string): ChatClient {
-    const common = { maxRetries: 0, timeout: endpoint.timeoutInMs, fetch: this.fetch } as const;
+    // Nothing from the environment, as in createClient.
+    const common = { maxRetries: 0, timeout: endpoint.timeoutInMs, fetch: this.fetch, logLevel: "off", organization: null, project: null } as const;
     if (endpoint.provider === "openai") return new OpenAI({ ...common, baseURL: endpoint.baseUrl, apiKey });
     const baseURL = `${endpoint.baseUrl.replace(/\/+$/, "")}/openai/v1`;
     if (endpoint.auth.kind === "managed-identity") {
