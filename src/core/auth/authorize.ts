@@ -33,15 +33,17 @@ export interface AuthorizedContext {
 
 /** What each user role may do. Service accounts use their declared permissions instead. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
-  owner: ["chat.completions", "models.list"],
-  admin: ["chat.completions", "models.list"],
-  member: ["chat.completions", "models.list"],
+  owner: ["chat.completions", "models.list", "embeddings.create", "responses.create"],
+  admin: ["chat.completions", "models.list", "embeddings.create", "responses.create"],
+  member: ["chat.completions", "models.list", "embeddings.create", "responses.create"],
   reader: ["models.list"],
 };
 
 const PERMISSION_VERBS: Readonly<Record<Permission, string>> = {
   "chat.completions": "call chat completions",
   "models.list": "list models",
+  "embeddings.create": "create embeddings",
+  "responses.create": "create responses",
 };
 
 /** Caller-supplied text in messages: short and printable. */
