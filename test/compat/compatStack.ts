@@ -7,6 +7,7 @@ export const COMPAT_UPSTREAMS = { upstream: { name: "compat-upstream", region: "
 export type CompatUpstream = keyof typeof COMPAT_UPSTREAMS;
 
 export const CHAT_MODEL = "gpt-4o-mini";
+export const EMBEDDINGS_MODEL = "text-embedding-3-small";
 /** What the mock upstream answers to a prompt without directives. */
 export const MOCK_REPLY = "This is a mock completion from compat-upstream (westeurope).";
 /** A card number: blocked with 422 in the "strict" project, redacted in "acme". */
@@ -43,7 +44,10 @@ export function mockUsage(prompt: string, reply: string): { prompt_tokens: numbe
  * - `strict/app` blocks prompts with sensitive data (422 sensitive_data_detected).
  */
 function compatPolicy(urls: Readonly<Record<CompatUpstream, string>>): PolicyInput {
-  const models = [{ name: CHAT_MODEL, deployment: CHAT_MODEL }];
+  const models = [
+    { name: CHAT_MODEL, deployment: CHAT_MODEL },
+    { name: EMBEDDINGS_MODEL, deployment: EMBEDDINGS_MODEL },
+  ];
   return {
     version: 1,
     projects: [
@@ -58,7 +62,7 @@ function compatPolicy(urls: Readonly<Record<CompatUpstream, string>>): PolicyInp
       },
     ],
     serviceAccounts: [
-      { id: "app", project: "acme", permissions: ["chat.completions", "models.list"] },
+      { id: "app", project: "acme", permissions: ["chat.completions", "models.list", "embeddings.create", "responses.create"] },
       { id: "lister", project: "acme", permissions: ["models.list"] },
       { id: "tiny", project: "acme", permissions: ["chat.completions"], limits: { tokensPerMinute: 8 } },
       { id: "strict-app", project: "strict", permissions: ["chat.completions"] },
@@ -71,12 +75,13 @@ function compatPolicy(urls: Readonly<Record<CompatUpstream, string>>): PolicyInp
         region: "westeurope",
         residency: "eu",
         class: "standard",
-        deployments: [CHAT_MODEL],
+        deployments: [CHAT_MODEL, EMBEDDINGS_MODEL],
+        operations: ["chat", "responses", "embeddings"],
         auth: { kind: "none" },
         timeoutInMs: 5_000,
       },
     ],
-    pricing: { [CHAT_MODEL]: { inputPer1M: 0.15, outputPer1M: 0.6 } },
+    pricing: { [CHAT_MODEL]: { inputPer1M: 0.15, outputPer1M: 0.6 }, [EMBEDDINGS_MODEL]: { embeddingsPer1M: 0.02 } },
   };
 }
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CARD_NUMBER,
   CHAT_MODEL,
+  EMBEDDINGS_MODEL,
   type CompatStack,
   MOCK_REPLY,
   WEATHER_ARGUMENTS,
@@ -98,7 +99,7 @@ describe("openai: OpenAI with the base URL and a Palisade key", () => {
 
   it("models: list names the models the key may use", async () => {
     const models = await openai(palisade.keys.app).models.list();
-    expect(models.data.map((model) => model.id)).toEqual([CHAT_MODEL]);
+    expect(models.data.map((model) => model.id)).toEqual([CHAT_MODEL, EMBEDDINGS_MODEL]);
   });
 });
 
