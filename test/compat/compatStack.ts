@@ -10,6 +10,8 @@ export const CHAT_MODEL = "gpt-4o-mini";
 export const EMBEDDINGS_MODEL = "text-embedding-3-small";
 /** What the mock upstream answers to a prompt without directives. */
 export const MOCK_REPLY = "This is a mock completion from compat-upstream (westeurope).";
+/** What the mock upstream's Responses API answers to a prompt without directives. */
+export const MOCK_RESPONSE = "This is a mock response from compat-upstream (westeurope).";
 /** A card number: blocked with 422 in the "strict" project, redacted in "acme". */
 export const CARD_NUMBER = "4111 1111 1111 1111";
 
