@@ -4,13 +4,15 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { developmentShellExports } from "../../local/developmentShellExports.js";
 import { CHAT_MODEL, type CompatStack, MOCK_REPLY, startCompatStack } from "./compatStack.js";
+import { readmeExamples, runExample } from "./readmeExamples.js";
 
 let palisade: CompatStack;
+let exported: Record<string, string>;
 
 beforeAll(async () => {
   palisade = await startCompatStack();
   // What a developer has after pasting `npm start`'s output into the shell that runs the app.
-  const exported = developmentShellExports({ hostUrl: palisade.endpoint, apiKey: palisade.keys.app, stackEnvironment: {}, policyPath: "config/policy.sample.yaml" });
+  exported = developmentShellExports({ hostUrl: palisade.endpoint, apiKey: palisade.keys.app, stackEnvironment: {}, policyPath: "config/policy.sample.yaml" });
   Object.assign(process.env, exported);
 }, 60_000);
 
@@ -39,5 +41,20 @@ describe("clients built with no options, in a shell where npm start's exports we
     const forwarded = palisade.gateway.mocks.upstream.requests();
     expect(forwarded.length).toBeGreaterThanOrEqual(3);
     for (const request of forwarded) expect(JSON.stringify(request.headers)).not.toContain(palisade.keys.app);
+  });
+});
+
+describe("the README's examples, run as `node example.mjs` in that shell", () => {
+  /** What each example prints, in the README's order. */
+  const EXPECTED: readonly (readonly string[])[] = [[MOCK_REPLY, MOCK_REPLY]];
+
+  it("are the ones this test knows", async () => {
+    expect((await readmeExamples()).length).toBe(EXPECTED.length);
+  });
+
+  it.each(EXPECTED.map((lines, index) => ({ index, lines })))("example $index prints what the client got from Palisade", async ({ index, lines }) => {
+    const source = (await readmeExamples())[index] ?? "";
+    const environment = { PATH: process.env.PATH, ...exported };
+    expect(await runExample(source, index, palisade.endpoint, environment)).toEqual(lines);
   });
 });
