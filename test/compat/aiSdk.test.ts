@@ -4,9 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
   CARD_NUMBER,
+  CHARGE_PROMPT,
+  CHARGE_TOOL,
   CHAT_MODEL,
   type CompatStack,
   MOCK_REPLY,
+  REDACTED_CARD,
   WEATHER_ARGUMENTS,
   WEATHER_PARAMETERS,
   WEATHER_PROMPT,
@@ -68,6 +71,16 @@ describe("ai + @ai-sdk/openai: createOpenAI({ baseURL, apiKey }).chat(model)", (
     for await (const part of result.fullStream) if (part.type === "tool-input-delta") deltas.push(part.delta);
     expect(deltas.length).toBeGreaterThan(1);
     expect((await result.toolCalls).map((call) => [call.toolName, call.input])).toEqual([[WEATHER_TOOL, WEATHER_ARGUMENTS]]);
+  });
+
+  it("a card number in the model's tool-call arguments arrives redacted, plain and streamed, and still parses", async () => {
+    const chargeTools = { [CHARGE_TOOL]: tool({ description: "Charge a card", inputSchema: z.object({ card: z.string(), amount: z.number() }) }) };
+    const plain = await generateText({ model: provider(palisade.keys.app).chat(CHAT_MODEL), prompt: CHARGE_PROMPT, tools: chargeTools });
+    const streamed = streamText({ model: provider(palisade.keys.app).chat(CHAT_MODEL), prompt: CHARGE_PROMPT, tools: chargeTools });
+    for (const calls of [plain.toolCalls, await streamed.toolCalls]) {
+      expect(calls.map((call) => [call.toolName, call.invalid ?? false])).toEqual([[CHARGE_TOOL, false]]);
+      expect(calls[0]?.input).toMatchObject({ card: expect.stringMatching(REDACTED_CARD), amount: 20 });
+    }
   });
 
   it("structured output: Output.object(zod) sends a json_schema response_format and parses the answer", async () => {

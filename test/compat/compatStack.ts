@@ -33,6 +33,12 @@ export const WEATHER_PARAMETERS: {
   additionalProperties: false,
 };
 
+/** The model "answers" with a card number in a tool call's arguments (the prompt carries it only base64url-encoded). */
+export const CHARGE_TOOL = "charge_card";
+export const CHARGE_PROMPT = `Charge the order. ${toolDirective(CHARGE_TOOL, JSON.stringify({ card: CARD_NUMBER, amount: 20 }))}`;
+/** What a client must receive instead: the same JSON with the card number replaced by a placeholder. */
+export const REDACTED_CARD = /^\[CREDIT_CARD_\d+\]$/;
+
 /** The mock's usage figures (a rough count of 4 characters a token), so tests can check usage end to end. */
 export function mockUsage(prompt: string, reply: string): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
   const tokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4));

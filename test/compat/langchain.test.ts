@@ -6,9 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
   CARD_NUMBER,
+  CHARGE_PROMPT,
+  CHARGE_TOOL,
   CHAT_MODEL,
   type CompatStack,
   MOCK_REPLY,
+  REDACTED_CARD,
   WEATHER_ARGUMENTS,
   WEATHER_PROMPT,
   WEATHER_TOOL,
@@ -73,6 +76,18 @@ describe("@langchain/openai: ChatOpenAI with configuration.baseURL and a Palisad
     for await (const chunk of await chat(palisade.keys.app).bindTools([weather]).stream(WEATHER_PROMPT)) merged = merged ? merged.concat(chunk) : chunk;
     expect(merged?.tool_call_chunks?.length).toBeGreaterThan(0);
     expect(merged?.tool_calls?.map((call) => [call.name, call.args])).toEqual([[WEATHER_TOOL, WEATHER_ARGUMENTS]]);
+  });
+
+  it("a card number in the model's tool-call arguments arrives redacted, plain and streamed, and still parses", async () => {
+    const charge = tool(async () => "charged", { name: CHARGE_TOOL, description: "Charge a card", schema: z.object({ card: z.string(), amount: z.number() }) });
+    const model = chat(palisade.keys.app).bindTools([charge]);
+    const plain = await model.invoke(CHARGE_PROMPT);
+    let streamed: AIMessageChunk | undefined;
+    for await (const chunk of await model.stream(CHARGE_PROMPT)) streamed = streamed ? streamed.concat(chunk) : chunk;
+    for (const message of [plain, streamed]) {
+      expect(message?.tool_calls?.[0]?.args).toMatchObject({ card: expect.stringMatching(REDACTED_CARD), amount: 20 });
+      expect(message?.invalid_tool_calls ?? []).toEqual([]);
+    }
   });
 
   it("structured output: withStructuredOutput(zod) sends a json_schema response_format and parses the answer", async () => {

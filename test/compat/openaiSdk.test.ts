@@ -2,10 +2,13 @@ import OpenAI, { AuthenticationError, PermissionDeniedError, RateLimitError, Unp
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CARD_NUMBER,
+  CHARGE_PROMPT,
+  CHARGE_TOOL,
   CHAT_MODEL,
   EMBEDDINGS_MODEL,
   type CompatStack,
   MOCK_REPLY,
+  REDACTED_CARD,
   WEATHER_ARGUMENTS,
   WEATHER_PARAMETERS,
   WEATHER_PROMPT,
@@ -95,6 +98,20 @@ describe("openai: OpenAI with the base URL and a Palisade key", () => {
     expect(fragments.length).toBeGreaterThan(1);
     expect(call?.type === "function" ? [call.function.name, JSON.parse(call.function.arguments)] : null).toEqual([WEATHER_TOOL, WEATHER_ARGUMENTS]);
     expect(final.choices[0]?.finish_reason).toBe("tool_calls");
+  });
+
+  it("a card number in the model's tool-call arguments arrives redacted, plain and streamed, and still parses", async () => {
+    const chargeTool: OpenAI.ChatCompletionFunctionTool = { type: "function", function: { name: CHARGE_TOOL, parameters: { type: "object", properties: { card: { type: "string" }, amount: { type: "number" } } } } };
+    const request = { model: CHAT_MODEL, messages: [{ role: "user" as const, content: CHARGE_PROMPT }], tools: [chargeTool] };
+    const plain = await openai(palisade.keys.app).chat.completions.create(request);
+    const streamed = await openai(palisade.keys.app).chat.completions.stream(request).finalChatCompletion();
+    for (const completion of [plain, streamed]) {
+      const call = completion.choices[0]?.message.tool_calls?.[0];
+      const args = call?.type === "function" ? (JSON.parse(call.function.arguments) as { card: string; amount: number }) : null;
+      expect(args?.card).toMatch(REDACTED_CARD);
+      expect(args?.amount).toBe(20);
+      expect(JSON.stringify(completion)).not.toContain(CARD_NUMBER);
+    }
   });
 
   it("models: list names the models the key may use", async () => {
