@@ -41,6 +41,9 @@ export const ERROR_CODES = [
   "upstream_error",
   "audit_unavailable",
   "internal_error",
+  "uninspectable_content",
+  "response_storage_not_allowed",
+  "endpoint_not_governed",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
