@@ -13,7 +13,6 @@ import { TableUsageCounterStore } from "../adapters/tables/TableUsageCounterStor
 import { ApiKeyService } from "../core/auth/ApiKeyService.js";
 import { Authenticator } from "../core/auth/Authenticator.js";
 import { type Clock } from "../core/clock.js";
-import { ChatCompletionService } from "../core/gateway/ChatCompletionService.js";
 import { ModelsService } from "../core/gateway/ModelsService.js";
 import { ensureError } from "../core/errors.js";
 import { LimitGuard } from "../core/limits/LimitGuard.js";
@@ -25,6 +24,7 @@ import { type AuditComponents, createAuditComponents } from "./audit.js";
 import { auditConfigFrom } from "./auditConfig.js";
 import { createSubjectProtector, recordPolicyChangesAtStartUp } from "./compliance.js";
 import { loadPolicyFile } from "./loadPolicyFile.js";
+import { type Gateway, createGateway } from "./gateway.js";
 import { type Settings, parseSettings } from "./settings.js";
 import { type Telemetry, getTelemetry } from "./telemetry.js";
 import { TABLES, createStorageClients } from "./storage.js";
@@ -36,7 +36,8 @@ export interface AppServices {
   readonly policy: LoadedPolicy;
   readonly clock: Clock;
   readonly logger: JsonLogger;
-  readonly chat: ChatCompletionService;
+  /** The governed pipeline, its operations (chat, ...) and the usage flush. */
+  readonly gateway: Gateway;
   readonly models: ModelsService;
   readonly apiKeys: ApiKeyService;
   readonly apiKeyStore: TableApiKeyStore;
@@ -123,27 +124,29 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
   if (settings.PALISADE_LOCAL_STACK) await cacheStore.createTableIfMissing();
 
-  const chat = new ChatCompletionService({
-    policy: policy.policy,
-    policyVersion: policy.version,
-    clock,
-    logger,
-    newEventId: randomUUID,
-    authenticator,
-    limits,
-    health,
-    provider,
-    auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
-    cache: { store: cacheStore, secret: cacheSecret },
-    digestKey,
-    subjects,
-    telemetry: telemetry.gateway,
-  });
+  const gateway = createGateway(
+    {
+      policy: policy.policy,
+      policyVersion: policy.version,
+      clock,
+      logger,
+      newEventId: randomUUID,
+      authenticator,
+      limits,
+      health,
+      auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
+      cache: { store: cacheStore, secret: cacheSecret },
+      digestKey,
+      subjects,
+      telemetry: telemetry.gateway,
+    },
+    { provider },
+  );
   // Settled usage is written in rounds and idle leases handed back; a timer keeps that going when traffic stops.
   const settleEveryInMs = settings.PALISADE_LIMITS_SETTLE_EVERY_IN_MS;
   const usageFlusher =
     settleEveryInMs > 0
-      ? setInterval(() => void chat.flushUsage().catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })), settleEveryInMs)
+      ? setInterval(() => void gateway.usageFlush.run().catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })), settleEveryInMs)
       : null;
   usageFlusher?.unref();
   const models = new ModelsService({ policy: policy.policy, authenticator, createdAtInSeconds: Math.floor(clock.nowInMs() / 1000) });
@@ -156,7 +159,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     policy,
     clock,
     logger,
-    chat,
+    gateway,
     models,
     apiKeys,
     apiKeyStore,
@@ -170,7 +173,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     async close() {
       if (usageFlusher) clearInterval(usageFlusher);
       // Before the audit publisher closes: budget warnings from the last write are audit events.
-      await chat.flushUsage({ everything: true }).catch((error: unknown) => logger.error("usage not written at shutdown", { error: ensureError(error).name }));
+      await gateway.usageFlush.run({ everything: true }).catch((error: unknown) => logger.error("usage not written at shutdown", { error: ensureError(error).name }));
       await audit.close();
       await telemetry.shutdown();
     },

@@ -39,9 +39,12 @@ export const ERROR_CODES = [
   "limits_unavailable",
   "no_compliant_endpoint",
   "upstream_error",
+  "upstream_invalid_request",
+  "content_filter",
+  "context_length_exceeded",
+  "uninspectable_content",
   "audit_unavailable",
   "internal_error",
-  "uninspectable_content",
   "response_storage_not_allowed",
   "endpoint_not_governed",
 ] as const;

@@ -8,6 +8,7 @@ import {
   type CompletionProvider,
   type CompletionUsage,
   UpstreamError,
+  plainToken,
 } from "../../core/upstream/CompletionProvider.js";
 import { type EmbeddingsResult } from "../../core/upstream/EmbeddingsProvider.js";
 import { type ResponseResult, type ResponseStreamEvent, responseUsageOf } from "../../core/upstream/ResponsesProvider.js";
@@ -34,6 +35,21 @@ interface CachedClient {
   readonly client: ChatClient;
   /** What the client was built from; a policy reload or a rotated key builds a new one. */
   readonly fingerprint: string;
+}
+
+/** The SDK merges OPENAI_CUSTOM_HEADERS into the default headers in its constructor; these clients put back only ours. */
+class PolicyOpenAI extends OpenAI {
+  constructor(options: ConstructorParameters<typeof OpenAI>[0] & object) {
+    super(options);
+    this._options = { ...this._options, defaultHeaders: options.defaultHeaders };
+  }
+}
+
+class PolicyAzureOpenAI extends AzureOpenAI {
+  constructor(options: ConstructorParameters<typeof AzureOpenAI>[0] & object) {
+    super(options);
+    this._options = { ...this._options, defaultHeaders: options.defaultHeaders };
+  }
 }
 
 /** Shared by every provider in the process, so keep-alive connections are too. */
@@ -138,15 +154,17 @@ export class OpenAiCompletionProvider implements CompletionProvider, UpstreamPro
   }
 
   private createClient(endpoint: EndpointPolicy, deployment: string, apiKey: string): ChatClient {
-    const common = { maxRetries: 0, timeout: endpoint.timeoutInMs, fetch: this.fetch } as const;
     const auth = endpoint.auth;
-    if (endpoint.provider === "openai") return new OpenAI({ ...common, baseURL: endpoint.baseUrl, apiKey });
+    if (endpoint.provider === "openai") return new PolicyOpenAI({ ...explicitOptions(endpoint, this.fetch), baseURL: endpoint.baseUrl, apiKey });
+    // `baseURL`, not `endpoint`: AzureOpenAI refuses an `endpoint` beside an ambient OPENAI_BASE_URL.
+    const azure = { ...explicitOptions(endpoint, this.fetch), baseURL: `${endpoint.baseUrl.replace(/\/+$/, "")}/openai`, apiVersion: endpoint.apiVersion, deployment };
     if (auth.kind === "managed-identity") {
       if (!this.options.credential) throw new UpstreamError("fatal", `endpoint ${endpoint.id} needs a managed identity, but none is configured`);
       const azureADTokenProvider = getBearerTokenProvider(this.options.credential, COGNITIVE_SERVICES_SCOPE);
-      return new AzureOpenAI({ ...common, endpoint: endpoint.baseUrl, apiVersion: endpoint.apiVersion, deployment, azureADTokenProvider });
+      // null, not undefined: an undefined apiKey would be read from AZURE_OPENAI_API_KEY (and clash with the token provider).
+      return new PolicyAzureOpenAI({ ...azure, azureADTokenProvider, apiKey: null as unknown as undefined });
     }
-    return new AzureOpenAI({ ...common, endpoint: endpoint.baseUrl, apiVersion: endpoint.apiVersion, deployment, apiKey });
+    return new PolicyAzureOpenAI({ ...azure, apiKey });
   }
 
   /**
@@ -168,6 +186,26 @@ export class OpenAiCompletionProvider implements CompletionProvider, UpstreamPro
     if (!this.options.readApiKey) throw new UpstreamError("fatal", "an endpoint reads its key from Key Vault, but no Key Vault is configured");
     return this.options.readApiKey(secretName);
   }
+}
+
+/**
+ * Every option the SDK would otherwise read from the process environment (OPENAI_BASE_URL,
+ * OPENAI_ORG_ID, OPENAI_PROJECT_ID, OPENAI_ADMIN_KEY, OPENAI_WEBHOOK_SECRET, OPENAI_LOG, ...), set
+ * explicitly: the gateway's upstream is the policy's, never an app setting's or a shell's.
+ */
+function explicitOptions(endpoint: EndpointPolicy, fetch: SdkFetch) {
+  return {
+    maxRetries: 0,
+    timeout: endpoint.timeoutInMs,
+    fetch,
+    organization: null,
+    project: null,
+    adminAPIKey: null,
+    webhookSecret: null,
+    logLevel: "off",
+    // OPENAI_CUSTOM_HEADERS is merged into these whatever is passed: the Policy* clients drop it again.
+    defaultHeaders: {},
+  } as const;
 }
 
 function requestOptions(options: CompletionCallOptions): OpenAI.RequestOptions {
@@ -206,6 +244,14 @@ function retryAfterInMs(headers: Headers | undefined): number | undefined {
   return undefined;
 }
 
+/** Azure's content filter answers `code: content_filter` (older versions put it in `innererror.code`). */
+function upstreamCodeOf(error: APIError<number | undefined, Headers | undefined>): { code?: string; param?: string } {
+  const body = typeof error.error === "object" && error.error !== null ? (error.error as { innererror?: { code?: unknown } }) : {};
+  const code = plainToken(error.code) ?? plainToken(body.innererror?.code);
+  const param = plainToken(error.param);
+  return { ...(code === undefined ? {} : { code }), ...(param === undefined ? {} : { param }) };
+}
+
 /** Maps SDK errors to what routing needs. Messages name the endpoint, never the request or the key. */
 export function toUpstreamError(error: unknown, endpoint: EndpointPolicy, otherwise: "fatal" | "connection" = "fatal"): UpstreamError {
   if (error instanceof UpstreamError) return error;
@@ -217,7 +263,8 @@ export function toUpstreamError(error: unknown, endpoint: EndpointPolicy, otherw
     if (status === 429) return new UpstreamError("rate_limited", `endpoint ${endpoint.id} is rate limited`, 429, retryAfterInMs(apiError.headers));
     if (status === 408) return new UpstreamError("timeout", `endpoint ${endpoint.id} timed out`, 408);
     if (status !== null && status >= 500) return new UpstreamError("server_error", `endpoint ${endpoint.id} answered ${status}`, status);
-    return new UpstreamError("fatal", `endpoint ${endpoint.id} refused the request (${status ?? "no status"})`, status);
+    // The upstream's code and param are kept (only as plain tokens); its message is not (it may quote the prompt).
+    return new UpstreamError("fatal", `endpoint ${endpoint.id} refused the request (${status ?? "no status"})`, status, undefined, upstreamCodeOf(apiError));
   }
   if (error instanceof Error && error.name === "AbortError") return new UpstreamError("timeout", `endpoint ${endpoint.id} timed out`);
   // Before the request leaves, the SDK wraps every network failure; anything else failed while building

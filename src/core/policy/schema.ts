@@ -91,6 +91,16 @@ const projectSchema = z
     defaultClassification: z.enum(DATA_CLASSES).default("internal"),
     /** Upper bound for `max_tokens` / `max_completion_tokens`; also the reservation when a caller sends none. */
     maxTokens: positiveInt.default(4096),
+    /**
+     * The output tokens reserved, and sent upstream as the cap, when a caller sets no `max_tokens`
+     * (at most maxTokens; unset: maxTokens). Smaller values let bursts of short answers fit a TPM limit.
+     */
+    defaultMaxTokens: positiveInt.optional(),
+    /**
+     * Content parts DLP cannot read (images, audio, files): allow or deny them. Unset: allowed, except
+     * for requests of class pii or phi, which are refused unless this says allow.
+     */
+    uninspectableInputs: z.enum(["allow", "deny"]).optional(),
     maxMessages: positiveInt.default(256),
     dlp: projectDlpSchema.default({
       threshold: 0.5,

@@ -107,6 +107,8 @@ export function generateDay(options: { chainId?: string; date?: string; seed?: n
         return { ...base, status: "blocked", httpStatus: 429, model, reason: "budget_exceeded" };
       case "residency_blocked":
         return { ...base, status: "error", httpStatus: 503, model, reason: "no_compliant_endpoint" };
+      case "request_admitted":
+        return { ...base, status: "success", model, details: { operation: "chat.completions", candidates: endpoint.id, reservedTokens: 1024, streamed: false } };
       case "budget_warning":
         return { ...base, status: "success", reason: "budget_threshold", details: { period: "daily", fraction: 0.8, spentUsd: 8, budgetUsd: 10 } };
       case "fallback_triggered":

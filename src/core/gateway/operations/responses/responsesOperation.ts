@@ -51,7 +51,7 @@ export function createResponsesOperation(provider: ResponsesProvider): Operation
 
     estimateInputTokens: (request) =>
       inputItemsOf(request).length * TOKENS_PER_ITEM + responsesContents(request).reduce((sum, field) => sum + countTextTokens(request.model, field.text), 0),
-    outputCap: (request, project) => request.max_output_tokens ?? project.maxTokens,
+    outputCap: (request, project) => request.max_output_tokens ?? Math.min(project.defaultMaxTokens ?? project.maxTokens, project.maxTokens),
     estimateOutputTokens: (request, texts) => countTextTokens(request.model, texts.join("")),
 
     upstreamBody(request, governed) {

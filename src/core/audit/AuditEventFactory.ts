@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { type Principal } from "../auth/Principal.js";
-import { AUDIT_EVENT_SCHEMA_VERSION, type AuditActor, type AuditEvent, SYSTEM_CHAIN_ID } from "../audit/AuditEvent.js";
+import { AUDIT_EVENT_SCHEMA_VERSION, type AuditActor, type AuditEvent, SYSTEM_CHAIN_ID } from "./AuditEvent.js";
 import { type Clock } from "../clock.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -26,7 +26,9 @@ export const chatMessageSchema = z
     role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
     content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
     name: z.string().max(256).optional(),
+    refusal: z.string().nullable().optional(),
     tool_calls: z.array(toolCall).optional(),
+    function_call: z.object({ name: z.string(), arguments: z.string() }).passthrough().nullable().optional(),
     tool_call_id: z.string().optional(),
   })
   .passthrough();
@@ -43,13 +45,16 @@ export const chatCompletionRequestSchema = z
     top_p: z.number().min(0).max(1).nullable().optional(),
     n: z.number().int().min(1).max(16).nullable().optional(),
     user: z.string().max(512).optional(),
+    tools: z.array(z.unknown()).max(128).optional(),
+    functions: z.array(z.unknown()).max(128).optional(),
+    response_format: z.unknown().optional(),
   })
   .passthrough();
 
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 
-/** The text a message carries, part by part, in order (the parts DLP inspects). */
+/** The text a message carries, part by part, in order (its content, refusal and tool-call arguments). */
 export function textPartsOf(message: ChatMessage): string[] {
   const texts: string[] = [];
   if (typeof message.content === "string") texts.push(message.content);
@@ -58,17 +63,6 @@ export function textPartsOf(message: ChatMessage): string[] {
   }
   for (const call of message.tool_calls ?? []) texts.push(call.function.arguments);
   return texts;
-}
-
-/** Applies `rewrite` to every text the message carries, keeping its shape. */
-export function mapMessageText(message: ChatMessage, rewrite: (text: string) => string): ChatMessage {
-  let content = message.content;
-  if (typeof content === "string") content = rewrite(content);
-  else if (Array.isArray(content)) {
-    content = content.map((part) => (part.type === "text" && typeof part.text === "string" ? { ...part, text: rewrite(part.text) } : part));
-  }
-  const toolCalls = message.tool_calls?.map((call) => ({ ...call, function: { ...call.function, arguments: rewrite(call.function.arguments) } }));
-  return { ...message, content, ...(toolCalls === undefined ? {} : { tool_calls: toolCalls }) };
 }
 
 /** The output budget the caller asked for, if any. */
