@@ -45,6 +45,8 @@ export const ERROR_CODES = [
   "uninspectable_content",
   "audit_unavailable",
   "internal_error",
+  "response_storage_not_allowed",
+  "endpoint_not_governed",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
