@@ -74,12 +74,18 @@ export class GovernedPipeline {
     const principal = await telemetry.stage("authenticate", () => deps.authenticator.authenticate(input.authorization, input.apiKey));
     run.note({ principal });
 
-    const request = operation.parse(input.body);
+    let request = operation.parse(input.body);
     run.note({ model: operation.model(request) });
     const subjectId = subjectOf({ "x-palisade-subject": input.subjectHeader }, operation.endUser(request));
     if (subjectId !== null && deps.subjects) run.note({ subject: (await deps.subjects.protect(subjectId)).value });
 
     const context = telemetry.stageSync("authorize", () => authorizeStage(operation, request, principal, deps.policy, input));
+    // An Azure deployment path that named a model by its deployment: the request goes on with the model's name.
+    const resolvedModel = context.model?.name;
+    if (resolvedModel !== undefined && resolvedModel !== operation.model(request)) {
+      request = operation.parse({ ...(input.body as Record<string, unknown>), model: resolvedModel });
+      run.note({ model: resolvedModel });
+    }
     const project = context.project;
     run.note({ project, deployment: context.model?.deployment, allowedModel: context.model?.name });
 
