@@ -1,5 +1,7 @@
+import { createAzure } from "@ai-sdk/azure";
 import { createOpenAI } from "@ai-sdk/openai";
-import { APICallError, Output, generateText, jsonSchema, streamText, tool } from "ai";
+import { APICallError, Output, embed, embedMany, generateText, jsonSchema, streamText, tool } from "ai";
+import { DEFAULT_EMBEDDING_DIMENSIONS, deterministicVector } from "../../local/mockOpenAi/embeddings.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
@@ -8,7 +10,9 @@ import {
   CHARGE_TOOL,
   CHAT_MODEL,
   type CompatStack,
+  EMBEDDINGS_MODEL,
   MOCK_REPLY,
+  MOCK_RESPONSE,
   REDACTED_CARD,
   WEATHER_ARGUMENTS,
   WEATHER_PARAMETERS,
@@ -26,6 +30,9 @@ const tools = { [WEATHER_TOOL]: tool({ description: "Current weather in a city",
 
 /** The provider as a user creates it: `baseURL` and the key. `.chat()` is the Chat Completions API. */
 const provider = (apiKey: string) => createOpenAI({ baseURL: palisade.baseUrl, apiKey });
+/** @ai-sdk/azure against a host that is not *.openai.azure.com: `baseURL` is used as is, so it names Azure's v1 API. */
+const azure = (apiKey: string) => createAzure({ baseURL: `${palisade.endpoint}/openai/v1`, apiKey });
+const expectedVector = (text: string): number[] => Array.from(deterministicVector(text, DEFAULT_EMBEDDING_DIMENSIONS));
 
 beforeAll(async () => {
   palisade = await startCompatStack();
@@ -123,5 +130,82 @@ describe("ai + @ai-sdk/openai: the APICallError the SDK raises for Palisade's re
     const error = await refusal(palisade.keys.tiny);
     expect([error.statusCode, codeOf(error)]).toEqual([429, "rate_limit_exceeded"]);
     expect(error.responseHeaders?.["retry-after"]).toMatch(/^\d+$/);
+  });
+});
+
+describe("ai + @ai-sdk/openai: the default model (Responses API) and embeddings", () => {
+  it("openai(model) is the Responses API: generateText and streamText with usage", async () => {
+    const prompt = "Summarise our refund policy.";
+    const result = await generateText({ model: provider(palisade.keys.app)(CHAT_MODEL), prompt });
+    expect(result.text).toBe(MOCK_RESPONSE);
+    expect(result.usage).toMatchObject({ inputTokens: Math.ceil(prompt.length / 4), outputTokens: Math.ceil(MOCK_RESPONSE.length / 4) });
+    expect(palisade.gateway.mocks.upstream.requests().at(-1)?.path).toMatch(/responses$/);
+    const streamed = streamText({ model: provider(palisade.keys.app)(CHAT_MODEL), prompt });
+    expect(await streamed.text).toBe(MOCK_RESPONSE);
+    expect((await streamed.usage).outputTokens).toBe(Math.ceil(MOCK_RESPONSE.length / 4));
+  });
+
+  it("openai(model) with tools: plain and streamed function calls", async () => {
+    const plain = await generateText({ model: provider(palisade.keys.app)(CHAT_MODEL), prompt: WEATHER_PROMPT, tools });
+    expect(plain.toolCalls.map((call) => [call.toolName, call.input])).toEqual([[WEATHER_TOOL, WEATHER_ARGUMENTS]]);
+    const streamed = streamText({ model: provider(palisade.keys.app)(CHAT_MODEL), prompt: WEATHER_PROMPT, tools });
+    expect((await streamed.toolCalls).map((call) => [call.toolName, call.input])).toEqual([[WEATHER_TOOL, WEATHER_ARGUMENTS]]);
+  });
+
+  it("embed and embedMany: the upstream's vectors and usage", async () => {
+    const model = provider(palisade.keys.app).embedding(EMBEDDINGS_MODEL);
+    const one = await embed({ model, value: "refund policy" });
+    expect(one.embedding).toEqual(expectedVector("refund policy"));
+    const many = await embedMany({ model, values: ["refund policy", "shipping times"] });
+    expect(many.embeddings).toEqual([expectedVector("refund policy"), expectedVector("shipping times")]);
+    expect(many.usage.tokens).toBe(Math.ceil("refund policy".length / 4) + Math.ceil("shipping times".length / 4));
+  });
+});
+
+describe("ai + @ai-sdk/azure: createAzure({ baseURL: <palisade>/api/openai/v1, apiKey })", () => {
+  it("azure(deployment) (Responses API), azure.chat(deployment) and streamText", async () => {
+    expect((await generateText({ model: azure(palisade.keys.app)(CHAT_MODEL), prompt: "hello" })).text).toBe(MOCK_RESPONSE);
+    const chat = await generateText({ model: azure(palisade.keys.app).chat(CHAT_MODEL), prompt: "hello" });
+    expect(chat.text).toBe(MOCK_REPLY);
+    expect(chat.usage.totalTokens).toBe(mockUsage("hello", MOCK_REPLY).total_tokens);
+    const streamed = streamText({ model: azure(palisade.keys.app).chat(CHAT_MODEL), prompt: "hello" });
+    expect(await streamed.text).toBe(MOCK_REPLY);
+  });
+
+  it("tools through azure.chat and azure(deployment), and structured output", async () => {
+    const chat = await generateText({ model: azure(palisade.keys.app).chat(CHAT_MODEL), prompt: WEATHER_PROMPT, tools });
+    expect(chat.toolCalls.map((call) => [call.toolName, call.input])).toEqual([[WEATHER_TOOL, WEATHER_ARGUMENTS]]);
+    const responses = streamText({ model: azure(palisade.keys.app)(CHAT_MODEL), prompt: WEATHER_PROMPT, tools });
+    expect((await responses.toolCalls).map((call) => [call.toolName, call.input])).toEqual([[WEATHER_TOOL, WEATHER_ARGUMENTS]]);
+    const structured = await generateText({
+      model: azure(palisade.keys.app).chat(CHAT_MODEL),
+      output: Output.object({ schema: z.object({ city: z.string(), note: z.string() }) }),
+      prompt: JSON.stringify({ city: "Paris", note: "[[mock:echo]]" }),
+    });
+    expect(structured.output).toEqual({ city: "Paris", note: "[[mock:echo]]" });
+  });
+
+  it("azure.embedding(deployment): the upstream's vectors", async () => {
+    const result = await embedMany({ model: azure(palisade.keys.app).embedding(EMBEDDINGS_MODEL), values: ["refund policy"] });
+    expect(result.embeddings).toEqual([expectedVector("refund policy")]);
+  });
+
+  it("useDeploymentBasedUrls: /openai/deployments/{d}/chat/completions?api-version=v1", async () => {
+    const deployments = createAzure({ baseURL: `${palisade.endpoint}/openai`, apiKey: palisade.keys.app, useDeploymentBasedUrls: true });
+    expect((await generateText({ model: deployments.chat(CHAT_MODEL), prompt: "hello" })).text).toBe(MOCK_REPLY);
+    expect(palisade.gateway.mocks.upstream.requests().at(-1)?.deployment).toBe(CHAT_MODEL);
+  });
+
+  it("errors: APICallError with the status and code", async () => {
+    const refused = async (apiKey: string, prompt = "hello", model = CHAT_MODEL): Promise<[number | undefined, unknown]> => {
+      const error = await rejectionOf(generateText({ model: azure(apiKey).chat(model), prompt, maxRetries: 0 }));
+      expect(APICallError.isInstance(error)).toBe(true);
+      const apiError = error as APICallError;
+      return [apiError.statusCode, (JSON.parse(apiError.responseBody ?? "{}") as { error?: { code?: unknown } }).error?.code];
+    };
+    expect(await refused(palisade.keys.unknown)).toEqual([401, "invalid_api_key"]);
+    expect(await refused(palisade.keys.app, "hello", "gpt-4o")).toEqual([403, "model_not_allowed"]);
+    expect(await refused(palisade.keys.strict, `Charge card ${CARD_NUMBER}`)).toEqual([422, "sensitive_data_detected"]);
+    expect(await refused(palisade.keys.tiny)).toEqual([429, "rate_limit_exceeded"]);
   });
 });

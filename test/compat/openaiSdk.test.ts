@@ -1,4 +1,5 @@
-import OpenAI, { AuthenticationError, PermissionDeniedError, RateLimitError, UnprocessableEntityError } from "openai";
+import OpenAI, { AuthenticationError, AzureOpenAI, PermissionDeniedError, RateLimitError, UnprocessableEntityError } from "openai";
+import { DEFAULT_EMBEDDING_DIMENSIONS, deterministicVector } from "../../local/mockOpenAi/embeddings.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CARD_NUMBER,
@@ -8,6 +9,7 @@ import {
   EMBEDDINGS_MODEL,
   type CompatStack,
   MOCK_REPLY,
+  MOCK_RESPONSE,
   REDACTED_CARD,
   WEATHER_ARGUMENTS,
   WEATHER_PARAMETERS,
@@ -24,6 +26,14 @@ const weatherTool: OpenAI.ChatCompletionFunctionTool = { type: "function", funct
 
 /** Configured as the README says: the base URL and the key, nothing else. */
 const openai = (apiKey: string): OpenAI => new OpenAI({ baseURL: palisade.baseUrl, apiKey });
+/** Azure OpenAI's client with only the endpoint changed: `api-key` header, deployment in the path, api-version in the query. */
+const API_VERSION = "2024-10-21";
+const azure = (apiKey: string, deployment = CHAT_MODEL): AzureOpenAI => new AzureOpenAI({ endpoint: palisade.endpoint, apiKey, deployment, apiVersion: API_VERSION });
+/** Azure's v1 API (no api-version) as Microsoft documents it for the plain OpenAI client. */
+const azureV1 = (apiKey: string): OpenAI => new OpenAI({ baseURL: `${palisade.endpoint}/openai/v1`, apiKey });
+
+/** The vector the mock upstream gives a text, as float32 (how it travels as base64). */
+const expectedVector = (text: string, dimensions = DEFAULT_EMBEDDING_DIMENSIONS): number[] => Array.from(deterministicVector(text, dimensions));
 
 beforeAll(async () => {
   palisade = await startCompatStack();
@@ -152,5 +162,134 @@ describe("openai: the error classes the SDK raises for Palisade's refusals", () 
     expect(error).toMatchObject({ status: 429, code: "rate_limit_exceeded" });
     expect((error as RateLimitError).headers?.get("retry-after")).toMatch(/^\d+$/);
     expect(palisade.gateway.mocks.upstream.requests().length).toBe(before);
+  });
+});
+
+describe("openai: embeddings and the Responses API on /v1", () => {
+  it("embeddings: one vector per input, in order, the upstream's values (base64 on the wire, the SDK's default), and usage", async () => {
+    const result = await openai(palisade.keys.app).embeddings.create({ model: EMBEDDINGS_MODEL, input: ["refund policy", "shipping times"] });
+    expect(result.data.map((item) => item.index)).toEqual([0, 1]);
+    expect(result.data[0]?.embedding).toEqual(expectedVector("refund policy"));
+    expect(result.data[1]?.embedding).toEqual(expectedVector("shipping times"));
+    expect(result.usage.prompt_tokens).toBe(Math.ceil("refund policy".length / 4) + Math.ceil("shipping times".length / 4));
+    expect(palisade.gateway.mocks.upstream.requests().at(-1)?.body.encoding_format).toBe("base64");
+  });
+
+  it("embeddings: dimensions and encoding_format float pass through", async () => {
+    const result = await openai(palisade.keys.app).embeddings.create({ model: EMBEDDINGS_MODEL, input: "refund policy", dimensions: 256, encoding_format: "float" });
+    expect(result.data[0]?.embedding).toHaveLength(256);
+    expect(result.data[0]?.embedding[0]).toBeCloseTo(expectedVector("refund policy", 256)[0] ?? Number.NaN, 6);
+  });
+
+  it("responses: output_text and usage", async () => {
+    const prompt = "Summarise our refund policy.";
+    const response = await openai(palisade.keys.app).responses.create({ model: CHAT_MODEL, input: prompt });
+    expect(response.output_text).toBe(MOCK_RESPONSE);
+    expect(response.usage).toMatchObject({ input_tokens: Math.ceil(prompt.length / 4), output_tokens: Math.ceil(MOCK_RESPONSE.length / 4) });
+  });
+
+  it("responses streamed: typed events from response.created to response.completed with usage", async () => {
+    const stream = await openai(palisade.keys.app).responses.create({ model: CHAT_MODEL, input: "Stream our refund policy.", stream: true });
+    const types: string[] = [];
+    let text = "";
+    let completed: OpenAI.Responses.Response | undefined;
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === "response.output_text.delta") text += event.delta;
+      if (event.type === "response.completed") completed = event.response;
+    }
+    expect(types[0]).toBe("response.created");
+    expect(types.at(-1)).toBe("response.completed");
+    expect(text).toBe(MOCK_RESPONSE);
+    expect(completed?.usage?.output_tokens).toBe(Math.ceil(MOCK_RESPONSE.length / 4));
+  });
+
+  it("responses with tools: a function_call item with the name and arguments", async () => {
+    const response = await openai(palisade.keys.app).responses.create({
+      model: CHAT_MODEL,
+      input: WEATHER_PROMPT,
+      tools: [{ type: "function", name: WEATHER_TOOL, description: "Current weather in a city", parameters: WEATHER_PARAMETERS, strict: true }],
+    });
+    const call = response.output.find((item) => item.type === "function_call");
+    expect(call?.type === "function_call" ? [call.name, JSON.parse(call.arguments)] : null).toEqual([WEATHER_TOOL, WEATHER_ARGUMENTS]);
+  });
+
+  it("responses streamed with tools: argument deltas (held back for inspection, so maybe one) and the stream helper's assembled call", async () => {
+    const runner = openai(palisade.keys.app).responses.stream({
+      model: CHAT_MODEL,
+      input: WEATHER_PROMPT,
+      tools: [{ type: "function", name: WEATHER_TOOL, description: "Current weather in a city", parameters: WEATHER_PARAMETERS, strict: true }],
+    });
+    let deltas = 0;
+    runner.on("response.function_call_arguments.delta", () => void (deltas += 1));
+    const final = await runner.finalResponse();
+    const call = final.output.find((item) => item.type === "function_call");
+    expect(deltas).toBeGreaterThanOrEqual(1);
+    expect(call?.type === "function_call" ? [call.name, JSON.parse(call.arguments)] : null).toEqual([WEATHER_TOOL, WEATHER_ARGUMENTS]);
+  });
+});
+
+describe("openai: AzureOpenAI with endpoint, deployment, apiVersion and a Palisade key", () => {
+  it("chat: the answer and usage, the deployment mapped to the model", async () => {
+    const prompt = "Summarise our refund policy.";
+    const completion = await azure(palisade.keys.app).chat.completions.create({ model: CHAT_MODEL, messages: [{ role: "user", content: prompt }] });
+    expect(completion.choices[0]?.message.content).toBe(MOCK_REPLY);
+    expect(completion.usage).toMatchObject(mockUsage(prompt, MOCK_REPLY));
+    expect(palisade.gateway.mocks.upstream.requests().at(-1)?.deployment).toBe(CHAT_MODEL);
+  });
+
+  it("stream: deltas and usage", async () => {
+    const stream = await azure(palisade.keys.app).chat.completions.create({ model: CHAT_MODEL, messages: [{ role: "user", content: "hello" }], stream: true, stream_options: { include_usage: true } });
+    let text = "";
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe(MOCK_REPLY);
+    expect(usage).toMatchObject(mockUsage("hello", MOCK_REPLY));
+  });
+
+  it("tools: plain and streamed", async () => {
+    const client = azure(palisade.keys.app);
+    const plain = await client.chat.completions.create({ model: CHAT_MODEL, messages: [{ role: "user", content: WEATHER_PROMPT }], tools: [weatherTool] });
+    const streamed = await client.chat.completions.stream({ model: CHAT_MODEL, messages: [{ role: "user", content: WEATHER_PROMPT }], tools: [weatherTool] }).finalChatCompletion();
+    for (const completion of [plain, streamed]) {
+      const call = completion.choices[0]?.message.tool_calls?.[0];
+      expect(call?.type === "function" ? [call.function.name, JSON.parse(call.function.arguments)] : null).toEqual([WEATHER_TOOL, WEATHER_ARGUMENTS]);
+    }
+  });
+
+  it("embeddings: an embeddings deployment, the upstream's vectors", async () => {
+    const result = await azure(palisade.keys.app, EMBEDDINGS_MODEL).embeddings.create({ model: EMBEDDINGS_MODEL, input: ["refund policy"] });
+    expect(result.data[0]?.embedding).toEqual(expectedVector("refund policy"));
+    expect(palisade.gateway.mocks.upstream.requests().at(-1)?.deployment).toBe(EMBEDDINGS_MODEL);
+  });
+
+  it("responses (Azure's dated route, /openai/responses?api-version=)", async () => {
+    const response = await azure(palisade.keys.app).responses.create({ model: CHAT_MODEL, input: "hello" });
+    expect(response.output_text).toBe(MOCK_RESPONSE);
+  });
+
+  it("errors: the same classes and codes; an unknown deployment is 403 model_not_allowed", async () => {
+    const ask = (client: AzureOpenAI, content = "hello") => client.chat.completions.create({ model: CHAT_MODEL, messages: [{ role: "user", content }] });
+    expect(await rejectionOf(ask(azure(palisade.keys.unknown)))).toBeInstanceOf(AuthenticationError);
+    const unknownDeployment = await rejectionOf(ask(azure(palisade.keys.app, "gpt-4o")));
+    expect(unknownDeployment).toBeInstanceOf(PermissionDeniedError);
+    expect(unknownDeployment).toMatchObject({ status: 403, code: "model_not_allowed" });
+    expect(await rejectionOf(ask(azure(palisade.keys.strict), `Charge card ${CARD_NUMBER}`))).toMatchObject({ status: 422, code: "sensitive_data_detected" });
+    expect(await rejectionOf(ask(azure(palisade.keys.tiny)))).toBeInstanceOf(RateLimitError);
+  });
+});
+
+describe("openai: OpenAI pointed at Azure's v1 API (baseURL <palisade>/api/openai/v1)", () => {
+  it("chat, embeddings and responses", async () => {
+    const client = azureV1(palisade.keys.app);
+    const completion = await client.chat.completions.create({ model: CHAT_MODEL, messages: [{ role: "user", content: "hello" }] });
+    expect(completion.choices[0]?.message.content).toBe(MOCK_REPLY);
+    const embeddings = await client.embeddings.create({ model: EMBEDDINGS_MODEL, input: "refund policy" });
+    expect(embeddings.data[0]?.embedding).toEqual(expectedVector("refund policy"));
+    const response = await client.responses.create({ model: CHAT_MODEL, input: "hello" });
+    expect(response.output_text).toBe(MOCK_RESPONSE);
   });
 });
