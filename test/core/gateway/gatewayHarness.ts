@@ -17,6 +17,7 @@ import { type LogFields, type Logger } from "../../../src/core/logger.js";
 import { type Policy, type PolicyInput, policySchema } from "../../../src/core/policy/schema.js";
 import { EndpointHealth } from "../../../src/core/routing/EndpointHealth.js";
 import { type GatewayTelemetry } from "../../../src/core/telemetry/GatewayTelemetry.js";
+import { type CompletionProvider } from "../../../src/core/upstream/CompletionProvider.js";
 import { FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
 import { InMemoryApiKeyStore } from "../../fakes/InMemoryApiKeyStore.js";
 import { InMemoryResponseCache } from "../../fakes/InMemoryResponseCache.js";
@@ -115,6 +116,8 @@ export interface HarnessOptions {
   readonly telemetry?: (clock: ManualClock) => GatewayTelemetry;
   /** Leases and merged settlements (off by default: every request reserves and settles on its own). */
   readonly limits?: { readonly leaseFraction?: number; readonly settleEveryInMs?: number };
+  /** The upstream the chat operation calls (default: the harness's FakeCompletionProvider). */
+  readonly upstream?: CompletionProvider;
   /** Stages between classify and limit (content safety). */
   readonly checks?: readonly InputCheck[];
 }
@@ -155,7 +158,7 @@ export async function gatewayHarness(options: HarnessOptions = {}) {
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry(clock) }),
     ...(options.checks === undefined ? {} : { checks: options.checks }),
   });
-  const chat = createChatOperation(provider);
+  const chat = createChatOperation(options.upstream ?? provider);
   const usageFlush = new UsageFlush({ policy, limits, events: pipeline.events, auditPublisherFor: () => audit });
   /** The chat route as the function file runs it: the pipeline with the chat operation. */
   const service = {

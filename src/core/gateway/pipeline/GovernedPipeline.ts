@@ -90,11 +90,14 @@ export class GovernedPipeline {
     run.note({ project, deployment: context.model?.deployment, allowedModel: context.model?.name });
 
     const declared = parseDataClassHeader(input.dataClassHeader);
-    const inspection = telemetry.stageSync("inspect", () => inspectStage(operation, request, project, declared, deps.clock));
-    run.note({ inspection: { counts: inspection.counts, findingCount: inspection.findingCount, action: inspection.action } });
-    const blocked = blockedInput(inspection);
-    if (blocked) throw blocked;
-    let dataClass = classifyStage(inspection, project, declared);
+    const { inspection, classified } = telemetry.stageSync("inspect", () => {
+      const inspected = inspectStage(operation, request, project, declared, deps.clock);
+      run.note({ inspection: { counts: inspected.counts, findingCount: inspected.findingCount, action: inspected.action } });
+      const blocked = blockedInput(inspected);
+      if (blocked) throw blocked;
+      return { inspection: inspected, classified: classifyStage(inspected, project, declared) };
+    });
+    let dataClass = classified;
     run.note({ dataClass });
     for (const check of deps.checks ?? []) {
       const verdict = await telemetry.stage("inspect", () =>

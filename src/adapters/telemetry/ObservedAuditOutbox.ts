@@ -1,7 +1,7 @@
 import { type Counter, type Meter } from "@opentelemetry/api";
-import { type AuditEvent } from "../audit/AuditEvent.js";
-import { type AuditOutbox, type ListOutboxOptions, type OutboxOptions } from "../audit/AuditOutbox.js";
-import { ATTR, METRIC } from "./telemetryAttributes.js";
+import { type AuditEvent } from "../../core/audit/AuditEvent.js";
+import { type AuditOutbox, type ListOutboxOptions, type OutboxOptions } from "../../core/audit/AuditOutbox.js";
+import { ATTR, METRIC } from "../../core/telemetry/telemetryAttributes.js";
 
 /**
  * An AuditOutbox that counts events stored (a publish that fell back to the outbox) and drained.

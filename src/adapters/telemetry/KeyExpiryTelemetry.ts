@@ -1,6 +1,6 @@
 import { type Meter } from "@opentelemetry/api";
-import { type ExpiryAssessment } from "../expiry/assessExpiry.js";
-import { ATTR, METRIC } from "./telemetryAttributes.js";
+import { type ExpiryAssessment } from "../../core/expiry/assessExpiry.js";
+import { ATTR, METRIC } from "../../core/telemetry/telemetryAttributes.js";
 
 type Assessed = Pick<ExpiryAssessment, "kind" | "id" | "project" | "daysToExpiry">;
 

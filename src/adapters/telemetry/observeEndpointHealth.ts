@@ -1,7 +1,7 @@
 import { type Meter } from "@opentelemetry/api";
-import { type EndpointPolicy } from "../policy/schema.js";
-import { type BreakerState, type EndpointHealth } from "../routing/EndpointHealth.js";
-import { ATTR, METRIC } from "./telemetryAttributes.js";
+import { type EndpointPolicy } from "../../core/policy/schema.js";
+import { type BreakerState, type EndpointHealth } from "../../core/routing/EndpointHealth.js";
+import { ATTR, METRIC } from "../../core/telemetry/telemetryAttributes.js";
 
 const STATE_VALUES: Readonly<Record<BreakerState, number>> = { closed: 0, half_open: 1, open: 2 };
 

@@ -12,10 +12,10 @@ import {
   INVALID_TRACEID,
   trace,
 } from "@opentelemetry/api";
-import { type Clock } from "../clock.js";
-import { ENTITY_TYPES } from "../dlp/types.js";
-import { type EndpointPolicy } from "../policy/schema.js";
-import { type FailureKind } from "../routing/EndpointHealth.js";
+import { type Clock } from "../../core/clock.js";
+import { ENTITY_TYPES } from "../../core/dlp/types.js";
+import { type EndpointPolicy } from "../../core/policy/schema.js";
+import { type FailureKind } from "../../core/routing/EndpointHealth.js";
 import {
   type AttemptResult,
   type FindingCountsByType,
@@ -24,11 +24,11 @@ import {
   type RequestSummary,
   type RequestTelemetry,
   type StageHandle,
-} from "./GatewayTelemetry.js";
-import { ATTR, type Decision, METRIC, errorCodeOf, genAiSystemOf, safeModelName, serverAddressOf } from "./telemetryAttributes.js";
-import { type CounterSeries, PreAggregatedCounter } from "./PreAggregatedCounter.js";
-import { type HistogramSeries, type InProcessHistograms, type PreAggregatedHistogram } from "./PreAggregatedHistogram.js";
-import { formatTraceparent, parseTraceparent } from "./traceContext.js";
+} from "../../core/telemetry/GatewayTelemetry.js";
+import { ATTR, type Decision, METRIC, errorCodeOf, genAiSystemOf, safeModelName, serverAddressOf } from "../../core/telemetry/telemetryAttributes.js";
+import { type CounterSeries, PreAggregatedCounter } from "../../adapters/telemetry/PreAggregatedCounter.js";
+import { type HistogramSeries, type InProcessHistograms, type PreAggregatedHistogram } from "../../adapters/telemetry/PreAggregatedHistogram.js";
+import { formatTraceparent, parseTraceparent } from "../../core/telemetry/traceContext.js";
 
 export interface OtelGatewayTelemetryOptions {
   readonly tracer: Tracer;
