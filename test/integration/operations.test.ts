@@ -92,6 +92,14 @@ describe("embeddings through the openai SDK", () => {
     expect(gateway.mocks.embed.requests()).toHaveLength(0);
   });
 
+  it("audits each call with its operation", async () => {
+    const { response } = await platform(appKey).embeddings.create({ model: "text-embedding-3-small", input: "audited", encoding_format: "float" }).withResponse();
+    const requestId = response.headers.get("x-request-id");
+    const event = await waitForEvent("acme", (candidate) => candidate.requestId === requestId && candidate.type === "api_call" && candidate.status === "success" && candidate.tokens !== undefined);
+    expect(event).toMatchObject({ model: "text-embedding-3-small", deployment: "embed-small", endpointId: "eu-embed", details: expect.objectContaining({ operation: "embeddings" }) });
+    expect(event?.costUsd).toBeGreaterThan(0);
+  }, 30_000);
+
   it("needs the embeddings.create permission", async () => {
     const error = await apiErrorOf(platform(chatOnlyKey).embeddings.create({ model: "text-embedding-3-small", input: "x" }));
     expect({ status: error.status, code: error.code }).toEqual({ status: 403, code: "missing_permission" });
@@ -176,6 +184,8 @@ describe("the Responses API through the openai SDK", () => {
     expect(lastBody("chat")?.store).toBe(true);
     const next = await platform(openKey).responses.create({ model: "gpt-4o-mini", input: "and then", previous_response_id: first.id });
     expect(next.previous_response_id).toBe(first.id);
+    const refusal = await waitForEvent("acme", (candidate) => candidate.reason === "response_storage_not_allowed");
+    expect(refusal).toMatchObject({ type: "policy_violation", status: "blocked", httpStatus: 403 });
     const pii = await apiErrorOf(platform(openKey, { "x-data-classification": "pii" }).responses.create({ model: "gpt-4o-mini", input: "x", store: true }));
     expect(pii.code).toBe("response_storage_not_allowed");
     await platform(openKey, { "x-data-classification": "pii" }).responses.create({ model: "gpt-4o-mini", input: "x" });
