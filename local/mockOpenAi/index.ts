@@ -65,7 +65,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function sendError(response: ServerResponse, status: number, message: string, retryAfterSeconds?: number): void {
+function sendError(response: ServerResponse, status: number, message: string, retryAfterSeconds?: number, code?: string): void {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (retryAfterSeconds !== undefined) {
     headers["retry-after"] = String(retryAfterSeconds);
@@ -74,7 +74,7 @@ function sendError(response: ServerResponse, status: number, message: string, re
   // The mock never wants the SDK to retry on its own: the gateway decides.
   headers["x-should-retry"] = "false";
   response.writeHead(status, headers);
-  response.end(JSON.stringify({ error: { message, type: status === 429 ? "rate_limit_error" : "api_error", code: String(status), param: null } }));
+  response.end(JSON.stringify({ error: { message, type: status === 429 ? "rate_limit_error" : "api_error", code: code ?? String(status), param: null } }));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -147,7 +147,7 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
       return;
     }
     if (activeFault?.status && activeFault.status >= 400) {
-      sendError(response, activeFault.status, `injected fault ${activeFault.status}`, activeFault.retryAfterSeconds);
+      sendError(response, activeFault.status, `injected fault ${activeFault.status}`, activeFault.retryAfterSeconds, activeFault.errorCode);
       return;
     }
 

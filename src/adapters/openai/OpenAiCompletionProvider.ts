@@ -52,6 +52,10 @@ class PolicyAzureOpenAI extends AzureOpenAI {
   }
 }
 
+// The SDK names itself in User-Agent by its class name: keep the SDK's own.
+Object.defineProperty(PolicyOpenAI, "name", { value: "OpenAI" });
+Object.defineProperty(PolicyAzureOpenAI, "name", { value: "AzureOpenAI" });
+
 /** Shared by every provider in the process, so keep-alive connections are too. */
 let sharedFetch: SdkFetch | undefined;
 

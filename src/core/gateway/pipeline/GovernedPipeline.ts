@@ -178,7 +178,10 @@ export class GovernedPipeline {
         () => deps.limits.release(reservation),
         // The call it overlapped may have reached the model: settle at what was reserved (the safe side).
         () => this.settle(run, admitted, null),
-      );
+      ).catch((settleError: unknown) => {
+        // The refusal below says what the caller sees; a reservation that could not be handed back expires with its lease.
+        deps.logger.warn("reservation not released after a failed upstream call", { requestId: run.input.requestId, error: settleError instanceof Error ? settleError.name : "unknown" });
+      });
       if (failed.endpoint) run.served = { endpoint: failed.endpoint, attempts: failed.attempts };
       await admission.durable;
       throw failed.error;

@@ -52,7 +52,10 @@ export async function streamedResponse<T>(pipeline: GovernedPipeline, admitted: 
     await admission.durable.then(
       () => deps.limits.release(reservation),
       () => pipeline.settle(run, admitted, null),
-    );
+    ).catch((settleError: unknown) => {
+        // The refusal below says what the caller sees; a reservation that could not be handed back expires with its lease.
+        deps.logger.warn("reservation not released after a failed upstream call", { requestId: run.input.requestId, error: settleError instanceof Error ? settleError.name : "unknown" });
+      });
     await admission.durable;
     throw failed.error;
   }
