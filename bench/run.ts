@@ -27,6 +27,7 @@ const AREA_BENCHES: readonly BenchModule[] = [
   { area: "gateway", specifier: "./gateway.js", exportName: "runGatewayBench" },
   { area: "deployed", specifier: "./deployed.js", exportName: "runDeployedBench" },
   { area: "dlp", specifier: "./dlp.js", exportName: "runDlpBench" },
+  { area: "operations", specifier: "./operations.js", exportName: "runOperationsBench" },
   { area: "audit", specifier: "./audit.js", exportName: "runAuditBench" },
   { area: "limits", specifier: "./limits.js", exportName: "runLimitsBench" },
   { area: "servicebus", specifier: "./servicebus.js", exportName: "runServiceBusBench" },

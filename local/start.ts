@@ -1,6 +1,7 @@
 import "./quietTestModeWarnings.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { developmentShellExports } from "./developmentShellExports.js";
 import { exitOnUncaughtError } from "./host/exitOnUncaughtError.js";
 import { type RunningLocalHost, startLocalHost } from "./host/index.js";
 import { loadFunctionDefinitions } from "./loadFunctionDefinitions.js";
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   if (!project || !account) throw new Error("the policy needs a project with a service account for the development key");
   const { apiKey } = await services.apiKeys.create({ project: project.id, serviceAccount: account.id, expiresInMs: DEV_KEY_LIFETIME_IN_MS });
 
-  const exports: Record<string, string> = { OPENAI_BASE_URL: `${host.url}/v1`, PALISADE_API_KEY: apiKey, ...stack.environment, PALISADE_POLICY: process.env.PALISADE_POLICY ?? "" };
+  const exports = developmentShellExports({ hostUrl: host.url, apiKey, stackEnvironment: stack.environment, policyPath: process.env.PALISADE_POLICY ?? "" });
   const lines = Object.entries(exports).map(([name, value]) => `export ${name}=${quote(value)}`);
   await writeFile(join(STATE_DIRECTORY, "local.env"), `${lines.join("\n")}\n`, { mode: 0o600 });
 

@@ -221,8 +221,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     if (definition.kind === "http") routes.push(compileRoute(definition.name, definition.options));
     if (definition.kind === "timer") timers.set(definition.name.toLowerCase(), definition);
   }
-  // Literal routes before parameterised ones, as the host orders them.
-  routes.sort((a, b) => a.paramNames.length - b.paramNames.length);
+  // Literal routes before parameterised ones, and catch-alls last, as the host orders them.
+  routes.sort((a, b) => Number(a.catchAll) - Number(b.catchAll) || a.paramNames.length - b.paramNames.length);
 
   const contextFor = (functionName: string, triggerMetadata: Record<string, unknown> = {}, traceContext?: TraceContext): InvocationContext =>
     new InvocationContext({

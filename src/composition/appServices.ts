@@ -15,6 +15,8 @@ import { ApiKeyService } from "../core/auth/ApiKeyService.js";
 import { Authenticator } from "../core/auth/Authenticator.js";
 import { type Clock } from "../core/clock.js";
 import { ModelsService } from "../core/gateway/ModelsService.js";
+import { UngovernedEndpoints } from "../core/gateway/UngovernedEndpoints.js";
+import { AuditEventFactory } from "../core/audit/AuditEventFactory.js";
 import { ensureError } from "../core/errors.js";
 import { LimitGuard } from "../core/limits/LimitGuard.js";
 import { ContentSafetyScreen } from "../core/safety/ContentSafetyScreen.js";
@@ -43,6 +45,8 @@ export interface AppServices {
   readonly logger: JsonLogger;
   /** The governed pipeline, its operations (chat, ...) and the usage flush. */
   readonly gateway: Gateway;
+  /** Refuses (and records) every /v1 and /openai path that is not a governed route. */
+  readonly ungoverned: UngovernedEndpoints;
   readonly models: ModelsService;
   readonly apiKeys: ApiKeyService;
   readonly apiKeyStore: TableApiKeyStore;
@@ -170,6 +174,13 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
       ? setInterval(() => void gateway.usageFlush.run().catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })), settleEveryInMs)
       : null;
   usageFlusher?.unref();
+  const ungoverned = new UngovernedEndpoints({
+    policy: policy.policy,
+    authenticator,
+    events: new AuditEventFactory({ clock, newEventId: randomUUID, policyVersion: policy.version }),
+    auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
+    logger,
+  });
   const models = new ModelsService({ policy: policy.policy, authenticator, createdAtInSeconds: Math.floor(clock.nowInMs() / 1000) });
 
   // A new policy version (or changed models or endpoints) is an audit event, recorded once across instances.
@@ -181,6 +192,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     clock,
     logger,
     gateway,
+    ungoverned,
     models,
     apiKeys,
     apiKeyStore,

@@ -47,6 +47,8 @@ export const ERROR_CODES = [
   "audit_unavailable",
   "dependency_unavailable",
   "internal_error",
+  "response_storage_not_allowed",
+  "endpoint_not_governed",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

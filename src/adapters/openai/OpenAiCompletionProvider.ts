@@ -10,6 +10,9 @@ import {
   UpstreamError,
   plainToken,
 } from "../../core/upstream/CompletionProvider.js";
+import { type EmbeddingsResult } from "../../core/upstream/EmbeddingsProvider.js";
+import { type ResponseResult, type ResponseStreamEvent, responseUsageOf } from "../../core/upstream/ResponsesProvider.js";
+import { type UpstreamProvider } from "../../core/upstream/UpstreamProvider.js";
 import { type SdkFetch, createNodeHttpFetch } from "./nodeHttpFetch.js";
 
 const COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default";
@@ -23,7 +26,10 @@ export interface OpenAiCompletionProviderOptions {
   readonly fetch?: SdkFetch;
 }
 
-type ChatClient = Pick<OpenAI, "chat">;
+type ChatClient = Pick<OpenAI, "chat" | "embeddings" | "responses">;
+
+/** Chat and embeddings use Azure's deployment routes; the Responses API exists on Azure only under `/openai/v1`. */
+type ClientKind = "deployment" | "v1";
 
 interface CachedClient {
   readonly client: ChatClient;
@@ -58,7 +64,7 @@ let sharedFetch: SdkFetch | undefined;
  * switched off (maxRetries 0): it honours `retry-after` with no upper bound, and routing must decide
  * between waiting and failing over, within the request's deadline.
  */
-export class OpenAiCompletionProvider implements CompletionProvider {
+export class OpenAiCompletionProvider implements CompletionProvider, UpstreamProvider {
   private readonly clients = new Map<string, CachedClient>();
   private readonly fetch: SdkFetch;
 
@@ -97,7 +103,41 @@ export class OpenAiCompletionProvider implements CompletionProvider {
     } catch (error) {
       throw toUpstreamError(error, endpoint);
     }
-    return mapStreamErrors(upstream, endpoint);
+    return mapStreamErrors(upstream as unknown as AsyncIterable<CompletionChunk>, endpoint);
+  }
+
+  async createEmbeddings(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<EmbeddingsResult> {
+    const client = await this.clientFor(endpoint, options.deployment);
+    try {
+      // An explicit encoding_format makes the SDK return the vectors as sent (it decodes base64 only when it chose it).
+      const encoding = body.encoding_format === "base64" ? "base64" : "float";
+      const response = await client.embeddings.create({ ...body, model: options.deployment, encoding_format: encoding } as OpenAI.EmbeddingCreateParams, requestOptions(options));
+      const usage = response.usage as OpenAI.CreateEmbeddingResponse.Usage | undefined;
+      return { body: response as unknown as EmbeddingsResult["body"], usage: usage ? { promptTokens: usage.prompt_tokens, cachedPromptTokens: 0, completionTokens: 0 } : null };
+    } catch (error) {
+      throw toUpstreamError(error, endpoint);
+    }
+  }
+
+  async createResponse(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<ResponseResult> {
+    const client = await this.clientFor(endpoint, options.deployment, "v1");
+    try {
+      const response = await client.responses.create({ ...body, model: options.deployment, stream: false } as OpenAI.Responses.ResponseCreateParamsNonStreaming, requestOptions(options));
+      return { body: response as unknown as ResponseResult["body"], usage: responseUsageOf(response.usage) };
+    } catch (error) {
+      throw toUpstreamError(error, endpoint);
+    }
+  }
+
+  async streamResponse(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<AsyncIterable<ResponseStreamEvent>> {
+    const client = await this.clientFor(endpoint, options.deployment, "v1");
+    let upstream: AsyncIterable<OpenAI.Responses.ResponseStreamEvent>;
+    try {
+      upstream = await client.responses.create({ ...body, model: options.deployment, stream: true } as OpenAI.Responses.ResponseCreateParamsStreaming, requestOptions(options));
+    } catch (error) {
+      throw toUpstreamError(error, endpoint);
+    }
+    return mapStreamErrors(upstream as AsyncIterable<ResponseStreamEvent>, endpoint);
   }
 
   /**
@@ -105,18 +145,23 @@ export class OpenAiCompletionProvider implements CompletionProvider {
    * call). Key Vault keys are read on every call (the reader caches them), so a rotated key builds a
    * new client.
    */
-  private async clientFor(endpoint: EndpointPolicy, deployment: string): Promise<ChatClient> {
+  private async clientFor(endpoint: EndpointPolicy, deployment: string, kind: ClientKind = "deployment"): Promise<ChatClient> {
     const auth = endpoint.auth;
     const apiKey = auth.kind === "key-vault-secret" ? await this.apiKey(auth.secretName) : "unused-local";
     const fingerprint = `${endpoint.provider}|${endpoint.baseUrl}|${endpoint.apiVersion}|${endpoint.timeoutInMs}|${auth.kind}|${apiKey}`;
-    const cacheKey = `${endpoint.id}/${deployment}`;
+    const cacheKey = `${endpoint.id}/${deployment}/${kind}`;
     const cached = this.clients.get(cacheKey);
     if (cached?.fingerprint === fingerprint) return cached.client;
-    const client = this.createClient(endpoint, deployment, apiKey);
+    const client = kind === "v1" ? this.createV1Client(endpoint, apiKey) : this.createClient(endpoint, deployment, apiKey);
     this.clients.set(cacheKey, { client, fingerprint });
     return client;
   }
 
+  /**
+   * Every option the SDK would otherwise read from the process environment is given explicitly: the
+   * host's shell may hold a developer's OPENAI_BASE_URL (npm start prints one), AZURE_OPENAI_API_KEY,
+   * OPENAI_ORG_ID or OPENAI_LOG, and none of them may redirect, re-key, tag or log an upstream call.
+   */
   private createClient(endpoint: EndpointPolicy, deployment: string, apiKey: string): ChatClient {
     const auth = endpoint.auth;
     if (endpoint.provider === "openai") return new PolicyOpenAI({ ...explicitOptions(endpoint, this.fetch), baseURL: endpoint.baseUrl, apiKey });
@@ -129,6 +174,21 @@ export class OpenAiCompletionProvider implements CompletionProvider {
       return new PolicyAzureOpenAI({ ...azure, azureADTokenProvider, apiKey: null as unknown as undefined });
     }
     return new PolicyAzureOpenAI({ ...azure, apiKey });
+  }
+
+  /**
+   * The Responses API: the platform as is; on Azure, the v1 API (`{endpoint}/openai/v1`, no dated
+   * api-version), which takes the key as `api-key` or an Entra token as a bearer token.
+   */
+  private createV1Client(endpoint: EndpointPolicy, apiKey: string): ChatClient {
+    const common = explicitOptions(endpoint, this.fetch);
+    if (endpoint.provider === "openai") return new PolicyOpenAI({ ...common, baseURL: endpoint.baseUrl, apiKey });
+    const baseURL = `${endpoint.baseUrl.replace(/\/+$/, "")}/openai/v1`;
+    if (endpoint.auth.kind === "managed-identity") {
+      if (!this.options.credential) throw new UpstreamError("fatal", `endpoint ${endpoint.id} needs a managed identity, but none is configured`);
+      return new PolicyOpenAI({ ...common, baseURL, apiKey: getBearerTokenProvider(this.options.credential, COGNITIVE_SERVICES_SCOPE) });
+    }
+    return new PolicyOpenAI({ ...common, baseURL, apiKey, defaultHeaders: { "api-key": apiKey, authorization: null } });
   }
 
   private async apiKey(secretName: string): Promise<string> {
@@ -175,9 +235,9 @@ function usageOf(usage: OpenAI.CompletionUsage | undefined | null): CompletionUs
   };
 }
 
-async function* mapStreamErrors(upstream: AsyncIterable<OpenAI.ChatCompletionChunk>, endpoint: EndpointPolicy): AsyncIterable<CompletionChunk> {
+async function* mapStreamErrors<Chunk>(upstream: AsyncIterable<Chunk>, endpoint: EndpointPolicy): AsyncIterable<Chunk> {
   try {
-    for await (const chunk of upstream) yield chunk as unknown as CompletionChunk;
+    for await (const chunk of upstream) yield chunk;
   } catch (error) {
     // Once the request has left, a failure while reading its stream is the connection's.
     throw toUpstreamError(error, endpoint, "connection");

@@ -181,6 +181,8 @@ export function refusalType(code: string): AuditEventType {
     case "ip_not_allowed":
     case "model_not_allowed":
     case "model_not_priced":
+    case "response_storage_not_allowed":
+    case "endpoint_not_governed":
       return "policy_violation";
     default:
       return "api_call";

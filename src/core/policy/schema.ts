@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { contentSafetyPolicySchema } from "../safety/contentSafetyPolicy.js";
+import { embeddingsPolicySchema, endpointOperationsSchema, responsesPolicySchema } from "./operationsPolicy.js";
+import { priceSchema } from "./priceSchema.js";
 
 /**
  * The policy: the one configuration that governs every decision. Written in YAML or JSON
@@ -12,7 +14,7 @@ export const ROLES = ["owner", "admin", "member", "reader"] as const;
 export const DATA_CLASSES = ["public", "internal", "confidential", "pii", "phi"] as const;
 export const ENDPOINT_CLASSES = ["zdr", "standard", "cached"] as const;
 export const DLP_ACTIONS = ["allow", "block", "redact", "route"] as const;
-export const PERMISSIONS = ["chat.completions", "models.list"] as const;
+export const PERMISSIONS = ["chat.completions", "models.list", "embeddings.create", "responses.create"] as const;
 
 export type Residency = (typeof RESIDENCIES)[number];
 export type Role = (typeof ROLES)[number];
@@ -26,7 +28,6 @@ const identifier = z
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lower-case letters, digits and dashes (at most 63), starting with a letter or digit");
 
 const positiveInt = z.number().int().positive();
-const nonNegative = z.number().nonnegative();
 
 const limitsSchema = z
   .object({
@@ -117,6 +118,10 @@ const projectSchema = z
     cache: z.object({ ttlSeconds: positiveInt.default(300) }).strict().optional(),
     /** Prompt Shields and harm categories (docs/content-safety.md); absent, nothing is screened. */
     contentSafety: contentSafetyPolicySchema.optional(),
+    /** Responses API settings (operationsPolicy.ts): `store` is a retention decision. */
+    responses: responsesPolicySchema.optional(),
+    /** Embeddings settings (operationsPolicy.ts): token-array input, input count. */
+    embeddings: embeddingsPolicySchema.optional(),
     tags: z.record(z.string(), z.string()).default({}),
   })
   .strict();
@@ -162,14 +167,8 @@ const endpointSchema = z
     apiVersion: z.string().default("2024-10-21"),
     auth: endpointAuthSchema.default({ kind: "managed-identity" }),
     timeoutInMs: positiveInt.default(60_000),
-  })
-  .strict();
-
-const priceSchema = z
-  .object({
-    inputPer1M: nonNegative,
-    cachedInputPer1M: nonNegative.optional(),
-    outputPer1M: nonNegative,
+    /** The operations its deployments serve (operationsPolicy.ts); unset: chat and responses. */
+    operations: endpointOperationsSchema,
   })
   .strict();
 

@@ -6,6 +6,7 @@ import { PalisadeError, isPalisadeError } from "../../errors.js";
 import { type Reservation } from "../../limits/LimitGuard.js";
 import { type DataClass, type ProjectPolicy } from "../../policy/schema.js";
 import { parseDataClassHeader, parseResidencyHeader } from "../../routing/parseRoutingHeaders.js";
+import { operationKindOf } from "../../policy/operationsPolicy.js";
 import { type RoutePlan, planRoute } from "../../routing/planRoute.js";
 import { servedByHeaders } from "../../routing/servedByHeaders.js";
 import { subjectOf } from "../../privacy/subjectOf.js";
@@ -76,12 +77,18 @@ export class GovernedPipeline {
     const principal = await telemetry.stage("authenticate", () => deps.authenticator.authenticate(input.authorization, input.apiKey));
     run.note({ principal });
 
-    const request = operation.parse(input.body);
+    let request = operation.parse(input.body);
     run.note({ model: operation.model(request) });
     const subjectId = subjectOf({ "x-palisade-subject": input.subjectHeader }, operation.endUser(request));
     if (subjectId !== null && deps.subjects) run.note({ subject: (await deps.subjects.protect(subjectId)).value });
 
     const context = telemetry.stageSync("authorize", () => authorizeStage(operation, request, principal, deps.policy, input));
+    // An Azure deployment path that named a model by its deployment: the request goes on with the model's name.
+    const resolvedModel = context.model?.name;
+    if (resolvedModel !== undefined && resolvedModel !== operation.model(request)) {
+      request = operation.parse({ ...(input.body as Record<string, unknown>), model: resolvedModel });
+      run.note({ model: resolvedModel });
+    }
     const project = context.project;
     run.note({ project, deployment: context.model?.deployment, allowedModel: context.model?.name });
 
@@ -115,15 +122,15 @@ export class GovernedPipeline {
     }
 
     const requestedResidency = parseResidencyHeader(input.residencyHeader);
-    const plan = telemetry.stageSync("route", () => planRoute({ policy: deps.policy, project, model: operation.model(request), dataClass, requestedResidency }, deps.health));
+    const plan = telemetry.stageSync("route", () => planRoute({ policy: deps.policy, project, model: operation.model(request), dataClass, requestedResidency, operation: operationKindOf(operation.name) }, deps.health));
     run.note({ deployment: plan.deployment });
     const outputCap = operation.outputCap(inspection.request, project);
-    const body = operation.upstreamBody(inspection.request, { outputCap, user: pseudonymousUser(deps.digestKey, project, operation.endUser(request)) });
+    const body = operation.upstreamBody(inspection.request, { outputCap, user: pseudonymousUser(deps.digestKey, project, operation.endUser(request)), project, dataClass });
     if (deps.digestKey) run.note({ contentDigest: promptDigest(deps.digestKey, operation.contents(inspection.request).map((field) => field.text)) });
 
     const streamed = operation.isStreamed(request);
     if (streamed && !operation.streaming) throw new PalisadeError(400, "invalid_request_error", "invalid_request", `${operation.name} cannot be streamed; send it without stream.`, { param: "stream" });
-    const cacheKey = !streamed && operation.cacheable ? cacheKeyOf(deps, project, dataClass, inspection.findingCount, plan.deployment, body) : null;
+    const cacheKey = !streamed && operation.cacheable ? cacheKeyOf(deps, project, dataClass, inspection.findingCount, plan.deployment, body, operation.name) : null;
     if (cacheKey) {
       const hit = await telemetry.stage("cache", () => cachedResponse(deps, cacheKey));
       if (hit) return this.respondFromCache(run, project, dataClass, hit);

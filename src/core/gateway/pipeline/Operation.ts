@@ -1,4 +1,4 @@
-import { type EndpointPolicy, type Permission, type ProjectPolicy } from "../../policy/schema.js";
+import { type DataClass, type EndpointPolicy, type Permission, type ProjectPolicy } from "../../policy/schema.js";
 import { type CompletionCallOptions, type CompletionUsage } from "../../upstream/CompletionProvider.js";
 import { type OutputScanner } from "./OutputScanner.js";
 
@@ -79,6 +79,9 @@ export interface GovernedFields {
   readonly outputCap: number;
   /** The caller's `user`, pseudonymised; null to send none. */
   readonly user: string | null;
+  /** The project and the request's class after classification (retention decisions such as Responses' `store` depend on them). */
+  readonly project?: ProjectPolicy;
+  readonly dataClass?: DataClass;
 }
 
 /** A whole upstream answer. */

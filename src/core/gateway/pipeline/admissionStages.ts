@@ -18,6 +18,7 @@ export function authorizeStage<T>(operation: Operation<T>, request: T, principal
     permission: operation.permission,
     clientIp: input.clientIp,
     model: operation.model(request),
+    modelMayBeDeployment: input.modelFromDeploymentPath === true,
   });
   operation.checkBounds(request, context.project);
   return context;

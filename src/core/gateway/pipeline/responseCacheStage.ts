@@ -11,9 +11,9 @@ export interface CacheDeps {
 }
 
 /** The cache key of a request, or null when it may not be cached (class, findings, shape, project setting). */
-export function cacheKeyOf(deps: CacheDeps, project: ProjectPolicy, dataClass: DataClass, findingCount: number, deployment: string, body: Readonly<Record<string, unknown>>): string | null {
+export function cacheKeyOf(deps: CacheDeps, project: ProjectPolicy, dataClass: DataClass, findingCount: number, deployment: string, body: Readonly<Record<string, unknown>>, operation?: string): string | null {
   if (!deps.cache) return null;
-  const candidate = { projectId: project.id, cache: project.cache, dataClass, dlpFindingCount: findingCount, deployment, body };
+  const candidate = { projectId: project.id, cache: project.cache, dataClass, dlpFindingCount: findingCount, deployment, body, ...(operation === undefined ? {} : { operation }) };
   if (!isCacheable(candidate).cacheable) return null;
   return cacheKeyFor(candidate, deps.cache.secret);
 }
