@@ -1,5 +1,5 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { errorResponse } from "../adapters/http/errorResponse.js";
+import { failureResponse, reportUnexpectedError } from "../adapters/http/errorResponse.js";
 import { gatewayRequestOf, requestIdFor, toHttpResponse } from "../adapters/http/gatewayHttp.js";
 import { readJsonBody } from "../adapters/http/readJsonBody.js";
 import { getAppServices } from "../composition/services.js";
@@ -13,9 +13,9 @@ export async function chatCompletions(request: HttpRequest, context: InvocationC
     const body = await readJsonBody(request, services.policy.policy.limits.maxBodyBytes);
     // The invocation's trace context (the host's span for this call) parents the request's spans.
     const input = gatewayRequestOf(request, requestId, services.policy.policy.network.trustedProxyHops, body, context.traceContext);
-    return toHttpResponse(await services.chat.handle(input));
+    return toHttpResponse(await services.chat.handle(input), (error) => reportUnexpectedError(error, requestId, context));
   } catch (error) {
-    return errorResponse(error, requestId);
+    return failureResponse(error, requestId, context);
   }
 }
 
