@@ -86,7 +86,7 @@ function requestFor(method: string, url: RequestUrl, headers: Record<string, str
   if (body.kind !== "stream") {
     return new HttpRequest({ method, url: url.href, headers, query: url.query(), params, ...(body.kind === "bytes" && body.bytes.byteLength > 0 ? { body: { bytes: body.bytes } } : {}) });
   }
-  const nativeRequest = new Request(url.href, { method, headers, body: body.stream as unknown as BodyInit, duplex: "half" } as RequestInit);
+  const nativeRequest = new Request(url.href, { method, headers, body: body.stream as unknown as RequestInit["body"], duplex: "half" } as RequestInit);
   const init: HttpRequestInit & { readonly nativeRequest: Request } = { method, url: url.href, params, nativeRequest };
   return new HttpRequest(init);
 }

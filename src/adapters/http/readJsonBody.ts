@@ -1,5 +1,5 @@
 import { type HttpRequest } from "@azure/functions";
-import { type ReadableStream } from "node:stream/web";
+import { type ReadableStream, type ReadableStreamReadResult } from "node:stream/web";
 import { PalisadeError } from "../../core/errors.js";
 
 /** Deeper JSON than any chat request needs; deeper still would overflow the stack when re-serialised. */
