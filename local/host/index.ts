@@ -9,7 +9,7 @@ import { type FunctionDefinition } from "../../src/functions/definition.js";
 import { HttpRequest, HttpResponse, InvocationContext } from "./functionsRuntime.js";
 import { type HttpRoute, compileRoute, matchRoute } from "./httpRoutes.js";
 import { parseNcrontab } from "./ncrontab.js";
-import { type BodyRateOptions, MAX_BODY_BYTES, type RequestBody, RequestBodyError, isBodyAbandoned, requestBodyOf, watchBodyRate } from "./requestBody.js";
+import { type BodyRateOptions, MAX_BODY_BYTES, type RequestBody, RequestBodyError, closeAfterUnreadBody, isBodyAbandoned, requestBodyOf, watchBodyRate } from "./requestBody.js";
 import { resolveSetting } from "./resolveSetting.js";
 import { type RunningTrigger, startServiceBusTrigger } from "./serviceBusTrigger.js";
 
@@ -281,7 +281,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     }
     // Refused on the declared length at once, as Azure's front end does, before reading a byte.
     if (Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
-      response.shouldKeepAlive = false;
+      response.once("finish", () => closeAfterUnreadBody(request));
       plainError(response, 413, "The request body is larger than 100 MB.");
       return;
     }
@@ -308,7 +308,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     if (response.headersSent) return;
     // The function answered without reading the whole body (a 413, say): close the connection
     // rather than read the rest of it.
-    if (!request.complete) response.shouldKeepAlive = false;
+    if (!request.complete) response.once("finish", () => closeAfterUnreadBody(request));
     await writeResponse(response, result ?? undefined);
   };
 

@@ -13,6 +13,33 @@ export type RequestBody = { readonly kind: "bytes"; readonly bytes: Buffer } | {
 /** Requests whose function stopped reading the body before its end (past its limit). */
 const abandoned = new WeakSet<IncomingMessage>();
 
+/** How to stop a body stream the function has not finished reading, by request. */
+const detachers = new WeakMap<IncomingMessage, () => void>();
+
+/**
+ * After answering a request whose body was not read to its end (a 413, say): stop feeding the
+ * function's stream, read and drop what the caller is still sending for a moment, so it reads the
+ * answer rather than a connection reset, then close the connection: at most `maxBytes` more, or
+ * `lingerInMs`, never the rest of a 100 MB upload.
+ */
+export function closeAfterUnreadBody(request: IncomingMessage, maxBytes = 4 * 1024 * 1024, lingerInMs = 1_000): void {
+  detachers.get(request)?.();
+  abandoned.add(request);
+  let discarded = 0;
+  const close = (): void => {
+    clearTimeout(timer);
+    request.socket.destroy();
+  };
+  const timer = setTimeout(close, lingerInMs);
+  timer.unref();
+  request.on("data", (chunk: Buffer) => {
+    discarded += chunk.byteLength;
+    if (discarded > maxBytes) close();
+  });
+  request.once("end", () => clearTimeout(timer));
+  request.resume();
+}
+
 /** Whether the function stopped reading this request's body before its end. */
 export function isBodyAbandoned(request: IncomingMessage): boolean {
   return abandoned.has(request);
@@ -90,6 +117,7 @@ function bodyStreamOf(request: IncomingMessage): ReadableStream<Uint8Array> {
         request.off("end", onEnd);
         request.off("close", onClose);
       };
+      detachers.set(request, () => finish(() => controller.error(new RequestBodyError("the request was answered before its body was read"))));
       request.on("data", onData);
       request.on("end", onEnd);
       request.on("close", onClose);

@@ -41,7 +41,7 @@ let host: RunningLocalHost;
 let origin = "";
 
 beforeAll(async () => {
-  host = await startLocalHost({ definitions: [probe], log: () => undefined, headersTimeoutInMs: 1_000, minBodyRate: { minBytesPerSecond: 240, graceInMs: 500 } });
+  host = await startLocalHost({ definitions: [probe], log: () => undefined, minBodyRate: { minBytesPerSecond: 240, graceInMs: 500 } });
   origin = `http://127.0.0.1:${host.port}`;
 });
 
@@ -167,9 +167,10 @@ describe("local host: large and slow request bodies", () => {
   }, 15_000);
 
   it("closes a connection whose headers arrive too slowly within the bound", async () => {
+    const strict = await startLocalHost({ definitions: [probe], log: () => undefined, headersTimeoutInMs: 1_000 });
     const startedAt = Date.now();
     const received = await new Promise<string>((resolve) => {
-      const socket = connect(host.port, "127.0.0.1");
+      const socket = connect(strict.port, "127.0.0.1");
       let text = "";
       socket.setEncoding("utf8");
       socket.on("data", (chunk: string) => (text += chunk));
@@ -182,6 +183,7 @@ describe("local host: large and slow request bodies", () => {
       const timer = setInterval(() => socket.write("x"), 200);
       setTimeout(() => socket.destroy(), 10_000);
     });
+    await strict.stop();
     expect(received).toMatch(/^HTTP\/1\.1 408/);
     expect(Date.now() - startedAt).toBeLessThan(5_000);
   }, 15_000);
