@@ -1,5 +1,5 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { errorResponse } from "../adapters/http/errorResponse.js";
+import { failureResponse, reportUnexpectedError } from "../adapters/http/errorResponse.js";
 import { gatewayRequestOf, requestIdFor, toHttpResponse } from "../adapters/http/gatewayHttp.js";
 import { readJsonBody } from "../adapters/http/readJsonBody.js";
 import { type GatewayRequest } from "../core/gateway/GatewayRequest.js";
@@ -27,9 +27,11 @@ export function operationRoute<T>(
       // The invocation's trace context (the host's span for this call) parents the request's spans.
       const input = gatewayRequestOf(request, requestId, services.policy.policy.network.trustedProxyHops, body, context.traceContext);
       const operation = select(services.gateway.operations);
-      return toHttpResponse(await services.gateway.pipeline.handle(operation, frontDoor ? frontDoor(input, request) : input));
+      return toHttpResponse(await services.gateway.pipeline.handle(operation, frontDoor ? frontDoor(input, request) : input), (error) =>
+        reportUnexpectedError(error, requestId, context),
+      );
     } catch (error) {
-      return errorResponse(error, requestId);
+      return failureResponse(error, requestId, context);
     }
   };
 }

@@ -1,5 +1,5 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { errorResponse } from "../adapters/http/errorResponse.js";
+import { failureResponse } from "../adapters/http/errorResponse.js";
 import { gatewayRequestOf, requestIdFor, toHttpResponse } from "../adapters/http/gatewayHttp.js";
 import { getAppServices } from "../composition/services.js";
 import { defineFunction } from "./definition.js";
@@ -12,7 +12,7 @@ export async function model(request: HttpRequest, context: InvocationContext): P
     const input = gatewayRequestOf(request, requestId, services.policy.policy.network.trustedProxyHops, null);
     return toHttpResponse(await services.models.retrieve(input, request.params.id ?? ""));
   } catch (error) {
-    return errorResponse(error, requestId);
+    return failureResponse(error, requestId, context);
   }
 }
 

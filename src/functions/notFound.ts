@@ -1,5 +1,5 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { errorResponse } from "../adapters/http/errorResponse.js";
+import { errorResponse, failureResponse } from "../adapters/http/errorResponse.js";
 import { requestIdFor } from "../adapters/http/gatewayHttp.js";
 import { getAppServices } from "../composition/services.js";
 import { defineFunction } from "./definition.js";
@@ -15,7 +15,7 @@ export async function notFound(request: HttpRequest, context: InvocationContext)
     const path = new URL(request.url).pathname;
     return errorResponse(await services.ungoverned.refuse({ requestId, method: request.method, path, authorization: request.headers.get("authorization"), apiKey: request.headers.get("api-key") }), requestId);
   } catch (error) {
-    return errorResponse(error, requestId);
+    return failureResponse(error, requestId, context);
   }
 }
 
