@@ -31,9 +31,6 @@ const UNGOVERNED_FAMILIES = new Set([
   "chatkit",
   "graders",
   "responses",
-  "chat",
-  "embeddings",
-  "models",
   "deployments",
 ]);
 
