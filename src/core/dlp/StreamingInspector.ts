@@ -26,7 +26,7 @@ const TRAILING_GROUP = /[+(]?[\p{L}\p{N}]{1,8}$/u;
 const WHITESPACE = /\s/;
 const BASE64_LINE = /^[A-Za-z0-9+/=]*$/;
 const TOKEN_CHAR = /[A-Za-z0-9+/=_\-.~%]/;
-const PEM_END = /-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/;
+const PEM_END = /-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
 
 /**
  * Inspects a completion as it streams. Releases at once everything that can no longer be part of a
