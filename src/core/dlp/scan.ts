@@ -23,15 +23,30 @@ function runDetectors(text: string, options: ScanOptions): Candidate[] {
   return out;
 }
 
-/** Keeps the best of overlapping candidates: higher score, then longer, then earlier. */
+/** Keeps the best of overlapping candidates: higher score, then longer, then earlier. Overlaps are local, so each cluster is ranked on its own. */
 function resolveOverlaps(candidates: Candidate[]): Candidate[] {
   if (candidates.length < 2) return candidates;
-  const ranked = [...candidates].sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
+  const byStart = [...candidates].sort((a, b) => a.start - b.start);
   const kept: Candidate[] = [];
-  for (const candidate of ranked) {
-    if (!kept.some((k) => candidate.start < k.end && k.start < candidate.end)) kept.push(candidate);
+  let cluster: Candidate[] = [];
+  let clusterEnd = -1;
+  const flush = (): void => {
+    if (cluster.length === 1 && cluster[0] !== undefined) kept.push(cluster[0]);
+    else if (cluster.length > 1) {
+      const ranked = cluster.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
+      const chosen: Candidate[] = [];
+      for (const candidate of ranked) if (!chosen.some((k) => candidate.start < k.end && k.start < candidate.end)) chosen.push(candidate);
+      kept.push(...chosen.sort((a, b) => a.start - b.start));
+    }
+    cluster = [];
+  };
+  for (const candidate of byStart) {
+    if (candidate.start >= clusterEnd) flush();
+    cluster.push(candidate);
+    clusterEnd = Math.max(clusterEnd, candidate.end);
   }
-  return kept.sort((a, b) => a.start - b.start);
+  flush();
+  return kept;
 }
 
 export interface ScanNormalizedOptions extends ScanOptions {

@@ -68,46 +68,53 @@ function unwrapped(text: string, start: number, limit: number): { view: string; 
 }
 
 /**
- * Runs a table of secret rules over a text: ONE regular-expression pass finds every keyword of every
- * rule, and a rule's own (sticky) pattern is tried only where one of its keywords stands — gitleaks'
- * keyword prefilter, which keeps the cost on prose close to a single scan.
+ * Runs a table of secret rules over a text: ONE pass finds every keyword of every rule (a table look-up
+ * of each position's first two characters, then `startsWith`), and a rule's own (sticky) pattern is
+ * tried only where one of its keywords stands — gitleaks' keyword prefilter, which keeps the cost on
+ * prose close to a single pass.
  */
 export class SecretRuleScanner {
-  readonly #trigger: RegExp;
-  readonly #byFirstTwo = new Map<string, KeywordEntry[]>();
+  /** Keyword entries by their first two characters (ASCII, 7 bits each): one table look-up per position. */
+  readonly #slot = new Int16Array(128 * 128).fill(-1);
+  readonly #lists: KeywordEntry[][] = [];
 
   constructor(rules: readonly SecretRule[]) {
-    const keywords = new Set<string>();
     for (const rule of rules) {
       const flags = [...new Set(`${rule.pattern.flags.replace(/[gy]/g, "")}dy`)].join("");
       const compiled: CompiledRule = { rule, pattern: new RegExp(rule.pattern.source, flags), groups: rule.secretGroups ?? [0] };
       for (const keyword of rule.keywords) {
-        if (keyword.length < 2) throw new Error(`secret rule ${rule.id}: keyword "${keyword}" is shorter than two characters`);
-        keywords.add(keyword);
-        const key = keyword.slice(0, 2);
-        const list = this.#byFirstTwo.get(key) ?? [];
-        list.push({ keyword, compiled });
-        this.#byFirstTwo.set(key, list);
+        const first = keyword.charCodeAt(0);
+        const second = keyword.charCodeAt(1);
+        if (keyword.length < 2 || first > 127 || second > 127) throw new Error(`secret rule ${rule.id}: keyword "${keyword}" must start with two ASCII characters`);
+        const key = (first << 7) | second;
+        if (this.#slot[key] === -1) {
+          this.#slot[key] = this.#lists.length;
+          this.#lists.push([]);
+        }
+        this.#lists[this.#slot[key] ?? 0]?.push({ keyword, compiled });
       }
     }
-    const escaped = [...keywords].sort((a, b) => b.length - a.length).map((k) => k.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&"));
-    this.#trigger = new RegExp(escaped.join("|"), "g");
   }
 
   scan(text: string, out: Candidate[]): void {
-    const trigger = this.#trigger;
-    trigger.lastIndex = 0;
+    const slot = this.#slot;
+    const lists = this.#lists;
+    const last = text.length - 1;
     let covered = 0;
-    for (let t = trigger.exec(text); t !== null; t = trigger.exec(text)) {
-      const at = t.index;
-      const entries = this.#byFirstTwo.get(text.substr(at, 2));
-      if (entries === undefined) continue;
+    let previous = text.charCodeAt(0);
+    for (let at = 0; at < last; at += 1) {
+      const first = previous;
+      const second = text.charCodeAt(at + 1);
+      previous = second;
+      if ((first | second) > 127) continue;
+      const index = slot[(first << 7) | second] ?? -1;
+      if (index < 0 || at < covered) continue;
+      const entries = lists[index] ?? [];
       for (const entry of entries) {
         if (!text.startsWith(entry.keyword, at)) continue;
         const end = this.#tryRule(text, at, entry.compiled, covered, out);
         if (end > at) {
           covered = Math.max(covered, end);
-          trigger.lastIndex = Math.max(trigger.lastIndex, end);
           break;
         }
       }

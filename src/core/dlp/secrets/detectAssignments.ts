@@ -54,7 +54,7 @@ function scanOperator(text: string, operator: ":" | "=", out: Candidate[]): void
     const name = text.slice(nameStart, nameEnd);
     const secretName = SECRET_NAME.test(name);
     const keyName = !secretName && KEY_NAME.test(name);
-    const vendor = secretName || keyName ? undefined : vendorFor(name.toLowerCase());
+    const vendor = secretName || keyName ? undefined : vendorFor(name);
     if ((!secretName && !keyName && vendor === undefined) || NOT_A_SECRET_NAME.test(name)) continue;
     let cursor = operator === "=" && following === ">" ? next + 1 : next;
     while (cursor < text.length && isBlank(text.charCodeAt(cursor)) && cursor - next < 8) cursor += 1;

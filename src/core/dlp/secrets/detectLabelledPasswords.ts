@@ -17,7 +17,7 @@ const LABEL = new RegExp(
     `(["'«“\`]?)([^\\s"'»”\`]{6,128})`,
   "iy",
 );
-const TRAILING_PUNCTUATION = /[.,;:!?)\]]+$/;
+const TRAILING_PUNCTUATION = /[.,;:)\]]+$/;
 // What follows a label when no password does ("Password: required", "Passwort: vergessen").
 const NOT_A_PASSWORD =
   /^(?:required|optional|incorrect|invalid|expired|forgotten|vergessen|abgelaufen|falsch|oubli[ée]e?|expir[ée]|incorrecte?|olvidad[ao]|caducad[ao]|vergeten|verlopen|scadut[ao]|dimenticat[ao]|errat[ao]|reset|redacted|hidden|unchanged|sent|see|siehe|voir|ver|zie|vedi)$/i;

@@ -15,16 +15,34 @@ export function isPlaceholder(secret: string): boolean {
   return tail.length >= 4 && ONE_CHARACTER.test(tail);
 }
 
+const counts = new Int32Array(256);
+
+/** Bits per character. One-byte text (the scan view) counts in a reused array; anything else in a Map. */
 export function shannonEntropy(value: string): number {
-  const counts = new Map<number, number>();
-  for (let i = 0; i < value.length; i += 1) {
-    const code = value.charCodeAt(i);
-    counts.set(code, (counts.get(code) ?? 0) + 1);
-  }
   let entropy = 0;
-  for (const count of counts.values()) {
-    const p = count / value.length;
-    entropy -= p * Math.log2(p);
+  const n = value.length;
+  let oneByte = true;
+  for (let i = 0; i < n; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code > 255) {
+      oneByte = false;
+      break;
+    }
+    counts[code] = (counts[code] ?? 0) + 1;
+  }
+  if (!oneByte) {
+    counts.fill(0);
+    const byChar = new Map<number, number>();
+    for (let i = 0; i < n; i += 1) byChar.set(value.charCodeAt(i), (byChar.get(value.charCodeAt(i)) ?? 0) + 1);
+    for (const count of byChar.values()) entropy -= (count / n) * Math.log2(count / n);
+    return entropy;
+  }
+  for (let i = 0; i < n; i += 1) {
+    const code = value.charCodeAt(i);
+    const count = counts[code] ?? 0;
+    if (count === 0) continue;
+    entropy -= (count / n) * Math.log2(count / n);
+    counts[code] = 0;
   }
   return entropy;
 }

@@ -92,8 +92,11 @@ export const VENDOR_NAMES: readonly VendorName[] = [
   { ids: ["zendesk-secret-key"], word: "zendesk", value: ALNUM(40) },
 ];
 
-/** One pass over a name: the first vendor whose word it holds. */
-export function vendorFor(lowerName: string): VendorName | undefined {
-  for (const vendor of VENDOR_NAMES) if (lowerName.includes(vendor.word)) return vendor;
-  return undefined;
+const ANY_VENDOR = new RegExp(VENDOR_NAMES.map((v) => v.word).join("|"), "i");
+
+/** The first vendor whose word the name holds (one regular-expression test first: most names hold none). */
+export function vendorFor(name: string): VendorName | undefined {
+  if (!ANY_VENDOR.test(name)) return undefined;
+  const lowerName = name.toLowerCase();
+  return VENDOR_NAMES.find((vendor) => lowerName.includes(vendor.word));
 }
