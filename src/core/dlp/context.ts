@@ -31,7 +31,7 @@ const positive: Record<EntityType, WordList> = {
   ),
   EMAIL_ADDRESS: list("email|mail|courriel|correo|contact|adres|indirizzo|posta|kontakt|mailto"),
   PHONE_NUMBER: list(
-    "phone|tel|telephone|mobile|mob|cell|call|fax|sms|text me|whatsapp|signal|contact|reach|dial|hotline|handy|mobil|anrufen|erreichbar|tél|portable|joindre|appeler|numéro|numero|número|tlf|móvil|movil|llamar|celular|mobiel|gsm|bellen|cellulare|chiamare|telemóvel|numer|puhelin|rufnummer|durchwahl",
+    "phone|tel|telephone|mobile|mob|cell|call|fax|sms|text me|whatsapp|signal|contact|reach|dial|hotline|handy|mobil|anrufen|erreichbar|tél|portable|joindre|appeler|numéro|tlf|móvil|movil|llamar|celular|mobiel|gsm|bellen|cellulare|chiamare|telemóvel|numer|puhelin|rufnummer|durchwahl|rufen|bel|ring|joignable|llámame|llamame|chiamami|chiamare|contattami",
     "telef|teleph|téléph|mobilnummer|handynummer|telefoon|telefono|teléfono",
   ),
   IP_ADDRESS: list("ip|ipv4|ipv6|address|addr|host|server|client|gateway|subnet|cidr|dns|ping|ssh|src|dst|from|connect|connected|connection|adresse|dirección|direccion|indirizzo|adres"),

@@ -16,25 +16,28 @@ function isDomainChar(code: number): boolean {
 }
 const LABEL = /^(?!-)[A-Za-z0-9\-\u00AA\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u00FF]{1,63}(?<!-)$/;
 const TLD = /^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{2,59}|[\u00AA\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u00FF]{2,63})$/;
-const MAIL_LABEL = /(?:mailto|e-?mail|mail|to|from|cc|bcc|an|von|de|à|a|van|da|aan|reply-to):$/i;
-
-/**
- * "user:password@host" inside a URL's authority ("postgres://app:pw@db"), or a DSN ("app:pw@db"): the
- * part before "@" is a password, not a mailbox. Only looked at when a ":" stands right before the local part.
- */
-function insideCredentials(text: string, localStart: number): boolean {
-  if (text.charCodeAt(localStart - 1) !== 58) return false;
-  let i = localStart - 1;
-  while (i > 0 && localStart - i < 80) {
-    const code = text.charCodeAt(i - 1);
-    if (code === 47) return text.startsWith("://", i - 3 >= 0 ? i - 3 : 0) || text.startsWith("//", i - 2);
-    if (code <= 32 || code === 40 || code === 60 || code === 34 || code === 39 || code === 61) break;
-    i -= 1;
-  }
-  return !MAIL_LABEL.test(text.slice(i, localStart));
-}
 // "icon@2x.png" is a file name, not an address: no such top-level domains exist.
 const FILE_EXTENSIONS = new Set(["png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "pdf", "js", "ts", "css", "html", "json", "txt", "md"]);
+const MAIL_LABEL = /^(?:mailto|e-?mail|mail|contact|kontakt|to|from|cc|bcc|reply-to|an|von|de|à|a|aan|van|da|correo|courriel|adresse|address|indirizzo)$/i;
+
+/**
+ * "user:password@host" inside a URL's authority ("postgres://app:pw@db") or a DSN ("DSN=app:pw@db"): the
+ * part before "@" is a password, not a mailbox. The word holding the address is walked back to its start;
+ * a ":" in it that does not follow a mail label ("mailto:", "E-Mail:") makes it credentials.
+ */
+function insideCredentials(text: string, localStart: number): boolean {
+  let i = localStart;
+  let colon = -1;
+  while (i > 0 && localStart - i < 128) {
+    const code = text.charCodeAt(i - 1);
+    if (code <= 32 || code === 47 || code === 40 || code === 60 || code === 34 || code === 39 || code === 61 || code === 44 || code === 59) break;
+    if (code === 58) colon = i - 1;
+    i -= 1;
+  }
+  if (colon === -1) return false;
+  // The first ":" of the word: what precedes it is a user name, or a label such as "mailto".
+  return !MAIL_LABEL.test(text.slice(i, colon));
+}
 
 /** Finds addresses by their "@" and grows outwards: one cheap indexOf pass instead of a regex from every letter. */
 export function detectEmails(text: string, out: Candidate[]): void {

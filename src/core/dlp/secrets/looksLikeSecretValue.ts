@@ -17,5 +17,5 @@ export function looksLikeSecretValue(value: string): boolean {
 
 /** Stricter, for names that only say "key" (`primary_key`, `AZURE_OPENAI_KEY`): long and random-looking. */
 export function looksLikeKeyValue(value: string): boolean {
-  return value.length >= 20 && looksLikeSecretValue(value) && /\d/.test(value) && shannonEntropy(value) >= 3.5;
+  return value.length >= 20 && looksLikeSecretValue(value) && /\d/.test(value) && shannonEntropy(value) >= 3;
 }

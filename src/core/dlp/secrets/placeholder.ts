@@ -5,11 +5,12 @@
  */
 const PLACEHOLDER_WORDS =
   /(?:x{5,}|X{5,}|\*{4,}|\.{3}|0{8,}|EXAMPLE|example|REPLACE|replace[_-]?me|your[_-]?(?:api[_-]?)?(?:key|token|secret|password)|changeme|change[_-]me|placeholder|PLACEHOLDER|dummy|DUMMY|redacted|REDACTED|insert[_-]|INSERT[_-]|abcdefghij|ABCDEFGHIJ)/;
+const YOUR_VALUE = /^(?:your|YOUR|Your|my|MY)[_-]/;
 const TEMPLATE = /^(?:<[^>]*>|\$\{?[A-Za-z_][\w.]*\}?|\{\{.*\}\}|%[A-Za-z_]+%|@[A-Za-z_]+@)$/;
 const ONE_CHARACTER = /^(.)\1+$/;
 
 export function isPlaceholder(secret: string): boolean {
-  if (TEMPLATE.test(secret) || PLACEHOLDER_WORDS.test(secret)) return true;
+  if (TEMPLATE.test(secret) || PLACEHOLDER_WORDS.test(secret) || YOUR_VALUE.test(secret)) return true;
   // "sk_live_aaaaaaaa", "ghp_0000...": the part after the last "_" or "-" is one repeated character.
   const tail = secret.slice(Math.max(secret.lastIndexOf("_"), secret.lastIndexOf("-")) + 1);
   return tail.length >= 4 && ONE_CHARACTER.test(tail);

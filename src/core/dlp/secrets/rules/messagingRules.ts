@@ -27,7 +27,8 @@ export const messagingRules: readonly SecretRule[] = [
     id: "slack-webhook-url",
     description: "Slack incoming webhook, workflow and trigger URLs",
     keywords: ["hooks.slack.com/"],
-    pattern: /hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9+/]{43,56}/y,
+    keywordOffset: "token",
+    pattern: /(?:https?:\/\/)?hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9+/]{43,56}/y,
     sample: `hooks.slack.com/services/T${sampleToken(406, "upper", 8)}/B${sampleToken(407, "upper", 10)}/${sampleToken(408, "alnum", 24)}`,
   }),
   tokenRule({
