@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { scan } from "../../../src/core/dlp/index.js";
+import { coveredGitleaksRuleIds } from "../../../src/core/dlp/secrets/gitleaksCoverage.js";
 import { SecretRuleScanner } from "../../../src/core/dlp/secrets/SecretRuleScanner.js";
 import { SECRET_RULES } from "../../../src/core/dlp/secrets/secretRules.js";
 import { VENDOR_NAMES } from "../../../src/core/dlp/secrets/vendorNames.js";
 import { type Candidate } from "../../../src/core/dlp/types.js";
+import { GITLEAKS_RULE_IDS } from "./gitleaksRuleIds.js";
 
 function ruleFinds(ruleIndex: number, text: string): string[] {
   const rule = SECRET_RULES[ruleIndex];
@@ -72,5 +74,17 @@ describe("secret rules: shapes", () => {
       expect(vendor.ids.length).toBeGreaterThan(0);
       expect(vendor.word).toBe(vendor.word.toLowerCase());
     }
+  });
+});
+
+describe("coverage of gitleaks' default rule set", () => {
+  const covered = coveredGitleaksRuleIds();
+  it("lists 218 gitleaks rules, once each", () => {
+    expect(GITLEAKS_RULE_IDS).toHaveLength(218);
+    expect(new Set(GITLEAKS_RULE_IDS).size).toBe(218);
+  });
+  it("covers every gitleaks rule except the four docs/dlp.md names (file paths, base64-wrapped JWTs, Kubernetes YAML, NuGet config)", () => {
+    const missing = GITLEAKS_RULE_IDS.filter((id) => !covered.has(id));
+    expect(missing.sort()).toEqual(["jwt-base64", "kubernetes-secret-yaml", "nuget-config-password", "pkcs12-file"]);
   });
 });

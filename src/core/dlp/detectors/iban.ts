@@ -4,7 +4,7 @@ import { type Candidate } from "../types.js";
 
 // Country code, check digits, then BBAN characters in groups with at most one space, or one line break
 // (an IBAN wrapped in an e-mail), between them.
-const CANDIDATE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:(?: |\r?\n[ \t>]*)?[A-Za-z0-9]){8,32}/g;
+const CANDIDATE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \r\n]{0,2}[A-Za-z0-9]){8,32}/g;
 const ALNUM = /[A-Za-z0-9]/;
 
 export function detectIbans(text: string, out: Candidate[]): void {
@@ -24,7 +24,7 @@ export function detectIbans(text: string, out: Candidate[]): void {
     let compact = "";
     for (let i = 0; i < match.length && taken < length; i += 1) {
       const ch = match.charAt(i);
-      if (ch === " " || ch === "\n" || ch === "\r" || ch === "\t" || ch === ">") continue;
+      if (ch === " " || ch === "\n" || ch === "\r") continue;
       compact += ch;
       taken += 1;
       end = i + 1;

@@ -19,11 +19,17 @@ interface RegionPlan {
 }
 
 const plans = new Map<string, RegionPlan>();
+const planByList = new WeakMap<readonly string[], RegionPlan>();
 
 function planFor(regions: readonly string[]): RegionPlan {
+  const known = planByList.get(regions);
+  if (known !== undefined) return known;
   const key = regions.join(",");
   let plan = plans.get(key);
-  if (plan !== undefined) return plan;
+  if (plan !== undefined) {
+    planByList.set(regions, plan);
+    return plan;
+  }
   const byTrunkPrefix = new Map<string, string[]>();
   const withoutTrunkPrefix: string[] = [];
   const nanp: string[] = [];
@@ -37,6 +43,7 @@ function planFor(regions: readonly string[]): RegionPlan {
   plan = { byTrunkPrefix, withoutTrunkPrefix, nanp };
   if (plans.size > 64) plans.clear();
   plans.set(key, plan);
+  planByList.set(regions, plan);
   return plan;
 }
 

@@ -9,6 +9,8 @@ export interface SecretRule {
   /** gitleaks' rule id where gitleaks has the rule, so coverage can be compared; else a Palisade id. */
   readonly id: string;
   readonly description: string;
+  /** Other gitleaks rule ids this one rule covers (gitleaks has one rule per Slack token kind, say). */
+  readonly alsoCovers?: readonly string[];
   /** Defaults to API_KEY. */
   readonly type?: EntityType;
   /** Literal, case-sensitive strings; a match always contains one, `keywordOffset` characters after its start. */

@@ -7,9 +7,12 @@ import { characterClasses, isPlaceholder } from "./placeholder.js";
  * the stems), then the full label with up to four qualifier words ("temporäres", "du compte", "for the
  * VPN") and a separator (":", "=", "is", "ist", "est", "es", "è", "lautet", "luidt").
  */
-// Searched in the lower-cased text (same offsets: the scan view is one byte per character), without the
-// case-insensitive flag, which keeps V8's first-character quick check.
-const STEM = /pass|pwd|kennw|contrase|clave|wachtw|parola|senha|mdp/g;
+// Lower, capitalised and upper case spelled out: V8 keeps its first-character quick check, which the
+// case-insensitive flag (or lower-casing every text) would cost.
+const STEM = new RegExp(
+  ["pass", "pwd", "kennw", "contrase", "clave", "wachtw", "parola", "senha", "mdp"].flatMap((s) => [s, s.charAt(0).toUpperCase() + s.slice(1), s.toUpperCase()]).join("|"),
+  "g",
+);
 const LATIN_LETTER = "A-Za-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u00FF";
 const LABEL = new RegExp(
   `(?<![${LATIN_LETTER}])(?:pass(?:word|wd|phrase|code)?|passwort|kennwort|pwd|mot de passe|mdp|contrase(?:ñ|n)a|clave(?: de acceso)?|wachtwoord|parola d'ordine|parola chiave|senha)` +
@@ -32,15 +35,9 @@ function passwordLike(value: string): boolean {
 }
 
 export function detectLabelledPasswords(text: string, out: Candidate[]): void {
-  const lower = text.toLowerCase();
-  if (lower.length !== text.length) return detectLabelledPasswordsIn(text, text, out);
-  detectLabelledPasswordsIn(text, lower, out);
-}
-
-function detectLabelledPasswordsIn(text: string, lower: string, out: Candidate[]): void {
   STEM.lastIndex = 0;
   let covered = 0;
-  for (let stem = STEM.exec(lower); stem !== null; stem = STEM.exec(lower)) {
+  for (let stem = STEM.exec(text); stem !== null; stem = STEM.exec(text)) {
     // The label may start a few characters before the stem ("mot de passe", "kennwort" starts at the stem).
     const from = Math.max(covered, stem.index - 7);
     for (let start = stem.index; start >= from; start -= 1) {

@@ -22,6 +22,7 @@ export const aiRules: readonly SecretRule[] = [
   }),
   tokenRule({
     id: "anthropic-api-key",
+    alsoCovers: ["anthropic-admin-api-key"],
     description: "Anthropic API key (sk-ant-api03-) and admin key (sk-ant-admin01-)",
     keywords: ["sk-ant-"],
     pattern: /(?<![A-Za-z0-9_-])sk-ant-(?:api|admin|oat|sid)\d\d-[A-Za-z0-9_-]{32,}/y,

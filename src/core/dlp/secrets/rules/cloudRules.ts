@@ -41,6 +41,7 @@ export const cloudRules: readonly SecretRule[] = [
   }),
   tokenRule({
     id: "digitalocean-pat",
+    alsoCovers: ["digitalocean-access-token", "digitalocean-refresh-token"],
     description: "DigitalOcean personal access, OAuth access and refresh tokens",
     keywords: ["dop_v1_", "doo_v1_", "dor_v1_"],
     pattern: /(?<![A-Za-z0-9_])do[opr]_v1_[a-f0-9]{64}(?![A-Za-z0-9])/y,
@@ -57,6 +58,7 @@ export const cloudRules: readonly SecretRule[] = [
   }),
   tokenRule({
     id: "vault-service-token",
+    alsoCovers: ["vault-batch-token"],
     description: "HashiCorp Vault service and batch tokens",
     keywords: ["hvs.", "hvb."],
     pattern: /(?<![A-Za-z0-9_.])(?:hvs\.[\w-]{90,120}|hvb\.[\w-]{138,300})(?![\w-])/y,
@@ -89,6 +91,7 @@ export const cloudRules: readonly SecretRule[] = [
   }),
   tokenRule({
     id: "planetscale-api-token",
+    alsoCovers: ["planetscale-oauth-token", "planetscale-password"],
     description: "PlanetScale service token, OAuth token and password",
     keywords: ["pscale_tkn_", "pscale_oauth_", "pscale_pw_"],
     pattern: /(?<![A-Za-z0-9_])pscale_(?:tkn|oauth|pw)_[\w=.-]{32,64}(?![\w=.-])/y,
@@ -173,6 +176,7 @@ export const cloudRules: readonly SecretRule[] = [
   }),
   tokenRule({
     id: "grafana-cloud-api-token",
+    alsoCovers: ["grafana-api-key", "grafana-service-account-token"],
     description: "Grafana Cloud token, service account token and legacy API key",
     keywords: ["glc_", "glsa_", "eyJrIjoi"],
     pattern: /(?<![A-Za-z0-9_])(?:glc_[A-Za-z0-9+/]{32,400}={0,3}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{70,400}={0,3})(?![A-Za-z0-9+/=])/y,
@@ -181,6 +185,7 @@ export const cloudRules: readonly SecretRule[] = [
   }),
   tokenRule({
     id: "new-relic-user-api-key",
+    alsoCovers: ["new-relic-insert-key", "new-relic-browser-api-token"],
     description: "New Relic user API key, insert key and browser key",
     keywords: ["NRAK-", "NRII-", "NRJS-"],
     pattern: /(?<![A-Za-z0-9_-])(?:NRAK-[A-Z0-9]{27}|NRII-[A-Za-z0-9-]{32}|NRJS-[a-f0-9]{19})(?![A-Za-z0-9])/y,
@@ -188,6 +193,7 @@ export const cloudRules: readonly SecretRule[] = [
   }),
   tokenRule({
     id: "sentry-user-token",
+    alsoCovers: ["sentry-org-token"],
     description: "Sentry user and organisation tokens",
     keywords: ["sntryu_", "sntrys_"],
     pattern: /(?<![A-Za-z0-9_])(?:sntryu_[a-f0-9]{64}|sntrys_eyJpYXQiO[a-zA-Z0-9+/]{10,400}={0,2}_[a-zA-Z0-9+/]{43})(?![A-Za-z0-9+/])/y,

@@ -5,10 +5,11 @@ import { tokenRule } from "./tokenRule.js";
 const END = "(?![A-Za-z0-9_])";
 
 /** GitLab's token family: one prefix per token kind, then 20 (or more) URL-safe characters. */
-const gitlab = (id: string, prefix: string, body: string, sample: string, description: string): SecretRule =>
+const gitlab = (id: string, prefix: string, body: string, sample: string, description: string, alsoCovers: readonly string[] = []): SecretRule =>
   tokenRule({
     id,
     description,
+    alsoCovers,
     keywords: [prefix],
     pattern: new RegExp(`(?<![A-Za-z0-9_-])${prefix.replace(/[.]/g, "\\.")}${body}${END}`, "y"),
     minEntropy: 3,
@@ -56,7 +57,7 @@ export const codeHostingRules: readonly SecretRule[] = [
     minEntropy: 3,
     sample: `github_pat_${sampleToken(24, "alnum", 22)}_${sampleToken(25, "alnum", 59)}`,
   }),
-  gitlab("gitlab-pat", "glpat-", "[A-Za-z0-9_-]{20,300}(?:\\.[0-9a-z]{9})?", sampleToken(30, "alnum", 20), "GitLab personal access token (also the routable form)"),
+  gitlab("gitlab-pat", "glpat-", "[A-Za-z0-9_-]{20,300}(?:\\.[0-9a-z]{9})?", sampleToken(30, "alnum", 20), "GitLab personal access token (also the routable form)", ["gitlab-pat-routable"]),
   gitlab("gitlab-cicd-job-token", "glcbt-", "[0-9a-zA-Z]{1,5}_[0-9a-zA-Z_-]{20}", `${sampleToken(31, "alnum", 4)}_${sampleToken(131, "url", 20)}`, "GitLab CI/CD job token"),
   gitlab("gitlab-deploy-token", "gldt-", "[0-9a-zA-Z_-]{20}", sampleToken(32, "alnum", 20), "GitLab deploy token"),
   gitlab("gitlab-feature-flag-client-token", "glffct-", "[0-9a-zA-Z_-]{20}", sampleToken(33, "alnum", 20), "GitLab feature flag client token"),
@@ -66,7 +67,7 @@ export const codeHostingRules: readonly SecretRule[] = [
   gitlab("gitlab-oauth-app-secret", "gloas-", "[0-9a-zA-Z_-]{64}", sampleToken(37, "alnum", 64), "GitLab OAuth application secret"),
   gitlab("gitlab-ptt", "glptt-", "[0-9a-f]{40}", sampleToken(38, "hex", 40), "GitLab pipeline trigger token"),
   gitlab("gitlab-rrt", "GR1348941", "[A-Za-z0-9_-]{20}", sampleToken(39, "alnum", 20), "GitLab runner registration token"),
-  gitlab("gitlab-runner-authentication-token", "glrt-", "[0-9a-zA-Z_-]{20,300}(?:\\.[0-9a-z]{9})?", sampleToken(40, "alnum", 20), "GitLab runner authentication token (also routable)"),
+  gitlab("gitlab-runner-authentication-token", "glrt-", "[0-9a-zA-Z_-]{20,300}(?:\\.[0-9a-z]{9})?", sampleToken(40, "alnum", 20), "GitLab runner authentication token (also routable)", ["gitlab-runner-authentication-token-routable"]),
   gitlab("gitlab-scim-token", "glsoat-", "[0-9a-zA-Z_-]{20}", sampleToken(41, "alnum", 20), "GitLab SCIM token"),
   tokenRule({
     id: "gitlab-session-cookie",
@@ -205,6 +206,7 @@ export const codeHostingRules: readonly SecretRule[] = [
   }),
   tokenRule({
     id: "settlemint-personal-access-token",
+    alsoCovers: ["settlemint-application-access-token", "settlemint-service-access-token"],
     description: "SettleMint application, personal and service access tokens",
     keywords: ["sm_aat_", "sm_pat_", "sm_sat_"],
     pattern: /(?<![A-Za-z0-9_])sm_[aps]at_[a-zA-Z0-9]{16}(?![A-Za-z0-9])/y,

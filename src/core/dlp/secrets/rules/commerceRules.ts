@@ -22,6 +22,7 @@ export const commerceRules: readonly SecretRule[] = [
   }),
   tokenRule({
     id: "shopify-access-token",
+    alsoCovers: ["shopify-custom-access-token", "shopify-private-app-access-token", "shopify-shared-secret"],
     description: "Shopify access, custom app, private app tokens and shared secret",
     keywords: ["shpat_", "shpca_", "shppa_", "shpss_"],
     pattern: /(?<![A-Za-z0-9_])shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9])/y,
@@ -43,6 +44,7 @@ export const commerceRules: readonly SecretRule[] = [
   }),
   tokenRule({
     id: "easypost-api-token",
+    alsoCovers: ["easypost-test-api-token"],
     description: "EasyPost production and test API keys",
     keywords: ["EZAK", "EZTK"],
     pattern: /(?<![A-Za-z0-9])EZ[AT]K[A-Za-z0-9]{54}(?![A-Za-z0-9])/y,
@@ -51,6 +53,7 @@ export const commerceRules: readonly SecretRule[] = [
   }),
   tokenRule({
     id: "flutterwave-secret-key",
+    alsoCovers: ["flutterwave-public-key", "flutterwave-encryption-key"],
     description: "Flutterwave secret, public and encryption keys",
     keywords: ["FLWSECK_TEST-", "FLWPUBK_TEST-", "FLWSECK-"],
     pattern: /FLW(?:SECK|PUBK)(?:_TEST)?-(?:[a-h0-9]{32}-X|[a-h0-9]{12})(?![a-z0-9])/y,

@@ -7,6 +7,7 @@ const digits = (seed: number, n: number): string => sampleToken(seed, "hex", n).
 export const messagingRules: readonly SecretRule[] = [
   tokenRule({
     id: "slack-bot-token",
+    alsoCovers: ["slack-user-token", "slack-legacy-bot-token", "slack-legacy-token", "slack-legacy-workspace-token", "slack-config-access-token", "slack-config-refresh-token"],
     description: "Slack bot, user, workspace, legacy and configuration tokens (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xoxo-, xoxe-)",
     keywords: ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxo-", "xoxe-", "xoxe.xox"],
     pattern: /(?<![A-Za-z0-9])xox(?:[bparso]|e(?:\.xox[bp])?)-[A-Za-z0-9]+(?:-[A-Za-z0-9]+){0,5}/y,

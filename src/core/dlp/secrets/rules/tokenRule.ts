@@ -3,6 +3,7 @@ import { type SecretRule } from "../SecretRule.js";
 interface TokenRuleSpec {
   readonly id: string;
   readonly description: string;
+  readonly alsoCovers?: readonly string[];
   readonly keywords: readonly string[];
   readonly pattern: RegExp;
   /** A made-up secret of the format (see sampleToken). */
@@ -27,6 +28,7 @@ export function tokenRule(spec: TokenRuleSpec): SecretRule {
   return {
     id: spec.id,
     description: spec.description,
+    ...(spec.alsoCovers !== undefined ? { alsoCovers: spec.alsoCovers } : {}),
     keywords: spec.keywords,
     keywordOffset: spec.keywordOffset ?? 0,
     pattern: spec.pattern,
