@@ -29,21 +29,31 @@ locals {
     # The separate identity the rotateKeys timer uses for Key Vault writes and key regeneration.
     PALISADE_ROTATION_CLIENT_ID = azurerm_user_assigned_identity.rotation.client_id
 
-    PALISADE_POLICY                  = var.policy_path
-    PALISADE_AUDIT_DIGEST_SECRET     = var.audit_digest_secret_name
-    PALISADE_CHECKPOINT_KEY          = azurerm_key_vault_key.checkpoint.name
-    PALISADE_CHECKPOINT_CONTAINER    = azurerm_storage_container.checkpoints.name
-    PALISADE_CHECKPOINT_EVERY        = tostring(var.checkpoint_every)
-    PALISADE_COMPLIANCE_CONTAINER    = azurerm_storage_container.compliance.name
-    PALISADE_ARM_BASE_URL            = "https://management.azure.com"
-    PALISADE_OPENAI_ADMIN_BASE_URL   = "https://api.openai.com/v1"
-    PALISADE_OPENAI_ADMIN_KEY_SECRET = "openai-admin-key"
-    PALISADE_ROTATION_LEASE_IN_MS    = "600000"
-    KEY_EXPIRY_CHECK_SCHEDULE        = var.schedules.key_expiry_check
-    ROTATE_KEYS_SCHEDULE             = var.schedules.rotate_keys
-    COMPLIANCE_SCHEDULE              = var.schedules.compliance
-    AUDIT_OUTBOX_SCHEDULE            = var.schedules.audit_outbox
-    PALISADE_LOG_LEVEL               = var.log_level
+    PALISADE_POLICY                   = var.policy_path
+    PALISADE_AUDIT_DIGEST_SECRET      = var.audit_digest_secret_name
+    PALISADE_CHECKPOINT_KEY           = azurerm_key_vault_key.checkpoint.name
+    PALISADE_CHECKPOINT_CONTAINER     = azurerm_storage_container.checkpoints.name
+    PALISADE_CHECKPOINT_EVERY         = tostring(var.checkpoint_every)
+    PALISADE_CHECKPOINT_EVERY_IN_MS   = "300000"
+    PALISADE_COMPLIANCE_CONTAINER     = azurerm_storage_container.compliance.name
+    PALISADE_ARM_BASE_URL             = "https://management.azure.com"
+    PALISADE_OPENAI_ADMIN_BASE_URL    = "https://api.openai.com/v1"
+    PALISADE_OPENAI_ADMIN_KEY_SECRET  = "openai-admin-key"
+    PALISADE_ROTATION_LEASE_IN_MS     = "600000"
+    KEY_EXPIRY_CHECK_SCHEDULE         = var.schedules.key_expiry_check
+    ROTATE_KEYS_SCHEDULE              = var.schedules.rotate_keys
+    COMPLIANCE_SCHEDULE               = var.schedules.compliance
+    AUDIT_OUTBOX_SCHEDULE             = var.schedules.audit_outbox
+    AUDIT_DEAD_LETTER_REPLAY_SCHEDULE = var.schedules.audit_dead_letter_replay
+    # Audit under faults (docs/audit.md): bounded Table tries, the dependency breaker, the publish
+    # timeout, and how long the audit trigger holds a batch through a storage outage (under functionTimeout).
+    PALISADE_STORAGE_TRY_TIMEOUT_IN_MS   = "4000"
+    PALISADE_STORAGE_MAX_RETRIES         = "1"
+    PALISADE_STORAGE_RETRY_DELAY_IN_MS   = "250"
+    PALISADE_DEPENDENCY_OPEN_FOR_IN_MS   = "2000"
+    PALISADE_AUDIT_PUBLISH_TIMEOUT_IN_MS = "2000"
+    PALISADE_AUDIT_APPEND_HOLD_IN_MS     = "240000"
+    PALISADE_LOG_LEVEL                   = var.log_level
 
     PALISADE_TELEMETRY_EXPORTER = "azure-monitor"
 

@@ -248,10 +248,11 @@ variable "checkpoint_every" {
 variable "schedules" {
   description = "NCRONTAB schedules (six fields, seconds first) of the timer functions."
   type = object({
-    key_expiry_check = optional(string, "0 0 */6 * * *")
-    rotate_keys      = optional(string, "0 30 * * * *")
-    compliance       = optional(string, "0 0 2 * * *")
-    audit_outbox     = optional(string, "0 * * * * *")
+    key_expiry_check         = optional(string, "0 0 */6 * * *")
+    rotate_keys              = optional(string, "0 30 * * * *")
+    compliance               = optional(string, "0 0 2 * * *")
+    audit_outbox             = optional(string, "0 * * * * *")
+    audit_dead_letter_replay = optional(string, "0 */5 * * * *")
   })
   default = {}
 

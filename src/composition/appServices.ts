@@ -28,6 +28,7 @@ import { loadPolicyFile } from "./loadPolicyFile.js";
 import { type Settings, parseSettings } from "./settings.js";
 import { type Telemetry, getTelemetry } from "./telemetry.js";
 import { TABLES, createStorageClients } from "./storage.js";
+import { tableResilience } from "./tableResilience.js";
 
 export const systemClock: Clock = { nowInMs: () => Date.now() };
 
@@ -84,7 +85,9 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const policy = await loadPolicyFile(settings.PALISADE_POLICY);
   const credential = createCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID, local: settings.PALISADE_LOCAL_STACK });
   const telemetry = await getTelemetry(settings, { logger, credential, traceSampleRatio: settings.PALISADE_TRACE_SAMPLE_RATIO });
-  const storage = createStorageClients(settings, credential);
+  // One breaker and bounded tries for every Table client of the app: an outage is a fast 503, not a stall.
+  const tables = tableResilience(settings, { clock, logger });
+  const storage = createStorageClients(settings, credential, tables);
 
   const caCertPem = settings.AZURE_KEYVAULT_CA_CERT ? await readFile(settings.AZURE_KEYVAULT_CA_CERT, "utf8") : undefined;
   const secrets = settings.AZURE_KEYVAULT_URL
@@ -113,7 +116,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   telemetry.observeEndpointHealth(health, policy.policy.endpoints);
 
   const provider = new OpenAiCompletionProvider({ credential, readApiKey: secrets ? cachedSecretReader(secrets, clock) : null });
-  const audit = createAuditComponents(auditConfigFrom(settings, { credential, caCertPem, clock, logger, observeOutbox: (outbox) => telemetry.observeOutbox(outbox) }));
+  const audit = createAuditComponents(auditConfigFrom(settings, { credential, caCertPem, clock, logger, observeOutbox: (outbox) => telemetry.observeOutbox(outbox), tableOptions: tables }));
 
   const digestKey = await digestKeyFrom(secrets, settings);
   // A separate key for cache entries, derived so that one Key Vault secret serves both purposes.

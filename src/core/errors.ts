@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   "no_compliant_endpoint",
   "upstream_error",
   "audit_unavailable",
+  "dependency_unavailable",
   "internal_error",
 ] as const;
 
@@ -77,6 +78,16 @@ export function isPalisadeError(value: unknown): value is PalisadeError {
 
 export const invalidRequest = (message: string, param: string | null = null): PalisadeError =>
   new PalisadeError(400, "invalid_request_error", "invalid_request", message, { param });
+
+/**
+ * A dependency (Table Storage, Service Bus, Key Vault) is down or partitioned: a 503 the client may retry,
+ * never a 500. Adapters throw it at their boundary, naming the dependency (never a URL or a key).
+ */
+export const dependencyUnavailable = (dependency: string, options: { retryAfterInSeconds?: number; cause?: unknown } = {}): PalisadeError =>
+  new PalisadeError(503, "service_unavailable_error", "dependency_unavailable", `A service Palisade depends on (${dependency}) is unavailable. Retry shortly.`, {
+    headers: { "retry-after": String(options.retryAfterInSeconds ?? 5), "x-palisade-dependency": dependency },
+    cause: options.cause,
+  });
 
 /** Turns anything thrown into an Error, so callers never have to guess. */
 export function ensureError(value: unknown): Error {

@@ -48,6 +48,11 @@ export interface ChainIntegrity {
   readonly checkpoint: { readonly size: number; readonly rootHash: string; readonly timestamp: string; readonly keyId: string } | null;
   /** Why no checkpoint was signed, as a stable code (`empty_chain`, an integrity problem, `signing_failed`). */
   readonly checkpointError: string | null;
+  /**
+   * Events meant for this chain that are not in it yet (outbox, the broker's dead-letter queue, the
+   * dead-letter store): an intact chain with a backlog is not complete. Absent when not counted.
+   */
+  readonly pending?: { readonly outbox: number; readonly deadLetterQueue: number | null; readonly deadLetterStore: number; readonly complete: boolean };
 }
 
 export interface Soc2Evidence {
