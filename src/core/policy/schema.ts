@@ -2,6 +2,7 @@ import { z } from "zod";
 import { contentSafetyPolicySchema } from "../safety/contentSafetyPolicy.js";
 import { embeddingsPolicySchema, endpointOperationsSchema, responsesPolicySchema } from "./operationsPolicy.js";
 import { priceSchema } from "./priceSchema.js";
+import { DEFAULT_PHONE_REGIONS, phoneRegionsSchema } from "./phoneRegions.js";
 
 /**
  * The policy: the one configuration that governs every decision. Written in YAML or JSON
@@ -64,7 +65,7 @@ const projectDlpSchema = z
     /** Terms never flagged (for example the company's own support number). */
     allowlist: z.array(z.string().min(1)).default([]),
     /** ISO 3166 regions whose national phone formats are recognised. */
-    phoneRegions: z.array(z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as US or DE")).default(["US", "GB", "DE", "FR"]),
+    phoneRegions: phoneRegionsSchema,
     /** What to do with findings in the prompt, by the request's declared data class. */
     input: dlpActionsByClass.default({ public: "block", internal: "redact", confidential: "redact", pii: "route", phi: "route" }),
     /** What to do with findings in the completion. */
@@ -106,7 +107,7 @@ const projectSchema = z
     dlp: projectDlpSchema.default({
       threshold: 0.5,
       allowlist: [],
-      phoneRegions: ["US", "GB", "DE", "FR"],
+      phoneRegions: [...DEFAULT_PHONE_REGIONS],
       input: { public: "block", internal: "redact", confidential: "redact", pii: "route", phi: "route" },
       output: "redact",
       timeoutInMs: 250,
