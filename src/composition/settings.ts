@@ -39,6 +39,8 @@ const settingsSchema = z.object({
   PALISADE_LIMITS_LEASE_FRACTION: z.coerce.number().min(0).max(0.5).default(0.05),
   /** How long settled usage may wait to be written in one round; 0 writes each settlement at once. */
   PALISADE_LIMITS_SETTLE_EVERY_IN_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** Budget an instance holds (reservations in flight, leases) is given back this long after it stops renewing (docs/limits.md, "Holds"). */
+  PALISADE_LIMITS_HOLD_EXPIRY_IN_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
   KEY_EXPIRY_CHECK_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.KEY_EXPIRY_CHECK_SCHEDULE),
   ROTATE_KEYS_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.ROTATE_KEYS_SCHEDULE),
   COMPLIANCE_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.COMPLIANCE_SCHEDULE),
