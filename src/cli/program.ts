@@ -1,4 +1,7 @@
 import { Command } from "commander";
+import { randomUUID } from "node:crypto";
+import { hostname, userInfo } from "node:os";
+import { AuditEventFactory } from "../core/gateway/auditEvents.js";
 import { CliServices } from "../composition/cliServices.js";
 import { CounterUsageReader } from "../core/limits/UsageReader.js";
 import { TableUsageCounterStore } from "../adapters/tables/TableUsageCounterStore.js";
@@ -20,6 +23,17 @@ export interface ProgramIo {
   readonly environment?: Readonly<Record<string, string | undefined>>;
 }
 
+/** Who runs an operator command, for audit events: `PALISADE_OPERATOR`, else user@host. */
+export function operatorName(environment: Readonly<Record<string, string | undefined>>): string {
+  const named = environment.PALISADE_OPERATOR?.trim();
+  if (named) return named;
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `uid-unknown@${hostname()}`;
+  }
+}
+
 /** The `palisade` operator command. It reads the same settings as the app (the variables `npm start` prints). */
 export function createProgram(io: ProgramIo, services: CliServices = new CliServices(io.environment ?? process.env)): Command {
   const program = new Command("palisade")
@@ -28,7 +42,21 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
 
   program.addCommand(createPolicyCommand(io));
-  program.addCommand(createKeysCommand({ getApiKeyService: () => services.apiKeyService(), getPolicy: async () => (await services.policy()).policy, ...io }));
+  program.addCommand(
+    createKeysCommand({
+      getApiKeyService: () => services.apiKeyService(),
+      getPolicy: async () => (await services.policy()).policy,
+      getAudit: async () => {
+        const [audit, policy] = await Promise.all([services.audit(), services.policy()]);
+        return {
+          events: new AuditEventFactory({ clock: { nowInMs: () => Date.now() }, newEventId: randomUUID, policyVersion: policy.version }),
+          operator: operatorName(io.environment ?? process.env),
+          publish: (project, events) => audit.publisherFor(policy.policy.projects.find((candidate) => candidate.id === project)?.auditOnPublishFailure ?? "fail_closed").publish(events),
+        };
+      },
+      ...io,
+    }),
+  );
   program.addCommand(
     createUsageCommand({
       getUsageReader: async () => new CounterUsageReader(new TableUsageCounterStore(services.storage().table(TABLES.usage))),
