@@ -65,7 +65,12 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
     }),
   );
   program.addCommand(
-    createCredentialsCommand({ getServices: async () => (await import("../composition/rotation.js")).getRotationServices(), stdout: io.stdout, stderr: io.stderr }),
+    createCredentialsCommand({
+      getServices: async () => (await import("../composition/rotation.js")).getRotationServices(),
+      operator: operatorName(io.environment ?? process.env),
+      stdout: io.stdout,
+      stderr: io.stderr,
+    }),
   );
   program.addCommand(createDlpCommand({ stdin: io.stdin ?? process.stdin, stdout: io.stdout, stderr: io.stderr }));
   program.addCommand(createAuditCommand({ getAuditComponents: () => services.audit(), stdout: io.stdout, stderr: io.stderr }));
