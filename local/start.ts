@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { type RunningLocalHost, startLocalHost } from "./host/index.js";
 import { loadFunctionDefinitions } from "./loadFunctionDefinitions.js";
 import { type RunningMockOpenAi, startMockOpenAi } from "./mockOpenAi/index.js";
+import { type RunningDevIssuer, startDevIssuer } from "./devIssuer.js";
 import { type RunningIssuerStandIns, startIssuerStandIns } from "./issuerStandIns.js";
 import { startLocalStack } from "./stack.js";
 
@@ -34,14 +35,14 @@ async function main(): Promise<void> {
   await mkdir(STATE_DIRECTORY, { recursive: true });
   const stack = await startLocalStack({ stateDirectory: STATE_DIRECTORY });
   const mocks: RunningMockOpenAi[] = [];
-  const running: { host?: RunningLocalHost; issuers?: RunningIssuerStandIns } = {};
+  const running: { host?: RunningLocalHost; issuers?: RunningIssuerStandIns; devIssuer?: RunningDevIssuer } = {};
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     process.stderr.write("\nStopping Palisade and the local stack...\n");
     await running.host?.stop();
-    await Promise.allSettled([...mocks.map((mock) => mock.stop()), running.issuers?.stop()]);
+    await Promise.allSettled([...mocks.map((mock) => mock.stop()), running.issuers?.stop(), running.devIssuer?.stop()]);
     const { getAppServices } = await import("../src/composition/appServices.js");
     await getAppServices().then((services) => services.close()).catch(() => undefined);
     await stack.stop();
@@ -61,7 +62,13 @@ async function main(): Promise<void> {
     await stop();
     throw new Error(`the mock ARM or OpenAI admin API could not listen on 127.0.0.1:7106-7107 (${error instanceof Error ? error.message : "unknown"}); stop whatever uses those ports`);
   });
-  Object.assign(process.env, stack.environment, running.issuers.environment, { PALISADE_POLICY: process.env.PALISADE_POLICY ?? "config/policy.sample.yaml" });
+  // The Entra ID stand-in the sample policy's `entra` section trusts (`palisade dev token`, docs/admin-api.md).
+  running.devIssuer = await startDevIssuer({ stateDirectory: STATE_DIRECTORY, port: 7108 }).catch(async (error: unknown) => {
+    await stop();
+    throw new Error(`the local token issuer could not listen on 127.0.0.1:7108 (${error instanceof Error ? error.message : "unknown"}); stop whatever uses that port`);
+  });
+  const devIssuerEnvironment = { PALISADE_DEV_ISSUER_KEY: running.devIssuer.keyPath };
+  Object.assign(process.env, stack.environment, running.issuers.environment, devIssuerEnvironment, { PALISADE_POLICY: process.env.PALISADE_POLICY ?? "config/policy.sample.yaml" });
   const { getAppServices } = await import("../src/composition/appServices.js");
   const services = await getAppServices();
   const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), port: HOST_PORT, runTimers: true, runServiceBusTriggers: true });
@@ -77,6 +84,7 @@ async function main(): Promise<void> {
     PALISADE_API_KEY: apiKey,
     ...stack.environment,
     ...running.issuers.environment,
+    ...devIssuerEnvironment,
     PALISADE_POLICY: process.env.PALISADE_POLICY ?? "",
   };
   const lines = Object.entries(exports).map(([name, value]) => `export ${name}=${quote(value)}`);

@@ -9,6 +9,7 @@ import { TABLES } from "../composition/storage.js";
 import { createAuditCommand } from "./commands/audit.js";
 import { createComplianceCommand } from "./commands/compliance.js";
 import { createCredentialsCommand } from "./commands/credentials.js";
+import { createDevCommand } from "./commands/dev.js";
 import { createDlpCommand } from "./commands/dlp.js";
 import { createDsrCommand } from "./commands/dsr.js";
 import { createHostCommand } from "./commands/host.js";
@@ -72,6 +73,7 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
       stderr: io.stderr,
     }),
   );
+  program.addCommand(createDevCommand({ stdout: io.stdout, stderr: io.stderr, environment: io.environment ?? process.env }));
   program.addCommand(createDlpCommand({ stdin: io.stdin ?? process.stdin, stdout: io.stdout, stderr: io.stderr }));
   program.addCommand(createAuditCommand({ getAuditComponents: () => services.audit(), stdout: io.stdout, stderr: io.stderr }));
   program.addCommand(
