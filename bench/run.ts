@@ -25,6 +25,7 @@ interface BenchModule {
 
 const AREA_BENCHES: readonly BenchModule[] = [
   { area: "gateway", specifier: "./gateway.js", exportName: "runGatewayBench" },
+  { area: "deployed", specifier: "./deployed.js", exportName: "runDeployedBench" },
   { area: "dlp", specifier: "./dlp.js", exportName: "runDlpBench" },
   { area: "audit", specifier: "./audit.js", exportName: "runAuditBench" },
   { area: "limits", specifier: "./limits.js", exportName: "runLimitsBench" },

@@ -1,6 +1,7 @@
 import "./quietTestModeWarnings.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { exitOnUncaughtError } from "./host/exitOnUncaughtError.js";
 import { type RunningLocalHost, startLocalHost } from "./host/index.js";
 import { loadFunctionDefinitions } from "./loadFunctionDefinitions.js";
 import { type RunningMockOpenAi, startMockOpenAi } from "./mockOpenAi/index.js";
@@ -32,6 +33,7 @@ function quote(value: string): string {
  */
 async function main(): Promise<void> {
   const startedAt = Date.now();
+  exitOnUncaughtError();
   await mkdir(STATE_DIRECTORY, { recursive: true });
   const stack = await startLocalStack({ stateDirectory: STATE_DIRECTORY });
   const mocks: RunningMockOpenAi[] = [];

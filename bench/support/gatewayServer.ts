@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   const serviceAccount = process.env.PALISADE_BENCH_SERVICE_ACCOUNT ?? "bench-app";
   const services = await getAppServices();
   const { apiKey } = await services.apiKeys.create({ project, serviceAccount, expiresInMs: 3_600_000 });
-  const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), log: () => undefined });
+  // PALISADE_BENCH_DEPLOYED=1: the instance as Azure and `npm start` run it, also consuming the audit
+  // queue (appending to the chain) and running its timers (bench/deployed.ts).
+  const deployed = process.env.PALISADE_BENCH_DEPLOYED === "1";
+  const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), log: () => undefined, runTimers: deployed, runServiceBusTriggers: deployed });
 
   serveUntilStopped({ url: host.url, pid: process.pid, apiKey }, async () => {
     await host.stop().catch(() => undefined);

@@ -144,3 +144,44 @@ export async function fixedRate(target: LoadTarget, rate: number, durationInSeco
     dropped,
   };
 }
+
+/**
+ * One caller, one request at a time, `count` requests on one keep-alive connection, latency in µs
+ * resolution (autocannon rounds to whole milliseconds, too coarse for a single caller's tail).
+ */
+export async function sequential(target: LoadTarget, count: number): Promise<LoadResult> {
+  const url = new URL(target.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const body = Buffer.from(target.body);
+  const headers = { ...target.headers, "content-length": String(body.byteLength) };
+  const latencies = new Float64Array(count);
+  let completed = 0;
+  let failures = 0;
+  const startedAt = performance.now();
+  for (let index = 0; index < count; index++) {
+    const sentAt = performance.now();
+    const status = await new Promise<number>((resolve) => {
+      const call = request({ agent, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: "POST", headers }, (response) => {
+        response.resume();
+        response.on("end", () => resolve(response.statusCode ?? 0));
+      });
+      call.setTimeout(30_000, () => call.destroy(new Error("timeout")));
+      call.on("error", () => resolve(0));
+      call.end(body);
+    });
+    if (status >= 200 && status < 300) latencies[completed++] = performance.now() - sentAt;
+    else failures += 1;
+  }
+  const elapsedInSeconds = (performance.now() - startedAt) / 1000;
+  agent.destroy();
+  const sorted = latencies.slice(0, completed).sort();
+  return {
+    requests: completed,
+    requestsPerSecond: completed / elapsedInSeconds,
+    p50Ms: percentile(sorted, 0.5),
+    p90Ms: percentile(sorted, 0.9),
+    p99Ms: percentile(sorted, 0.99),
+    failures,
+    dropped: 0,
+  };
+}

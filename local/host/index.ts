@@ -71,9 +71,12 @@ function headersOf(request: IncomingMessage): Record<string, string> {
   for (const [key, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(", ") : value;
   }
-  // Azure's front end appends the caller's address to x-forwarded-for; do the same, so the app's
-  // trusted-hop logic sees what it will see in Azure.
+  // App Service's front end writes the connection's address and port into `client-ip`, overwriting
+  // whatever the caller sent, and appends the address to x-forwarded-for; do the same, so the app
+  // finds the caller where it will find it in Azure.
   const remote = request.socket.remoteAddress ?? "";
+  const port = request.socket.remotePort;
+  headers["client-ip"] = port === undefined ? remote : remote.includes(":") ? `[${remote}]:${port}` : `${remote}:${port}`;
   headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${remote}` : remote;
   return headers;
 }
@@ -114,7 +117,11 @@ async function writeResponse(response: ServerResponse, result: HttpResponseInit 
   await pump(body as ReadableStream<Uint8Array>, response);
 }
 
-/** Copies a web stream to the socket as it produces; stops (and cancels the stream) when the caller leaves. */
+/**
+ * Copies a web stream to the socket as it produces; stops (and cancels the stream) when the caller
+ * leaves, also when it left before the copy began. A stream that errors cuts the connection (the
+ * app ends its own failures with an error frame; this is for the ones it could not).
+ */
 async function pump(body: ReadableStream<Uint8Array>, response: ServerResponse): Promise<void> {
   const reader = body.getReader();
   let closed = false;
@@ -122,9 +129,10 @@ async function pump(body: ReadableStream<Uint8Array>, response: ServerResponse):
     closed = true;
     reader.cancel().catch(() => undefined);
   };
-  response.once("close", onClose);
+  if (response.destroyed) onClose();
+  else response.once("close", onClose);
   try {
-    for (;;) {
+    while (!closed) {
       const next = await reader.read();
       if (next.done || closed) break;
       if (!response.write(next.value)) await drained(response);
@@ -177,6 +185,17 @@ function requestUrl(request: IncomingMessage): RequestUrl {
   }
   const url = new URL(raw, `http://${host}`);
   return { href: url.toString(), pathname: url.pathname, query: () => Object.fromEntries(url.searchParams) };
+}
+
+/** An error's name and message for a log line (never a request's content: errors here carry none). */
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : "unknown error";
+}
+
+/** A caller that went away: routine for a server, not worth a log line. */
+function isDisconnect(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ECONNRESET" || code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE" || code === "ERR_STREAM_DESTROYED" || error.message === "aborted";
 }
 
 /** The host's own refusals (no route, body over 100 MB) in the same shape and headers as the app's. */
@@ -268,8 +287,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   };
 
   const server: Server = createServer((request, response) => {
+    // A socket that fails under a request or response (a reset, a write after the caller left) is
+    // reported here, never thrown: an `error` event without a listener would end the process.
+    const reportSocketError = (error: Error): void => {
+      if (!isDisconnect(error)) log(`host: connection failed: ${describeError(error)}`);
+    };
+    request.on("error", reportSocketError);
+    response.on("error", reportSocketError);
     handle(request, response).catch((error: unknown) => {
-      log(`host: unhandled error: ${error instanceof Error ? error.message : "unknown"}`);
+      log(`host: unhandled error: ${describeError(error)}`);
+      if (response.destroyed) return;
       if (!response.headersSent) plainError(response, 500, "The function failed.");
       else response.destroy();
     });
@@ -279,6 +306,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
+  server.on("error", (error) => log(`host: server error: ${describeError(error)}`));
   const port = (server.address() as AddressInfo).port;
 
   const timerHandles: NodeJS.Timeout[] = [];

@@ -122,7 +122,11 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
     }
   };
 
-  const loops = sessions ? Array.from({ length: trigger.maxConcurrentSessions ?? 8 }, () => sessionLoop()) : [queueLoop()];
+  // A loop that fails outside its own catch (the SDK refusing to make a receiver, say) is logged,
+  // never left as an unhandled rejection, which would end the process.
+  const logged = (loop: Promise<void>): Promise<void> =>
+    loop.catch((error: unknown) => trigger.log(`[${trigger.name}] receive loop stopped: ${error instanceof Error ? `${error.name}: ${error.message}` : "unknown error"}`));
+  const loops = (sessions ? Array.from({ length: trigger.maxConcurrentSessions ?? 8 }, () => sessionLoop()) : [queueLoop()]).map(logged);
   return {
     async stop() {
       abort.abort();

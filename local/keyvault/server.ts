@@ -10,6 +10,7 @@ import { CHALLENGE_HEADER, hasBearerToken } from "./challenge.js";
 import { type VaultRequest, type VaultResponse, vaultError } from "./http.js";
 import { KeysHandler } from "./keys.js";
 import { SecretsHandler } from "./secrets.js";
+import { OperationTally } from "../operationTally.js";
 
 export interface KeyVaultEmulatorOptions {
   /** 0 or absent: a free port. */
@@ -28,6 +29,8 @@ export interface RunningKeyVaultEmulator {
   /** The same PEM on disk (AZURE_KEYVAULT_CA_CERT). */
   readonly caCertPath: string;
   stop(): Promise<void>;
+  /** Requests served since start, by kind (`secrets.GET`, `keys.POST`, ...): Key Vault operations on the bill. */
+  operations(): Readonly<Record<string, number>>;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -44,8 +47,10 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
   const secrets = new SecretsHandler(() => Date.now());
   const keys = new KeysHandler(() => Date.now());
   let vaultUrl = "";
+  const tally = new OperationTally();
 
   const route = (request: VaultRequest, collection: string): VaultResponse => {
+    tally.count(`${collection}.${request.method}`);
     switch (collection) {
       case "secrets":
         return secrets.handleSecrets(request);
@@ -59,6 +64,8 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
   };
 
   const server = createServer({ cert: certificate.certPem, key: certificate.keyPem }, (req, res) => {
+    // Every HTTPS request, the SDK's unauthenticated challenge included.
+    tally.count("requests");
     void handle(req, res, vaultUrl, route);
   });
   // A client that drops a TLS handshake must not take the emulator down.
@@ -85,6 +92,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
     vaultUrl,
     caCertPem: certificate.certPem,
     caCertPath,
+    operations: () => tally.snapshot(),
     stop() {
       stopped ??= closeServer(server).then(async () => {
         if (ownsCertDir) await rm(certDir, { recursive: true, force: true });

@@ -24,6 +24,7 @@ import {
   type Settlement,
 } from "./queue.js";
 import { type SasKey } from "./sas.js";
+import { OperationTally } from "../operationTally.js";
 
 /**
  * The AMQP side of the emulator: accepts connections (SASL ANONYMOUS, then $cbs tokens), routes
@@ -111,6 +112,7 @@ class LinkConsumer implements Consumer {
     readonly sender: Sender,
     readonly queue: QueueEntity,
     readonly mode: ReceiveMode,
+    private readonly tally: OperationTally,
   ) {}
 
   capacity(): number {
@@ -133,6 +135,7 @@ class LinkConsumer implements Consumer {
       deliveryCount: message.deliveryCount,
     });
     this.sent++;
+    this.tally.count("receive");
     this.sender.send(bytes, lockTokenToDeliveryTag(lockToken ?? newLockToken()), 0);
   }
 
@@ -154,6 +157,8 @@ export class Broker {
   private readonly states = new WeakMap<Connection, ConnectionState>();
   private readonly connections = new Set<Connection>();
   private readonly sockets = new Set<Socket>();
+  /** Operations served, by kind: what a request costs on the real service (see bench/deployed.ts). */
+  readonly tally = new OperationTally();
   private server: Server | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
 
@@ -333,7 +338,7 @@ export class Broker {
     const queue = this.admit(sender, connection, address);
     if (!queue || address === undefined) return;
     const mode: ReceiveMode = sender.snd_settle_mode === 1 ? "receiveAndDelete" : "peekLock";
-    const consumer = new LinkConsumer(sender, queue, mode);
+    const consumer = new LinkConsumer(sender, queue, mode, this.tally);
     const filter = (sender.source as Terminus | undefined)?.filter ?? undefined;
     const wantsSession = filter !== undefined && filter !== null && Object.prototype.hasOwnProperty.call(filter, SESSION_FILTER);
     if (queue.settings.requiresSession !== wantsSession) {
@@ -418,6 +423,7 @@ export class Broker {
   private watchDispositions(sender: Sender, consumer: LinkConsumer): void {
     const settle = (delivery: Delivery | undefined, settlement: Settlement, echo: object): void => {
       if (!delivery) return;
+      this.tally.count(`settle.${settlement.kind}`);
       const token = lockTokenFromDeliveryTag(delivery.tag);
       const result = token === undefined ? "lockLost" : consumer.queue.settle(token, settlement);
       const state =
@@ -492,6 +498,7 @@ export class Broker {
         this.accept(messageContext.delivery);
         const request = messageContext.message;
         if (!request) return;
+        this.tally.count("cbs");
         const response = handleCbsRequest(request, this.options.sasKey, Date.now());
         if (response.authorizedPath !== undefined && response.expiresAtMs !== undefined) {
           this.stateOf(connection).authorizations.set(response.authorizedPath, response.expiresAtMs);
@@ -516,6 +523,7 @@ export class Broker {
         const properties = (request.application_properties ?? {}) as Record<string, unknown>;
         const body = (request.body !== null && typeof request.body === "object" ? request.body : {}) as Record<string, unknown>;
         let response: ManagementResponse;
+        this.tally.count(`management.${typeof properties.operation === "string" ? properties.operation.replace(/^com\.microsoft:/, "") : "unknown"}`);
         try {
           response = handleManagementRequest(
             queue,
@@ -545,6 +553,7 @@ export class Broker {
     const delivery = context.delivery;
     if (!delivery) return;
     const incoming: StoredMessage[] = [];
+    this.tally.count("send");
     try {
       if (delivery.format === BATCH_MESSAGE_FORMAT) {
         const payload = context.message as unknown;

@@ -33,6 +33,8 @@ export interface RunningServiceBusEmulator {
   stop(): Promise<void>;
   /** Messages held by a queue (active, locked, deferred, scheduled); `name/$DeadLetterQueue` for its DLQ. */
   queueDepth(name: string): number;
+  /** Operations served since start, by kind (send, receive, settle.*, management.*, cbs). */
+  operations(): Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_SAS_KEY_NAME = "RootManageSharedAccessKey";
@@ -60,6 +62,9 @@ export async function startServiceBusEmulator(options: ServiceBusEmulatorOptions
     },
     queueDepth(name: string) {
       return broker.queueDepth(name);
+    },
+    operations() {
+      return broker.tally.snapshot();
     },
   };
 }

@@ -87,7 +87,12 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
       stderr: io.stderr,
       startHost: async (options) => {
         await import("../../local/quietTestModeWarnings.js");
-        const [{ startLocalHost }, { loadFunctionDefinitions }] = await Promise.all([import("../../local/host/index.js"), import("../../local/loadFunctionDefinitions.js")]);
+        const [{ startLocalHost }, { loadFunctionDefinitions }, { exitOnUncaughtError }] = await Promise.all([
+          import("../../local/host/index.js"),
+          import("../../local/loadFunctionDefinitions.js"),
+          import("../../local/host/exitOnUncaughtError.js"),
+        ]);
+        exitOnUncaughtError();
         const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), ...options });
         return {
           url: host.url,

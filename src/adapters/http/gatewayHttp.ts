@@ -42,9 +42,10 @@ export function gatewayRequestOf(request: HttpRequest, requestId: string, truste
     requestedProject: requestedProjectFromHeaders((name) => header(request, name)),
     dataClassHeader: header(request, "x-data-classification") ?? undefined,
     residencyHeader: header(request, "x-palisade-residency") ?? undefined,
-    // The Functions worker never sees the socket: the platform's front end appends the caller to
-    // x-forwarded-for, and the policy says how many such hops to trust.
-    clientIp: clientAddress({ remoteAddress: null, forwardedFor: header(request, "x-forwarded-for") ?? undefined, trustedProxyHops }),
+    // The Functions worker never sees the socket. App Service's front end writes the connection's
+    // address into `client-ip` (overwriting any the caller sent) and appends it to x-forwarded-for;
+    // the policy says how many x-forwarded-for hops to trust (0: the connection itself).
+    clientIp: clientAddress({ remoteAddress: header(request, "client-ip"), forwardedFor: header(request, "x-forwarded-for") ?? undefined, trustedProxyHops }),
     traceparent: trace.traceparent,
     tracestate: trace.tracestate,
     subjectHeader: header(request, "x-palisade-subject") ?? undefined,
@@ -52,20 +53,45 @@ export function gatewayRequestOf(request: HttpRequest, requestId: string, truste
   };
 }
 
-/** Maps the gateway's answer to the Functions response: JSON, or SSE streamed as it is produced. */
-export function toHttpResponse(response: GatewayResponse): HttpResponseInit {
+/**
+ * Maps the gateway's answer to the Functions response: JSON, or SSE streamed as it is produced.
+ *
+ * A stream's frames are pulled one at a time. The controller is touched only while the stream is
+ * open: a frame that arrives after the caller went away is dropped (enqueueing into a cancelled
+ * stream throws). An error the frames throw after the headers have gone out (the gateway turns its
+ * known failures into error frames itself) ends the stream with an OpenAI error frame rather than
+ * a cut connection, and is handed to `onStreamError` to be logged.
+ */
+export function toHttpResponse(response: GatewayResponse, onStreamError: (error: unknown) => void = () => undefined): HttpResponseInit {
   if (response.kind === "json") {
     return { status: response.status, headers: { "content-type": "application/json", ...response.headers }, jsonBody: response.body };
   }
   const encoder = new TextEncoder();
   const iterator = response.events[Symbol.asyncIterator]();
+  const requestId = response.headers["x-request-id"] ?? "unknown";
+  /** The next frame, and whether it is the last; a throw becomes a last, error frame. */
+  const nextFrame = async (): Promise<{ frame: string | null; last: boolean }> => {
+    try {
+      const next = await iterator.next();
+      return next.done ? { frame: null, last: true } : { frame: next.value, last: false };
+    } catch (error) {
+      onStreamError(error);
+      return { frame: streamFailureFrame(requestId), last: true };
+    }
+  };
+  let open = true;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const next = await iterator.next();
-      if (next.done) controller.close();
-      else controller.enqueue(encoder.encode(next.value));
+      const { frame, last } = await nextFrame();
+      if (!open) return;
+      if (frame !== null) controller.enqueue(encoder.encode(frame));
+      if (last) {
+        open = false;
+        controller.close();
+      }
     },
     async cancel() {
+      open = false;
       await iterator.return?.();
     },
   });
@@ -74,4 +100,10 @@ export function toHttpResponse(response: GatewayResponse): HttpResponseInit {
     headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no", ...response.headers },
     body,
   };
+}
+
+/** The error frame for a failure nobody expected, in the shape the OpenAI SDK raises mid-stream. */
+function streamFailureFrame(requestId: string): string {
+  const message = `Palisade could not complete the request. Quote request id ${requestId} when reporting it.`;
+  return `data: ${JSON.stringify({ error: { message, type: "api_error", code: "internal_error", param: null } })}\n\n`;
 }

@@ -124,42 +124,65 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): SdkFetc
   };
 }
 
-/** A web stream over the answer, as its chunks arrive; pauses the socket when the reader lags. */
+/**
+ * A web stream over the answer, as its chunks arrive; pauses the socket when the reader lags.
+ *
+ * The controller is touched only while the stream is open: once it has ended, failed or been
+ * cancelled (the reader went away), the socket listeners are removed and the socket destroyed, so a
+ * chunk, an `end` or an error the socket still delivers can never reach a closed controller (which
+ * would throw `ERR_INVALID_STATE` from an event handler and take the process down).
+ */
 function streamOf(incoming: IncomingMessage, outgoing: ClientRequest, done: () => void, onFail: (fail: (error: unknown) => void) => void): ReadableStream<Uint8Array> {
+  let open = true;
+  let detach = (): void => undefined;
+  /** Runs `settle` on the controller once, if the stream is still open, then lets go of the socket. */
+  const finish = (settle?: () => void): void => {
+    if (!open) return;
+    open = false;
+    done();
+    detach();
+    settle?.();
+  };
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      let finished = false;
-      const fail = (error: unknown): void => {
-        if (finished) return;
-        finished = true;
-        done();
-        controller.error(error);
-      };
-      onFail(fail);
-      incoming.on("data", (chunk: Buffer) => {
-        if (finished) return;
+      const fail = (error: unknown): void => finish(() => controller.error(error));
+      const onData = (chunk: Buffer): void => {
+        if (!open) return;
         controller.enqueue(chunk);
         if ((controller.desiredSize ?? 0) <= 0) incoming.pause();
-      });
-      incoming.on("end", () => {
-        if (finished) return;
-        finished = true;
-        done();
-        controller.close();
-      });
-      incoming.on("close", () => {
+      };
+      const onEnd = (): void => finish(() => controller.close());
+      const onClose = (): void => {
         if (!incoming.complete) fail(new TypeError("terminated"));
-      });
-      incoming.on("error", (error) => fail(new TypeError("terminated", { cause: error })));
+      };
+      const onError = (error: Error): void => fail(new TypeError("terminated", { cause: error }));
+      detach = () => {
+        incoming.off("data", onData);
+        incoming.off("end", onEnd);
+        incoming.off("close", onClose);
+        incoming.off("error", onError);
+        // A late socket error has no one left to tell; a listener keeps it from being thrown.
+        incoming.on("error", ignore);
+      };
+      onFail(fail);
+      incoming.on("data", onData);
+      incoming.on("end", onEnd);
+      incoming.on("close", onClose);
+      incoming.on("error", onError);
     },
     pull() {
-      incoming.resume();
+      if (open) incoming.resume();
     },
     cancel() {
-      done();
+      finish();
+      incoming.destroy();
       outgoing.destroy();
     },
   });
+}
+
+function ignore(): void {
+  // deliberately nothing: see the callers
 }
 
 function headerPairs(raw: readonly string[]): [string, string][] {

@@ -52,8 +52,11 @@ describe("gatewayRequestOf", () => {
     expect(gatewayRequestOf(spoofed, "r", 1, null).clientIp).toBe("198.51.100.7");
     expect(gatewayRequestOf(spoofed, "r", 2, null).clientIp).toBe("10.1.2.3");
     expect(gatewayRequestOf(spoofed, "r", 3, null).clientIp).toBeNull();
-    // With no trusted proxy, the header is ignored (and the worker never sees the socket).
+    // With no trusted proxy, x-forwarded-for is ignored: the connection's address is the one App
+    // Service's front end writes into client-ip; without it the address is unknown.
     expect(gatewayRequestOf(spoofed, "r", 0, null).clientIp).toBeNull();
+    expect(gatewayRequestOf(request({ "x-forwarded-for": "10.1.2.3, 198.51.100.7", "client-ip": "198.51.100.9:49828" }), "r", 0, null).clientIp).toBe("198.51.100.9");
+    expect(gatewayRequestOf(request({ "client-ip": "[2001:db8::9]:443" }), "r", 0, null).clientIp).toBe("2001:db8::9");
     expect(gatewayRequestOf(request({ "x-forwarded-for": "[2001:db8::7]:443" }), "r", 1, null).clientIp).toBe("2001:db8::7");
   });
 
@@ -134,5 +137,41 @@ describe("toHttpResponse", () => {
     await reader.cancel();
     expect(finished).toBe(true);
     expect(yielded).toBeLessThan(5);
+  });
+
+  it("ends with an OpenAI error frame, not a cut stream, when the producer throws after the headers went out", async () => {
+    const failures: unknown[] = [];
+    async function* events(): AsyncIterable<string> {
+      yield 'data: {"n":1}\n\n';
+      throw new RangeError("a bug");
+    }
+    const response = toHttpResponse({ kind: "stream", status: 200, headers: { "x-request-id": "req-00000042" }, events: events() }, (error) => failures.push(error));
+    const text = await new Response(response.body as ReadableStream<Uint8Array>).text();
+    const frames = text.split("\n\n").filter(Boolean);
+    expect(frames[0]).toBe('data: {"n":1}');
+    expect(JSON.parse((frames[1] ?? "").slice("data: ".length))).toEqual({
+      error: { message: "Palisade could not complete the request. Quote request id req-00000042 when reporting it.", type: "api_error", code: "internal_error", param: null },
+    });
+    expect(frames).toHaveLength(2);
+    expect(failures).toEqual([new RangeError("a bug")]);
+  });
+
+  it("drops a frame produced after the caller went away instead of throwing at the closed stream", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* events(): AsyncIterable<string> {
+      yield 'data: {"n":1}\n\n';
+      await gate;
+      yield 'data: {"n":2}\n\n';
+    }
+    const response = toHttpResponse({ kind: "stream", status: 200, headers: {}, events: events() });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    const pending = reader.read().catch(() => null);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const cancelled = reader.cancel();
+    release();
+    await expect(cancelled).resolves.toBeUndefined();
+    await expect(pending).resolves.toEqual({ done: true, value: undefined });
   });
 });

@@ -1,4 +1,5 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { getEventListeners } from "node:events";
 import { type AddressInfo, createServer as createTcpServer } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createNodeHttpFetch } from "../../../src/adapters/openai/nodeHttpFetch.js";
@@ -176,6 +177,46 @@ describe("createNodeHttpFetch", () => {
     controller.abort();
     expect((await rejection(reader.read())).name).toBe("AbortError");
     await eventually(() => closed.includes(seen[0]?.remotePort ?? -1));
+  });
+
+  it("lets a reader cancel at any point of a stream, also after the upstream finished sending, without throwing at the closed stream", async () => {
+    // Issue 18 item 1: the socket's later chunks and `end` reached the cancelled stream's controller
+    // (ERR_INVALID_STATE thrown from an event handler: an uncaught exception that kills the process).
+    const uncaught: unknown[] = [];
+    const record = (error: unknown): void => void uncaught.push(error);
+    process.on("uncaughtException", record);
+    handler = (_request, _body, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write("data: first\n\n");
+      setTimeout(() => {
+        for (let index = 0; index < 5; index += 1) response.write(`data: ${index}\n\n`);
+        response.end("data: [DONE]\n\n");
+      }, 5);
+    };
+    const fetchOf = createNodeHttpFetch();
+    try {
+      for (let attempt = 0; attempt < 30; attempt += 1) {
+        const controller = new AbortController();
+        const response = await fetchOf(`${base}/stream`, { method: "POST", body: "{}", signal: controller.signal });
+        const reader = response.body?.getReader();
+        if (!reader) throw new Error("no body");
+        await reader.read();
+        // Cancel before, or after, the upstream has sent the rest; sometimes with a read pending.
+        await new Promise((resolve) => setTimeout(resolve, attempt % 3 === 0 ? 0 : 20));
+        if (attempt % 2 === 1) reader.read().catch(() => undefined);
+        await reader.cancel();
+        // The SDK aborts its signal after cancelling the body: no listener may be left on it.
+        expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        controller.abort();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off("uncaughtException", record);
+    }
+    expect(uncaught.map(String)).toEqual([]);
+    // Every cancelled stream's connection was closed, not left to the pool half-read.
+    await eventually(() => closed.length === 30);
   });
 });
 

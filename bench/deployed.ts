@@ -1,0 +1,229 @@
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Readable, type Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { startMockOpenAi } from "../local/mockOpenAi/index.js";
+import { DEPLOYMENT, REQUEST_BODY, benchPolicy, startGatewayChild } from "./gateway.js";
+import { costPerMillionRequests } from "./support/costModel.js";
+import { type LoadResult, type LoadTarget, closedLoop, fixedRate, sequential } from "./support/load.js";
+import { affinityOf, canPin, pin, sampleProcess } from "./support/procStats.js";
+import { type StackServerReady, type StackStats } from "./support/stackServer.js";
+import { stopChild } from "./support/stopChild.js";
+
+/**
+ * Palisade in the deployed shape (issue "Performance in the deployed shape"): ONE instance that
+ * serves HTTP, consumes the audit queue (appends to the chain) and runs its timers, as Azure and
+ * `npm start` run it; the local stack (Azurite, the Service Bus and Key Vault emulators) in a process
+ * of its own, as those services run on their own machines in Azure. Pinned: the instance on core 1;
+ * the stack, the mock upstream and the load generator on core 0.
+ *
+ * Reports, per scenario: latency over calling the mock directly, the instance's CPU per request
+ * (including the appends of that scenario's events, measured until the queue has drained), the
+ * stack's CPU per request, and round trips per request by kind, counted at the emulators (Service
+ * Bus, Key Vault) and at a counting proxy in front of Azurite's Table endpoint. Then the split of the
+ * instance's CPU into HTTP path and µs per appended event, the effect of a 300 ms upstream, and the
+ * cost model (bench/support/costModel.ts). See docs/benchmarks.md.
+ */
+
+type Child = ChildProcessByStdio<Writable, Readable, Readable>;
+
+const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function startStackChild(directory: string, pinToCore: string | null): Promise<{ child: Child; ready: StackServerReady }> {
+  const script = fileURLToPath(new URL("./support/stackServer.js", import.meta.url));
+  if (!existsSync(script)) throw new Error(`${script} is missing: run the bench from the build (npm run bench)`);
+  const [command, args] = pinToCore ? ["taskset", ["-c", pinToCore, process.execPath, script, directory]] : [process.execPath, [script, directory]];
+  const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => void (stderr = `${stderr}${chunk.toString("utf8")}`.slice(-4000)));
+  const ready = await new Promise<StackServerReady>((resolve, reject) => {
+    let stdout = "";
+    const timer = setTimeout(() => reject(new Error(`the stack child did not start within 60 s: ${stderr}`)), 60_000);
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+      const newline = stdout.indexOf("\n");
+      if (newline < 0) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(stdout.slice(0, newline)) as StackServerReady);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the stack child exited with ${String(code)}: ${stderr}`));
+    });
+  });
+  return { child, ready };
+}
+
+async function statsOf(statsUrl: string): Promise<StackStats> {
+  const response = await fetch(statsUrl);
+  return (await response.json()) as StackStats;
+}
+
+/** Waits until the audit queue is empty (every event appended), at most `timeoutInMs`; returns whether it drained. */
+async function drained(statsUrl: string, timeoutInMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutInMs;
+  for (;;) {
+    if ((await statsOf(statsUrl)).auditQueueDepth === 0) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+}
+
+function difference(after: Readonly<Record<string, number>>, before: Readonly<Record<string, number>>, per: number): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [kind, count] of Object.entries(after)) {
+    const delta = count - (before[kind] ?? 0);
+    if (delta > 0) result[kind] = delta / Math.max(1, per);
+  }
+  return result;
+}
+
+export interface DeployedBenchOptions {
+  readonly quick: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export async function runDeployedBench(options: DeployedBenchOptions): Promise<Record<string, number>> {
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const seconds = options.quick ? 3 : 10;
+  const directory = await mkdtemp(join(tmpdir(), "palisade-deployed-"));
+  const pinned = canPin(availableParallelism());
+  const originalAffinity = pinned ? affinityOf(process.pid) : null;
+  const children: Child[] = [];
+  const mock = await startMockOpenAi({ name: "eu-west-standard", region: "westeurope", maxRecorded: 10 });
+  try {
+    if (pinned) pin(process.pid, "0");
+    const stack = await startStackChild(directory, pinned ? "0" : null);
+    children.push(stack.child);
+    const { statsUrl } = stack.ready;
+    const policyPath = join(directory, "policy.json");
+    await writeFile(policyPath, JSON.stringify(benchPolicy(mock.url, true)));
+    const environment = { ...stack.ready.environment, PALISADE_POLICY: policyPath, PALISADE_LOG_LEVEL: "error", PALISADE_BENCH_PROJECT: "bench", PALISADE_BENCH_SERVICE_ACCOUNT: "bench-app" };
+    const direct: LoadTarget = {
+      url: `${mock.url}/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=2024-10-21`,
+      headers: { "content-type": "application/json", "api-key": "unused-local" },
+      body: REQUEST_BODY,
+    };
+    const results: Record<string, number> = {};
+
+    // 1. The HTTP path alone: an instance that does not consume the queue. Its events stay queued.
+    const httpOnly = await startGatewayChild(environment, pinned ? "1" : null, null);
+    children.push(httpOnly.child);
+    const httpTarget: LoadTarget = { url: `${httpOnly.ready.url}/v1/chat/completions`, headers: { "content-type": "application/json", authorization: `Bearer ${httpOnly.ready.apiKey}` }, body: REQUEST_BODY };
+    await closedLoop(httpTarget, 16, options.quick ? 2 : 4);
+    const queuedBefore = (await statsOf(statsUrl)).auditQueueDepth;
+    const httpBefore = sampleProcess(httpOnly.ready.pid);
+    const httpRun = await fixedRate(httpTarget, 200, seconds);
+    const httpAfter = sampleProcess(httpOnly.ready.pid);
+    const queuedAfter = (await statsOf(statsUrl)).auditQueueDepth;
+    results["split.httpCpuMicrosPerRequest"] = round((httpAfter.cpuMicros - httpBefore.cpuMicros) / Math.max(1, httpRun.requests + httpRun.failures), 0);
+    results["split.eventsPerRequest"] = round((queuedAfter - queuedBefore) / Math.max(1, httpRun.requests + httpRun.failures), 2);
+    await stopChild(httpOnly.child);
+
+    // 2. The deployed instance: it starts, then drains what the HTTP-only instance left queued.
+    const instance = await startGatewayChild({ ...environment, PALISADE_BENCH_DEPLOYED: "1" }, pinned ? "1" : null, null);
+    children.push(instance.child);
+    const pid = instance.ready.pid;
+    const drainStart = sampleProcess(pid);
+    const toDrain = (await statsOf(statsUrl)).auditQueueDepth;
+    const drainStartedAt = Date.now();
+    const allDrained = await drained(statsUrl, 120_000);
+    const drainEnd = sampleProcess(pid);
+    results["split.drainedEvents"] = toDrain;
+    results["split.appendMicrosPerEvent"] = allDrained && toDrain > 0 ? round((drainEnd.cpuMicros - drainStart.cpuMicros) / toDrain, 0) : Number.NaN;
+    results["split.appendEventsPerSecond"] = allDrained ? round(toDrain / Math.max(0.001, (Date.now() - drainStartedAt) / 1000), 0) : Number.NaN;
+    log(`deployed bench: HTTP path ${results["split.httpCpuMicrosPerRequest"]} µs/request, ${results["split.eventsPerRequest"]} events/request; drained ${toDrain} events at ${results["split.appendMicrosPerEvent"]} µs CPU each`);
+
+    const target: LoadTarget = { url: `${instance.ready.url}/v1/chat/completions`, headers: { "content-type": "application/json", authorization: `Bearer ${instance.ready.apiKey}` }, body: REQUEST_BODY };
+    await closedLoop(target, 16, options.quick ? 2 : 5);
+    await drained(statsUrl, 60_000);
+    const idleAt = sampleProcess(pid);
+    await sleep(2_000);
+    results.idleCpuPercent = round(((sampleProcess(pid).cpuMicros - idleAt.cpuMicros) / 2_000_000) * 100, 1);
+    const stackPid = stack.ready.pid;
+
+    const scenarios: { name: string; run: (load: LoadTarget) => Promise<LoadResult> }[] = [
+      { name: "serial", run: (load) => sequential(load, options.quick ? 200 : 1_000) },
+      { name: "rate100", run: (load) => fixedRate(load, 100, seconds) },
+      { name: "rate200", run: (load) => fixedRate(load, 200, seconds) },
+      ...(options.quick ? [] : [{ name: "rate500", run: (load: LoadTarget) => fixedRate(load, 500, seconds) }]),
+      { name: "closed16", run: (load) => closedLoop(load, 16, seconds) },
+    ];
+    let peakRssMb = 0;
+    for (const scenario of scenarios) {
+      const viaDirect = await scenario.run(direct);
+      const operationsBefore = (await statsOf(statsUrl)).operations;
+      const before = sampleProcess(pid);
+      const stackBefore = sampleProcess(stackPid);
+      const viaGateway = await scenario.run(target);
+      // The appends of this scenario's events are part of its cost: wait for the queue to drain.
+      const caughtUp = await drained(statsUrl, 60_000);
+      const after = sampleProcess(pid);
+      const stackAfter = sampleProcess(stackPid);
+      const served = viaGateway.requests + viaGateway.failures;
+      const operations = difference((await statsOf(statsUrl)).operations, operationsBefore, served);
+      peakRssMb = Math.max(peakRssMb, after.rssPeakMb);
+      const prefix = scenario.name;
+      results[`${prefix}.rps`] = round(viaGateway.requestsPerSecond, 0);
+      results[`${prefix}.directRps`] = round(viaDirect.requestsPerSecond, 0);
+      results[`${prefix}.p50Ms`] = round(viaGateway.p50Ms, 3);
+      results[`${prefix}.p99Ms`] = round(viaGateway.p99Ms, 3);
+      results[`${prefix}.deltaP50Ms`] = round(viaGateway.p50Ms - viaDirect.p50Ms, 3);
+      results[`${prefix}.deltaP90Ms`] = round(viaGateway.p90Ms - viaDirect.p90Ms, 3);
+      results[`${prefix}.deltaP99Ms`] = round(viaGateway.p99Ms - viaDirect.p99Ms, 3);
+      results[`${prefix}.failures`] = viaGateway.failures;
+      results[`${prefix}.dropped`] = viaGateway.dropped;
+      results[`${prefix}.drained`] = caughtUp ? 1 : 0;
+      results[`${prefix}.instanceCpuMicrosPerRequest`] = round((after.cpuMicros - before.cpuMicros) / Math.max(1, served), 0);
+      results[`${prefix}.stackCpuMicrosPerRequest`] = round((stackAfter.cpuMicros - stackBefore.cpuMicros) / Math.max(1, served), 0);
+      for (const [kind, perRequest] of Object.entries(operations)) results[`${prefix}.roundTrips.${kind}`] = round(perRequest, 3);
+      log(
+        `deployed bench: ${prefix}: ${viaGateway.requestsPerSecond.toFixed(0)} req/s, over direct p50 +${(viaGateway.p50Ms - viaDirect.p50Ms).toFixed(2)} ` +
+          `p99 +${(viaGateway.p99Ms - viaDirect.p99Ms).toFixed(2)} ms; instance ${results[`${prefix}.instanceCpuMicrosPerRequest`]} µs/request ` +
+          `(appends included${caughtUp ? "" : ", queue NOT drained"}), stack ${results[`${prefix}.stackCpuMicrosPerRequest`]} µs/request; ` +
+          `round trips/request ${Object.entries(operations).map(([kind, value]) => `${kind} ${value.toFixed(2)}`).join(", ")}; ${viaGateway.failures} failures`,
+      );
+    }
+
+    // 3. A realistic upstream: 300 ms to answer. Governance should overlap it, not add to it.
+    mock.setFault({ latencyInMs: 300 });
+    const slowDirect = await fixedRate(direct, 50, seconds);
+    const slowGateway = await fixedRate(target, 50, seconds);
+    mock.setFault(null);
+    results["upstream300.deltaP50Ms"] = round(slowGateway.p50Ms - slowDirect.p50Ms, 3);
+    results["upstream300.deltaP99Ms"] = round(slowGateway.p99Ms - slowDirect.p99Ms, 3);
+    results["upstream300.failures"] = slowGateway.failures;
+    log(`deployed bench: upstream answering in 300 ms, 50 req/s: over direct p50 +${results["upstream300.deltaP50Ms"]} p99 +${results["upstream300.deltaP99Ms"]} ms`);
+
+    results.rssPeakMb = round(Math.max(peakRssMb, sampleProcess(pid).rssPeakMb), 1);
+    results.stackRssMb = round(sampleProcess(stackPid).rssMb, 1);
+    results.pinned = pinned ? 1 : 0;
+
+    // 4. The bill: USD per million chat requests at the 200 req/s shape.
+    const roundTrips: Record<string, number> = {};
+    for (const [key, value] of Object.entries(results)) if (key.startsWith("rate200.roundTrips.")) roundTrips[key.slice("rate200.roundTrips.".length)] = value;
+    const cost = costPerMillionRequests({
+      instanceCpuMicrosPerRequest: results["rate200.instanceCpuMicrosPerRequest"] ?? Number.NaN,
+      serialLatencyMs: results["serial.p50Ms"] ?? Number.NaN,
+      // Upper bound: one trigger execution per appended event (the trigger takes batches).
+      executionsPerRequest: 1 + (results["split.eventsPerRequest"] ?? 1),
+      operationsPerRequest: roundTrips,
+    });
+    for (const [key, value] of Object.entries(cost)) results[`costPerMillion.${key}`] = round(value, 3);
+    log(
+      `deployed bench: cost per million chat requests (list prices, see docs/benchmarks.md): $${cost.totalBusyUsd.toFixed(2)} busy / $${cost.totalSerialUsd.toFixed(2)} serial ` +
+        `(compute $${cost.computeBusyUsd.toFixed(2)}-${cost.computeSerialUsd.toFixed(2)}, executions $${cost.executionsUsd.toFixed(2)}, Service Bus $${cost.serviceBusUsd.toFixed(2)}, ` +
+        `Table $${cost.tableUsd.toFixed(3)}, Key Vault $${cost.keyVaultUsd.toFixed(3)})`,
+    );
+    return results;
+  } finally {
+    for (const child of children.reverse()) await stopChild(child).catch(() => undefined);
+    if (originalAffinity) pin(process.pid, originalAffinity);
+    await mock.stop();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
