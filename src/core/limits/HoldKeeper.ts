@@ -80,6 +80,20 @@ export class HoldKeeper {
     return this.forfeitIfLate(this.deps.clock.nowInMs());
   }
 
+  private readonly sweptOnRefusalAt = new Map<string, number>();
+
+  /**
+   * Before a budget refusal: sweeps the project unless that was done within the last third of the
+   * expiry (a spent budget refuses every request; one range query per request would be the cost).
+   */
+  async reclaimBeforeRefusal(project: string): Promise<readonly ReclaimedHold[]> {
+    const nowInMs = this.deps.clock.nowInMs();
+    const last = this.sweptOnRefusalAt.get(project);
+    if (last !== undefined && nowInMs - last < this.deps.expiryInMs / 3) return [];
+    this.sweptOnRefusalAt.set(project, nowInMs);
+    return this.reclaim(project);
+  }
+
   /** Gives back the expired holds of one project (of any owner); never throws. */
   async reclaim(project: string): Promise<readonly ReclaimedHold[]> {
     try {

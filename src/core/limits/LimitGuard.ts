@@ -220,7 +220,7 @@ export class LimitGuard {
     try {
       result = await this.admit(project.id, limited);
       // Refused on budget: budget a dead instance still holds may be past its expiry. Sweep, then look once more.
-      if (!result.applied && budgeted && result.refused.some((key) => key.startsWith("R|")) && (await this.holds.reclaim(project.id)).length > 0) {
+      if (!result.applied && budgeted && result.refused.some((key) => key.startsWith("R|")) && (await this.holds.reclaimBeforeRefusal(project.id)).length > 0) {
         result = await this.admit(project.id, limited);
       }
     } catch (error) {
