@@ -18,13 +18,13 @@ import { ROOT, type RunningHostProcesses, ensureBuilt, startHostProcesses } from
  * one local stack; one is killed (SIGKILL) with requests in flight. What it held (reservations in
  * flight and its budget lease) must come back within the hold expiry plus one sweep of the
  * surviving instance, and `palisade usage` must show who holds what until when. Short, configurable
- * expiries keep it quick: PALISADE_LIMITS_HOLD_EXPIRY_IN_MS = 3 s here (60 s by default).
+ * expiries keep it quick: PALISADE_LIMITS_HOLD_EXPIRY_IN_MS = 10 s here (60 s by default).
  */
 
 const run = promisify(execFile);
-const HOLD_EXPIRY_IN_MS = 3_000;
+const HOLD_EXPIRY_IN_MS = 10_000;
 /** Expiry + one sweep (a third of the expiry) + the survivor's flush tick, with room for a loaded machine. */
-const BOUND_IN_MS = 20_000;
+const BOUND_IN_MS = 45_000;
 const IN_FLIGHT = 6;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -71,7 +71,7 @@ beforeAll(async () => {
   environment = { ...stack.environment, PALISADE_POLICY: policyPath, PALISADE_LIMITS_HOLD_EXPIRY_IN_MS: String(HOLD_EXPIRY_IN_MS), PALISADE_LIMITS_SETTLE_EVERY_IN_MS: "500" };
   cli = new CliServices(environment);
   apiKey = (await (await cli.apiKeyService()).create({ project: "spend", serviceAccount: "spend-app", expiresInMs: 3_600_000 })).apiKey;
-  hosts = await startHostProcesses({ count: 2, environment, args: ["--no-timers"], stopTimeoutInMs: 3_000 });
+  hosts = await startHostProcesses({ count: 2, environment, args: ["--no-timers"], stopTimeoutInMs: 3_000, readyTimeoutInMs: 90_000 });
   for (const url of hosts.urls) {
     const response = await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(30_000) });
     expect(response.status).toBe(200);
