@@ -67,6 +67,7 @@ locals {
     # Limits: lease 5% of a limit ahead, write settled usage once a second (docs/limits.md).
     PALISADE_LIMITS_LEASE_FRACTION     = "0.05"
     PALISADE_LIMITS_SETTLE_EVERY_IN_MS = "1000"
+    PALISADE_LIMITS_HOLD_EXPIRY_IN_MS  = "60000"
     # APPLICATIONINSIGHTS_CONNECTION_STRING is set by site_config below (the provider owns that
     # setting); the connection string carries no secret once local authentication is disabled.
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "ClientId=${azurerm_user_assigned_identity.app.client_id};Authorization=AAD"

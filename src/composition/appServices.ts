@@ -119,6 +119,9 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     logger,
     leaseFraction: settings.PALISADE_LIMITS_LEASE_FRACTION,
     settleEveryInMs: settings.PALISADE_LIMITS_SETTLE_EVERY_IN_MS,
+    // Unique per process: the name this instance's budget holds are written under.
+    owner: `${process.pid}-${randomUUID().slice(0, 8)}`,
+    holdExpiryInMs: settings.PALISADE_LIMITS_HOLD_EXPIRY_IN_MS,
   });
   const routing = policy.policy.routing;
   const health = new EndpointHealth(clock, routing.breaker, { maxRetryAfterInMs: routing.maxRetryAfterInMs, probeLeaseInMs: routing.totalDeadlineInMs });
@@ -168,12 +171,11 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     { provider },
   );
   // Settled usage is written in rounds and idle leases handed back; a timer keeps that going when traffic stops.
+  // The same timer renews this instance's budget holds and gives back those of dead instances, so it always runs.
   const settleEveryInMs = settings.PALISADE_LIMITS_SETTLE_EVERY_IN_MS;
-  const usageFlusher =
-    settleEveryInMs > 0
-      ? setInterval(() => void gateway.usageFlush.run().catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })), settleEveryInMs)
-      : null;
-  usageFlusher?.unref();
+  const flushEveryInMs = settleEveryInMs > 0 ? settleEveryInMs : Math.floor(settings.PALISADE_LIMITS_HOLD_EXPIRY_IN_MS / 3);
+  const usageFlusher = setInterval(() => void gateway.usageFlush.run().catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })), flushEveryInMs);
+  usageFlusher.unref();
   const ungoverned = new UngovernedEndpoints({
     policy: policy.policy,
     authenticator,
@@ -204,7 +206,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     audit,
     telemetry,
     async close() {
-      if (usageFlusher) clearInterval(usageFlusher);
+      clearInterval(usageFlusher);
       // Before the audit publisher closes: budget warnings from the last write are audit events.
       await gateway.usageFlush.run({ everything: true }).catch((error: unknown) => logger.error("usage not written at shutdown", { error: ensureError(error).name }));
       await audit.close();
