@@ -26,8 +26,9 @@ async function expectServedRecordedOnce(answers: readonly Answer[], chainId: str
   const done = await eventually(async () => {
     if (!(await outboxEmpty())) return false;
     events = await f.chain(chainId);
-    const recorded = new Set(events.map((e) => e.requestId));
-    return served.every((id) => recorded.has(id));
+    // A served request has two events (its admission, then its outcome): wait for the outcome.
+    const outcomes = new Set(events.filter((e) => e.type === "api_call").map((e) => e.requestId));
+    return served.every((id) => outcomes.has(id));
   }, 40_000, 500);
   expect(done).toBe(true);
   for (const id of served) expect(events.filter((e) => e.type === "api_call" && e.requestId === id && e.status === "success"), id).toHaveLength(1);

@@ -25,8 +25,9 @@ async function expectEveryAnswerAccountedFor(answers: readonly Answer[], chainId
   let events: AuditEvent[] = [];
   const complete = await eventually(async () => {
     events = await f.chain(chainId);
-    const recorded = new Set(events.map((e) => e.requestId));
-    return served.every((id) => recorded.has(id));
+    // A served request has two events (its admission, then its outcome): wait for the outcome.
+    const outcomes = new Set(events.filter((e) => e.type === "api_call").map((e) => e.requestId));
+    return served.every((id) => outcomes.has(id));
   }, 40_000);
   const calls = events.filter((e) => e.type === "api_call");
   const missing = served.filter((id) => !calls.some((e) => e.requestId === id));
