@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 const sdkImports = [
-  { group: ["@azure/*", "openai", "openai/*", "rhea", "azurite", "azurite/*"], message: "src/core is pure: SDKs belong in src/adapters." },
+  { group: ["@azure/*", "openai", "openai/*", "@opentelemetry/*", "rhea", "azurite", "azurite/*"], message: "src/core is pure: SDKs (OpenTelemetry included) belong in src/adapters." },
   { group: ["node:http", "node:https", "node:net", "node:tls", "node:dgram", "undici", "http", "https", "net"], message: "src/core does no I/O: the network belongs in src/adapters." },
   { group: ["node:fs", "node:fs/*", "fs", "fs/*", "node:child_process"], message: "src/core does no I/O: files belong in src/adapters or src/composition." },
   { group: ["../adapters/*", "../../adapters/*", "../composition/*", "../../composition/*"], message: "src/core never imports infrastructure." },

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { scan } from "../src/core/dlp/index.js";
 import { ENTITY_TYPES, type EntityType } from "../src/core/dlp/types.js";
+import { denseDocument, proseDocument } from "./dlpDocuments.js";
 
 /** One labelled case of the corpus in test/fixtures/dlp. */
 export interface CorpusCase {
@@ -109,9 +110,16 @@ export async function runDlpBench(options: { quick: boolean }): Promise<Record<s
   const documents = Array.from({ length: 4 }, (_, i) => makeDocument(corpus, 65536, i * 760, 20));
   // And every 5 segments (one per ~500 characters), to show the cost of validating many candidates.
   const densePrompts = Array.from({ length: 64 }, (_, i) => makeDocument(corpus, 4096, i * 48, 5));
+  // Every line carries a finding (docs/dlp.md "dense text"), and ordinary prose: 64 KB documents of each.
+  const denseLines = Array.from({ length: 4 }, (_, i) => denseDocument(65536, 1000 + i));
+  const prose = Array.from({ length: 4 }, (_, i) => proseDocument(65536, 2000 + i));
+  const denseLines4k = Array.from({ length: 64 }, (_, i) => denseDocument(4096, 3000 + i));
   const small = throughput(prompts, duration);
   const large = throughput(documents, duration);
   const dense = throughput(densePrompts, duration);
+  const denseText = throughput(denseLines, duration);
+  const denseText4k = throughput(denseLines4k, duration);
+  const proseText = throughput(prose, duration);
   const result: Record<string, number> = {
     mbPerSecond: small.mbPerSecond,
     mbPerSecond4k: small.mbPerSecond,
@@ -122,8 +130,22 @@ export async function runDlpBench(options: { quick: boolean }): Promise<Record<s
     cpuMbPerSecond64k: large.mbPerCpuSecond,
     mbPerSecondDense4k: dense.mbPerSecond,
     cpuMbPerSecondDense4k: dense.mbPerCpuSecond,
+    cpuMbPerSecondDenseLines: denseText.mbPerCpuSecond,
+    cpuMbPerSecondDenseLines4k: denseText4k.mbPerCpuSecond,
+    p99MsDenseLines4k: percentile(denseText4k.perDocMs, 99),
+    cpuMbPerSecondProse: proseText.mbPerCpuSecond,
   };
   const quality = measureQuality(corpus);
+  const total = { truePositives: 0, falsePositives: 0, falseNegatives: 0 };
+  for (const type of ENTITY_TYPES) {
+    total.truePositives += quality[type].truePositives;
+    total.falsePositives += quality[type].falsePositives;
+    total.falseNegatives += quality[type].falseNegatives;
+  }
+  result["precision.overall"] = total.truePositives / Math.max(1, total.truePositives + total.falsePositives);
+  result["recall.overall"] = total.truePositives / Math.max(1, total.truePositives + total.falseNegatives);
+  result["corpus.cases"] = corpus.length;
+  result["corpus.labels"] = total.truePositives + total.falseNegatives;
   for (const type of ENTITY_TYPES) {
     const q = quality[type];
     const precision = q.truePositives + q.falsePositives === 0 ? 1 : q.truePositives / (q.truePositives + q.falsePositives);

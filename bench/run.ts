@@ -27,11 +27,13 @@ const AREA_BENCHES: readonly BenchModule[] = [
   { area: "gateway", specifier: "./gateway.js", exportName: "runGatewayBench" },
   { area: "deployed", specifier: "./deployed.js", exportName: "runDeployedBench" },
   { area: "dlp", specifier: "./dlp.js", exportName: "runDlpBench" },
+  { area: "operations", specifier: "./operations.js", exportName: "runOperationsBench" },
   { area: "audit", specifier: "./audit.js", exportName: "runAuditBench" },
   { area: "limits", specifier: "./limits.js", exportName: "runLimitsBench" },
   { area: "servicebus", specifier: "./servicebus.js", exportName: "runServiceBusBench" },
   { area: "stack", specifier: "./stack.js", exportName: "runStackBench" },
   { area: "telemetry", specifier: "./telemetry.js", exportName: "runTelemetryBench" },
+  { area: "contentsafety", specifier: "./contentsafety.js", exportName: "runContentSafetyBench" },
 ];
 
 type Nested = { [key: string]: number | Nested };

@@ -25,25 +25,36 @@ locals {
     SERVICEBUS_FULLY_QUALIFIED_NAMESPACE = "${azurerm_servicebus_namespace.main.name}.servicebus.windows.net"
     SERVICEBUS_AUDIT_QUEUE               = azurerm_servicebus_queue.audit.name
     AZURE_KEYVAULT_URL                   = azurerm_key_vault.main.vault_uri
+    CONTENT_SAFETY_ENDPOINT              = azurerm_cognitive_account.content_safety.endpoint
     AZURE_CLIENT_ID                      = azurerm_user_assigned_identity.app.client_id
     # The separate identity the rotateKeys timer uses for Key Vault writes and key regeneration.
     PALISADE_ROTATION_CLIENT_ID = azurerm_user_assigned_identity.rotation.client_id
 
-    PALISADE_POLICY                  = var.policy_path
-    PALISADE_AUDIT_DIGEST_SECRET     = var.audit_digest_secret_name
-    PALISADE_CHECKPOINT_KEY          = azurerm_key_vault_key.checkpoint.name
-    PALISADE_CHECKPOINT_CONTAINER    = azurerm_storage_container.checkpoints.name
-    PALISADE_CHECKPOINT_EVERY        = tostring(var.checkpoint_every)
-    PALISADE_COMPLIANCE_CONTAINER    = azurerm_storage_container.compliance.name
-    PALISADE_ARM_BASE_URL            = "https://management.azure.com"
-    PALISADE_OPENAI_ADMIN_BASE_URL   = "https://api.openai.com/v1"
-    PALISADE_OPENAI_ADMIN_KEY_SECRET = "openai-admin-key"
-    PALISADE_ROTATION_LEASE_IN_MS    = "600000"
-    KEY_EXPIRY_CHECK_SCHEDULE        = var.schedules.key_expiry_check
-    ROTATE_KEYS_SCHEDULE             = var.schedules.rotate_keys
-    COMPLIANCE_SCHEDULE              = var.schedules.compliance
-    AUDIT_OUTBOX_SCHEDULE            = var.schedules.audit_outbox
-    PALISADE_LOG_LEVEL               = var.log_level
+    PALISADE_POLICY                   = var.policy_path
+    PALISADE_AUDIT_DIGEST_SECRET      = var.audit_digest_secret_name
+    PALISADE_CHECKPOINT_KEY           = azurerm_key_vault_key.checkpoint.name
+    PALISADE_CHECKPOINT_CONTAINER     = azurerm_storage_container.checkpoints.name
+    PALISADE_CHECKPOINT_EVERY         = tostring(var.checkpoint_every)
+    PALISADE_CHECKPOINT_EVERY_IN_MS   = "300000"
+    PALISADE_COMPLIANCE_CONTAINER     = azurerm_storage_container.compliance.name
+    PALISADE_ARM_BASE_URL             = "https://management.azure.com"
+    PALISADE_OPENAI_ADMIN_BASE_URL    = "https://api.openai.com/v1"
+    PALISADE_OPENAI_ADMIN_KEY_SECRET  = "openai-admin-key"
+    PALISADE_ROTATION_LEASE_IN_MS     = "600000"
+    KEY_EXPIRY_CHECK_SCHEDULE         = var.schedules.key_expiry_check
+    ROTATE_KEYS_SCHEDULE              = var.schedules.rotate_keys
+    COMPLIANCE_SCHEDULE               = var.schedules.compliance
+    AUDIT_OUTBOX_SCHEDULE             = var.schedules.audit_outbox
+    AUDIT_DEAD_LETTER_REPLAY_SCHEDULE = var.schedules.audit_dead_letter_replay
+    # Audit under faults (docs/audit.md): bounded Table tries, the dependency breaker, the publish
+    # timeout, and how long the audit trigger holds a batch through a storage outage (under functionTimeout).
+    PALISADE_STORAGE_TRY_TIMEOUT_IN_MS   = "4000"
+    PALISADE_STORAGE_MAX_RETRIES         = "1"
+    PALISADE_STORAGE_RETRY_DELAY_IN_MS   = "250"
+    PALISADE_DEPENDENCY_OPEN_FOR_IN_MS   = "2000"
+    PALISADE_AUDIT_PUBLISH_TIMEOUT_IN_MS = "2000"
+    PALISADE_AUDIT_APPEND_HOLD_IN_MS     = "240000"
+    PALISADE_LOG_LEVEL                   = var.log_level
 
     PALISADE_TELEMETRY_EXPORTER = "azure-monitor"
 
@@ -56,6 +67,7 @@ locals {
     # Limits: lease 5% of a limit ahead, write settled usage once a second (docs/limits.md).
     PALISADE_LIMITS_LEASE_FRACTION     = "0.05"
     PALISADE_LIMITS_SETTLE_EVERY_IN_MS = "1000"
+    PALISADE_LIMITS_HOLD_EXPIRY_IN_MS  = "60000"
     # APPLICATIONINSIGHTS_CONNECTION_STRING is set by site_config below (the provider owns that
     # setting); the connection string carries no secret once local authentication is disabled.
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "ClientId=${azurerm_user_assigned_identity.app.client_id};Authorization=AAD"

@@ -34,6 +34,25 @@ resource "azurerm_key_vault_key" "checkpoint" {
   curve        = "P-256"
   key_opts     = ["sign", "verify"]
 
+  # The first version expires after the key lifetime; Terraform sets it once (below, ignore_changes)
+  # and the rotation policy takes over: a new version 30 days before expiry, each expiring after the
+  # same lifetime. Rotation adds versions and never disables old ones, and Key Vault still allows
+  # `verify` with an expired version, so checkpoints signed by any earlier version stay verifiable
+  # (the verifier pins the versions it trusts: docs/audit.md).
+  expiration_date = timeadd(timestamp(), "${var.checkpoint_key_lifetime_in_days * 24}h")
+
+  rotation_policy {
+    automatic {
+      time_before_expiry = "P30D"
+    }
+    expire_after         = "P${var.checkpoint_key_lifetime_in_days}D"
+    notify_before_expiry = "P29D"
+  }
+
+  lifecycle {
+    ignore_changes = [expiration_date]
+  }
+
   depends_on = [
     azurerm_role_assignment.deployer_key_vault_crypto_officer,
     azurerm_private_endpoint.key_vault,

@@ -33,6 +33,71 @@ resource "azurerm_subnet" "private_endpoints" {
   private_endpoint_network_policies = "Enabled"
 }
 
+# Network security groups: nothing may reach the app's integration subnet (the Function App
+# receives requests on its own front end, not through the VNet), and the private endpoints accept
+# only the app's subnet, only on HTTPS (storage, Key Vault, Azure OpenAI, Service Bus over
+# WebSockets) and AMQP (Service Bus). Outbound is left open: the app calls Entra ID, Azure
+# Monitor and, for the openai credential issuer, the OpenAI platform.
+resource "azurerm_network_security_group" "app" {
+  name                = "nsg-${var.name_prefix}-palisade-app"
+  location            = azurerm_resource_group.main.location
+  resource_group_name = azurerm_resource_group.main.name
+  tags                = local.tags
+
+  security_rule {
+    name                       = "deny-all-inbound"
+    priority                   = 4096
+    direction                  = "Inbound"
+    access                     = "Deny"
+    protocol                   = "*"
+    source_port_range          = "*"
+    destination_port_range     = "*"
+    source_address_prefix      = "*"
+    destination_address_prefix = "*"
+  }
+}
+
+resource "azurerm_network_security_group" "private_endpoints" {
+  name                = "nsg-${var.name_prefix}-palisade-pe"
+  location            = azurerm_resource_group.main.location
+  resource_group_name = azurerm_resource_group.main.name
+  tags                = local.tags
+
+  security_rule {
+    name                         = "allow-app-subnet-https-amqp"
+    priority                     = 100
+    direction                    = "Inbound"
+    access                       = "Allow"
+    protocol                     = "Tcp"
+    source_port_range            = "*"
+    destination_port_ranges      = ["443", "5671", "5672"]
+    source_address_prefixes      = azurerm_subnet.app.address_prefixes
+    destination_address_prefixes = azurerm_subnet.private_endpoints.address_prefixes
+  }
+
+  security_rule {
+    name                       = "deny-all-inbound"
+    priority                   = 4096
+    direction                  = "Inbound"
+    access                     = "Deny"
+    protocol                   = "*"
+    source_port_range          = "*"
+    destination_port_range     = "*"
+    source_address_prefix      = "*"
+    destination_address_prefix = "*"
+  }
+}
+
+resource "azurerm_subnet_network_security_group_association" "app" {
+  subnet_id                 = azurerm_subnet.app.id
+  network_security_group_id = azurerm_network_security_group.app.id
+}
+
+resource "azurerm_subnet_network_security_group_association" "private_endpoints" {
+  subnet_id                 = azurerm_subnet.private_endpoints.id
+  network_security_group_id = azurerm_network_security_group.private_endpoints.id
+}
+
 resource "azurerm_private_dns_zone" "zones" {
   for_each            = local.private_dns_zones
   name                = each.value

@@ -248,10 +248,11 @@ variable "checkpoint_every" {
 variable "schedules" {
   description = "NCRONTAB schedules (six fields, seconds first) of the timer functions."
   type = object({
-    key_expiry_check = optional(string, "0 0 */6 * * *")
-    rotate_keys      = optional(string, "0 30 * * * *")
-    compliance       = optional(string, "0 0 2 * * *")
-    audit_outbox     = optional(string, "0 * * * * *")
+    key_expiry_check         = optional(string, "0 0 */6 * * *")
+    rotate_keys              = optional(string, "0 30 * * * *")
+    compliance               = optional(string, "0 0 2 * * *")
+    audit_outbox             = optional(string, "0 * * * * *")
+    audit_dead_letter_replay = optional(string, "0 */5 * * * *")
   })
   default = {}
 
@@ -286,5 +287,16 @@ variable "alert_emails" {
   validation {
     condition     = alltrue([for email in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", email))])
     error_message = "Each entry of alert_emails must be an email address."
+  }
+}
+
+variable "checkpoint_key_lifetime_in_days" {
+  description = "Lifetime of each version of the checkpoint-signing key; a new version is made 30 days before the current one expires (old versions stay for verifiers)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.checkpoint_key_lifetime_in_days >= 60 && var.checkpoint_key_lifetime_in_days <= 730 && floor(var.checkpoint_key_lifetime_in_days) == var.checkpoint_key_lifetime_in_days
+    error_message = "checkpoint_key_lifetime_in_days must be a whole number of days from 60 (more than the 30-day rotation lead) to 730."
   }
 }

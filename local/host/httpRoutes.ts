@@ -6,12 +6,15 @@ export interface HttpRoute {
   readonly methods: ReadonlySet<string>;
   readonly pattern: RegExp;
   readonly paramNames: readonly string[];
+  /** Ends in `{*name}`: matched only when no other route does, as ASP.NET routing (the Functions host's) orders them. */
+  readonly catchAll: boolean;
 }
 
 /** Compiles a Functions route template (`v1/models/{model}`, `{rest?}`) into a matcher. */
 export function compileRoute(name: string, options: HttpFunctionOptions): HttpRoute {
   const template = (options.route ?? name).replace(/^\/+|\/+$/g, "");
   const paramNames: string[] = [];
+  let catchAllRoute = false;
   const source = template
     .split("/")
     .map((segment) => {
@@ -19,13 +22,14 @@ export function compileRoute(name: string, options: HttpFunctionOptions): HttpRo
       if (!param) return `/${segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`;
       paramNames.push(param[2] ?? "");
       const catchAll = param[1] === "*";
+      catchAllRoute ||= catchAll;
       const body = catchAll ? "(.*)" : "([^/]+)";
       // A catch-all also matches nothing (as ASP.NET routing, which the Functions host uses, does).
       return param[4] || catchAll ? `(?:/${body})?` : `/${body}`;
     })
     .join("");
   const methods = new Set((options.methods ?? ["GET", "POST"]).map((method) => method.toUpperCase()));
-  return { name, options, methods, pattern: new RegExp(`^${source}/?$`, "i"), paramNames };
+  return { name, options, methods, pattern: new RegExp(`^${source}/?$`, "i"), paramNames, catchAll: catchAllRoute };
 }
 
 /** The first route whose template and method match, as the Functions host routes; else the first whose template matches. */

@@ -1,4 +1,4 @@
-import { type HttpResponseInit, type Timer, type TraceContext } from "@azure/functions";
+import { type HttpRequestInit, type HttpResponseInit, type Timer, type TraceContext } from "@azure/functions";
 import { ServiceBusClient } from "@azure/service-bus";
 import { randomBytes, randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
@@ -9,6 +9,7 @@ import { type FunctionDefinition } from "../../src/functions/definition.js";
 import { HttpRequest, HttpResponse, InvocationContext } from "./functionsRuntime.js";
 import { type HttpRoute, compileRoute, matchRoute } from "./httpRoutes.js";
 import { parseNcrontab } from "./ncrontab.js";
+import { type BodyRateOptions, MAX_BODY_BYTES, type RequestBody, RequestBodyError, closeAfterUnreadBody, isBodyAbandoned, requestBodyOf, watchBodyRate } from "./requestBody.js";
 import { resolveSetting } from "./resolveSetting.js";
 import { type RunningTrigger, startServiceBusTrigger } from "./serviceBusTrigger.js";
 
@@ -23,6 +24,16 @@ export interface LocalHostOptions {
   /** Feed Service Bus triggers from their queues. */
   readonly runServiceBusTriggers?: boolean;
   readonly log?: (line: string) => void;
+  /**
+   * How long a caller may take to send the request's headers (default 30 s, Kestrel's
+   * RequestHeadersTimeout); past it the connection gets 408 and is closed.
+   */
+  readonly headersTimeoutInMs?: number;
+  /**
+   * The slowest a body may arrive, on average, once the grace period has passed (default 240 bytes/s
+   * after 5 s, Kestrel's MinRequestBodyDataRate); slower gets 408 in the OpenAI error shape.
+   */
+  readonly minBodyRate?: BodyRateOptions;
 }
 
 export interface RunningLocalHost {
@@ -52,20 +63,6 @@ function invocationTraceContext(traceparent: string | string[] | undefined): Tra
   return { traceParent: `00-${traceId}-${randomBytes(8).toString("hex")}-${flags}`, traceState: "", attributes: {} };
 }
 
-/** Azure's front end refuses bodies over 100 MB; the functions enforce their own, smaller limits. */
-const MAX_BODY_BYTES = 100 * 1024 * 1024;
-
-async function readRequestBody(request: IncomingMessage): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).byteLength;
-    if (size > MAX_BODY_BYTES) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 function headersOf(request: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(request.headers)) {
@@ -79,6 +76,19 @@ function headersOf(request: IncomingMessage): Record<string, string> {
   headers["client-ip"] = port === undefined ? remote : remote.includes(":") ? `[${remote}]:${port}` : `${remote}:${port}`;
   headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${remote}` : remote;
   return headers;
+}
+
+/**
+ * The function's request. A streamed body goes in as the Azure worker passes it with HTTP streams on
+ * (a fetch `Request` over the incoming stream, `duplex: "half"`), so the function reads it as it comes.
+ */
+function requestFor(method: string, url: RequestUrl, headers: Record<string, string>, params: Record<string, string>, body: RequestBody): HttpRequest {
+  if (body.kind !== "stream") {
+    return new HttpRequest({ method, url: url.href, headers, query: url.query(), params, ...(body.kind === "bytes" && body.bytes.byteLength > 0 ? { body: { bytes: body.bytes } } : {}) });
+  }
+  const nativeRequest = new Request(url.href, { method, headers, body: body.stream as unknown as RequestInit["body"], duplex: "half" } as RequestInit);
+  const init: HttpRequestInit & { readonly nativeRequest: Request } = { method, url: url.href, params, nativeRequest };
+  return new HttpRequest(init);
 }
 
 /** Whether a handler's body is a stream (SSE, say) rather than bytes, a string or JSON. */
@@ -221,8 +231,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     if (definition.kind === "http") routes.push(compileRoute(definition.name, definition.options));
     if (definition.kind === "timer") timers.set(definition.name.toLowerCase(), definition);
   }
-  // Literal routes before parameterised ones, as the host orders them.
-  routes.sort((a, b) => a.paramNames.length - b.paramNames.length);
+  // Literal routes before parameterised ones, and catch-alls last, as the host orders them.
+  routes.sort((a, b) => Number(a.catchAll) - Number(b.catchAll) || a.paramNames.length - b.paramNames.length);
 
   const contextFor = (functionName: string, triggerMetadata: Record<string, unknown> = {}, traceContext?: TraceContext): InvocationContext =>
     new InvocationContext({
@@ -269,24 +279,44 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       plainError(response, 405, `${method} is not allowed on ${url.pathname}.`);
       return;
     }
-    const body = await readRequestBody(request);
-    if (body === null) {
+    // Refused on the declared length at once, as Azure's front end does, before reading a byte.
+    if (Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+      response.once("finish", () => closeAfterUnreadBody(request));
       plainError(response, 413, "The request body is larger than 100 MB.");
       return;
     }
-    const httpRequest = new HttpRequest({
-      method,
-      url: url.href,
-      headers: headersOf(request),
-      query: url.query(),
-      params: matched.params,
-      ...(body.byteLength > 0 && method !== "GET" && method !== "HEAD" ? { body: { bytes: body } } : {}),
-    });
+    watchBodyRate(
+      request,
+      bodyRate,
+      () => response.headersSent || isBodyAbandoned(request),
+      () => {
+        response.shouldKeepAlive = false;
+        plainError(response, 408, `The request body arrived more slowly than ${bodyRate.minBytesPerSecond} bytes per second. Send it again, faster.`);
+      },
+    );
+    let body;
+    try {
+      body = await requestBodyOf(request, method);
+    } catch (error) {
+      if (!(error instanceof RequestBodyError)) throw error;
+      if (!response.headersSent) plainError(response, 400, `The request body could not be read: ${error.message}.`);
+      return;
+    }
+    const httpRequest = requestFor(method, url, headersOf(request), matched.params, body);
     const result = await matched.route.options.handler(httpRequest, contextFor(matched.route.name, {}, invocationTraceContext(request.headers.traceparent)));
+    // Already answered (a body too slow): the function's answer has nowhere to go.
+    if (response.headersSent) return;
+    // The function answered without reading the whole body (a 413, say): close the connection
+    // rather than read the rest of it.
+    if (!request.complete) response.once("finish", () => closeAfterUnreadBody(request));
     await writeResponse(response, result ?? undefined);
   };
 
-  const server: Server = createServer((request, response) => {
+  const headersTimeoutInMs = options.headersTimeoutInMs ?? 30_000;
+  const bodyRate: BodyRateOptions = options.minBodyRate ?? { minBytesPerSecond: 240, graceInMs: 5_000 };
+  // Node checks the headers deadline every connectionsCheckingInterval (30 s by default): check often
+  // enough that the bound holds.
+  const server: Server = createServer({ headersTimeout: headersTimeoutInMs, connectionsCheckingInterval: Math.min(1_000, Math.max(100, headersTimeoutInMs / 4)) }, (request, response) => {
     // A socket that fails under a request or response (a reset, a write after the caller left) is
     // reported here, never thrown: an `error` event without a listener would end the process.
     const reportSocketError = (error: Error): void => {

@@ -11,6 +11,8 @@ export interface ServiceBusTriggerOptions {
   readonly client: ServiceBusClient;
   readonly maxMessagesPerBatch?: number;
   readonly maxConcurrentSessions?: number;
+  /** How long the host keeps renewing a session's lock while the function runs (host.json `maxAutoLockRenewalDuration`, default 5 min). */
+  readonly maxAutoLockRenewalDurationInMs?: number;
   readonly log: (line: string) => void;
 }
 
@@ -36,7 +38,10 @@ function bodyOf(message: ServiceBusReceivedMessage): unknown {
  * sessions when the function declares them, batches for `cardinality: "many"`, complete every message on
  * success, abandon them all on a throw (so the broker redelivers and, past MaxDeliveryCount, dead-letters).
  * Like the Azure host, it never settles by what the handler returns: a function that must set one message
- * aside does so itself (appendAuditEvents writes invalid messages to its dead-letter store).
+ * aside does so itself (appendAuditEvents writes invalid messages to its dead-letter store). Like it too,
+ * it keeps renewing the session lock while the function runs, up to `maxAutoLockRenewalDuration` (host.json,
+ * 5 min), so a function that backs off inside its invocation holds its session and burns no delivery; and
+ * after an abandon it receives from the same session again at once (the redelivery costs a delivery).
  */
 export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): RunningTrigger {
   const abort = new AbortController();
@@ -96,7 +101,7 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
     while (!abort.signal.aborted) {
       let receiver: ServiceBusReceiver | undefined;
       try {
-        receiver = await trigger.client.acceptNextSession(trigger.queueName, { abortSignal: abort.signal, maxAutoLockRenewalDurationInMs: 60_000 });
+        receiver = await trigger.client.acceptNextSession(trigger.queueName, { abortSignal: abort.signal, maxAutoLockRenewalDurationInMs: trigger.maxAutoLockRenewalDurationInMs ?? 300_000 });
         await drain(receiver);
       } catch {
         // No session available right now, or the broker went away: try again shortly.

@@ -2,6 +2,8 @@
 export interface MockFault {
   /** Answer with this status and an OpenAI-shaped error body. */
   readonly status?: number;
+  /** The error body's `code` (e.g. `content_filter`, `context_length_exceeded`); default the status. */
+  readonly errorCode?: string;
   /** Seconds, sent as `retry-after` (with `retry-after-ms`) on the error answer. */
   readonly retryAfterSeconds?: number;
   /** Wait this long before answering. */
@@ -23,7 +25,7 @@ export interface PromptDirectives {
 }
 
 /**
- * Reads `[[mock:status=429,retry-after=2,latency=50,drop,truncate=3,echo]]` from the prompt, so a test
+ * Reads `[[mock:status=429,retry-after=2,latency=50,drop,truncate=3,echo,code=content_filter]]` from the prompt, so a test
  * can drive one request's fate through the gateway without touching the mock's shared state.
  */
 export function directivesIn(prompt: string): PromptDirectives {
@@ -40,6 +42,7 @@ export function directivesIn(prompt: string): PromptDirectives {
     else if (key === "latency" && Number.isFinite(value)) fault.latencyInMs = value;
     else if (key === "truncate" && Number.isInteger(value)) fault.truncateAfterChunks = value;
     else if (key === "drop") fault.drop = true;
+    else if (key === "code" && rawValue !== undefined) fault.errorCode = rawValue.trim();
     else if (key === "echo") echo = true;
   }
   return { fault: Object.keys(fault).length > 0 ? fault : null, echo };

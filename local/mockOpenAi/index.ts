@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import { type AddressInfo } from "node:net";
+import { annotateResponse, contentFilterIn, sendPromptFiltered } from "./contentFilter.js";
+import { mockEmbeddings, embeddingTextsOf } from "./embeddings.js";
 import { type MockFault, directivesIn } from "./faults.js";
+import { StoredResponses, planMockResponse, responseEvents, responseObject, responsesTextsOf } from "./responses.js";
+import { scriptedAnswerIn, scriptedDeltas, scriptedFinishReason, scriptedMessage } from "./toolCalls.js";
 
 export type { MockFault } from "./faults.js";
 
@@ -33,6 +37,8 @@ export interface RunningMockOpenAi {
   setFault(fault: MockFault | null): void;
   requests(): readonly RecordedRequest[];
   clearRequests(): void;
+  /** Ids of the Responses the mock stored (those not sent with `store: false`). */
+  storedResponseIds(): readonly string[];
   stop(): Promise<void>;
 }
 
@@ -60,7 +66,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function sendError(response: ServerResponse, status: number, message: string, retryAfterSeconds?: number): void {
+function sendError(response: ServerResponse, status: number, message: string, retryAfterSeconds?: number, code?: string): void {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (retryAfterSeconds !== undefined) {
     headers["retry-after"] = String(retryAfterSeconds);
@@ -69,7 +75,7 @@ function sendError(response: ServerResponse, status: number, message: string, re
   // The mock never wants the SDK to retry on its own: the gateway decides.
   headers["x-should-retry"] = "false";
   response.writeHead(status, headers);
-  response.end(JSON.stringify({ error: { message, type: status === 429 ? "rate_limit_error" : "api_error", code: String(status), param: null } }));
+  response.end(JSON.stringify({ error: { message, type: status === 429 ? "rate_limit_error" : "api_error", code: code ?? String(status), param: null } }));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -77,7 +83,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /**
  * An OpenAI-compatible upstream for local runs and tests: Azure routes
  * (`/openai/deployments/{d}/chat/completions`) and platform routes (`/v1/chat/completions`),
- * plain and SSE answers with usage, fault injection, and a log of what it received.
+ * plain and SSE answers with usage, fault injection, and a log of what it received. Embeddings
+ * (embeddings.ts) and the Responses API (responses.ts) on the same routes, plus Azure's v1 paths.
  * Admin API: `PUT /_mock/fault` (JSON MockFault, or empty to clear), `GET /_mock/requests`, `DELETE /_mock/requests`.
  */
 export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<RunningMockOpenAi> {
@@ -141,9 +148,13 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
       return;
     }
     if (activeFault?.status && activeFault.status >= 400) {
-      sendError(response, activeFault.status, `injected fault ${activeFault.status}`, activeFault.retryAfterSeconds);
+      sendError(response, activeFault.status, `injected fault ${activeFault.status}`, activeFault.retryAfterSeconds, activeFault.errorCode);
       return;
     }
+
+    const filter = contentFilterIn(prompt);
+    if (filter?.refusePrompt) return sendPromptFiltered(response, filter.refusePrompt);
+    if (filter?.annotate) annotateResponse(response, filter);
 
     const lastUser = [...messages].reverse().find((message) => message.role === "user");
     const reply = directives.echo ? textOf(lastUser?.content) : `This is a mock completion from ${name} (${region}).`;
@@ -152,6 +163,26 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
     const created = Math.floor(Date.now() / 1000);
     const usage = { prompt_tokens: roughTokens(prompt), completion_tokens: roughTokens(reply), total_tokens: roughTokens(prompt) + roughTokens(reply), prompt_tokens_details: { cached_tokens: 0 } };
     const served = { "x-mock-endpoint": name, "x-mock-region": region };
+
+    const scripted = scriptedAnswerIn(prompt);
+    if (scripted && body.stream === true) {
+      response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...served });
+      const send = (payload: unknown): void => void response.write(`data: ${JSON.stringify(payload)}\n\n`);
+      for (const delta of scriptedDeltas(scripted)) {
+        if (chunkDelayInMs > 0) await sleep(chunkDelayInMs);
+        send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: null }] });
+      }
+      send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: {}, finish_reason: scriptedFinishReason(scripted) }] });
+      const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+      if (streamOptions?.include_usage) send({ id, object: "chat.completion.chunk", created, model, choices: [], usage });
+      response.end("data: [DONE]\n\n");
+      return;
+    }
+    if (scripted) {
+      response.writeHead(200, { "content-type": "application/json", ...served });
+      response.end(JSON.stringify({ id, object: "chat.completion", created, model, choices: [{ index: 0, message: scriptedMessage(scripted), finish_reason: scriptedFinishReason(scripted), logprobs: null }], usage }));
+      return;
+    }
 
     if (body.stream === true) {
       response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...served });
@@ -185,15 +216,87 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
     );
   };
 
+  const storedResponses = new StoredResponses(maxRecorded);
+
+  /** Embeddings and the Responses API: same recording and faults as chat, answers from their own modules. */
+  const handleOperation = async (request: IncomingMessage, response: ServerResponse, path: string, deployment: string | null, operation: "embeddings" | "responses"): Promise<void> => {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+    } catch {
+      sendError(response, 400, "body is not JSON");
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(request.headers)) if (typeof value === "string") headers[key] = value;
+    recorded.push({ path, deployment, headers, body, receivedAtInMs: Date.now() });
+    if (recorded.length > maxRecorded) recorded.shift();
+
+    const texts = operation === "embeddings" ? embeddingTextsOf(body.input) : responsesTextsOf(body).all;
+    const directives = directivesIn(texts.join("\n"));
+    const activeFault = directives.fault ?? takeFault();
+    if (activeFault?.latencyInMs) await sleep(activeFault.latencyInMs);
+    if (activeFault?.drop) {
+      request.socket.destroy();
+      return;
+    }
+    if (activeFault?.status && activeFault.status >= 400) {
+      sendError(response, activeFault.status, `injected fault ${activeFault.status}`, activeFault.retryAfterSeconds);
+      return;
+    }
+    const model = typeof body.model === "string" ? body.model : (deployment ?? "mock-model");
+    const served = { "x-mock-endpoint": name, "x-mock-region": region };
+
+    if (operation === "embeddings") {
+      const outcome = mockEmbeddings(body, model);
+      if (outcome.kind === "error") {
+        sendError(response, outcome.status, outcome.message);
+        return;
+      }
+      response.writeHead(200, { "content-type": "application/json", ...served }).end(JSON.stringify(outcome.body));
+      return;
+    }
+
+    const outcome = planMockResponse(body, model, { name, region, echo: directives.echo, stored: storedResponses });
+    if (outcome.kind === "error") {
+      response.writeHead(outcome.status, { "content-type": "application/json", "x-should-retry": "false" });
+      response.end(JSON.stringify({ error: { message: outcome.message, type: "invalid_request_error", code: outcome.code, param: outcome.param } }));
+      return;
+    }
+    const createdAt = Math.floor(Date.now() / 1000);
+    if (body.stream !== true) {
+      response.writeHead(200, { "content-type": "application/json", ...served }).end(JSON.stringify(responseObject(outcome.plan, createdAt, "completed")));
+      return;
+    }
+    response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...served });
+    let sent = 0;
+    for (const event of responseEvents(outcome.plan, createdAt)) {
+      const isDelta = event.type.endsWith(".delta");
+      if (isDelta && activeFault?.truncateAfterChunks !== undefined && sent >= activeFault.truncateAfterChunks) {
+        response.socket?.destroy();
+        return;
+      }
+      if (isDelta) {
+        sent += 1;
+        if (chunkDelayInMs > 0) await sleep(chunkDelayInMs);
+      }
+      response.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    }
+    response.end();
+  };
+
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://mock");
     const path = url.pathname;
     const azure = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(path);
+    const operation = request.method === "POST" ? operationRouteOf(path) : null;
     const work = path.startsWith("/_mock/")
       ? handleAdmin(request, response, path)
-      : request.method === "POST" && (azure || path === "/v1/chat/completions")
+      : request.method === "POST" && (azure || path === "/v1/chat/completions" || path === "/openai/v1/chat/completions")
         ? handleCompletion(request, response, path, azure?.[1] ? decodeURIComponent(azure[1]) : null)
-        : Promise.resolve(sendError(response, 404, `no route ${request.method ?? ""} ${path}`));
+        : operation
+          ? handleOperation(request, response, path, operation.deployment, operation.operation)
+          : Promise.resolve(sendError(response, 404, `no route ${request.method ?? ""} ${path}`));
     work.catch(() => {
       if (!response.headersSent) sendError(response, 500, "mock failure");
       else response.end();
@@ -213,10 +316,23 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
     setFault,
     requests: () => recorded,
     clearRequests: () => void (recorded.length = 0),
+    storedResponseIds: () => storedResponses.ids(),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Embeddings and Responses routes, in the platform's (`/v1/...`), Azure's deployment
+ * (`/openai/deployments/{d}/...`), Azure's dated (`/openai/responses`) and Azure's v1 (`/openai/v1/...`) shapes.
+ */
+function operationRouteOf(path: string): { operation: "embeddings" | "responses"; deployment: string | null } | null {
+  const deploymentRoute = /^\/openai\/deployments\/([^/]+)\/(embeddings|responses)$/.exec(path);
+  if (deploymentRoute) return { operation: deploymentRoute[2] === "embeddings" ? "embeddings" : "responses", deployment: decodeURIComponent(deploymentRoute[1] ?? "") };
+  const plain = /^\/(?:v1|openai\/v1|openai)\/(embeddings|responses)$/.exec(path);
+  if (!plain || (path === "/openai/embeddings")) return null;
+  return { operation: plain[1] === "embeddings" ? "embeddings" : "responses", deployment: null };
 }

@@ -1,4 +1,7 @@
 import { Command } from "commander";
+import { randomUUID } from "node:crypto";
+import { hostname, userInfo } from "node:os";
+import { AuditEventFactory } from "../core/audit/AuditEventFactory.js";
 import { CliServices } from "../composition/cliServices.js";
 import { CounterUsageReader } from "../core/limits/UsageReader.js";
 import { TableUsageCounterStore } from "../adapters/tables/TableUsageCounterStore.js";
@@ -6,6 +9,7 @@ import { TABLES } from "../composition/storage.js";
 import { createAuditCommand } from "./commands/audit.js";
 import { createComplianceCommand } from "./commands/compliance.js";
 import { createCredentialsCommand } from "./commands/credentials.js";
+import { createDevCommand } from "./commands/dev.js";
 import { createDlpCommand } from "./commands/dlp.js";
 import { createDsrCommand } from "./commands/dsr.js";
 import { createHostCommand } from "./commands/host.js";
@@ -20,6 +24,17 @@ export interface ProgramIo {
   readonly environment?: Readonly<Record<string, string | undefined>>;
 }
 
+/** Who runs an operator command, for audit events: `PALISADE_OPERATOR`, else user@host. */
+export function operatorName(environment: Readonly<Record<string, string | undefined>>): string {
+  const named = environment.PALISADE_OPERATOR?.trim();
+  if (named) return named;
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `uid-unknown@${hostname()}`;
+  }
+}
+
 /** The `palisade` operator command. It reads the same settings as the app (the variables `npm start` prints). */
 export function createProgram(io: ProgramIo, services: CliServices = new CliServices(io.environment ?? process.env)): Command {
   const program = new Command("palisade")
@@ -28,7 +43,21 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
 
   program.addCommand(createPolicyCommand(io));
-  program.addCommand(createKeysCommand({ getApiKeyService: () => services.apiKeyService(), getPolicy: async () => (await services.policy()).policy, ...io }));
+  program.addCommand(
+    createKeysCommand({
+      getApiKeyService: () => services.apiKeyService(),
+      getPolicy: async () => (await services.policy()).policy,
+      getAudit: async () => {
+        const [audit, policy] = await Promise.all([services.audit(), services.policy()]);
+        return {
+          events: new AuditEventFactory({ clock: { nowInMs: () => Date.now() }, newEventId: randomUUID, policyVersion: policy.version }),
+          operator: operatorName(io.environment ?? process.env),
+          publish: (project, events) => audit.publisherFor(policy.policy.projects.find((candidate) => candidate.id === project)?.auditOnPublishFailure ?? "fail_closed").publish(events),
+        };
+      },
+      ...io,
+    }),
+  );
   program.addCommand(
     createUsageCommand({
       getUsageReader: async () => new CounterUsageReader(new TableUsageCounterStore(services.storage().table(TABLES.usage))),
@@ -37,8 +66,14 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
     }),
   );
   program.addCommand(
-    createCredentialsCommand({ getServices: async () => (await import("../composition/rotation.js")).getRotationServices(), stdout: io.stdout, stderr: io.stderr }),
+    createCredentialsCommand({
+      getServices: async () => (await import("../composition/rotation.js")).getRotationServices(),
+      operator: operatorName(io.environment ?? process.env),
+      stdout: io.stdout,
+      stderr: io.stderr,
+    }),
   );
+  program.addCommand(createDevCommand({ stdout: io.stdout, stderr: io.stderr, environment: io.environment ?? process.env }));
   program.addCommand(createDlpCommand({ stdin: io.stdin ?? process.stdin, stdout: io.stdout, stderr: io.stderr }));
   program.addCommand(createAuditCommand({ getAuditComponents: () => services.audit(), stdout: io.stdout, stderr: io.stderr }));
   program.addCommand(

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type CredentialRotation } from "../core/admin/CredentialRotation.js";
 import { AdminService } from "../core/admin/AdminService.js";
 import { credentialRotationOf } from "../core/admin/credentialRotationOf.js";
-import { AuditEventFactory } from "../core/gateway/auditEvents.js";
+import { AuditEventFactory } from "../core/audit/AuditEventFactory.js";
 import { getAppServices } from "./appServices.js";
 import { getRotationServices } from "./rotation.js";
 

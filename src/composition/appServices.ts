@@ -1,6 +1,7 @@
 import { SecretClient } from "@azure/keyvault-secrets";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { AzureContentSafety } from "../adapters/contentsafety/AzureContentSafety.js";
 import { JoseEntraTokenVerifier } from "../adapters/entra/JoseEntraTokenVerifier.js";
 import { createCredential } from "../adapters/identity/createCredential.js";
 import { KeyVaultSecretStore } from "../adapters/keyvault/KeyVaultSecretStore.js";
@@ -13,10 +14,14 @@ import { TableUsageCounterStore } from "../adapters/tables/TableUsageCounterStor
 import { ApiKeyService } from "../core/auth/ApiKeyService.js";
 import { Authenticator } from "../core/auth/Authenticator.js";
 import { type Clock } from "../core/clock.js";
-import { ChatCompletionService } from "../core/gateway/ChatCompletionService.js";
 import { ModelsService } from "../core/gateway/ModelsService.js";
+import { UngovernedEndpoints } from "../core/gateway/UngovernedEndpoints.js";
+import { AuditEventFactory } from "../core/audit/AuditEventFactory.js";
 import { ensureError } from "../core/errors.js";
 import { LimitGuard } from "../core/limits/LimitGuard.js";
+import { ContentSafetyScreen } from "../core/safety/ContentSafetyScreen.js";
+import { ContentSafetyStage } from "../core/safety/ContentSafetyStage.js";
+import { ContentSafetyCheck } from "../core/safety/ContentSafetyCheck.js";
 import { type LoadedPolicy } from "../core/policy/parsePolicy.js";
 import { readCurrentCredential } from "../core/rotation/readCurrentCredential.js";
 import { EndpointHealth } from "../core/routing/EndpointHealth.js";
@@ -25,9 +30,11 @@ import { type AuditComponents, createAuditComponents } from "./audit.js";
 import { auditConfigFrom } from "./auditConfig.js";
 import { createSubjectProtector, recordPolicyChangesAtStartUp } from "./compliance.js";
 import { loadPolicyFile } from "./loadPolicyFile.js";
+import { type Gateway, createGateway } from "./gateway.js";
 import { type Settings, parseSettings } from "./settings.js";
 import { type Telemetry, getTelemetry } from "./telemetry.js";
 import { TABLES, createStorageClients } from "./storage.js";
+import { tableResilience } from "./tableResilience.js";
 
 export const systemClock: Clock = { nowInMs: () => Date.now() };
 
@@ -36,7 +43,10 @@ export interface AppServices {
   readonly policy: LoadedPolicy;
   readonly clock: Clock;
   readonly logger: JsonLogger;
-  readonly chat: ChatCompletionService;
+  /** The governed pipeline, its operations (chat, ...) and the usage flush. */
+  readonly gateway: Gateway;
+  /** Refuses (and records) every /v1 and /openai path that is not a governed route. */
+  readonly ungoverned: UngovernedEndpoints;
   readonly models: ModelsService;
   readonly apiKeys: ApiKeyService;
   readonly apiKeyStore: TableApiKeyStore;
@@ -84,7 +94,9 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const policy = await loadPolicyFile(settings.PALISADE_POLICY);
   const credential = createCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID, local: settings.PALISADE_LOCAL_STACK });
   const telemetry = await getTelemetry(settings, { logger, credential, traceSampleRatio: settings.PALISADE_TRACE_SAMPLE_RATIO });
-  const storage = createStorageClients(settings, credential);
+  // One breaker and bounded tries for every Table client of the app: an outage is a fast 503, not a stall.
+  const tables = tableResilience(settings, { clock, logger });
+  const storage = createStorageClients(settings, credential, tables);
 
   const caCertPem = settings.AZURE_KEYVAULT_CA_CERT ? await readFile(settings.AZURE_KEYVAULT_CA_CERT, "utf8") : undefined;
   const secrets = settings.AZURE_KEYVAULT_URL
@@ -107,13 +119,16 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     logger,
     leaseFraction: settings.PALISADE_LIMITS_LEASE_FRACTION,
     settleEveryInMs: settings.PALISADE_LIMITS_SETTLE_EVERY_IN_MS,
+    // Unique per process: the name this instance's budget holds are written under.
+    owner: `${process.pid}-${randomUUID().slice(0, 8)}`,
+    holdExpiryInMs: settings.PALISADE_LIMITS_HOLD_EXPIRY_IN_MS,
   });
   const routing = policy.policy.routing;
   const health = new EndpointHealth(clock, routing.breaker, { maxRetryAfterInMs: routing.maxRetryAfterInMs, probeLeaseInMs: routing.totalDeadlineInMs });
   telemetry.observeEndpointHealth(health, policy.policy.endpoints);
 
   const provider = new OpenAiCompletionProvider({ credential, readApiKey: secrets ? cachedSecretReader(secrets, clock) : null });
-  const audit = createAuditComponents(auditConfigFrom(settings, { credential, caCertPem, clock, logger, observeOutbox: (outbox) => telemetry.observeOutbox(outbox) }));
+  const audit = createAuditComponents(auditConfigFrom(settings, { credential, caCertPem, clock, logger, observeOutbox: (outbox) => telemetry.observeOutbox(outbox), tableOptions: tables }));
 
   const digestKey = await digestKeyFrom(secrets, settings);
   // A separate key for cache entries, derived so that one Key Vault secret serves both purposes.
@@ -123,29 +138,51 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
   if (settings.PALISADE_LOCAL_STACK) await cacheStore.createTableIfMissing();
 
-  const chat = new ChatCompletionService({
-    policy: policy.policy,
-    policyVersion: policy.version,
-    clock,
-    logger,
-    newEventId: randomUUID,
-    authenticator,
-    limits,
-    health,
-    provider,
-    auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
-    cache: { store: cacheStore, secret: cacheSecret },
-    digestKey,
-    subjects,
-    telemetry: telemetry.gateway,
-  });
+  // Content safety results are cached under HMACs with their own key, derived like the response cache's.
+  const safetyCacheKey = digestKey ? createHmac("sha256", digestKey).update("palisade/content-safety-cache/v1").digest() : randomBytes(32);
+  const contentSafety = new ContentSafetyStage(
+    settings.CONTENT_SAFETY_ENDPOINT
+      ? new ContentSafetyScreen({
+          safety: new AzureContentSafety({ endpoint: settings.CONTENT_SAFETY_ENDPOINT, ...(settings.CONTENT_SAFETY_KEY ? { key: settings.CONTENT_SAFETY_KEY } : { credential }) }),
+          clock,
+          cacheKey: safetyCacheKey,
+        })
+      : null,
+  );
+
+  const gateway = createGateway(
+    {
+      policy: policy.policy,
+      policyVersion: policy.version,
+      clock,
+      logger,
+      newEventId: randomUUID,
+      authenticator,
+      limits,
+      health,
+      auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
+      cache: { store: cacheStore, secret: cacheSecret },
+      digestKey,
+      subjects,
+      telemetry: telemetry.gateway,
+      checks: [new ContentSafetyCheck(contentSafety)],
+      contentSafety,
+    },
+    { provider },
+  );
   // Settled usage is written in rounds and idle leases handed back; a timer keeps that going when traffic stops.
+  // The same timer renews this instance's budget holds and gives back those of dead instances, so it always runs.
   const settleEveryInMs = settings.PALISADE_LIMITS_SETTLE_EVERY_IN_MS;
-  const usageFlusher =
-    settleEveryInMs > 0
-      ? setInterval(() => void chat.flushUsage().catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })), settleEveryInMs)
-      : null;
-  usageFlusher?.unref();
+  const flushEveryInMs = settleEveryInMs > 0 ? settleEveryInMs : Math.floor(settings.PALISADE_LIMITS_HOLD_EXPIRY_IN_MS / 3);
+  const usageFlusher = setInterval(() => void gateway.usageFlush.run().catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })), flushEveryInMs);
+  usageFlusher.unref();
+  const ungoverned = new UngovernedEndpoints({
+    policy: policy.policy,
+    authenticator,
+    events: new AuditEventFactory({ clock, newEventId: randomUUID, policyVersion: policy.version }),
+    auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
+    logger,
+  });
   const models = new ModelsService({ policy: policy.policy, authenticator, createdAtInSeconds: Math.floor(clock.nowInMs() / 1000) });
 
   // A new policy version (or changed models or endpoints) is an audit event, recorded once across instances.
@@ -156,7 +193,8 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     policy,
     clock,
     logger,
-    chat,
+    gateway,
+    ungoverned,
     models,
     apiKeys,
     apiKeyStore,
@@ -168,9 +206,9 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     audit,
     telemetry,
     async close() {
-      if (usageFlusher) clearInterval(usageFlusher);
+      clearInterval(usageFlusher);
       // Before the audit publisher closes: budget warnings from the last write are audit events.
-      await chat.flushUsage({ everything: true }).catch((error: unknown) => logger.error("usage not written at shutdown", { error: ensureError(error).name }));
+      await gateway.usageFlush.run({ everything: true }).catch((error: unknown) => logger.error("usage not written at shutdown", { error: ensureError(error).name }));
       await audit.close();
       await telemetry.shutdown();
     },

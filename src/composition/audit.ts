@@ -5,6 +5,8 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { BlobCheckpointAnchor } from "../adapters/blob/BlobCheckpointAnchor.js";
 import { KeyVaultCheckpointSigner } from "../adapters/keyvault/KeyVaultCheckpointSigner.js";
 import { keyVaultClientOptions } from "../adapters/keyvault/keyVaultClientOptions.js";
+import { CircuitBreakingAuditPublisher } from "../adapters/servicebus/CircuitBreakingAuditPublisher.js";
+import { ServiceBusAuditDeadLetterQueue } from "../adapters/servicebus/ServiceBusAuditDeadLetterQueue.js";
 import { ServiceBusAuditPublisher } from "../adapters/servicebus/ServiceBusAuditPublisher.js";
 import { AUDIT_LOG_TABLE } from "../adapters/tables/audit/auditEntities.js";
 import { AUDIT_DEAD_LETTER_TABLE, TableAuditDeadLetters } from "../adapters/tables/audit/TableAuditDeadLetters.js";
@@ -14,7 +16,10 @@ import { type Clock } from "../core/clock.js";
 import { type Logger } from "../core/logger.js";
 import { AuditAppender } from "../core/audit/AuditAppender.js";
 import { AuditCheckpointer } from "../core/audit/AuditCheckpointer.js";
+import { type AuditDeadLetterQueue, type DeadLetterReplayResult, replayAuditDeadLetters } from "../core/audit/AuditDeadLetterQueue.js";
 import { type AuditDeadLetters } from "../core/audit/AuditDeadLetters.js";
+import { type HoldDeps, type HoldOptions } from "../core/audit/holdThroughOutage.js";
+import { CircuitBreaker } from "../core/resilience/CircuitBreaker.js";
 import { type AuditLedger } from "../core/audit/AuditLedger.js";
 import { type AuditOutbox } from "../core/audit/AuditOutbox.js";
 import { type AuditPublisher } from "../core/audit/AuditPublisher.js";
@@ -22,8 +27,11 @@ import { type CheckpointAnchor } from "../core/audit/CheckpointAnchor.js";
 import { type CheckpointSigner } from "../core/audit/CheckpointSigner.js";
 import { type AuditPublishFailureMode, drainOutbox, type DrainOutboxResult, OutboxAuditPublisher } from "../core/audit/OutboxAuditPublisher.js";
 import { type SignatureVerifier } from "../core/audit/SignatureVerifier.js";
+import { type TableResilience } from "./tableResilience.js";
 
 const CLOSE_TIMEOUT_IN_MS = 3_000;
+/** The first publish also opens the AMQP connection and link: the SDK's own bound (5 s × 2 retries + delays). */
+const FIRST_PUBLISH_TIMEOUT_IN_MS = 16_000;
 
 export interface AuditConfig {
   readonly storage: { readonly connectionString: string } | { readonly tableEndpoint: string; readonly blobEndpoint: string; readonly credential: TokenCredential };
@@ -32,6 +40,8 @@ export interface AuditConfig {
   readonly checkpointContainer: string;
   /** Sign a checkpoint every N entries per chain (0 disables automatic checkpoints). */
   readonly checkpointEvery: number;
+  /** Also sign one when a growing chain's last checkpoint is this old (0 disables; default 300,000 ms). */
+  readonly checkpointEveryInMs?: number;
   readonly serviceBus?: { readonly connectionString: string } | { readonly fullyQualifiedNamespace: string; readonly credential: TokenCredential };
   readonly auditQueue: string;
   readonly clock: Clock;
@@ -40,6 +50,14 @@ export interface AuditConfig {
   readonly checkpointKeys?: { readonly signer: CheckpointSigner; readonly verifier: SignatureVerifier };
   /** Create tables, container and the checkpoint key when missing (default: true with a connection string, i.e. locally). */
   readonly createIfMissing?: boolean;
+  /** Bounded tries and the shared Table Storage breaker (the app passes its own; default: the SDK's). */
+  readonly tableOptions?: TableResilience;
+  /** The longest a publish waits for Service Bus before the outbox or a 503 (default 2,000 ms). */
+  readonly publishTimeoutInMs?: number;
+  /** How long the publisher's breaker stays open before one probe (default 2,000 ms). */
+  readonly breakerOpenForInMs?: number;
+  /** How long the trigger holds a batch through a storage outage (default 240,000 ms: under host.json's 5 min). */
+  readonly appendHoldInMs?: number;
   /** Wraps the outbox so telemetry can count what is stored and drained. */
   readonly observeOutbox?: (outbox: AuditOutbox) => AuditOutbox;
 }
@@ -57,10 +75,16 @@ export interface AuditComponents {
   readonly outbox: AuditOutbox;
   /** Where the trigger keeps messages it can never append, with the reason (table `AuditDeadLetters`). */
   readonly deadLetters: AuditDeadLetters;
+  /** The audit queue's dead-letter queue on the broker; null when no Service Bus is configured. */
+  readonly deadLetterQueue: AuditDeadLetterQueue | null;
+  /** How the trigger backs off through a storage outage while holding its batch. */
+  readonly appendHold: Omit<HoldDeps, "logger"> & HoldOptions;
   /** The publisher for a project's `auditOnPublishFailure` policy (primary, then outbox or fail closed). */
   publisherFor(mode: AuditPublishFailureMode): AuditPublisher;
   /** Republish what the outbox holds (the timer's use case). */
   drainOutbox(): Promise<DrainOutboxResult>;
+  /** Send what the broker dead-lettered back to the audit queue (the timer's and the CLI's use case). */
+  replayDeadLetters(options?: { maxMessages?: number; maxReplays?: number }): Promise<DeadLetterReplayResult>;
   close(): Promise<void>;
 }
 
@@ -82,6 +106,7 @@ const unavailablePublisher: AuditPublisher = {
 export function createAuditComponents(config: AuditConfig): AuditComponents {
   const local = "connectionString" in config.storage;
   const create = config.createIfMissing ?? local;
+  const tableOptions = config.tableOptions ?? {};
   let auditTable: TableClient;
   let outboxTable: TableClient;
   let deadLetterTable: TableClient;
@@ -89,15 +114,15 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
   if ("connectionString" in config.storage) {
     const cs = config.storage.connectionString;
     const insecure = /(?:Table|Blob)Endpoint=http:/i.test(cs);
-    auditTable = TableClient.fromConnectionString(cs, AUDIT_LOG_TABLE, { allowInsecureConnection: insecure });
-    outboxTable = TableClient.fromConnectionString(cs, AUDIT_OUTBOX_TABLE, { allowInsecureConnection: insecure });
-    deadLetterTable = TableClient.fromConnectionString(cs, AUDIT_DEAD_LETTER_TABLE, { allowInsecureConnection: insecure });
+    auditTable = TableClient.fromConnectionString(cs, AUDIT_LOG_TABLE, { ...tableOptions, allowInsecureConnection: insecure });
+    outboxTable = TableClient.fromConnectionString(cs, AUDIT_OUTBOX_TABLE, { ...tableOptions, allowInsecureConnection: insecure });
+    deadLetterTable = TableClient.fromConnectionString(cs, AUDIT_DEAD_LETTER_TABLE, { ...tableOptions, allowInsecureConnection: insecure });
     blobService = BlobServiceClient.fromConnectionString(cs);
   } else {
     const { tableEndpoint, blobEndpoint, credential } = config.storage;
-    auditTable = new TableClient(tableEndpoint, AUDIT_LOG_TABLE, credential);
-    outboxTable = new TableClient(tableEndpoint, AUDIT_OUTBOX_TABLE, credential);
-    deadLetterTable = new TableClient(tableEndpoint, AUDIT_DEAD_LETTER_TABLE, credential);
+    auditTable = new TableClient(tableEndpoint, AUDIT_LOG_TABLE, credential, tableOptions);
+    outboxTable = new TableClient(tableEndpoint, AUDIT_OUTBOX_TABLE, credential, tableOptions);
+    deadLetterTable = new TableClient(tableEndpoint, AUDIT_DEAD_LETTER_TABLE, credential, tableOptions);
     blobService = new BlobServiceClient(blobEndpoint, credential);
   }
   // Azurite scans on every query and serves point reads slowly; Azure Tables the other way round.
@@ -125,10 +150,11 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
 
   const { clock, logger } = config;
   const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keys.signer, signatureVerifier: keys.verifier, clock, logger });
-  const appender = new AuditAppender({ ledger, clock, logger, checkpointer, checkpointEvery: config.checkpointEvery });
+  const appender = new AuditAppender({ ledger, clock, logger, checkpointer, checkpointEvery: config.checkpointEvery, checkpointEveryInMs: config.checkpointEveryInMs ?? 300_000 });
 
   let serviceBus: ServiceBusClient | null = null;
   let publisher: ServiceBusAuditPublisher | null = null;
+  let deadLetterQueue: AuditDeadLetterQueue | null = null;
   if (config.serviceBus !== undefined) {
     // Publishing sits on the request path: bound the SDK's retries so a broker outage fails over to the
     // outbox (or fails closed) within seconds, not minutes.
@@ -138,8 +164,20 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
         ? new ServiceBusClient(config.serviceBus.connectionString, options)
         : new ServiceBusClient(config.serviceBus.fullyQualifiedNamespace, config.serviceBus.credential, options);
     publisher = new ServiceBusAuditPublisher(serviceBus.createSender(config.auditQueue));
+    const busConfig = config.serviceBus;
+    deadLetterQueue = new ServiceBusAuditDeadLetterQueue(
+      () =>
+        "connectionString" in busConfig
+          ? new ServiceBusClient(busConfig.connectionString, options)
+          : new ServiceBusClient(busConfig.fullyQualifiedNamespace, busConfig.credential, options),
+      config.auditQueue,
+    );
   }
-  const primary: AuditPublisher = publisher ?? unavailablePublisher;
+  // A partitioned broker must not stall the request path: after the first timeout every publish goes
+  // straight to the outbox (or a fast 503) until a probe gets through.
+  const breaker = new CircuitBreaker(clock, { openForInMs: config.breakerOpenForInMs ?? 2_000 });
+  const primary: AuditPublisher =
+    publisher === null ? unavailablePublisher : new CircuitBreakingAuditPublisher(publisher, { breaker, timeoutInMs: config.publishTimeoutInMs ?? 2_000, firstTimeoutInMs: FIRST_PUBLISH_TIMEOUT_IN_MS, logger });
   const byMode = new Map<AuditPublishFailureMode, AuditPublisher>();
   const publisherFor = (mode: AuditPublishFailureMode): AuditPublisher => {
     let wrapped = byMode.get(mode);
@@ -161,8 +199,21 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
     publisher,
     outbox,
     deadLetters,
+    deadLetterQueue,
+    appendHold: {
+      clock,
+      holdForInMs: config.appendHoldInMs ?? 240_000,
+      wait: (delayInMs, abortSignal) => new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayInMs);
+        abortSignal?.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+      }),
+    },
     publisherFor,
     drainOutbox: () => drainOutbox({ outbox, publisher: primary, logger }),
+    async replayDeadLetters(options = {}) {
+      if (deadLetterQueue === null) throw new Error("No Service Bus is configured for audit events (SERVICEBUS_CONNECTION_STRING or SERVICEBUS_FULLY_QUALIFIED_NAMESPACE)");
+      return replayAuditDeadLetters({ queue: deadLetterQueue, logger }, options);
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -3,11 +3,12 @@ import { type Clock } from "../core/clock.js";
 import { type Logger } from "../core/logger.js";
 import { type AuditConfig } from "./audit.js";
 import { type Settings } from "./settings.js";
+import { type TableResilience } from "./tableResilience.js";
 
 /** Maps the app's settings to the audit pipeline's configuration; the app and the CLI share it. */
 export function auditConfigFrom(
   settings: Settings,
-  deps: { credential: TokenCredential; caCertPem: string | undefined; clock: Clock; logger: Logger; observeOutbox?: AuditConfig["observeOutbox"] },
+  deps: { credential: TokenCredential; caCertPem: string | undefined; clock: Clock; logger: Logger; observeOutbox?: AuditConfig["observeOutbox"]; tableOptions?: TableResilience },
 ): AuditConfig {
   const { credential, caCertPem } = deps;
   return {
@@ -18,12 +19,17 @@ export function auditConfigFrom(
     checkpointKeyName: settings.PALISADE_CHECKPOINT_KEY,
     checkpointContainer: settings.PALISADE_CHECKPOINT_CONTAINER,
     checkpointEvery: settings.PALISADE_CHECKPOINT_EVERY,
+    checkpointEveryInMs: settings.PALISADE_CHECKPOINT_EVERY_IN_MS,
     ...(settings.SERVICEBUS_CONNECTION_STRING
       ? { serviceBus: { connectionString: settings.SERVICEBUS_CONNECTION_STRING } }
       : settings.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
         ? { serviceBus: { fullyQualifiedNamespace: settings.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE, credential } }
         : {}),
     auditQueue: settings.SERVICEBUS_AUDIT_QUEUE,
+    publishTimeoutInMs: settings.PALISADE_AUDIT_PUBLISH_TIMEOUT_IN_MS,
+    breakerOpenForInMs: settings.PALISADE_DEPENDENCY_OPEN_FOR_IN_MS,
+    appendHoldInMs: settings.PALISADE_AUDIT_APPEND_HOLD_IN_MS,
+    ...(deps.tableOptions ? { tableOptions: deps.tableOptions } : {}),
     clock: deps.clock,
     logger: deps.logger,
     ...(deps.observeOutbox ? { observeOutbox: deps.observeOutbox } : {}),

@@ -23,7 +23,7 @@ import { type StorageClients, createStorageClients } from "./storage.js";
 
 export { POLICY_SNAPSHOTS_TABLE, SUBJECT_KEYS_TABLE };
 
-type AuditParts = Pick<AuditComponents, "ledger" | "anchor" | "signatureVerifier" | "checkpointer">;
+type AuditParts = Pick<AuditComponents, "ledger" | "anchor" | "signatureVerifier" | "checkpointer"> & Partial<Pick<AuditComponents, "outbox" | "deadLetters" | "deadLetterQueue">>;
 
 /** Project id -> tags, from the policy in force (events carry no tags). */
 export function projectTagsOf(policy: Policy): Record<string, Record<string, string>> {
@@ -49,6 +49,9 @@ export function createComplianceNightly(deps: {
     clock: deps.clock,
     logger: deps.logger,
     projectTags: projectTagsOf(deps.policy),
+    ...(deps.audit.outbox && deps.audit.deadLetters
+      ? { backlog: { outbox: deps.audit.outbox, deadLetters: deps.audit.deadLetters, deadLetterQueue: deps.audit.deadLetterQueue ?? null } }
+      : {}),
   });
 }
 

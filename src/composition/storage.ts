@@ -2,6 +2,7 @@ import { TableClient } from "@azure/data-tables";
 import { type TokenCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { type Settings } from "./settings.js";
+import { type TableResilience } from "./tableResilience.js";
 
 export interface StorageClients {
   table(name: string): TableClient;
@@ -9,12 +10,12 @@ export interface StorageClients {
 }
 
 /** Connection string locally (Azurite), managed identity in Azure: no account keys in the cloud. */
-export function createStorageClients(settings: Settings, credential: TokenCredential): StorageClients {
+export function createStorageClients(settings: Settings, credential: TokenCredential, resilience: TableResilience = {}): StorageClients {
   const connectionString = settings.AZURE_STORAGE_CONNECTION_STRING;
   if (connectionString) {
     const insecure = /(?:Table|Blob)Endpoint=http:/i.test(connectionString);
     return {
-      table: (name) => TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: insecure }),
+      table: (name) => TableClient.fromConnectionString(connectionString, name, { ...resilience, allowInsecureConnection: insecure }),
       blobService: () => BlobServiceClient.fromConnectionString(connectionString),
     };
   }
@@ -22,7 +23,7 @@ export function createStorageClients(settings: Settings, credential: TokenCreden
   const blobEndpoint = settings.AZURE_STORAGE_BLOB_ENDPOINT;
   if (!tableEndpoint || !blobEndpoint) throw new Error("set AZURE_STORAGE_TABLE_ENDPOINT and AZURE_STORAGE_BLOB_ENDPOINT (or AZURE_STORAGE_CONNECTION_STRING locally)");
   return {
-    table: (name) => new TableClient(tableEndpoint, name, credential),
+    table: (name) => new TableClient(tableEndpoint, name, credential, resilience),
     blobService: () => new BlobServiceClient(blobEndpoint, credential),
   };
 }

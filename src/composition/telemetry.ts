@@ -8,10 +8,10 @@ import { type Logger } from "../core/logger.js";
 import { type EndpointPolicy } from "../core/policy/schema.js";
 import { type EndpointHealth } from "../core/routing/EndpointHealth.js";
 import { type GatewayTelemetry, untracedGatewayTelemetry } from "../core/telemetry/GatewayTelemetry.js";
-import { KeyExpiryTelemetry } from "../core/telemetry/KeyExpiryTelemetry.js";
-import { ObservedAuditOutbox } from "../core/telemetry/ObservedAuditOutbox.js";
-import { OtelGatewayTelemetry } from "../core/telemetry/OtelGatewayTelemetry.js";
-import { observeEndpointHealth } from "../core/telemetry/observeEndpointHealth.js";
+import { KeyExpiryTelemetry } from "../adapters/telemetry/KeyExpiryTelemetry.js";
+import { ObservedAuditOutbox } from "../adapters/telemetry/ObservedAuditOutbox.js";
+import { OtelGatewayTelemetry } from "../adapters/telemetry/OtelGatewayTelemetry.js";
+import { observeEndpointHealth } from "../adapters/telemetry/observeEndpointHealth.js";
 import { type Settings } from "./settings.js";
 
 const SERVICE_NAME = "palisade";
@@ -22,7 +22,7 @@ export const highResolutionClock: Clock = { nowInMs: () => performance.timeOrigi
 /** What the app wires telemetry into. With PALISADE_TELEMETRY_EXPORTER=none every part is a no-op. */
 export interface Telemetry {
   readonly enabled: boolean;
-  /** For ChatCompletionService's `telemetry`. */
+  /** For the governed pipeline's `telemetry`. */
   readonly gateway: GatewayTelemetry;
   /** `record(result.findings)` after each key expiry check. */
   readonly keyExpiry: Pick<KeyExpiryTelemetry, "record">;

@@ -33,14 +33,22 @@ export const ERROR_CODES = [
   "model_not_allowed",
   "sensitive_data_detected",
   "inspection_failed",
+  "content_safety_unavailable",
   "rate_limit_exceeded",
   "budget_exceeded",
   "model_not_priced",
   "limits_unavailable",
   "no_compliant_endpoint",
   "upstream_error",
+  "upstream_invalid_request",
+  "content_filter",
+  "context_length_exceeded",
+  "uninspectable_content",
   "audit_unavailable",
+  "dependency_unavailable",
   "internal_error",
+  "response_storage_not_allowed",
+  "endpoint_not_governed",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -50,12 +58,15 @@ export interface PalisadeErrorOptions {
   /** Extra response headers (for example `retry-after`). */
   readonly headers?: Readonly<Record<string, string>>;
   readonly cause?: unknown;
+  /** Azure OpenAI's `innererror` (content filter results): names and severities only, never text. */
+  readonly innerError?: Readonly<Record<string, unknown>>;
 }
 
 export class PalisadeError extends Error {
   override readonly name = "PalisadeError";
   readonly param: string | null;
   readonly headers: Readonly<Record<string, string>>;
+  readonly innerError: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     readonly status: number,
@@ -67,6 +78,7 @@ export class PalisadeError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.param = options.param ?? null;
     this.headers = options.headers ?? {};
+    this.innerError = options.innerError;
   }
 }
 
@@ -77,6 +89,16 @@ export function isPalisadeError(value: unknown): value is PalisadeError {
 
 export const invalidRequest = (message: string, param: string | null = null): PalisadeError =>
   new PalisadeError(400, "invalid_request_error", "invalid_request", message, { param });
+
+/**
+ * A dependency (Table Storage, Service Bus, Key Vault) is down or partitioned: a 503 the client may retry,
+ * never a 500. Adapters throw it at their boundary, naming the dependency (never a URL or a key).
+ */
+export const dependencyUnavailable = (dependency: string, options: { retryAfterInSeconds?: number; cause?: unknown } = {}): PalisadeError =>
+  new PalisadeError(503, "service_unavailable_error", "dependency_unavailable", `A service Palisade depends on (${dependency}) is unavailable. Retry shortly.`, {
+    headers: { "retry-after": String(options.retryAfterInSeconds ?? 5), "x-palisade-dependency": dependency },
+    cause: options.cause,
+  });
 
 /** Turns anything thrown into an Error, so callers never have to guess. */
 export function ensureError(value: unknown): Error {
@@ -90,9 +112,11 @@ export interface OpenAiErrorBody {
     readonly type: ErrorType;
     readonly code: ErrorCode;
     readonly param: string | null;
+    readonly innererror?: Readonly<Record<string, unknown>>;
   };
 }
 
 export function toOpenAiErrorBody(error: PalisadeError): OpenAiErrorBody {
-  return { error: { message: error.message, type: error.type, code: error.code, param: error.param } };
+  const body = { message: error.message, type: error.type, code: error.code, param: error.param };
+  return { error: error.innerError === undefined ? body : { ...body, innererror: error.innerError } };
 }

@@ -1,5 +1,5 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { errorResponse } from "../adapters/http/errorResponse.js";
+import { failureResponse } from "../adapters/http/errorResponse.js";
 import { requestIdFor } from "../adapters/http/gatewayHttp.js";
 import { ADMIN_ROUTE_PREFIX, adminCallerOf, adminJson, getAdminService, readOptionalAdminBody } from "./adminServices.js";
 import { defineFunction } from "./definition.js";
@@ -12,7 +12,7 @@ export async function rotateProjectKey(request: HttpRequest, context: Invocation
     const body = await readOptionalAdminBody(request);
     return adminJson(201, await admin.rotateKey(adminCallerOf(request, requestId), request.params.project ?? "", request.params.keyId ?? "", body), requestId);
   } catch (error) {
-    return errorResponse(error, requestId);
+    return failureResponse(error, requestId, context);
   }
 }
 

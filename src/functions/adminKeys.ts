@@ -1,5 +1,5 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { errorResponse } from "../adapters/http/errorResponse.js";
+import { failureResponse } from "../adapters/http/errorResponse.js";
 import { requestIdFor } from "../adapters/http/gatewayHttp.js";
 import { ADMIN_ROUTE_PREFIX, adminCallerOf, adminJson, getAdminService, readAdminBody } from "./adminServices.js";
 import { defineFunction } from "./definition.js";
@@ -14,7 +14,7 @@ export async function projectKeys(request: HttpRequest, context: InvocationConte
     if (request.method === "POST") return adminJson(201, await admin.createKey(caller, project, await readAdminBody(request)), requestId);
     return adminJson(200, await admin.listKeys(caller, project), requestId);
   } catch (error) {
-    return errorResponse(error, requestId);
+    return failureResponse(error, requestId, context);
   }
 }
 

@@ -1,5 +1,5 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { errorResponse } from "../adapters/http/errorResponse.js";
+import { failureResponse } from "../adapters/http/errorResponse.js";
 import { requestIdFor } from "../adapters/http/gatewayHttp.js";
 import { ADMIN_ROUTE_PREFIX, adminCallerOf, adminJson, getAdminService } from "./adminServices.js";
 import { defineFunction } from "./definition.js";
@@ -11,7 +11,7 @@ export async function listProjectServiceAccounts(request: HttpRequest, context: 
     const admin = await getAdminService();
     return adminJson(200, await admin.listServiceAccounts(adminCallerOf(request, requestId), request.params.project ?? ""), requestId);
   } catch (error) {
-    return errorResponse(error, requestId);
+    return failureResponse(error, requestId, context);
   }
 }
 

@@ -4,6 +4,7 @@ import { getAppServices } from "../composition/services.js";
 import { type Logger } from "../core/logger.js";
 import { type AppendOutcome, type AuditAppender } from "../core/audit/AuditAppender.js";
 import { type AuditDeadLetters, type DeadLetter } from "../core/audit/AuditDeadLetters.js";
+import { holdThroughOutage, type HoldDeps, type HoldOptions } from "../core/audit/holdThroughOutage.js";
 import { defineFunction } from "./definition.js";
 
 /** A per-message outcome (`index` = position in the batch). */
@@ -22,6 +23,8 @@ export interface AppendAuditDeps {
   readonly appender: AuditAppender;
   readonly deadLetters: AuditDeadLetters;
   readonly logger: Logger;
+  /** Back off and retry through a storage outage while holding the batch (default: give it back at once). */
+  readonly hold?: Omit<HoldDeps, "logger"> & HoldOptions;
 }
 
 /** The body as bytes, for the dead-letter store (the worker hands over parsed JSON, text or bytes). */
@@ -103,14 +106,17 @@ export function triggerMessages(messages: readonly unknown[], context: Invocatio
 
 /** The trigger's work with its dependencies given (what the registered handler runs; tests run it on any host). */
 export function handleAuditMessages(messages: unknown, context: InvocationContext, deps: AppendAuditDeps): Promise<AppendMessageOutcome[]> {
-  return appendAuditMessages(triggerMessages(Array.isArray(messages) ? messages : [messages], context), deps);
+  const batch = triggerMessages(Array.isArray(messages) ? messages : [messages], context);
+  const { hold } = deps;
+  if (hold === undefined) return appendAuditMessages(batch, deps);
+  return holdThroughOutage(() => appendAuditMessages(batch, deps), { ...hold, logger: deps.logger }, { ...hold, what: `batch of ${batch.length}` });
 }
 
 /** Service Bus trigger (sessions on, batches): one session = one chain, appended in order. */
 export async function appendAuditEvents(messages: unknown[], context: InvocationContext): Promise<AppendMessageOutcome[]> {
   const services = await getAppServices();
-  const { appender, deadLetters } = services.audit;
-  return handleAuditMessages(messages, context, { appender, deadLetters, logger: services.logger });
+  const { appender, deadLetters, appendHold } = services.audit;
+  return handleAuditMessages(messages, context, { appender, deadLetters, logger: services.logger, hold: appendHold });
 }
 
 export const appendAuditEventsOptions: ServiceBusQueueFunctionOptions = {
@@ -119,7 +125,9 @@ export const appendAuditEventsOptions: ServiceBusQueueFunctionOptions = {
   isSessionsEnabled: true,
   cardinality: "many",
   // The host completes the batch when this returns and abandons it when this throws; invalid messages
-  // are dead-lettered by the function itself (above), never by the host.
+  // are dead-lettered by the function itself (above), never by the host. A storage outage is held
+  // through inside the invocation (PALISADE_AUDIT_APPEND_HOLD_IN_MS, below host.json's functionTimeout
+  // and maxAutoLockRenewalDuration) so that it does not burn deliveries.
   autoCompleteMessages: true,
   handler: (messages, context) => appendAuditEvents(Array.isArray(messages) ? messages : [messages], context),
 };

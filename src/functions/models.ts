@@ -1,5 +1,5 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { errorResponse } from "../adapters/http/errorResponse.js";
+import { failureResponse } from "../adapters/http/errorResponse.js";
 import { gatewayRequestOf, requestIdFor, toHttpResponse } from "../adapters/http/gatewayHttp.js";
 import { getAppServices } from "../composition/services.js";
 import { defineFunction } from "./definition.js";
@@ -11,7 +11,7 @@ export async function models(request: HttpRequest, context: InvocationContext): 
     const services = await getAppServices();
     return toHttpResponse(await services.models.list(gatewayRequestOf(request, requestId, services.policy.policy.network.trustedProxyHops, null)));
   } catch (error) {
-    return errorResponse(error, requestId);
+    return failureResponse(error, requestId, context);
   }
 }
 

@@ -1,17 +1,22 @@
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { errorResponse } from "../adapters/http/errorResponse.js";
+import { errorResponse, failureResponse } from "../adapters/http/errorResponse.js";
 import { requestIdFor } from "../adapters/http/gatewayHttp.js";
-import { PalisadeError } from "../core/errors.js";
+import { getAppServices } from "../composition/services.js";
 import { defineFunction } from "./definition.js";
 
-/** Anything else under /api/v1: an OpenAI-shaped 404, so clients get a readable error, not an HTML page. */
+/**
+ * Anything else under /api/v1 (files, batches, assistants, images, audio, ...): refused in OpenAI's
+ * shape, saying Palisade does not govern it, and recorded in the audit trail.
+ */
 export async function notFound(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const requestId = requestIdFor(request, () => context.invocationId);
-  const path = new URL(request.url).pathname;
-  return errorResponse(
-    new PalisadeError(404, "not_found_error", "not_found", `Palisade does not serve ${request.method} ${path}. It serves POST /api/v1/chat/completions and GET /api/v1/models.`),
-    requestId,
-  );
+  try {
+    const services = await getAppServices();
+    const path = new URL(request.url).pathname;
+    return errorResponse(await services.ungoverned.refuse({ requestId, method: request.method, path, authorization: request.headers.get("authorization"), apiKey: request.headers.get("api-key") }), requestId);
+  } catch (error) {
+    return failureResponse(error, requestId, context);
+  }
 }
 
 export const definition = defineFunction({

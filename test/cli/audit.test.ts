@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
-import { createAuditCommand, EXIT_TAMPERED } from "../../src/cli/commands/audit.js";
+import { createAuditCommand, EXIT_INCOMPLETE, EXIT_TAMPERED } from "../../src/cli/commands/audit.js";
 import { type AuditComponents } from "../../src/composition/audit.js";
 import { ManualClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/logger.js";
@@ -16,6 +16,8 @@ import { makeAuditEvent } from "../fakes/InMemoryAuditEvents.js";
 import { InMemoryAuditLedger } from "../fakes/InMemoryAuditLedger.js";
 import { InMemoryAuditOutbox } from "../fakes/InMemoryAuditOutbox.js";
 import { InMemoryAuditDeadLetters } from "../fakes/InMemoryAuditDeadLetters.js";
+import { InMemoryAuditDeadLetterQueue } from "../fakes/InMemoryAuditDeadLetterQueue.js";
+import { replayAuditDeadLetters } from "../../src/core/audit/AuditDeadLetterQueue.js";
 import { InMemoryAuditPublisher } from "../fakes/InMemoryAuditPublisher.js";
 import { InMemoryCheckpointAnchor } from "../fakes/InMemoryCheckpointAnchor.js";
 import { InMemoryCheckpointSigner } from "../fakes/InMemoryCheckpointSigner.js";
@@ -38,6 +40,8 @@ async function setup() {
   const clock = new ManualClock();
   const checkpointer = new AuditCheckpointer({ ledger, anchor, signer, signatureVerifier: signer.verifier(), clock, logger: silentLogger });
   const appender = new AuditAppender({ ledger, clock, logger: silentLogger });
+  const deadLetters = new InMemoryAuditDeadLetters();
+  const deadLetterQueue = new InMemoryAuditDeadLetterQueue(publisher);
   let closes = 0;
   const components: AuditComponents = {
     ledger,
@@ -48,9 +52,12 @@ async function setup() {
     appender,
     publisher,
     outbox,
-    deadLetters: new InMemoryAuditDeadLetters(),
+    deadLetters,
+    deadLetterQueue,
+    appendHold: { clock, holdForInMs: 0, wait: async () => undefined },
     publisherFor: () => publisher,
     drainOutbox: () => drainOutbox({ outbox, publisher, logger: silentLogger }),
+    replayDeadLetters: (options) => replayAuditDeadLetters({ queue: deadLetterQueue, logger: silentLogger }, options),
     close: async () => {
       closes += 1;
     },
@@ -73,7 +80,7 @@ async function setup() {
     if (!(error instanceof CommanderError)) throw new Error(`expected a CommanderError, got ${String(error)}`);
     return error;
   };
-  return { ledger, anchor, signer, events, stdout, stderr, run, runFails, closes: () => closes };
+  return { ledger, anchor, signer, events, stdout, stderr, run, runFails, closes: () => closes, outbox, deadLetters, deadLetterQueue, publisher };
 }
 
 describe("palisade audit", () => {
@@ -93,6 +100,34 @@ describe("palisade audit", () => {
     expect(error.exitCode).toBe(EXIT_TAMPERED);
     expect(t.stderr.text).toContain("sequence_gap at sequence 3");
     expect(JSON.parse(t.stdout.text)).toMatchObject({ intact: false, problem: "sequence_gap", firstBadSequence: 3 });
+  });
+
+  it("verify: intact but NOT complete (exit 3) while events wait in the outbox or the dead letters; replay-dead-letters sends them back", async () => {
+    const t = await setup();
+    const waiting = makeAuditEvent({ project: "alpha" }, 40);
+    await t.outbox.put([waiting]);
+    t.deadLetterQueue.deadLetter(makeAuditEvent({ project: "alpha" }, 41));
+    t.deadLetterQueue.deadLetter(makeAuditEvent({ project: "beta" }, 42));
+    const error = await t.runFails("verify", "--chain", "alpha", "--json");
+    expect(error.exitCode).toBe(EXIT_INCOMPLETE);
+    expect(JSON.parse(t.stdout.text)).toMatchObject({ intact: true, complete: false, pending: { outbox: 1, deadLetterQueue: 1, deadLetterStore: 0, complete: false } });
+    expect(t.stderr.text).toContain("intact but NOT complete");
+
+    await t.run("replay-dead-letters", "--json");
+    expect(JSON.parse(t.stdout.text)).toEqual({ replayed: 2, kept: 0, byChain: { alpha: 1, beta: 1 } });
+    expect(t.publisher.published.map((e) => e.project).sort()).toEqual(["alpha", "beta"]);
+    await t.outbox.delete([waiting]);
+    // An outbox copy of an event already in the chain (its send landed after the deadline) is not pending.
+    await t.outbox.put([t.events[0]!]);
+    await t.run("verify", "--chain", "alpha", "--json");
+    expect(JSON.parse(t.stdout.text)).toMatchObject({ intact: true, complete: true });
+  });
+
+  it("verify: a chain that does not exist is exit 1, not 'intact: 0 entries'", async () => {
+    const t = await setup();
+    const error = await t.runFails("verify", "--chain", "no-such-chain");
+    expect(error.exitCode).toBe(1);
+    expect(t.stderr.text).toContain("there is no chain no-such-chain");
   });
 
   it("checkpoint: signs and anchors; chains lists sizes and last checkpoint", async () => {
@@ -123,8 +158,11 @@ describe("palisade audit", () => {
     const out = JSON.parse(t.stdout.text) as { proof: { sequence: number; treeSize: number; chainId: string }; check: { valid: boolean } };
     expect(out.proof).toMatchObject({ chainId: "alpha", sequence: 2, treeSize: 7 });
     expect(out.check.valid).toBe(true);
-    await t.run("prove", "--event", t.events[7]!.eventId, "--chain", "beta");
+    // beta has no signed checkpoint: the path is printed, but the proof is not evidence (exit 3).
+    const unsigned = await t.runFails("prove", "--event", t.events[7]!.eventId, "--chain", "beta");
+    expect(unsigned.exitCode).toBe(EXIT_INCOMPLETE);
     expect(t.stdout.text).toContain("is entry 0 of chain beta");
+    expect(t.stderr.text).toContain("no signed checkpoint covers it");
     const missing = await t.runFails("prove", "--event", "no-such-event");
     expect(missing.exitCode).toBe(1);
   });

@@ -23,13 +23,22 @@ class Capture extends Writable {
   }
 }
 
-function setup() {
+function setup(options: { leaseInMs?: number } = {}) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const secrets = new InMemorySecretStore(clock);
   const issuer = new InMemoryCredentialIssuer({ kind: "openai" });
   const world = rotationWorld({ secrets, states: new InMemoryRotationStateStore(clock), issuer, localClock: clock });
   const apiKeys = new ApiKeyService({ store: new InMemoryApiKeyStore(), clock, random: (n) => new Uint8Array(randomBytes(n)) });
-  const services: CredentialsCliServices = { secrets, apiKeys, rotator: world.rotator(), issuers: { openai: issuer }, audit: world.audit, policyVersion: "p", newId: randomUUID };
+  const services: CredentialsCliServices = {
+    secrets,
+    apiKeys,
+    rotator: world.rotator(options.leaseInMs === undefined ? {} : { leaseInMs: options.leaseInMs }),
+    states: world.states,
+    issuers: { openai: issuer },
+    audit: world.audit,
+    policyVersion: "p",
+    newId: randomUUID,
+  };
   const stdout = new Capture();
   const stderr = new Capture();
   let sleeps = 0;
@@ -41,6 +50,7 @@ function setup() {
       stdout,
       stderr,
       clock,
+      operator: "alice@ops-laptop",
       ...(stdin === undefined ? {} : { stdin: Readable.from([stdin]) }),
       sleep: async (ms) => {
         sleeps += 1;
@@ -139,7 +149,7 @@ describe("palisade credentials", () => {
     try {
       const account = arm.addAccount({ subscription: "s", resourceGroup: "rg", name: "aoai" });
       const s = setup();
-      const services = { secrets: s.secrets, apiKeys: null, rotator: null, issuers: { "azure-openai": new AzureOpenAiKeyIssuer({ credential: createCredential({ local: true }), armBaseUrl: arm.url }) }, audit: s.world.audit, policyVersion: "p", newId: () => "id-1" };
+      const services = { secrets: s.secrets, apiKeys: null, rotator: null, states: null, issuers: { "azure-openai": new AzureOpenAiKeyIssuer({ credential: createCredential({ local: true }), armBaseUrl: arm.url }) }, audit: s.world.audit, policyVersion: "p", newId: () => "id-1" };
       const stdout = new Capture();
       const command = createCredentialsCommand({ getServices: async () => services, stdout, stderr: new Capture(), clock: s.clock });
       await command.parseAsync(["register", "--name", "aoai-weu", "--issuer", "azure-openai", "--project", "billing", "--target", account.resourceId, "--deployment", "gpt-4o", "--slot", "Key2"], { from: "user" });
@@ -151,5 +161,69 @@ describe("palisade credentials", () => {
     } finally {
       await arm.stop();
     }
+  });
+});
+
+describe("palisade credentials rotate --force (issue 21 item 11)", () => {
+  const MINUTE = 60_000;
+  /** A run that crashed after minting: its lease (10 minutes) still names it. */
+  async function crashedRotation() {
+    const s = setup({ leaseInMs: 10 * MINUTE });
+    await s.run(REGISTER);
+    const crashing = s.world.rotator({
+      leaseInMs: 10 * MINUTE,
+      afterStep: (checkpoint) => {
+        if (checkpoint === "minted") throw new Error("process killed");
+      },
+    });
+    await expect(crashing.rotate("openai-gw", { force: true })).rejects.toThrow("process killed");
+    const owner = (await s.world.states.get("openai-gw"))?.state.owner ?? "";
+    expect(owner).not.toBe("");
+    return { ...s, owner };
+  }
+
+  it("says who holds the lease, at which step and until when, and how to take over", async () => {
+    const s = await crashedRotation();
+    const error = await s.runFails(["rotate", "openai-gw", "--now"]);
+    expect(error.exitCode).toBe(1);
+    expect(s.stderr.text).toContain(`is held by run ${s.owner} (step begun`);
+    expect(s.stderr.text).toContain("whose lease runs until 2026-01-01 00:10Z");
+    expect(s.stderr.text).toContain(`palisade credentials rotate openai-gw --force --holder ${s.owner}`);
+  });
+
+  it("refuses --force without naming the holder, or naming another run; nothing changes and nothing is recorded", async () => {
+    const s = await crashedRotation();
+    const eventsBefore = s.world.audit.published.length;
+    expect((await s.runFails(["rotate", "openai-gw", "--now", "--force"])).exitCode).toBe(1);
+    expect(s.stderr.text).toContain("--force needs --holder");
+    expect((await s.runFails(["rotate", "openai-gw", "--now", "--force", "--holder", "someone-else"])).exitCode).toBe(1);
+    expect(s.stderr.text).toContain(`held by run ${s.owner}, not someone-else`);
+    expect((await s.world.states.get("openai-gw"))?.state.owner).toBe(s.owner);
+    expect(s.world.audit.published.length).toBe(eventsBefore);
+  });
+
+  it("takes over a dead run's lease when its holder is named, records it, and finishes the rotation", async () => {
+    const s = await crashedRotation();
+    const before = await readCurrentCredential(s.secrets, "openai-gw", s.clock);
+    await s.run(["rotate", "openai-gw", "--now", "--force", "--holder", s.owner, "--json"]);
+    expect(s.stderr.text).toContain(`Took over the rotation of openai-gw from run ${s.owner} (step begun)`);
+    expect((JSON.parse(s.stdout.text) as { status: string }).status).toBe("draining");
+    const after = await readCurrentCredential(s.secrets, "openai-gw", s.clock);
+    expect(after?.value).not.toBe(before?.value);
+    const takeOver = s.world.audit.published.find((event) => event.reason === "rotation_lease_taken_over");
+    expect(takeOver).toMatchObject({
+      type: "key_rotated",
+      project: "billing",
+      status: "success",
+      details: { credentialId: "openai-gw", previousOwner: s.owner, step: "begun", actor: "alice@ops-laptop", via: "cli", leaseUntil: "2026-01-01T00:10:00.000Z" },
+    });
+  });
+
+  it("does not take over when the take-over cannot be audited", async () => {
+    const s = await crashedRotation();
+    s.world.audit.failing = true;
+    expect((await s.runFails(["rotate", "openai-gw", "--now", "--force", "--holder", s.owner])).exitCode).toBe(1);
+    expect(s.stderr.text).toContain("could not be recorded in the audit trail");
+    expect((await s.world.states.get("openai-gw"))?.state.owner).toBe(s.owner);
   });
 });

@@ -6,7 +6,9 @@ import { createKeysCommand, formatSpan, parseDuration } from "../../src/cli/comm
 import { ApiKeyService } from "../../src/core/auth/ApiKeyService.js";
 import { parseApiKey } from "../../src/core/auth/apiKeyFormat.js";
 import { ManualClock } from "../../src/core/clock.js";
+import { AuditEventFactory } from "../../src/core/audit/AuditEventFactory.js";
 import { InMemoryApiKeyStore } from "../fakes/InMemoryApiKeyStore.js";
+import { RecordingAuditPublisher } from "../fakes/RecordingAuditPublisher.js";
 import { testPolicy } from "../core/auth/policyFixture.js";
 
 class Capture extends Writable {
@@ -25,11 +27,22 @@ function setup(options: { withPolicy?: boolean } = {}) {
   const service = new ApiKeyService({ store, clock, random: (n) => new Uint8Array(randomBytes(n)), cacheTtlInMs: 0 });
   const stdout = new Capture();
   const stderr = new Capture();
+  const audit = new RecordingAuditPublisher();
+  const published: { project: string; type: string }[] = [];
+  let eventIds = 0;
   const run = async (...args: string[]): Promise<void> => {
     stdout.text = "";
     stderr.text = "";
     const command = createKeysCommand({
       getApiKeyService: async () => service,
+      getAudit: async () => ({
+        events: new AuditEventFactory({ clock, newEventId: () => `event-${++eventIds}`, policyVersion: "policy-v1" }),
+        operator: "alice@ops-laptop",
+        publish: async (project, events) => {
+          await audit.publish(events);
+          for (const event of events) published.push({ project, type: event.type });
+        },
+      }),
       ...(options.withPolicy === false ? {} : { getPolicy: async () => testPolicy() }),
       stdout,
       stderr,
@@ -42,7 +55,7 @@ function setup(options: { withPolicy?: boolean } = {}) {
     if (!(error instanceof CommanderError)) throw new Error(`expected a CommanderError, got ${String(error)}`);
     return error;
   };
-  return { store, clock, service, stdout, stderr, run, runFails };
+  return { store, clock, service, stdout, stderr, run, runFails, audit, published };
 }
 
 describe("parseDuration / formatSpan", () => {
@@ -144,5 +157,54 @@ describe("palisade keys", () => {
     const error = await runFails("revoke", "zzzzzzzzzzzzzzzz");
     expect(error.exitCode).toBe(1);
     expect(stderr.text).toContain('no key with id "zzzzzzzzzzzzzzzz"');
+  });
+});
+
+describe("palisade keys: every key change is an audit event (issue 18 item 9)", () => {
+  it("create and revoke publish key_created and key_revoked on the project's chain, with the operator as actor", async () => {
+    const { stdout, run, audit, published } = setup();
+    await run("create", "--project", "billing", "--service-account", "billing-app", "--expires-in", "1d", "--json");
+    const created = JSON.parse(stdout.text) as { keyId: string; apiKey: string };
+    await run("revoke", created.keyId);
+    expect(published).toEqual([
+      { project: "billing", type: "key_created" },
+      { project: "billing", type: "key_revoked" },
+    ]);
+    const [createdEvent, revokedEvent] = audit.events;
+    expect(createdEvent).toMatchObject({
+      type: "key_created",
+      project: "billing",
+      status: "success",
+      actor: { kind: "user", id: "alice@ops-laptop" },
+      details: { keyId: created.keyId, serviceAccount: "billing-app", actor: "alice@ops-laptop", via: "cli", expiresAt: "2026-01-02T00:00:00.000Z" },
+    });
+    expect(revokedEvent).toMatchObject({ type: "key_revoked", details: { keyId: created.keyId, serviceAccount: "billing-app", revokedAt: "2026-01-01T00:00:00.000Z", via: "cli" } });
+    // Never the secret.
+    expect(JSON.stringify(audit.events)).not.toContain(created.apiKey);
+    // Revoking again changes nothing and records nothing.
+    await run("revoke", created.keyId);
+    expect(audit.events).toHaveLength(2);
+  });
+
+  it("a key whose creation cannot be audited is revoked again, and the command fails", async () => {
+    const { service, stdout, runFails, audit } = setup();
+    audit.failAlways();
+    const error = await runFails("create", "--project", "billing", "--service-account", "billing-app", "--expires-in", "1d");
+    expect(error.exitCode).toBe(1);
+    expect(stdout.text).toBe("");
+    const keys = [];
+    for await (const record of service.list({ project: "billing" })) keys.push(record);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]?.revokedAtInMs).not.toBeNull();
+  });
+
+  it("a revocation that cannot be audited is not carried out", async () => {
+    const { service, stdout, run, runFails, audit } = setup();
+    await run("create", "--project", "billing", "--service-account", "billing-app", "--expires-in", "1d", "--json");
+    const { keyId } = JSON.parse(stdout.text) as { keyId: string };
+    audit.failAlways();
+    const error = await runFails("revoke", keyId);
+    expect(error.exitCode).toBe(1);
+    expect((await service.get(keyId))?.revokedAtInMs).toBeNull();
   });
 });

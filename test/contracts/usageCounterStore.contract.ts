@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { type CounterDelta, type CounterRow, type UsageCounterStore } from "../../src/core/limits/UsageCounterStore.js";
+import {
+  type CounterDelta,
+  type CounterHold,
+  type CounterRow,
+  type CounterValues,
+  HOLD_PREFIX,
+  holdOf,
+  holdsAnything,
+  type UsageCounterStore,
+} from "../../src/core/limits/UsageCounterStore.js";
 
 /**
  * The one contract every UsageCounterStore meets, run against the in-memory fake and against
@@ -149,6 +158,66 @@ export function describeUsageCounterStoreContract(label: string, open: (instance
         expect(acceptedA).toBeLessThanOrEqual(30);
         const rows = Object.fromEntries((await collect(first(stores).list("race2", "L|"))).map((row) => [row.key, row.values["n"]]));
         expect(rows).toEqual({ "L|m|1|req|p": 100, "L|m|1|req|sa:a": acceptedA, "L|m|1|req|sa:b": acceptedB });
+      });
+    });
+
+    describe("holds: what an owner reserved comes back after it stops renewing", () => {
+      const budget = (owner: string, micros: number): CounterDelta => ({
+        key: "R|d|2026-01-01|p",
+        add: { usdReserved: micros },
+        limit: { fields: ["usdReserved", "usd"], max: 1_000 },
+        heldBy: owner,
+      });
+      const giveBack = (owner: string, micros: number): CounterDelta => ({ key: "R|d|2026-01-01|p", add: { usdReserved: -micros }, heldBy: owner });
+      const counter = async (store: UsageCounterStore): Promise<CounterValues | undefined> => (await collect(store.list("p", "R|"))).find((row) => row.key === "R|d|2026-01-01|p")?.values;
+      const holds = async (store: UsageCounterStore): Promise<CounterHold[]> =>
+        (await collect(store.list("p", HOLD_PREFIX))).map(holdOf).filter((hold): hold is CounterHold => hold !== null && holdsAnything(hold.values));
+
+      it("records the owner and expiry of what a held delta adds, and caps taking back at what is held", async () => {
+        await withStores(1, async (stores) => {
+          const store = first(stores);
+          expect((await store.apply("p", [budget("i-1", 300)], { holdExpiresAtMs: 10_000 })).applied).toBe(true);
+          expect((await store.apply("p", [budget("i-2", 200)], { holdExpiresAtMs: 12_000 })).applied).toBe(true);
+          expect(await holds(store)).toEqual([
+            { owner: "i-1", key: "R|d|2026-01-01|p", values: { usdReserved: 300 }, expiresAtMs: 10_000 },
+            { owner: "i-2", key: "R|d|2026-01-01|p", values: { usdReserved: 200 }, expiresAtMs: 12_000 },
+          ]);
+          // i-2 takes back more than it holds: only its 200 come off the counter, not i-1's.
+          await store.apply("p", [giveBack("i-2", 250)]);
+          expect((await counter(store))?.usdReserved).toBe(300);
+          expect((await holds(store)).map((hold) => hold.owner)).toEqual(["i-1"]);
+        });
+      });
+
+      it("reclaims expired holds only: the counter goes down by what the dead owner held, once", async () => {
+        await withStores(2, async (stores) => {
+          const [owner, other] = [first(stores), stores[1] ?? first(stores)];
+          await owner.apply("p", [budget("dead", 400)], { holdExpiresAtMs: 5_000 });
+          await owner.apply("p", [budget("alive", 100)], { holdExpiresAtMs: 5_000 });
+          expect(await other.renewHolds("p", "alive", 20_000)).toBe(1);
+          expect(await other.reclaimExpiredHolds("p", 4_999)).toEqual([]);
+          const reclaimed = await other.reclaimExpiredHolds("p", 6_000);
+          expect(reclaimed).toEqual([{ owner: "dead", key: "R|d|2026-01-01|p", values: { usdReserved: 400 }, expiresAtMs: 5_000 }]);
+          expect((await counter(other))?.usdReserved).toBe(100);
+          expect(await other.reclaimExpiredHolds("p", 7_000)).toEqual([]);
+          // The budget it held is usable again: 900 more fit under 1,000.
+          expect((await other.apply("p", [budget("alive", 900)], { holdExpiresAtMs: 20_000 })).applied).toBe(true);
+          // The owner was only slow: its late settlement gives back nothing that was already reclaimed.
+          await owner.apply("p", [giveBack("dead", 400)]);
+          expect((await counter(owner))?.usdReserved).toBe(1_000);
+          expect((await holds(owner)).map((hold) => [hold.owner, hold.values.usdReserved])).toEqual([["alive", 1_000]]);
+        });
+      });
+
+      it("a write by the owner keeps its hold alive, and an apply that adds to a hold needs an expiry", async () => {
+        await withStores(1, async (stores) => {
+          const store = first(stores);
+          await store.apply("p", [budget("i-1", 10)], { holdExpiresAtMs: 1_000 });
+          await store.apply("p", [giveBack("i-1", 5)], { holdExpiresAtMs: 9_000 });
+          expect(await store.reclaimExpiredHolds("p", 2_000)).toEqual([]);
+          expect((await holds(store))[0]?.expiresAtMs).toBe(9_000);
+          await expect(store.apply("p", [budget("i-1", 1)])).rejects.toThrow(/holdExpiresAtMs/);
+        });
       });
     });
   });

@@ -8,6 +8,10 @@ import {
   UpstreamError,
   type UpstreamFailureKind,
 } from "../../src/core/upstream/CompletionProvider.js";
+import { type EmbeddingsResult } from "../../src/core/upstream/EmbeddingsProvider.js";
+import { type ResponseResult, type ResponseStreamEvent } from "../../src/core/upstream/ResponsesProvider.js";
+import { type UpstreamProvider } from "../../src/core/upstream/UpstreamProvider.js";
+import { fakeEmbeddingsBody, fakeResponseBody, fakeResponseEvents } from "./fakeOperationBodies.js";
 
 /** What one call does: answer (whole or streamed), or fail with an UpstreamError. */
 export type FakeBehaviour =
@@ -23,7 +27,7 @@ export type FakeBehaviour =
   | { readonly kind: "fail"; readonly error: UpstreamError };
 
 export interface RecordedCall {
-  readonly method: "complete" | "stream";
+  readonly method: "complete" | "stream" | "createEmbeddings" | "createResponse" | "streamResponse";
   readonly endpointId: string;
   readonly region: string;
   readonly endpointClass: EndpointPolicy["class"];
@@ -38,7 +42,7 @@ export const DEFAULT_USAGE: CompletionUsage = { promptTokens: 12, cachedPromptTo
  * does is taken, in order: from a per-endpoint rule (`onEndpoint`), else the next queued behaviour
  * (`next`), else the default answer. Streams are produced chunk by chunk in OpenAI's shape.
  */
-export class FakeCompletionProvider implements CompletionProvider {
+export class FakeCompletionProvider implements CompletionProvider, UpstreamProvider {
   readonly calls: RecordedCall[] = [];
   /** Streams whose consumer stopped early or that were read to the end. */
   streamsClosed = 0;
@@ -114,6 +118,46 @@ export class FakeCompletionProvider implements CompletionProvider {
           choices: [],
           usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens } },
         };
+      }
+    } finally {
+      this.streamsClosed += 1;
+    }
+  }
+
+  /** Embeddings: one small deterministic vector per input item; usage from the behaviour (input tokens only). */
+  async createEmbeddings(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<EmbeddingsResult> {
+    const behaviour = this.take(endpoint, "createEmbeddings", body, options);
+    if (behaviour.kind === "fail") throw behaviour.error;
+    const usage = behaviour.usage === undefined ? this.defaultUsage : behaviour.usage;
+    const embeddingsUsage = usage ? { promptTokens: usage.promptTokens, cachedPromptTokens: 0, completionTokens: 0 } : null;
+    return { body: fakeEmbeddingsBody(body, options.deployment, embeddingsUsage), usage: embeddingsUsage };
+  }
+
+  /** A Response whose output text is the behaviour's content (a stream behaviour's pieces joined). */
+  async createResponse(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<ResponseResult> {
+    const behaviour = this.take(endpoint, "createResponse", body, options);
+    if (behaviour.kind === "fail") throw behaviour.error;
+    const text = behaviour.kind === "answer" ? behaviour.content : behaviour.pieces.join("");
+    const usage = behaviour.usage === undefined ? this.defaultUsage : behaviour.usage;
+    return { body: fakeResponseBody(`resp_fake_${this.calls.length}`, options.deployment, text, usage), usage };
+  }
+
+  /** The typed events of a streamed Response, one `response.output_text.delta` per piece. */
+  async streamResponse(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<AsyncIterable<ResponseStreamEvent>> {
+    const behaviour = this.take(endpoint, "streamResponse", body, options);
+    if (behaviour.kind === "fail") throw behaviour.error;
+    const pieces = behaviour.kind === "stream" ? behaviour.pieces : [behaviour.content];
+    const breakAfter = behaviour.kind === "stream" ? behaviour.breakAfter : undefined;
+    const usage = behaviour.usage === undefined ? this.defaultUsage : behaviour.usage;
+    return this.responseEvents(endpoint, `resp_fake_${this.calls.length}`, options.deployment, pieces, usage, breakAfter);
+  }
+
+  private async *responseEvents(endpoint: EndpointPolicy, id: string, model: string, pieces: readonly string[], usage: CompletionUsage | null, breakAfter: number | undefined): AsyncIterable<ResponseStreamEvent> {
+    try {
+      for (const event of fakeResponseEvents(id, model, pieces, usage)) {
+        if (breakAfter !== undefined && event.type === "response.output_text.delta" && Number(event.piece) >= breakAfter) throw new UpstreamError("connection", `fake stream from ${endpoint.id} broke`);
+        const { piece: _piece, ...rest } = event;
+        yield rest;
       }
     } finally {
       this.streamsClosed += 1;

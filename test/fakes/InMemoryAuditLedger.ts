@@ -69,6 +69,10 @@ export class InMemoryAuditLedger implements AuditLedger {
     for (const key of keys) yield { ...(chain.rows.get(key) as StoredEntry) };
   }
 
+  async *listDedupe(chainId: string): AsyncIterable<{ eventId: string; sequence: number }> {
+    for (const [eventId, sequence] of [...(this.chains.get(chainId)?.dedupe ?? new Map<string, number>())]) yield { eventId, sequence };
+  }
+
   async *listChains(): AsyncIterable<LedgerHead> {
     for (const id of [...this.chains.keys()].sort()) {
       const head = this.chains.get(id)?.head;

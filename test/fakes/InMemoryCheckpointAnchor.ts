@@ -1,5 +1,5 @@
-import { type CheckpointAnchor, type PutCheckpointResult } from "../../src/core/audit/CheckpointAnchor.js";
-import { type SignedCheckpoint } from "../../src/core/audit/checkpointNote.js";
+import { type AnchoredNote, type CheckpointAnchor, type PutCheckpointResult } from "../../src/core/audit/CheckpointAnchor.js";
+import { isSignedCheckpoint, type SignedCheckpoint } from "../../src/core/audit/checkpointNote.js";
 
 export class InMemoryCheckpointAnchor implements CheckpointAnchor {
   /** chain -> size -> note. Tests may reach in to simulate an attacker with write access. */
@@ -13,10 +13,21 @@ export class InMemoryCheckpointAnchor implements CheckpointAnchor {
     return "stored";
   }
 
+  /** Notes an attacker corrupted (chain -> size -> text that is not a valid note). */
+  readonly corrupted = new Map<string, Map<number, string>>();
+
   async *list(chainId: string): AsyncIterable<SignedCheckpoint> {
-    const chain = this.notes.get(chainId);
-    if (chain === undefined) return;
-    for (const size of [...chain.keys()].sort((a, b) => a - b)) yield structuredClone(chain.get(size) as SignedCheckpoint);
+    for await (const note of this.listNotes(chainId)) if ("checkpoint" in note) yield note.checkpoint;
+  }
+
+  async *listNotes(chainId: string): AsyncIterable<AnchoredNote> {
+    const chain = this.notes.get(chainId) ?? new Map<number, SignedCheckpoint>();
+    const corrupted = this.corrupted.get(chainId) ?? new Map<number, string>();
+    for (const size of [...new Set([...chain.keys(), ...corrupted.keys()])].sort((a, b) => a - b)) {
+      const value: unknown = corrupted.has(size) ? corrupted.get(size) : chain.get(size);
+      if (isSignedCheckpoint(value) && value.origin === chainId && value.size === size) yield { size, checkpoint: structuredClone(value) };
+      else yield { size, unreadable: `note ${size} is not a signed checkpoint of ${chainId}` };
+    }
   }
 
   async getLatest(chainId: string): Promise<SignedCheckpoint | null> {

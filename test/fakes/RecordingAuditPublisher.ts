@@ -12,6 +12,7 @@ export class RecordingAuditPublisher implements AuditPublisher {
   closed = false;
   private failuresLeft = 0;
   private failingAlways = false;
+  private failWhen: { readonly matches: (events: readonly AuditEvent[]) => boolean; readonly store: boolean } | null = null;
 
   /** Every event accepted so far, in publish order. */
   get events(): AuditEvent[] {
@@ -28,9 +29,18 @@ export class RecordingAuditPublisher implements AuditPublisher {
     this.failuresLeft = count;
   }
 
+  /**
+   * Makes the next publish whose batch `matches` reject; with `store`, the batch is kept first (the broker
+   * stored it and its acknowledgement was lost).
+   */
+  failNextWhere(matches: (events: readonly AuditEvent[]) => boolean, options: { readonly store?: boolean } = {}): void {
+    this.failWhen = { matches, store: options.store === true };
+  }
+
   recover(): void {
     this.failingAlways = false;
     this.failuresLeft = 0;
+    this.failWhen = null;
   }
 
   clear(): void {
@@ -42,6 +52,12 @@ export class RecordingAuditPublisher implements AuditPublisher {
     this.attempts += 1;
     if (this.failingAlways || this.failuresLeft > 0) {
       if (this.failuresLeft > 0) this.failuresLeft -= 1;
+      throw new Error("audit broker unavailable");
+    }
+    if (this.failWhen?.matches(events)) {
+      const { store } = this.failWhen;
+      this.failWhen = null;
+      if (store) this.batches.push(events.map((event) => structuredClone(event)));
       throw new Error("audit broker unavailable");
     }
     this.batches.push(events.map((event) => structuredClone(event)));

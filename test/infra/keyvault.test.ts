@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { block, type Infra, loadInfra, refersTo, resource } from "./hcl.js";
+import { block, blocks, expr, type Infra, loadInfra, refersTo, resource, strings, variable } from "./hcl.js";
 
 describe("key vault policy", () => {
   let infra: Infra;
@@ -31,5 +31,21 @@ describe("key vault policy", () => {
     expect(key.key_type).toBe("EC");
     expect(key.curve).toBe("P-256");
     expect([...(key.key_opts as string[])].sort()).toEqual(["sign", "verify"]);
+  });
+
+  it("gives the checkpoint-signing key an expiry and a rotation policy that keeps old versions for verifiers (issue 18 item 13)", () => {
+    const key = resource(infra, "azurerm_key_vault_key", "checkpoint");
+    expect(expr(key.expiration_date)).toContain("var.checkpoint_key_lifetime_in_days");
+    const policy = block(key, "rotation_policy");
+    expect(block(policy, "automatic").time_before_expiry).toBe("P30D");
+    expect(expr(policy.expire_after)).toContain("var.checkpoint_key_lifetime_in_days");
+    expect(policy.notify_before_expiry).toBeTruthy();
+    // Terraform sets the first expiry once; rotation owns it afterwards (no perpetual diff).
+    expect(strings(block(key, "lifecycle").ignore_changes).map((item) => item.replace(/[${}]/g, ""))).toContain("expiration_date");
+    // Rotation adds versions; nothing here disables or purges the old ones, which verify old checkpoints.
+    expect(JSON.stringify(key)).not.toMatch(/enabled\W+false/);
+    const lifetime = variable(infra, "checkpoint_key_lifetime_in_days");
+    expect(lifetime.default).toBe(365);
+    expect(blocks(lifetime, "validation").length).toBe(1);
   });
 });

@@ -85,4 +85,42 @@ describe("network policy", () => {
       expect(r.body.public_network_access_enabled, `${r.module}/${r.type}.${r.name}`).toBe(false);
     }
   });
+
+  describe("network security groups (issue 18 item 13)", () => {
+    const rules = (nsg: string) => blocks(resource(infra, "azurerm_network_security_group", nsg), "security_rule");
+    const denyAllInbound = (nsg: string) =>
+      rules(nsg).some((rule) => rule.direction === "Inbound" && rule.access === "Deny" && rule.source_address_prefix === "*" && rule.destination_port_range === "*" && rule.priority === 4096);
+
+    it.each([
+      ["app", "azurerm_subnet.app.id", "azurerm_network_security_group.app.id"],
+      ["private_endpoints", "azurerm_subnet.private_endpoints.id", "azurerm_network_security_group.private_endpoints.id"],
+    ])("associates the %s subnet with its own network security group", (name, subnet, nsg) => {
+      const association = resource(infra, "azurerm_subnet_network_security_group_association", name);
+      expect(refersTo(association.subnet_id, subnet)).toBe(true);
+      expect(refersTo(association.network_security_group_id, nsg)).toBe(true);
+    });
+
+    it("covers every subnet with a network security group", () => {
+      const subnets = resourcesOf(infra, "azurerm_subnet").map((subnet) => `azurerm_subnet.${subnet.name}.id`);
+      const covered = resourcesOf(infra, "azurerm_subnet_network_security_group_association").map((association) => expr(association.body.subnet_id));
+      for (const subnet of subnets) expect(covered.some((text) => text.includes(subnet)), subnet).toBe(true);
+    });
+
+    it("lets nothing in to the app subnet", () => {
+      expect(rules("app").filter((rule) => rule.direction === "Inbound" && rule.access === "Allow")).toEqual([]);
+      expect(denyAllInbound("app")).toBe(true);
+    });
+
+    it("lets only the app subnet reach the private endpoints, on HTTPS and AMQP", () => {
+      const allowed = rules("private_endpoints").filter((rule) => rule.direction === "Inbound" && rule.access === "Allow");
+      expect(allowed).toHaveLength(1);
+      const [rule] = allowed;
+      expect(refersTo(rule?.source_address_prefixes, "azurerm_subnet.app.address_prefixes")).toBe(true);
+      expect(rule?.destination_port_ranges).toEqual(["443", "5671", "5672"]);
+      expect(rule?.protocol).toBe("Tcp");
+      expect(denyAllInbound("private_endpoints")).toBe(true);
+      // Network policies must be on for an NSG to apply to private endpoints.
+      expect(resource(infra, "azurerm_subnet", "private_endpoints").private_endpoint_network_policies).toBe("Enabled");
+    });
+  });
 });

@@ -15,6 +15,7 @@ const EXPECTED = [
   { name: "app_insights_publisher", module: "", role: "Monitoring Metrics Publisher", scope: "azurerm_application_insights.main.id", principal: APP },
   { name: "rotation_key_vault_secrets", module: "", role: "Key Vault Secrets Officer", scope: "azurerm_key_vault.main.id", principal: ROTATION },
   { name: "deployer_key_vault_crypto_officer", module: "", role: "Key Vault Crypto Officer", scope: "azurerm_key_vault.main.id", principal: "data.azurerm_client_config.current.object_id" },
+  { name: "app_content_safety_user", module: "", role: "Cognitive Services User", scope: "azurerm_cognitive_account.content_safety.id", principal: APP },
   { name: "app_openai_user", module: "modules/openai", role: "Cognitive Services OpenAI User", scope: "azurerm_cognitive_account.this.id", principal: "var.app_principal_id" },
 ] as const;
 

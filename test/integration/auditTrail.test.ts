@@ -65,7 +65,9 @@ describe("completions -> Service Bus -> the hash chain in Table storage -> palis
     // A refusal is a decision too: recorded, as policy_violation.
     await expect(client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] })).rejects.toMatchObject({ status: 403 });
 
-    const events = await waitForChain("acme", requestIds.length + 1);
+    // Each answered request: its admission, then its outcome; the refusal: one event.
+    const events = await waitForChain("acme", 2 * requestIds.length + 1);
+    for (const requestId of requestIds) expect(events.filter((event) => event.type === "request_admitted" && event.requestId === requestId), requestId).toHaveLength(1);
     const calls = events.filter((event) => event.type === "api_call");
     for (const requestId of requestIds) expect(calls.filter((event) => event.requestId === requestId), requestId).toHaveLength(1);
     expect(events.filter((event) => event.type === "policy_violation" && event.reason === "model_not_allowed")).toHaveLength(1);

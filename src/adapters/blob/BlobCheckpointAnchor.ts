@@ -1,5 +1,5 @@
 import { type ContainerClient } from "@azure/storage-blob";
-import { type AnchorOptions, type CheckpointAnchor, type PutCheckpointResult } from "../../core/audit/CheckpointAnchor.js";
+import { type AnchoredNote, type AnchorOptions, type CheckpointAnchor, type PutCheckpointResult } from "../../core/audit/CheckpointAnchor.js";
 import { isSignedCheckpoint, type SignedCheckpoint } from "../../core/audit/checkpointNote.js";
 import { formatSequence } from "../../core/audit/ChainEntry.js";
 import { once, statusCodeOf } from "../azure/azureErrors.js";
@@ -55,16 +55,28 @@ export class BlobCheckpointAnchor implements CheckpointAnchor {
   }
 
   private async read(name: string, chainId: string, options: AnchorOptions): Promise<SignedCheckpoint | null> {
+    const note = await this.readNote(name, chainId, options);
+    return "checkpoint" in note ? note.checkpoint : null;
+  }
+
+  private async readNote(name: string, chainId: string, options: AnchorOptions): Promise<AnchoredNote> {
+    const size = Number(/(\d{12})\.json$/.exec(name)?.[1] ?? Number.NaN);
+    const claimed = Number.isInteger(size) ? size : null;
     const buffer = await this.container.getBlockBlobClient(name).downloadToBuffer(undefined, undefined, { abortSignal: options.abortSignal });
     let value: unknown;
     try {
       value = JSON.parse(buffer.toString("utf8"));
     } catch {
-      return null;
+      return { size: claimed, unreadable: `${name} is not JSON (truncated or corrupted)` };
     }
     // A note is only taken for the chain and size its name claims.
-    if (!isSignedCheckpoint(value) || value.origin !== chainId || BlobCheckpointAnchor.blobName(chainId, value.size) !== name) return null;
-    return value;
+    if (!isSignedCheckpoint(value)) return { size: claimed, unreadable: `${name} is not a signed checkpoint (a field is missing or malformed)` };
+    if (value.origin !== chainId || BlobCheckpointAnchor.blobName(chainId, value.size) !== name) return { size: claimed, unreadable: `${name} holds the checkpoint of another chain or size` };
+    return { size: value.size, checkpoint: value };
+  }
+
+  async *listNotes(chainId: string, options: AnchorOptions = {}): AsyncIterable<AnchoredNote> {
+    for (const name of await this.names(chainId, options)) yield await this.readNote(name, chainId, options);
   }
 
   async *list(chainId: string, options: AnchorOptions = {}): AsyncIterable<SignedCheckpoint> {

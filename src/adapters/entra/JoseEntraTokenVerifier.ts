@@ -91,8 +91,8 @@ function toPalisadeError(error: unknown): PalisadeError {
 
 /**
  * Verifies Microsoft Entra ID access tokens with jose: signature against the tenant's JWKS (fetched
- * and cached), issuer, audience, an algorithm allowlist (never `none`, never HMAC), expiry and
- * not-before with the configured clock tolerance.
+ * and cached), issuer, audience, an algorithm allowlist (never `none`, never HMAC), expiry, not-before
+ * and an issue time not in the future, with the configured clock tolerance.
  */
 export class JoseEntraTokenVerifier implements TokenVerifier {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
@@ -124,6 +124,12 @@ export class JoseEntraTokenVerifier implements TokenVerifier {
       payload = result.payload;
     } catch (error) {
       throw toPalisadeError(error);
+    }
+    // jose checks iat's type, and its age only when given a maximum; a token "issued" in the future
+    // (beyond the tolerance) comes from a broken or forged clock, and is refused like an early nbf.
+    const nowInSeconds = (this.clock?.nowInMs() ?? Date.now()) / 1000;
+    if (typeof payload.iat === "number" && payload.iat > nowInSeconds + this.entra.clockToleranceInSeconds) {
+      throw invalidToken("the token's issue time (iat) is in the future. Check the issuer's and the client's clocks.");
     }
     return toVerifiedClaims(payload);
   }

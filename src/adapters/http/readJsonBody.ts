@@ -1,5 +1,5 @@
 import { type HttpRequest } from "@azure/functions";
-import { type ReadableStream } from "node:stream/web";
+import { type ReadableStream, type ReadableStreamReadResult } from "node:stream/web";
 import { PalisadeError } from "../../core/errors.js";
 
 /** Deeper JSON than any chat request needs; deeper still would overflow the stack when re-serialised. */
@@ -48,7 +48,15 @@ async function readText(request: HttpRequest, maxBytes: number, tooLarge: () => 
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+  const read = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+    try {
+      return await reader.read();
+    } catch {
+      // The caller's connection broke, or the host cut a body that came too slowly: their side, not ours.
+      throw new PalisadeError(400, "invalid_request_error", "invalid_request", "The request body could not be read to its end (the connection was cut). Send the request again.");
+    }
+  };
+  for (let next = await read(); !next.done; next = await read()) {
     size += next.value.byteLength;
     if (size > maxBytes) {
       reader.cancel().catch(() => undefined);

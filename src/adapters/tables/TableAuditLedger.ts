@@ -163,6 +163,23 @@ export class TableAuditLedger implements AuditLedger {
     }
   }
 
+  async *listDedupe(chainId: string, options: LedgerOptions = {}): AsyncIterable<{ eventId: string; sequence: number }> {
+    await this.ready();
+    // Dedupe row keys are "dedupe_" + the percent-encoded event id; "dedupe`" is the next key after them.
+    const filter = odata`PartitionKey eq ${chainId} and RowKey ge ${"dedupe_"} and RowKey lt ${"dedupe`"}`;
+    const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ["RowKey", "sequence"] }, abortSignal: options.abortSignal });
+    for await (const row of rows) {
+      if (typeof row.rowKey !== "string") continue;
+      let eventId: string;
+      try {
+        eventId = decodeURIComponent(row.rowKey.slice("dedupe_".length));
+      } catch {
+        eventId = row.rowKey;
+      }
+      yield { eventId, sequence: typeof row.sequence === "string" && /^\d+$/.test(row.sequence) ? Number(row.sequence) : -1 };
+    }
+  }
+
   async *listChains(options: LedgerOptions = {}): AsyncIterable<LedgerHead> {
     await this.ready();
     const filter = odata`RowKey eq ${HEAD_ROW_KEY}`;

@@ -6,9 +6,18 @@ import {
   type CounterDelta,
   type CounterRow,
   type CounterValues,
+  EXPIRES_AT_FIELD,
+  expandHolds,
+  holdOf,
+  holdPrefixOf,
+  holdsAnything,
+  HOLD_PREFIX,
+  isHoldKey,
   type ListCountersOptions,
   MAX_COUNTERS_PER_APPLY,
+  type ReclaimedHold,
   refusedKeys,
+  touchedKeys,
   type UsageCounterStore,
 } from "../../core/limits/UsageCounterStore.js";
 import { readCounterValues, toCounterEntity } from "./usage/counterEntity.js";
@@ -70,6 +79,7 @@ export interface TableUsageCounterStoreOptions {
 interface PendingApply {
   readonly deltas: readonly CounterDelta[];
   readonly keys: ReadonlySet<string>;
+  readonly holdExpiresAtMs: number | undefined;
   resolve(result: ApplyCountersResult): void;
   reject(error: unknown): void;
 }
@@ -121,7 +131,8 @@ export class TableUsageCounterStore implements UsageCounterStore {
 
   apply(partition: string, deltas: readonly CounterDelta[], options: ApplyCountersOptions = {}): Promise<ApplyCountersResult> {
     if (options.abortSignal?.aborted === true) return Promise.reject(new CounterStoreError("apply aborted before it started"));
-    const keys = new Set(deltas.map((delta) => delta.key));
+    // A held counter also touches its owner's hold row (one row, written with its ETag).
+    const keys = touchedKeys(deltas);
     if (keys.size > MAX_COUNTERS_PER_ROUND) {
       return Promise.reject(new RangeError(`one apply may touch at most ${MAX_COUNTERS_PER_ROUND} counters, got ${keys.size}`));
     }
@@ -133,7 +144,7 @@ export class TableUsageCounterStore implements UsageCounterStore {
       // (main rows, this instance's shard rows), so their rounds run side by side without conflict.
       const lane = `${deltas.some((delta) => delta.limit !== undefined) ? "limited" : "unlimited"}:${partition}`;
       const queue = this.queues.get(lane);
-      const pending: PendingApply = { deltas, keys, resolve, reject };
+      const pending: PendingApply = { deltas, keys, holdExpiresAtMs: options.holdExpiresAtMs, resolve, reject };
       if (queue !== undefined) {
         queue.push(pending);
         return;
@@ -190,6 +201,94 @@ export class TableUsageCounterStore implements UsageCounterStore {
     return stale.length;
   }
 
+  async renewHolds(partition: string, owner: string, expiresAtMs: number, options: ListCountersOptions = {}): Promise<number> {
+    let renewed = 0;
+    const filter = rowKeyRangeFilter(partition, holdPrefixOf(owner));
+    for await (const entity of this.client.listEntities<TableEntityResult<Record<string, unknown>>>({ queryOptions: { filter }, abortSignal: options.abortSignal })) {
+      let current: TableEntityResult<Record<string, unknown>> | null = entity;
+      // A conflict means the owner itself wrote the row meanwhile (with a fresh expiry) or it was reclaimed: look again.
+      for (let attempt = 0; current !== null && attempt < 5; attempt++) {
+        const values = readCounterValues(current);
+        if (!holdsAnything(values) || (values[EXPIRES_AT_FIELD] ?? 0) >= expiresAtMs) break;
+        try {
+          await this.client.updateEntity(toCounterEntity(partition, current.rowKey ?? "", { ...values, [EXPIRES_AT_FIELD]: expiresAtMs }), "Replace", { etag: current.etag });
+          renewed++;
+          break;
+        } catch (error) {
+          const status = statusCodeOf(error);
+          if (status === 404) break;
+          if (status !== 412) throw error;
+          current = await this.getRow(partition, current.rowKey ?? "");
+        }
+      }
+    }
+    return renewed;
+  }
+
+  async reclaimExpiredHolds(partition: string, nowInMs: number, options: ListCountersOptions = {}): Promise<ReclaimedHold[]> {
+    const reclaimed: ReclaimedHold[] = [];
+    const filter = rowKeyRangeFilter(partition, HOLD_PREFIX);
+    const expired: string[] = [];
+    for await (const entity of this.client.listEntities<TableEntityResult<Record<string, unknown>>>({ queryOptions: { filter }, abortSignal: options.abortSignal })) {
+      if ((readCounterValues(entity)[EXPIRES_AT_FIELD] ?? 0) < nowInMs) expired.push(entity.rowKey ?? "");
+    }
+    for (const rowKey of expired) {
+      const hold = await this.reclaimOne(partition, rowKey, nowInMs);
+      if (hold !== null) reclaimed.push(hold);
+    }
+    return reclaimed;
+  }
+
+  /**
+   * One expired hold: in ONE transaction, its amounts zeroed under its ETag and taken off the
+   * counter (this instance's shard row). A renewal or a write by the owner in between changes the
+   * ETag, and the round starts again from what is there now. An expired empty hold is deleted
+   * (under its ETag too; a transaction cannot delete conditionally, so that is a separate call).
+   */
+  private async reclaimOne(partition: string, rowKey: string, nowInMs: number): Promise<ReclaimedHold | null> {
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const row = await this.getRow(partition, rowKey);
+      if (row === null) return null;
+      const values = readCounterValues(row);
+      const hold = holdOf({ key: rowKey, values });
+      if (hold === null || hold.expiresAtMs >= nowInMs) return null;
+      try {
+        if (!holdsAnything(hold.values)) {
+          await this.client.deleteEntity(partition, rowKey, { etag: row.etag });
+          return null;
+        }
+        const transaction = new TableTransaction();
+        const emptied: Record<string, number> = { [EXPIRES_AT_FIELD]: hold.expiresAtMs };
+        for (const field of Object.keys(hold.values)) emptied[field] = 0;
+        transaction.updateEntity(toCounterEntity(partition, rowKey, emptied), "Replace", { etag: row.etag });
+        const shardKey = shardRowKey(hold.key, this.shard);
+        const shard = await this.getRow(partition, shardKey);
+        const counter: Record<string, number> = shard === null ? {} : readCounterValues(shard);
+        for (const [field, amount] of Object.entries(hold.values)) counter[field] = (counter[field] ?? 0) - amount;
+        const entity = toCounterEntity(partition, shardKey, counter);
+        if (shard === null) transaction.createEntity(entity);
+        else transaction.updateEntity(entity, "Replace", { etag: shard.etag });
+        await this.client.submitTransaction(transaction.actions);
+        return hold;
+      } catch (error) {
+        const status = statusCodeOf(error);
+        if (status !== 412 && status !== 409 && status !== 404) throw error;
+        this.conflicts++;
+        await sleep(this.random() * Math.min(this.maxBackoffInMs, 2 ** attempt));
+      }
+    }
+    throw new CounterStoreError(`hold "${rowKey}" in partition "${partition}" kept changing: gave up after ${this.maxAttempts} attempts`);
+  }
+
+  private async getRow(partition: string, rowKey: string): Promise<TableEntityResult<Record<string, unknown>> | null> {
+    try {
+      return await this.client.getEntity<Record<string, unknown>>(partition, rowKey);
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return null;
+      throw error;
+    }
+  }
+
   /** One lane of one partition: rounds run one after another while calls keep arriving. */
   private async drain(lane: string, partition: string): Promise<void> {
     const queue = this.queues.get(lane);
@@ -228,21 +327,30 @@ export class TableUsageCounterStore implements UsageCounterStore {
       const working = new Map<string, CounterValues>(read.logical);
       /** Physical row -> what this round adds to it. */
       const writes = new Map<string, Record<string, number>>();
-      const outcomes: ApplyCountersResult[] = [];
+      const outcomes: (ApplyCountersResult | null)[] = [];
       for (const pending of batch) {
-        const refused = refusedKeys(working, pending.deltas);
+        let deltas: CounterDelta[];
+        try {
+          deltas = expandHolds(working, pending.deltas, pending.holdExpiresAtMs);
+        } catch (error) {
+          pending.reject(error);
+          outcomes.push(null);
+          continue;
+        }
+        const refused = refusedKeys(working, deltas);
         const counters: Record<string, CounterValues> = {};
         if (refused.length > 0) {
           for (const key of pending.keys) counters[key] = { ...(working.get(key) ?? {}) };
           outcomes.push({ applied: false, refused, counters });
           continue;
         }
-        for (const [key, values] of addDeltas(working, pending.deltas)) {
+        for (const [key, values] of addDeltas(working, deltas)) {
           working.set(key, values);
           counters[key] = { ...values };
         }
-        for (const delta of pending.deltas) {
-          const rowKey = delta.limit === undefined ? shardRowKey(delta.key, this.shard) : delta.key;
+        for (const delta of deltas) {
+          // A hold row has one row only: its owner's lanes and any reclaimer all write it under its ETag.
+          const rowKey = delta.limit === undefined && !isHoldKey(delta.key) ? shardRowKey(delta.key, this.shard) : delta.key;
           const write = writes.get(rowKey) ?? {};
           addValues(write, delta.add);
           writes.set(rowKey, write);
@@ -274,7 +382,7 @@ export class TableUsageCounterStore implements UsageCounterStore {
       }
       batch.forEach((pending, index) => {
         const outcome = outcomes[index];
-        if (outcome !== undefined) pending.resolve(outcome);
+        if (outcome !== undefined && outcome !== null) pending.resolve(outcome);
       });
       return;
     }

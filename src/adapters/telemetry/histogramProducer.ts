@@ -1,7 +1,7 @@
 import { type HrTime, ValueType } from "@opentelemetry/api";
 import { emptyResource } from "@opentelemetry/resources";
 import { AggregationTemporality, type CollectionResult, DataPointType, type HistogramMetricData, type MetricProducer } from "@opentelemetry/sdk-metrics";
-import { type InProcessHistograms } from "../../core/telemetry/PreAggregatedHistogram.js";
+import { type InProcessHistograms } from "./PreAggregatedHistogram.js";
 
 export interface HistogramProducerOptions {
   /** The instrumentation scope the histograms are reported under (the meter's name). */

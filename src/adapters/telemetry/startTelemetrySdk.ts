@@ -1,5 +1,5 @@
 import { type MeterProvider as MeterProviderApi, type TracerProvider } from "@opentelemetry/api";
-import { InProcessHistograms } from "../../core/telemetry/PreAggregatedHistogram.js";
+import { InProcessHistograms } from "./PreAggregatedHistogram.js";
 import { type TelemetryExporters } from "./loadTelemetryExporters.js";
 
 export interface TelemetrySdk {

@@ -2,7 +2,8 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { type JsonWebKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { type AuditComponents } from "../../composition/audit.js";
-import { checkAuditInclusionProof, proveAuditEvent } from "../../core/audit/inclusionProof.js";
+import { countAuditBacklogs } from "../../core/audit/auditBacklog.js";
+import { AuditProofMismatchError, checkAuditInclusionProof, proveAuditEvent } from "../../core/audit/inclusionProof.js";
 import { PublicKeySignatureVerifier } from "../../core/audit/PublicKeySignatureVerifier.js";
 import { queryAuditEvents } from "../../core/audit/queryAuditEvents.js";
 import { type SignatureVerifier } from "../../core/audit/SignatureVerifier.js";
@@ -16,6 +17,14 @@ export interface AuditCommandDeps {
 
 /** Exit code when the chain (or a proof) fails verification, distinct from 1 (could not run). */
 export const EXIT_TAMPERED = 2;
+/** Exit code when the chain is intact but events meant for it are still outside it (outbox, dead letters). */
+export const EXIT_INCOMPLETE = 3;
+
+const positiveInt = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("use a positive whole number");
+  return parsed;
+};
 
 const isoTimestamp = (value: string): string => {
   if (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(value) || Number.isNaN(Date.parse(value))) {
@@ -84,13 +93,43 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
           ...(tty ? { onProgress: (n: number) => deps.stderr.write(`\rverified ${n} entries...`) } : {}),
         });
         if (tty && result.entriesChecked >= 10_000) deps.stderr.write("\n");
-        const { leaves: _leaves, ...printable } = result;
+        const { leaves: _leaves, ...verdict } = result;
+        // Intact is not the same as complete: events may still wait in the outbox or the dead letters.
+        const backlog = (await countAuditBacklogs({ ledger: c.ledger, outbox: c.outbox, deadLetters: c.deadLetters, deadLetterQueue: c.deadLetterQueue }))(options.chain);
+        const printable = { ...verdict, complete: result.intact && backlog.complete, pending: backlog };
+        const missing = result.intact && result.entriesChecked === 0 && printable.checkpointsChecked === 0 && (await c.ledger.getHead(options.chain)) === null;
         if (options.json === true) json(printable);
-        else out(`${result.message}\n`);
+        else {
+          out(`${result.message}\n`);
+          if (!backlog.complete) {
+            out(`NOT complete: ${backlog.outbox} event(s) in the outbox, ${backlog.deadLetterQueue ?? "unknown (could not read)"} in the broker's dead-letter queue, ${backlog.deadLetterStore} in the dead-letter store\n`);
+          }
+        }
+        if (missing) audit.error(`error: there is no chain ${options.chain} (no head, no entries, no checkpoints): check the chain id`, { exitCode: 1, code: "palisade.audit.no_chain" });
         if (!result.intact) {
           const at = result.firstBadSequence === undefined ? `checkpoint of size ${result.checkpointSize ?? "?"}` : `sequence ${result.firstBadSequence}`;
           tampered(`chain ${options.chain} is NOT intact: ${result.problem ?? "unknown"} at ${at}. ${result.message}`);
         }
+        if (!backlog.complete) {
+          audit.error(`error: chain ${options.chain} is intact but NOT complete: events are pending (see docs/runbooks/audit-dead-letters.md)`, {
+            exitCode: EXIT_INCOMPLETE,
+            code: "palisade.audit.incomplete",
+          });
+        }
+      }),
+    );
+
+  audit
+    .command("replay-dead-letters")
+    .description("Send what Service Bus dead-lettered on the audit queue back to it (the chain deduplicates)")
+    .option("--max <n>", "at most this many messages", (v) => positiveInt(v), 5_000)
+    .option("--max-replays <n>", "leave a message replayed this often in the dead-letter queue", (v) => positiveInt(v), 5)
+    .option("--json", "print JSON")
+    .action(
+      run(async (c, options: { max: number; maxReplays: number; json?: boolean }) => {
+        const result = await c.replayDeadLetters({ maxMessages: options.max, maxReplays: options.maxReplays });
+        if (options.json === true) json(result);
+        else out(`replayed ${result.replayed} message(s) to the audit queue; ${result.kept} left in the dead-letter queue (replayed too often)\n`);
       }),
     );
 
@@ -116,7 +155,13 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
     .option("--json", "print JSON")
     .action(
       run(async (c, options: { event: string; chain?: string; json?: boolean; trustedKeys?: string }) => {
-        const proof = await proveAuditEvent({ ledger: c.ledger, anchor: c.anchor }, options.event, options.chain);
+        let proof;
+        try {
+          proof = await proveAuditEvent({ ledger: c.ledger, anchor: c.anchor }, options.event, options.chain);
+        } catch (error) {
+          if (error instanceof AuditProofMismatchError) return tampered(`${error.message} Run "palisade audit verify".`);
+          throw error;
+        }
         const signatureVerifier = options.trustedKeys === undefined ? c.signatureVerifier : await trustedKeysVerifier(options.trustedKeys);
         const check = await checkAuditInclusionProof(proof, signatureVerifier);
         if (options.json === true) json({ proof, check });
@@ -127,6 +172,12 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
           out(`${check.message}\n`);
         }
         if (!check.valid) tampered(`the inclusion proof does not hold: ${check.problem ?? "unknown"} at sequence ${check.sequence}. ${check.message}`);
+        if (!check.signed) {
+          audit.error(`error: event ${proof.eventId} is in the chain, but no signed checkpoint covers it yet (or its checkpoint was removed): the proof is not evidence. Run "palisade audit checkpoint" and prove again.`, {
+            exitCode: EXIT_INCOMPLETE,
+            code: "palisade.audit.unsigned_proof",
+          });
+        }
       }),
     );
 

@@ -68,6 +68,8 @@ export function createDlpCommand(io: DlpCommandIo = { stdin: process.stdin, stdo
     .option("--policy <file>", "use the DLP settings (threshold, allowlist, phone regions) of a project in this policy")
     .option("--project <id>", "the project whose DLP settings apply (needed when the policy has several)")
     .option("--jsonl", "read JSON lines, each with a `text` field; print one result per line")
+    // The output is JSON already; the flag is accepted so that every command takes --json.
+    .option("--json", "print JSON (the default, and the only format)")
     .action(async (command: ScanCommandOptions) => {
       try {
         const options = await optionsFor(command, read);

@@ -52,14 +52,16 @@ export function createDsrCommand(deps: DsrCommandDeps): Command {
     .description("Every audit event about the subject, decrypted, as JSON (recorded as dsr_exported)")
     .requiredOption("--subject <id>", "the end-user id the app passed (`user` or x-palisade-subject); - reads it from stdin")
     .option("--out <file>", "write the JSON to this file instead of stdout")
+    .option("--json", "with --out, print a JSON summary ({ file, events }) on stdout; the export itself is always JSON")
     .action(
-      run(async (requests, options: { subject: string; out?: string }) => {
+      run(async (requests, options: { subject: string; out?: string; json?: boolean }) => {
         const result = await requests.export(await subjectFrom(options.subject));
         const text = `${JSON.stringify(result, null, 2)}\n`;
         if (options.out === undefined) out(text);
         else {
           await writeFile(options.out, text, { encoding: "utf8", mode: 0o600 });
-          deps.stderr.write(`${result.events.length} event(s) written to ${options.out}\n`);
+          if (options.json === true) out(`${JSON.stringify({ file: options.out, events: result.events.length })}\n`);
+          else deps.stderr.write(`${result.events.length} event(s) written to ${options.out}\n`);
         }
       }),
     );

@@ -22,11 +22,12 @@ export function createHostCommand(deps: HostCommandDeps): Command {
     .option("--port <port>", "HTTP port (0 picks a free one)", parsePort, 7072)
     .option("--no-timers", "do not run timer functions on their schedules")
     .option("--no-service-bus", "do not consume the audit queue")
-    .action(async (options: { port: number; timers: boolean; serviceBus: boolean }) => {
+    .option("--json", "print only the JSON ready line ({ url, pid }) and no text on stderr")
+    .action(async (options: { port: number; timers: boolean; serviceBus: boolean; json?: boolean }) => {
       const host = await deps.startHost({ port: options.port, runTimers: options.timers, runServiceBusTriggers: options.serviceBus });
-      deps.stderr.write(`palisade host listening on ${host.url}\n`);
+      if (options.json !== true) deps.stderr.write(`palisade host listening on ${host.url}\n`);
       // Printed on stdout alone, so a parent process can read where this instance listens.
-      process.stdout.write(`${JSON.stringify({ url: host.url })}\n`);
+      process.stdout.write(`${JSON.stringify(options.json === true ? { url: host.url, pid: process.pid } : { url: host.url })}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => void host.stop().then(resolve);
         process.once("SIGINT", stop);

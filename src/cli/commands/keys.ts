@@ -1,13 +1,30 @@
 import { type Command } from "commander";
+import { type AuditEvent, type AuditEventType } from "../../core/audit/AuditEvent.js";
 import { type ApiKeyService, type ApiKeyStatus, apiKeyStatus } from "../../core/auth/ApiKeyService.js";
 import { type ApiKeyRecord } from "../../core/auth/ApiKeyStore.js";
 import { apiKeyDisplayPrefix } from "../../core/auth/apiKeyFormat.js";
 import { type Clock } from "../../core/clock.js";
+import { type AuditEventFactory } from "../../core/audit/AuditEventFactory.js";
 import { type Policy } from "../../core/policy/schema.js";
 import { createCommandGroup } from "../commandGroup.js";
 
+/**
+ * How a key change made here reaches the audit trail: the same `key_created` / `key_revoked` events
+ * the admin API writes, with the operator as actor. Publishing is fail-closed: a created key whose
+ * event cannot be published is revoked again, and a revocation is recorded before it is done.
+ */
+export interface KeyChangeAudit {
+  /** Publishes durably for the project (its audit chain); throws when the events cannot be recorded. */
+  publish(project: string, events: readonly AuditEvent[]): Promise<void>;
+  readonly events: Pick<AuditEventFactory, "create">;
+  /** Who runs the command (`PALISADE_OPERATOR`, else user@host). */
+  readonly operator: string;
+}
+
 export interface KeysCommandDeps {
   readonly getApiKeyService: () => Promise<ApiKeyService>;
+  /** Every key change from this door is an audit event, as from the admin API. */
+  readonly getAudit: () => Promise<KeyChangeAudit>;
   /** When given, `keys create` checks the project and service account against the policy. */
   readonly getPolicy?: () => Promise<Policy>;
   readonly stdout: NodeJS.WritableStream;
@@ -78,6 +95,21 @@ export function createKeysCommand(deps: KeysCommandDeps): Command {
   const clock = deps.clock ?? { nowInMs: () => Date.now() };
   const { command: keys, run, fail } = createCommandGroup("keys", "Create, list and revoke Palisade API keys (pal_...) for service accounts", deps);
 
+  const keyEvent = async (type: AuditEventType, record: ApiKeyRecord, details: Readonly<Record<string, string>>): Promise<{ audit: KeyChangeAudit; event: AuditEvent }> => {
+    const audit = await deps.getAudit();
+    const policy = deps.getPolicy === undefined ? null : await deps.getPolicy();
+    const environment = policy?.projects.find((project) => project.id === record.project)?.environment;
+    const event = audit.events.create({
+      type,
+      actor: { kind: "user", id: audit.operator },
+      project: record.project,
+      ...(environment === undefined ? {} : { environment }),
+      status: "success",
+      details: { keyId: record.keyId, serviceAccount: record.serviceAccount, ...details, actor: audit.operator, via: "cli" },
+    });
+    return { audit, event };
+  };
+
   keys
     .command("create")
     .description("Create a key for a service account; the key is printed once")
@@ -102,6 +134,17 @@ export function createKeysCommand(deps: KeysCommandDeps): Command {
         }
         const service = await deps.getApiKeyService();
         const { apiKey, record } = await service.create({ project: options.project, serviceAccount: options.serviceAccount, expiresInMs: expiresInMs ?? 0 });
+        try {
+          const { audit, event } = await keyEvent("key_created", record, { expiresAt: iso(record.expiresAtInMs) });
+          await audit.publish(record.project, [event]);
+        } catch (error) {
+          // No unaudited key may exist: take it back.
+          const undone = await service.revoke(record.keyId).then(
+            () => "it was revoked again",
+            () => `revoking it failed too: revoke ${record.keyId} by hand`,
+          );
+          fail(`the key could not be recorded in the audit trail (${error instanceof Error ? error.message : String(error)}), so ${undone}. Check the Service Bus settings and retry.`);
+        }
         if (options.json === true) {
           deps.stdout.write(`${JSON.stringify({ apiKey, ...toListed(record, clock.nowInMs()) }, null, 2)}\n`);
         } else {
@@ -154,9 +197,19 @@ export function createKeysCommand(deps: KeysCommandDeps): Command {
         // Accept a pasted prefix such as pal_<keyId>_… too.
         const keyId = /^pal_([a-z2-7]+)/.exec(keyIdArgument)?.[1] ?? keyIdArgument;
         const service = await deps.getApiKeyService();
+        const existing = await service.get(keyId);
+        if (existing === null) return fail(`no key with id "${keyId}" (see palisade keys list).`);
+        // Recorded before it is done, as by the admin API; revoking a revoked key changes nothing and records nothing.
+        if (existing.revokedAtInMs === null || existing.revokedAtInMs > clock.nowInMs()) {
+          try {
+            const { audit, event } = await keyEvent("key_revoked", existing, { revokedAt: iso(clock.nowInMs()) });
+            await audit.publish(existing.project, [event]);
+          } catch (error) {
+            fail(`the revocation could not be recorded in the audit trail (${error instanceof Error ? error.message : String(error)}), so the key was NOT revoked. Check the Service Bus settings and retry.`);
+          }
+        }
         const record = await service.revoke(keyId);
-        if (record === null) fail(`no key with id "${keyId}" (see palisade keys list).`);
-        if (record === null) return;
+        if (record === null) return fail(`no key with id "${keyId}" (see palisade keys list).`);
         if (options.json === true) {
           deps.stdout.write(`${JSON.stringify(toListed(record, clock.nowInMs()), null, 2)}\n`);
         } else {

@@ -39,12 +39,23 @@ function table(title: string, lines: readonly UsageLine[]): string {
   return `${title}:\n${render(header)}${rows.map(render).join("")}`;
 }
 
+function holdLines(report: UsageReport): string {
+  if (report.holds.length === 0) return "";
+  const lines = report.holds.map((hold) =>
+    hold.expired
+      ? `  ${hold.owner}: ${usd(hold.heldUsd)}, expired at ${hold.expiresAt} (its instance stopped renewing; given back at the next sweep)\n`
+      : `  ${hold.owner}: ${usd(hold.heldUsd)}, held until ${hold.expiresAt} unless its instance renews it\n`,
+  );
+  return `Held by instance:\n${lines.join("")}`;
+}
+
 export function formatUsageReport(report: UsageReport): string {
   const total = report.total;
   return [
     `Usage of project ${report.project}, ${report.period} ${report.date} (UTC)\n`,
     `Total: ${total.requests} requests, ${total.inputTokens} input tokens (${total.cachedInputTokens} cached), ${total.outputTokens} output tokens, ${usd(total.costUsd)}\n`,
     `Held by unsettled reservations: ${usd(report.reservedUsd)}` + (total.unpricedRequests > 0 ? `; ${total.unpricedRequests} requests had no price (counted at $0)\n` : "\n"),
+    holdLines(report),
     table("By key", report.byKey),
     table("By model", report.byModel),
     table("By tag", report.byTag),
@@ -65,14 +76,15 @@ export function createUsageCommand(deps: UsageCommandDeps): Command {
       deps.stderr.write(`palisade usage: ${message}\n`);
       throw new CommanderError(1, "palisade.usage", message);
     };
-    const today = new Date((deps.nowInMs ?? Date.now)()).toISOString();
+    const nowInMs = (deps.nowInMs ?? Date.now)();
+    const today = new Date(nowInMs).toISOString();
     const date = options.date ?? (options.period === "day" ? today.slice(0, 10) : today.slice(0, 7));
     if (!isUsageDate(options.period, date)) fail(`--date "${date}" must be ${options.period === "day" ? "YYYY-MM-DD" : "YYYY-MM"} for --period ${options.period}`);
 
     let report: UsageReport;
     try {
       const reader = await deps.getUsageReader();
-      report = await reader.getUsage({ project: options.project, period: options.period, date });
+      report = await reader.getUsage({ project: options.project, period: options.period, date, asOfInMs: nowInMs });
     } catch (error) {
       return fail(`could not read usage (${error instanceof Error ? error.message : "unknown error"}); check the storage settings and that the counter store is reachable`);
     }

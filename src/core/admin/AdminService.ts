@@ -6,7 +6,7 @@ import { type Authenticator } from "../auth/Authenticator.js";
 import { type UserPrincipal } from "../auth/Principal.js";
 import { type Clock } from "../clock.js";
 import { type PalisadeError, invalidRequest } from "../errors.js";
-import { type AuditEventFactory, actorOf } from "../gateway/auditEvents.js";
+import { type AuditEventFactory, actorOf } from "../audit/AuditEventFactory.js";
 import { type Logger } from "../logger.js";
 import { type Permission, type Policy, type ProjectPolicy, type Role } from "../policy/schema.js";
 import { type RotationStatus } from "../rotation/CredentialRotator.js";

@@ -24,6 +24,12 @@ export interface AuditAppenderDeps {
   /** Signs a checkpoint whenever a chain crosses a multiple of `checkpointEvery`. */
   readonly checkpointer?: AuditCheckpointer;
   readonly checkpointEvery?: number;
+  /**
+   * Also sign one when a chain grows and its last checkpoint (by this appender) is this old, so that what
+   * no checkpoint covers yet is at most this window of entries, not up to `checkpointEvery` of them.
+   * A chain this appender has not checkpointed yet counts as due. Off when absent or 0.
+   */
+  readonly checkpointEveryInMs?: number;
   /** Conflicts (another writer moved the head) re-read and retry up to this many times per commit. */
   readonly maxAttempts?: number;
   /**
@@ -55,6 +61,8 @@ export class AuditAppender {
   private readonly headCacheSize: number;
   /** Chain id -> the head as this appender last committed or read it (insertion order = age). */
   private readonly heads = new Map<string, LedgerHead>();
+  /** Chain id -> when this appender last signed a checkpoint of it. */
+  private readonly checkpointedAt = new Map<string, number>();
 
   constructor(private readonly deps: AuditAppenderDeps) {
     this.maxAttempts = deps.maxAttempts ?? 8;
@@ -197,11 +205,16 @@ export class AuditAppender {
   }
 
   private async maybeCheckpoint(chainId: string, before: number, after: number): Promise<void> {
-    const { checkpointer, checkpointEvery, logger } = this.deps;
-    if (checkpointer === undefined || checkpointEvery === undefined || checkpointEvery <= 0) return;
-    if (Math.floor(before / checkpointEvery) === Math.floor(after / checkpointEvery)) return;
+    const { checkpointer, checkpointEvery, checkpointEveryInMs, clock, logger } = this.deps;
+    if (checkpointer === undefined) return;
+    const byCount = checkpointEvery !== undefined && checkpointEvery > 0 && Math.floor(before / checkpointEvery) !== Math.floor(after / checkpointEvery);
+    const now = clock.nowInMs();
+    const last = this.checkpointedAt.get(chainId);
+    const byTime = checkpointEveryInMs !== undefined && checkpointEveryInMs > 0 && (last === undefined || now - last >= checkpointEveryInMs);
+    if (!byCount && !byTime) return;
     try {
       await checkpointer.checkpoint(chainId);
+      this.checkpointedAt.set(chainId, now);
     } catch (error) {
       // The entries are committed; the nightly job (or `palisade audit checkpoint`) retries.
       logger.error("audit.checkpoint.failed", { chainId, size: after, error: error instanceof Error ? error.name : "unknown" });

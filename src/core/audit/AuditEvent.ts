@@ -8,6 +8,8 @@ export const AUDIT_EVENT_SCHEMA_VERSION = 1;
 
 export const AUDIT_EVENT_TYPES = [
   "api_call",
+  /** A request admitted to an upstream call, recorded before (or while) the call is made; its `api_call` follows. */
+  "request_admitted",
   "auth_failed",
   "policy_violation",
   "pii_detected",
@@ -26,6 +28,8 @@ export const AUDIT_EVENT_TYPES = [
   "checkpoint_signed",
   "dsr_exported",
   "dsr_erased",
+  "content_filtered",
+  "prompt_attack_detected",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

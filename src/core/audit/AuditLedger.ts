@@ -51,4 +51,6 @@ export interface AuditLedger {
   /** Every stored entry row of the chain in row-key order (including rows that do not belong). */
   listEntries(chainId: string, options?: ListEntriesOptions): AsyncIterable<StoredEntry>;
   listChains(options?: LedgerOptions): AsyncIterable<LedgerHead>;
+  /** Every dedupe row of the chain (event id -> the sequence it says the event was appended at). */
+  listDedupe(chainId: string, options?: LedgerOptions): AsyncIterable<{ readonly eventId: string; readonly sequence: number }>;
 }

@@ -6,6 +6,11 @@ export interface AnchorOptions {
 
 export type PutCheckpointResult = "stored" | "exists";
 
+/** A stored note as the verifier sees it: a checkpoint, or one that cannot be read (which is a failure). */
+export type AnchoredNote =
+  | { readonly size: number; readonly checkpoint: SignedCheckpoint }
+  | { readonly size: number | null; readonly unreadable: string };
+
 /**
  * Where signed checkpoints go, out of the chain writer's reach (Azure: a blob container under a
  * locked immutability policy). Never overwrites: a second put of the same chain and size returns
@@ -16,4 +21,6 @@ export interface CheckpointAnchor {
   /** Every checkpoint stored for the chain, by size ascending. Unparseable notes are skipped. */
   list(chainId: string, options?: AnchorOptions): AsyncIterable<SignedCheckpoint>;
   getLatest(chainId: string, options?: AnchorOptions): Promise<SignedCheckpoint | null>;
+  /** Every note stored for the chain, readable or not, by size: what the verifier checks. */
+  listNotes(chainId: string, options?: AnchorOptions): AsyncIterable<AnchoredNote>;
 }

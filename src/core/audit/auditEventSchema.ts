@@ -39,7 +39,36 @@ export const auditEventSchema = z
     subject: z.string().max(1024).optional(),
     details: z.record(z.string(), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()])).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((event, context) => {
+    const field = loneSurrogateField(event, []);
+    if (field !== null) {
+      context.addIssue({
+        code: "custom",
+        path: field,
+        message: "holds a lone UTF-16 surrogate: audit events must be well-formed Unicode, which RFC 8785 canonical JSON requires",
+      });
+    }
+  });
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The path of the first string (value or key) holding a lone surrogate. Strict JCS implementations
+ * refuse such strings and others escape them, so two verifiers could hash the same event differently:
+ * the event is refused at the boundary instead.
+ */
+function loneSurrogateField(value: unknown, path: (string | number)[]): (string | number)[] | null {
+  if (typeof value === "string") return LONE_SURROGATE.test(value) ? path : null;
+  if (typeof value !== "object" || value === null) return null;
+  for (const [key, child] of Object.entries(value)) {
+    if (LONE_SURROGATE.test(key)) return [...path, "(key)"];
+    const found = loneSurrogateField(child, [...path, key]);
+    if (found !== null) return found;
+  }
+  return null;
+}
 
 export type ParsedAuditEvent = { ok: true; event: AuditEvent } | { ok: false; reason: string };
 
@@ -47,7 +76,8 @@ export type ParsedAuditEvent = { ok: true; event: AuditEvent } | { ok: false; re
 export function parseAuditEvent(value: unknown): ParsedAuditEvent {
   const result = auditEventSchema.safeParse(value);
   if (result.success) return { ok: true, event: result.data };
-  const issues = result.error.issues.slice(0, 3).map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.code}`);
+  // A custom issue's message is ours and names no value; zod's own messages may quote one.
+  const issues = result.error.issues.slice(0, 3).map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.code === "custom" ? issue.message : issue.code}`);
   return { ok: false, reason: `schema: ${issues.join("; ")}` };
 }
 

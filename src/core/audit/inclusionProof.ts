@@ -2,7 +2,7 @@ import { type AuditLedger } from "./AuditLedger.js";
 import { type CheckpointAnchor } from "./CheckpointAnchor.js";
 import { checkpointNoteText, type SignedCheckpoint } from "./checkpointNote.js";
 import { collect } from "./AuditCheckpointer.js";
-import { entryLeafHash, formatSequence } from "./ChainEntry.js";
+import { entryLeafHash, formatSequence, parseEntryBody } from "./ChainEntry.js";
 import { inclusionProof, merkleRoot, verifyInclusion } from "./merkle.js";
 import { type SignatureVerifier } from "./SignatureVerifier.js";
 
@@ -24,6 +24,8 @@ export interface AuditInclusionProof {
 
 export interface ProofCheck {
   readonly valid: boolean;
+  /** Whether a signed checkpoint backs the proof; without one it proves nothing a writer could not recompute. */
+  readonly signed: boolean;
   readonly problem?: "bad_inclusion_proof" | "bad_checkpoint_signature";
   readonly sequence: number;
   readonly message: string;
@@ -31,6 +33,24 @@ export interface ProofCheck {
 
 export class AuditEventNotFoundError extends Error {
   override readonly name = "AuditEventNotFoundError";
+}
+
+/** The dedupe row points the event at an entry that holds another event: the store was tampered with. */
+export class AuditProofMismatchError extends Error {
+  override readonly name = "AuditProofMismatchError";
+  readonly problem = "dedupe_mismatch";
+  constructor(
+    message: string,
+    readonly sequence: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Whether canonical entry bytes hold this event of this chain at this position. */
+function holdsEvent(canonical: string, chainId: string, eventId: string, sequence: number): boolean {
+  const body = parseEntryBody(canonical);
+  return body !== null && body.event.eventId === eventId && body.chain === chainId && body.seq === sequence;
 }
 
 /** Finds the event (in one chain, or every chain) and builds its proof. */
@@ -53,6 +73,10 @@ export async function proveAuditEvent(
     const leaves = entries.map((e) => entryLeafHash(e.canonical));
     const entry = entries[sequence];
     if (entry === undefined || leaves.length < treeSize || entry.rowKey !== formatSequence(sequence)) throw new AuditEventNotFoundError(`Entry ${sequence} of chain ${chain} is missing or out of place; run "palisade audit verify".`);
+    // The dedupe row only says where to look: the entry itself must hold the event asked about.
+    if (!holdsEvent(entry.canonical, chain, eventId, sequence)) {
+      throw new AuditProofMismatchError(`The dedupe row of event ${eventId} points at entry ${sequence} of chain ${chain}, which holds another event (forged or moved dedupe row).`, sequence);
+    }
     return {
       chainId: chain,
       eventId,
@@ -73,7 +97,10 @@ export async function proveAuditEvent(
  * reach the root, and the root must be the signed checkpoint's (whose signature is checked).
  */
 export async function checkAuditInclusionProof(proof: AuditInclusionProof, verifier: SignatureVerifier): Promise<ProofCheck> {
-  const bad = (message: string): ProofCheck => ({ valid: false, problem: "bad_inclusion_proof", sequence: proof.sequence, message });
+  const bad = (message: string): ProofCheck => ({ valid: false, signed: proof.checkpoint !== undefined, problem: "bad_inclusion_proof", sequence: proof.sequence, message });
+  if (!holdsEvent(proof.canonical, proof.chainId, proof.eventId, proof.sequence)) {
+    return bad(`Entry ${proof.sequence} of chain ${proof.chainId} does not hold event ${proof.eventId} (the proof was relabelled).`);
+  }
   const leaf = entryLeafHash(proof.canonical);
   if (leaf.toString("hex") !== proof.leafHash) return bad(`Entry ${proof.sequence}: the leaf hash is not the hash of the entry's bytes.`);
   const path = proof.path.map((h) => Buffer.from(h, "hex"));
@@ -90,10 +117,11 @@ export async function checkAuditInclusionProof(proof: AuditInclusionProof, verif
       message: Buffer.from(checkpointNoteText(checkpoint), "utf8"),
       signature: Buffer.from(checkpoint.signature, "base64"),
     });
-    if (!signed) return { valid: false, problem: "bad_checkpoint_signature", sequence: proof.sequence, message: `The checkpoint at size ${checkpoint.size} is not validly signed.` };
+    if (!signed) return { valid: false, signed: true, problem: "bad_checkpoint_signature", sequence: proof.sequence, message: `The checkpoint at size ${checkpoint.size} is not validly signed.` };
   }
   return {
     valid: true,
+    signed: checkpoint !== undefined,
     sequence: proof.sequence,
     message:
       checkpoint === undefined

@@ -83,9 +83,15 @@ export function consistencyProof(leaves: readonly Uint8Array[], oldSize: number,
 const isOdd = (value: number): boolean => value % 2 === 1;
 const half = (value: number): number => Math.floor(value / 2);
 
-/** RFC 9162 section 2.1.3.2. */
+/** The size of every hash in the tree (SHA-256). */
+export const HASH_BYTES = 32;
+
+const isHash = (value: Uint8Array): boolean => value.byteLength === HASH_BYTES;
+
+/** RFC 9162 section 2.1.3.2. The leaf hash, every proof hash and the root must be SHA-256 hashes (32 bytes). */
 export function verifyInclusion(leaf: Uint8Array, index: number, size: number, proof: readonly Uint8Array[], root: Uint8Array): boolean {
   if (!(Number.isInteger(index) && Number.isInteger(size) && index >= 0 && index < size)) return false;
+  if (!isHash(leaf) || !isHash(root) || !proof.every(isHash)) return false;
   let fn = index;
   let sn = size - 1;
   let r: Buffer = Buffer.from(leaf);
@@ -108,7 +114,11 @@ export function verifyInclusion(leaf: Uint8Array, index: number, size: number, p
   return sn === 0 && r.equals(root);
 }
 
-/** RFC 9162 section 2.1.4.2. */
+/**
+ * RFC 9162 section 2.1.4.2. A proof from the empty tree proves nothing (RFC 9162 defines consistency
+ * proofs for 0 < m only), so it is refused, as the reference verifier refuses it; equal sizes need
+ * equal roots and no proof; otherwise the roots and proof hashes must be SHA-256 hashes (32 bytes).
+ */
 export function verifyConsistency(
   oldSize: number,
   newSize: number,
@@ -116,10 +126,10 @@ export function verifyConsistency(
   newRoot: Uint8Array,
   proof: readonly Uint8Array[],
 ): boolean {
-  if (!(Number.isInteger(oldSize) && Number.isInteger(newSize) && oldSize >= 0 && oldSize <= newSize)) return false;
+  if (!(Number.isInteger(oldSize) && Number.isInteger(newSize) && oldSize > 0 && oldSize <= newSize)) return false;
   if (oldSize === newSize) return proof.length === 0 && Buffer.from(oldRoot).equals(newRoot);
-  if (oldSize === 0) return proof.length === 0;
   if (proof.length === 0) return false;
+  if (!isHash(oldRoot) || !isHash(newRoot) || !proof.every(isHash)) return false;
   const path: Uint8Array[] = (oldSize & (oldSize - 1)) === 0 ? [oldRoot, ...proof] : [...proof];
   let fn = oldSize - 1;
   let sn = newSize - 1;

@@ -19,6 +19,8 @@ export const PROBLEM_KINDS = [
   "bad_checkpoint_signature",
   "head_mismatch",
   "bad_inclusion_proof",
+  "unreadable_checkpoint",
+  "dedupe_mismatch",
 ] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
@@ -90,6 +92,10 @@ function checkEntry(chainId: string, entry: StoredEntry, sequence: number, diges
   }
   if (digest.toString("hex") !== entry.hash) {
     return { problem: "payload_edited", sequence, message: `Entry ${sequence}: the stored bytes do not hash to the stored hash (payload or hash edited).` };
+  }
+  if (body.seq < sequence) {
+    // Rows were shifted up by one or more: something was put in at body.seq and the rest renumbered.
+    return { problem: "inserted", sequence: body.seq, message: `Entry ${sequence}: the row holds entry ${body.seq}, moved up: a row was inserted at ${body.seq} and the rest renumbered.` };
   }
   if (body.seq !== sequence) {
     return { problem: "reordered", sequence, message: `Entry ${sequence}: the row holds the entry for sequence ${body.seq} (rows reordered).` };

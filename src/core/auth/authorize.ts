@@ -14,6 +14,8 @@ export interface AuthorizeInput {
   readonly clientIp: string | null;
   /** The `model` of the request, when it names one. */
   readonly model?: string | null;
+  /** The model is a deployment name from an Azure path: a project model of that name, else the one mapped to that deployment. */
+  readonly modelMayBeDeployment?: boolean;
 }
 
 export interface AuthorizedModel {
@@ -33,15 +35,17 @@ export interface AuthorizedContext {
 
 /** What each user role may do. Service accounts use their declared permissions instead. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
-  owner: ["chat.completions", "models.list"],
-  admin: ["chat.completions", "models.list"],
-  member: ["chat.completions", "models.list"],
+  owner: ["chat.completions", "models.list", "embeddings.create", "responses.create"],
+  admin: ["chat.completions", "models.list", "embeddings.create", "responses.create"],
+  member: ["chat.completions", "models.list", "embeddings.create", "responses.create"],
   reader: ["models.list"],
 };
 
 const PERMISSION_VERBS: Readonly<Record<Permission, string>> = {
   "chat.completions": "call chat completions",
   "models.list": "list models",
+  "embeddings.create": "create embeddings",
+  "responses.create": "create responses",
 };
 
 /** Caller-supplied text in messages: short and printable. */
@@ -59,7 +63,9 @@ export function authorize(input: AuthorizeInput): AuthorizedContext {
   const requested = input.requestedProject?.trim() || null;
   const context = input.principal.kind === "service-account" ? authorizeServiceAccount(input, input.principal, requested) : authorizeUser(input, input.principal, requested);
   if (input.model === undefined || input.model === null) return context;
-  const model = context.project.models.find((candidate) => candidate.name === input.model);
+  const model =
+    context.project.models.find((candidate) => candidate.name === input.model) ??
+    (input.modelMayBeDeployment === true ? context.project.models.find((candidate) => candidate.deployment === input.model) : undefined);
   if (model === undefined) {
     throw modelNotAllowed(
       quoted(input.model),

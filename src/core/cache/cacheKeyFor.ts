@@ -12,8 +12,10 @@ export interface CacheableRequest {
   readonly dlpFindingCount: number;
   /** The upstream deployment the model maps to: a re-mapped model must not serve old answers. */
   readonly deployment: string;
-  /** The parsed OpenAI chat-completions body. */
+  /** The parsed OpenAI chat-completions (or embeddings) body. */
   readonly body: Readonly<Record<string, unknown>>;
+  /** `embeddings`: deterministic by nature (same input, same vectors), so the chat rules on temperature, tools and messages do not apply. */
+  readonly operation?: string;
 }
 
 export type CacheDecision =
@@ -54,6 +56,7 @@ export function isCacheable(request: CacheableRequest): CacheDecision {
   if (request.dlpFindingCount !== 0) return refuse("dlp_findings");
   const { body } = request;
   if (body.stream !== undefined && body.stream !== false) return refuse("stream");
+  if (request.operation === "embeddings") return { cacheable: true, ttlInMs: request.cache.ttlSeconds * 1000 };
   if (body.temperature !== 0) return refuse("not_deterministic");
   if (body.n !== undefined && body.n !== 1) return refuse("multiple_choices");
   if (hasEntries(body.tools) || hasEntries(body.functions) || body.tool_choice !== undefined || body.function_call !== undefined) return refuse("tools");
@@ -78,7 +81,8 @@ export function cacheKeyFor(request: CacheableRequest, secret: Uint8Array): stri
 function canonicalRequest(request: CacheableRequest): string | null {
   const parameters = Object.fromEntries(Object.entries(request.body).filter(([name]) => !IGNORED_FIELDS.has(name)));
   try {
-    return canonicalize({ v: 1, project: request.projectId, deployment: request.deployment, request: parameters }) ?? null;
+    const operation = request.operation === undefined || request.operation === "chat.completions" ? {} : { operation: request.operation };
+    return canonicalize({ v: 1, project: request.projectId, deployment: request.deployment, ...operation, request: parameters }) ?? null;
   } catch {
     return null;
   }

@@ -1,4 +1,5 @@
 import { type AuditEvent } from "../audit/AuditEvent.js";
+import { type AuditBacklog, type AuditBacklogSources, countAuditBacklogs } from "../audit/auditBacklog.js";
 import { type AuditLedger } from "../audit/AuditLedger.js";
 import { type CheckpointAnchor } from "../audit/CheckpointAnchor.js";
 import { type SignedCheckpoint } from "../audit/checkpointNote.js";
@@ -26,6 +27,8 @@ export interface ComplianceNightlyDeps {
   /** Project id -> policy tags, for cost by tag (events carry no tags). */
   readonly projectTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly anomalyOptions?: AnomalyOptions;
+  /** Where events wait before they reach a chain: counted so that the report says "intact but not complete". */
+  readonly backlog?: AuditBacklogSources;
   /** How many previous days make the anomaly baseline (default 7). */
   readonly trailingDays?: number;
 }
@@ -90,9 +93,10 @@ export class ComplianceNightly {
     if (options.chainId !== undefined) chains.push(options.chainId);
     else for await (const head of this.deps.ledger.listChains(signal)) chains.push(head.chainId);
     const results: ChainRunResult[] = [];
+    const backlogOf = await this.backlogs(signal);
     for (const chainId of chains) {
       try {
-        results.push(await this.runChain(chainId, day, options));
+        results.push(await this.runChain(chainId, day, options, backlogOf?.(chainId)));
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         this.deps.logger.error("compliance.chain.failed", { chainId, date: day.date, error: error instanceof Error ? error.name : "unknown" });
@@ -102,7 +106,18 @@ export class ComplianceNightly {
     return { date: day.date, chains: results };
   }
 
-  private async runChain(chainId: string, day: UtcDay, options: ComplianceRunOptions): Promise<ChainRunResult> {
+  /** The backlog of every chain, counted once per run; null when there is nothing to count or it cannot be read. */
+  private async backlogs(signal: { abortSignal?: AbortSignal }): Promise<((chainId: string) => AuditBacklog) | null> {
+    if (this.deps.backlog === undefined) return null;
+    try {
+      return await countAuditBacklogs({ ledger: this.deps.ledger, ...this.deps.backlog }, signal);
+    } catch (error) {
+      this.deps.logger.error("compliance.backlog.unreadable", { error: error instanceof Error ? error.name : "unknown" });
+      return null;
+    }
+  }
+
+  private async runChain(chainId: string, day: UtcDay, options: ComplianceRunOptions, pending?: AuditBacklog): Promise<ChainRunResult> {
     const { ledger, anchor, signatureVerifier, checkpointer, clock, logger } = this.deps;
     const signal = options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal };
     const verified = await verifyStoredChain({ ledger, anchor, signatureVerifier }, chainId, signal);
@@ -127,6 +142,7 @@ export class ComplianceNightly {
       message: verified.message,
       checkpoint: checkpoint === null ? null : { size: checkpoint.size, rootHash: checkpoint.rootHash, timestamp: checkpoint.timestamp, keyId: checkpoint.keyId },
       checkpointError,
+      ...(pending === undefined ? {} : { pending }),
     };
 
     const trailingCount = this.deps.trailingDays ?? 7;

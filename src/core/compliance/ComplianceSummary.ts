@@ -1,4 +1,5 @@
 import { type AuditEventType } from "../audit/AuditEvent.js";
+import { type ContentSafetyCounts } from "./contentSafetyCounts.js";
 
 /**
  * One chain's compliance summary for one UTC day (`summary.json`). Schema-versioned: a reader
@@ -48,6 +49,11 @@ export interface ChainIntegrity {
   readonly checkpoint: { readonly size: number; readonly rootHash: string; readonly timestamp: string; readonly keyId: string } | null;
   /** Why no checkpoint was signed, as a stable code (`empty_chain`, an integrity problem, `signing_failed`). */
   readonly checkpointError: string | null;
+  /**
+   * Events meant for this chain that are not in it yet (outbox, the broker's dead-letter queue, the
+   * dead-letter store): an intact chain with a backlog is not complete. Absent when not counted.
+   */
+  readonly pending?: { readonly outbox: number; readonly deadLetterQueue: number | null; readonly deadLetterStore: number; readonly complete: boolean };
 }
 
 export interface Soc2Evidence {
@@ -120,6 +126,8 @@ export interface ComplianceSummary {
     readonly policyChanged: number;
     readonly modelChanged: number;
   };
+  /** Prompt attacks and harmful content refused or flagged, and requests passed unscreened (docs/content-safety.md). */
+  readonly contentSafety: ContentSafetyCounts;
   /** Project -> the models its calls used (the model inventory). */
   readonly modelInventory: Readonly<Record<string, readonly ModelInUse[]>>;
   readonly anomalies: readonly Anomaly[];

@@ -131,6 +131,7 @@ export function renderComplianceReport(summary: ComplianceSummary): string {
 <p>Chain integrity: <span id="integrity" class="badge ${integrityOk ? "ok" : "attention"}">${integrityOk ? "intact" : "NOT INTACT"}</span>
 ${e(s.integrity.message)} ${e(int(s.integrity.entriesChecked))} entries and ${e(int(s.integrity.checkpointsChecked))} checkpoints verified.
 ${checkpoint === null ? `No checkpoint signed (${e(s.integrity.checkpointError ?? "unknown")}).` : `Checkpoint at size ${e(checkpoint.size)}, root <code>${e(checkpoint.rootHash)}</code>, signed by <code>${e(checkpoint.keyId)}</code> at ${e(checkpoint.timestamp)}.`}</p>
+${s.integrity.pending === undefined ? "" : `<p>Chain completeness: <span id="completeness" class="badge ${s.integrity.pending.complete ? "ok" : "attention"}">${s.integrity.pending.complete ? "complete" : "NOT COMPLETE"}</span> ${e(int(s.integrity.pending.outbox))} event(s) in the outbox, ${s.integrity.pending.deadLetterQueue === null ? "an unreadable count" : e(int(s.integrity.pending.deadLetterQueue))} in the broker's dead-letter queue, ${e(int(s.integrity.pending.deadLetterStore))} in the dead-letter store.</p>`}
 
 <section class="figures">
 <div class="figure">requests<b id="requests-total">${e(int(s.requests.total))}</b></div>
@@ -179,6 +180,10 @@ ${countsTable("Authentication failures by reason", s.authFailures.byReason, "rea
 <p>Events with findings ${e(int(s.dlp.eventsWithFindings))}; requests blocked for sensitive data ${e(int(s.dlp.blocked))}.</p>
 ${countsTable("Findings by entity type", s.dlp.findingsByEntityType, "entity type")}
 ${countsTable("Actions taken", s.dlp.byAction, "action")}
+<h2>Content safety</h2>
+<p>Prompt attacks refused ${e(int(s.contentSafety.promptAttacksBlocked))}; harmful content refused ${e(int(s.contentSafety.contentFiltered))}; flagged and passed ${e(int(s.contentSafety.flagged))}; refused while the service was down ${e(int(s.contentSafety.unavailable))}; passed unscreened (fail open) ${e(int(s.contentSafety.failedOpen))}.</p>
+${countsTable("Refusals by source", s.contentSafety.bySource, "source")}
+${countsTable("Findings by category", s.contentSafety.byCategory, "category")}
 
 <h2>Resilience and residency</h2>
 <p>Failovers ${e(int(s.resilience.failovers))}; residency blocks ${e(int(s.resilience.residencyBlocks))}; upstream errors ${e(int(s.resilience.upstreamErrors))}.</p>

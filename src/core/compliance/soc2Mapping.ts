@@ -69,6 +69,9 @@ export function soc2Mapping(summary: Omit<ComplianceSummary, "soc2">): Soc2Contr
         item("audit.checkpointSigned", "checkpoint signed for this run (1) or not (0)", integrity.checkpoint === null ? 0 : 1),
         item("monitoring.anomalies", "actors departing sharply from their trailing 7 days", anomalies.length),
         item("dlp.findings", "sensitive-data findings (all entity types)", Object.values(dlp.findingsByEntityType).reduce((a, b) => a + b, 0)),
+        item("safety.promptAttacksBlocked", "prompt attacks (jailbreaks, injections in documents) refused", summary.contentSafety.promptAttacksBlocked),
+        item("safety.contentFiltered", "requests or answers refused for harmful content", summary.contentSafety.contentFiltered),
+        item("safety.flagged", "content-safety findings recorded and passed (flag)", summary.contentSafety.flagged),
       ],
     },
     {
@@ -91,6 +94,8 @@ export function soc2Mapping(summary: Omit<ComplianceSummary, "soc2">): Soc2Contr
         item("limits.rateLimited", "requests refused by rate limits", limits.rateLimited),
         item("limits.budgetExceeded", "requests refused by budgets", limits.budgetExceeded),
         item("limits.budgetWarnings", "budget warnings raised", limits.budgetWarnings),
+        item("safety.unavailableRefused", "requests refused because content safety was unavailable (fail closed)", summary.contentSafety.unavailable),
+        item("safety.failedOpen", "requests passed unscreened because content safety was unavailable (fail open)", summary.contentSafety.failedOpen),
       ],
     },
   ];

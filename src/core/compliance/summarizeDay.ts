@@ -7,6 +7,7 @@ import {
   type ModelInUse,
   type UsageTotals,
 } from "./ComplianceSummary.js";
+import { countContentSafety } from "./contentSafetyCounts.js";
 import { type AnomalyOptions, detectAnomalies } from "./detectAnomalies.js";
 import { actorKeyOf, isRefusalEvent, isRequestEvent } from "./eventClasses.js";
 import { soc2Mapping } from "./soc2Mapping.js";
@@ -220,6 +221,7 @@ export function summarizeDay(input: SummarizeDayInput): ComplianceSummary {
     keys: { ...keys, expiringBySeverity: sortKeys(keys.expiringBySeverity), credentials: [...credentials].sort() },
     privacy: { subjectsSeen: subjects.size, dsrExported: byType.dsr_exported, dsrErased: byType.dsr_erased },
     policy: { versions: sortKeys(versions), policyChanged: byType.policy_changed, modelChanged: byType.model_changed },
+    contentSafety: countContentSafety(events),
     modelInventory,
     anomalies: detectAnomalies(events, trailing, input.anomalyOptions),
     integrity: input.integrity,

@@ -19,14 +19,17 @@ const CONTEXT_CHARS = 256;
 /** Spaced values (cards, IBANs, phones) are runs of short groups; a run longer than this cannot be one. */
 const MAX_GROUP_CHAIN_CHARS = 64;
 const GROUP = /^[\p{L}\p{N}+()./\-#:]{1,8}$/u;
-const SPACE_OR_TAB = /[ \t]/;
+// A line break counts as a blank here: a card, IBAN or token may be wrapped onto the next line.
+const SPACE_OR_TAB = /[ \t\r\n]/;
+const BLANK = /[ \t\r\n]/;
+const WRAPPABLE = /^(?=[^]*[A-Za-z0-9]$)(?:[^]*\d|[A-Za-z0-9+/=_-]{16,}$)/;
 const DIGIT = /\d/;
 const LETTERS = /^\p{L}{1,4}$/u;
 const TRAILING_GROUP = /[+(]?[\p{L}\p{N}]{1,8}$/u;
 const WHITESPACE = /\s/;
 const BASE64_LINE = /^[A-Za-z0-9+/=]*$/;
 const TOKEN_CHAR = /[A-Za-z0-9+/=_\-.~%]/;
-const PEM_END = /-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/;
+const PEM_END = /-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
 
 /**
  * Inspects a completion as it streams. Releases at once everything that can no longer be part of a
@@ -124,9 +127,12 @@ export class StreamingInspector {
   /** Where the trailing part that could still grow into a finding starts, in normalised offsets. */
   #holdStart(text: string): number {
     let j = text.length;
-    while (j > 0 && SPACE_OR_TAB.test(text.charAt(j - 1))) j -= 1;
+    while (j > 0 && BLANK.test(text.charAt(j - 1))) j -= 1;
     let k = j;
     while (k > 0 && !WHITESPACE.test(text.charAt(k - 1))) k -= 1;
+    // After a line break, the line's last word is held only if the next line may continue it (a wrapped
+    // card, IBAN or token): it has a digit, or is a long run of token characters.
+    if (j < text.length && /[\r\n]/.test(text.slice(j)) && !WRAPPABLE.test(text.slice(k, j))) return text.length;
     let hold = k;
     // Walk back over short groups joined by one to three spaces ("DE89 3704 0044", "+44 20 7946"): a group
     // with a digit, or a short run of letters just before one ("GB82 WEST 1234"). A longer word before the

@@ -3,45 +3,182 @@ import { type EntityType } from "./types.js";
 /**
  * Context words, as Presidio's context enhancer uses them: a word near a candidate raises its
  * score. Only the text BEFORE a candidate counts, so a streamed text scores the same as a whole one.
+ * The window is cut into words once and each word looked up in a set (a regular expression over the
+ * window per candidate cost more than everything else on text dense with values).
  */
 export const CONTEXT_WINDOW_CHARS = 48;
 export const CONTEXT_BOOST = 0.35;
 export const NEGATIVE_CONTEXT_PENALTY = 0.35;
 
-const positive: Record<EntityType, RegExp> = {
-  CREDIT_CARD:
-    /(?:^|[^\p{L}])(?:cards?|credit|debit|visa|master ?card|amex|american express|discover|jcb|diners|unionpay|maestro|ccn?|pan|kreditkarte|karte|karten(?:nummer)?|carte|cb|tarjeta|cart[aã]o|carta|kaart|payment|pay with|charge)(?:$|[^\p{L}])/u,
-  US_SSN: /(?:^|[^\p{L}])(?:ssn|ss#|social security|soc\.? sec|taxpayer|tax id|tin|seguro social|s[eé]curit[eé] sociale)(?:$|[^\p{L}])/u,
-  IBAN_CODE: /(?:^|[^\p{L}])(?:iban|bank|account|acct|konto|bankverbindung|compte|rib|cuenta|conta|transfer|wire|sepa|[uü]berweisung|virement|bic|swift)(?:$|[^\p{L}])/u,
-  EMAIL_ADDRESS: /(?:^|[^\p{L}])(?:e-?mail|mail|courriel|correo|contact)(?:$|[^\p{L}])/u,
-  PHONE_NUMBER:
-    /(?:^|[^\p{L}])(?:phone|tel|telephone|mobile|cell|call|fax|sms|text me|whatsapp|contact|reach|dial|hotline|telefon|telefonnummer|handy|anrufen|t[eé]l[eé]phone|portable|num[eé]ro|tel[eé]fono|m[oó]vil|llamar|celular)(?:$|[^\p{L}])/u,
-  IP_ADDRESS: /(?:^|[^\p{L}])(?:ip|ipv4|ipv6|address|addr|host|server|client|gateway|subnet|cidr|dns|ping|ssh|src|dst|from|connect(?:ed|ion)?|adresse|direcci[oó]n)(?:$|[^\p{L}])/u,
-  API_KEY: /(?:^|[^\p{L}])(?:key|secret|token|password|credential|api|auth|bearer|accountkey|storage|signature)(?:$|[^\p{L}])/u,
+interface WordList {
+  /** Whole words and two-word phrases ("social security"). */
+  readonly words: ReadonlySet<string>;
+  /** Word beginnings ("telef" for Telefon, Telefonnummer, teléfono). */
+  readonly stems: readonly string[];
+}
+
+const list = (words: string, stems = ""): WordList => ({ words: new Set(words.split("|")), stems: stems === "" ? [] : stems.split("|") });
+
+const positive: Record<EntityType, WordList> = {
+  CREDIT_CARD: list(
+    "card|cards|credit|debit|visa|mastercard|master card|amex|american express|discover|jcb|diners|unionpay|maestro|cc|ccn|pan|karte|carte|cb|tarjeta|cartão|carta|kaart|payment|pay with|charge|creditcard|betaalkaart",
+    "kreditkart|kartennummer|creditkaart|bankkaart",
+  ),
+  US_SSN: list("ssn|ss|social security|soc sec|taxpayer|tax id|tin|seguro social|sécurité sociale"),
+  IBAN_CODE: list(
+    "iban|bank|account|acct|konto|bankverbindung|compte|rib|cuenta|conta|conto|banca|bancaria|bonifico|rekening|overschrijving|transfer|wire|sepa|überweisung|ueberweisung|virement|transferencia|bic|swift",
+    "kontonummer|rekeningnummer|bankverbind",
+  ),
+  EMAIL_ADDRESS: list("email|mail|courriel|correo|contact|adres|indirizzo|posta|kontakt|mailto"),
+  PHONE_NUMBER: list(
+    "phone|tel|telephone|mobile|mob|cell|call|fax|sms|text me|whatsapp|signal|contact|reach|dial|hotline|handy|mobil|anrufen|erreichbar|tél|portable|joindre|appeler|numéro|tlf|móvil|movil|llamar|celular|mobiel|gsm|bellen|cellulare|chiamare|telemóvel|numer|puhelin|rufnummer|durchwahl|rufen|bel|ring|joignable|llámame|llamame|chiamami|chiamare|contattami",
+    "telef|teleph|téléph|mobilnummer|handynummer|telefoon|telefono|teléfono",
+  ),
+  IP_ADDRESS: list("ip|ipv4|ipv6|address|addr|host|server|client|gateway|subnet|cidr|dns|ping|ssh|src|dst|from|connect|connected|connection|adresse|dirección|direccion|indirizzo|adres"),
+  API_KEY: list("key|secret|token|password|credential|credentials|api|auth|bearer|accountkey|storage|signature|schlüssel|clé|clave|sleutel|chiave"),
 };
 
-/** Words that say "this is an identifier, not personal data". Applied only when no positive word is near. */
-const negative: Partial<Record<EntityType, RegExp>> = {
-  CREDIT_CARD: /(?:^|[^\p{L}])(?:order|tracking|invoice|ref|reference|sku|serial|ticket|case|id|shipment|parcel|isbn|imei|po|commande|bestellung|pedido|sendung)(?:$|[^\p{L}])|#\s*$/u,
-  US_SSN: /(?:^|[^\p{L}])(?:order|tracking|invoice|ref|reference|sku|serial|ticket|case|id|part|model|zip)(?:$|[^\p{L}])|#\s*$/u,
-  PHONE_NUMBER:
-    /(?:^|[^\p{L}])(?:order|tracking|invoice|ref|reference|sku|serial|ticket|case|id|build|version|isbn|imei|account|transaction|txn|po|shipment|parcel|timestamp|epoch|commande|bestellung|pedido)(?:$|[^\p{L}])|#\s*$/u,
-  IP_ADDRESS: /(?:^|[^\p{L}])(?:version|ver|v|build|release|firmware|oid|section|chapter|§)\s*$/u,
+/** Words that say "this is an identifier, not personal data". Anywhere in the window, only when no positive word is near. */
+const negative: Partial<Record<EntityType, WordList>> = {
+  CREDIT_CARD: list("order|tracking|invoice|ref|reference|sku|serial|ticket|case|id|shipment|parcel|isbn|imei|po|commande|bestellung|pedido|sendung"),
+  US_SSN: list("order|tracking|invoice|ref|reference|sku|serial|ticket|case|id|part|model|zip"),
 };
 
-export function contextBefore(text: string, start: number): string {
-  return text.slice(Math.max(0, start - CONTEXT_WINDOW_CHARS), start).toLowerCase();
+/**
+ * Identifier words that count only RIGHT before the candidate ("Invoice no. 0301234567", "Annex 2.1.1.4"),
+ * so a job title in a signature ("Senior Account Manager" on the line above) does not suppress the
+ * number beside it; and they outweigh a phone or address word further back.
+ */
+const adjacentNegative: Partial<Record<EntityType, WordList>> = {
+  PHONE_NUMBER: list(
+    "order|tracking|invoice|ref|reference|sku|serial|ticket|case|id|build|version|isbn|imei|account|acct|transaction|txn|po|shipment|parcel|timestamp|epoch|batch|lot|item|article|commande|facture|bestellung|bestellnummer|rechnung|rechnungsnummer|auftrag|auftragsnummer|kundennummer|charge|sendung|pedido|factura|lote|albarán|albaran|bestelling|bestelnummer|factuur|ordine|fattura|lotto|vorgang|dossier|contrat|vertrag|contract|iban",
+  ),
+  IP_ADDRESS: list(
+    "version|ver|v|build|release|firmware|oid|section|sect|chapter|annex|appendix|article|art|clause|paragraph|para|par|table|figure|fig|step|item|rule|abschnitt|kapitel|anhang|anlage|ziffer|punkt|tabelle|abbildung|annexe|chapitre|paragraphe|tableau|anexo|apartado|capítulo|capitulo|artículo|articulo|tabla|bijlage|hoofdstuk|artikel|lid|allegato|capitolo|articolo|punto|sezione|tabella",
+  ),
+};
+/** "no.", "Nr.", "n°", "#" between the identifier word and the number. */
+const NUMBER_WORDS: ReadonlySet<string> = new Set(["no", "nr", "n", "nº", "num", "number", "nummer", "numéro", "numero", "número", "id"]);
+
+const TYPES = Object.keys(positive) as EntityType[];
+const TYPE_INDEX = new Map(TYPES.map((type, index) => [type, index]));
+const POSITIVE = (i: number): number => 1 << i;
+const NEGATIVE = (i: number): number => 1 << (8 + i);
+const ADJACENT = (i: number): number => 1 << (16 + i);
+const NUMBER_WORD = 1 << 24;
+const PHRASE_START = 1 << 25;
+const PHRASES: ReadonlySet<string> = new Set(
+  [...Object.values(positive), ...Object.values(negative), ...Object.values(adjacentNegative)].flatMap((l) => [...l.words].filter((w) => w.includes(" "))),
+);
+const PHRASE_FIRST_WORDS: ReadonlySet<string> = new Set([...PHRASES].map((p) => p.slice(0, p.indexOf(" "))));
+
+function lookUp(wordList: WordList | undefined, word: string): boolean {
+  return wordList !== undefined && (wordList.words.has(word) || wordList.stems.some((stem) => word.startsWith(stem)));
+}
+
+/** Every context role of one lower-case word (or two-word phrase), as bits. */
+function rolesOf(lower: string): number {
+  let roles = 0;
+  TYPES.forEach((type, i) => {
+    if (lookUp(positive[type], lower)) roles |= POSITIVE(i);
+    if (lookUp(negative[type], lower)) roles |= NEGATIVE(i);
+    if (adjacentNegative[type]?.words.has(lower) === true) roles |= ADJACENT(i);
+  });
+  if (NUMBER_WORDS.has(lower)) roles |= NUMBER_WORD;
+  if (PHRASE_FIRST_WORDS.has(lower)) roles |= PHRASE_START;
+  return roles;
+}
+
+/** Roles by the word as written; words repeat, so most look-ups are one Map hit. Bounded. */
+const roleCache = new Map<string, number>();
+
+function roles(word: string): number {
+  let cached = roleCache.get(word);
+  if (cached === undefined) {
+    cached = rolesOf(word.toLowerCase());
+    if (roleCache.size > 4096) roleCache.clear();
+    roleCache.set(word, cached);
+  }
+  return cached;
+}
+
+function isLetter(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 0xc0 && code <= 0xff && code !== 0xd7 && code !== 0xf7) || code === 0xba;
+}
+
+/** "#", or only separators (" no. ", ": ", " - ") between the last word and the candidate. */
+function tailKind(text: string, from: number, to: number): "hash" | "separators" | "other" {
+  let kind: "hash" | "separators" | "other" = "separators";
+  for (let i = from; i < to; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code === 35) kind = "hash";
+    else if (code === 32 || code === 9 || code === 10 || code === 13) continue;
+    else if (code !== 46 && code !== 58 && code !== 45 && code !== 47 && code !== 0xb0) return kind === "hash" ? "hash" : "other";
+    else if (kind === "hash") return "other";
+  }
+  return kind;
+}
+
+/**
+ * Walks the window backwards word by word: the word right before the candidate decides adjacency
+ * ("Invoice no. 0301..."), any word in the window can be a positive or plain negative context word.
+ */
+export function contextDelta(type: EntityType, text: string, start: number): number {
+  const index = TYPE_INDEX.get(type) ?? 0;
+  const from = Math.max(0, start - CONTEXT_WINDOW_CHARS);
+  let i = start;
+  let sawPositive = false;
+  let sawNegative = false;
+  let wordsSeen = 0;
+  let lastWordEnd = -1;
+  let following = "";
+  let adjacentCandidate = false;
+  let hashTail = false;
+  while (i > from) {
+    if (!isLetter(text.charCodeAt(i - 1))) {
+      i -= 1;
+      continue;
+    }
+    const end = i;
+    while (i > from && isLetter(text.charCodeAt(i - 1))) i -= 1;
+    // A word cut by the window's edge is not a context word.
+    if (i === from && from > 0 && isLetter(text.charCodeAt(from - 1))) break;
+    const word = text.slice(i, end);
+    let wordRoles = roles(word);
+    if ((wordRoles & PHRASE_START) !== 0 && following !== "") {
+      const phrase = `${word.toLowerCase()} ${following.toLowerCase()}`;
+      if (PHRASES.has(phrase)) wordRoles |= rolesOf(phrase);
+    }
+    if (wordsSeen === 0) {
+      lastWordEnd = end;
+      const tail = tailKind(text, end, start);
+      hashTail = tail === "hash";
+      adjacentCandidate = tail === "separators";
+      if (adjacentCandidate && (wordRoles & ADJACENT(index)) !== 0) return -NEGATIVE_CONTEXT_PENALTY;
+    } else if (wordsSeen === 1 && adjacentCandidate && (roles(following) & NUMBER_WORD) !== 0 && (wordRoles & ADJACENT(index)) !== 0) {
+      return -NEGATIVE_CONTEXT_PENALTY;
+    }
+    if ((wordRoles & POSITIVE(index)) !== 0) sawPositive = true;
+    if ((wordRoles & NEGATIVE(index)) !== 0) sawNegative = true;
+    following = word;
+    wordsSeen += 1;
+  }
+  if (lastWordEnd === -1) hashTail = tailKind(text, from, start) === "hash";
+  if (hashTail && adjacentNegative[type] !== undefined) return -NEGATIVE_CONTEXT_PENALTY;
+  if (sawPositive) return CONTEXT_BOOST;
+  if (sawNegative || (hashTail && negative[type] !== undefined)) return -NEGATIVE_CONTEXT_PENALTY;
+  return 0;
 }
 
 /** Adjusts a base score by the words just before the candidate. */
 export function scoreWithContext(type: EntityType, base: number, text: string, start: number): number {
-  const before = contextBefore(text, start);
-  if (positive[type].test(before)) return Math.min(1, base + CONTEXT_BOOST);
-  const neg = negative[type];
-  if (neg !== undefined && neg.test(before)) return Math.max(0, base - NEGATIVE_CONTEXT_PENALTY);
-  return base;
+  return Math.max(0, Math.min(1, base + contextDelta(type, text, start)));
 }
 
 export function hasPositiveContext(type: EntityType, text: string, start: number): boolean {
-  return positive[type].test(contextBefore(text, start));
+  return start > 0 && contextDelta(type, text, start) > 0;
+}
+
+export function contextBefore(text: string, start: number): string {
+  return text.slice(Math.max(0, start - CONTEXT_WINDOW_CHARS), start).toLowerCase();
 }

@@ -1,12 +1,6 @@
-import { detectApiKeys } from "./detectors/apiKey.js";
-import { detectEmails } from "./detectors/email.js";
-import { detectIbans } from "./detectors/iban.js";
-import { detectIpAddresses } from "./detectors/ipAddress.js";
-import { detectNumericRuns } from "./detectors/numericRuns.js";
+import { DETECTORS, type DetectorContext } from "./detectors.js";
 import { type NormalizedText, normalizeForScan, toOriginalRange } from "./normalizeForScan.js";
-import { type Candidate, DEFAULT_PHONE_REGIONS, DEFAULT_THRESHOLD, type EntityType, type Finding, type ScanOptions } from "./types.js";
-
-const HAS_DIGIT = /\d/;
+import { type Candidate, DEFAULT_PHONE_REGIONS, DEFAULT_THRESHOLD, type Finding, type ScanOptions } from "./types.js";
 
 /** Compared without case, whitespace and punctuation, so "+1 800 555 0100" allows "1-800-555-0100"... after the country code. */
 export function allowlistKey(value: string): string {
@@ -15,31 +9,44 @@ export function allowlistKey(value: string): string {
 
 function runDetectors(text: string, options: ScanOptions): Candidate[] {
   const wanted = options.entities;
-  const on = (type: EntityType): boolean => wanted === undefined || wanted.includes(type);
+  const context: DetectorContext = {
+    wants: (type) => wanted === undefined || wanted.includes(type),
+    phoneRegions: options.phoneRegions ?? DEFAULT_PHONE_REGIONS,
+    threshold: options.threshold ?? DEFAULT_THRESHOLD,
+  };
   const out: Candidate[] = [];
-  const digits = HAS_DIGIT.test(text);
-  if (digits) {
-    const card = on("CREDIT_CARD");
-    const ssn = on("US_SSN");
-    const phone = on("PHONE_NUMBER");
-    if (card || ssn || phone) detectNumericRuns(text, out, { card, ssn, phone, phoneRegions: options.phoneRegions ?? DEFAULT_PHONE_REGIONS, threshold: options.threshold ?? DEFAULT_THRESHOLD });
-    if (on("IBAN_CODE")) detectIbans(text, out);
-    if (on("IP_ADDRESS")) detectIpAddresses(text, out);
-  } else if (on("IP_ADDRESS") && text.includes("::")) detectIpAddresses(text, out);
-  if (on("EMAIL_ADDRESS")) detectEmails(text, out);
-  if (on("API_KEY")) detectApiKeys(text, out);
+  for (const detector of DETECTORS) {
+    if (!detector.types.some(context.wants)) continue;
+    if (detector.needs !== undefined && !detector.needs(text)) continue;
+    detector.detect(text, out, context);
+  }
   return out;
 }
 
-/** Keeps the best of overlapping candidates: higher score, then longer, then earlier. */
+/** Keeps the best of overlapping candidates: higher score, then longer, then earlier. Overlaps are local, so each cluster is ranked on its own. */
 function resolveOverlaps(candidates: Candidate[]): Candidate[] {
   if (candidates.length < 2) return candidates;
-  const ranked = [...candidates].sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
+  const byStart = [...candidates].sort((a, b) => a.start - b.start);
   const kept: Candidate[] = [];
-  for (const candidate of ranked) {
-    if (!kept.some((k) => candidate.start < k.end && k.start < candidate.end)) kept.push(candidate);
+  let cluster: Candidate[] = [];
+  let clusterEnd = -1;
+  const flush = (): void => {
+    if (cluster.length === 1 && cluster[0] !== undefined) kept.push(cluster[0]);
+    else if (cluster.length > 1) {
+      const ranked = cluster.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
+      const chosen: Candidate[] = [];
+      for (const candidate of ranked) if (!chosen.some((k) => candidate.start < k.end && k.start < candidate.end)) chosen.push(candidate);
+      kept.push(...chosen.sort((a, b) => a.start - b.start));
+    }
+    cluster = [];
+  };
+  for (const candidate of byStart) {
+    if (candidate.start >= clusterEnd) flush();
+    cluster.push(candidate);
+    clusterEnd = Math.max(clusterEnd, candidate.end);
   }
-  return kept.sort((a, b) => a.start - b.start);
+  flush();
+  return kept;
 }
 
 export interface ScanNormalizedOptions extends ScanOptions {

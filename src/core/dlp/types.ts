@@ -17,7 +17,7 @@ export interface ScanOptions {
   readonly threshold?: number;
   /** Terms never flagged; compared without case, spaces and punctuation. */
   readonly allowlist?: readonly string[];
-  /** ISO 3166-1 alpha-2 regions whose national phone formats are recognised. Default US, GB, DE, FR. */
+  /** ISO 3166-1 alpha-2 regions whose national phone formats are recognised. Default every EU/EEA country, CH, GB and US. */
   readonly phoneRegions?: readonly string[];
   /** Only these detectors run. Default all. */
   readonly entities?: readonly EntityType[];
@@ -32,4 +32,4 @@ export interface Candidate {
 }
 
 export const DEFAULT_THRESHOLD = 0.5;
-export const DEFAULT_PHONE_REGIONS: readonly string[] = ["US", "GB", "DE", "FR"];
+export { DEFAULT_PHONE_REGIONS } from "../policy/phoneRegions.js";

@@ -16,6 +16,11 @@ export interface GatewayRequest {
   /** `x-palisade-subject`: the end user the request is about (else the body's `user`). */
   readonly subjectHeader?: string | undefined;
   readonly body: unknown;
+  /**
+   * Set by Azure's deployment routes (`/openai/deployments/{deployment}/...`): the body's `model` is the
+   * deployment in the path, resolved to one of the project's models by name, else by its deployment.
+   */
+  readonly modelFromDeploymentPath?: boolean;
 }
 
 export type ResponseHeaders = Readonly<Record<string, string>>;

@@ -14,9 +14,10 @@ import {
   tokensKey,
 } from "./counterKeys.js";
 import { rateLimitHeaders, type WindowUse } from "./rateLimitHeaders.js";
-import { type CounterNeed, LocalAllowances } from "./LocalAllowances.js";
+import { HoldKeeper } from "./HoldKeeper.js";
+import { type CounterNeed, LocalAllowances, type ReturnedAllowance } from "./LocalAllowances.js";
 import { PendingSettlements } from "./PendingSettlements.js";
-import { type ApplyCountersResult, type CounterDelta, type CounterValues, MAX_COUNTERS_PER_APPLY, sumFields, type UsageCounterStore } from "./UsageCounterStore.js";
+import { type ApplyCountersResult, type CounterDelta, type CounterValues, MAX_COUNTERS_PER_APPLY, sumFields, touchedKeys, type UsageCounterStore } from "./UsageCounterStore.js";
 import { msUntilNextDay, msUntilNextMinute, msUntilNextMonth, type Windows, windowsAt } from "./windows.js";
 
 /**
@@ -42,7 +43,14 @@ export interface LimitGuardDeps {
   readonly leaseFraction?: number;
   /** Settlements wait at most this long to be written together (0: each is written at once). */
   readonly settleEveryInMs?: number;
+  /** This instance's name on the budget it holds (unique per process; default "instance"). */
+  readonly owner?: string;
+  /** Budget held by this instance is given back this long after it stops renewing (default 60 s). */
+  readonly holdExpiryInMs?: number;
 }
+
+/** Default hold expiry: with renewal and sweeps every third of it, a dead instance's budget is back within 80 s. */
+export const DEFAULT_HOLD_EXPIRY_IN_MS = 60_000;
 
 export interface ReserveInput {
   readonly project: ProjectPolicy;
@@ -141,11 +149,30 @@ export class LimitGuard {
   private readonly acquiring = new Map<string, Promise<void>>();
   /** What the requests waiting for a project's acquisition need, by counter: the next lease covers it. */
   private readonly waiting = new Map<string, Map<string, number>>();
+  /** Owner and expiry of the budget this instance holds in the store. */
+  readonly holds: HoldKeeper;
 
   constructor(private readonly deps: LimitGuardDeps) {
     this.leaseFraction = Math.max(0, deps.leaseFraction ?? 0);
     this.settleEveryInMs = Math.max(0, deps.settleEveryInMs ?? 0);
     this.allowances = new LocalAllowances(this.leaseFraction);
+    const budgeted = deps.policy.projects.filter((project) => project.budget?.dailyUsd !== undefined || project.budget?.monthlyUsd !== undefined).map((project) => project.id);
+    this.holds = new HoldKeeper({
+      store: deps.store,
+      clock: deps.clock,
+      logger: deps.logger,
+      owner: deps.owner ?? "instance",
+      expiryInMs: Math.max(1, deps.holdExpiryInMs ?? DEFAULT_HOLD_EXPIRY_IN_MS),
+      sweptProjects: () => budgeted,
+    });
+  }
+
+  /** Every store write goes through here: holds it adds to expire unless renewed. */
+  private async applyHeld(project: string, deltas: readonly CounterDelta[]): Promise<ApplyCountersResult> {
+    const startedAt = this.deps.clock.nowInMs();
+    const result = await this.deps.store.apply(project, deltas, { holdExpiresAtMs: this.holds.expiresAt(startedAt) });
+    if (result.applied && deltas.some((delta) => delta.heldBy !== undefined && Object.values(delta.add).some((amount) => amount > 0))) this.holds.written(project, startedAt);
+    return result;
   }
 
   async reserve(input: ReserveInput): Promise<Reservation> {
@@ -192,6 +219,10 @@ export class LimitGuard {
     let result;
     try {
       result = await this.admit(project.id, limited);
+      // Refused on budget: budget a dead instance still holds may be past its expiry. Sweep, then look once more.
+      if (!result.applied && budgeted && result.refused.some((key) => key.startsWith("R|")) && (await this.holds.reclaimBeforeRefusal(project.id)).length > 0) {
+        result = await this.admit(project.id, limited);
+      }
     } catch (error) {
       const failClosed = budgeted && budget.failClosed;
       this.deps.logger.warn("limits store unavailable", { project: project.id, failClosed, error: ensureError(error).name });
@@ -209,7 +240,7 @@ export class LimitGuard {
 
     const headers = this.headersFor(input, windows, result.counters, now);
     if (!result.applied) throw this.refusal(input, windows, result.refused, result.counters, headers, now, reservedTokens);
-    return { ...base, counted: true, headers, held: limited.map(({ key, add }) => ({ key, add })) };
+    return { ...base, counted: true, headers, held: limited.map(({ key, add, heldBy }) => ({ key, add, ...(heldBy === undefined ? {} : { heldBy }) })) };
   }
 
   async settle(reservation: Reservation, usage: TokenUsage): Promise<SettleResult> {
@@ -266,14 +297,29 @@ export class LimitGuard {
 
   private async flushAll(everything: boolean): Promise<ProjectBudgetWarning[]> {
     const minute = windowsAt(this.deps.clock.nowInMs()).minute;
-    const returned = this.allowances.reclaim({ everything, isOver: (key) => isFinishedMinute(key, minute) });
-    for (const [project, amounts] of returned) this.queue(project, amounts.map(({ key, field, amount }) => ({ key, add: { [field]: -amount } })));
+    this.queueReturned(this.allowances.reclaim({ everything, isOver: (key) => isFinishedMinute(key, minute) }));
     const warnings: ProjectBudgetWarning[] = [];
     for (const project of this.pending.partitions()) {
       const flushed = await this.flushProject(project);
       for (const warning of flushed.warnings) warnings.push({ ...warning, project });
     }
+    // Renew what this instance holds, give back what dead ones held; after shutdown's hand-back nothing is held.
+    if (!everything && (await this.holds.maintain())) {
+      // Not renewed in time: what is leased locally may already be reclaimed. Hand it back (capped at
+      // what is still held, so nothing comes back twice) and lease anew under the new owner name.
+      this.queueReturned(this.allowances.reclaim({ everything: true, isOver: (key) => isFinishedMinute(key, minute) }));
+      for (const project of this.pending.partitions()) await this.flushProject(project);
+    }
     return warnings;
+  }
+
+  private queueReturned(returned: ReadonlyMap<string, readonly ReturnedAllowance[]>): void {
+    for (const [project, amounts] of returned) {
+      this.queue(
+        project,
+        amounts.map(({ key, field, amount, heldBy }) => ({ key, add: { [field]: -amount }, ...(heldBy === undefined ? {} : { heldBy }) })),
+      );
+    }
   }
 
   private queue(project: string, deltas: readonly CounterDelta[]): void {
@@ -310,16 +356,17 @@ export class LimitGuard {
     this.pendingSpend.delete(project);
     this.pendingSince.delete(project);
     const counters: Record<string, CounterValues> = {};
-    for (let start = 0; start < deltas.length; start += MAX_COUNTERS_PER_APPLY) {
-      const round = deltas.slice(start, start + MAX_COUNTERS_PER_APPLY);
+    for (let start = 0; start < deltas.length; ) {
+      const round = roundFrom(deltas, start);
       try {
-        Object.assign(counters, (await this.deps.store.apply(project, round)).counters);
+        Object.assign(counters, (await this.applyHeld(project, round)).counters);
       } catch (error) {
         this.deps.logger.error("usage settlement not recorded yet", { project, error: ensureError(error).name });
         this.queue(project, deltas.slice(start));
         if (spend) this.requeueSpend(project, spend);
         return { warnings: [], written: false };
       }
+      start += round.length;
     }
     const warnings = spend ? this.crossed(spend, counters) : [];
     for (const warning of warnings) this.deps.logger.warn("budget threshold crossed", { project, period: warning.period, fraction: warning.fraction });
@@ -344,7 +391,7 @@ export class LimitGuard {
    * committing the shortfall (plus a new lease while the window has room) in one atomic apply.
    */
   private async admit(project: string, deltas: readonly CounterDelta[]): Promise<ApplyCountersResult> {
-    if (this.leaseFraction === 0) return this.deps.store.apply(project, deltas);
+    if (this.leaseFraction === 0) return this.applyHeld(project, deltas);
     const needs = deltas.map(needOf);
     for (;;) {
       if (this.allowances.tryTake(project, needs)) return { applied: true, counters: this.allowances.view(project, needs) };
@@ -394,12 +441,12 @@ export class LimitGuard {
       const extras = deficits.map((need) => (lease ? this.allowances.extraFor(project, need, waiting?.get(need.key) ?? 0) : 0));
       // No room for a lease: this counter is near its limit for the rest of its window.
       if (lease) this.allowances.markExhausted(project, deficits.filter((_, index) => extras[index] === 0).map((need) => need.key));
-      let result = await this.deps.store.apply(project, deficits.map((need, index) => deltaOf(need, need.amount + (extras[index] ?? 0))));
+      let result = await this.applyHeld(project, deficits.map((need, index) => deltaOf(need, need.amount + (extras[index] ?? 0))));
       this.allowances.observe(project, deficits, result.counters);
       if (!result.applied && extras.some((extra) => extra > 0)) {
         this.allowances.markExhausted(project, result.refused);
         extras.fill(0);
-        result = await this.deps.store.apply(project, deficits.map((need) => deltaOf(need, need.amount)));
+        result = await this.applyHeld(project, deficits.map((need) => deltaOf(need, need.amount)));
         this.allowances.observe(project, deficits, result.counters);
       }
       if (!result.applied) {
@@ -428,7 +475,7 @@ export class LimitGuard {
     for (const delta of applied) {
       const add: Record<string, number> = {};
       for (const [field, amount] of Object.entries(delta.add)) if (!keepFields.includes(field) && amount !== 0) add[field] = -amount;
-      if (Object.keys(add).length > 0) out.push({ key: delta.key, add });
+      if (Object.keys(add).length > 0) out.push({ key: delta.key, add, ...(delta.heldBy === undefined ? {} : { heldBy: delta.heldBy }) });
     }
     return out;
   }
@@ -452,10 +499,12 @@ export class LimitGuard {
     const budget = input.project.budget;
     for (const [period, usd] of [["day", budget?.dailyUsd], ["month", budget?.monthlyUsd]] as const) {
       if (usd === undefined) continue;
+      // Budget is held by this instance (owner and expiry): if it dies, what it held comes back.
       deltas.push({
         key: projectPeriodKey(period, windows),
         add: { [FIELD.usdReserved]: usdMicros },
         limit: { fields: [FIELD.usdReserved, FIELD.usd], max: usdToMicros(usd) },
+        heldBy: this.holds.owner,
       });
     }
     return deltas;
@@ -544,12 +593,24 @@ export class LimitGuard {
   }
 }
 
+/** The deltas from `start` that fit one store round: at most 50 counters, holds included. */
+function roundFrom(deltas: readonly CounterDelta[], start: number): CounterDelta[] {
+  const round: CounterDelta[] = [];
+  for (let index = start; index < deltas.length; index++) {
+    const delta = deltas[index];
+    if (delta === undefined) break;
+    if (round.length > 0 && touchedKeys([...round, delta]).size > MAX_COUNTERS_PER_APPLY) break;
+    round.push(delta);
+  }
+  return round;
+}
+
 function needOf(delta: CounterDelta): CounterNeed {
   const [field, amount] = Object.entries(delta.add)[0] ?? ["", 0];
   if (delta.limit === undefined) throw new RangeError(`counter ${delta.key} has no limit to lease against`);
-  return { key: delta.key, field, amount, limit: delta.limit };
+  return { key: delta.key, field, amount, limit: delta.limit, ...(delta.heldBy === undefined ? {} : { heldBy: delta.heldBy }) };
 }
 
 function deltaOf(need: CounterNeed, amount: number): CounterDelta {
-  return { key: need.key, add: { [need.field]: amount }, limit: need.limit };
+  return { key: need.key, add: { [need.field]: amount }, limit: need.limit, ...(need.heldBy === undefined ? {} : { heldBy: need.heldBy }) };
 }

@@ -19,12 +19,15 @@ export interface CounterNeed {
   readonly field: string;
   readonly amount: number;
   readonly limit: CounterLimit;
+  /** The owner whose hold the capacity is committed under (budget counters), if any. */
+  readonly heldBy?: string;
 }
 
 interface Allowance {
   /** Committed in the store, not yet used by a request. */
   left: number;
   readonly field: string;
+  readonly heldBy: string | undefined;
   /** Taken from since the last flush; an untouched allowance is handed back. */
   touched: boolean;
 }
@@ -41,6 +44,15 @@ export interface TakenLocally {
   readonly key: string;
   readonly field: string;
   readonly amount: number;
+  readonly heldBy?: string;
+}
+
+/** Capacity handed back to the store. */
+export interface ReturnedAllowance {
+  readonly key: string;
+  readonly field: string;
+  readonly amount: number;
+  readonly heldBy: string | undefined;
 }
 
 /** Allowances of one instance, by partition (project) and counter key. Plain bookkeeping: no I/O. */
@@ -80,7 +92,7 @@ export class LocalAllowances {
       if (allowance !== undefined && local > 0) {
         allowance.left -= local;
         allowance.touched = true;
-        taken.push({ key: need.key, field: need.field, amount: local });
+        taken.push({ key: need.key, field: need.field, amount: local, ...(allowance.heldBy === undefined ? {} : { heldBy: allowance.heldBy }) });
       }
       if (local < need.amount) deficits.push({ ...need, amount: need.amount - local });
     }
@@ -126,7 +138,7 @@ export class LocalAllowances {
   }
 
   /** Adds leased capacity (committed in the store, beyond what requests took). */
-  credit(partition: string, need: Pick<CounterNeed, "key" | "field">, amount: number): void {
+  credit(partition: string, need: Pick<CounterNeed, "key" | "field" | "heldBy">, amount: number): void {
     if (amount <= 0) return;
     let allowances = this.allowances.get(partition);
     if (allowances === undefined) {
@@ -138,7 +150,7 @@ export class LocalAllowances {
       allowance.left += amount;
       allowance.touched = true;
     } else {
-      allowances.set(need.key, { left: amount, field: need.field, touched: true });
+      allowances.set(need.key, { left: amount, field: need.field, heldBy: need.heldBy, touched: true });
     }
   }
 
@@ -178,8 +190,8 @@ export class LocalAllowances {
    * over (`isOver`) are dropped instead: nobody can use them, and writing to them is wasted.
    * Resets the `touched` marks. Returns the amounts by partition.
    */
-  reclaim(options: { everything: boolean; isOver: (key: string) => boolean }): Map<string, { key: string; field: string; amount: number }[]> {
-    const returned = new Map<string, { key: string; field: string; amount: number }[]>();
+  reclaim(options: { everything: boolean; isOver: (key: string) => boolean }): Map<string, ReturnedAllowance[]> {
+    const returned = new Map<string, ReturnedAllowance[]>();
     for (const [partition, allowances] of this.allowances) {
       const known = this.knowledge.get(partition);
       for (const [key, allowance] of allowances) {
@@ -192,7 +204,7 @@ export class LocalAllowances {
         if (!options.everything && !idle) continue;
         if (allowance.left > 0) {
           const list = returned.get(partition) ?? [];
-          list.push({ key, field: allowance.field, amount: allowance.left });
+          list.push({ key, field: allowance.field, amount: allowance.left, heldBy: allowance.heldBy });
           returned.set(partition, list);
         }
         allowances.delete(key);

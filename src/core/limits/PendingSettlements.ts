@@ -6,8 +6,17 @@ import { type CounterDelta } from "./UsageCounterStore.js";
  * instead of one per request. Until written, what a request reserved stays held in the store: the
  * cautious side for every limit.
  */
+interface PendingCounter {
+  readonly key: string;
+  readonly heldBy: string | undefined;
+  readonly values: Record<string, number>;
+}
+
+/** Deltas of one counter merge only when they take back from the same owner's hold (or none). */
+const mergeKey = (delta: CounterDelta): string => (delta.heldBy === undefined ? delta.key : `${delta.key}\u0000${delta.heldBy}`);
+
 export class PendingSettlements {
-  private readonly byPartition = new Map<string, Map<string, Record<string, number>>>();
+  private readonly byPartition = new Map<string, Map<string, PendingCounter>>();
 
   add(partition: string, deltas: readonly CounterDelta[]): void {
     let counters = this.byPartition.get(partition);
@@ -16,11 +25,12 @@ export class PendingSettlements {
       this.byPartition.set(partition, counters);
     }
     for (const delta of deltas) {
-      let values = counters.get(delta.key);
-      if (values === undefined) {
-        values = {};
-        counters.set(delta.key, values);
+      let counter = counters.get(mergeKey(delta));
+      if (counter === undefined) {
+        counter = { key: delta.key, heldBy: delta.heldBy, values: {} };
+        counters.set(mergeKey(delta), counter);
       }
+      const values = counter.values;
       for (const field in delta.add) values[field] = (values[field] ?? 0) + (delta.add[field] ?? 0);
     }
   }
@@ -30,7 +40,7 @@ export class PendingSettlements {
     const counters = this.byPartition.get(partition);
     this.byPartition.delete(partition);
     const deltas: CounterDelta[] = [];
-    for (const [key, values] of counters ?? []) {
+    for (const { key, heldBy, values } of counters?.values() ?? []) {
       const add: Record<string, number> = {};
       let any = false;
       for (const field in values) {
@@ -39,7 +49,7 @@ export class PendingSettlements {
         add[field] = amount;
         any = true;
       }
-      if (any) deltas.push({ key, add });
+      if (any) deltas.push({ key, add, ...(heldBy === undefined ? {} : { heldBy }) });
     }
     return deltas;
   }

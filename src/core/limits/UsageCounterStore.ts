@@ -1,3 +1,5 @@
+import { escapeKeyPart, unescapeKeyPart } from "./counterKeys.js";
+
 /**
  * The shared counter store behind rate limits, budgets and usage rollups.
  *
@@ -27,6 +29,13 @@ export interface CounterDelta {
    * Only checked when the delta raises that sum, so settlements and releases always go through.
    */
   readonly limit?: CounterLimit;
+  /**
+   * The instance (owner) that holds what this delta adds: the amounts are also added to the
+   * owner's hold on `key` (see `holdKey`), which expires unless renewed, and a taking-back (a
+   * negative amount) is capped at what the owner still holds, so a hold reclaimed after its
+   * owner died is never given back twice.
+   */
+  readonly heldBy?: string;
 }
 
 export interface CounterRow {
@@ -36,7 +45,22 @@ export interface CounterRow {
 
 export interface ApplyCountersOptions {
   readonly abortSignal?: AbortSignal;
+  /** Until when the holds this apply writes stay held unless renewed (required when it adds to a hold). */
+  readonly holdExpiresAtMs?: number;
 }
+
+/** What one owner holds on one counter, and until when (a row of the `H|` key range). */
+export interface CounterHold {
+  readonly owner: string;
+  /** The counter held. */
+  readonly key: string;
+  /** The held amounts by field (what the owner added and has not taken back). */
+  readonly values: CounterValues;
+  readonly expiresAtMs: number;
+}
+
+/** A hold given back by `reclaimExpiredHolds`: its amounts were taken off its counter. */
+export type ReclaimedHold = CounterHold;
 
 export type ApplyCountersResult =
   | {
@@ -67,6 +91,84 @@ export interface UsageCounterStore {
   apply(partition: string, deltas: readonly CounterDelta[], options?: ApplyCountersOptions): Promise<ApplyCountersResult>;
   /** Counters of one partition whose key starts with `keyPrefix`, in key order. */
   list(partition: string, keyPrefix: string, options?: ListCountersOptions): AsyncIterable<CounterRow>;
+  /** Moves the expiry of every non-empty hold of `owner` in the partition to `expiresAtMs` (never earlier). Returns how many. */
+  renewHolds(partition: string, owner: string, expiresAtMs: number, options?: ListCountersOptions): Promise<number>;
+  /**
+   * Gives back every hold of the partition that expired before `nowInMs`: its amounts are taken
+   * off its counter and the hold removed, atomically and only if it is still expired (an owner
+   * renewing or writing meanwhile wins). Expired empty holds are removed too.
+   */
+  reclaimExpiredHolds(partition: string, nowInMs: number, options?: ListCountersOptions): Promise<ReclaimedHold[]>;
+}
+
+/** Holds live in the partition beside the counters: `H|<owner>|<counter key>`. */
+export const HOLD_PREFIX = "H|";
+export const EXPIRES_AT_FIELD = "expiresAtMs";
+
+export const holdKey = (owner: string, key: string): string => `${HOLD_PREFIX}${escapeKeyPart(owner)}|${key}`;
+export const holdPrefixOf = (owner: string): string => `${HOLD_PREFIX}${escapeKeyPart(owner)}|`;
+export const isHoldKey = (key: string): boolean => key.startsWith(HOLD_PREFIX);
+
+/** A hold row as the store lists it (its values hold `expiresAtMs` beside the amounts), or null for another row. */
+export function holdOf(row: CounterRow): CounterHold | null {
+  if (!isHoldKey(row.key)) return null;
+  const at = row.key.indexOf("|", HOLD_PREFIX.length);
+  if (at < 0) return null;
+  const values: Record<string, number> = {};
+  for (const [field, amount] of Object.entries(row.values)) if (field !== EXPIRES_AT_FIELD) values[field] = amount;
+  return { owner: unescapeKeyPart(row.key.slice(HOLD_PREFIX.length, at)), key: row.key.slice(at + 1), values, expiresAtMs: row.values[EXPIRES_AT_FIELD] ?? 0 };
+}
+
+export const holdsAnything = (values: CounterValues): boolean => Object.entries(values).some(([field, amount]) => field !== EXPIRES_AT_FIELD && amount !== 0);
+
+/**
+ * Rewrites `heldBy` deltas into plain deltas, the one rule every store shares: the counter's delta
+ * (a taking-back capped at what the owner holds there) and the same amounts on the owner's hold
+ * row, whose expiry moves to `expiresAtMs` when that is later. `current` must hold the hold rows
+ * of the owners named (missing: nothing held). Deltas without `heldBy` pass unchanged.
+ */
+export function expandHolds(current: ReadonlyMap<string, CounterValues>, deltas: readonly CounterDelta[], expiresAtMs: number | undefined): CounterDelta[] {
+  if (!deltas.some((delta) => delta.heldBy !== undefined)) return [...deltas];
+  const holds = new Map<string, Record<string, number>>();
+  const out: CounterDelta[] = [];
+  for (const delta of deltas) {
+    if (delta.heldBy === undefined) {
+      out.push(delta);
+      continue;
+    }
+    const key = holdKey(delta.heldBy, delta.key);
+    const held = holds.get(key) ?? { ...(current.get(key) ?? {}) };
+    holds.set(key, held);
+    const add: Record<string, number> = {};
+    let raises = false;
+    for (const [field, amount] of Object.entries(delta.add)) {
+      const applied = amount < 0 ? -Math.min(-amount, Math.max(0, held[field] ?? 0)) : amount;
+      if (applied === 0) continue;
+      if (applied > 0) raises = true;
+      add[field] = applied;
+      held[field] = (held[field] ?? 0) + applied;
+    }
+    if (raises && expiresAtMs === undefined) throw new RangeError(`adding to a hold on ${delta.key} needs holdExpiresAtMs`);
+    const holdAdd: Record<string, number> = { ...add };
+    const expiry = held[EXPIRES_AT_FIELD] ?? 0;
+    if (expiresAtMs !== undefined && expiresAtMs > expiry && (raises || holdsAnything(held))) {
+      holdAdd[EXPIRES_AT_FIELD] = expiresAtMs - expiry;
+      held[EXPIRES_AT_FIELD] = expiresAtMs;
+    }
+    out.push({ key: delta.key, add, ...(delta.limit === undefined ? {} : { limit: delta.limit }) });
+    if (Object.keys(holdAdd).length > 0) out.push({ key, add: holdAdd });
+  }
+  return out;
+}
+
+/** The keys one apply touches: its counters and the holds of its `heldBy` deltas. */
+export function touchedKeys(deltas: readonly CounterDelta[]): Set<string> {
+  const keys = new Set<string>();
+  for (const delta of deltas) {
+    keys.add(delta.key);
+    if (delta.heldBy !== undefined) keys.add(holdKey(delta.heldBy, delta.key));
+  }
+  return keys;
 }
 
 /** Sum of a counter's fields, zero for missing ones. */

@@ -1,5 +1,5 @@
-import { FIELD, parseRollupSuffix, periodPrefix, type RollupDimension, type RollupPeriod } from "./counterKeys.js";
-import { type CounterValues, type UsageCounterStore } from "./UsageCounterStore.js";
+import { FIELD, parseRollupSuffix, periodPrefix, projectPeriodKey, type RollupDimension, type RollupPeriod } from "./counterKeys.js";
+import { type CounterValues, HOLD_PREFIX, holdOf, type UsageCounterStore } from "./UsageCounterStore.js";
 
 /** Spend and tokens for one project and one UTC day or month, from the rollups written at settle time. */
 
@@ -8,6 +8,18 @@ export interface UsageQuery {
   readonly period: RollupPeriod;
   /** `YYYY-MM-DD` for a day, `YYYY-MM` for a month. */
   readonly date: string;
+  /** The instant holds are judged expired against (epoch ms; default: none is). */
+  readonly asOfInMs?: number;
+}
+
+/** Budget one instance holds for the period (its reservations in flight and its lease). */
+export interface UsageHold {
+  readonly owner: string;
+  readonly heldUsd: number;
+  /** When it is given back unless its owner renews it (ISO 8601, UTC). */
+  readonly expiresAt: string;
+  /** Past its expiry: its owner stopped renewing (crashed); the next sweep gives it back. */
+  readonly expired: boolean;
 }
 
 export interface UsageFigures {
@@ -31,6 +43,8 @@ export interface UsageReport {
   readonly total: UsageFigures;
   /** USD held by reservations not yet settled (in flight, or left by a crashed instance). */
   readonly reservedUsd: number;
+  /** Who holds `reservedUsd`, and until when. */
+  readonly holds: readonly UsageHold[];
   readonly byKey: readonly UsageLine[];
   readonly byModel: readonly UsageLine[];
   readonly byTag: readonly UsageLine[];
@@ -71,6 +85,14 @@ export class CounterUsageReader implements UsageReader {
       const parsed = parseRollupSuffix(suffix);
       if (parsed !== null) lines[parsed.dimension].push({ name: parsed.value, ...figures(row.values) });
     }
+    const periodKey = projectPeriodKey(query.period, { day: query.date, month: query.date });
+    const holds: UsageHold[] = [];
+    for await (const row of this.store.list(query.project, HOLD_PREFIX)) {
+      const hold = holdOf(row);
+      const micros = hold?.values[FIELD.usdReserved] ?? 0;
+      if (hold === null || hold.key !== periodKey || micros === 0) continue;
+      holds.push({ owner: hold.owner, heldUsd: micros / 1_000_000, expiresAt: new Date(hold.expiresAtMs).toISOString(), expired: query.asOfInMs !== undefined && hold.expiresAtMs < query.asOfInMs });
+    }
     const byCost = (a: UsageLine, b: UsageLine): number => b.costUsd - a.costUsd || a.name.localeCompare(b.name);
     return {
       project: query.project,
@@ -78,6 +100,7 @@ export class CounterUsageReader implements UsageReader {
       date: query.date,
       total: figures(projectValues),
       reservedUsd: (projectValues?.[FIELD.usdReserved] ?? 0) / 1_000_000,
+      holds,
       byKey: lines.key.sort(byCost),
       byModel: lines.model.sort(byCost),
       byTag: lines.tag.sort(byCost),

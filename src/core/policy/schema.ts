@@ -1,4 +1,8 @@
 import { z } from "zod";
+import { contentSafetyPolicySchema } from "../safety/contentSafetyPolicy.js";
+import { embeddingsPolicySchema, endpointOperationsSchema, responsesPolicySchema } from "./operationsPolicy.js";
+import { priceSchema } from "./priceSchema.js";
+import { DEFAULT_PHONE_REGIONS, phoneRegionsSchema } from "./phoneRegions.js";
 
 /**
  * The policy: the one configuration that governs every decision. Written in YAML or JSON
@@ -11,7 +15,7 @@ export const ROLES = ["owner", "admin", "member", "reader"] as const;
 export const DATA_CLASSES = ["public", "internal", "confidential", "pii", "phi"] as const;
 export const ENDPOINT_CLASSES = ["zdr", "standard", "cached"] as const;
 export const DLP_ACTIONS = ["allow", "block", "redact", "route"] as const;
-export const PERMISSIONS = ["chat.completions", "models.list"] as const;
+export const PERMISSIONS = ["chat.completions", "models.list", "embeddings.create", "responses.create"] as const;
 
 export type Residency = (typeof RESIDENCIES)[number];
 export type Role = (typeof ROLES)[number];
@@ -25,7 +29,6 @@ const identifier = z
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lower-case letters, digits and dashes (at most 63), starting with a letter or digit");
 
 const positiveInt = z.number().int().positive();
-const nonNegative = z.number().nonnegative();
 
 const limitsSchema = z
   .object({
@@ -62,7 +65,7 @@ const projectDlpSchema = z
     /** Terms never flagged (for example the company's own support number). */
     allowlist: z.array(z.string().min(1)).default([]),
     /** ISO 3166 regions whose national phone formats are recognised. */
-    phoneRegions: z.array(z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as US or DE")).default(["US", "GB", "DE", "FR"]),
+    phoneRegions: phoneRegionsSchema,
     /** What to do with findings in the prompt, by the request's declared data class. */
     input: dlpActionsByClass.default({ public: "block", internal: "redact", confidential: "redact", pii: "route", phi: "route" }),
     /** What to do with findings in the completion. */
@@ -90,11 +93,21 @@ const projectSchema = z
     defaultClassification: z.enum(DATA_CLASSES).default("internal"),
     /** Upper bound for `max_tokens` / `max_completion_tokens`; also the reservation when a caller sends none. */
     maxTokens: positiveInt.default(4096),
+    /**
+     * The output tokens reserved, and sent upstream as the cap, when a caller sets no `max_tokens`
+     * (at most maxTokens; unset: maxTokens). Smaller values let bursts of short answers fit a TPM limit.
+     */
+    defaultMaxTokens: positiveInt.optional(),
+    /**
+     * Content parts DLP cannot read (images, audio, files): allow or deny them. Unset: allowed, except
+     * for requests of class pii or phi, which are refused unless this says allow.
+     */
+    uninspectableInputs: z.enum(["allow", "deny"]).optional(),
     maxMessages: positiveInt.default(256),
     dlp: projectDlpSchema.default({
       threshold: 0.5,
       allowlist: [],
-      phoneRegions: ["US", "GB", "DE", "FR"],
+      phoneRegions: [...DEFAULT_PHONE_REGIONS],
       input: { public: "block", internal: "redact", confidential: "redact", pii: "route", phi: "route" },
       output: "redact",
       timeoutInMs: 250,
@@ -104,6 +117,12 @@ const projectSchema = z
     /** An audit event that cannot be published: fail the request (503) or keep it in the durable outbox. */
     auditOnPublishFailure: z.enum(["fail_closed", "outbox"]).default("fail_closed"),
     cache: z.object({ ttlSeconds: positiveInt.default(300) }).strict().optional(),
+    /** Prompt Shields and harm categories (docs/content-safety.md); absent, nothing is screened. */
+    contentSafety: contentSafetyPolicySchema.optional(),
+    /** Responses API settings (operationsPolicy.ts): `store` is a retention decision. */
+    responses: responsesPolicySchema.optional(),
+    /** Embeddings settings (operationsPolicy.ts): token-array input, input count. */
+    embeddings: embeddingsPolicySchema.optional(),
     tags: z.record(z.string(), z.string()).default({}),
   })
   .strict();
@@ -149,14 +168,8 @@ const endpointSchema = z
     apiVersion: z.string().default("2024-10-21"),
     auth: endpointAuthSchema.default({ kind: "managed-identity" }),
     timeoutInMs: positiveInt.default(60_000),
-  })
-  .strict();
-
-const priceSchema = z
-  .object({
-    inputPer1M: nonNegative,
-    cachedInputPer1M: nonNegative.optional(),
-    outputPer1M: nonNegative,
+    /** The operations its deployments serve (operationsPolicy.ts); unset: chat and responses. */
+    operations: endpointOperationsSchema,
   })
   .strict();
 

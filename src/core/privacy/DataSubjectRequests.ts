@@ -3,7 +3,7 @@ import { type AuditLedger } from "../audit/AuditLedger.js";
 import { type AuditPublisher } from "../audit/AuditPublisher.js";
 import { queryAuditEvents } from "../audit/queryAuditEvents.js";
 import { type Clock } from "../clock.js";
-import { AuditEventFactory } from "../gateway/auditEvents.js";
+import { AuditEventFactory } from "../audit/AuditEventFactory.js";
 import { type Logger } from "../logger.js";
 import { type SubjectOpener, type SubjectProtector } from "./SubjectProtector.js";
 import { normalizeSubjectId } from "./subjectOf.js";

@@ -18,13 +18,21 @@ export interface ClassifyInput {
   readonly declared: DataClass | undefined;
   /** The project's `defaultClassification`. */
   readonly projectDefault: DataClass;
-  /** What DLP findings raise the request to (`dlpClassFor`), or null when DLP found nothing. */
+  /**
+   * What the DLP findings LEFT IN the prompt raise the request to (`dlpClassFor`), or null when
+   * nothing sensitive is sent: DLP found nothing, or every finding was redacted.
+   */
   readonly dlpRaisedTo: DataClass | null;
 }
 
 /**
  * The request's data class: the declared class (or the project's default), raised — never lowered —
- * by what DLP found. A caller can declare a HIGHER class than DLP sees, never a lower one.
+ * by what DLP found in what is sent. A caller can declare a HIGHER class than DLP sees, never a lower one.
+ *
+ * The class says where the text may go, so it follows what the text holds when it leaves: a
+ * redacted value never reaches the model, and findings that were redacted raise nothing (the
+ * redacted prompt is served by the endpoints its declared or default class allows). Findings that
+ * are sent as they are (`allow`, `route`) raise the class. See docs/routing.md, section 1.
  */
 export function classify(input: ClassifyInput): DataClass {
   const base = input.declared ?? input.projectDefault;

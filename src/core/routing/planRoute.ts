@@ -1,5 +1,6 @@
 import { PalisadeError } from "../errors.js";
 import { type DataClass, type EndpointClass, type EndpointPolicy, type Policy, type ProjectPolicy, type Residency } from "../policy/schema.js";
+import { type OperationKind, endpointServes } from "../policy/operationsPolicy.js";
 import { type EndpointHealth } from "./EndpointHealth.js";
 import { endpointSatisfiesResidency, resolveResidency } from "./residency.js";
 
@@ -12,6 +13,8 @@ export interface PlanRouteInput {
   readonly dataClass: DataClass;
   /** From `x-palisade-residency`; may narrow the project's residency, never widen it. */
   readonly requestedResidency?: Residency | undefined;
+  /** The operation the endpoint must serve (its `operations`); unset: chat. */
+  readonly operation?: OperationKind | undefined;
 }
 
 export interface RoutePlan {
@@ -29,9 +32,14 @@ export interface RoutePlan {
 /** Whether `endpoint` may serve a request of this class, residency and deployment. The one compliance rule. */
 export function isCompliantEndpoint(
   endpoint: EndpointPolicy,
-  rule: { readonly allowedClasses: readonly EndpointClass[]; readonly residency: Residency; readonly deployment: string },
+  rule: { readonly allowedClasses: readonly EndpointClass[]; readonly residency: Residency; readonly deployment: string; readonly operation?: OperationKind | undefined },
 ): boolean {
-  return rule.allowedClasses.includes(endpoint.class) && endpointSatisfiesResidency(endpoint.residency, rule.residency) && endpoint.deployments.includes(rule.deployment);
+  return (
+    rule.allowedClasses.includes(endpoint.class) &&
+    endpointSatisfiesResidency(endpoint.residency, rule.residency) &&
+    endpoint.deployments.includes(rule.deployment) &&
+    endpointServes(endpoint, rule.operation ?? "chat")
+  );
 }
 
 /**
@@ -50,7 +58,7 @@ export function planRoute(input: PlanRouteInput, health: EndpointHealth): RouteP
   }
   const residency = resolveResidency(project.residency, input.requestedResidency);
   const allowedClasses = policy.routing.allowedClasses[dataClass];
-  const rule = { allowedClasses, residency, deployment: mapping.deployment };
+  const rule = { allowedClasses, residency, deployment: mapping.deployment, operation: input.operation };
 
   const compliant = policy.endpoints
     .map((endpoint, index) => ({ endpoint, index }))

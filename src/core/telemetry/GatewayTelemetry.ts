@@ -4,7 +4,7 @@ import { type CompletionUsage } from "../upstream/CompletionProvider.js";
 import { parseTraceparent } from "./traceContext.js";
 
 /** The stages of a governed completion that get a child span and a latency sample. */
-export type GatewayStage = "authenticate" | "authorize" | "inspect" | "route" | "cache" | "limit" | "upstream" | "settle" | "inspect_output" | "audit_publish";
+export type GatewayStage = "authenticate" | "authorize" | "inspect" | "content_safety" | "route" | "cache" | "limit" | "upstream" | "settle" | "inspect_output" | "audit_publish";
 
 /** Finding counts by entity type; the types are a fixed set, never a detected value. */
 export type FindingCountsByType = Readonly<Record<string, number | undefined>>;
@@ -24,6 +24,8 @@ export interface RequestSummary {
   readonly dlpAction?: DlpAction | undefined;
   readonly outputFindings?: FindingCountsByType | undefined;
   readonly outputDlpAction?: DlpAction | undefined;
+  /** Content safety's outcome: allow, flag, block or failed_open (a word, never content). */
+  readonly contentSafety?: string | undefined;
   readonly endpoint?: EndpointPolicy | undefined;
   /** As the upstream reported it; kept only when it looks like a model name. */
   readonly responseModel?: unknown;

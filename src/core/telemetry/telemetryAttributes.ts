@@ -34,6 +34,7 @@ export const ATTR = {
   dlpEntityType: "palisade.dlp.entity_type",
   dlpFindingsPrefix: "palisade.dlp.findings.",
   dlpOutputFindingsPrefix: "palisade.dlp.output_findings.",
+  contentSafety: "palisade.content_safety.action",
   limitKind: "palisade.limit.kind",
   failoverToEndpoint: "palisade.failover.to_endpoint",
   failoverToRegion: "palisade.failover.to_region",

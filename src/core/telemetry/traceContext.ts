@@ -1,4 +1,13 @@
-import { type SpanContext, TraceFlags } from "@opentelemetry/api";
+/** A W3C span context (the shape OpenTelemetry's SpanContext has, without its SDK). */
+export interface SpanContext {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceFlags: number;
+  readonly isRemote?: boolean;
+}
+
+/** The W3C `sampled` trace flag. */
+const SAMPLED = 0x01;
 
 const TRACEPARENT = /^(?!ff)[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/;
 const ALL_ZEROS = /^0+$/;
@@ -12,10 +21,10 @@ export function parseTraceparent(traceparent: string | undefined): SpanContext |
   const flags = match?.[3];
   if (traceId === undefined || spanId === undefined || flags === undefined) return null;
   if (ALL_ZEROS.test(traceId) || ALL_ZEROS.test(spanId)) return null;
-  return { traceId, spanId, traceFlags: Number.parseInt(flags, 16) & TraceFlags.SAMPLED, isRemote: true };
+  return { traceId, spanId, traceFlags: Number.parseInt(flags, 16) & SAMPLED, isRemote: true };
 }
 
 /** The `traceparent` that names `context` as the parent of the next hop. */
 export function formatTraceparent(context: SpanContext): string {
-  return `00-${context.traceId}-${context.spanId}-${context.traceFlags & TraceFlags.SAMPLED ? "01" : "00"}`;
+  return `00-${context.traceId}-${context.spanId}-${context.traceFlags & SAMPLED ? "01" : "00"}`;
 }

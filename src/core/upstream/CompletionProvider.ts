@@ -56,9 +56,25 @@ export class UpstreamError extends Error {
     message: string,
     readonly status: number | null = null,
     readonly retryAfterInMs: number | undefined = undefined,
+    /** The upstream's own error code and param (`content_filter`, `context_length_exceeded`, ...), when it gave a plain token. */
+    readonly upstream: UpstreamErrorDetail = {},
   ) {
     super(message);
   }
+}
+
+export interface UpstreamErrorDetail {
+  readonly code?: string | undefined;
+  readonly param?: string | undefined;
+  /** Azure OpenAI's content filter verdicts (`innererror.content_filter_result`): names, booleans and severity words, sanitised before use. */
+  readonly contentFilterResult?: unknown;
+}
+
+const TOKEN = /^[A-Za-z0-9_.[\]-]{1,64}$/;
+
+/** An upstream error code or param kept only when it is a plain token: it can never carry prompt text. */
+export function plainToken(value: unknown): string | undefined {
+  return typeof value === "string" && TOKEN.test(value) ? value : undefined;
 }
 
 export function isUpstreamError(value: unknown): value is UpstreamError {

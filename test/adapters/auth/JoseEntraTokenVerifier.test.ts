@@ -91,6 +91,22 @@ describe("JoseEntraTokenVerifier", () => {
     expect(early.message).toContain("not valid yet");
   });
 
+  it("rejects a correctly signed token issued in the future (iat) beyond the clock tolerance (issue 18 item 10)", async () => {
+    const verifier = new JoseEntraTokenVerifier({ ...jwks.entra, clockToleranceInSeconds: 60 });
+    const now = Math.floor(Date.now() / 1000);
+    const tomorrow = await expectRejected(verifier, await jwks.sign({}, { nowInSeconds: now + 86_400 }), "invalid_token");
+    expect(tomorrow.message).toContain("issue time (iat) is in the future");
+    // Within the tolerance it is clock skew, and accepted.
+    await expect(verifier.verify(await jwks.sign({}, { nowInSeconds: now + 30 }))).resolves.toMatchObject({ subject: "subject-1" });
+    // The injected clock decides what "now" is.
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const later = new JoseEntraTokenVerifier(jwks.entra, { clock });
+    const issued = Math.floor(Date.UTC(2030, 0, 1) / 1000) + 120;
+    await expectRejected(later, await jwks.sign({}, { nowInSeconds: issued }), "invalid_token");
+    clock.advance(120_000);
+    await expect(later.verify(await jwks.sign({}, { nowInSeconds: issued }))).resolves.toMatchObject({ subject: "subject-1" });
+  });
+
   it("applies the clock tolerance and the injected clock", async () => {
     const tolerant = new JoseEntraTokenVerifier({ ...jwks.entra, clockToleranceInSeconds: 60 });
     await expect(tolerant.verify(await jwks.sign({}, { expiresInSeconds: -30 }))).resolves.toMatchObject({ subject: "subject-1" });

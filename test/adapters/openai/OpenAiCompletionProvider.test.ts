@@ -1,7 +1,7 @@
 import { type AccessToken, type TokenCredential } from "@azure/identity";
 import { createServer, type Server } from "node:http";
 import { type AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type RunningMockOpenAi, startMockOpenAi } from "../../../local/mockOpenAi/index.js";
 import { OpenAiCompletionProvider } from "../../../src/adapters/openai/OpenAiCompletionProvider.js";
 import { type EndpointPolicy } from "../../../src/core/policy/schema.js";
@@ -315,5 +315,64 @@ describe("OpenAiCompletionProvider: clients and connections", () => {
       bare.closeAllConnections();
       await new Promise<void>((resolve) => bare.close(() => resolve()));
     }
+  });
+});
+
+describe("OpenAiCompletionProvider: takes nothing from the ambient environment", () => {
+  /** What a developer's shell often holds: npm start's exports, or their own Azure OpenAI and OpenAI settings. */
+  const AMBIENT = {
+    OPENAI_BASE_URL: "http://127.0.0.1:9/api/v1",
+    OPENAI_API_KEY: "sk-ambient",
+    AZURE_OPENAI_API_KEY: "ambient-azure-key",
+    AZURE_OPENAI_ENDPOINT: "http://127.0.0.1:9",
+    OPENAI_ORG_ID: "org-ambient",
+    OPENAI_PROJECT_ID: "proj-ambient",
+  };
+  let saved: Record<string, string | undefined>;
+
+  beforeEach(() => {
+    saved = Object.fromEntries(Object.keys(AMBIENT).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, AMBIENT);
+    return () => {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) Reflect.deleteProperty(process.env, name);
+        else process.env[name] = value;
+      }
+    };
+  });
+
+  it("an Azure endpoint is called at its policy URL with its own key, whatever OPENAI_BASE_URL says", async () => {
+    const result = await provider().complete(azureEndpoint(), BODY, options());
+    expect(result.usage?.completionTokens).toBeGreaterThan(0);
+    expect(mock.requests()[0]?.deployment).toBe("mini-deployment");
+    expect(mock.requests()[0]?.headers["api-key"]).toBe("unused-local");
+  });
+
+  it("a managed-identity endpoint sends the token, and AZURE_OPENAI_API_KEY does not get in the way", async () => {
+    const credential: TokenCredential = { getToken: async (): Promise<AccessToken> => ({ token: "entra-access-token", expiresOnTimestamp: Date.now() + 3_600_000 }) };
+    await provider({ credential }).complete(azureEndpoint({ id: "azure-mi", auth: { kind: "managed-identity" } }), BODY, options());
+    expect(mock.requests()[0]?.headers.authorization).toBe("Bearer entra-access-token");
+    expect(mock.requests()[0]?.headers["api-key"]).toBeUndefined();
+  });
+
+  it("the OpenAI platform gets no organization or project header from OPENAI_ORG_ID / OPENAI_PROJECT_ID", async () => {
+    await provider().complete(platformEndpoint(), BODY, options());
+    const headers = mock.requests()[0]?.headers ?? {};
+    expect(headers["openai-organization"]).toBeUndefined();
+    expect(headers["openai-project"]).toBeUndefined();
+  });
+
+  it("OPENAI_LOG=debug does not make the SDK log the request (its body is the prompt)", async () => {
+    // Set here only: the SDK caches its console logger per level, binding console's methods at first use.
+    process.env.OPENAI_LOG = "debug";
+    const logged: unknown[] = [];
+    const spies = (["debug", "info", "log", "warn"] as const).map((method) => vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void logged.push(...args)));
+    try {
+      await provider().complete(azureEndpoint({ id: "azure-log" }), BODY, options());
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      Reflect.deleteProperty(process.env, "OPENAI_LOG");
+    }
+    expect(JSON.stringify(logged)).not.toContain("hello there");
   });
 });

@@ -1,7 +1,7 @@
 import { AggregationTemporality, DataPointType, type HistogramMetricData } from "@opentelemetry/sdk-metrics";
 import { describe, expect, it } from "vitest";
 import { histogramProducer } from "../../../src/adapters/telemetry/histogramProducer.js";
-import { InProcessHistograms } from "../../../src/core/telemetry/PreAggregatedHistogram.js";
+import { InProcessHistograms } from "../../../src/adapters/telemetry/PreAggregatedHistogram.js";
 
 async function collected(producer: ReturnType<typeof histogramProducer>): Promise<HistogramMetricData[]> {
   const { resourceMetrics, errors } = await producer.collect();

@@ -6,7 +6,7 @@ import { ApiKeyService } from "../../../src/core/auth/ApiKeyService.js";
 import { type Principal } from "../../../src/core/auth/Principal.js";
 import { ManualClock } from "../../../src/core/clock.js";
 import { type PalisadeError, isPalisadeError } from "../../../src/core/errors.js";
-import { AuditEventFactory } from "../../../src/core/gateway/auditEvents.js";
+import { AuditEventFactory } from "../../../src/core/audit/AuditEventFactory.js";
 import { silentLogger } from "../../../src/core/logger.js";
 import { type Policy, policySchema } from "../../../src/core/policy/schema.js";
 import { type RotateOptions, type RotationOutcome } from "../../../src/core/rotation/CredentialRotator.js";

@@ -11,7 +11,7 @@ import { InMemoryAuditLedger } from "../../fakes/InMemoryAuditLedger.js";
 import { InMemoryCheckpointAnchor } from "../../fakes/InMemoryCheckpointAnchor.js";
 import { InMemoryCheckpointSigner } from "../../fakes/InMemoryCheckpointSigner.js";
 
-function setup(options: { maxEntriesPerCommit?: number; checkpointEvery?: number } = {}) {
+function setup(options: { maxEntriesPerCommit?: number; checkpointEvery?: number; checkpointEveryInMs?: number } = {}) {
   const ledger = new InMemoryAuditLedger(options);
   const anchor = new InMemoryCheckpointAnchor();
   const signer = new InMemoryCheckpointSigner();
@@ -23,6 +23,7 @@ function setup(options: { maxEntriesPerCommit?: number; checkpointEvery?: number
     logger: silentLogger,
     checkpointer,
     ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
+    ...(options.checkpointEveryInMs === undefined ? {} : { checkpointEveryInMs: options.checkpointEveryInMs }),
   });
   const verify = (chain: string) => verifyStoredChain({ ledger, anchor, signatureVerifier: signer.verifier() }, chain);
   return { ledger, anchor, signer, clock, checkpointer, appender, verify };
@@ -115,6 +116,23 @@ describe("AuditAppender", () => {
     await appender.append(messages(makeAuditEvents(4, { project: "a" })));
     expect((await collect(anchor.list("a"))).map((c) => c.size)).toEqual([13, 21]);
     expect(await verify("a")).toMatchObject({ intact: true, checkpointsChecked: 2 });
+  });
+
+  it("also checkpoints on time while a chain grows, so truncating the tail after the window is detected (issue 21 item 9)", async () => {
+    const { appender, anchor, clock, ledger, verify } = setup({ checkpointEvery: 1000, checkpointEveryInMs: 300_000 });
+    await appender.append(messages(makeAuditEvents(3, { project: "a" })));
+    expect((await anchor.getLatest("a"))?.size).toBe(3); // not yet checkpointed by this appender: due
+    clock.advance(120_000);
+    await appender.append(messages(makeAuditEvents(4, { project: "a" })));
+    expect((await anchor.getLatest("a"))?.size).toBe(3); // inside the window
+    clock.advance(180_000);
+    await appender.append(messages(makeAuditEvents(2, { project: "a" })));
+    expect((await anchor.getLatest("a"))?.size).toBe(9); // 5 minutes on: far below 1,000 entries
+    // An attacker deletes the tail: a checkpoint covers it, so it no longer verifies.
+    const chain = ledger.chains.get("a")!;
+    for (const key of [...chain.rows.keys()].slice(6)) chain.rows.delete(key);
+    chain.head = { ...chain.head!, size: 6, lastHash: chain.rows.get("000000000005")!.hash };
+    expect(await verify("a")).toMatchObject({ intact: false, problem: "truncated_after_checkpoint", firstBadSequence: 6 });
   });
 });
 

@@ -9,6 +9,10 @@ import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
 import { InMemoryAuditLedger } from "../../fakes/InMemoryAuditLedger.js";
 import { InMemoryCheckpointAnchor } from "../../fakes/InMemoryCheckpointAnchor.js";
 import { InMemoryCheckpointSigner } from "../../fakes/InMemoryCheckpointSigner.js";
+import { InMemoryAuditOutbox } from "../../fakes/InMemoryAuditOutbox.js";
+import { InMemoryAuditDeadLetters } from "../../fakes/InMemoryAuditDeadLetters.js";
+import { InMemoryAuditDeadLetterQueue } from "../../fakes/InMemoryAuditDeadLetterQueue.js";
+import { InMemoryAuditPublisher } from "../../fakes/InMemoryAuditPublisher.js";
 import { generateDay } from "./dayFixture.js";
 import { RecordingReportStore } from "./RecordingReportStore.js";
 
@@ -29,7 +33,7 @@ function history(chainId: string): { events: AuditEvent[]; dayRequests: number }
     makeAuditEvent({ eventId: `${chainId}-burst-${i}`, project: chainId, actor: { kind: "service-account", id: "sa-burst" }, ts: new Date(REPORT_START + 3_600_000 + i * 1000).toISOString() }),
   );
   const all = [...events, ...day.events, ...burst].sort((a, b) => (a.ts < b.ts ? -1 : 1));
-  const isRequest = (e: AuditEvent): boolean => ["api_call", "auth_failed", "policy_violation", "pii_detected", "rate_limited", "budget_exceeded", "residency_blocked"].includes(e.type);
+  const isRequest = (e: AuditEvent): boolean => ["api_call", "auth_failed", "policy_violation", "pii_detected", "rate_limited", "budget_exceeded", "residency_blocked", "content_filtered", "prompt_attack_detected"].includes(e.type);
   return { events: all, dayRequests: day.inside.filter(isRequest).length + burst.length };
 }
 
@@ -53,6 +57,24 @@ async function setup() {
 }
 
 describe("ComplianceNightly", () => {
+  it("says a chain is intact but NOT complete while events for it wait in the outbox or the broker's dead-letter queue", async () => {
+    const { ledger, anchor, signer, clock } = await setup();
+    const outbox = new InMemoryAuditOutbox();
+    await outbox.put([makeAuditEvent({ project: "acme" }, 900), makeAuditEvent({ project: "acme" }, 901)]);
+    const deadLetterQueue = new InMemoryAuditDeadLetterQueue(new InMemoryAuditPublisher());
+    deadLetterQueue.deadLetter(makeAuditEvent({ project: "acme" }, 902));
+    const reports = new RecordingReportStore();
+    const checkpointer = new AuditCheckpointer({ ledger, anchor, signer, signatureVerifier: signer.verifier(), clock, logger: silentLogger });
+    const nightly = new ComplianceNightly({
+      ledger, anchor, signatureVerifier: signer.verifier(), checkpointer, reports, clock, logger: silentLogger,
+      backlog: { outbox, deadLetters: new InMemoryAuditDeadLetters(), deadLetterQueue },
+    });
+    await nightly.run();
+    expect(reports.summary("acme", REPORT_DAY).integrity).toMatchObject({ intact: true, pending: { outbox: 2, deadLetterQueue: 1, deadLetterStore: 0, complete: false } });
+    expect(reports.summary("billing", REPORT_DAY).integrity.pending).toEqual({ outbox: 0, deadLetterQueue: 0, deadLetterStore: 0, complete: true });
+    expect(reports.files.get(`acme/${REPORT_DAY}/report.html`)?.content).toContain("NOT COMPLETE");
+  });
+
   it("verifies, checkpoints and summarises every chain for the previous UTC day by default", async () => {
     const { nightly, reports, anchor, ledger, expected } = await setup();
     const result = await nightly.run();

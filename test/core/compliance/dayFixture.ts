@@ -107,6 +107,8 @@ export function generateDay(options: { chainId?: string; date?: string; seed?: n
         return { ...base, status: "blocked", httpStatus: 429, model, reason: "budget_exceeded" };
       case "residency_blocked":
         return { ...base, status: "error", httpStatus: 503, model, reason: "no_compliant_endpoint" };
+      case "request_admitted":
+        return { ...base, status: "success", model, details: { operation: "chat.completions", candidates: endpoint.id, reservedTokens: 1024, streamed: false } };
       case "budget_warning":
         return { ...base, status: "success", reason: "budget_threshold", details: { period: "daily", fraction: 0.8, spentUsd: 8, budgetUsd: 10 } };
       case "fallback_triggered":
@@ -129,6 +131,10 @@ export function generateDay(options: { chainId?: string; date?: string; seed?: n
         return { ...base, actor: { kind: "system", id: "policyTrail" }, status: "success", reason: "model_added", details: { model: "o3-mini", deployment: "o3-mini-eu" } };
       case "policy_changed":
         return { ...base, actor: { kind: "system", id: "policyTrail" }, status: "success", reason: "policy_updated", details: { fromVersion: VERSION_MORNING, toVersion: VERSION_AFTERNOON } };
+      case "content_filtered":
+        return { ...base, status: "blocked", httpStatus: 400, model, reason: "content_filter", details: { safetySource: "palisade", safetyPlace: "prompt", safetyAction: "block", safetyCategories: "Violence", "severity.Violence": 6 } };
+      case "prompt_attack_detected":
+        return { ...base, status: "blocked", httpStatus: 400, model, reason: "content_filter", details: { safetySource: "upstream", safetyPlace: "prompt", safetyAction: "block", promptAttack: "jailbreak" } };
       case "checkpoint_signed":
       case "dsr_exported":
       case "dsr_erased":

@@ -16,7 +16,7 @@ const intact: ChainIntegrity = {
   checkpointError: null,
 };
 
-const REQUEST_TYPES = new Set(["api_call", "auth_failed", "policy_violation", "pii_detected", "rate_limited", "budget_exceeded", "residency_blocked"]);
+const REQUEST_TYPES = new Set(["api_call", "auth_failed", "policy_violation", "pii_detected", "rate_limited", "budget_exceeded", "residency_blocked", "content_filtered", "prompt_attack_detected"]);
 
 /** Expectations written independently of the implementation: plain filters over the events. */
 function countWhere(events: readonly AuditEvent[], predicate: (e: AuditEvent) => boolean): number {
@@ -97,6 +97,16 @@ describe("summarizeDay over a generated day of every event type", () => {
     expect(Object.keys(byEntity)).toEqual(expect.arrayContaining(["EMAIL", "output.PHONE", "CREDIT_CARD"]));
     expect(summary.dlp.blocked).toBe(countWhere(requests, (e) => e.reason === "sensitive_data_detected"));
     expect(summary.dlp.byAction).toEqual(tally(inside.filter((e) => e.dlpAction !== undefined).map((e) => e.dlpAction ?? "")));
+  });
+
+  it("counts content-safety refusals by source and category, mapped to SOC 2", () => {
+    const attacks = countWhere(inside, (e) => e.type === "prompt_attack_detected");
+    const filtered = countWhere(inside, (e) => e.type === "content_filtered");
+    expect(attacks).toBeGreaterThan(0);
+    expect(summary.contentSafety).toMatchObject({ promptAttacksBlocked: attacks, contentFiltered: filtered, flagged: 0, bySource: { palisade: filtered, upstream: attacks } });
+    expect(summary.contentSafety.byCategory).toEqual({ Violence: filtered, "prompt_attack:jailbreak": attacks });
+    const cc72 = summary.soc2.find((control) => control.control === "CC7.2")?.evidence ?? [];
+    expect(cc72.find((item) => item.id === "safety.promptAttacksBlocked")?.count).toBe(attacks);
   });
 
   it("counts failovers, residency blocks, upstream errors and key events", () => {

@@ -48,7 +48,7 @@ describe("StreamingInspector", () => {
   it("blocks on the first finding and releases nothing after it", () => {
     const inspector = new StreamingInspector({ action: "block" });
     expect(inspector.push("fine text ").blocked).toBe(false);
-    const verdict = inspector.push("AKIAIOSFODNN7EXAMPLE and more text after it");
+    const verdict = inspector.push("AKIAZ7QDTR3VX5KWPM2L and more text after it");
     const end = inspector.end();
     expect(verdict.blocked || end.blocked).toBe(true);
     expect(verdict.release + end.release).not.toContain("AKIA");

@@ -73,7 +73,7 @@ describe("scan: email, phone, IP", () => {
 describe("scan: secrets", () => {
   const cases: [string, string][] = [
     ["OPENAI_API_KEY=sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0f", "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0f"],
-    ["id AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"],
+    ["id AKIAZ7QDTR3VX5KWPM2L", "AKIAZ7QDTR3VX5KWPM2L"],
     ["token ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"],
     ["xoxb-204811111111-3333333333333-AbCdEfGhIjKlMnOpQrStUvWx", "xoxb-204811111111-3333333333333-AbCdEfGhIjKlMnOpQrStUvWx"],
     ["?sv=2022-11-02&sig=AbCdEfGh1234567890AbCdEf%2BGh%3D", "AbCdEfGh1234567890AbCdEf%2BGh%3D"],

@@ -25,9 +25,9 @@ describe("ChatCompletionService: the api_call event of a served request", () => 
     const response = jsonResponse(await h.service.handle(h.request({ traceparent: TRACEPARENT })));
     expect(response.status).toBe(200);
 
-    expect(h.audit.batches).toHaveLength(1);
+    // The admission (before the call), then the outcome.
+    expect(h.audit.batches.map((batch) => batch.map((event) => event.type))).toEqual([["request_admitted"], ["api_call"]]);
     const event = onlyEvent(h.audit.events, "api_call");
-    expect(h.audit.events).toHaveLength(1);
     const keyId = h.keys.app.split("_")[1];
     expect(event).toMatchObject({
       schemaVersion: 1,
@@ -53,7 +53,7 @@ describe("ChatCompletionService: the api_call event of a served request", () => 
     expect(event.costUsd).toBeGreaterThan(0);
     expect(event.dlpFindings).toBeUndefined();
     expect(event.reason).toBeUndefined();
-    expect(h.publisherProjects).toEqual(["acme"]);
+    expect(h.publisherProjects).toEqual(["acme", "acme"]);
   });
 
   it("names an Entra user as the actor, and accepts a key in the api-key header", async () => {
@@ -99,8 +99,7 @@ describe("ChatCompletionService: the api_call event of a served request", () => 
     expect(response.headers["x-palisade-region"]).toBe("swedencentral");
     expect(h.provider.calls.map((call) => call.endpointId)).toEqual(["eu-west-zdr", "eu-north-zdr"]);
 
-    expect(h.audit.batches).toHaveLength(1);
-    expect(h.audit.events.map((event) => event.type)).toEqual(["fallback_triggered", "api_call"]);
+    expect(h.audit.batches.map((batch) => batch.map((event) => event.type))).toEqual([["request_admitted"], ["fallback_triggered", "api_call"]]);
     const fallback = onlyEvent(h.audit.events, "fallback_triggered");
     expect(fallback).toMatchObject({
       project: "acme",
@@ -119,7 +118,7 @@ describe("ChatCompletionService: the api_call event of a served request", () => 
     expect([error.status, error.code]).toEqual([503, "no_compliant_endpoint"]);
     expect(error.message).toMatch(/residency "eu"/);
     expect(h.provider.calls.every((call) => call.region !== "eastus")).toBe(true);
-    expect(h.audit.events.map((event) => event.type)).toEqual(["fallback_triggered", "residency_blocked"]);
+    expect(h.audit.events.map((event) => event.type)).toEqual(["request_admitted", "fallback_triggered", "residency_blocked"]);
     expect(onlyEvent(h.audit.events, "residency_blocked")).toMatchObject({ status: "error", httpStatus: 503, reason: "no_compliant_endpoint", project: "acme" });
   });
 });

@@ -1,7 +1,9 @@
+import { type ProjectPolicy } from "../../../src/core/policy/schema.js";
 import { describe, expect, it } from "vitest";
 import { type Clock } from "../../../src/core/clock.js";
-import { type ChatCompletionRequest } from "../../../src/core/gateway/chatRequest.js";
-import { inspectPrompt } from "../../../src/core/gateway/inspectPrompt.js";
+import { type ChatCompletionRequest } from "../../../src/core/gateway/operations/chat/chatRequest.js";
+import { createChatOperation } from "../../../src/core/gateway/operations/chat/chatOperation.js";
+import { inspectInput } from "../../../src/core/gateway/pipeline/inspectInput.js";
 import { FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
 import { CARD, OTHER_CARD, gatewayHarness, gatewayPolicy, jsonResponse, onlyEvent, refusalOf } from "./gatewayHarness.js";
 
@@ -54,7 +56,9 @@ describe("ChatCompletionService: DLP on the prompt", () => {
     expect(messages[3]?.content).toEqual([{ type: "text", text: "again [CREDIT_CARD_1], not [CREDIT_CARD_2]" }]);
     expect(messages[0]?.content).toBe("be brief");
     // Neither the end-user id nor the caller's stream options go upstream.
-    expect(call?.body).not.toHaveProperty("user");
+    // `user` goes upstream only as a pseudonym (Azure's abuse monitoring tells users apart without learning who they are).
+    expect(call?.body.user).toMatch(/^pal-[0-9a-f]{32}$/);
+    expect(JSON.stringify(call?.body)).not.toContain("end-user-42");
     expect(call?.body).not.toHaveProperty("stream_options");
     expect(response.headers["x-palisade-redactions"]).toBe("3");
     expect(response.headers["x-palisade-classification"]).toBe("internal");
@@ -136,7 +140,7 @@ describe("ChatCompletionService: DLP on the completion", () => {
     expect([error.status, error.code]).toEqual([422, "sensitive_data_detected"]);
     expect(error.message).not.toContain("4111");
     // The blocked answer was still a paid call: one api_call event, blocked, with its usage and findings.
-    expect(h.audit.events.map((event) => event.type)).toEqual(["api_call"]);
+    expect(h.audit.events.map((event) => event.type)).toEqual(["request_admitted", "api_call"]);
     const event = onlyEvent(h.audit.events, "api_call");
     expect(event).toMatchObject({ status: "blocked", httpStatus: 422, reason: "sensitive_data_detected", dlpFindings: { "output.CREDIT_CARD": 1 } });
     expect(event.tokens?.output).toBeGreaterThan(0);
@@ -150,7 +154,9 @@ describe("ChatCompletionService: DLP on the completion", () => {
   });
 });
 
-describe("inspectPrompt", () => {
+describe("inspectInput (chat)", () => {
+  const chat = createChatOperation(new FakeCompletionProvider());
+  const inspectPrompt = (request: ChatCompletionRequest, on: ProjectPolicy, declared: "internal", clock: Clock) => inspectInput(chat, request, on, declared, clock);
   const request = (content: string): ChatCompletionRequest => ({ model: "gpt-4o-mini", messages: [{ role: "user", content }] });
   const project = gatewayPolicy().projects[0];
   if (project === undefined) throw new Error("fixture has no project");

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { estimatePromptTokens } from "../../../src/core/limits/estimatePromptTokens.js";
 import { FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
 import { type Harness, CARD, gatewayHarness, jsonResponse, onlyEvent, refusalOf } from "./gatewayHarness.js";
@@ -90,8 +90,7 @@ describe("ChatCompletionService: limits", () => {
     const h = await gatewayHarness({ project: { budget: { dailyUsd: 0.00001, warnAtFraction: 0.8 } } });
     h.provider.next(FakeCompletionProvider.answer("costly", { promptTokens: 20, cachedPromptTokens: 0, completionTokens: 10 }));
     await h.service.handle(h.request({ extraBody: { max_tokens: 10 } }));
-    expect(h.audit.batches).toHaveLength(1);
-    expect(h.audit.events.map((event) => event.type)).toEqual(["api_call", "budget_warning"]);
+    expect(h.audit.batches.map((batch) => batch.map((event) => event.type))).toEqual([["request_admitted"], ["api_call", "budget_warning"]]);
     expect(onlyEvent(h.audit.events, "budget_warning")).toMatchObject({ project: "acme", reason: "budget_threshold", details: { period: "day", fraction: 0.8 } });
   });
 });
@@ -102,13 +101,13 @@ describe("ChatCompletionService: usage written in rounds", () => {
     h.provider.next(FakeCompletionProvider.answer("costly", { promptTokens: 20, cachedPromptTokens: 0, completionTokens: 10 }));
     await h.service.handle(h.request({ extraBody: { max_tokens: 10 } }));
     // The settlement waits for the round: the request's own batch has no warning yet.
-    expect(h.audit.events.map((event) => event.type)).toEqual(["api_call"]);
+    expect(h.audit.events.map((event) => event.type)).toEqual(["request_admitted", "api_call"]);
     h.audit.failNext(1);
     h.clock.advance(1000);
     await expect(h.service.flushUsage()).rejects.toThrow(/retried on the next flush/);
-    expect(h.audit.events.map((event) => event.type)).toEqual(["api_call"]);
+    expect(h.audit.events.map((event) => event.type)).toEqual(["request_admitted", "api_call"]);
     await h.service.flushUsage();
-    expect(h.audit.events.map((event) => event.type)).toEqual(["api_call", "budget_warning"]);
+    expect(h.audit.events.map((event) => event.type)).toEqual(["request_admitted", "api_call", "budget_warning"]);
     expect(onlyEvent(h.audit.events, "budget_warning")).toMatchObject({ project: "acme", reason: "budget_threshold", details: { period: "day", fraction: 0.8 } });
     await h.service.flushUsage();
     expect(h.audit.events.filter((event) => event.type === "budget_warning")).toHaveLength(1);
@@ -116,22 +115,76 @@ describe("ChatCompletionService: usage written in rounds", () => {
 });
 
 describe("ChatCompletionService: an audit trail that cannot be written", () => {
-  it("fail_closed: 503 audit_unavailable and the completion is not returned", async () => {
+  it("fail_closed: an admission that cannot be recorded refuses with 503 before any upstream call", async () => {
     const h = await gatewayHarness();
     h.provider.next(FakeCompletionProvider.answer("the secret answer"));
     h.audit.failAlways();
     const error = await refusalOf(h.service.handle(h.request()));
     expect([error.status, error.type, error.code]).toEqual([503, "service_unavailable_error", "audit_unavailable"]);
     expect(error.headers["retry-after"]).toBe("5");
+    // Nothing was spent without a record: the upstream was never called, and the reservation is back.
+    expect(h.provider.calls).toHaveLength(0);
+    expect(h.publisherProjects.every((project) => project === "acme")).toBe(true);
+  });
+
+  it("fail_closed: an outcome that cannot be recorded refuses with 503, and the refusal is recorded after the admission", async () => {
+    const h = await gatewayHarness();
+    h.provider.next(FakeCompletionProvider.answer("the secret answer"));
+    h.audit.failNextWhere((events) => events.some((event) => event.type === "api_call" && event.status === "success"));
+    const error = await refusalOf(h.service.handle(h.request()));
+    expect([error.status, error.code]).toEqual([503, "audit_unavailable"]);
     expect(error.message).not.toContain("the secret answer");
     expect(h.provider.calls).toHaveLength(1);
-    expect(h.publisherProjects).toEqual(["acme"]);
+    const [admitted, refused] = h.audit.events;
+    expect(h.audit.events.map((event) => [event.type, event.status])).toEqual([
+      ["request_admitted", "success"],
+      ["api_call", "error"],
+    ]);
+    expect(refused).toMatchObject({ reason: "audit_unavailable", httpStatus: 503, details: { admissionEventId: admitted?.eventId, endpointId: "eu-west-std" } });
+  });
+
+  it("never leaves a success in the chain for a request the caller saw fail (the broker kept an outcome it did not acknowledge)", async () => {
+    const h = await gatewayHarness();
+    h.audit.failNextWhere((events) => events.some((event) => event.type === "api_call" && event.status === "success"), { store: true });
+    const error = await refusalOf(h.service.handle(h.request()));
+    expect(error.code).toBe("audit_unavailable");
+    const success = h.audit.events.find((event) => event.type === "api_call" && event.status === "success");
+    const correction = h.audit.events.find((event) => event.type === "api_call" && event.status === "error");
+    expect(success).toBeDefined();
+    expect(correction).toMatchObject({ reason: "audit_unavailable", requestId: success?.requestId, details: { supersedes: success?.eventId } });
+  });
+
+  it("outbox mode: the admission is published while the upstream answers, and the answer waits for it", async () => {
+    const h = await gatewayHarness({ project: { auditOnPublishFailure: "outbox" } });
+    let admissionSettled = false;
+    const published = h.audit.publish.bind(h.audit);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    h.audit.publish = async (events) => {
+      if (events.some((event) => event.type === "request_admitted")) {
+        await gate;
+        admissionSettled = true;
+      }
+      return published(events);
+    };
+    const pending = h.service.handle(h.request());
+    // The upstream is called while the admission is still on its way...
+    await vi.waitFor(() => expect(h.provider.calls).toHaveLength(1));
+    expect(admissionSettled).toBe(false);
+    let answered = false;
+    void pending.then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // ...and the answer is not released before the admission is durable.
+    expect(answered).toBe(false);
+    release();
+    expect(jsonResponse(await pending).status).toBe(200);
+    expect(h.audit.events.map((event) => event.type)).toEqual(["request_admitted", "api_call"]);
   });
 
   it("does not cache a completion whose audit event could not be written", async () => {
     const h = await gatewayHarness();
     const publicRequest = { dataClassHeader: "public", extraBody: { temperature: 0 } } as const;
-    h.audit.failNext(1);
+    h.audit.failNextWhere((events) => events.some((event) => event.type === "api_call"));
     await refusalOf(h.service.handle(h.request(publicRequest)));
     expect(h.cache.size).toBe(0);
     const response = jsonResponse(await h.service.handle(h.request(publicRequest)));

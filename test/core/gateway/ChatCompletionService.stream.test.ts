@@ -31,10 +31,11 @@ describe("ChatCompletionService: streamed completions", () => {
   it("records the api_call once the stream is over, with the usage the upstream reported", async () => {
     const h = await gatewayHarness();
     const { events } = streamOf(await h.service.handle(h.request(streaming())));
-    expect(h.audit.events).toHaveLength(0);
+    // The admission is in the trail before the first frame; the outcome once the stream is over.
+    expect(h.audit.events.map((event) => event.type)).toEqual(["request_admitted"]);
     await collect(events);
     expect(onlyEvent(h.audit.events, "api_call")).toMatchObject({ status: "success", httpStatus: 200, tokens: { input: 12, output: 8 }, endpointId: "eu-west-std" });
-    expect(h.audit.events).toHaveLength(1);
+    expect(h.audit.events).toHaveLength(2);
   });
 
   it("sends a usage frame only when the caller asked for include_usage", async () => {
@@ -69,7 +70,7 @@ describe("ChatCompletionService: streamed completions", () => {
     const { headers, events } = streamOf(await h.service.handle(h.request(streaming())));
     expect(headers["x-palisade-endpoint-class"]).toBe("zdr");
     await collect(events);
-    expect(h.audit.events.map((event) => event.type)).toEqual(["fallback_triggered", "api_call"]);
+    expect(h.audit.events.map((event) => event.type)).toEqual(["request_admitted", "fallback_triggered", "api_call"]);
 
     h.clock.advance(60_000);
     h.audit.clear();

@@ -7,13 +7,17 @@ import { Authenticator } from "../../../src/core/auth/Authenticator.js";
 import { type TokenVerifier, type VerifiedClaims } from "../../../src/core/auth/TokenVerifier.js";
 import { ManualClock } from "../../../src/core/clock.js";
 import { isPalisadeError, type PalisadeError } from "../../../src/core/errors.js";
-import { ChatCompletionService } from "../../../src/core/gateway/ChatCompletionService.js";
+import { createChatOperation } from "../../../src/core/gateway/operations/chat/chatOperation.js";
+import { GovernedPipeline } from "../../../src/core/gateway/pipeline/GovernedPipeline.js";
+import { UsageFlush } from "../../../src/core/gateway/UsageFlush.js";
 import { type GatewayRequest, type GatewayResponse } from "../../../src/core/gateway/GatewayRequest.js";
+import { type InputCheck } from "../../../src/core/gateway/pipeline/PipelineDeps.js";
 import { LimitGuard } from "../../../src/core/limits/LimitGuard.js";
 import { type LogFields, type Logger } from "../../../src/core/logger.js";
 import { type Policy, type PolicyInput, policySchema } from "../../../src/core/policy/schema.js";
 import { EndpointHealth } from "../../../src/core/routing/EndpointHealth.js";
 import { type GatewayTelemetry } from "../../../src/core/telemetry/GatewayTelemetry.js";
+import { type CompletionProvider } from "../../../src/core/upstream/CompletionProvider.js";
 import { FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
 import { InMemoryApiKeyStore } from "../../fakes/InMemoryApiKeyStore.js";
 import { InMemoryResponseCache } from "../../fakes/InMemoryResponseCache.js";
@@ -112,11 +116,15 @@ export interface HarnessOptions {
   readonly telemetry?: (clock: ManualClock) => GatewayTelemetry;
   /** Leases and merged settlements (off by default: every request reserves and settles on its own). */
   readonly limits?: { readonly leaseFraction?: number; readonly settleEveryInMs?: number };
+  /** The upstream the chat operation calls (default: the harness's FakeCompletionProvider). */
+  readonly upstream?: CompletionProvider;
+  /** Stages between classify and limit (content safety). */
+  readonly checks?: readonly InputCheck[];
 }
 
 export type Harness = Awaited<ReturnType<typeof gatewayHarness>>;
 
-/** A ChatCompletionService wired to fakes, with keys for `acme/app`, `acme/lister` and `tokyo/tokyo-app`. */
+/** The governed pipeline with the chat operation, wired to fakes, with keys for `acme/app`, `acme/lister` and `tokyo/tokyo-app`. */
 export async function gatewayHarness(options: HarnessOptions = {}) {
   const policy = gatewayPolicy(options.project ?? {}, options.policy ?? {});
   const clock = new ManualClock(START_IN_MS);
@@ -132,7 +140,7 @@ export async function gatewayHarness(options: HarnessOptions = {}) {
   const publisherProjects: (string | null)[] = [];
   const cache = new InMemoryResponseCache(clock);
   let eventCounter = 0;
-  const service = new ChatCompletionService({
+  const pipeline = new GovernedPipeline({
     policy,
     policyVersion: POLICY_VERSION,
     clock,
@@ -141,7 +149,6 @@ export async function gatewayHarness(options: HarnessOptions = {}) {
     authenticator,
     limits,
     health,
-    provider,
     auditPublisherFor: (project) => {
       publisherProjects.push(project?.id ?? null);
       return audit;
@@ -149,7 +156,15 @@ export async function gatewayHarness(options: HarnessOptions = {}) {
     cache: options.cache === false ? null : { store: cache, secret: new Uint8Array(32).fill(7) },
     digestKey: options.digestKey === undefined ? DIGEST_KEY : options.digestKey,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry(clock) }),
+    ...(options.checks === undefined ? {} : { checks: options.checks }),
   });
+  const chat = createChatOperation(options.upstream ?? provider);
+  const usageFlush = new UsageFlush({ policy, limits, events: pipeline.events, auditPublisherFor: () => audit });
+  /** The chat route as the function file runs it: the pipeline with the chat operation. */
+  const service = {
+    handle: (input: GatewayRequest): Promise<GatewayResponse> => pipeline.handle(chat, input),
+    flushUsage: (flush: { readonly everything?: boolean } = {}): Promise<void> => usageFlush.run(flush),
+  };
   const keys = {
     app: (await apiKeys.create({ project: "acme", serviceAccount: "app", expiresInMs: 86_400_000 })).apiKey,
     lister: (await apiKeys.create({ project: "acme", serviceAccount: "lister", expiresInMs: 86_400_000 })).apiKey,
@@ -174,7 +189,7 @@ export async function gatewayHarness(options: HarnessOptions = {}) {
     };
   };
 
-  return { policy, clock, logger, apiKeys, keyStore, usage, limits, health, provider, audit, publisherProjects, cache, service, keys, request };
+  return { policy, clock, logger, apiKeys, keyStore, usage, limits, health, provider, audit, publisherProjects, cache, service, pipeline, chat, keys, request };
 }
 
 export function jsonResponse(response: GatewayResponse): { status: number; headers: Readonly<Record<string, string>>; body: Record<string, unknown> } {

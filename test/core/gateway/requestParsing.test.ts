@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { traceIdOf } from "../../../src/core/gateway/ChatCompletionService.js";
-import { chatCompletionRequestSchema, requestedMaxTokens, textPartsOf } from "../../../src/core/gateway/chatRequest.js";
+import { parseTraceparent } from "../../../src/core/telemetry/traceContext.js";
+import { chatCompletionRequestSchema, requestedMaxTokens, textPartsOf } from "../../../src/core/gateway/operations/chat/chatRequest.js";
 import { requestValidationError } from "../../../src/core/gateway/requestValidationError.js";
 import { gatewayHarness, refusalOf } from "./gatewayHarness.js";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+/** The trace id audit events carry (the untraced telemetry reads it from the caller's traceparent). */
+const traceIdOf = (traceparent: string | undefined): string | undefined => parseTraceparent(traceparent)?.traceId;
 
 describe("traceIdOf", () => {
   it("returns the trace id of a well-formed traceparent", () => {

@@ -24,6 +24,7 @@ describe("policyChanges", () => {
     demo.models = [
       { name: "gpt-4o-mini", deployment: "gpt-4o" }, // remapped
       { name: "o3-mini", deployment: "gpt-4o" }, // added; gpt-4o removed
+      ...demo.models.filter((model) => model.name === "text-embedding-3-small"), // unchanged
     ];
     after.endpoints = after.endpoints.filter((e) => e.id !== "eu-west-cached");
     const changed = after.endpoints.find((e) => e.id === "us-east-standard")!;

@@ -4,6 +4,17 @@ import { classify, dataClassRank, dlpClassFor } from "../../../src/core/routing/
 import { parseDataClassHeader, parseResidencyHeader } from "../../../src/core/routing/parseRoutingHeaders.js";
 import { DATA_CLASSES } from "../../../src/core/policy/schema.js";
 import { isPalisadeError } from "../../../src/core/errors.js";
+import { createChatOperation } from "../../../src/core/gateway/operations/chat/chatOperation.js";
+import { inspectInput } from "../../../src/core/gateway/pipeline/inspectInput.js";
+import { FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
+import { gatewayPolicy } from "../gateway/gatewayHarness.js";
+
+/** The gateway fixture's first project (default DLP actions), whose class decision is tested below. */
+function routingDecisionPolicy() {
+  const project = gatewayPolicy().projects[0];
+  if (project === undefined) throw new Error("the gateway fixture has no project");
+  return project;
+}
 
 describe("classify", () => {
   it("uses the declared class, else the project's default", () => {
@@ -85,5 +96,28 @@ describe("routing headers", () => {
     expect(isPalisadeError(thrown)).toBe(true);
     expect(thrown).toMatchObject({ status: 400, code: "invalid_request", param: header });
     expect((thrown as Error).message).toContain(listed);
+  });
+});
+
+describe("classify after DLP: the class follows what is sent (issue 18 item 11, docs/routing.md section 1)", () => {
+  const policy = routingDecisionPolicy();
+  const clock = { nowInMs: () => 0 };
+  const prompt = { model: "gpt-4o", messages: [{ role: "user" as const, content: "mail me at jane.doe@example.com" }] };
+  const classOf = (action: "redact" | "allow" | "route"): { dataClass: string; sent: string } => {
+    const project = { ...policy, dlp: { ...policy.dlp, input: { ...policy.dlp.input, internal: action } } };
+    const inspected = inspectInput(createChatOperation(new FakeCompletionProvider()), prompt, project, "internal", clock);
+    return { dataClass: classify({ declared: undefined, projectDefault: "internal", dlpRaisedTo: inspected.raisedTo }), sent: JSON.stringify(inspected.request.messages) };
+  };
+
+  it("redacted findings raise nothing: the value never leaves, so the request keeps its class", () => {
+    const { dataClass, sent } = classOf("redact");
+    expect(sent).not.toContain("jane.doe@example.com");
+    expect(dataClass).toBe("internal");
+  });
+
+  it.each(["allow", "route"] as const)("findings sent as they are (%s) raise the class to pii", (action) => {
+    const { dataClass, sent } = classOf(action);
+    expect(sent).toContain("jane.doe@example.com");
+    expect(dataClass).toBe("pii");
   });
 });

@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { afterEach, describe, expect, it } from "vitest";
-import { ROOT_SPAN_NAME } from "../../../src/core/telemetry/OtelGatewayTelemetry.js";
+import { ROOT_SPAN_NAME } from "../../../src/adapters/telemetry/OtelGatewayTelemetry.js";
 import { FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
 import { CARD, OTHER_CARD, collect, gatewayHarness, onlyEvent, refusalOf } from "../gateway/gatewayHarness.js";
 import { exported, pointsOf, spanNamed, telemetryFixture } from "./telemetryFixture.js";
@@ -29,7 +29,8 @@ describe("OtelGatewayTelemetry: the trace of a governed completion", () => {
 
     const children = spans.filter((span) => span !== root);
     expect(children.map((span) => span.name).sort()).toEqual(
-      ["chat mini", "palisade.audit_publish", "palisade.authenticate", "palisade.authorize", "palisade.inspect", "palisade.inspect_output", "palisade.limit", "palisade.route", "palisade.settle"].sort(),
+      // Two audit publishes: the admission before the call, the outcome after it.
+      ["chat mini", "palisade.audit_publish", "palisade.audit_publish", "palisade.authenticate", "palisade.authorize", "palisade.inspect", "palisade.inspect_output", "palisade.limit", "palisade.route", "palisade.settle"].sort(),
     );
     for (const child of children) {
       expect(child.spanContext().traceId).toBe(TRACE_ID);
@@ -200,7 +201,7 @@ describe("OtelGatewayTelemetry: metrics", () => {
     expect(pointsOf(points, "palisade.requests", { ...scope, "palisade.decision": "served", "http.response.status_code": 200 })[0]?.value).toBe(2);
     expect(pointsOf(points, "palisade.tokens", { ...scope, "gen_ai.token.type": "input", "gen_ai.system": "az.ai.openai" })[0]?.value).toBe(24);
     expect(pointsOf(points, "palisade.tokens", { ...scope, "gen_ai.token.type": "output" })[0]?.value).toBe(16);
-    const event = h.audit.events[0];
+    const event = h.audit.events.find((candidate) => candidate.type === "api_call");
     expect(pointsOf(points, "palisade.cost", scope)[0]?.value).toBeCloseTo((event?.costUsd ?? 0) * 2, 12);
     const stages = new Set(pointsOf(points, "palisade.stage.duration").map((point) => point.attributes["palisade.stage"]));
     expect([...stages].sort()).toEqual(["audit_publish", "authenticate", "authorize", "inspect", "inspect_output", "limit", "route", "settle", "upstream"]);

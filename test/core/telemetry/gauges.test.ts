@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/core/clock.js";
-import { KeyExpiryTelemetry } from "../../../src/core/telemetry/KeyExpiryTelemetry.js";
-import { ObservedAuditOutbox } from "../../../src/core/telemetry/ObservedAuditOutbox.js";
-import { PreAggregatedCounter } from "../../../src/core/telemetry/PreAggregatedCounter.js";
-import { observeEndpointHealth } from "../../../src/core/telemetry/observeEndpointHealth.js";
+import { KeyExpiryTelemetry } from "../../../src/adapters/telemetry/KeyExpiryTelemetry.js";
+import { ObservedAuditOutbox } from "../../../src/adapters/telemetry/ObservedAuditOutbox.js";
+import { PreAggregatedCounter } from "../../../src/adapters/telemetry/PreAggregatedCounter.js";
+import { observeEndpointHealth } from "../../../src/adapters/telemetry/observeEndpointHealth.js";
 import { EndpointHealth } from "../../../src/core/routing/EndpointHealth.js";
 import { InMemoryAuditOutbox } from "../../fakes/InMemoryAuditOutbox.js";
 import { gatewayPolicy } from "../gateway/gatewayHarness.js";

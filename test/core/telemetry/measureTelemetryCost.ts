@@ -1,6 +1,6 @@
 /**
  * CPU per governed completion with telemetry off and on — a measurement, not a test (vitest does not
- * pick it up). ChatCompletionService over the gateway harness's fakes, in one process, so only the
+ * pick it up). The governed pipeline over the gateway harness's fakes, in one process, so only the
  * gateway's own work is measured. How to run it and what it found: docs/observability.md.
  */
 import { createNoopMeter, trace } from "@opentelemetry/api";
@@ -15,9 +15,9 @@ import {
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { highResolutionClock } from "../../../src/composition/telemetry.js";
-import { InProcessHistograms } from "../../../src/core/telemetry/PreAggregatedHistogram.js";
+import { InProcessHistograms } from "../../../src/adapters/telemetry/PreAggregatedHistogram.js";
 import { type GatewayTelemetry, untracedGatewayTelemetry } from "../../../src/core/telemetry/GatewayTelemetry.js";
-import { OtelGatewayTelemetry } from "../../../src/core/telemetry/OtelGatewayTelemetry.js";
+import { OtelGatewayTelemetry } from "../../../src/adapters/telemetry/OtelGatewayTelemetry.js";
 import { gatewayHarness } from "../gateway/gatewayHarness.js";
 import { measurementSdk } from "./measurementSdk.js";
 

@@ -1,6 +1,6 @@
 /**
  * Telemetry's own CPU per governed completion, in absolute terms — a measurement, not a test (vitest
- * does not pick it up). It drives OtelGatewayTelemetry through the calls ChatCompletionService makes for
+ * does not pick it up). It drives OtelGatewayTelemetry through the calls the governed pipeline makes for
  * a typical served request (authenticate, authorize, inspect, route, limit, one upstream attempt,
  * settle, inspect_output, audit_publish, end with usage, cost and findings) with nothing else around
  * them, so the figure is telemetry's alone, not a difference of two noisy totals. The traced share
@@ -44,7 +44,7 @@ const USAGE = { promptTokens: 61, cachedPromptTokens: 0, completionTokens: 42 };
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const nothing = async (): Promise<void> => undefined;
 
-/** The telemetry calls of one served request, in ChatCompletionService's order. */
+/** The telemetry calls of one served request, in the governed pipeline's order. */
 async function oneRequest(telemetry: GatewayTelemetry, traceparent: string | undefined): Promise<void> {
   const request: RequestTelemetry = telemetry.startRequest(traceparent);
   await request.stage("authenticate", nothing);

@@ -9,8 +9,8 @@ import { AggregationTemporality, MeterProvider, type PushMetricExporter, Periodi
 import { AlwaysOnSampler, BasicTracerProvider, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { histogramProducer } from "../../../src/adapters/telemetry/histogramProducer.js";
 import { highResolutionClock } from "../../../src/composition/telemetry.js";
-import { InProcessHistograms } from "../../../src/core/telemetry/PreAggregatedHistogram.js";
-import { OtelGatewayTelemetry } from "../../../src/core/telemetry/OtelGatewayTelemetry.js";
+import { InProcessHistograms } from "../../../src/adapters/telemetry/PreAggregatedHistogram.js";
+import { OtelGatewayTelemetry } from "../../../src/adapters/telemetry/OtelGatewayTelemetry.js";
 
 /** Metrics go nowhere: the cost measured is recording and collecting them, not a network. */
 class DroppingMetricExporter implements PushMetricExporter {

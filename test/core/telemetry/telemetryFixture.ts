@@ -3,8 +3,8 @@ import { AggregationTemporality, DataPointType, MeterProvider, MetricReader } fr
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { type Clock } from "../../../src/core/clock.js";
 import { histogramProducer } from "../../../src/adapters/telemetry/histogramProducer.js";
-import { OtelGatewayTelemetry } from "../../../src/core/telemetry/OtelGatewayTelemetry.js";
-import { InProcessHistograms } from "../../../src/core/telemetry/PreAggregatedHistogram.js";
+import { OtelGatewayTelemetry } from "../../../src/adapters/telemetry/OtelGatewayTelemetry.js";
+import { InProcessHistograms } from "../../../src/adapters/telemetry/PreAggregatedHistogram.js";
 
 /** Collects on demand: the test decides when metrics are read. */
 class TestMetricReader extends MetricReader {

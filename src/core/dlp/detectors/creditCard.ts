@@ -1,8 +1,10 @@
 import { scoreWithContext } from "../context.js";
 import { type Candidate } from "../types.js";
 
-// 13-19 digits, optionally grouped by one kind of separator; not glued to words, decimals or longer runs.
-const CANDIDATE = /(?<![\w.+\-/])\d(?:[ .-]?\d){12,18}(?![\w]|[.\-/,]\d)/y;
+// 13-19 digits, optionally grouped by one kind of separator (a line break may stand for a space: a number
+// wrapped in an e-mail); not glued to words, decimals or longer runs. A "," after it ends it: in a CSV row
+// the next field may be a number ("...,4111111111111111,149.90").
+const CANDIDATE = /(?<![\w.+\-/])\d(?:(?:[ .-]|\r?\n)?\d){12,18}(?![\w]|[.\-/]\d)/y;
 
 export function luhnValid(digits: string): boolean {
   let sum = 0;
@@ -49,7 +51,8 @@ export function knownBrand(digits: string): boolean {
   }
 }
 
-function groupingScore(match: string): number | null {
+function groupingScore(wrapped: string): number | null {
+  const match = wrapped.replace(/\r?\n/g, " ");
   const separators = match.match(/[ .-]/g);
   if (separators === null) return 0.6;
   const kind = separators[0];
@@ -71,7 +74,7 @@ export function creditCardAt(text: string, position: number, out: Candidate[]): 
   const m = CANDIDATE.exec(text);
   if (m === null) return -1;
   const match = m[0];
-  const digits = match.replace(/[ .-]/g, "");
+  const digits = match.replace(/[ .\r\n-]/g, "");
   if (digits.length < 13 || digits.length > 19) return -1;
   if (!knownBrand(digits) || !luhnValid(digits) || /^(\d)\1+$/.test(digits)) return -1;
   const base = groupingScore(match);

@@ -1,24 +1,59 @@
 import { scoreWithContext } from "../context.js";
 import { type Candidate } from "../types.js";
 
-const LOCAL_CHAR = /[A-Za-z0-9._%+\-']/;
-const DOMAIN_CHAR = /[A-Za-z0-9.-]/;
-const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
-const TLD = /^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{2,59})$/;
+// Letters beyond ASCII are allowed (RFC 6531 internationalised addresses: "jürgen@müller.de", "用户@例子.中国").
+// In the scan view Latin-1 letters stay themselves and other scripts' letters are the stand-in U+00AA.
+function isLetterOrDigit(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 0xaa || (code >= 0xc0 && code <= 0xff && code !== 0xd7 && code !== 0xf7);
+}
+/** [A-Za-z0-9._%+'-] and letters beyond ASCII */
+function isLocalChar(code: number): boolean {
+  return isLetterOrDigit(code) || code === 46 || code === 95 || code === 37 || code === 43 || code === 45 || code === 39;
+}
+/** [A-Za-z0-9.-] and letters beyond ASCII */
+function isDomainChar(code: number): boolean {
+  return isLetterOrDigit(code) || code === 46 || code === 45;
+}
+const LABEL = /^(?!-)[A-Za-z0-9\-\u00AA\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u00FF]{1,63}(?<!-)$/;
+const TLD = /^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{2,59}|[\u00AA\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u00FF]{2,63})$/;
 // "icon@2x.png" is a file name, not an address: no such top-level domains exist.
 const FILE_EXTENSIONS = new Set(["png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "pdf", "js", "ts", "css", "html", "json", "txt", "md"]);
+const MAIL_LABEL = /^(?:mailto|e-?mail|mail|contact|kontakt|to|from|cc|bcc|reply-to|an|von|de|à|a|aan|van|da|correo|courriel|adresse|address|indirizzo)$/i;
+
+/**
+ * "user:password@host" inside a URL's authority ("postgres://app:pw@db") or a DSN ("DSN=app:pw@db"): the
+ * part before "@" is a password, not a mailbox. The word holding the address is walked back to its start;
+ * a ":" in it that does not follow a mail label ("mailto:", "E-Mail:") makes it credentials.
+ */
+function insideCredentials(text: string, localStart: number): boolean {
+  let i = localStart;
+  let colon = -1;
+  while (i > 0 && localStart - i < 128) {
+    const code = text.charCodeAt(i - 1);
+    if (code <= 32 || code === 47 || code === 40 || code === 60 || code === 34 || code === 39 || code === 61 || code === 44 || code === 59) break;
+    if (code === 58) colon = i - 1;
+    i -= 1;
+  }
+  if (colon === -1) return false;
+  // The first ":" of the word: what precedes it is a user name, or a label such as "mailto".
+  return !MAIL_LABEL.test(text.slice(i, colon));
+}
 
 /** Finds addresses by their "@" and grows outwards: one cheap indexOf pass instead of a regex from every letter. */
 export function detectEmails(text: string, out: Candidate[]): void {
   let at = text.indexOf("@");
   while (at !== -1) {
     let start = at;
-    while (start > 0 && LOCAL_CHAR.test(text.charAt(start - 1)) && at - start < 64) start -= 1;
+    while (start > 0 && isLocalChar(text.charCodeAt(start - 1)) && at - start < 64) start -= 1;
     while (start < at && (text.charAt(start) === "." || text.charAt(start) === "'")) start += 1;
     let end = at + 1;
-    while (end < text.length && DOMAIN_CHAR.test(text.charAt(end)) && end - at <= 253) end += 1;
+    while (end < text.length && isDomainChar(text.charCodeAt(end)) && end - at <= 253) end += 1;
     while (end > at + 1 && (text.charAt(end - 1) === "." || text.charAt(end - 1) === "-")) end -= 1;
     const local = text.slice(start, at);
+    if (insideCredentials(text, start)) {
+      at = text.indexOf("@", at + 1);
+      continue;
+    }
     const domain = text.slice(at + 1, end);
     const labels = domain.split(".");
     const tld = labels[labels.length - 1] ?? "";

@@ -2,8 +2,9 @@ import { countrySpecs, isValidIBAN } from "ibantools";
 import { scoreWithContext } from "../context.js";
 import { type Candidate } from "../types.js";
 
-// Country code, check digits, then BBAN characters in groups with at most one space between them.
-const CANDIDATE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){8,32}/g;
+// Country code, check digits, then BBAN characters in groups with at most one space, or one line break
+// (an IBAN wrapped in an e-mail), between them.
+const CANDIDATE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \r\n]{0,2}[A-Za-z0-9]){8,32}/g;
 const ALNUM = /[A-Za-z0-9]/;
 
 export function detectIbans(text: string, out: Candidate[]): void {
@@ -23,13 +24,14 @@ export function detectIbans(text: string, out: Candidate[]): void {
     let compact = "";
     for (let i = 0; i < match.length && taken < length; i += 1) {
       const ch = match.charAt(i);
-      if (ch === " ") continue;
+      if (ch === " " || ch === "\n" || ch === "\r") continue;
       compact += ch;
       taken += 1;
       end = i + 1;
     }
     const after = text.charAt(m.index + end);
-    const spaced = match.slice(0, end).includes(" ");
+    const value = match.slice(0, end);
+    const spaced = value.includes(" ") || value.includes("\n");
     const glued = ALNUM.test(after);
     if (taken < length || glued || !isValidIBAN(compact.toUpperCase())) {
       CANDIDATE.lastIndex = m.index + 2;
@@ -40,7 +42,8 @@ export function detectIbans(text: string, out: Candidate[]): void {
       CANDIDATE.lastIndex = m.index + 2;
       continue;
     }
-    if (spaced && !/^[A-Za-z0-9]{4}(?: [A-Za-z0-9]{4})*(?: [A-Za-z0-9]{1,4})?$/.test(match.slice(0, end))) {
+    // Spaced in fours; a value wrapped over a line break is trusted to its length and checksum alone.
+    if (spaced && !value.includes("\n") && !/^[A-Za-z0-9]{4}(?: [A-Za-z0-9]{4})*(?: [A-Za-z0-9]{1,4})?$/.test(value)) {
       CANDIDATE.lastIndex = m.index + 2;
       continue;
     }

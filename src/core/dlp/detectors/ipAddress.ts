@@ -13,6 +13,13 @@ function isHexOrColon(code: number): boolean {
   return (code >= 48 && code <= 58) || (code >= 65 && code <= 70) || (code >= 97 && code <= 102);
 }
 const WORD_CHAR = /\w/;
+const HEADING_WORD = /^\.? [A-Z\u00C0-\u00DE]/;
+
+function isLineStart(text: string, index: number): boolean {
+  let i = index;
+  while (i > 0 && (text.charCodeAt(i - 1) === 32 || text.charCodeAt(i - 1) === 9 || text.charCodeAt(i - 1) === 35)) i -= 1;
+  return i === 0 || text.charCodeAt(i - 1) === 10;
+}
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 
 export function isIpv6(candidate: string): boolean {
@@ -46,7 +53,9 @@ export function detectIpAddresses(text: string, out: Candidate[]): void {
   if (text.includes(".")) {
     IPV4.lastIndex = 0;
     for (let m = IPV4.exec(text); m !== null; m = IPV4.exec(text)) {
-      out.push({ type: "IP_ADDRESS", start: m.index, end: m.index + m[0].length, score: scoreWithContext("IP_ADDRESS", 0.6, text, m.index) });
+      // "2.1.1.4 Scope" at the start of a line is a numbered heading, not an address.
+      const base = m[0].length <= 9 && isLineStart(text, m.index) && HEADING_WORD.test(text.slice(m.index + m[0].length, m.index + m[0].length + 3)) ? 0.2 : 0.6;
+      out.push({ type: "IP_ADDRESS", start: m.index, end: m.index + m[0].length, score: scoreWithContext("IP_ADDRESS", base, text, m.index) });
     }
   }
   // IPv6: grow outwards from each colon over hex digits, colons and dots, then validate.

@@ -4,7 +4,7 @@ import { phoneNumberAt } from "./phone.js";
 import { usSsnAt } from "./usSsn.js";
 
 /** Runs of at least seven digits with phone/card punctuation between them: the only places cards, SSNs and phones can be. */
-const RUN = /(?<!\d)\d(?:[ .\-/()]{0,3}\d){6,}/g;
+const RUN = /(?<!\d)\d(?:[ .\-/()\r\n]{0,3}\d){6,}/g;
 
 const WORD_BEFORE = /[\p{L}_]/u;
 

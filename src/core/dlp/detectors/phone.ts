@@ -1,47 +1,70 @@
-import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
-import { scoreWithContext } from "../context.js";
+import { contextDelta, scoreWithContext } from "../context.js";
+import { isValidInternationalNumber, isValidNationalNumber, regionRules } from "../phone/phoneNumberValidity.js";
 import { type Candidate } from "../types.js";
 
 // Digits with the usual phone punctuation, optionally "+" or "00" first; not glued to words or ids (a "tel:" URI is fine).
-const CANDIDATE = /(?<![\w+\-./#@=$€£%])(?:(?<=tel:)|(?<!:))(?:\+ ?|00)?(?:\(\d{1,5}\)|\d)(?:(?: ?[-./] ?| {1,2})?(?:\(\d{1,5}\)|\d)){5,17}(?![\w@%]|[-./,:]\d)/y;
+// A "," after it ends it: in a CSV row the next field may be another number ("...,+49 30 901820,149.90").
+const CANDIDATE = /(?<![\w+\-./#@=$€£%])(?:(?<=tel:)|(?<!:))(?:\+ ?|00)?(?:\(\d{1,5}\)|\d)(?:(?: ?[-./] ?| {1,2})?(?:\(\d{1,5}\)|\d)){5,17}(?![\w@%]|[-./:]\d)/y;
 // Dates, dotted quads, ZIP+4 and SSN shapes: one test. None is longer than 15 characters.
 const NOT_A_PHONE = /^(?:\d{4}[-/. ]\d{1,2}[-/. ]\d{1,2}|\d{1,2}[-/. ]\d{1,2}[-/. ]\d{2,4}|\d{1,3}(?:\.\d{1,3}){3}|\d{5}-\d{4}|\d{3}([- .])\d{2}\1\d{4})$/;
 const NANP = new Set(["US", "CA", "PR", "GU", "VI", "AS", "MP", "AG", "AI", "BB", "BM", "BS", "DM", "DO", "GD", "JM", "KN", "KY", "LC", "MS", "SX", "TC", "TT", "VC", "VG"]);
 
-function isCountryCode(region: string): region is CountryCode {
-  return /^[A-Z]{2}$/.test(region);
+/** A policy's regions, grouped once by how their national numbers are written. */
+interface RegionPlan {
+  /** Trunk prefix ("0", "06", "8") -> regions that use it. */
+  readonly byTrunkPrefix: ReadonlyMap<string, readonly string[]>;
+  /** Regions without a trunk prefix (IT, ES, PT, GR, DK, NO, ...): their numbers are bare digits, so they need more evidence. */
+  readonly withoutTrunkPrefix: readonly string[];
+  readonly nanp: readonly string[];
 }
 
-function validInternational(digits: string): boolean {
-  const parsed = parsePhoneNumberFromString(`+${digits}`);
-  return parsed !== undefined && parsed.isValid();
-}
+const plans = new Map<string, RegionPlan>();
+const planByList = new WeakMap<readonly string[], RegionPlan>();
 
-/** National form for one of the policy's regions; outside NANP the trunk prefix 0 is required, so dates and ids stay out. */
-function validNational(digits: string, regions: readonly string[]): boolean {
+function planFor(regions: readonly string[]): RegionPlan {
+  const known = planByList.get(regions);
+  if (known !== undefined) return known;
+  const key = regions.join(",");
+  let plan = plans.get(key);
+  if (plan !== undefined) {
+    planByList.set(regions, plan);
+    return plan;
+  }
+  const byTrunkPrefix = new Map<string, string[]>();
+  const withoutTrunkPrefix: string[] = [];
+  const nanp: string[] = [];
   for (const region of regions) {
-    if (!isCountryCode(region)) continue;
-    if (NANP.has(region)) {
-      // NXX-NXX-XXXX: area code and exchange never start with 0 or 1.
-      const ten = digits.length === 11 && digits.startsWith("1") ? digits.slice(1) : digits;
-      if (ten.length !== 10 || ten.charCodeAt(0) < 50 || ten.charCodeAt(3) < 50) continue;
-    } else if (!digits.startsWith("0") || digits.startsWith("00")) continue;
-    const parsed = parsePhoneNumberFromString(digits, region);
-    if (parsed !== undefined && parsed.isValid()) return true;
+    const rules = regionRules(region);
+    if (rules === null) continue;
+    if (NANP.has(region)) nanp.push(region);
+    else if (rules.nationalPrefix === null) withoutTrunkPrefix.push(region);
+    else byTrunkPrefix.set(rules.nationalPrefix, [...(byTrunkPrefix.get(rules.nationalPrefix) ?? []), region]);
   }
-  return false;
+  plan = { byTrunkPrefix, withoutTrunkPrefix, nanp };
+  if (plans.size > 64) plans.clear();
+  plans.set(key, plan);
+  planByList.set(regions, plan);
+  return plan;
 }
 
-function countDigits(value: string): number {
-  let count = 0;
-  for (let i = 0; i < value.length; i += 1) {
-    const code = value.charCodeAt(i);
-    if (code >= 48 && code <= 57) count += 1;
+type NationalKind = "trunk" | "bare" | null;
+
+/** Which way (if any) the digits are a valid national number of one of the regions. */
+function nationalKind(digits: string, plan: RegionPlan): NationalKind {
+  for (const [prefix, regions] of plan.byTrunkPrefix) {
+    if (!digits.startsWith(prefix) || digits.startsWith("00")) continue;
+    const national = digits.slice(prefix.length);
+    for (const region of regions) if (isValidNationalNumber(national, region)) return "trunk";
   }
-  return count;
+  if (plan.nanp.length > 0) {
+    // NXX-NXX-XXXX: area code and exchange never start with 0 or 1.
+    const ten = digits.length === 11 && digits.startsWith("1") ? digits.slice(1) : digits;
+    if (ten.length === 10 && ten.charCodeAt(0) >= 50 && ten.charCodeAt(3) >= 50) for (const region of plan.nanp) if (isValidNationalNumber(ten, region)) return "trunk";
+  }
+  for (const region of plan.withoutTrunkPrefix) if (isValidNationalNumber(digits, region)) return "bare";
+  return null;
 }
 
-/** The ASCII digits of `value` (the candidate pattern admits no others). */
 function digitsOf(value: string): string {
   let digits = "";
   for (let i = 0; i < value.length; i += 1) {
@@ -57,20 +80,28 @@ export function phoneNumberAt(text: string, position: number, out: Candidate[], 
   const m = CANDIDATE.exec(text);
   if (m === null) return -1;
   const match = m[0];
-  const international = match.startsWith("+") || match.startsWith("00");
-  // The length check first: it needs no string.
-  const nationalLength = countDigits(match) - (international && match.startsWith("00") ? 2 : 0);
-  if (nationalLength < 7 || nationalLength > 15) return -1;
   if (match.length <= 15 && NOT_A_PHONE.test(match)) return -1;
   const digits = digitsOf(match);
+  const international = match.startsWith("+") || match.startsWith("00");
   const national = international && match.startsWith("00") ? digits.slice(2) : digits;
+  if (national.length < 7 || national.length > 15) return -1;
   const formatted = /[\s\-./()]/.test(match);
-  const base = international ? (formatted ? 0.75 : 0.6) : formatted ? 0.6 : 0.4;
-  const score = scoreWithContext("PHONE_NUMBER", base, text, position);
-  // Validation is the expensive part (metadata patterns): skip it when the score could not pass anyway.
+  if (international) {
+    const score = scoreWithContext("PHONE_NUMBER", formatted ? 0.75 : 0.6, text, position);
+    if (score < threshold || !isValidInternationalNumber(national)) return -1;
+    out.push({ type: "PHONE_NUMBER", start: position, end: position + match.length, score });
+    return position + match.length;
+  }
+  // National forms. Scored first (validation is the costly part): with a trunk prefix 0.6 formatted, 0.4 bare;
+  // without one (Italian, Spanish, Danish numbers...) 0.45 formatted, 0.3 bare, so a phone word must be near.
+  const withContext = contextDelta("PHONE_NUMBER", text, position);
+  const best = (formatted ? 0.6 : 0.4) + withContext;
+  if (best < threshold) return -1;
+  const kind = nationalKind(digits, planFor(regions));
+  if (kind === null) return -1;
+  const base = kind === "trunk" ? (formatted ? 0.6 : 0.4) : formatted ? 0.45 : 0.3;
+  const score = Math.max(0, Math.min(1, base + withContext));
   if (score < threshold) return -1;
-  const valid = international ? validInternational(national) : validNational(digits, regions);
-  if (!valid) return -1;
   out.push({ type: "PHONE_NUMBER", start: position, end: position + match.length, score });
   return position + match.length;
 }

@@ -1,0 +1,40 @@
+import { type ChatCompletionRequest } from "../core/gateway/operations/chat/chatRequest.js";
+import { createChatOperation } from "../core/gateway/operations/chat/chatOperation.js";
+import { GovernedPipeline } from "../core/gateway/pipeline/GovernedPipeline.js";
+import { type Operation } from "../core/gateway/pipeline/Operation.js";
+import { type PipelineDeps } from "../core/gateway/pipeline/PipelineDeps.js";
+import { UsageFlush } from "../core/gateway/UsageFlush.js";
+import { type EmbeddingsRequest } from "../core/gateway/operations/embeddings/embeddingsRequest.js";
+import { createEmbeddingsOperation } from "../core/gateway/operations/embeddings/embeddingsOperation.js";
+import { type ResponsesRequest } from "../core/gateway/operations/responses/responsesRequest.js";
+import { createResponsesOperation } from "../core/gateway/operations/responses/responsesOperation.js";
+import { type UpstreamProvider } from "../core/upstream/UpstreamProvider.js";
+
+/** The operations the routes map to (each holds its provider port). */
+export interface GatewayOperations {
+  readonly chat: Operation<ChatCompletionRequest>;
+  readonly embeddings: Operation<EmbeddingsRequest>;
+  readonly responses: Operation<ResponsesRequest>;
+}
+
+export interface Gateway {
+  readonly pipeline: GovernedPipeline;
+  readonly operations: GatewayOperations;
+  readonly usageFlush: UsageFlush;
+}
+
+export interface GatewayPorts {
+  readonly provider: UpstreamProvider;
+}
+
+/** Wires the governed pipeline, its operations and the usage flush from the app's adapters. */
+export function createGateway(deps: PipelineDeps, ports: GatewayPorts): Gateway {
+  const pipeline = new GovernedPipeline(deps);
+  const operations: GatewayOperations = {
+    chat: createChatOperation(ports.provider),
+    embeddings: createEmbeddingsOperation(ports.provider),
+    responses: createResponsesOperation(ports.provider),
+  };
+  const usageFlush = new UsageFlush({ policy: deps.policy, limits: deps.limits, events: pipeline.events, auditPublisherFor: deps.auditPublisherFor });
+  return { pipeline, operations, usageFlush };
+}

@@ -1,0 +1,45 @@
+import { createHmac } from "node:crypto";
+import { type Principal } from "../auth/Principal.js";
+import { AUDIT_EVENT_SCHEMA_VERSION, type AuditActor, type AuditEvent, SYSTEM_CHAIN_ID } from "./AuditEvent.js";
+import { type Clock } from "../clock.js";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+export type AuditEventFields = Omit<Mutable<AuditEvent>, "schemaVersion" | "eventId" | "ts" | "policyVersion" | "project"> & { project?: string };
+
+export interface AuditEventFactoryOptions {
+  readonly clock: Clock;
+  readonly newEventId: () => string;
+  readonly policyVersion: string;
+}
+
+/** Stamps events with id, time, schema and policy version, so call sites only say what happened. */
+export class AuditEventFactory {
+  constructor(private readonly options: AuditEventFactoryOptions) {}
+
+  create(fields: AuditEventFields): AuditEvent {
+    return {
+      ...fields,
+      schemaVersion: AUDIT_EVENT_SCHEMA_VERSION,
+      eventId: this.options.newEventId(),
+      ts: new Date(this.options.clock.nowInMs()).toISOString(),
+      policyVersion: this.options.policyVersion,
+      project: fields.project ?? SYSTEM_CHAIN_ID,
+    };
+  }
+}
+
+export function actorOf(principal: Principal | null): AuditActor {
+  if (!principal) return { kind: "anonymous", id: "anonymous" };
+  if (principal.kind === "service-account") return { kind: "service-account", id: principal.id, keyId: principal.keyId };
+  return { kind: "user", id: principal.id };
+}
+
+/**
+ * HMAC-SHA256 of the prompt under a key held in Key Vault: it proves which prompt was sent without
+ * storing it, and unlike a plain hash cannot be brute-forced from a short prompt holding an SSN.
+ */
+export function promptDigest(key: Uint8Array, texts: readonly string[]): string {
+  const hmac = createHmac("sha256", key);
+  for (const text of texts) hmac.update(text).update("\u0000");
+  return hmac.digest("hex");
+}

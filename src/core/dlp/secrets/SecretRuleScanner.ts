@@ -1,0 +1,172 @@
+import { type Candidate } from "../types.js";
+import { isPlaceholder, shannonEntropy } from "./placeholder.js";
+import { type SecretRule } from "./SecretRule.js";
+
+interface CompiledRule {
+  readonly rule: SecretRule;
+  /** The rule's pattern with indices (`d`) and sticky (`y`), so capture groups map to exact offsets. */
+  readonly pattern: RegExp;
+  readonly groups: readonly number[];
+}
+
+interface KeywordEntry {
+  readonly keyword: string;
+  readonly compiled: CompiledRule;
+}
+
+/** Characters a wrapped token is made of; a line break between two of them may be a terminal's wrap. */
+function isTokenChar(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 43 || code === 47 || code === 61 || code === 95 || code === 45;
+}
+
+function isDigitCode(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+/** Start of the word holding `at` (back over non-space, non-quote characters), at most 160 back. */
+function tokenStart(text: string, at: number): number {
+  let start = at;
+  while (start > 0 && at - start < 160) {
+    const code = text.charCodeAt(start - 1);
+    if (code <= 32 || code === 34 || code === 39 || code === 96 || code === 40 || code === 60 || code === 61) break;
+    start -= 1;
+  }
+  return start;
+}
+
+/** A view of `text` from `start` with line breaks inside a token removed, and where each view unit came from. */
+function unwrapped(text: string, start: number, limit: number): { view: string; origin: number[] } | null {
+  let view = "";
+  const origin: number[] = [];
+  let joined = false;
+  let i = start;
+  while (i < text.length && view.length < limit) {
+    const code = text.charCodeAt(i);
+    if ((code === 10 || code === 13) && view.length > 0 && isTokenChar(text.charCodeAt(i - 1))) {
+      let next = i + 1;
+      if (code === 13 && text.charCodeAt(next) === 10) next += 1;
+      // The continuation must look like token material (a digit in its run), not the next sentence.
+      let runEnd = next;
+      let hasDigit = false;
+      while (runEnd < text.length && isTokenChar(text.charCodeAt(runEnd))) {
+        if (isDigitCode(text.charCodeAt(runEnd))) hasDigit = true;
+        runEnd += 1;
+      }
+      if (runEnd > next && hasDigit) {
+        joined = true;
+        i = next;
+        continue;
+      }
+      break;
+    }
+    if (code <= 32) break;
+    view += text.charAt(i);
+    origin.push(i);
+    i += 1;
+  }
+  return joined ? { view, origin } : null;
+}
+
+/**
+ * Runs a table of secret rules over a text: ONE pass finds every keyword of every rule (a table look-up
+ * of each position's first two characters, then `startsWith`), and a rule's own (sticky) pattern is
+ * tried only where one of its keywords stands — gitleaks' keyword prefilter, which keeps the cost on
+ * prose close to a single pass.
+ */
+export class SecretRuleScanner {
+  /** Keyword entries by their first two characters (ASCII, 7 bits each): one table look-up per position. */
+  readonly #slot = new Int16Array(128 * 128).fill(-1);
+  readonly #lists: KeywordEntry[][] = [];
+
+  constructor(rules: readonly SecretRule[]) {
+    for (const rule of rules) {
+      const flags = [...new Set(`${rule.pattern.flags.replace(/[gy]/g, "")}dy`)].join("");
+      const compiled: CompiledRule = { rule, pattern: new RegExp(rule.pattern.source, flags), groups: rule.secretGroups ?? [0] };
+      for (const keyword of rule.keywords) {
+        const first = keyword.charCodeAt(0);
+        const second = keyword.charCodeAt(1);
+        if (keyword.length < 2 || first > 127 || second > 127) throw new Error(`secret rule ${rule.id}: keyword "${keyword}" must start with two ASCII characters`);
+        const key = (first << 7) | second;
+        if (this.#slot[key] === -1) {
+          this.#slot[key] = this.#lists.length;
+          this.#lists.push([]);
+        }
+        this.#lists[this.#slot[key] ?? 0]?.push({ keyword, compiled });
+      }
+    }
+  }
+
+  scan(text: string, out: Candidate[]): void {
+    const slot = this.#slot;
+    const lists = this.#lists;
+    const last = text.length - 1;
+    let covered = 0;
+    let previous = text.charCodeAt(0);
+    for (let at = 0; at < last; at += 1) {
+      const first = previous;
+      const second = text.charCodeAt(at + 1);
+      previous = second;
+      if ((first | second) > 127) continue;
+      const index = slot[(first << 7) | second] ?? -1;
+      if (index < 0 || at < covered) continue;
+      const entries = lists[index] ?? [];
+      for (const entry of entries) {
+        if (!text.startsWith(entry.keyword, at)) continue;
+        const end = this.#tryRule(text, at, entry.compiled, covered, out);
+        if (end > at) {
+          covered = Math.max(covered, end);
+          break;
+        }
+      }
+    }
+  }
+
+  /** Tries one rule for the keyword at `at`; returns the end of what it found, or -1. */
+  #tryRule(text: string, at: number, compiled: CompiledRule, covered: number, out: Candidate[]): number {
+    const { rule, pattern } = compiled;
+    const offset = rule.keywordOffset ?? 0;
+    const start = offset === "token" ? tokenStart(text, at) : at - offset;
+    if (start < covered || start < 0) return -1;
+    pattern.lastIndex = start;
+    let match = pattern.exec(text);
+    let origin: number[] | null = null;
+    const matchEnd = match === null ? start : start + match[0].length;
+    // A token wrapped by a terminal: try again with the line breaks inside it removed.
+    if (rule.wraps !== false && (match === null || text.charCodeAt(matchEnd) === 10 || text.charCodeAt(matchEnd) === 13)) {
+      const view = unwrapped(text, start, 4096);
+      if (view !== null) {
+        const prefix = text.charAt(start - 1);
+        pattern.lastIndex = prefix.length;
+        const joined = pattern.exec(prefix + view.view);
+        if (joined !== null && joined[0].length > (match?.[0].length ?? 0)) {
+          match = joined;
+          origin = [-1, ...view.origin];
+          if (prefix.length === 0) origin.shift();
+        }
+      }
+    }
+    if (match === null) return -1;
+    const toOriginal = (index: number): number => (origin === null ? index : (origin[index] ?? -1));
+    const toOriginalEnd = (index: number): number => (origin === null ? index : (origin[index - 1] ?? -2) + 1);
+    let end = -1;
+    for (const group of compiled.groups) {
+      const span = match.indices?.[group];
+      const secret = match[group];
+      if (span === undefined || secret === undefined || secret === "") continue;
+      const secretStart = toOriginal(span[0]);
+      let secretEnd = toOriginalEnd(span[1]);
+      if (secretStart < 0 || !this.#accepts(rule, secret, text, secretStart)) continue;
+      if (rule.extendTo !== undefined) secretEnd = rule.extendTo(text, secretEnd, match);
+      out.push({ type: rule.type ?? "API_KEY", start: secretStart, end: secretEnd, score: rule.score ?? 0.95 });
+      end = Math.max(end, secretEnd);
+    }
+    return end;
+  }
+
+  #accepts(rule: SecretRule, secret: string, text: string, start: number): boolean {
+    if (rule.extendTo === undefined && isPlaceholder(secret)) return false;
+    if (rule.allowlist?.some((allowed) => allowed.test(secret)) === true) return false;
+    if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) return false;
+    return rule.validate === undefined || rule.validate(secret, text, start);
+  }
+}

@@ -1,0 +1,70 @@
+import { type Candidate } from "../types.js";
+import { looksLikeKeyValue, looksLikeSecretValue } from "./looksLikeSecretValue.js";
+import { shannonEntropy } from "./placeholder.js";
+import { vendorFor } from "./vendorNames.js";
+
+// A name whose value is a secret: the secret word ENDS the name, up to a short suffix ("DB_PASSWORD",
+// "client_secret_2", "slackBotToken"), so "tokenizer", "token_limit" and "password_policy" are not.
+const SECRET_NAME =
+  /(?:pass(?:word|wd|phrase|code)?|passwort|kennwort|wachtwoord|contrase(?:ñ|n)a|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|signing[_-]?key|credentials?|creds|connection[_-]?string|conn[_-]?str|sas[_-]?token|sig)(?:s|[_-]?\d+|[_-]?(?:value|string|str|plain|b64|base64))?$/i;
+// Names that end in "key" alone: only long random-looking values count ("primary_key: id" does not).
+const KEY_NAME = /(?:^|[_-]|[a-z](?=K))(?:key|Key|KEY)\d?$/;
+const NOT_A_SECRET_NAME = /(?:name|id|path|file|url|uri|type|count|length|len|size|ttl|expiry|expires|hash|version|header|field|env|var|ref|format|policy|endpoint|prefix)$/i;
+const VALUE = /(["'`]?)([^\s"'`,;)\]}]{8,65536})/y;
+
+/** [A-Za-z0-9_.-] */
+function isNameChar(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 95 || code === 45 || code === 46;
+}
+
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+/**
+ * `name = value`, `name: value`, `"name": "value"`, `name := value`, `name => value`, Terraform's aligned
+ * `db_password    = "..."`, `os.environ["NAME"] = "..."`, with a name that says the value is a secret.
+ * Found by walking back from each ":" and "=", which are rare in prose.
+ */
+export function detectAssignments(text: string, out: Candidate[]): void {
+  scanOperator(text, ":", out);
+  scanOperator(text, "=", out);
+}
+
+function scanOperator(text: string, operator: ":" | "=", out: Candidate[]): void {
+  let at = text.indexOf(operator);
+  while (at !== -1) {
+    const next = at + 1;
+    at = text.indexOf(operator, next);
+    const following = text.charAt(next);
+    if ((operator === ":" && (following === "=" || following === ":" || following === "/")) || (operator === "=" && (text.charAt(next - 2) === ":" || following === "=" || text.charAt(next - 2) === "="))) continue;
+    let nameEnd = next - 1;
+    // Aligned assignments (Terraform, YAML written by hand) put up to a few dozen blanks before the operator.
+    while (nameEnd > 0 && isBlank(text.charCodeAt(nameEnd - 1)) && next - 1 - nameEnd < 40) nameEnd -= 1;
+    let code = text.charCodeAt(nameEnd - 1);
+    // os.environ["NAME"] = "...", settings['NAME'] = ...
+    if (code === 93) {
+      nameEnd -= 1;
+      code = text.charCodeAt(nameEnd - 1);
+    }
+    if (nameEnd > 0 && (code === 34 || code === 39 || code === 96)) nameEnd -= 1;
+    let nameStart = nameEnd;
+    while (nameStart > 0 && isNameChar(text.charCodeAt(nameStart - 1)) && nameEnd - nameStart < 64) nameStart -= 1;
+    if (nameStart === nameEnd) continue;
+    const name = text.slice(nameStart, nameEnd);
+    const secretName = SECRET_NAME.test(name);
+    const keyName = !secretName && KEY_NAME.test(name);
+    const vendor = secretName || keyName ? undefined : vendorFor(name);
+    if ((!secretName && !keyName && vendor === undefined) || NOT_A_SECRET_NAME.test(name)) continue;
+    let cursor = operator === "=" && following === ">" ? next + 1 : next;
+    while (cursor < text.length && isBlank(text.charCodeAt(cursor)) && cursor - next < 8) cursor += 1;
+    VALUE.lastIndex = cursor;
+    const m = VALUE.exec(text);
+    if (m === null) continue;
+    const value = m[2] ?? "";
+    const accepted = secretName ? looksLikeSecretValue(value) : keyName ? looksLikeKeyValue(value) : (vendor?.value.test(value) ?? false) && shannonEntropy(value) >= 3;
+    if (!accepted) continue;
+    const start = cursor + (m[1]?.length ?? 0);
+    out.push({ type: "API_KEY", start, end: start + value.length, score: 0.75 });
+  }
+}

@@ -1,0 +1,74 @@
+import { contextBefore } from "../context.js";
+import { type Candidate } from "../types.js";
+import { characterClasses, isPlaceholder } from "./placeholder.js";
+
+// scheme://user:password@host — the password is what lies between the first ":" of the authority and "@".
+const URL_CREDENTIALS = /:\/\/([^\s:/?#@"'<>]{1,64}):([^\s/?#@"'<>]{1,256})@[A-Za-z0-9[]/y;
+// user:password@host without a scheme (a DSN, a git remote).
+const BARE_AUTHORITY = /(?<![\w.:/@-])([A-Za-z0-9._-]{1,64}):([^\s:/?#@"'<>]{3,128})@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?![\w-])/y;
+// curl -u user:password, --user=user:password
+const CURL_USER = /(?<![\w-])(?:-u|--user)[ =]["']?([^\s:"']{1,64}):([^\s"']{3,128})/y;
+// user:password written on its own, after a word that says these are credentials.
+const PAIR = /(?<![\w.:/@-])([A-Za-z][A-Za-z0-9._-]{1,63}):([^\s:/@"'<>]{6,128})(?=[\s,;)]|$)/y;
+const PAIR_CONTEXT =
+  /(?:^|[^\p{L}])(?:login|logon|credentials?|creds|user(?:name)?|account|zugang(?:sdaten)?|anmeldedaten|benutzer(?:name)?|identifiants?|utilisateur|usuario|credenciales|acceso|gebruiker(?:snaam)?|inloggegevens|inlog|credenziali|utente|accesso|basic auth)(?:$|[^\p{L}])/u;
+const NOT_A_PASSWORD = /^(?:password|passwort|pass|pwd|secret|token|changeme|\*+|x+|<[^>]*>|\$\{?\w+\}?|\{\{.*\}\}|\[[^\]]*\])$/i;
+
+function chosenPassword(value: string): boolean {
+  return !NOT_A_PASSWORD.test(value) && !isPlaceholder(value);
+}
+
+function sticky(pattern: RegExp, text: string, at: number): RegExpExecArray | null {
+  pattern.lastIndex = at;
+  return pattern.exec(text);
+}
+
+/** Where the password (capture group 2) of a match starting at `at` begins. */
+function passwordStart(match: RegExpExecArray, at: number): number {
+  return at + match[0].indexOf(":", match[0].indexOf(match[1] ?? "")) + 1;
+}
+
+/** Passwords in URLs, DSNs, `curl -u` and `user:password` pairs. Found from each ":"; the password alone is reported. */
+export function detectCredentialPairs(text: string, out: Candidate[]): void {
+  let colon = text.indexOf(":");
+  let covered = 0;
+  while (colon !== -1) {
+    if (colon >= covered) {
+      const end = credentialAt(text, colon, out);
+      if (end > covered) covered = end;
+    }
+    colon = text.indexOf(":", colon + 1);
+  }
+}
+
+function credentialAt(text: string, colon: number, out: Candidate[]): number {
+  if (text.startsWith("://", colon)) {
+    const m = sticky(URL_CREDENTIALS, text, colon);
+    if (m === null || !chosenPassword(m[2] ?? "")) return -1;
+    return push(out, passwordStart(m, colon), (m[2] ?? "").length, 0.9);
+  }
+  // Walk back to the start of the user name, then try the pair shapes from there.
+  let start = colon;
+  while (start > 0 && /[A-Za-z0-9._-]/.test(text.charAt(start - 1)) && colon - start < 64) start -= 1;
+  if (start === colon) return -1;
+  const before = text.slice(Math.max(0, start - 8), start);
+  const curl = /(?:-u|--user)[ =]["']?$/.exec(before);
+  if (curl !== null) {
+    const at = start - curl[0].length;
+    const m = sticky(CURL_USER, text, at);
+    if (m !== null && chosenPassword(m[2] ?? "")) return push(out, passwordStart(m, at), (m[2] ?? "").length, 0.85);
+  }
+  let m = sticky(BARE_AUTHORITY, text, start);
+  if (m !== null && chosenPassword(m[2] ?? "")) return push(out, colon + 1, (m[2] ?? "").length, 0.85);
+  m = sticky(PAIR, text, start);
+  if (m === null) return -1;
+  const password = m[2] ?? "";
+  if (!chosenPassword(password) || characterClasses(password) < 2 || !/[^A-Za-z]/.test(password)) return -1;
+  if (!PAIR_CONTEXT.test(contextBefore(text, start))) return -1;
+  return push(out, colon + 1, password.length, 0.8);
+}
+
+function push(out: Candidate[], start: number, length: number, score: number): number {
+  out.push({ type: "API_KEY", start, end: start + length, score });
+  return start + length;
+}

@@ -1,0 +1,177 @@
+import { type CompletionChunk, type CompletionUsage } from "../../../upstream/CompletionProvider.js";
+import { type StreamSession } from "../../pipeline/Operation.js";
+import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
+import { sseFrame } from "../../pipeline/sseFrame.js";
+
+type Delta = Record<string, unknown>;
+interface ToolCallDelta {
+  readonly index: number;
+  readonly function?: { readonly arguments?: unknown; readonly [key: string]: unknown };
+  readonly [key: string]: unknown;
+}
+
+const isToolCallDelta = (value: unknown): value is ToolCallDelta => typeof value === "object" && value !== null && typeof (value as { index?: unknown }).index === "number";
+
+/** The output channels of one choice: content, refusal, and each tool call's (or the legacy function call's) arguments. */
+class ChoiceChannels {
+  readonly channels = new Map<string, OutputChannel>();
+  constructor(private readonly scanner: OutputScanner) {}
+
+  push(key: string, piece: string): string {
+    let channel = this.channels.get(key);
+    if (!channel) {
+      channel = this.scanner.channel();
+      this.channels.set(key, channel);
+    }
+    return channel.push(piece);
+  }
+
+  /** Ends every channel; what each held back, by channel key. */
+  end(): Map<string, string> {
+    const rest = new Map<string, string>();
+    for (const [key, channel] of this.channels) rest.set(key, channel.end());
+    this.channels.clear();
+    return rest;
+  }
+}
+
+/**
+ * A streamed chat completion, inspected as it flows. Each choice's content, refusal and every tool
+ * call's arguments (which arrive in fragments across chunks) is its own channel with the bounded
+ * hold-back of content; a choice's held-back text is released in the chunk that carries its
+ * `finish_reason`, so the stream stays what OpenAI's SDK stream helpers accumulate.
+ */
+export class ChatStreamSession implements StreamSession {
+  readonly #choices = new Map<number, ChoiceChannels>();
+  readonly #received: string[] = [];
+  #usage: CompletionUsage | null = null;
+  #template: CompletionChunk | null = null;
+
+  constructor(
+    private readonly scanner: OutputScanner,
+    private readonly wantsUsage: boolean,
+  ) {}
+
+  push(event: unknown): readonly string[] {
+    const chunk = event as CompletionChunk;
+    if (chunk.usage) this.#usage = usageOf(chunk.usage);
+    // The usage-only chunk is sent by closingFrames, when the caller asked for it (upstream input: no choices is none).
+    const upstreamChoices = (chunk.choices as CompletionChunk["choices"] | undefined) ?? [];
+    // Azure OpenAI's prompt annotations (`prompt_filter_results`) come in a chunk of their own, before any choice: passed on.
+    if (upstreamChoices.length === 0) return chunk.prompt_filter_results === undefined ? [] : [sseFrame({ ...chunk, usage: undefined })];
+    this.#template ??= { ...chunk, choices: [] };
+    if (this.scanner.action === "allow") {
+      for (const choice of upstreamChoices) this.remember(choice.delta);
+      return [sseFrame(chunk)];
+    }
+    const choices = upstreamChoices.map((choice) => {
+      this.remember(choice.delta);
+      const finishing = choice.finish_reason !== null && choice.finish_reason !== undefined;
+      const delta = this.inspectDelta(choice.index, choice.delta ?? {});
+      return { ...choice, delta: finishing ? this.release(choice.index, delta) : delta };
+    });
+    if (this.scanner.blocked) return [];
+    return [sseFrame({ ...chunk, choices })];
+  }
+
+  finish(): readonly string[] {
+    const frames: string[] = [];
+    for (const index of [...this.#choices.keys()]) {
+      const delta = this.release(index, {});
+      if (Object.keys(delta).length > 0) frames.push(sseFrame({ ...(this.#template ?? {}), choices: [{ index, delta, finish_reason: null }], usage: null }));
+    }
+    return this.scanner.blocked ? [] : frames;
+  }
+
+  usage(): CompletionUsage | null {
+    return this.#usage;
+  }
+
+  receivedTexts(): readonly string[] {
+    return this.#received;
+  }
+
+  closingFrames(): readonly string[] {
+    const frames: string[] = [];
+    const usage = this.#usage;
+    if (this.wantsUsage && usage) {
+      const { promptTokens, completionTokens, cachedPromptTokens } = usage;
+      frames.push(sseFrame({ ...(this.#template ?? {}), choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens, prompt_tokens_details: { cached_tokens: cachedPromptTokens } } }));
+    }
+    frames.push("data: [DONE]\n\n");
+    return frames;
+  }
+
+  errorFrame(error: { readonly message: string; readonly type: string; readonly code: string }): string {
+    return sseFrame({ error: { message: error.message, type: error.type, code: error.code, param: null } });
+  }
+
+  private channelsOf(index: number): ChoiceChannels {
+    let channels = this.#choices.get(index);
+    if (!channels) {
+      channels = new ChoiceChannels(this.scanner);
+      this.#choices.set(index, channels);
+    }
+    return channels;
+  }
+
+  private inspectDelta(index: number, delta: Delta): Delta {
+    const out: Delta = { ...delta };
+    const channels = this.channelsOf(index);
+    for (const field of ["content", "refusal"] as const) {
+      const piece = delta[field];
+      if (typeof piece === "string" && piece !== "") out[field] = channels.push(field, piece);
+    }
+    if (Array.isArray(delta.tool_calls)) {
+      out.tool_calls = (delta.tool_calls as unknown[]).map((call) => {
+        if (!isToolCallDelta(call) || typeof call.function?.arguments !== "string" || call.function.arguments === "") return call;
+        return { ...call, function: { ...call.function, arguments: channels.push(`tool:${call.index}`, call.function.arguments) } };
+      });
+    }
+    const functionCall = delta.function_call as { arguments?: unknown } | undefined;
+    if (typeof functionCall?.arguments === "string" && functionCall.arguments !== "") {
+      out.function_call = { ...functionCall, arguments: channels.push("function_call", functionCall.arguments) };
+    }
+    return out;
+  }
+
+  /** Adds to `delta` what the choice's channels still hold back, each in its own field; the choice is over. */
+  private release(index: number, delta: Delta): Delta {
+    const channels = this.#choices.get(index);
+    if (!channels) return delta;
+    this.#choices.delete(index);
+    const out: Delta = { ...delta };
+    for (const [key, rest] of channels.end()) {
+      if (rest === "") continue;
+      if (key === "content" || key === "refusal") out[key] = `${typeof out[key] === "string" ? out[key] : ""}${rest}`;
+      else if (key === "function_call") {
+        const call = (out.function_call ?? {}) as { arguments?: unknown };
+        out.function_call = { ...call, arguments: `${typeof call.arguments === "string" ? call.arguments : ""}${rest}` };
+      } else {
+        const toolIndex = Number(key.slice("tool:".length));
+        const calls = Array.isArray(out.tool_calls) ? [...(out.tool_calls as unknown[])] : [];
+        const at = calls.findIndex((call) => isToolCallDelta(call) && call.index === toolIndex);
+        const existing = at >= 0 ? (calls[at] as ToolCallDelta) : { index: toolIndex };
+        const args = typeof existing.function?.arguments === "string" ? existing.function.arguments : "";
+        const merged = { ...existing, function: { ...existing.function, arguments: args + rest } };
+        if (at >= 0) calls[at] = merged;
+        else calls.push(merged);
+        out.tool_calls = calls;
+      }
+    }
+    return out;
+  }
+
+  private remember(delta: Delta | undefined): void {
+    if (!delta) return;
+    if (typeof delta.content === "string") this.#received.push(delta.content);
+    if (typeof delta.refusal === "string") this.#received.push(delta.refusal);
+    if (Array.isArray(delta.tool_calls)) {
+      for (const call of delta.tool_calls as unknown[]) if (isToolCallDelta(call) && typeof call.function?.arguments === "string") this.#received.push(call.function.arguments);
+    }
+  }
+}
+
+function usageOf(usage: NonNullable<CompletionChunk["usage"]>): CompletionUsage {
+  return { promptTokens: usage.prompt_tokens ?? 0, cachedPromptTokens: usage.prompt_tokens_details?.cached_tokens ?? 0, completionTokens: usage.completion_tokens ?? 0 };
+}

@@ -1,0 +1,109 @@
+import { PalisadeError } from "../../../errors.js";
+import { estimatePromptTokens } from "../../../limits/estimatePromptTokens.js";
+import { type ProjectPolicy } from "../../../policy/schema.js";
+import { type CompletionProvider } from "../../../upstream/CompletionProvider.js";
+import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
+import { type OutputScanner } from "../../pipeline/OutputScanner.js";
+import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
+import { requestValidationError } from "../../requestValidationError.js";
+import { ChatStreamSession } from "./ChatStreamSession.js";
+import { chatContents, uninspectableChatParts } from "./chatContents.js";
+import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens } from "./chatRequest.js";
+
+/**
+ * Reasoning models (o-series, gpt-5) take only `max_completion_tokens`; the others are sent
+ * `max_tokens`, which every Azure OpenAI API version accepts.
+ */
+export function outputCapField(model: string): "max_tokens" | "max_completion_tokens" {
+  return /^(o\d|gpt-5)/i.test(model) ? "max_completion_tokens" : "max_tokens";
+}
+
+type Choice = Record<string, unknown> & { readonly message?: Record<string, unknown> };
+
+/** `POST /v1/chat/completions`, plain and streamed. */
+export function createChatOperation(provider: CompletionProvider): Operation<ChatCompletionRequest> {
+  return {
+    name: "chat.completions",
+    permission: "chat.completions",
+    cacheable: true,
+
+    parse(body) {
+      const parsed = chatCompletionRequestSchema.safeParse(body);
+      if (!parsed.success) throw requestValidationError(parsed.error);
+      return parsed.data;
+    },
+    model: (request) => request.model,
+    endUser: (request) => request.user,
+    isStreamed: (request) => request.stream === true,
+
+    checkBounds(request, project) {
+      if (request.messages.length > project.maxMessages) {
+        throw new PalisadeError(400, "invalid_request_error", "invalid_request", `messages has ${request.messages.length} entries; this project allows at most ${project.maxMessages}.`, { param: "messages" });
+      }
+      const maxTokens = requestedMaxTokens(request);
+      if (maxTokens !== null && maxTokens > project.maxTokens) {
+        const param = request.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
+        throw new PalisadeError(400, "invalid_request_error", "invalid_request", `${param} is ${maxTokens}; this project allows at most ${project.maxTokens}.`, { param });
+      }
+    },
+
+    contents: chatContents,
+    uninspectableParts: uninspectableChatParts,
+    withContents: (request, replacements) => replaceAtPointers(request, replacements),
+
+    estimateInputTokens: (request) => estimatePromptTokens(request.model, request.messages),
+    outputCap: (request, project: ProjectPolicy) => requestedMaxTokens(request) ?? Math.min(project.defaultMaxTokens ?? project.maxTokens, project.maxTokens),
+    estimateOutputTokens: (request, texts) => (texts.length === 0 ? 0 : estimatePromptTokens(request.model, [{ role: "assistant", content: texts.join("") }])),
+
+    upstreamBody(request, governed) {
+      // `stream_options` is the provider's (it always asks for usage); `user` is replaced by its pseudonym.
+      const { user: _user, stream_options: _streamOptions, ...rest } = request;
+      const body: Record<string, unknown> = rest;
+      if (requestedMaxTokens(request) === null) {
+        // The caller set no cap: the upstream is capped at what was reserved, so it cannot overrun the budget.
+        delete body.max_tokens;
+        delete body.max_completion_tokens;
+        body[outputCapField(request.model)] = governed.outputCap;
+      }
+      if (governed.user !== null) body.user = governed.user;
+      return body;
+    },
+
+    async call(endpoint, body, options): Promise<PlainAnswer> {
+      const completion = await provider.complete(endpoint, body, options);
+      return { body: completion.body, usage: completion.usage };
+    },
+
+    inspectAnswer(answer, scanner) {
+      if (scanner.action === "allow") return answer.body;
+      const choices = Array.isArray(answer.body.choices) ? (answer.body.choices as Choice[]) : [];
+      return { ...answer.body, choices: choices.map((choice) => inspectChoice(choice, scanner)) };
+    },
+
+    streaming: {
+      open: (endpoint, body, options) => provider.stream(endpoint, body, options),
+      // Palisade always asks the upstream for usage (to settle limits); the caller gets it only if it asked.
+      session: (request, scanner) => new ChatStreamSession(scanner, request.stream_options?.include_usage === true),
+    },
+  };
+}
+
+/** Every output field of a choice: content, refusal, and tool-call (and legacy function-call) arguments. */
+function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
+  const message = choice.message;
+  if (!message) return choice;
+  const out: Record<string, unknown> = { ...message };
+  for (const field of ["content", "refusal"]) {
+    const value = message[field];
+    if (typeof value === "string") out[field] = scanner.text(value);
+  }
+  if (Array.isArray(message.tool_calls)) {
+    out.tool_calls = (message.tool_calls as unknown[]).map((call) => {
+      const fn = (call as { function?: { arguments?: unknown } }).function;
+      return typeof fn?.arguments === "string" ? { ...(call as object), function: { ...fn, arguments: scanner.text(fn.arguments) } } : call;
+    });
+  }
+  const functionCall = message.function_call as { arguments?: unknown } | undefined;
+  if (typeof functionCall?.arguments === "string") out.function_call = { ...functionCall, arguments: scanner.text(functionCall.arguments) };
+  return { ...choice, message: out };
+}

@@ -1,0 +1,159 @@
+import { type CompletionUsage } from "../../../upstream/CompletionProvider.js";
+import { responseUsageOf } from "../../../upstream/ResponsesProvider.js";
+import { type StreamSession } from "../../pipeline/Operation.js";
+import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
+import { sseFrame } from "../../pipeline/sseFrame.js";
+import { inspectResponseOutput } from "./inspectResponseOutput.js";
+
+type Event = Record<string, unknown> & { readonly type: string };
+
+/** Where a streamed text sits, and which of its fields the final events carry it in. */
+const STREAMED: Readonly<Record<string, { readonly kind: "text" | "refusal" | "arguments"; readonly phase: "delta" | "done" }>> = {
+  "response.output_text.delta": { kind: "text", phase: "delta" },
+  "response.output_text.done": { kind: "text", phase: "done" },
+  "response.refusal.delta": { kind: "refusal", phase: "delta" },
+  "response.refusal.done": { kind: "refusal", phase: "done" },
+  "response.function_call_arguments.delta": { kind: "arguments", phase: "delta" },
+  "response.function_call_arguments.done": { kind: "arguments", phase: "done" },
+};
+const DONE_FIELD = { text: "text", refusal: "refusal", arguments: "arguments" } as const;
+const FINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
+
+const numberOr = (value: unknown, otherwise: number): number => (typeof value === "number" ? value : otherwise);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * A streamed Response, inspected as it flows. Each output text, refusal and function call's arguments
+ * is its own channel with the bounded hold-back of chat content; what a channel still holds when its
+ * `.done` event arrives goes out as one last delta, and every event that repeats a whole text
+ * (`.done`, `content_part.done`, `output_item.done`, `response.completed`) carries the inspected text,
+ * so the deltas always add up to it (the SDK's stream helpers accumulate them). Sequence numbers are
+ * renumbered, since held-back deltas change the count of events.
+ */
+export class ResponsesStreamSession implements StreamSession {
+  readonly #channels = new Map<string, { readonly channel: OutputChannel; released: string }>();
+  /** Inspected whole texts, by channel key, once their `.done` event has passed. */
+  readonly #finals = new Map<string, string>();
+  readonly #received: string[] = [];
+  #usage: CompletionUsage | null = null;
+  #sequence = 0;
+
+  constructor(private readonly scanner: OutputScanner) {}
+
+  push(upstream: unknown): readonly string[] {
+    if (!isRecord(upstream) || typeof upstream.type !== "string") return [];
+    const event = upstream as Event;
+    const streamed = STREAMED[event.type];
+    if (streamed) return streamed.phase === "delta" ? this.delta(event, streamed.kind) : this.done(event, streamed.kind);
+    if (event.type === "response.content_part.done" && isRecord(event.part)) {
+      const key = keyOf(event, event.part.type === "refusal" ? "refusal" : "text");
+      const field = event.part.type === "refusal" ? "refusal" : "text";
+      const part = typeof event.part[field] === "string" ? { ...event.part, [field]: this.final(key, event.part[field]) } : event.part;
+      return [this.frame({ ...event, part })];
+    }
+    if (event.type === "response.output_item.done" && isRecord(event.item)) {
+      return [this.frame({ ...event, item: this.inspectItem(event.item, numberOr(event.output_index, 0)) })];
+    }
+    if (FINAL.has(event.type) && isRecord(event.response)) {
+      this.#usage = responseUsageOf(event.response.usage) ?? this.#usage;
+      const output = Array.isArray(event.response.output) ? event.response.output : [];
+      const inspected = output.map((item: unknown, index) => (isRecord(item) ? this.inspectItem(item, index) : item));
+      return [this.frame({ ...event, response: { ...event.response, output: inspected } })];
+    }
+    return [this.frame(event)];
+  }
+
+  finish(): readonly string[] {
+    return [];
+  }
+
+  usage(): CompletionUsage | null {
+    return this.#usage;
+  }
+
+  receivedTexts(): readonly string[] {
+    return this.#received;
+  }
+
+  /** A Responses stream ends with `response.completed`: no end marker. */
+  closingFrames(): readonly string[] {
+    return [];
+  }
+
+  /** The Responses API's `error` event; the `error` object makes OpenAI's SDK raise it as an APIError. */
+  errorFrame(error: { readonly message: string; readonly type: string; readonly code: string }): string {
+    const body = { message: error.message, type: error.type, code: error.code, param: null };
+    return sseFrame({ ...body, type: "error", sequence_number: this.#sequence++, error: body }, "error");
+  }
+
+  private delta(event: Event, kind: "text" | "refusal" | "arguments"): string[] {
+    const piece = typeof event.delta === "string" ? event.delta : "";
+    this.#received.push(piece);
+    const state = this.channel(keyOf(event, kind));
+    const released = state.channel.push(piece);
+    if (released === "") return [];
+    state.released += released;
+    return [this.frame({ ...event, delta: released })];
+  }
+
+  /** Ends the channel: what it held back goes out as a last delta, then the `.done` with the inspected whole text. */
+  private done(event: Event, kind: "text" | "refusal" | "arguments"): string[] {
+    const key = keyOf(event, kind);
+    const field = DONE_FIELD[kind];
+    const whole = typeof event[field] === "string" ? event[field] : "";
+    const frames: string[] = [];
+    let state = this.#channels.get(key);
+    // A text that never streamed (no deltas) is inspected whole and sent as one delta, so deltas still add up.
+    const neverStreamed = state === undefined && !this.#finals.has(key) && whole !== "";
+    if (neverStreamed) {
+      this.#received.push(whole);
+      state = this.channel(key);
+      state.released += state.channel.push(whole);
+    }
+    if (state) {
+      const rest = state.channel.end();
+      const sent = neverStreamed ? state.released + rest : rest;
+      state.released += rest;
+      if (sent !== "") {
+        const { [field]: _whole, ...location } = event;
+        frames.push(this.frame({ ...location, type: event.type.replace(/\.done$/, ".delta"), delta: sent, ...(kind === "text" ? { logprobs: [] } : {}) }));
+      }
+      this.#finals.set(key, state.released);
+      this.#channels.delete(key);
+    }
+    frames.push(this.frame({ ...event, [field]: this.#finals.get(key) ?? whole }));
+    return frames;
+  }
+
+  /** The inspected whole text for a key; a text never seen streaming is inspected now. */
+  private final(key: string, whole: string): string {
+    const known = this.#finals.get(key);
+    if (known !== undefined) return known;
+    const inspected = this.scanner.text(whole);
+    this.#finals.set(key, inspected);
+    return inspected;
+  }
+
+  private inspectItem(item: Record<string, unknown>, outputIndex: number): Record<string, unknown> {
+    return inspectResponseOutput(item, (text, kind, contentIndex) => this.final(`${outputIndex}/${kind === "arguments" ? "" : contentIndex}/${kind}`, text));
+  }
+
+  private channel(key: string): { readonly channel: OutputChannel; released: string } {
+    let state = this.#channels.get(key);
+    if (!state) {
+      state = { channel: this.scanner.channel(), released: "" };
+      this.#channels.set(key, state);
+    }
+    return state;
+  }
+
+  private frame(event: Event): string {
+    return sseFrame({ ...event, sequence_number: this.#sequence++ }, event.type);
+  }
+}
+
+/** One channel per output item and content part (function call arguments: per output item). */
+function keyOf(event: Record<string, unknown>, kind: "text" | "refusal" | "arguments"): string {
+  const outputIndex = numberOr(event.output_index, 0);
+  return kind === "arguments" ? `${outputIndex}//arguments` : `${outputIndex}/${numberOr(event.content_index, 0)}/${kind}`;
+}

@@ -1,0 +1,25 @@
+import { PalisadeError } from "../../../errors.js";
+import { responsesPolicyOf } from "../../../policy/operationsPolicy.js";
+import { type DataClass, type ProjectPolicy } from "../../../policy/schema.js";
+import { type ResponsesRequest } from "./responsesRequest.js";
+
+/**
+ * Whether the upstream may keep this Response (`store`). It may only where the project says
+ * `responses.store: allow` and the request's class is neither pii nor phi. Where it may not, a caller
+ * that explicitly asked `store: true`, or that continues a stored response (`previous_response_id`),
+ * is refused: silently not storing would break its next call in a way it could not understand.
+ * Otherwise `store: false` is sent upstream (the API's default is to store).
+ */
+export function mayStoreResponse(request: Pick<ResponsesRequest, "store" | "previous_response_id">, project: ProjectPolicy, dataClass: DataClass | undefined): boolean {
+  const byProject = responsesPolicyOf(project).store === "allow";
+  const byClass = dataClass !== "pii" && dataClass !== "phi";
+  if (byProject && byClass) return true;
+  const why = byProject ? `requests of class ${dataClass ?? "unknown"} are never stored upstream` : "this project does not let the upstream store responses (responses.store: deny)";
+  if (request.store === true) {
+    throw new PalisadeError(403, "permission_error", "response_storage_not_allowed", `store: true was refused: ${why}. Send store: false (or leave it out), and pass the conversation in input instead of previous_response_id.`, { param: "store" });
+  }
+  if (typeof request.previous_response_id === "string") {
+    throw new PalisadeError(403, "permission_error", "response_storage_not_allowed", `previous_response_id was refused: ${why}, so there is no stored response to continue. Send the earlier turns in input instead.`, { param: "previous_response_id" });
+  }
+  return false;
+}

@@ -1,0 +1,89 @@
+import { type ContentField } from "../../pipeline/Operation.js";
+import { appendPointer, describingTexts, pointer } from "../../pipeline/jsonPointer.js";
+import { type ResponsesRequest } from "./responsesRequest.js";
+
+/** Content part types whose text DLP reads (`text`), and those it cannot read (images, files, audio). */
+const TEXT_PARTS: Readonly<Record<string, string>> = { input_text: "text", output_text: "text", text: "text", summary_text: "text", reasoning_text: "text", refusal: "refusal" };
+const UNINSPECTABLE_PARTS = new Set(["input_image", "input_file", "input_audio"]);
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+type Collect = (path: string, value: unknown) => void;
+
+/**
+ * Every field of a Responses request that carries content: `instructions`; the input (a string, or
+ * items: message text parts and refusals, function and custom tool call arguments and names, their
+ * outputs, reasoning summaries); the tools' names, descriptions and parameter-schema descriptions;
+ * and the text format's schema descriptions.
+ */
+export function responsesContents(request: ResponsesRequest): ContentField[] {
+  const fields: ContentField[] = [];
+  const text: Collect = (path, value) => {
+    if (typeof value === "string" && value !== "") fields.push({ path, text: value, kind: "text" });
+  };
+  const identifier: Collect = (path, value) => {
+    if (typeof value === "string" && value !== "") fields.push({ path, text: value, kind: "identifier" });
+  };
+  text(pointer("instructions"), request.instructions);
+  if (typeof request.input === "string") text(pointer("input"), request.input);
+  else request.input.forEach((item, index) => itemContents(item, pointer("input", index), text, identifier));
+  request.tools?.forEach((tool, index) => {
+    const at = pointer("tools", index);
+    for (const found of describingTexts(tool, at)) text(found.path, found.text);
+    identifier(appendPointer(at, "name"), tool.name);
+  });
+  if (isRecord(request.text)) for (const found of describingTexts(request.text, pointer("text"))) text(found.path, found.text);
+  return fields;
+}
+
+function itemContents(item: Record<string, unknown>, at: string, text: Collect, identifier: Collect): void {
+  partsContents(item.content, appendPointer(at, "content"), text);
+  switch (item.type) {
+    case "function_call":
+      text(appendPointer(at, "arguments"), item.arguments);
+      identifier(appendPointer(at, "name"), item.name);
+      break;
+    case "custom_tool_call":
+      text(appendPointer(at, "input"), item.input);
+      identifier(appendPointer(at, "name"), item.name);
+      break;
+    case "function_call_output":
+    case "custom_tool_call_output":
+      partsContents(item.output, appendPointer(at, "output"), text);
+      break;
+    case "reasoning":
+      partsContents(item.summary, appendPointer(at, "summary"), text);
+      break;
+    default:
+      break;
+  }
+}
+
+/** A string, or a list of parts (text parts read, others left to `uninspectableResponsesParts`). */
+function partsContents(value: unknown, at: string, text: Collect): void {
+  if (typeof value === "string") {
+    text(at, value);
+    return;
+  }
+  if (!Array.isArray(value)) return;
+  value.forEach((part: unknown, index) => {
+    if (!isRecord(part) || typeof part.type !== "string") return;
+    const field = TEXT_PARTS[part.type];
+    if (field !== undefined) text(appendPointer(at, index, field), part[field]);
+  });
+}
+
+/** Parts DLP cannot read (images, files, audio), in messages and in tool outputs. */
+export function uninspectableResponsesParts(request: ResponsesRequest): number {
+  if (typeof request.input === "string") return 0;
+  let count = 0;
+  const countParts = (value: unknown): void => {
+    if (!Array.isArray(value)) return;
+    for (const part of value) if (isRecord(part) && typeof part.type === "string" && UNINSPECTABLE_PARTS.has(part.type)) count += 1;
+  };
+  for (const item of request.input) {
+    countParts(item.content);
+    countParts(item.output);
+  }
+  return count;
+}

@@ -1,0 +1,84 @@
+import { PalisadeError } from "../../../errors.js";
+import { countTextTokens } from "../../../limits/estimatePromptTokens.js";
+import { type ResponsesProvider } from "../../../upstream/ResponsesProvider.js";
+import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
+import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
+import { requestValidationError } from "../../requestValidationError.js";
+import { ResponsesStreamSession } from "./ResponsesStreamSession.js";
+import { inspectResponseOutput } from "./inspectResponseOutput.js";
+import { mayStoreResponse } from "./responseStorage.js";
+import { responsesContents, uninspectableResponsesParts } from "./responsesContents.js";
+import { type ResponsesRequest, inputItemsOf, responsesRequestSchema } from "./responsesRequest.js";
+
+/** Framing tokens per input item, as for a chat message. */
+const TOKENS_PER_ITEM = 3;
+
+/**
+ * `POST /v1/responses`, plain and streamed. Inspects instructions, every input item and the tools;
+ * inspects output text, refusals and function-call arguments (streamed with the bounded hold-back);
+ * decides `store` by policy (responseStorage.ts). Never cached: a Response has an id and may be stored.
+ */
+export function createResponsesOperation(provider: ResponsesProvider): Operation<ResponsesRequest> {
+  return {
+    name: "responses",
+    permission: "responses.create",
+    cacheable: false,
+
+    parse(body) {
+      const parsed = responsesRequestSchema.safeParse(body);
+      if (!parsed.success) throw requestValidationError(parsed.error);
+      return parsed.data;
+    },
+    model: (request) => request.model,
+    endUser: (request) => request.user,
+    isStreamed: (request) => request.stream === true,
+
+    checkBounds(request, project) {
+      const items = inputItemsOf(request).length;
+      if (items > project.maxMessages) {
+        throw new PalisadeError(400, "invalid_request_error", "invalid_request", `input has ${items} items; this project allows at most ${project.maxMessages}.`, { param: "input" });
+      }
+      if (request.max_output_tokens != null && request.max_output_tokens > project.maxTokens) {
+        throw new PalisadeError(400, "invalid_request_error", "invalid_request", `max_output_tokens is ${request.max_output_tokens}; this project allows at most ${project.maxTokens}.`, { param: "max_output_tokens" });
+      }
+      // The project's part of the store decision, before anything is inspected; the class's part comes in upstreamBody.
+      mayStoreResponse(request, project, undefined);
+    },
+
+    contents: responsesContents,
+    uninspectableParts: uninspectableResponsesParts,
+    withContents: (request, replacements) => replaceAtPointers(request, replacements),
+
+    estimateInputTokens: (request) =>
+      inputItemsOf(request).length * TOKENS_PER_ITEM + responsesContents(request).reduce((sum, field) => sum + countTextTokens(request.model, field.text), 0),
+    outputCap: (request, project) => request.max_output_tokens ?? Math.min(project.defaultMaxTokens ?? project.maxTokens, project.maxTokens),
+    estimateOutputTokens: (request, texts) => countTextTokens(request.model, texts.join("")),
+
+    upstreamBody(request, governed) {
+      const { user: _user, ...rest } = request;
+      const body: Record<string, unknown> = { ...rest, max_output_tokens: governed.outputCap };
+      if (!governed.project || !mayStoreResponse(request, governed.project, governed.dataClass)) body.store = false;
+      if (governed.user !== null) body.user = governed.user;
+      return body;
+    },
+
+    async call(endpoint, body, options): Promise<PlainAnswer> {
+      const result = await provider.createResponse(endpoint, body, options);
+      return { body: result.body, usage: result.usage };
+    },
+
+    inspectAnswer(answer, scanner) {
+      if (scanner.action === "allow" || !Array.isArray(answer.body.output)) return answer.body;
+      const output = (answer.body.output as unknown[]).map((item) => (typeof item === "object" && item !== null ? inspectResponseOutput(item as Record<string, unknown>, (text) => scanner.text(text)) : item));
+      const body: Record<string, unknown> = { ...answer.body, output };
+      // Some upstreams add the SDK's convenience field; it repeats the output text, so it is inspected too.
+      if (typeof answer.body.output_text === "string") body.output_text = scanner.text(answer.body.output_text);
+      return body;
+    },
+
+    streaming: {
+      open: (endpoint, body, options) => provider.streamResponse(endpoint, body, options),
+      session: (_request, scanner) => new ResponsesStreamSession(scanner),
+    },
+  };
+}

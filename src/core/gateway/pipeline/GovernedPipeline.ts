@@ -1,0 +1,327 @@
+import { AuditEventFactory, promptDigest } from "../../audit/AuditEventFactory.js";
+import { RequestAuditEvents } from "../../audit/requestAuditEvents.js";
+import { type AuthorizedContext } from "../../auth/authorize.js";
+import { type CachedResponse } from "../../cache/ResponseCache.js";
+import { PalisadeError, isPalisadeError } from "../../errors.js";
+import { type Reservation } from "../../limits/LimitGuard.js";
+import { type DataClass, type ProjectPolicy } from "../../policy/schema.js";
+import { parseDataClassHeader, parseResidencyHeader } from "../../routing/parseRoutingHeaders.js";
+import { operationKindOf } from "../../policy/operationsPolicy.js";
+import { type RoutePlan, planRoute } from "../../routing/planRoute.js";
+import { servedByHeaders } from "../../routing/servedByHeaders.js";
+import { subjectOf } from "../../privacy/subjectOf.js";
+import { untracedGatewayTelemetry } from "../../telemetry/GatewayTelemetry.js";
+import { type CompletionUsage } from "../../upstream/CompletionProvider.js";
+import { type GatewayRequest, type GatewayResponse } from "../GatewayRequest.js";
+import { authorizeStage, blockedInput, classifyStage, inspectStage, pseudonymousUser, raiseClass } from "./admissionStages.js";
+import { UpstreamCallFailed, callWithFailover } from "./callWithFailover.js";
+import { type InputInspection, sensitiveDataDetected } from "./inspectInput.js";
+import { type ContentField, type Operation } from "./Operation.js";
+import { OutputScanner } from "./OutputScanner.js";
+import { type PipelineDeps } from "./PipelineDeps.js";
+import { type Admission, RequestRecorder } from "./RequestRecorder.js";
+import { RequestRun } from "./RequestRun.js";
+import { cacheKeyOf, cachedResponse, storeInCache } from "./responseCacheStage.js";
+import { streamedResponse } from "./streamedResponse.js";
+import { upstreamDetails } from "./upstreamRefusal.js";
+import { isContentFilteredError } from "../../safety/safetyErrors.js";
+import { type OutputSafetyResult, screenPlainAnswer } from "../../safety/outputSafety.js";
+import { noteOutputSafety } from "./noteOutputSafety.js";
+
+/** Everything decided before the upstream call; the plain and streamed paths start from it. */
+export interface Admitted<T> {
+  readonly run: RequestRun;
+  readonly operation: Operation<T>;
+  readonly context: AuthorizedContext;
+  readonly inspection: InputInspection<T>;
+  readonly dataClass: DataClass;
+  readonly plan: RoutePlan;
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly outputCap: number;
+  readonly reservation: Reservation;
+  readonly admission: Admission;
+}
+
+/**
+ * The one governed pipeline every operation runs: authenticate, parse, authorize, inspect, classify,
+ * checks (content safety), route, cache, limit, admit (audit), call, inspect the output, record,
+ * respond. Every decision — success or refusal — becomes an audit event built in src/core/audit.
+ */
+export class GovernedPipeline {
+  readonly events: RequestAuditEvents;
+  readonly recorder: RequestRecorder;
+
+  constructor(readonly deps: PipelineDeps) {
+    this.events = new RequestAuditEvents(new AuditEventFactory({ clock: deps.clock, newEventId: deps.newEventId, policyVersion: deps.policyVersion }));
+    this.recorder = new RequestRecorder(deps);
+  }
+
+  async handle<T>(operation: Operation<T>, input: GatewayRequest): Promise<GatewayResponse> {
+    const telemetry = (this.deps.telemetry ?? untracedGatewayTelemetry).startRequest(input.traceparent);
+    const run = new RequestRun(input, operation.name, telemetry, this.deps.clock.nowInMs(), this.deps.policy);
+    try {
+      const response = await this.govern(operation, run);
+      // A stream's span ends with the stream.
+      if (response.kind === "json") telemetry.end(run.summary(response.status));
+      return response;
+    } catch (error) {
+      await this.recordRefusal(run, error);
+      telemetry.end(run.summary(isPalisadeError(error) ? error.status : 500, error));
+      throw error;
+    }
+  }
+
+  private async govern<T>(operation: Operation<T>, run: RequestRun): Promise<GatewayResponse> {
+    const { deps } = this;
+    const { input, telemetry } = run;
+    const principal = await telemetry.stage("authenticate", () => deps.authenticator.authenticate(input.authorization, input.apiKey));
+    run.note({ principal });
+
+    let request = operation.parse(input.body);
+    run.note({ model: operation.model(request) });
+    const subjectId = subjectOf({ "x-palisade-subject": input.subjectHeader }, operation.endUser(request));
+    if (subjectId !== null && deps.subjects) run.note({ subject: (await deps.subjects.protect(subjectId)).value });
+
+    const context = telemetry.stageSync("authorize", () => authorizeStage(operation, request, principal, deps.policy, input));
+    // An Azure deployment path that named a model by its deployment: the request goes on with the model's name.
+    const resolvedModel = context.model?.name;
+    if (resolvedModel !== undefined && resolvedModel !== operation.model(request)) {
+      request = operation.parse({ ...(input.body as Record<string, unknown>), model: resolvedModel });
+      run.note({ model: resolvedModel });
+    }
+    const project = context.project;
+    run.note({ project, deployment: context.model?.deployment, allowedModel: context.model?.name });
+
+    const declared = parseDataClassHeader(input.dataClassHeader);
+    const { inspection, classified } = telemetry.stageSync("inspect", () => {
+      const inspected = inspectStage(operation, request, project, declared, deps.clock);
+      run.note({ inspection: { counts: inspected.counts, findingCount: inspected.findingCount, action: inspected.action } });
+      const blocked = blockedInput(inspected);
+      if (blocked) throw blocked;
+      return { inspection: inspected, classified: classifyStage(inspected, project, declared) };
+    });
+    let dataClass = classified;
+    run.note({ dataClass });
+    for (const check of deps.checks ?? []) {
+      // Contents are listed only if a check reads them: a project without content safety pays nothing for it.
+      let contents: readonly ContentField[] | undefined;
+      const checkInput = {
+        operation: operation.name,
+        requestId: input.requestId,
+        project,
+        dataClass,
+        get contents(): readonly ContentField[] {
+          return (contents ??= operation.contents(inspection.request));
+        },
+      };
+      const verdict = check.applies?.(project, dataClass) === false ? undefined : await telemetry.stage(check.name === "content_safety" ? "content_safety" : "inspect", () => check.check(checkInput));
+      dataClass = raiseClass(dataClass, verdict?.raiseClassTo);
+      run.note({ dataClass });
+      if (verdict?.auditDetails) run.note({ checkDetails: { ...run.facts.checkDetails, ...verdict.auditDetails } });
+      if (verdict?.outcome !== undefined) run.note({ contentSafety: verdict.outcome });
+    }
+
+    const requestedResidency = parseResidencyHeader(input.residencyHeader);
+    const plan = telemetry.stageSync("route", () => planRoute({ policy: deps.policy, project, model: operation.model(request), dataClass, requestedResidency, operation: operationKindOf(operation.name) }, deps.health));
+    run.note({ deployment: plan.deployment });
+    const outputCap = operation.outputCap(inspection.request, project);
+    const body = operation.upstreamBody(inspection.request, { outputCap, user: pseudonymousUser(deps.digestKey, project, operation.endUser(request)), project, dataClass });
+    if (deps.digestKey) run.note({ contentDigest: promptDigest(deps.digestKey, operation.contents(inspection.request).map((field) => field.text)) });
+
+    const streamed = operation.isStreamed(request);
+    if (streamed && !operation.streaming) throw new PalisadeError(400, "invalid_request_error", "invalid_request", `${operation.name} cannot be streamed; send it without stream.`, { param: "stream" });
+    const cacheKey = !streamed && operation.cacheable ? cacheKeyOf(deps, project, dataClass, inspection.findingCount, plan.deployment, body, operation.name) : null;
+    if (cacheKey) {
+      const hit = await telemetry.stage("cache", () => cachedResponse(deps, cacheKey));
+      if (hit) return this.respondFromCache(run, project, dataClass, hit);
+      run.cache = "miss";
+    }
+
+    const reservation = await telemetry.stage("limit", () =>
+      deps.limits.reserve({
+        project,
+        serviceAccount: context.serviceAccount,
+        keyId: principal.kind === "service-account" ? principal.keyId : null,
+        model: operation.model(request),
+        deployment: plan.deployment,
+        estimatedPromptTokens: () => operation.estimateInputTokens(inspection.request),
+        maxOutputTokens: outputCap,
+      }),
+    );
+
+    // The decision is recorded before (fail_closed) or while (outbox) the upstream is called.
+    const admissionEvent = this.events.admitted(run.auditContext(), { candidates: plan.candidates.map((endpoint) => endpoint.id), reservedTokens: reservation.reservedTokens, streamed });
+    const admission = await this.recorder.admit(telemetry, project, admissionEvent).catch(async (error: unknown) => {
+      await deps.limits.release(reservation);
+      throw error;
+    });
+    run.admissionEventId = admission.eventId;
+    const admitted: Admitted<T> = { run, operation, context, inspection, dataClass, plan, body, outputCap, reservation, admission };
+    if (streamed) return streamedResponse(this, admitted, request);
+    return this.plain(admitted, cacheKey);
+  }
+
+  private async plain<T>(admitted: Admitted<T>, cacheKey: string | null): Promise<GatewayResponse> {
+    const { deps } = this;
+    const { run, operation, context, inspection, plan, body, reservation, admission } = admitted;
+    const { input, telemetry } = run;
+    const project = context.project;
+    // An admission that cannot be stored stops the call it overlaps.
+    const abort = new AbortController();
+    admission.durable.catch(() => abort.abort());
+    let served;
+    try {
+      served = await callWithFailover(
+        deps,
+        telemetry,
+        plan,
+        (endpoint, timeoutInMs) =>
+          telemetry.attempt(
+            endpoint,
+            plan.deployment,
+            (traceparent) => operation.call(endpoint, body, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent, tracestate: input.tracestate, abortSignal: abort.signal }),
+            (answer) => ({ responseModel: answer.body.model, usage: answer.usage }),
+          ),
+        (from, to, reason) => this.events.fallback(run.auditContext(), from, to, reason, plan.residency),
+        run.pending,
+        abort.signal,
+      );
+    } catch (error) {
+      const failed = error instanceof UpstreamCallFailed ? error : new UpstreamCallFailed(error, null, 0);
+      await admission.durable.then(
+        () => deps.limits.release(reservation),
+        // The call it overlapped may have reached the model: settle at what was reserved (the safe side).
+        () => this.settle(run, admitted, null),
+      ).catch((settleError: unknown) => {
+        // The refusal below says what the caller sees; a reservation that could not be handed back expires with its lease.
+        deps.logger.warn("reservation not released after a failed upstream call", { requestId: run.input.requestId, error: settleError instanceof Error ? settleError.name : "unknown" });
+      });
+      if (failed.endpoint) run.served = { endpoint: failed.endpoint, attempts: failed.attempts };
+      await admission.durable;
+      throw failed.error;
+    }
+    const answer = served.result;
+    run.served = { endpoint: served.endpoint, attempts: served.attempts, responseModel: answer.body.model, usage: answer.usage };
+    const settled = await this.settle(run, admitted, answer.usage);
+    run.served = { ...run.served, costUsd: settled.costUsd };
+    await admission.durable;
+
+    const scanner = new OutputScanner(project.dlp, inspection.redactor);
+    const outputBody = telemetry.stageSync("inspect_output", () => operation.inspectAnswer(answer, scanner));
+    const outputCounts = scanner.counts();
+    run.served = { ...run.served, outputCounts };
+    const dlpBlocked = scanner.blocked ? sensitiveDataDetected("completion", outputCounts) : null;
+    const safety = dlpBlocked ? null : await this.screenAnswer(run, admitted.dataClass, outputBody);
+    const blocked = dlpBlocked ?? safety?.failure ?? null;
+    const filtered = isContentFilteredError(blocked) ? blocked : null;
+    // A blocked answer was still a paid call: its event keeps the tokens, cost and endpoint.
+    const outcome = this.events.outcome(run.auditContext(), {
+      endpoint: served.endpoint,
+      usage: answer.usage,
+      costUsd: settled.costUsd,
+      latencyInMs: deps.clock.nowInMs() - run.startedAtInMs,
+      outputFindings: outputCounts,
+      attempts: served.attempts,
+      failure: blocked ? { status: blocked.status, code: blocked.code, ...(filtered ? { type: filtered.auditType } : {}) } : null,
+      admissionEventId: admission.eventId,
+      ...(filtered ? { details: filtered.auditDetails } : {}),
+    });
+    run.unconfirmedOutcomeId = outcome.eventId;
+    await this.recorder.publish(telemetry, project, [...run.pending.splice(0), outcome, ...settled.warningEvents]);
+    run.unconfirmedOutcomeId = undefined;
+    run.recorded = true;
+    if (blocked) throw blocked;
+
+    if (cacheKey) await storeInCache(deps, cacheKey, project, JSON.stringify(outputBody), served.endpoint);
+    return {
+      kind: "json",
+      status: 200,
+      headers: {
+        ...this.commonHeaders(input, reservation.headers, admitted.dataClass, inspection.redactions + scanner.redactions),
+        ...servedByHeaders(served.endpoint),
+        ...(cacheKey ? { "x-palisade-cache": "miss" } : {}),
+      },
+      body: outputBody,
+    };
+  }
+
+  /** Content safety on a plain answer as it would be sent; its flags, fail-open passes and the upstream's own filter go on the outcome event. */
+  private async screenAnswer(run: RequestRun, dataClass: DataClass, body: unknown): Promise<OutputSafetyResult> {
+    const project = run.facts.project;
+    const stage = this.deps.contentSafety;
+    const result = project && stage?.applies(project, dataClass) ? await run.telemetry.stage("content_safety", () => screenPlainAnswer(stage, project, dataClass, body)) : await screenPlainAnswer(undefined, {}, dataClass, body);
+    noteOutputSafety(run, result);
+    return result;
+  }
+
+  /**
+   * Settles the reservation on the real usage; without usage (the upstream reported none, or the call
+   * was cut short), at the reservation's size: the safe side for budgets.
+   */
+  async settle<T>(run: RequestRun, admitted: Admitted<T>, usage: CompletionUsage | null, estimatedOutputTokens?: number) {
+    const { operation, inspection, reservation, outputCap, context } = admitted;
+    const tokens = usage
+      ? { inputTokens: usage.promptTokens, cachedInputTokens: usage.cachedPromptTokens, outputTokens: usage.completionTokens }
+      : { inputTokens: operation.estimateInputTokens(inspection.request), outputTokens: estimatedOutputTokens ?? outputCap };
+    const result = await run.telemetry.stage("settle", () => this.deps.limits.settle(reservation, tokens));
+    return { costUsd: result.costUsd, tokens, warningEvents: result.warnings.map((warning) => this.events.budgetWarning(context.project, warning)) };
+  }
+
+  commonHeaders(input: GatewayRequest, rateLimitHeaders: Readonly<Record<string, string>>, dataClass: DataClass, redactions: number): Record<string, string> {
+    return { "x-request-id": input.requestId, ...rateLimitHeaders, "x-palisade-classification": dataClass, "x-palisade-redactions": String(redactions) };
+  }
+
+  private async respondFromCache(run: RequestRun, project: ProjectPolicy, dataClass: DataClass, hit: CachedResponse): Promise<GatewayResponse> {
+    const { deps } = this;
+    run.cache = "hit";
+    const endpoint = deps.policy.endpoints.find((candidate) => candidate.id === hit.endpointId);
+    if (endpoint) run.served = { endpoint, attempts: 0, usage: null, costUsd: 0 };
+    const event = this.events.outcome(run.auditContext(), {
+      endpoint: { id: hit.endpointId, region: hit.region, class: hit.endpointClass },
+      usage: { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0 },
+      costUsd: 0,
+      latencyInMs: deps.clock.nowInMs() - run.startedAtInMs,
+      outputFindings: {},
+      attempts: 0,
+      failure: null,
+      details: { cache: "hit" },
+    });
+    await this.recorder.publish(run.telemetry, project, [event]);
+    run.recorded = true;
+    return {
+      kind: "json",
+      status: 200,
+      headers: {
+        ...this.commonHeaders(run.input, {}, dataClass, 0),
+        ...servedByHeaders({ region: hit.region, class: hit.endpointClass }),
+        "x-palisade-cache": "hit",
+        age: String(Math.max(0, Math.floor((deps.clock.nowInMs() - hit.createdAtInMs) / 1000))),
+      },
+      body: JSON.parse(hit.body) as unknown,
+    };
+  }
+
+  /**
+   * One event for a refused or failed request, typed by why it stopped. After an upstream call it
+   * names the endpoint and the upstream's code; when the outcome could not be confirmed durable, it
+   * supersedes that outcome, so the chain never says success for a request the caller saw fail.
+   */
+  private async recordRefusal(run: RequestRun, error: unknown): Promise<void> {
+    if (run.recorded) return;
+    const known = isPalisadeError(error) ? error : null;
+    if (!known) this.deps.logger.error("request failed unexpectedly", { requestId: run.input.requestId, error: error instanceof Error ? error.name : "unknown" });
+    // A content-safety refusal (Palisade's or the upstream's own filter) is recorded as what it is, with its names and severities.
+    const filtered = isContentFilteredError(error) ? error : null;
+    const failure = { status: known?.status ?? 500, code: known?.code ?? "internal_error", ...(filtered ? { type: filtered.auditType } : {}) };
+    if (filtered) run.note({ contentSafety: "block" });
+    const served = run.served;
+    const details: Record<string, string | number | boolean | null> = { ...upstreamDetails(error), ...filtered?.auditDetails };
+    if (run.admissionEventId !== undefined) details.admissionEventId = run.admissionEventId;
+    if (run.unconfirmedOutcomeId !== undefined) details.supersedes = run.unconfirmedOutcomeId;
+    if (served) Object.assign(details, { endpointId: served.endpoint.id, attempts: served.attempts });
+    const event = this.events.refusal(run.auditContext(), { failure, latencyInMs: this.deps.clock.nowInMs() - run.startedAtInMs, details });
+    const recorded = await this.recorder.publishBestEffort(run.telemetry, run.facts.project, [...run.pending.splice(0), event]);
+    if (!recorded) this.deps.logger.error("audit event for a refused request could not be published", { requestId: run.input.requestId, reason: failure.code, eventId: event.eventId });
+  }
+}
+

@@ -1,0 +1,118 @@
+import { type DataClass, type EndpointPolicy, type Permission, type ProjectPolicy } from "../../policy/schema.js";
+import { type CompletionCallOptions, type CompletionUsage } from "../../upstream/CompletionProvider.js";
+import { type OutputScanner } from "./OutputScanner.js";
+
+/**
+ * An operation is what one kind of request does (chat, embeddings, responses): data plus the few
+ * functions the governed pipeline needs from it. The pipeline runs the same stages for every
+ * operation; only these functions know the body's shape. An operation holds its own provider port.
+ */
+export interface Operation<TRequest> {
+  /** Stable name: audit events (`details.operation`), telemetry and usage reports carry it. */
+  readonly name: string;
+  /** What the caller needs in the project (service-account permission or role). */
+  readonly permission: Permission;
+
+  /** Checks and types the body; throws a 400 PalisadeError in OpenAI's shape on bad input. */
+  parse(body: unknown): TRequest;
+  /** The model the caller named (checked against the allowlist). */
+  model(request: TRequest): string;
+  /** The end user the body names (`user`), pseudonymised for the audit event; undefined when none. */
+  endUser(request: TRequest): string | undefined;
+  /** Policy bounds known once the project is (item counts, token caps); throws a 400 PalisadeError. */
+  checkBounds(request: TRequest, project: ProjectPolicy): void;
+  isStreamed(request: TRequest): boolean;
+
+  /** Every field that carries content, each named by where it sits (never by what it says). */
+  contents(request: TRequest): readonly ContentField[];
+  /** Parts that cannot be inspected (images, audio, files); the project's `uninspectableInputs` decides. */
+  uninspectableParts(request: TRequest): number;
+  /** The request with some contents replaced (redactions), keyed by `ContentField.path`. */
+  withContents(request: TRequest, replacements: ReadonlyMap<string, string>): TRequest;
+
+  /** Input tokens as the model will count them (for TPM limits and budgets); called only when needed. */
+  estimateInputTokens(request: TRequest): number;
+  /**
+   * Output tokens reserved for the answer and sent upstream as its cap (so the upstream can never
+   * answer beyond what was reserved); 0 for operations without output tokens (embeddings).
+   */
+  outputCap(request: TRequest, project: ProjectPolicy): number;
+  /** The body sent upstream: governed fields set, everything else passed through as the caller sent it. */
+  upstreamBody(request: TRequest, governed: GovernedFields): Readonly<Record<string, unknown>>;
+  /** Output tokens of `texts` (answers cut short before the upstream reported usage are settled on it). */
+  estimateOutputTokens(request: TRequest, texts: readonly string[]): number;
+
+  /** May a plain answer be served from, and stored in, the response cache (the cache's own rules apply too)? */
+  readonly cacheable: boolean;
+  call(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: UpstreamCallOptions): Promise<PlainAnswer>;
+  /** The body to send the caller, its output fields inspected with `scanner` (which counts and may block). */
+  inspectAnswer(answer: PlainAnswer, scanner: OutputScanner): Readonly<Record<string, unknown>>;
+  /** Absent when the operation cannot stream (embeddings). */
+  readonly streaming?: OperationStreaming<TRequest>;
+}
+
+export type UpstreamCallOptions = CompletionCallOptions;
+
+/** One field that carries content. */
+export interface ContentField {
+  /** Where it sits, e.g. `messages[2].tool_calls[0].function.arguments`: names a place, never content. */
+  readonly path: string;
+  readonly text: string;
+  /**
+   * `identifier`: a name with a restricted alphabet ([A-Za-z0-9_-]); a redaction written back there
+   * is made of that alphabet so the body stays valid.
+   */
+  readonly kind: "text" | "identifier";
+  /**
+   * Who wrote it, for content safety: `user` (the user's own words: Prompt Shields' user prompt),
+   * `document` (third-party content: tool results, retrieved passages), `app` (system and developer
+   * instructions, tool descriptions) or `model` (earlier answers). Absent counts as `app`.
+   */
+  readonly origin?: ContentOrigin;
+}
+
+export type ContentOrigin = "user" | "document" | "app" | "model";
+
+/** What Palisade decides about the body sent upstream, whatever the caller sent. */
+export interface GovernedFields {
+  /** The output cap reserved for (see `Operation.outputCap`). */
+  readonly outputCap: number;
+  /** The caller's `user`, pseudonymised; null to send none. */
+  readonly user: string | null;
+  /** The project and the request's class after classification (retention decisions such as Responses' `store` depend on them). */
+  readonly project?: ProjectPolicy;
+  readonly dataClass?: DataClass;
+}
+
+/** A whole upstream answer. */
+export interface PlainAnswer {
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly usage: CompletionUsage | null;
+}
+
+/** How an operation streams: the upstream's events in, SSE frames for the caller out. */
+export interface OperationStreaming<TRequest> {
+  open(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: UpstreamCallOptions): Promise<AsyncIterable<unknown>>;
+  /** A session for one stream; it inspects output through `scanner`. */
+  session(request: TRequest, scanner: OutputScanner): StreamSession;
+}
+
+/**
+ * One stream's inspection and framing. Frames are complete SSE frames (`data: ...\n\n`, or with an
+ * `event:` line for typed events). When `scanner.blocked` turns true the pipeline stops reading and
+ * ends the stream with `errorFrame`.
+ */
+export interface StreamSession {
+  /** The frames for one upstream event (held-back text is released later). */
+  push(event: unknown): readonly string[];
+  /** The upstream ended: what is still held back. */
+  finish(): readonly string[];
+  /** Usage the upstream reported, once it has. */
+  usage(): CompletionUsage | null;
+  /** Output texts received so far (to estimate usage of a stream cut short). */
+  receivedTexts(): readonly string[];
+  /** The frames that end a stream that was served (a usage frame if the caller asked, the end marker). */
+  closingFrames(): readonly string[];
+  /** The frame that ends a stream that failed after its headers went out (OpenAI clients raise it). */
+  errorFrame(error: { readonly message: string; readonly type: string; readonly code: string }): string;
+}

@@ -1,0 +1,64 @@
+/** RFC 6901 JSON Pointers: how operations name the place of a content field and write redactions back. */
+
+const escape = (segment: string | number): string => String(segment).replace(/~/g, "~0").replace(/\//g, "~1");
+const unescape = (segment: string): string => segment.replace(/~1/g, "/").replace(/~0/g, "~");
+
+export function pointer(...segments: readonly (string | number)[]): string {
+  return segments.map((segment) => `/${escape(segment)}`).join("");
+}
+
+export function appendPointer(base: string, ...segments: readonly (string | number)[]): string {
+  return base + pointer(...segments);
+}
+
+/**
+ * A copy of `root` with the strings at `replacements` (pointer -> text) replaced. Only the objects
+ * and arrays on a replaced path are copied; everything else is shared. A pointer that does not lead
+ * to a string is ignored (the field was named by the same code that reads it).
+ */
+export function replaceAtPointers<T>(root: T, replacements: ReadonlyMap<string, string>): T {
+  let result: unknown = root;
+  for (const [at, text] of replacements) result = replaceAt(result, at.split("/").slice(1).map(unescape), text);
+  return result as T;
+}
+
+function replaceAt(node: unknown, path: readonly string[], text: string): unknown {
+  const [head, ...rest] = path;
+  if (head === undefined) return typeof node === "string" ? text : node;
+  if (Array.isArray(node)) {
+    const index = Number(head);
+    if (!Number.isInteger(index) || index < 0 || index >= node.length) return node;
+    const copy = [...(node as unknown[])];
+    copy[index] = replaceAt(copy[index], rest, text);
+    return copy;
+  }
+  if (typeof node === "object" && node !== null && Object.hasOwn(node, head)) {
+    const record = node as Record<string, unknown>;
+    return { ...record, [head]: replaceAt(record[head], rest, text) };
+  }
+  return node;
+}
+
+/**
+ * The texts of a JSON Schema (or any JSON value) that describe things: every string under a
+ * `description` or `title` key, at any depth, with its pointer. Tool parameter schemas carry them.
+ */
+export function describingTexts(node: unknown, at: string): { path: string; text: string }[] {
+  const found: { path: string; text: string }[] = [];
+  const visit = (value: unknown, path: string, depth: number): void => {
+    // Schemas are caller input: a bound on depth keeps a hostile one from exhausting the stack.
+    if (depth > 64) return;
+    if (Array.isArray(value)) {
+      value.forEach((item, index) => visit(item, appendPointer(path, index), depth + 1));
+      return;
+    }
+    if (typeof value !== "object" || value === null) return;
+    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+      const childPath = appendPointer(path, key);
+      if ((key === "description" || key === "title") && typeof child === "string") found.push({ path: childPath, text: child });
+      else visit(child, childPath, depth + 1);
+    }
+  };
+  visit(node, at, 0);
+  return found;
+}

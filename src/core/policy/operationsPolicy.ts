@@ -1,0 +1,61 @@
+import { z } from "zod";
+
+/**
+ * What the policy says per operation (chat, embeddings, the Responses API): which endpoints serve which
+ * operation, and each operation's project settings. Imported by schema.ts.
+ */
+
+export const OPERATION_KINDS = ["chat", "embeddings", "responses"] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/**
+ * An endpoint that declares nothing serves chat and the Responses API (both run on chat models), as
+ * every endpoint served chat before operations existed; an embeddings deployment must say so.
+ */
+export const DEFAULT_ENDPOINT_OPERATIONS: readonly OperationKind[] = ["chat", "responses"];
+
+/** Optional (read through `endpointServes`), so endpoints built in code need not name it. */
+export const endpointOperationsSchema = z.array(z.enum(OPERATION_KINDS)).min(1, "an endpoint serves at least one operation").optional();
+
+/** The operation kind an endpoint must serve for a pipeline operation (`chat.completions` is chat). */
+export function operationKindOf(operationName: string): OperationKind {
+  if (operationName === "embeddings" || operationName === "responses") return operationName;
+  return "chat";
+}
+
+export function endpointServes(endpoint: { readonly operations?: readonly OperationKind[] | undefined }, kind: OperationKind): boolean {
+  return (endpoint.operations ?? DEFAULT_ENDPOINT_OPERATIONS).includes(kind);
+}
+
+/**
+ * The Responses API can keep a response (and its input) upstream for 30 days when `store` is true, its
+ * default. That is a data-retention decision, so the project decides: `deny` (the default) sends
+ * `store: false` upstream, refuses a caller who explicitly asks `store: true`, and refuses
+ * `previous_response_id` (nothing was stored to continue from). pii and phi are always denied.
+ */
+export const responsesPolicySchema = z
+  .object({
+    store: z.enum(["deny", "allow"]).default("deny"),
+  })
+  .strict();
+
+/**
+ * Token-array input (`input: [[1, 2, ...]]`) cannot be read by DLP. Refused unless the project says
+ * `allow`, and always refused for pii and phi.
+ */
+export const embeddingsPolicySchema = z
+  .object({
+    tokenInput: z.enum(["deny", "allow"]).default("deny"),
+    /** At most this many inputs per request (OpenAI allows 2048). */
+    maxInputs: z.number().int().positive().max(2048).default(2048),
+  })
+  .strict();
+
+export type ResponsesPolicy = z.infer<typeof responsesPolicySchema>;
+export type EmbeddingsPolicy = z.infer<typeof embeddingsPolicySchema>;
+const DEFAULT_RESPONSES_POLICY: ResponsesPolicy = { store: "deny" };
+const DEFAULT_EMBEDDINGS_POLICY: EmbeddingsPolicy = { tokenInput: "deny", maxInputs: 2048 };
+
+/** A project's settings are optional in the parsed policy (projects built in code need not name them): read them through these. */
+export const responsesPolicyOf = (project: { readonly responses?: ResponsesPolicy | undefined }): ResponsesPolicy => project.responses ?? DEFAULT_RESPONSES_POLICY;
+export const embeddingsPolicyOf = (project: { readonly embeddings?: EmbeddingsPolicy | undefined }): EmbeddingsPolicy => project.embeddings ?? DEFAULT_EMBEDDINGS_POLICY;

@@ -1,0 +1,6 @@
+import { type CompletionProvider } from "./CompletionProvider.js";
+import { type EmbeddingsProvider } from "./EmbeddingsProvider.js";
+import { type ResponsesProvider } from "./ResponsesProvider.js";
+
+/** Everything the gateway asks of an upstream: chat completions, embeddings and the Responses API. */
+export type UpstreamProvider = CompletionProvider & EmbeddingsProvider & ResponsesProvider;

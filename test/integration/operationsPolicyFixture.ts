@@ -1,0 +1,51 @@
+import { type PolicyInput } from "../../src/core/policy/schema.js";
+
+export const OPERATION_UPSTREAMS = {
+  chat: { name: "eu-chat", region: "westeurope" },
+  embed: { name: "eu-embed", region: "westeurope" },
+  zdr: { name: "eu-zdr", region: "swedencentral" },
+} as const;
+export type OperationUpstream = keyof typeof OPERATION_UPSTREAMS;
+
+const ALL = ["chat.completions", "models.list", "embeddings.create", "responses.create"] as const;
+
+/** Two projects (defaults, and one that allows stored responses and token input) over a chat, an embeddings and a zdr endpoint. */
+export function operationsPolicy(urls: Readonly<Record<OperationUpstream, string>>): PolicyInput {
+  const endpoint = (id: string, url: string, endpointClass: "standard" | "zdr", deployments: string[], operations?: ("chat" | "embeddings" | "responses")[]) => ({
+    id,
+    provider: "azure" as const,
+    baseUrl: url,
+    region: id === "eu-zdr" ? "swedencentral" : "westeurope",
+    residency: "eu" as const,
+    class: endpointClass,
+    deployments,
+    auth: { kind: "none" as const },
+    timeoutInMs: 5_000,
+    // The zero-data-retention endpoint serves what the standard ones may not (pii), not before them.
+    priority: endpointClass === "zdr" ? 10 : 1,
+    ...(operations ? { operations } : {}),
+  });
+  const models = [
+    { name: "gpt-4o-mini", deployment: "gpt-4o-mini" },
+    { name: "text-embedding-3-small", deployment: "embed-small" },
+  ];
+  return {
+    version: 1,
+    projects: [
+      { id: "acme", residency: "eu", models, maxMessages: 16, auditOnPublishFailure: "outbox" },
+      { id: "open", residency: "eu", models, responses: { store: "allow" }, embeddings: { tokenInput: "allow" }, uninspectableInputs: "allow" },
+    ],
+    serviceAccounts: [
+      { id: "app", project: "acme", permissions: [...ALL] },
+      { id: "chat-only", project: "acme", permissions: ["chat.completions"] },
+      { id: "open-app", project: "open", permissions: [...ALL] },
+    ],
+    endpoints: [
+      endpoint("eu-chat", urls.chat, "standard", ["gpt-4o-mini"]),
+      endpoint("eu-embed", urls.embed, "standard", ["embed-small"], ["embeddings"]),
+      endpoint("eu-zdr", urls.zdr, "zdr", ["gpt-4o-mini", "embed-small"], ["chat", "embeddings", "responses"]),
+    ],
+    pricing: { "gpt-4o-mini": { inputPer1M: 0.15, outputPer1M: 0.6 }, "embed-small": { embeddingsPer1M: 0.02 } },
+    routing: { maxAttempts: 2, totalDeadlineInMs: 10_000 },
+  };
+}
