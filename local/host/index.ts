@@ -11,6 +11,7 @@ import { type HttpRoute, compileRoute, matchRoute } from "./httpRoutes.js";
 import { parseNcrontab } from "./ncrontab.js";
 import { type BodyRateOptions, MAX_BODY_BYTES, type RequestBody, RequestBodyError, closeAfterUnreadBody, isBodyAbandoned, requestBodyOf, watchBodyRate } from "./requestBody.js";
 import { resolveSetting } from "./resolveSetting.js";
+import { appHostJsonPath, readHostServiceBusSettings } from "./hostJsonServiceBus.js";
 import { type RunningTrigger, startServiceBusTrigger } from "./serviceBusTrigger.js";
 
 export interface LocalHostOptions {
@@ -24,6 +25,8 @@ export interface LocalHostOptions {
   /** Feed Service Bus triggers from their queues. */
   readonly runServiceBusTriggers?: boolean;
   readonly log?: (line: string) => void;
+  /** host.json, whose serviceBus section configures the triggers (default: the one in the working directory). */
+  readonly hostJsonPath?: string;
   /**
    * How long a caller may take to send the request's headers (default 30 s, Kestrel's
    * RequestHeadersTimeout); past it the connection gets 408 and is closed.
@@ -359,6 +362,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const triggers: RunningTrigger[] = [];
   const clients: ServiceBusClient[] = [];
   if (options.runServiceBusTriggers) {
+    // As the Functions host does: sessions, batch size and lock renewal from host.json's serviceBus section.
+    const hostServiceBus = readHostServiceBusSettings(options.hostJsonPath ?? appHostJsonPath());
     for (const definition of options.definitions) {
       if (definition.kind !== "serviceBusQueue") continue;
       const connectionString = environment[definition.options.connection];
@@ -368,7 +373,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       const client = new ServiceBusClient(connectionString, { retryOptions: { timeoutInMs: 3_000, maxRetries: 3 } });
       clients.push(client);
       triggers.push(
-        startServiceBusTrigger({ name: definition.name, options: definition.options, queueName: resolveSetting(definition.options.queueName, environment), client, log }),
+        startServiceBusTrigger({
+          name: definition.name,
+          options: definition.options,
+          queueName: resolveSetting(definition.options.queueName, environment),
+          client,
+          log,
+          ...hostServiceBus,
+        }),
       );
     }
   }

@@ -11,6 +11,8 @@ export interface ServiceBusTriggerOptions {
   readonly client: ServiceBusClient;
   readonly maxMessagesPerBatch?: number;
   readonly maxConcurrentSessions?: number;
+  /** How long a session receiver waits for more of its session's messages before letting the session go (host.json's sessionIdleTimeout). */
+  readonly sessionIdleTimeoutInMs?: number;
   /** How long the host keeps renewing a session's lock while the function runs (host.json `maxAutoLockRenewalDuration`, default 5 min). */
   readonly maxAutoLockRenewalDurationInMs?: number;
   readonly log: (line: string) => void;
@@ -73,13 +75,23 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
       return;
     }
     if (trigger.options.autoCompleteMessages === false) return;
-    for (const message of messages) await receiver.completeMessage(message);
+    // Settled together: one round trip's wait for the batch, not one per message.
+    await Promise.all(messages.map((message) => receiver.completeMessage(message)));
   };
 
   const drain = async (receiver: ServiceBusReceiver): Promise<void> => {
+    // Receives in short waits, so a batch is handed over soon after its first message (the SDK then
+    // waits at most what is left of the wait); a session is let go only after `sessionIdleTimeoutInMs`
+    // without a message, as the Functions host does: re-accepting one costs a link, a token and a lock.
+    const idleTimeoutInMs = sessions ? (trigger.sessionIdleTimeoutInMs ?? 0) : Number.POSITIVE_INFINITY;
+    let lastMessageAtInMs = Date.now();
     while (!abort.signal.aborted) {
       const messages = await receiver.receiveMessages(batchSize, { maxWaitTimeInMs: sessions ? 300 : 1000, abortSignal: abort.signal });
-      if (messages.length === 0) return;
+      if (messages.length === 0) {
+        if (Date.now() - lastMessageAtInMs >= idleTimeoutInMs) return;
+        continue;
+      }
+      lastMessageAtInMs = Date.now();
       await invoke(receiver, messages);
     }
   };
