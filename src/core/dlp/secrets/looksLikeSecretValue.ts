@@ -1,6 +1,6 @@
 import { characterClasses, isPlaceholder, shannonEntropy } from "./placeholder.js";
 
-// References and expressions, not values: `<...>`, `${X}`, `{{ x }}`, `%X%`, `process.env.X`, `config.x`, calls.
+// References and expressions, not values: `<...>`, `${X}`, `{{ x }}`, `%X%`, environment lookups (Node's and Python's), `config.x`, calls.
 const REFERENCE = /^(?:<.*>|\$\{?.*|\{\{.*|%.*%|\*+|.*\.\.\.|(?:process\.env|os\.environ|os\.getenv|env|getenv|config|settings|self|this|secrets|vars)\b.*|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|.*\(.*)$/i;
 // Words and identifiers name things ("audit-digest-key", "cl100k_base", "bearer"); they are not chosen secrets.
 const IDENTIFIER = /^[a-z]+\d*(?:[-_.][a-z]+\d*)*$/;
