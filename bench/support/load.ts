@@ -65,6 +65,20 @@ function percentile(sorted: Float64Array, fraction: number): number {
   return sorted[index] ?? Number.NaN;
 }
 
+/** A run's result from its successful latencies (ms), wall time, failures and requests not sent. */
+function resultOf(latencies: Float64Array, elapsedInSeconds: number, failures: number, dropped: number): LoadResult {
+  const sorted = latencies.sort();
+  return {
+    requests: sorted.length,
+    requestsPerSecond: sorted.length / elapsedInSeconds,
+    p50Ms: percentile(sorted, 0.5),
+    p90Ms: percentile(sorted, 0.9),
+    p99Ms: percentile(sorted, 0.99),
+    failures,
+    dropped,
+  };
+}
+
 /**
  * Open loop at a fixed rate, paced evenly (a request every 1/rate s, not a burst at the start of each
  * second as autocannon's `overallRate` does), latency measured from the moment each request was due
@@ -131,18 +145,8 @@ export async function fixedRate(target: LoadTarget, rate: number, durationInSeco
     };
     tick();
   });
-  const elapsedInSeconds = (performance.now() - startedAt) / 1000;
   agent.destroy();
-  const sorted = latencies.slice(0, completed).sort();
-  return {
-    requests: completed,
-    requestsPerSecond: completed / elapsedInSeconds,
-    p50Ms: percentile(sorted, 0.5),
-    p90Ms: percentile(sorted, 0.9),
-    p99Ms: percentile(sorted, 0.99),
-    failures,
-    dropped,
-  };
+  return resultOf(latencies.slice(0, completed), (performance.now() - startedAt) / 1000, failures, dropped);
 }
 
 /**
@@ -172,16 +176,6 @@ export async function sequential(target: LoadTarget, count: number): Promise<Loa
     if (status >= 200 && status < 300) latencies[completed++] = performance.now() - sentAt;
     else failures += 1;
   }
-  const elapsedInSeconds = (performance.now() - startedAt) / 1000;
   agent.destroy();
-  const sorted = latencies.slice(0, completed).sort();
-  return {
-    requests: completed,
-    requestsPerSecond: completed / elapsedInSeconds,
-    p50Ms: percentile(sorted, 0.5),
-    p90Ms: percentile(sorted, 0.9),
-    p99Ms: percentile(sorted, 0.99),
-    failures,
-    dropped: 0,
-  };
+  return resultOf(latencies.slice(0, completed), (performance.now() - startedAt) / 1000, failures, 0);
 }
