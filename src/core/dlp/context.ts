@@ -209,6 +209,8 @@ export function contextDelta(type: EntityType, text: string, start: number): num
     followingEnd = end;
     followingRoles = roles;
     wordsSeen += 1;
+    // Past the two words that decide adjacency, a positive word settles it: the rest of the window cannot change the result.
+    if (sawPositive && wordsSeen >= 2 && !(hashTail && adjacentNegative[type] !== undefined)) return CONTEXT_BOOST;
   }
   if (lastWordEnd === -1) hashTail = tailKind(text, from, start) === "hash";
   if (hashTail && adjacentNegative[type] !== undefined) return -NEGATIVE_CONTEXT_PENALTY;
