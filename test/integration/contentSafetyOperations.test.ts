@@ -1,6 +1,6 @@
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sayDirective } from "../../local/mockOpenAi/toolCalls.js";
+import { sayDirective, toolDirective } from "../../local/mockOpenAi/toolCalls.js";
 import { type AuditEvent } from "../../src/core/audit/AuditEvent.js";
 import { queryAuditEvents } from "../../src/core/audit/queryAuditEvents.js";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
@@ -175,6 +175,28 @@ describe("content safety on the Responses API, with the openai SDK and the Conte
     const served = await readResponsesStream(clean);
     expect(served.failure).toBeNull();
     expect(served.deltas).toBe("A calm story about a garden. ".repeat(8));
+  });
+
+  it("screens the model's function-call arguments too: refused plain, stopped streamed before the harmful fragment", async () => {
+    const args = JSON.stringify({ note: `${"Meeting notes for the quarterly planning session. ".repeat(4)}then the violence began [[cs:violence=6]]`, to: "team@example.com" });
+    const prompt = `Send the notes ${toolDirective("send_notes", args)}`;
+    const plain = await refusal(client("shielded").responses.create({ model: "gpt-4o-mini", input: prompt }));
+    expect(plain.code).toBe("content_filter");
+    const stream = await client("shielded").responses.create({ model: "gpt-4o-mini", input: prompt, stream: true });
+    let argumentsShown = "";
+    let shown = "";
+    const failure = await (async () => {
+      for await (const event of stream) {
+        if (event.type === "response.function_call_arguments.delta") argumentsShown += event.delta;
+        shown += JSON.stringify(event);
+      }
+      return null;
+    })().catch((error: unknown) => error);
+    expect((failure as APIError | null)?.code).toBe("content_filter");
+    expect(argumentsShown).not.toBe("");
+    expect(args.startsWith(argumentsShown)).toBe(true);
+    expect(shown).not.toContain("cs:violence");
+    expect(shown).not.toContain("team@example.com");
   });
 
   it("flags and passes where the project's action is flag, recording it on the call; one Content Safety call of each kind for the input, none for a repeat (HMAC cache)", async () => {
