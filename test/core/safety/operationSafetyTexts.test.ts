@@ -35,10 +35,12 @@ describe("content safety texts of a Responses request", () => {
   });
 
   it("screens text from an item of a role or type it does not know as a document, never skips it", () => {
-    expect(responses({ input: [{ role: "critic", content: "Text from an unknown role." }, { type: "shell_call_output", output: "Output of a shell tool." }] })).toEqual({
-      userPrompt: "",
-      documents: ["Text from an unknown role.", "Output of a shell tool."],
-    });
+    const input = [
+      { role: "critic", content: "Text from an unknown role." },
+      { role: "constructor", content: "A role named like an object's own property." },
+      { type: "shell_call_output", output: "Output of a shell tool." },
+    ];
+    expect(responses({ input })).toEqual({ userPrompt: "", documents: ["Text from an unknown role.", "A role named like an object's own property.", "Output of a shell tool."] });
   });
 });
 

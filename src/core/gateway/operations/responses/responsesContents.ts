@@ -38,7 +38,12 @@ export function responsesContents(request: ResponsesRequest): ContentField[] {
 
 type CollectFrom = (origin: ContentOrigin) => Collect;
 
-const MESSAGE_ORIGIN: Readonly<Record<string, ContentOrigin>> = { user: "user", system: "app", developer: "app", assistant: "model" };
+const MESSAGE_ORIGIN: ReadonlyMap<string, ContentOrigin> = new Map([
+  ["user", "user"],
+  ["system", "app"],
+  ["developer", "app"],
+  ["assistant", "model"],
+]);
 /** Items the model produced (sent back as history): its calls and reasoning. */
 const MODEL_ITEMS = new Set(["function_call", "custom_tool_call", "reasoning"]);
 
@@ -47,9 +52,9 @@ const MODEL_ITEMS = new Set(["function_call", "custom_tool_call", "reasoning"]);
  * else that carries text (tool outputs, items of types Palisade does not know) is third-party content,
  * screened as a document.
  */
-export function itemOrigin(item: Record<string, unknown>): ContentOrigin {
+function itemOrigin(item: Record<string, unknown>): ContentOrigin {
   if (typeof item.type === "string" && MODEL_ITEMS.has(item.type)) return "model";
-  if ((item.type === undefined || item.type === "message") && typeof item.role === "string") return MESSAGE_ORIGIN[item.role] ?? "document";
+  if ((item.type === undefined || item.type === "message") && typeof item.role === "string") return MESSAGE_ORIGIN.get(item.role) ?? "document";
   return "document";
 }
 
