@@ -96,8 +96,8 @@ export class StreamedOutputTexts {
 
   textOf(event: unknown): string {
     if (!isRecord(event)) return "";
-    if (Array.isArray(event.choices)) return joined(chatChoiceTexts(event));
-    const texts: string[] = [];
+    // Both shapes are read whatever the operation: an event cannot hide text by looking like the other kind.
+    const texts = chatChoiceTexts(event);
     for (const { key, text, delta } of responsesEventTexts(event)) {
       if (text === "") continue;
       if (delta) {
