@@ -7,6 +7,7 @@ import { type Readable, type Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { startMockOpenAi } from "../local/mockOpenAi/index.js";
 import { DEPLOYMENT, REQUEST_BODY, benchPolicy, startGatewayChild } from "./gateway.js";
+import { measureAzuriteGrowth } from "./support/azuriteGrowth.js";
 import { costPerMillionRequests } from "./support/costModel.js";
 import { type LoadResult, type LoadTarget, closedLoop, fixedRate, sequential } from "./support/load.js";
 import { readLoopDiagnostics } from "./support/loopDiagnostics.js";
@@ -262,6 +263,15 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
         `(compute $${cost.computeBusyUsd.toFixed(2)}-${cost.computeSerialUsd.toFixed(2)}, executions $${cost.executionsUsd.toFixed(2)}, Service Bus $${cost.serviceBusUsd.toFixed(2)}, ` +
         `Table $${cost.tableUsd.toFixed(3)}, Key Vault $${cost.keyVaultUsd.toFixed(3)})`,
     );
+
+    // 5. The local stack as its data grows (npm start serving for hours): Azurite's cost per insert.
+    if (!chosen || chosen.includes("growth")) {
+      const growth = await measureAzuriteGrowth(options.quick ? 10_000 : 30_000);
+      results["growth.rows"] = growth.rows;
+      results["growth.transactionCpuMsEarly"] = round(growth.transactionCpuMsEarly, 1);
+      results["growth.transactionCpuMsAtRows"] = round(growth.transactionCpuMsAtRows, 1);
+      log(`deployed bench: Azurite, a 100-row transaction into one partition: ${results["growth.transactionCpuMsEarly"]} ms CPU at first, ${results["growth.transactionCpuMsAtRows"]} ms at ${growth.rows} rows`);
+    }
     return results;
   } finally {
     for (const child of children.reverse()) await stopChild(child).catch(() => undefined);
