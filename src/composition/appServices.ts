@@ -98,12 +98,14 @@ function policyModelNames(policy: Policy): string[] {
 
 /** How long start-up work left to run after the services are built may hold up `close()`. */
 const BACKGROUND_CLOSE_TIMEOUT_IN_MS = 5_000;
+/** The policy-change trail waits this long after start-up, so a cold instance's first requests go first. */
+const POLICY_TRAIL_DELAY_IN_MS = 2_000;
 
 /**
  * Builds the app's services. Start-up is what a cold instance's first request waits for, so the
  * independent steps run at once (policy, telemetry, the Key Vault CA; then the digest key, the
  * token encodings the policy's models use, the local tables), the Service Bus link opens meanwhile,
- * and what no request needs (the policy-change trail) runs after, in the background.
+ * and what no request needs (the policy-change trail) runs later, in the background.
  */
 export async function createAppServices(settings: Settings, clock: Clock = systemClock): Promise<AppServices> {
   const logger = new JsonLogger(settings.PALISADE_LOG_LEVEL);
@@ -215,14 +217,19 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const models = new ModelsService({ policy: policy.policy, authenticator, createdAtInSeconds: Math.floor(clock.nowInMs() / 1000) });
 
   // A new policy version (or changed models or endpoints) is an audit event, recorded once across
-  // instances. No request needs it first: it runs in the background, after the link is open (its
-  // publisher falls back to the outbox, so a broker that is away loses nothing).
-  const policyTrail = publisherOpened
-    .then(() => recordPolicyChangesAtStartUp({ storage, settings, policy, audit, clock, logger }))
-    .then(
-      () => undefined,
-      () => logger.error("policy change trail could not be recorded"),
-    );
+  // instances. No request needs it: it runs in the background (its publisher falls back to the
+  // outbox, so a broker that is away loses nothing).
+  let policyTrail: Promise<void> | null = null;
+  const recordPolicyTrail = (): Promise<void> =>
+    (policyTrail ??= publisherOpened
+      .then(() => recordPolicyChangesAtStartUp({ storage, settings, policy, audit, clock, logger }))
+      .then(
+        () => undefined,
+        () => logger.error("policy change trail could not be recorded"),
+      ));
+  // After the first requests of a cold instance, not among them; close() records it if it has not run.
+  const policyTrailTimer = setTimeout(() => void recordPolicyTrail(), POLICY_TRAIL_DELAY_IN_MS);
+  policyTrailTimer.unref();
   logger.info("palisade started", { policyVersion: policy.version.slice(0, 12), projects: policy.policy.projects.length, endpoints: policy.policy.endpoints.length });
   return {
     settings,
@@ -243,7 +250,8 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     telemetry,
     async close() {
       clearInterval(usageFlusher);
-      await Promise.race([policyTrail, new Promise((resolve) => setTimeout(resolve, BACKGROUND_CLOSE_TIMEOUT_IN_MS).unref())]);
+      clearTimeout(policyTrailTimer);
+      await Promise.race([recordPolicyTrail(), new Promise((resolve) => setTimeout(resolve, BACKGROUND_CLOSE_TIMEOUT_IN_MS).unref())]);
       // Before the audit publisher closes: budget warnings from the last write are audit events.
       await gateway.usageFlush.run({ everything: true }).catch((error: unknown) => logger.error("usage not written at shutdown", { error: ensureError(error).name }));
       await audit.close();
