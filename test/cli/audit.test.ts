@@ -21,6 +21,8 @@ import { replayAuditDeadLetters } from "../../src/core/audit/AuditDeadLetterQueu
 import { InMemoryAuditPublisher } from "../fakes/InMemoryAuditPublisher.js";
 import { InMemoryCheckpointAnchor } from "../fakes/InMemoryCheckpointAnchor.js";
 import { InMemoryCheckpointSigner } from "../fakes/InMemoryCheckpointSigner.js";
+import { InMemoryCheckpointKeyPins } from "../fakes/InMemoryCheckpointKeyPins.js";
+import { CheckpointKeyTrust } from "../../src/core/audit/CheckpointKeyTrust.js";
 
 class Capture extends Writable {
   text = "";
@@ -38,7 +40,11 @@ async function setup() {
   const outbox = new InMemoryAuditOutbox();
   const publisher = new InMemoryAuditPublisher();
   const clock = new ManualClock();
-  const checkpointer = new AuditCheckpointer({ ledger, anchor, signer, signatureVerifier: signer.verifier(), clock, logger: silentLogger });
+  const pins = new InMemoryCheckpointKeyPins();
+  const keyTrust = new CheckpointKeyTrust({ pins, keys: signer, clock, logger: silentLogger });
+  // The Key Vault verifier accepts every version the vault holds, including ones added later.
+  const vaultVerifier = { verify: (input: Parameters<ReturnType<InMemoryCheckpointSigner["verifier"]>["verify"]>[0]) => signer.verifier().verify(input) };
+  const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keyTrust, signatureVerifier: vaultVerifier, clock, logger: silentLogger });
   const appender = new AuditAppender({ ledger, clock, logger: silentLogger });
   const deadLetters = new InMemoryAuditDeadLetters();
   const deadLetterQueue = new InMemoryAuditDeadLetterQueue(publisher);
@@ -46,8 +52,9 @@ async function setup() {
   const components: AuditComponents = {
     ledger,
     anchor,
-    signer,
-    signatureVerifier: signer.verifier(),
+    signer: keyTrust,
+    signatureVerifier: vaultVerifier,
+    keyTrust,
     checkpointer,
     appender,
     publisher,
@@ -80,7 +87,7 @@ async function setup() {
     if (!(error instanceof CommanderError)) throw new Error(`expected a CommanderError, got ${String(error)}`);
     return error;
   };
-  return { ledger, anchor, signer, events, stdout, stderr, run, runFails, closes: () => closes, outbox, deadLetters, deadLetterQueue, publisher };
+  return { ledger, anchor, signer, pins, appender, checkpointer, events, stdout, stderr, run, runFails, closes: () => closes, outbox, deadLetters, deadLetterQueue, publisher };
 }
 
 describe("palisade audit", () => {
