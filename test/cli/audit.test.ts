@@ -320,7 +320,7 @@ describe("palisade audit: pinned trust in the checkpoint key (issue 21 item 10)"
     // A pin the attacker made for their own version: self-signed, but not by the previous pinned key.
     t.pins.stored.set(1, pin1);
     const version = await t.signer.createVersion();
-    const body = { ...pin1, index: 2, keyId: version, publicKey: ecPublicKeyOf((await t.signer.publicKey(version))!)!, previousKeyId: pin1.keyId, previousPinHash: keyPinHash(pin1) };
+    const body = { ...pin1, index: 2, keyId: version, publicKey: ecPublicKeyOf((await t.signer.publicKey(version)))!, previousKeyId: pin1.keyId, previousPinHash: keyPinHash(pin1) };
     const withThumb = { ...body, thumbprint: jwkThumbprint(body.publicKey) };
     const self = Buffer.from(await t.signer.signWith(version, sha256(keyPinText(withThumb)))).toString("base64");
     t.pins.stored.set(2, { ...withThumb, selfSignature: self, previousKeySignature: self });

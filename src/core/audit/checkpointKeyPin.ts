@@ -71,7 +71,7 @@ export function isCheckpointKeyPin(value: unknown): value is CheckpointKeyPin {
     v.keyId !== "" &&
     typeof key === "object" &&
     key !== null &&
-    ecPublicKeyOf(key as JsonWebKey) !== null &&
+    ecPublicKeyOf(key) !== null &&
     typeof v.thumbprint === "string" &&
     typeof v.pinnedAt === "string" &&
     nullableString(v.previousKeyId) &&
