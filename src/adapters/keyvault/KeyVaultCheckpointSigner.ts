@@ -101,9 +101,12 @@ export class KeyVaultCheckpointSigner implements CheckpointSigner, SignatureVeri
     return this.publicJwk(keyId);
   }
 
-  /** A new version generated inside the vault (needs Key Vault Crypto Officer: an operator, not the app). */
+  /**
+   * A new version generated inside the vault by Key Vault's rotate operation, so it takes the key's rotation
+   * policy (its expiry). Needs Key Vault Crypto Officer: an operator, not the app.
+   */
   async createVersion(): Promise<string> {
-    const key = await this.keys.createEcKey(this.options.keyName, { curve: "P-256", keyOps: ["sign", "verify"] });
+    const key = await this.keys.rotateKey(this.options.keyName);
     if (key.id === undefined) throw new Error(`Key Vault made a version of ${this.options.keyName} without an id`);
     return key.id;
   }
