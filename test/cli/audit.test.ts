@@ -292,6 +292,9 @@ describe("palisade audit: pinned trust in the checkpoint key (issue 21 item 10)"
     await t.run("rotate-key", "--json");
     const rotated = JSON.parse(t.stdout.text) as { keyId: string; previousKeyId: string };
     expect(rotated).toMatchObject({ previousKeyId: "memory://checkpoint-key/1" });
+    expect(t.publisher.published.filter((e) => e.type === "key_rotated")).toEqual([
+      expect.objectContaining({ project: "_system", details: expect.objectContaining({ keyId: rotated.keyId, previousKeyId: "memory://checkpoint-key/1" }) }),
+    ]);
     await t.appender.append([makeAuditEvent({ project: "alpha" }, 51)].map((body) => ({ body })));
     await t.run("checkpoint", "--chain", "alpha", "--json");
     expect(JSON.parse(t.stdout.text)).toMatchObject({ size: 9, keyId: rotated.keyId });

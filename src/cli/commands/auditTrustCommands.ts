@@ -1,7 +1,10 @@
 import { type Command } from "commander";
+import { randomUUID } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { type AuditComponents } from "../../composition/audit.js";
+import { SYSTEM_CHAIN_ID } from "../../core/audit/AuditEvent.js";
 import { type CheckpointKeyTrust } from "../../core/audit/CheckpointKeyTrust.js";
+import { credentialAuditEvent } from "../../core/rotation/credentialAuditEvent.js";
 
 interface TrustCommandHelpers {
   readonly run: <A extends unknown[]>(action: (components: AuditComponents, ...args: A) => Promise<void>) => (...args: A) => Promise<void>;
@@ -45,6 +48,19 @@ export function addAuditTrustCommands(audit: Command, { run, out, json }: TrustC
       run(async (c, options: { json?: boolean }) => {
         const { previous, pinned } = await needTrust(c).rotate();
         const result = { previousKeyId: previous?.keyId ?? null, keyId: pinned.keyId, thumbprint: pinned.thumbprint, pinnedAt: pinned.pinnedAt };
+        // The pin is the durable record; the event puts the rotation in the `_system` chain too (the outbox keeps it through a broker outage).
+        const event = credentialAuditEvent({
+          type: "key_rotated",
+          actorId: "cli",
+          project: SYSTEM_CHAIN_ID,
+          status: "success",
+          atInMs: Date.parse(pinned.pinnedAt),
+          policyVersion: "n/a",
+          details: { credentialId: "audit-checkpoint-key", keyId: result.keyId, previousKeyId: result.previousKeyId, thumbprint: result.thumbprint },
+          idempotencyParts: ["audit-checkpoint-key", result.keyId],
+          newEventId: randomUUID,
+        });
+        await c.publisherFor("outbox").publish([event]);
         if (options.json === true) json(result);
         else out(`pinned ${result.keyId} (thumbprint ${result.thumbprint}), introduced by ${result.previousKeyId ?? "nothing: trust root"}; checkpoints are signed with it from now on\n`);
       }),
