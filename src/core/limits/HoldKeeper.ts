@@ -1,7 +1,7 @@
 import { type Clock } from "../clock.js";
 import { ensureError } from "../errors.js";
 import { type Logger } from "../logger.js";
-import { type ReclaimedHold, type UsageCounterStore } from "./UsageCounterStore.js";
+import { type ApplyCountersResult, type CounterDelta, type ReclaimedHold, type UsageCounterStore } from "./UsageCounterStore.js";
 
 /**
  * Who holds what this instance reserved, and until when. Budget reservations and budget leases
@@ -51,8 +51,19 @@ export class HoldKeeper {
     return nowInMs + this.deps.expiryInMs;
   }
 
+  /**
+   * Every limits write goes through here: the holds it adds expire unless renewed, and a partition
+   * it added to is one this owner now renews.
+   */
+  async apply(project: string, deltas: readonly CounterDelta[]): Promise<ApplyCountersResult> {
+    const startedAt = this.deps.clock.nowInMs();
+    const result = await this.deps.store.apply(project, deltas, { holdExpiresAtMs: this.expiresAt(startedAt) });
+    if (result.applied && deltas.some((delta) => delta.heldBy !== undefined && Object.values(delta.add).some((amount) => amount > 0))) this.written(project, startedAt);
+    return result;
+  }
+
   /** A held write that started at `startedAt` was committed in `project`. */
-  written(project: string, startedAt: number): void {
+  private written(project: string, startedAt: number): void {
     if (this.holding.size === 0 || this.validUntil === Number.POSITIVE_INFINITY) this.validUntil = startedAt + this.deps.expiryInMs;
     this.holding.add(project);
   }

@@ -1,0 +1,123 @@
+import { type HoldKeeper } from "./HoldKeeper.js";
+import { type CounterNeed, LocalAllowances, type ReturnedAllowance } from "./LocalAllowances.js";
+import { type ApplyCountersResult, type CounterDelta } from "./UsageCounterStore.js";
+
+/**
+ * The admission check: a request's limited counters (rate limits, budget reservations) either all
+ * move or none does. Without leases every request is one atomic, limit-checked `apply`. With
+ * leases (`leaseFraction` > 0) a request is admitted from capacity this instance already
+ * committed, and only the shortfall goes to the store, one acquisition per project at a time
+ * (docs/limits.md).
+ */
+
+const isFinishedMinute = (key: string, currentMinute: number): boolean => key.startsWith("L|m|") && Number(key.split("|")[2]) < currentMinute;
+
+export class CounterAdmission {
+  private readonly allowances: LocalAllowances;
+  /** One lease acquisition in flight per project; other requests wait for it, then look again. */
+  private readonly acquiring = new Map<string, Promise<void>>();
+  /** What the requests waiting for a project's acquisition need, by counter: the next lease covers it. */
+  private readonly waiting = new Map<string, Map<string, number>>();
+
+  constructor(
+    private readonly holds: HoldKeeper,
+    /** Share of a limit one lease may add beyond a request's need (0: no leases). */
+    private readonly leaseFraction: number,
+  ) {
+    this.allowances = new LocalAllowances(leaseFraction);
+  }
+
+  /**
+   * Admits a request's limited needs: from this instance's leases when they cover it, else by
+   * committing the shortfall (plus a new lease while the window has room) in one atomic apply.
+   */
+  async admit(project: string, deltas: readonly CounterDelta[]): Promise<ApplyCountersResult> {
+    if (this.leaseFraction === 0) return this.holds.apply(project, deltas);
+    const needs = deltas.map(needOf);
+    for (;;) {
+      if (this.allowances.tryTake(project, needs)) return { applied: true, counters: this.allowances.view(project, needs) };
+      // Near a limit every request commits its own need, concurrently (the store batches them).
+      if (this.allowances.anyExhausted(project, needs)) return this.commitShortfall(project, needs, false);
+      const inFlight = this.acquiring.get(project);
+      if (inFlight !== undefined) {
+        this.addWaiting(project, needs, 1);
+        await inFlight;
+        this.addWaiting(project, needs, -1);
+        continue;
+      }
+      const acquisition = this.commitShortfall(project, needs, true);
+      const done = acquisition.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.acquiring.set(project, done);
+      try {
+        return await acquisition;
+      } finally {
+        if (this.acquiring.get(project) === done) this.acquiring.delete(project);
+      }
+    }
+  }
+
+  /**
+   * Takes back leases to hand to the store: those no request used since the last call and those
+   * of finished minutes, or every one (`everything`: shutdown, or holds forfeited).
+   */
+  returnLeases(everything: boolean, currentMinute: number): ReadonlyMap<string, readonly ReturnedAllowance[]> {
+    return this.allowances.reclaim({ everything, isOver: (key) => isFinishedMinute(key, currentMinute) });
+  }
+
+  private addWaiting(project: string, needs: readonly CounterNeed[], sign: 1 | -1): void {
+    let byKey = this.waiting.get(project);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.waiting.set(project, byKey);
+    }
+    for (const need of needs) {
+      const total = (byKey.get(need.key) ?? 0) + sign * need.amount;
+      if (total > 0) byKey.set(need.key, total);
+      else byKey.delete(need.key);
+    }
+    if (byKey.size === 0) this.waiting.delete(project);
+  }
+
+  /** Commits what the leases do not cover; with `lease`, adds a lease, and retries without it if refused. */
+  private async commitShortfall(project: string, needs: readonly CounterNeed[], lease: boolean): Promise<ApplyCountersResult> {
+    const { deficits, taken } = this.allowances.takePartially(project, needs);
+    if (deficits.length === 0) return { applied: true, counters: this.allowances.view(project, needs) };
+    try {
+      const waiting = this.waiting.get(project);
+      const extras = deficits.map((need) => (lease ? this.allowances.extraFor(project, need, waiting?.get(need.key) ?? 0) : 0));
+      // No room for a lease: this counter is near its limit for the rest of its window.
+      if (lease) this.allowances.markExhausted(project, deficits.filter((_, index) => extras[index] === 0).map((need) => need.key));
+      let result = await this.holds.apply(project, deficits.map((need, index) => deltaOf(need, need.amount + (extras[index] ?? 0))));
+      this.allowances.observe(project, deficits, result.counters);
+      if (!result.applied && extras.some((extra) => extra > 0)) {
+        this.allowances.markExhausted(project, result.refused);
+        extras.fill(0);
+        result = await this.holds.apply(project, deficits.map((need) => deltaOf(need, need.amount)));
+        this.allowances.observe(project, deficits, result.counters);
+      }
+      if (!result.applied) {
+        this.allowances.markExhausted(project, result.refused);
+        this.allowances.giveBack(project, taken);
+        return { ...result, counters: { ...result.counters, ...this.allowances.view(project, needs.filter((need) => !(need.key in result.counters))) } };
+      }
+      deficits.forEach((need, index) => this.allowances.credit(project, need, extras[index] ?? 0));
+      return { applied: true, counters: this.allowances.view(project, needs) };
+    } catch (error) {
+      this.allowances.giveBack(project, taken);
+      throw error;
+    }
+  }
+}
+
+function needOf(delta: CounterDelta): CounterNeed {
+  const [field, amount] = Object.entries(delta.add)[0] ?? ["", 0];
+  if (delta.limit === undefined) throw new RangeError(`counter ${delta.key} has no limit to lease against`);
+  return { key: delta.key, field, amount, limit: delta.limit, ...(delta.heldBy === undefined ? {} : { heldBy: delta.heldBy }) };
+}
+
+function deltaOf(need: CounterNeed, amount: number): CounterDelta {
+  return { key: need.key, add: { [need.field]: amount }, limit: need.limit, ...(need.heldBy === undefined ? {} : { heldBy: need.heldBy }) };
+}
