@@ -1,6 +1,6 @@
 import { type Clock } from "../clock.js";
 import { type Logger } from "../logger.js";
-import { AuditIntegrityError } from "./AuditIntegrityError.js";
+import { AuditIntegrityError, isAuditIntegrityError } from "./AuditIntegrityError.js";
 import { type CheckpointKeyPin, type CheckpointKeyPinBody, ecPublicKeyOf, jwkThumbprint, keyPinHash, keyPinText, type PinnedKey, verifyKeyPinChain } from "./checkpointKeyPin.js";
 import { type CheckpointKeyPins, type KeyPinOptions } from "./CheckpointKeyPins.js";
 import { type CheckpointKeyVersions, type CheckpointSignature, type CheckpointSigner, type SignOptions } from "./CheckpointSigner.js";
@@ -23,6 +23,7 @@ export interface PinnedTrust {
 }
 
 const MAX_PIN_ATTEMPTS = 3;
+const PINS_FRESH_FOR_IN_MS = 60_000;
 
 /**
  * Pinned trust in the checkpoint-signing key. Checkpoints are signed with the latest PINNED version, never
@@ -32,6 +33,9 @@ const MAX_PIN_ATTEMPTS = 3;
  * pinned key's signature.
  */
 export class CheckpointKeyTrust implements CheckpointSigner {
+  /** The latest pinned version, as last read. */
+  private signing: { readonly keyId: string; readonly readAtInMs: number } | null = null;
+
   constructor(private readonly deps: CheckpointKeyTrustDeps) {}
 
   /** The pins checked as a chain of trust; throws AuditIntegrityError("invalid_key_pin") when it is broken. */
@@ -45,12 +49,25 @@ export class CheckpointKeyTrust implements CheckpointSigner {
     return { pins, trust: { root: chain.root, keys: chain.keys, verifier, trustedKeyIds: new Set(chain.keys.map((k) => k.keyId)) } };
   }
 
-  /** Signs with the latest pinned version; on a deployment's first checkpoint, pins the vault's current version first. */
+  /**
+   * Signs with the latest pinned version; on a deployment's first checkpoint, pins the vault's current version
+   * first. The pins are read again at most once a minute (a rotation elsewhere is picked up within it). Broken
+   * pins refuse the checkpoint with `audit.checkpoint.refused`, which the refused-checkpoint alert watches.
+   */
   async sign(digest: Uint8Array, options: SignOptions = {}): Promise<CheckpointSignature> {
-    let { pins } = await this.load(options);
-    if (pins.length === 0) pins = await this.pinRoot(options);
-    const latest = pins.at(-1) as CheckpointKeyPin;
-    return { keyId: latest.keyId, signature: await this.deps.keys.signWith(latest.keyId, digest, options) };
+    const now = this.deps.clock.nowInMs();
+    if (this.signing === null || now - this.signing.readAtInMs >= PINS_FRESH_FOR_IN_MS) {
+      try {
+        let { pins } = await this.load(options);
+        if (pins.length === 0) pins = await this.pinRoot(options);
+        this.signing = { keyId: (pins.at(-1) as CheckpointKeyPin).keyId, readAtInMs: now };
+      } catch (error) {
+        if (isAuditIntegrityError(error)) this.deps.logger.error("audit.checkpoint.refused", { problem: error.problem });
+        throw error;
+      }
+    }
+    const { keyId } = this.signing;
+    return { keyId, signature: await this.deps.keys.signWith(keyId, digest, options) };
   }
 
   /** Rotation: a new version made in the vault, pinned with the previous pinned key's signature. */
@@ -60,6 +77,7 @@ export class CheckpointKeyTrust implements CheckpointSigner {
     const previous = pins.at(-1) as CheckpointKeyPin;
     const keyId = await this.deps.keys.createVersion(options);
     const pinned = await this.pinNext(keyId, options);
+    this.signing = { keyId: pinned.keyId, readAtInMs: this.deps.clock.nowInMs() };
     return { previous: { keyId: previous.keyId, thumbprint: previous.thumbprint, pinnedAt: previous.pinnedAt, publicKey: previous.publicKey }, pinned };
   }
 

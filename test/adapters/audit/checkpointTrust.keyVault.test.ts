@@ -48,6 +48,7 @@ const credential = new LocalDevelopmentCredential();
 function deployment() {
   const keyName = `cp-${randomUUID().slice(0, 8)}`;
   const container = `cp-${randomUUID()}`;
+  const clock = new ManualClock();
   const created = createAuditComponents({
     storage: { connectionString: azurite.connectionString },
     keyVault: { url: vault.vaultUrl, credential, caCertPem: vault.caCertPem },
@@ -55,7 +56,7 @@ function deployment() {
     checkpointContainer: container,
     checkpointEvery: 0,
     auditQueue: "audit-events",
-    clock: new ManualClock(),
+    clock,
     logger: silentLogger,
   });
   // No Service Bus here: an empty dead-letter queue, so that verify can say "complete".
@@ -74,7 +75,7 @@ function deployment() {
   };
   const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(container);
   const keys = new KeyClient(vault.vaultUrl, credential, keyVaultClientOptions({ caCertPem: vault.caCertPem }));
-  return { components, keyName, blobs, keys, stdout, stderr, run, runFails };
+  return { components, clock, keyName, blobs, keys, stdout, stderr, run, runFails };
 }
 
 async function append(components: AuditComponents, chainId: string, from: number, count: number): Promise<void> {
@@ -178,6 +179,7 @@ describe("pinned trust in the checkpoint key, on the Key Vault emulator and Azur
     expect(d.stderr.text).toContain("Key pin 0");
     expect(d.stderr.text).toContain("thumbprint does not match");
     await append(d.components, "pinned", 4, 2);
+    d.clock.advance(60_000); // the signer reads the pins again at most once a minute
     const failed = await d.runFails("checkpoint", "--chain", "pinned");
     expect(failed.exitCode).toBe(1);
     expect(d.stderr.text).toContain("Key pin 0");

@@ -162,6 +162,27 @@ describe("tamper suite (issue 21 item 10): notes re-signed with a key version ad
     expect([...t.pins.stored.keys()]).toEqual([0]);
   });
 
+  it("10: broken pins refuse the next checkpoint (logged as audit.checkpoint.refused, which the alert watches) once the signer reads them again", async () => {
+    const ledger = new InMemoryAuditLedger();
+    const anchor = new InMemoryCheckpointAnchor();
+    const signer = new InMemoryCheckpointSigner();
+    const clock = new ManualClock();
+    const pins = new InMemoryCheckpointKeyPins();
+    const logged: string[] = [];
+    const logger = { ...silentLogger, error: (message: string) => void logged.push(message) };
+    const trust = new CheckpointKeyTrust({ pins, keys: signer, clock, logger });
+    const appender = new AuditAppender({ ledger, clock, logger: silentLogger });
+    const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: trust, signatureVerifier: signer.verifier(), clock, logger: silentLogger });
+    await appender.append([{ body: makeAuditEvent({ project: CHAIN }, 0) }]);
+    await checkpointer.checkpoint(CHAIN);
+    pins.stored.set(0, "{}");
+    await appender.append([{ body: makeAuditEvent({ project: CHAIN }, 1) }]);
+    clock.advance(60_000);
+    await expect(checkpointer.checkpoint(CHAIN)).rejects.toMatchObject({ problem: "invalid_key_pin" });
+    expect(logged).toContain("audit.checkpoint.refused");
+    expect(anchor.notes.get(CHAIN)?.has(2)).toBe(false);
+  });
+
   it("10: pins swapped in order or re-linked are invalid_key_pin", async () => {
     const t = await pinnedChain();
     await t.trust.rotate();
