@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
 import { createUsageCommand } from "../../src/cli/commands/usage.js";
 import { ManualClock } from "../../src/core/clock.js";
+import { FIELD, projectPeriodKey, withOperationFields } from "../../src/core/limits/counterKeys.js";
 import { LimitGuard } from "../../src/core/limits/LimitGuard.js";
 import { CounterUsageReader, type UsageReader, type UsageReport } from "../../src/core/limits/UsageReader.js";
 import { silentLogger } from "../../src/core/logger.js";
@@ -15,6 +16,18 @@ async function seededReader(): Promise<UsageReader> {
   const base = { project: projectOf(policy), serviceAccount: null, model: "gpt-4o", deployment: "gpt4o-eu", estimatedPromptTokens: 1000, maxOutputTokens: 500 };
   await guard.settle(await guard.reserve({ ...base, keyId: "key-a" }), { inputTokens: 1000, outputTokens: 200 });
   await guard.settle(await guard.reserve({ ...base, keyId: "key-b" }), { inputTokens: 2000, cachedInputTokens: 1000, outputTokens: 100 });
+  return new CounterUsageReader(store);
+}
+
+/** The project's day row as settlements with an operation write it: two chat requests and one embeddings request. */
+async function readerByOperation(): Promise<UsageReader> {
+  const store = new InMemoryUsageCounterStore();
+  const windows = { day: "2026-07-04", month: "2026-07" };
+  const settle = (operation: "chat" | "embeddings", usdMicros: number, inputTokens: number, outputTokens: number) =>
+    store.apply("proj", [{ key: projectPeriodKey("day", windows), add: withOperationFields(operation, { [FIELD.usd]: usdMicros, [FIELD.requests]: 1, [FIELD.inputTokens]: inputTokens, [FIELD.outputTokens]: outputTokens }) }]);
+  await settle("chat", 4500, 1000, 200);
+  await settle("chat", 4750, 2000, 100);
+  await settle("embeddings", 20, 1000, 0);
   return new CounterUsageReader(store);
 }
 
@@ -45,6 +58,18 @@ describe("palisade usage", () => {
     expect(out).toMatch(/key-a\s+1\s+1000\s+0\s+200\s+\$0\.004500/);
     expect(out).toMatch(/team=search\s+2\s+3000/);
     expect(out).toMatch(/gpt-4o\s+2/);
+  });
+
+  it("prints spend, tokens and requests by operation", async () => {
+    const { out, error } = await run(["--project", "proj"], readerByOperation);
+    expect(error).toBeNull();
+    expect(out).toContain("Total: 3 requests, 4000 input tokens (0 cached), 300 output tokens, $0.009270");
+    expect(out).toMatch(/By operation:\n\s+NAME\s+REQUESTS\s+INPUT\s+CACHED\s+OUTPUT\s+COST \(USD\)\n\s+chat\s+2\s+3000\s+0\s+300\s+\$0\.009250\n\s+embeddings\s+1\s+1000\s+0\s+0\s+\$0\.000020\n/);
+    const json = JSON.parse((await run(["--project", "proj", "--json"], readerByOperation)).out) as UsageReport;
+    expect(json.byOperation.map((line) => [line.name, line.requests, line.costUsd])).toEqual([
+      ["chat", 2, 0.00925],
+      ["embeddings", 1, 0.00002],
+    ]);
   });
 
   it("prints JSON for a month", async () => {

@@ -1,4 +1,4 @@
-import OpenAI, { AuthenticationError, AzureOpenAI, PermissionDeniedError, RateLimitError, UnprocessableEntityError } from "openai";
+import OpenAI, { AuthenticationError, AzureOpenAI, NotFoundError, PermissionDeniedError, RateLimitError, UnprocessableEntityError } from "openai";
 import { DEFAULT_EMBEDDING_DIMENSIONS, deterministicVector } from "../../local/mockOpenAi/embeddings.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -291,5 +291,41 @@ describe("openai: OpenAI pointed at Azure's v1 API (baseURL <palisade>/api/opena
     expect(embeddings.data[0]?.embedding).toEqual(expectedVector("refund policy"));
     const response = await client.responses.create({ model: CHAT_MODEL, input: "hello" });
     expect(response.output_text).toBe(MOCK_RESPONSE);
+  });
+
+  it("models: list and retrieve answer with the project's allowlist, as /v1/models does", async () => {
+    const client = azureV1(palisade.keys.app);
+    const listed = await client.models.list();
+    expect(listed.data.map((model) => model.id)).toEqual([CHAT_MODEL, EMBEDDINGS_MODEL]);
+    expect(listed.data[0]).toMatchObject({ object: "model", owned_by: "palisade:acme" });
+    expect(await client.models.retrieve(EMBEDDINGS_MODEL)).toMatchObject({ id: EMBEDDINGS_MODEL, object: "model" });
+    const onV1 = await openai(palisade.keys.app).models.list();
+    expect(listed.data).toEqual(onV1.data);
+  });
+
+  it("models: governed like /v1/models (401 unknown key, 403 without models.list, 404 for a model the project lacks)", async () => {
+    expect(await rejectionOf(azureV1(palisade.keys.unknown).models.list())).toBeInstanceOf(AuthenticationError);
+    expect(await rejectionOf(azureV1(palisade.keys.tiny).models.list())).toMatchObject({ status: 403, code: "missing_permission" });
+    const missing = await rejectionOf(azureV1(palisade.keys.app).models.retrieve("gpt-4o"));
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect(missing).toMatchObject({ status: 404, code: "not_found" });
+    expect((await azureV1(palisade.keys.lister).models.list()).data.map((model) => model.id)).toEqual([CHAT_MODEL, EMBEDDINGS_MODEL]);
+  });
+});
+
+describe("openai: AzureOpenAI models (GET /openai/models?api-version=) and deployments", () => {
+  it("models.list() and models.retrieve() answer with the project's allowlist, the key sent as api-key", async () => {
+    const client = azure(palisade.keys.app);
+    expect((await client.models.list()).data.map((model) => model.id)).toEqual([CHAT_MODEL, EMBEDDINGS_MODEL]);
+    expect(await client.models.retrieve(CHAT_MODEL)).toMatchObject({ id: CHAT_MODEL, object: "model", owned_by: "palisade:acme" });
+    expect(await rejectionOf(client.models.retrieve("gpt-4o"))).toBeInstanceOf(NotFoundError);
+    expect(await rejectionOf(azure(palisade.keys.unknown).models.list())).toBeInstanceOf(AuthenticationError);
+    expect(await rejectionOf(azure(palisade.keys.tiny).models.list())).toMatchObject({ status: 403, code: "missing_permission" });
+  });
+
+  it("the deployments listing (an Azure management API) is refused as not governed", async () => {
+    const error = await rejectionOf(azure(palisade.keys.app).get("/deployments"));
+    expect(error).toBeInstanceOf(PermissionDeniedError);
+    expect(error).toMatchObject({ status: 403, code: "endpoint_not_governed" });
   });
 });

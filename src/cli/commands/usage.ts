@@ -3,7 +3,7 @@ import { isUsageDate, type UsageLine, type UsageReader, type UsageReport } from 
 
 /**
  * `palisade usage --project P --period day|month [--date D] [--json]`: spend and tokens for one
- * project, by key, model and tag, read from the rollups the gateway writes when it settles.
+ * project, by operation, key, model and tag, read from the rollups the gateway writes when it settles.
  * Failures are written to stderr and thrown as a CommanderError (exitCode 1); the program that
  * mounts this command decides how to exit. Actions never call process.exit.
  */
@@ -56,6 +56,7 @@ export function formatUsageReport(report: UsageReport): string {
     `Total: ${total.requests} requests, ${total.inputTokens} input tokens (${total.cachedInputTokens} cached), ${total.outputTokens} output tokens, ${usd(total.costUsd)}\n`,
     `Held by unsettled reservations: ${usd(report.reservedUsd)}` + (total.unpricedRequests > 0 ? `; ${total.unpricedRequests} requests had no price (counted at $0)\n` : "\n"),
     holdLines(report),
+    table("By operation", report.byOperation),
     table("By key", report.byKey),
     table("By model", report.byModel),
     table("By tag", report.byTag),
@@ -64,7 +65,7 @@ export function formatUsageReport(report: UsageReport): string {
 
 export function createUsageCommand(deps: UsageCommandDeps): Command {
   const command = new Command("usage")
-    .description("Spend and tokens of a project for a UTC day or month, by key, model and tag")
+    .description("Spend, tokens and requests of a project for a UTC day or month, by operation (chat, embeddings, responses), key, model and tag")
     .requiredOption("--project <id>", "project id")
     .addOption(new Option("--period <period>", "day or month").choices(["day", "month"]).default("day"))
     .option("--date <date>", "YYYY-MM-DD for a day, YYYY-MM for a month (default: the current one, UTC)")

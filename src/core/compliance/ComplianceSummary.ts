@@ -95,6 +95,8 @@ export interface ComplianceSummary {
     readonly byProject: Readonly<Record<string, UsageTotals>>;
     readonly byModel: Readonly<Record<string, UsageTotals>>;
     readonly byDeployment: Readonly<Record<string, UsageTotals>>;
+    /** `chat`, `embeddings`, `responses` -> usage, from the request events that name their operation. */
+    readonly byOperation: Readonly<Record<string, UsageTotals>>;
     /** `key=value` tag -> usage, from the project tags of the policy in force when the report ran. */
     readonly byTag: Readonly<Record<string, UsageTotals>>;
   };

@@ -173,6 +173,7 @@ ${anomalies}
 ${usageTable("By project", s.cost.byProject, "project")}
 ${usageTable("By model", s.cost.byModel, "model")}
 ${usageTable("By deployment", s.cost.byDeployment, "deployment")}
+${usageTable("By operation", s.cost.byOperation, "operation")}
 ${usageTable("By project tag (policy in force at report time)", s.cost.byTag, "tag")}
 ${countsTable("Requests by HTTP status", s.requests.byHttpStatus, "status")}
 

@@ -1,4 +1,5 @@
 import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType } from "../audit/AuditEvent.js";
+import { operationKindOf } from "../policy/operationsPolicy.js";
 import {
   COMPLIANCE_SUMMARY_SCHEMA,
   type ChainIntegrity,
@@ -86,6 +87,7 @@ export function summarizeDay(input: SummarizeDayInput): ComplianceSummary {
   const byProject: Record<string, UsageTotals> = {};
   const byModel: Record<string, UsageTotals> = {};
   const byDeployment: Record<string, UsageTotals> = {};
+  const byOperation: Record<string, UsageTotals> = {};
   const byTag: Record<string, UsageTotals> = {};
   const refusals = { total: 0, byType: {} as Counts, byReason: {} as Counts };
   const violations = { total: 0, byReason: {} as Counts };
@@ -128,6 +130,8 @@ export function summarizeDay(input: SummarizeDayInput): ComplianceSummary {
       addUsage(byProject, event.project, event, request);
       if (event.model !== undefined) addUsage(byModel, event.model, event, request);
       if (event.deployment !== undefined) addUsage(byDeployment, event.deployment, event, request);
+      const operation = stringDetail(event, "operation");
+      if (operation !== null) addUsage(byOperation, operationKindOf(operation), event, request);
       for (const [tag, value] of Object.entries(input.projectTags?.[event.project] ?? {})) addUsage(byTag, `${tag}=${value}`, event, request);
     }
     if (event.dlpFindings !== undefined) {
@@ -211,7 +215,7 @@ export function summarizeDay(input: SummarizeDayInput): ComplianceSummary {
     events: { total: events.length, byType },
     requests: { total: requestTotal, byStatus, byHttpStatus: sortKeys(byHttpStatus), distinctActors: actors.size, cacheHits },
     tokens,
-    cost: { totalUsd: roundUsd(totalUsd), byProject: roundGroups(byProject), byModel: roundGroups(byModel), byDeployment: roundGroups(byDeployment), byTag: roundGroups(byTag) },
+    cost: { totalUsd: roundUsd(totalUsd), byProject: roundGroups(byProject), byModel: roundGroups(byModel), byDeployment: roundGroups(byDeployment), byOperation: roundGroups(byOperation), byTag: roundGroups(byTag) },
     refusals: { total: refusals.total, byType: sortKeys(refusals.byType), byReason: sortKeys(refusals.byReason) },
     policyViolations: { total: violations.total, byReason: sortKeys(violations.byReason) },
     authFailures: { total: authFailures.total, byReason: sortKeys(authFailures.byReason) },

@@ -132,7 +132,10 @@ export class StreamingInspector {
     while (k > 0 && !WHITESPACE.test(text.charAt(k - 1))) k -= 1;
     // After a line break, the line's last word is held only if the next line may continue it (a wrapped
     // card, IBAN or token): it has a digit, or is a long run of token characters.
-    if (j < text.length && /[\r\n]/.test(text.slice(j)) && !WRAPPABLE.test(text.slice(k, j))) return text.length;
+    // An open PEM block (no END line yet) is held from its header, also when the text ends in a line break.
+    const begin = text.lastIndexOf("-----BEGIN");
+    const openPem = begin !== -1 && !PEM_END.test(text.slice(begin)) ? begin : text.length;
+    if (j < text.length && /[\r\n]/.test(text.slice(j)) && !WRAPPABLE.test(text.slice(k, j))) return openPem;
     let hold = k;
     // Walk back over short groups joined by one to three spaces ("DE89 3704 0044", "+44 20 7946"): a group
     // with a digit, or a short run of letters just before one ("GB82 WEST 1234"). A longer word before the
@@ -157,9 +160,7 @@ export class StreamingInspector {
       wordEnd = wordStart;
       nextHasDigit = hasDigit;
     }
-    const begin = text.lastIndexOf("-----BEGIN");
-    if (begin !== -1 && begin < hold && !PEM_END.test(text.slice(begin))) hold = begin;
-    return hold;
+    return Math.min(hold, openPem);
   }
 
   #dropSwallowed(final: boolean): void {

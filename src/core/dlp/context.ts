@@ -89,17 +89,61 @@ function rolesOf(lower: string): number {
   return roles;
 }
 
-/** Roles by the word as written; words repeat, so most look-ups are one Map hit. Bounded. */
-const roleCache = new Map<string, number>();
+/** 30 bits: small integers stay unboxed (a full 32-bit hash would be a heap number on every look-up). */
+const HASH_MASK = 0x3fffffff;
+const NONE: readonly KnownWord[] = [];
 
-function roles(word: string): number {
-  let cached = roleCache.get(word);
-  if (cached === undefined) {
-    cached = rolesOf(word.toLowerCase());
-    if (roleCache.size > 4096) roleCache.clear();
-    roleCache.set(word, cached);
+function lowerCode(code: number): number {
+  return (code >= 65 && code <= 90) || (code >= 0xc0 && code <= 0xde && code !== 0xd7) ? code + 32 : code;
+}
+
+/** Hash of a lower-cased word, as `wordRoles` computes it while reading the text. */
+function hashOf(lower: string): number {
+  let hash = 0;
+  for (let k = 0; k < lower.length; k += 1) hash = (Math.imul(hash, 31) + lower.charCodeAt(k)) & HASH_MASK;
+  return hash;
+}
+
+interface KnownWord {
+  readonly lower: string;
+  readonly roles: number;
+}
+
+function index(words: Iterable<string>, rolesFor: (lower: string) => number): Map<number, KnownWord[]> {
+  const map = new Map<number, KnownWord[]>();
+  for (const lower of words) map.set(hashOf(lower), [...(map.get(hashOf(lower)) ?? []), { lower, roles: rolesFor(lower) }]);
+  return map;
+}
+
+const allLists = [...Object.values(positive), ...Object.values(negative), ...Object.values(adjacentNegative)];
+/** Every listed single word with all its roles (stems included); a word not listed can only have a stem's roles. */
+const KNOWN_WORDS = index(new Set([...allLists.flatMap((l) => [...l.words].filter((w) => !w.includes(" "))), ...NUMBER_WORDS, ...PHRASE_FIRST_WORDS]), rolesOf);
+const KNOWN_STEMS = index(new Set(allLists.flatMap((l) => l.stems)), rolesOf);
+const STEM_LENGTHS = new Set(allLists.flatMap((l) => l.stems.map((stem) => stem.length)));
+const LONGEST_STEM = Math.max(0, ...STEM_LENGTHS);
+const IS_STEM_LENGTH = Array.from({ length: LONGEST_STEM + 1 }, (_, length) => STEM_LENGTHS.has(length));
+
+function spells(text: string, from: number, lower: string): boolean {
+  for (let k = 0; k < lower.length; k += 1) if (lowerCode(text.charCodeAt(from + k)) !== lower.charCodeAt(k)) return false;
+  return true;
+}
+
+/**
+ * Roles of the word text[from, to), read in place: a hash of its lower-cased characters looked up in
+ * tables built once (slicing and lower-casing every word of every window cost more than the detectors).
+ */
+function wordRoles(text: string, from: number, to: number): number {
+  let hash = 0;
+  let stemRoles = 0;
+  for (let k = from; k < to; k += 1) {
+    hash = (Math.imul(hash, 31) + lowerCode(text.charCodeAt(k))) & HASH_MASK;
+    const length = k - from + 1;
+    if (length <= LONGEST_STEM && IS_STEM_LENGTH[length] === true) {
+      for (const stem of KNOWN_STEMS.get(hash) ?? NONE) if (spells(text, from, stem.lower)) stemRoles |= stem.roles;
+    }
   }
-  return cached;
+  for (const word of KNOWN_WORDS.get(hash) ?? NONE) if (word.lower.length === to - from && spells(text, from, word.lower)) return word.roles;
+  return stemRoles;
 }
 
 function isLetter(code: number): boolean {
@@ -131,7 +175,9 @@ export function contextDelta(type: EntityType, text: string, start: number): num
   let sawNegative = false;
   let wordsSeen = 0;
   let lastWordEnd = -1;
-  let following = "";
+  let followingStart = -1;
+  let followingEnd = -1;
+  let followingRoles = 0;
   let adjacentCandidate = false;
   let hashTail = false;
   while (i > from) {
@@ -143,25 +189,28 @@ export function contextDelta(type: EntityType, text: string, start: number): num
     while (i > from && isLetter(text.charCodeAt(i - 1))) i -= 1;
     // A word cut by the window's edge is not a context word.
     if (i === from && from > 0 && isLetter(text.charCodeAt(from - 1))) break;
-    const word = text.slice(i, end);
-    let wordRoles = roles(word);
-    if ((wordRoles & PHRASE_START) !== 0 && following !== "") {
-      const phrase = `${word.toLowerCase()} ${following.toLowerCase()}`;
-      if (PHRASES.has(phrase)) wordRoles |= rolesOf(phrase);
+    let roles = wordRoles(text, i, end);
+    if ((roles & PHRASE_START) !== 0 && followingStart !== -1) {
+      const phrase = `${text.slice(i, end).toLowerCase()} ${text.slice(followingStart, followingEnd).toLowerCase()}`;
+      if (PHRASES.has(phrase)) roles |= rolesOf(phrase);
     }
     if (wordsSeen === 0) {
       lastWordEnd = end;
       const tail = tailKind(text, end, start);
       hashTail = tail === "hash";
       adjacentCandidate = tail === "separators";
-      if (adjacentCandidate && (wordRoles & ADJACENT(index)) !== 0) return -NEGATIVE_CONTEXT_PENALTY;
-    } else if (wordsSeen === 1 && adjacentCandidate && (roles(following) & NUMBER_WORD) !== 0 && (wordRoles & ADJACENT(index)) !== 0) {
+      if (adjacentCandidate && (roles & ADJACENT(index)) !== 0) return -NEGATIVE_CONTEXT_PENALTY;
+    } else if (wordsSeen === 1 && adjacentCandidate && (followingRoles & NUMBER_WORD) !== 0 && (roles & ADJACENT(index)) !== 0) {
       return -NEGATIVE_CONTEXT_PENALTY;
     }
-    if ((wordRoles & POSITIVE(index)) !== 0) sawPositive = true;
-    if ((wordRoles & NEGATIVE(index)) !== 0) sawNegative = true;
-    following = word;
+    if ((roles & POSITIVE(index)) !== 0) sawPositive = true;
+    if ((roles & NEGATIVE(index)) !== 0) sawNegative = true;
+    followingStart = i;
+    followingEnd = end;
+    followingRoles = roles;
     wordsSeen += 1;
+    // Past the two words that decide adjacency, a positive word settles it: the rest of the window cannot change the result.
+    if (sawPositive && wordsSeen >= 2 && !(hashTail && adjacentNegative[type] !== undefined)) return CONTEXT_BOOST;
   }
   if (lastWordEnd === -1) hashTail = tailKind(text, from, start) === "hash";
   if (hashTail && adjacentNegative[type] !== undefined) return -NEGATIVE_CONTEXT_PENALTY;

@@ -4,7 +4,7 @@ import { detectIpAddresses } from "./detectors/ipAddress.js";
 import { detectNumericRuns } from "./detectors/numericRuns.js";
 import { detectAssignments } from "./secrets/detectAssignments.js";
 import { detectCredentialPairs } from "./secrets/detectCredentialPairs.js";
-import { detectLabelledPasswords } from "./secrets/detectLabelledPasswords.js";
+import { detectLabelledPasswords, PASSWORD_LABEL_STEMS } from "./secrets/detectLabelledPasswords.js";
 import { SecretRuleScanner } from "./secrets/SecretRuleScanner.js";
 import { SECRET_RULES } from "./secrets/secretRules.js";
 import { type Candidate, type EntityType } from "./types.js";
@@ -26,7 +26,13 @@ export interface Detector {
   readonly types: readonly EntityType[];
   /** Skip the detector when the text lacks all of these (cheap checks before any regular expression). */
   readonly needs?: (text: string) => boolean;
-  readonly detect: (text: string, out: Candidate[], context: DetectorContext) => void;
+  /**
+   * Literal, case-sensitive strings, one of which stands in (or right before) everything the detector
+   * finds. All detectors' keywords are found in ONE shared pass; the detector runs only when one of its
+   * keywords was found, and gets their positions (ascending) as `keywordAt`, so it never scans the whole text.
+   */
+  readonly keywords?: readonly string[];
+  readonly detect: (text: string, out: Candidate[], context: DetectorContext, keywordAt: readonly number[]) => void;
   /** Texts it must find `value` in (as `type`), and texts where the whole scan must find nothing: checked by a test for every detector. */
   readonly samples: {
     readonly found: readonly { readonly text: string; readonly value: string; readonly type: EntityType }[];
@@ -79,7 +85,7 @@ export const DETECTORS: readonly Detector[] = [
       ],
       ignored: ["postgres://app:Xk9vQ2mP@db.example.com:5432/orders", "icon@2x.png"],
     }, },
-  { id: "secret-rules", types: ["API_KEY"], detect: (text, out) => secretRules.scan(text, out), samples: {
+  { id: "secret-rules", types: ["API_KEY"], keywords: secretRules.keywords, detect: (text, out, _context, keywordAt) => secretRules.scanAt(text, keywordAt, out), samples: {
       found: [{ text: "token ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", value: "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", type: "API_KEY" }],
       ignored: ["ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "AKIAXXXXXXXXXXXXXXXX"],
     }, },
@@ -91,7 +97,7 @@ export const DETECTORS: readonly Detector[] = [
       ],
       ignored: ["tokenizer: cl100k_base", "password: REPLACE_ME", 'api_key = "<your-key>"', "secret: changeme", "max_tokens: 4096"],
     }, },
-  { id: "labelled-passwords", types: ["API_KEY"], detect: (text, out) => detectLabelledPasswords(text, out), samples: {
+  { id: "labelled-passwords", types: ["API_KEY"], keywords: PASSWORD_LABEL_STEMS, detect: (text, out, _context, keywordAt) => detectLabelledPasswords(text, keywordAt, out), samples: {
       found: [
         { text: "Your temporary password is Kx9!mW2q", value: "Kx9!mW2q", type: "API_KEY" },
         { text: "Ihr neues Passwort lautet: Sommer2024!", value: "Sommer2024!", type: "API_KEY" },

@@ -1,4 +1,5 @@
 import { DETECTORS, type DetectorContext } from "./detectors.js";
+import { KeywordIndex } from "./KeywordIndex.js";
 import { type NormalizedText, normalizeForScan, toOriginalRange } from "./normalizeForScan.js";
 import { type Candidate, DEFAULT_PHONE_REGIONS, DEFAULT_THRESHOLD, type Finding, type ScanOptions } from "./types.js";
 
@@ -6,6 +7,9 @@ import { type Candidate, DEFAULT_PHONE_REGIONS, DEFAULT_THRESHOLD, type Finding,
 export function allowlistKey(value: string): string {
   return value.toLowerCase().replace(/[^\p{L}\p{N}@]/gu, "");
 }
+
+/** Every detector's keywords, found in one pass per text. */
+const KEYWORDS = new KeywordIndex(DETECTORS.map((detector) => detector.keywords ?? []));
 
 function runDetectors(text: string, options: ScanOptions): Candidate[] {
   const wanted = options.entities;
@@ -15,11 +19,14 @@ function runDetectors(text: string, options: ScanOptions): Candidate[] {
     threshold: options.threshold ?? DEFAULT_THRESHOLD,
   };
   const out: Candidate[] = [];
-  for (const detector of DETECTORS) {
-    if (!detector.types.some(context.wants)) continue;
-    if (detector.needs !== undefined && !detector.needs(text)) continue;
-    detector.detect(text, out, context);
-  }
+  const keywordAt = KEYWORDS.find(text);
+  DETECTORS.forEach((detector, i) => {
+    if (!detector.types.some(context.wants)) return;
+    if (detector.needs !== undefined && !detector.needs(text)) return;
+    const at = keywordAt[i] ?? [];
+    if (detector.keywords !== undefined && at.length === 0) return;
+    detector.detect(text, out, context, at);
+  });
   return out;
 }
 

@@ -122,6 +122,7 @@ export class LimitGuard {
       serviceAccountId: serviceAccount?.id ?? null,
       model: input.model,
       deployment: input.deployment,
+      operation: input.operation ?? null,
       windows,
       reservedTokens,
       reservedUsdMicros,

@@ -1,3 +1,4 @@
+import { type OperationKind } from "../policy/operationsPolicy.js";
 import { type ModelPrice, type ProjectPolicy } from "../policy/schema.js";
 import { type CounterDelta } from "./UsageCounterStore.js";
 import { type Windows } from "./windows.js";
@@ -9,6 +10,8 @@ export interface Reservation {
   readonly serviceAccountId: string | null;
   readonly model: string;
   readonly deployment: string;
+  /** The operation its usage is counted under, beside the totals (null: the totals only). */
+  readonly operation: OperationKind | null;
   readonly windows: Windows;
   /** Tokens (prompt estimate + max output) and micro-dollars held for this request. */
   readonly reservedTokens: number;

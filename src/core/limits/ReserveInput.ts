@@ -1,3 +1,4 @@
+import { type OperationKind } from "../policy/operationsPolicy.js";
 import { type ProjectPolicy, type ServiceAccountPolicy } from "../policy/schema.js";
 
 /** What the gateway knows about a request before the upstream call: enough to reserve its limits and budget. */
@@ -15,4 +16,6 @@ export interface ReserveInput {
   readonly estimatedPromptTokens: number | (() => number);
   /** The caller's max_tokens, or the project's maxTokens when it sent none. */
   readonly maxOutputTokens: number;
+  /** Chat, embeddings or responses: settled usage is also counted by operation (unset: in the totals only). */
+  readonly operation?: OperationKind;
 }

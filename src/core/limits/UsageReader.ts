@@ -1,4 +1,4 @@
-import { FIELD, parseRollupSuffix, periodPrefix, projectPeriodKey, type RollupDimension, type RollupPeriod } from "./counterKeys.js";
+import { FIELD, operationFieldsOf, parseRollupSuffix, periodPrefix, projectPeriodKey, type RollupDimension, type RollupPeriod } from "./counterKeys.js";
 import { type CounterValues, HOLD_PREFIX, holdOf, type UsageCounterStore } from "./UsageCounterStore.js";
 
 /** Spend and tokens for one project and one UTC day or month, from the rollups written at settle time. */
@@ -48,6 +48,8 @@ export interface UsageReport {
   readonly byKey: readonly UsageLine[];
   readonly byModel: readonly UsageLine[];
   readonly byTag: readonly UsageLine[];
+  /** By operation (`chat`, `embeddings`, `responses`), from the project's row; usage settled before operations were counted is in no line. */
+  readonly byOperation: readonly UsageLine[];
 }
 
 export interface UsageReader {
@@ -104,6 +106,7 @@ export class CounterUsageReader implements UsageReader {
       byKey: lines.key.sort(byCost),
       byModel: lines.model.sort(byCost),
       byTag: lines.tag.sort(byCost),
+      byOperation: [...operationFieldsOf(projectValues ?? {})].map(([name, values]) => ({ name, ...figures(values) })).sort(byCost),
     };
   }
 }

@@ -1,3 +1,4 @@
+import { OPERATION_KINDS, type OperationKind } from "../policy/operationsPolicy.js";
 import { type Windows } from "./windows.js";
 
 /**
@@ -9,6 +10,10 @@ import { type Windows } from "./windows.js";
  *   R|d|<YYYY-MM-DD>|p         the project's day: budget and totals
  *   R|M|<YYYY-MM>|p            the project's month: budget and totals
  *   R|d|<YYYY-MM-DD>|k:<key>   rollup by key; m:<model>, t:<tag>=<value> likewise (and R|M|...)
+ *
+ * Usage by operation has no rows of its own: the project's day and month rows carry it as fields
+ * `op_<operation>_<field>` beside the totals (`op_embeddings_usd`), so the breakdown adds no row
+ * to a settlement's transaction and no round trip.
  *
  * Scopes: `p` (the project) or `sa:<serviceAccountId>`.
  */
@@ -77,4 +82,31 @@ export function parseRollupSuffix(suffix: string): { dimension: RollupDimension;
     if (suffix.startsWith(prefix)) return { dimension, value: unescapeKeyPart(suffix.slice(prefix.length)) };
   }
   return null;
+}
+
+const OPERATION_FIELD_PREFIX = "op_";
+
+/** The field of a project period row that holds `field` for one operation (`op_embeddings_inputTokens`). */
+export const operationField = (operation: OperationKind, field: string): string => `${OPERATION_FIELD_PREFIX}${operation}_${field}`;
+
+/** The measures a settlement adds to its project period rows: the totals, and the same figures under its operation's fields. */
+export function withOperationFields(operation: OperationKind, measures: Readonly<Record<string, number>>): Record<string, number> {
+  const fields: Record<string, number> = { ...measures };
+  for (const [field, amount] of Object.entries(measures)) fields[operationField(operation, field)] = amount;
+  return fields;
+}
+
+/** The figures of each operation found on a project period row's fields, by operation. */
+export function operationFieldsOf(values: Readonly<Record<string, number>>): Map<OperationKind, Record<string, number>> {
+  const byOperation = new Map<OperationKind, Record<string, number>>();
+  for (const operation of OPERATION_KINDS) {
+    const prefix = `${OPERATION_FIELD_PREFIX}${operation}_`;
+    for (const [name, amount] of Object.entries(values)) {
+      if (!name.startsWith(prefix)) continue;
+      const fields = byOperation.get(operation) ?? {};
+      fields[name.slice(prefix.length)] = amount;
+      byOperation.set(operation, fields);
+    }
+  }
+  return byOperation;
 }

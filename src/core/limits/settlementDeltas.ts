@@ -1,5 +1,5 @@
 import { type TokenUsage } from "../pricing/priceUsage.js";
-import { FIELD, projectPeriodKey, rollupKey } from "./counterKeys.js";
+import { FIELD, projectPeriodKey, rollupKey, withOperationFields } from "./counterKeys.js";
 import { type Reservation } from "./Reservation.js";
 import { takeBackDeltas } from "./takeBackDeltas.js";
 import { type CounterDelta } from "./UsageCounterStore.js";
@@ -16,7 +16,8 @@ function rollupTags(tags: Readonly<Record<string, string>>): [string, string][] 
 /**
  * What settling a request writes: its reservation taken back (the request slot stays counted),
  * the real tokens on its per-minute token counters, and the usage and cost on the project's day
- * and month counters and their rollups (by key, model and tag) for chargeback.
+ * and month counters (by operation too, as fields of those rows) and their rollups (by key, model
+ * and tag) for chargeback.
  */
 export function settlementDeltas(reservation: Reservation, usage: TokenUsage, costMicros: number): CounterDelta[] {
   const deltas: CounterDelta[] = [...takeBackDeltas(reservation.held, [FIELD.requests])];
@@ -36,7 +37,8 @@ export function settlementDeltas(reservation: Reservation, usage: TokenUsage, co
   if (reservation.price === null) measures[FIELD.unpricedRequests] = 1;
   const keyName = reservation.keyId ?? (reservation.serviceAccountId === null ? "(none)" : `sa:${reservation.serviceAccountId}`);
   for (const period of ["day", "month"] as const) {
-    deltas.push({ key: projectPeriodKey(period, reservation.windows), add: measures });
+    // By operation as fields of the project's row: no extra row in the transaction.
+    deltas.push({ key: projectPeriodKey(period, reservation.windows), add: reservation.operation === null ? measures : withOperationFields(reservation.operation, measures) });
     deltas.push({ key: rollupKey(period, reservation.windows, "key", keyName), add: measures });
     deltas.push({ key: rollupKey(period, reservation.windows, "model", reservation.model), add: measures });
     for (const [tag, value] of rollupTags(reservation.tags)) deltas.push({ key: rollupKey(period, reservation.windows, "tag", `${tag}=${value}`), add: measures });

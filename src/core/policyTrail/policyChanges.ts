@@ -1,6 +1,6 @@
 import { SYSTEM_CHAIN_ID } from "../audit/AuditEvent.js";
 import { type Policy } from "../policy/schema.js";
-import { type EndpointSnapshot, type PolicySnapshot, snapshotOf } from "./PolicySnapshot.js";
+import { ENDPOINT_TRAIL_FIELDS, type EndpointSnapshot, type PolicySnapshot, snapshotOf } from "./PolicySnapshot.js";
 
 /** One change, as the fields of its audit event (the caller stamps id, time, actor and version). */
 export interface PolicyChange {
@@ -16,10 +16,42 @@ export interface PolicyChange {
 
 const sortedKeys = (...records: readonly Readonly<Record<string, unknown>>[]): string[] => [...new Set(records.flatMap((r) => Object.keys(r)))].sort();
 
-const ENDPOINT_FIELDS = ["provider", "baseUrl", "region", "residency", "class", "deployments", "priority"] as const;
+/** The snapshot fields compared, in the order `changedFields` names them (ENDPOINT_TRAIL_FIELDS decides which). */
+const COMPARED_FIELDS = (Object.keys(ENDPOINT_TRAIL_FIELDS) as (keyof typeof ENDPOINT_TRAIL_FIELDS)[]).filter(
+  (field): field is keyof EndpointSnapshot => ENDPOINT_TRAIL_FIELDS[field] === "compared",
+);
 
 function endpointDetails(id: string, endpoint: EndpointSnapshot): Record<string, string | number> {
-  return { endpointId: id, provider: endpoint.provider, region: endpoint.region, residency: endpoint.residency, class: endpoint.class, deployments: endpoint.deployments.join(","), priority: endpoint.priority };
+  return {
+    endpointId: id,
+    provider: endpoint.provider,
+    region: endpoint.region,
+    residency: endpoint.residency,
+    class: endpoint.class,
+    deployments: endpoint.deployments.join(","),
+    priority: endpoint.priority,
+    ...(endpoint.operations === undefined ? {} : { operations: endpoint.operations.join(",") }),
+    ...(endpoint.auth === undefined ? {} : { auth: endpoint.auth }),
+    ...(endpoint.apiVersion === undefined ? {} : { apiVersion: endpoint.apiVersion }),
+  };
+}
+
+/**
+ * The compared fields whose value differs. A field the previous snapshot lacks (written before the
+ * trail recorded it) has no known old value and is not reported.
+ */
+function changedFields(before: EndpointSnapshot, after: EndpointSnapshot): string[] {
+  return COMPARED_FIELDS.filter((field) => before[field] !== undefined && JSON.stringify(before[field]) !== JSON.stringify(after[field]));
+}
+
+/** What a changed field was, for the fields that fit on one line of the event. */
+function previousValues(before: EndpointSnapshot, fields: readonly string[]): Record<string, string | number> {
+  const values: Record<string, string | number> = {};
+  for (const field of fields as (keyof EndpointSnapshot)[]) {
+    const value = before[field];
+    if (value !== undefined) values[`from${field.charAt(0).toUpperCase()}${field.slice(1)}`] = Array.isArray(value) ? value.join(",") : value;
+  }
+  return values;
 }
 
 /**
@@ -70,13 +102,13 @@ export function policyChanges(previous: PolicySnapshot | null, current: Policy, 
     } else if (before !== undefined && after === undefined) {
       changes.push({ type: "policy_changed", project: SYSTEM_CHAIN_ID, reason: "endpoint_removed", details: endpointDetails(id, before), key: `endpoint:${id}` });
     } else if (before !== undefined && after !== undefined) {
-      const changed = ENDPOINT_FIELDS.filter((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
+      const changed = changedFields(before, after);
       if (changed.length > 0) {
         changes.push({
           type: "policy_changed",
           project: SYSTEM_CHAIN_ID,
           reason: "endpoint_changed",
-          details: { ...endpointDetails(id, after), changedFields: changed.join(",") },
+          details: { ...endpointDetails(id, after), changedFields: changed.join(","), ...previousValues(before, changed) },
           key: `endpoint:${id}`,
         });
       }

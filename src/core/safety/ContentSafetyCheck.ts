@@ -35,7 +35,8 @@ export class ContentSafetyCheck implements InputCheck {
   async check(input: InputCheckInput): Promise<InputCheckVerdict | undefined> {
     if (!this.stage.applies(input.project, input.dataClass)) return undefined;
     const verdict = await this.stage.screenInput(input.project, input.dataClass, safetyTextsOf(input.contents));
-    const recorded = verdict.action !== "allow" || verdict.failedOpen.length > 0;
+    // A pass is recorded when something was found, a check failed open, or the texts were too long to screen whole.
+    const recorded = verdict.action !== "allow" || verdict.failedOpen.length > 0 || verdict.truncated;
     return { outcome: safetyOutcomeOf(verdict), ...(recorded ? { auditDetails: safetyAuditDetails(verdict, "palisade", "prompt") } : {}) };
   }
 }

@@ -5,5 +5,4 @@ export * from "./SafetyVerdict.js";
 export * from "./StreamingSafetyScreen.js";
 export * from "./safetyAudit.js";
 export * from "./safetyErrors.js";
-export * from "./safetyTexts.js";
 export * from "./ContentSafetyStage.js";

@@ -5,30 +5,12 @@ import { type StreamingSafetyScreen } from "./StreamingSafetyScreen.js";
 import { type SafetyVerdict } from "./SafetyVerdict.js";
 import { safetyAuditDetails } from "./safetyAudit.js";
 import { contentFiltered, contentSafetyUnavailable } from "./safetyErrors.js";
+import { StreamedOutputTexts, outputTextOf } from "./outputTexts.js";
 
 type Details = Record<string, string | number | boolean | null>;
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 const records = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.filter(isRecord) : []);
-const str = (value: unknown): string => (typeof value === "string" ? value : "");
-
-/**
- * The output text of an answer or a streamed event, whatever the operation: chat choices (message or
- * delta: content, refusal, tool-call arguments) and Responses output items and text deltas.
- */
-export function outputTextOf(body: unknown): string {
-  if (!isRecord(body)) return "";
-  const texts: string[] = [];
-  for (const choice of records(body.choices)) {
-    for (const part of [choice.message, choice.delta].filter(isRecord)) {
-      texts.push(str(part.content), str(part.refusal));
-      for (const call of records(part.tool_calls)) if (isRecord(call.function)) texts.push(str(call.function.arguments));
-    }
-  }
-  for (const item of records(body.output)) for (const part of records(item.content)) texts.push(str(part.text), str(part.refusal));
-  if (typeof body.type === "string" && body.type.endsWith(".delta")) texts.push(str(body.delta));
-  return texts.filter((text) => text !== "").join("\n");
-}
 
 /** The upstream's own filter stopped this answer (Azure: `finish_reason: "content_filter"`; Responses: `incomplete_details.reason`). */
 export function upstreamFilteredOutput(body: unknown): boolean {
@@ -79,6 +61,7 @@ export class StreamOutputGate {
   private readonly screen: StreamingSafetyScreen<HeldEvent> | null;
   private stopped: "blocked" | "unavailable" | null = null;
   private upstreamFiltered = false;
+  private readonly texts = new StreamedOutputTexts();
 
   constructor(stage: ContentSafetyStage | undefined, project: SafetyProject, dataClass: DataClass) {
     this.screen = stage?.streamScreen<HeldEvent>(project, dataClass, (held) => held.text) ?? null;
@@ -89,7 +72,7 @@ export class StreamOutputGate {
     if (upstreamFilteredOutput(event)) this.upstreamFiltered = true;
     if (!this.screen) return frames;
     if (this.stopped) return [];
-    const step = await this.screen.push({ frames, text: outputTextOf(event) });
+    const step = await this.screen.push({ frames, text: this.texts.textOf(event) });
     this.stopped = step.stopped;
     return step.release.flatMap((held) => held.frames);
   }

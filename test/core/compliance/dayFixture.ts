@@ -15,6 +15,8 @@ export function seeded(seed: number): () => number {
 export const VERSION_MORNING = "a".repeat(64);
 export const VERSION_AFTERNOON = "b".repeat(64);
 const MODELS = ["gpt-4o", "gpt-4o-mini", "o3-mini"] as const;
+/** As the gateway names them in `details.operation`. */
+const OPERATIONS = ["chat.completions", "embeddings", "responses"] as const;
 const ENDPOINTS = [
   { id: "ep-sweden", region: "swedencentral" },
   { id: "ep-france", region: "francecentral" },
@@ -86,7 +88,8 @@ export function generateDay(options: { chainId?: string; date?: string; seed?: n
           ...(findings === undefined ? {} : { dlpFindings: findings, dlpAction: "redact" }),
           ...(subject === undefined ? {} : { subject }),
           ...(status === "error" && !cacheHit ? { reason: "upstream_error" } : status === "blocked" && !cacheHit ? { reason: "sensitive_data_detected" } : {}),
-          details: cacheHit ? { cache: "hit" } : { attempts: int(1, 2), endpointClass: "standard" },
+          // The operation from the index, not the random source, so the rest of the seeded day is unchanged.
+          details: { operation: OPERATIONS[index % OPERATIONS.length]!, ...(cacheHit ? { cache: "hit" } : { attempts: int(1, 2), endpointClass: "standard" }) },
         };
       }
       case "auth_failed":

@@ -77,6 +77,21 @@ describe("summarizeDay over a generated day of every event type", () => {
     expect(summary.cost.byTag["cost=cc-42"]?.requests).toBe(requests.length);
   });
 
+  it("sums usage by operation (chat, embeddings, responses) from the events that name one", () => {
+    const named = inside.filter((e) => typeof e.details?.operation === "string" && (REQUEST_TYPES.has(e.type) || e.tokens !== undefined || e.costUsd !== undefined));
+    const kindOf = (e: AuditEvent): string => (e.details?.operation === "chat.completions" ? "chat" : String(e.details?.operation));
+    expect(Object.keys(summary.cost.byOperation)).toEqual(["chat", "embeddings", "responses"]);
+    for (const kind of ["chat", "embeddings", "responses"]) {
+      const ofKind = named.filter((e) => kindOf(e) === kind);
+      expect(ofKind.length, kind).toBeGreaterThan(0);
+      const group = summary.cost.byOperation[kind]!;
+      expect(group.requests, kind).toBe(countWhere(ofKind, (e) => REQUEST_TYPES.has(e.type)));
+      expect(group.inputTokens, kind).toBe(total(ofKind.map((e) => e.tokens?.input ?? 0)));
+      expect(group.outputTokens, kind).toBe(total(ofKind.map((e) => e.tokens?.output ?? 0)));
+      expect(group.costUsd, kind).toBeCloseTo(total(ofKind.map((e) => e.costUsd ?? 0)), 6);
+    }
+  });
+
   it("counts refusals, violations and authentication failures by reason", () => {
     const refusals = requests.filter((e) => e.type !== "api_call");
     expect(summary.refusals.total).toBe(refusals.length);

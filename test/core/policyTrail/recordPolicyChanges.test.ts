@@ -89,4 +89,17 @@ describe("recordPolicyChanges", () => {
     expect(await runOnce("v2")).toEqual(await runOnce("v2"));
     expect(await runOnce("v2")).not.toEqual(await runOnce("v3"));
   });
+
+  it("publishes a trail entry naming an endpoint whose only change is its operations", async () => {
+    const store = new InMemoryPolicySnapshotStore();
+    const publisher = new InMemoryAuditPublisher();
+    const v1 = samplePolicy();
+    await start(store, publisher, v1.policy, v1.version);
+    const v2 = samplePolicy().policy;
+    v2.endpoints.find((e) => e.id === "eu-west-standard")!.operations = ["chat", "responses"];
+    expect(await start(store, publisher, v2, "v2")).toEqual({ outcome: "recorded", events: 2 });
+    const entry = publisher.published.find((e) => e.reason === "endpoint_changed");
+    expect(entry).toMatchObject({ type: "policy_changed", project: "_system", policyVersion: "v2", details: { endpointId: "eu-west-standard", changedFields: "operations", operations: "chat,responses", fromOperations: "chat,embeddings,responses" } });
+  });
 });
+

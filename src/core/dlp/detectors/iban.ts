@@ -1,6 +1,7 @@
-import { countrySpecs, isValidIBAN } from "ibantools";
+import { countrySpecs } from "ibantools";
 import { scoreWithContext } from "../context.js";
 import { type Candidate } from "../types.js";
+import { isValidIban } from "./isValidIban.js";
 
 // Country code, check digits, then BBAN characters in groups with at most one space, or one line break
 // (an IBAN wrapped in an e-mail), between them.
@@ -33,7 +34,7 @@ export function detectIbans(text: string, out: Candidate[]): void {
     const value = match.slice(0, end);
     const spaced = value.includes(" ") || value.includes("\n");
     const glued = ALNUM.test(after);
-    if (taken < length || glued || !isValidIBAN(compact.toUpperCase())) {
+    if (taken < length || glued || !isValidIban(compact.toUpperCase())) {
       CANDIDATE.lastIndex = m.index + 2;
       continue;
     }

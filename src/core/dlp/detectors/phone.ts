@@ -65,13 +65,11 @@ function nationalKind(digits: string, plan: RegionPlan): NationalKind {
   return null;
 }
 
+const ONLY_DIGITS = /^\d+$/;
+const NOT_DIGITS = /\D/g;
+
 function digitsOf(value: string): string {
-  let digits = "";
-  for (let i = 0; i < value.length; i += 1) {
-    const code = value.charCodeAt(i);
-    if (code >= 48 && code <= 57) digits += value.charAt(i);
-  }
-  return digits;
+  return ONLY_DIGITS.test(value) ? value : value.replace(NOT_DIGITS, "");
 }
 
 /** Tries a phone number starting exactly at `position`; returns its end, or -1. */
@@ -82,10 +80,12 @@ export function phoneNumberAt(text: string, position: number, out: Candidate[], 
   const match = m[0];
   if (match.length <= 15 && NOT_A_PHONE.test(match)) return -1;
   const digits = digitsOf(match);
-  const international = match.startsWith("+") || match.startsWith("00");
-  const national = international && match.startsWith("00") ? digits.slice(2) : digits;
+  const plus = match.charCodeAt(0) === 43;
+  const international = plus || match.startsWith("00");
+  const national = international && !plus ? digits.slice(2) : digits;
   if (national.length < 7 || national.length > 15) return -1;
-  const formatted = /[\s\-./()]/.test(match);
+  // Anything besides the digits and a leading "+" is phone punctuation (spaces, "-", ".", "/", brackets).
+  const formatted = match.length > digits.length + (plus ? 1 : 0);
   if (international) {
     const score = scoreWithContext("PHONE_NUMBER", formatted ? 0.75 : 0.6, text, position);
     if (score < threshold || !isValidInternationalNumber(national)) return -1;

@@ -1,3 +1,4 @@
+import { KeywordIndex } from "../KeywordIndex.js";
 import { type Candidate } from "../types.js";
 import { isPlaceholder, shannonEntropy } from "./placeholder.js";
 import { type SecretRule } from "./SecretRule.js";
@@ -68,15 +69,17 @@ function unwrapped(text: string, start: number, limit: number): { view: string; 
 }
 
 /**
- * Runs a table of secret rules over a text: ONE pass finds every keyword of every rule (a table look-up
- * of each position's first two characters, then `startsWith`), and a rule's own (sticky) pattern is
- * tried only where one of its keywords stands — gitleaks' keyword prefilter, which keeps the cost on
- * prose close to a single pass.
+ * Runs a table of secret rules over a text: the keywords of every rule are found in ONE pass (the scan's
+ * shared KeywordIndex, or this scanner's own), and a rule's own (sticky) pattern is tried only where one
+ * of its keywords stands — gitleaks' keyword prefilter, which keeps the cost on prose close to that pass.
  */
 export class SecretRuleScanner {
-  /** Keyword entries by their first two characters (ASCII, 7 bits each): one table look-up per position. */
+  /** Every rule's keywords, for the shared keyword pass. */
+  readonly keywords: readonly string[];
+  /** Keyword entries by their first two characters (ASCII, 7 bits each). */
   readonly #slot = new Int16Array(128 * 128).fill(-1);
   readonly #lists: KeywordEntry[][] = [];
+  readonly #index: KeywordIndex;
 
   constructor(rules: readonly SecretRule[]) {
     for (const rule of rules) {
@@ -94,22 +97,22 @@ export class SecretRuleScanner {
         this.#lists[this.#slot[key] ?? 0]?.push({ keyword, compiled });
       }
     }
+    this.keywords = [...new Set(rules.flatMap((rule) => rule.keywords))];
+    this.#index = new KeywordIndex([this.keywords]);
   }
 
   scan(text: string, out: Candidate[]): void {
+    this.scanAt(text, this.#index.find(text)[0] ?? [], out);
+  }
+
+  /** Tries the rules at `positions` (ascending), where one of `keywords` was found. */
+  scanAt(text: string, positions: readonly number[], out: Candidate[]): void {
     const slot = this.#slot;
     const lists = this.#lists;
-    const last = text.length - 1;
     let covered = 0;
-    let previous = text.charCodeAt(0);
-    for (let at = 0; at < last; at += 1) {
-      const first = previous;
-      const second = text.charCodeAt(at + 1);
-      previous = second;
-      if ((first | second) > 127) continue;
-      const index = slot[(first << 7) | second] ?? -1;
-      if (index < 0 || at < covered) continue;
-      const entries = lists[index] ?? [];
+    for (const at of positions) {
+      if (at < covered) continue;
+      const entries = lists[slot[(text.charCodeAt(at) << 7) | text.charCodeAt(at + 1)] ?? -1] ?? [];
       for (const entry of entries) {
         if (!text.startsWith(entry.keyword, at)) continue;
         const end = this.#tryRule(text, at, entry.compiled, covered, out);

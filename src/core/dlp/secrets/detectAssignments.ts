@@ -17,6 +17,14 @@ function isNameChar(code: number): boolean {
   return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 95 || code === 45 || code === 46;
 }
 
+function hasLetter(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i += 1) {
+    const code = text.charCodeAt(i) | 32;
+    if (code >= 97 && code <= 122) return true;
+  }
+  return false;
+}
+
 function isBlank(code: number): boolean {
   return code === 32 || code === 9;
 }
@@ -50,7 +58,8 @@ function scanOperator(text: string, operator: ":" | "=", out: Candidate[]): void
     if (nameEnd > 0 && (code === 34 || code === 39 || code === 96)) nameEnd -= 1;
     let nameStart = nameEnd;
     while (nameStart > 0 && isNameChar(text.charCodeAt(nameStart - 1)) && nameEnd - nameStart < 64) nameStart -= 1;
-    if (nameStart === nameEnd) continue;
+    // Every secret-ish name holds a letter; times ("10:30:00") and ports (":5432") do not, and skip the name tests.
+    if (!hasLetter(text, nameStart, nameEnd)) continue;
     const name = text.slice(nameStart, nameEnd);
     const secretName = SECRET_NAME.test(name);
     const keyName = !secretName && KEY_NAME.test(name);

@@ -3,16 +3,17 @@ import { characterClasses, isPlaceholder } from "./placeholder.js";
 
 /**
  * Password labels in the languages of Palisade's users, as people write them in tickets and e-mails:
- * English, German, French, Spanish, Dutch, Italian (and Portuguese). Cheap prefilter first (one pass for
- * the stems), then the full label with up to four qualifier words ("temporäres", "du compte", "for the
+ * English, German, French, Spanish, Dutch, Italian (and Portuguese). The stems are found first, by the scan's
+ * shared keyword pass, then the full label with up to four qualifier words ("temporäres", "du compte", "for the
  * VPN") and a separator (":", "=", "is", "ist", "est", "es", "è", "lautet", "luidt").
  */
 // Lower, capitalised and upper case spelled out: V8 keeps its first-character quick check, which the
 // case-insensitive flag (or lower-casing every text) would cost.
-const STEM = new RegExp(
-  ["pass", "pwd", "kennw", "contrase", "clave", "wachtw", "parola", "senha", "mdp"].flatMap((s) => [s, s.charAt(0).toUpperCase() + s.slice(1), s.toUpperCase()]).join("|"),
-  "g",
-);
+export const PASSWORD_LABEL_STEMS: readonly string[] = ["pass", "pwd", "kennw", "contrase", "clave", "wachtw", "parola", "senha", "mdp"].flatMap((s) => [
+  s,
+  s.charAt(0).toUpperCase() + s.slice(1),
+  s.toUpperCase(),
+]);
 const LATIN_LETTER = "A-Za-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u00FF";
 const LABEL = new RegExp(
   `(?<![${LATIN_LETTER}])(?:pass(?:word|wd|phrase|code)?|passwort|kennwort|pwd|mot de passe|mdp|contrase(?:ñ|n)a|clave(?: de acceso)?|wachtwoord|parola d'ordine|parola chiave|senha)` +
@@ -34,13 +35,14 @@ function passwordLike(value: string): boolean {
   return characterClasses(value) >= 2 && /[^A-Za-z\u00C0-\u00FF]/.test(value);
 }
 
-export function detectLabelledPasswords(text: string, out: Candidate[]): void {
-  STEM.lastIndex = 0;
+/** `stems`: ascending positions of PASSWORD_LABEL_STEMS in the text (the scan's shared keyword pass). */
+export function detectLabelledPasswords(text: string, stems: readonly number[], out: Candidate[]): void {
   let covered = 0;
-  for (let stem = STEM.exec(text); stem !== null; stem = STEM.exec(text)) {
+  for (const stem of stems) {
+    if (stem < covered) continue;
     // The label may start a few characters before the stem ("mot de passe", "kennwort" starts at the stem).
-    const from = Math.max(covered, stem.index - 7);
-    for (let start = stem.index; start >= from; start -= 1) {
+    const from = Math.max(covered, stem - 7);
+    for (let start = stem; start >= from; start -= 1) {
       LABEL.lastIndex = start;
       const m = LABEL.exec(text);
       if (m === null) continue;
@@ -50,7 +52,6 @@ export function detectLabelledPasswords(text: string, out: Candidate[]): void {
       const valueStart = start + m[0].length - (m[2] ?? "").length;
       out.push({ type: "API_KEY", start: valueStart, end: valueStart + value.length, score: 0.85 });
       covered = valueStart + value.length;
-      STEM.lastIndex = Math.max(STEM.lastIndex, covered);
       break;
     }
   }

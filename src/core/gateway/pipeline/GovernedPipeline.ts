@@ -146,6 +146,7 @@ export class GovernedPipeline {
         deployment: plan.deployment,
         estimatedPromptTokens: () => operation.estimateInputTokens(inspection.request),
         maxOutputTokens: outputCap,
+        operation: operationKindOf(operation.name),
       }),
     );
 

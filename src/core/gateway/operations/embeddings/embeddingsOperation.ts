@@ -45,11 +45,12 @@ export function createEmbeddingsOperation(provider: EmbeddingsProvider): Operati
       }
     },
 
+    // Embedded texts are content to index or compare (retrieved passages, documents), not instructions to a model: documents to content safety.
     contents(request): ContentField[] {
-      if (typeof request.input === "string") return [{ path: pointer("input"), text: request.input, kind: "text" }];
+      if (typeof request.input === "string") return [{ path: pointer("input"), text: request.input, kind: "text", origin: "document" }];
       const fields: ContentField[] = [];
       request.input.forEach((item, index) => {
-        if (typeof item === "string") fields.push({ path: pointer("input", index), text: item, kind: "text" });
+        if (typeof item === "string") fields.push({ path: pointer("input", index), text: item, kind: "text", origin: "document" });
       });
       return fields;
     },

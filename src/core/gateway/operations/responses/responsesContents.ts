@@ -1,4 +1,4 @@
-import { type ContentField } from "../../pipeline/Operation.js";
+import { type ContentField, type ContentOrigin } from "../../pipeline/Operation.js";
 import { appendPointer, describingTexts, pointer } from "../../pipeline/jsonPointer.js";
 import { type ResponsesRequest } from "./responsesRequest.js";
 
@@ -14,29 +14,54 @@ type Collect = (path: string, value: unknown) => void;
  * Every field of a Responses request that carries content: `instructions`; the input (a string, or
  * items: message text parts and refusals, function and custom tool call arguments and names, their
  * outputs, reasoning summaries); the tools' names, descriptions and parameter-schema descriptions;
- * and the text format's schema descriptions.
+ * and the text format's schema descriptions. Each field says who wrote it (`ContentField.origin`), so
+ * content safety sends the user's words as the user prompt and tool outputs as documents.
  */
 export function responsesContents(request: ResponsesRequest): ContentField[] {
   const fields: ContentField[] = [];
-  const text: Collect = (path, value) => {
-    if (typeof value === "string" && value !== "") fields.push({ path, text: value, kind: "text" });
+  const collector = (kind: ContentField["kind"], origin: ContentOrigin): Collect => (path, value) => {
+    if (typeof value === "string" && value !== "") fields.push({ path, text: value, kind, origin });
   };
-  const identifier: Collect = (path, value) => {
-    if (typeof value === "string" && value !== "") fields.push({ path, text: value, kind: "identifier" });
-  };
-  text(pointer("instructions"), request.instructions);
-  if (typeof request.input === "string") text(pointer("input"), request.input);
-  else request.input.forEach((item, index) => itemContents(item, pointer("input", index), text, identifier));
+  // `instructions` is the app's system prompt, like chat's system and developer messages.
+  collector("text", "app")(pointer("instructions"), request.instructions);
+  if (typeof request.input === "string") collector("text", "user")(pointer("input"), request.input);
+  else request.input.forEach((item, index) => itemContents(item, pointer("input", index), (origin) => collector("text", origin), (origin) => collector("identifier", origin)));
+  const text = collector("text", "app");
   request.tools?.forEach((tool, index) => {
     const at = pointer("tools", index);
     for (const found of describingTexts(tool, at)) text(found.path, found.text);
-    identifier(appendPointer(at, "name"), tool.name);
+    collector("identifier", "app")(appendPointer(at, "name"), tool.name);
   });
   if (isRecord(request.text)) for (const found of describingTexts(request.text, pointer("text"))) text(found.path, found.text);
   return fields;
 }
 
-function itemContents(item: Record<string, unknown>, at: string, text: Collect, identifier: Collect): void {
+type CollectFrom = (origin: ContentOrigin) => Collect;
+
+const MESSAGE_ORIGIN: ReadonlyMap<string, ContentOrigin> = new Map([
+  ["user", "user"],
+  ["system", "app"],
+  ["developer", "app"],
+  ["assistant", "model"],
+]);
+/** Items the model produced (sent back as history): its calls and reasoning. */
+const MODEL_ITEMS = new Set(["function_call", "custom_tool_call", "reasoning"]);
+
+/**
+ * Who wrote an input item: a message by its role; the model's own calls and reasoning; and anything
+ * else that carries text (tool outputs, items of types Palisade does not know) is third-party content,
+ * screened as a document.
+ */
+function itemOrigin(item: Record<string, unknown>): ContentOrigin {
+  if (typeof item.type === "string" && MODEL_ITEMS.has(item.type)) return "model";
+  if ((item.type === undefined || item.type === "message") && typeof item.role === "string") return MESSAGE_ORIGIN.get(item.role) ?? "document";
+  return "document";
+}
+
+function itemContents(item: Record<string, unknown>, at: string, textFrom: CollectFrom, identifierFrom: CollectFrom): void {
+  const origin = itemOrigin(item);
+  const text = textFrom(origin);
+  const identifier = identifierFrom(origin);
   partsContents(item.content, appendPointer(at, "content"), text);
   switch (item.type) {
     case "function_call":
@@ -55,6 +80,8 @@ function itemContents(item: Record<string, unknown>, at: string, text: Collect, 
       partsContents(item.summary, appendPointer(at, "summary"), text);
       break;
     default:
+      // Other tools' outputs (local shell, MCP, ...) are text from outside too.
+      if (typeof item.type === "string" && (item.type.endsWith("_output") || item.type === "mcp_call")) partsContents(item.output, appendPointer(at, "output"), text);
       break;
   }
 }

@@ -1,0 +1,113 @@
+/**
+ * The output text of an answer that content safety screens, whatever the operation: chat choices
+ * (content, refusal, tool-call and function-call arguments) and Responses output items (message text
+ * and refusals, function and custom tool call arguments, reasoning summaries).
+ */
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const records = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.filter(isRecord) : []);
+const str = (value: unknown): string => (typeof value === "string" ? value : "");
+const joined = (texts: readonly string[]): string => texts.filter((text) => text !== "").join("\n");
+
+/** One text of a Responses output item, keyed by where it sits (as the stream's events name it). */
+interface PlacedText {
+  readonly key: string;
+  readonly text: string;
+}
+
+const textKey = (outputIndex: number, contentIndex: number, kind: "text" | "refusal"): string => `${outputIndex}/${contentIndex}/${kind}`;
+const argumentsKey = (outputIndex: number): string => `${outputIndex}//arguments`;
+const summaryKey = (outputIndex: number, summaryIndex: number): string => `${outputIndex}/s${summaryIndex}/summary`;
+const indexOr0 = (value: unknown): number => (typeof value === "number" ? value : 0);
+
+/** The texts of one Responses output item. */
+function itemTexts(item: Record<string, unknown>, outputIndex: number): PlacedText[] {
+  const texts: PlacedText[] = [];
+  if (item.type === "function_call") texts.push({ key: argumentsKey(outputIndex), text: str(item.arguments) });
+  if (item.type === "custom_tool_call") texts.push({ key: argumentsKey(outputIndex), text: str(item.input) });
+  records(item.content).forEach((part, index) => {
+    if (typeof part.text === "string") texts.push({ key: textKey(outputIndex, index, "text"), text: part.text });
+    if (typeof part.refusal === "string") texts.push({ key: textKey(outputIndex, index, "refusal"), text: part.refusal });
+  });
+  records(item.summary).forEach((part, index) => texts.push({ key: summaryKey(outputIndex, index), text: str(part.text) }));
+  return texts;
+}
+
+function chatChoiceTexts(body: Record<string, unknown>): string[] {
+  const texts: string[] = [];
+  for (const choice of records(body.choices)) {
+    for (const part of [choice.message, choice.delta].filter(isRecord)) {
+      texts.push(str(part.content), str(part.refusal));
+      for (const call of records(part.tool_calls)) if (isRecord(call.function)) texts.push(str(call.function.arguments));
+      if (isRecord(part.function_call)) texts.push(str(part.function_call.arguments));
+    }
+  }
+  return texts;
+}
+
+/** The output text of a whole (plain) answer. */
+export function outputTextOf(body: unknown): string {
+  if (!isRecord(body)) return "";
+  const texts = chatChoiceTexts(body);
+  records(body.output).forEach((item, index) => texts.push(...itemTexts(item, index).map((placed) => placed.text)));
+  // The SDK's convenience field repeats the message text; read it only if it says something else.
+  const outputText = str(body.output_text);
+  if (outputText !== "" && !texts.includes(outputText) && outputText !== joined(texts)) texts.push(outputText);
+  return joined(texts);
+}
+
+/** A streamed text: a delta adds to its key; a whole text repeats (or, if never streamed, first says) its key. */
+type StreamedText = PlacedText & { readonly delta: boolean };
+
+/** The texts a Responses stream event carries: deltas, and the whole texts of `.done`, part, item and response events. */
+function responsesEventTexts(event: Record<string, unknown>): StreamedText[] {
+  const type = str(event.type);
+  const outputIndex = indexOr0(event.output_index);
+  const contentIndex = indexOr0(event.content_index);
+  const keyOfKind = (): string => {
+    if (type.includes("arguments") || type.includes("custom_tool_call_input")) return argumentsKey(outputIndex);
+    if (type.includes("reasoning_summary")) return summaryKey(outputIndex, indexOr0(event.summary_index));
+    return textKey(outputIndex, contentIndex, type.includes("refusal") ? "refusal" : "text");
+  };
+  if (type.endsWith(".delta")) return [{ key: keyOfKind(), text: str(event.delta), delta: true }];
+  if (type.endsWith(".done")) {
+    const whole = [event.text, event.refusal, event.arguments, event.input].find((value) => typeof value === "string");
+    if (typeof whole === "string") return [{ key: keyOfKind(), text: whole, delta: false }];
+  }
+  const texts: StreamedText[] = [];
+  if (isRecord(event.part)) {
+    if (typeof event.part.text === "string") texts.push({ key: type.includes("reasoning_summary") ? summaryKey(outputIndex, indexOr0(event.summary_index)) : textKey(outputIndex, contentIndex, "text"), text: event.part.text, delta: false });
+    if (typeof event.part.refusal === "string") texts.push({ key: textKey(outputIndex, contentIndex, "refusal"), text: event.part.refusal, delta: false });
+  }
+  if (isRecord(event.item)) texts.push(...itemTexts(event.item, outputIndex).map((placed) => ({ ...placed, delta: false })));
+  if (isRecord(event.response)) records(event.response.output).forEach((item, index) => texts.push(...itemTexts(item, index).map((placed) => ({ ...placed, delta: false }))));
+  return texts;
+}
+
+/**
+ * The text of each streamed event that has not been screened yet, so that every text a stream can
+ * show its caller is screened once: chat deltas; Responses deltas; and the whole texts that Responses
+ * events repeat (`.done`, `content_part.done`, `output_item.done`, `response.completed`) whenever they
+ * differ from what the deltas added up to — a text that never streamed as deltas is screened whole.
+ */
+export class StreamedOutputTexts {
+  /** What each Responses text added up to so far (deltas, or the last whole text screened). */
+  private readonly sofar = new Map<string, string>();
+
+  textOf(event: unknown): string {
+    if (!isRecord(event)) return "";
+    // Both shapes are read whatever the operation: an event cannot hide text by looking like the other kind.
+    const texts = chatChoiceTexts(event);
+    for (const { key, text, delta } of responsesEventTexts(event)) {
+      if (text === "") continue;
+      if (delta) {
+        this.sofar.set(key, (this.sofar.get(key) ?? "") + text);
+        texts.push(text);
+      } else if (this.sofar.get(key) !== text) {
+        this.sofar.set(key, text);
+        texts.push(text);
+      }
+    }
+    return joined(texts);
+  }
+}
