@@ -34,19 +34,18 @@ resource "azurerm_key_vault_key" "checkpoint" {
   curve        = "P-256"
   key_opts     = ["sign", "verify"]
 
-  # The first version expires after the key lifetime; Terraform sets it once (below, ignore_changes)
-  # and the rotation policy takes over: a new version 30 days before expiry, each expiring after the
-  # same lifetime. Rotation adds versions and never disables old ones, and Key Vault still allows
-  # `verify` with an expired version, so checkpoints signed by any earlier version stay verifiable
-  # (the verifier pins the versions it trusts: docs/audit.md).
+  # The first version expires after the key lifetime; Terraform sets it once (below, ignore_changes).
+  # Verifiers trust only PINNED versions (docs/audit.md, "Trust in the checkpoint key"), and a version is
+  # pinned only by `palisade audit rotate-key`, signed by the previous pinned one. So Key Vault does not
+  # rotate on its own (a version it made would never be pinned nor used); the policy gives each version
+  # made by rotate-key the same lifetime, and Key Vault notifies (Event Grid) 30 days before expiry: rotate
+  # then. Old versions are never disabled, and Key Vault still allows `verify` with an expired version,
+  # so checkpoints signed by any earlier pinned version stay verifiable.
   expiration_date = timeadd(timestamp(), "${var.checkpoint_key_lifetime_in_days * 24}h")
 
   rotation_policy {
-    automatic {
-      time_before_expiry = "P30D"
-    }
     expire_after         = "P${var.checkpoint_key_lifetime_in_days}D"
-    notify_before_expiry = "P29D"
+    notify_before_expiry = "P30D"
   }
 
   lifecycle {

@@ -291,12 +291,12 @@ variable "alert_emails" {
 }
 
 variable "checkpoint_key_lifetime_in_days" {
-  description = "Lifetime of each version of the checkpoint-signing key; a new version is made 30 days before the current one expires (old versions stay for verifiers)."
+  description = "Lifetime of each version of the checkpoint-signing key; Key Vault notifies 30 days before the pinned version expires, and an operator rotates with `palisade audit rotate-key` (old versions stay for verifiers)."
   type        = number
   default     = 365
 
   validation {
     condition     = var.checkpoint_key_lifetime_in_days >= 60 && var.checkpoint_key_lifetime_in_days <= 730 && floor(var.checkpoint_key_lifetime_in_days) == var.checkpoint_key_lifetime_in_days
-    error_message = "checkpoint_key_lifetime_in_days must be a whole number of days from 60 (more than the 30-day rotation lead) to 730."
+    error_message = "checkpoint_key_lifetime_in_days must be a whole number of days from 60 (more than the 30-day notice) to 730."
   }
 }

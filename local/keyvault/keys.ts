@@ -46,6 +46,7 @@ export class KeysHandler {
     if (rest.length > 0) return notFoundPath();
     if (second === "create" && third === undefined) return request.method === "POST" ? this.create(request, name) : methodNotAllowed();
     if (second === "versions" && third === undefined) return request.method === "GET" ? this.listVersions(request, name) : methodNotAllowed();
+    if (second === "rotate" && third === undefined) return request.method === "POST" ? this.rotate(request, name) : methodNotAllowed();
     const version = second ?? "";
     if (third === undefined || third === "") {
       if (request.method === "GET") return this.get(request, name, version);
@@ -99,6 +100,30 @@ export class KeysHandler {
     const versions = this.keys.get(name) ?? [];
     versions.push(stored);
     this.keys.set(name, versions);
+    return ok(keyBundle(request.vaultUrl, name, stored));
+  }
+
+  /** A new version like the latest one (ops, tags), made in the vault; its expiry keeps the latest's lifetime, as a rotation policy's `expiryTime` would. */
+  private rotate(request: VaultRequest, name: string): VaultResponse {
+    const latest = this.find(name, "");
+    if (latest === undefined) return keyNotFound(name, "");
+    const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+    if (typeof jwk.d !== "string" || typeof jwk.x !== "string" || typeof jwk.y !== "string") return vaultError(500, "InternalError", "Key generation failed.");
+    const now = toEpochSeconds(this.nowInMs());
+    const stored: StoredKeyVersion = {
+      version: newVersionId(),
+      d: jwk.d,
+      x: jwk.x,
+      y: jwk.y,
+      keyOps: [...latest.keyOps],
+      enabled: true,
+      nbf: undefined,
+      exp: latest.exp === undefined ? undefined : now + (latest.exp - latest.created),
+      tags: latest.tags,
+      created: now,
+      updated: now,
+    };
+    (this.keys.get(name) as StoredKeyVersion[]).push(stored);
     return ok(keyBundle(request.vaultUrl, name, stored));
   }
 

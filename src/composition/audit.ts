@@ -3,6 +3,7 @@ import { type TokenCredential } from "@azure/identity";
 import { ServiceBusClient, type ServiceBusSender } from "@azure/service-bus";
 import { type BlobServiceClient } from "@azure/storage-blob";
 import { BlobCheckpointAnchor } from "../adapters/blob/BlobCheckpointAnchor.js";
+import { BlobCheckpointKeyPins } from "../adapters/blob/BlobCheckpointKeyPins.js";
 import { keyVaultClientOptions } from "../adapters/keyvault/keyVaultClientOptions.js";
 import { CircuitBreakingAuditPublisher } from "../adapters/servicebus/CircuitBreakingAuditPublisher.js";
 import { ServiceBusAuditDeadLetterQueue } from "../adapters/servicebus/ServiceBusAuditDeadLetterQueue.js";
@@ -23,10 +24,11 @@ import { type AuditLedger } from "../core/audit/AuditLedger.js";
 import { type AuditOutbox } from "../core/audit/AuditOutbox.js";
 import { type AuditPublisher } from "../core/audit/AuditPublisher.js";
 import { type CheckpointAnchor } from "../core/audit/CheckpointAnchor.js";
-import { type CheckpointSigner } from "../core/audit/CheckpointSigner.js";
+import { CheckpointKeyTrust } from "../core/audit/CheckpointKeyTrust.js";
+import { type CheckpointKeyVersions, type CheckpointSigner } from "../core/audit/CheckpointSigner.js";
 import { type AuditPublishFailureMode, drainOutbox, type DrainOutboxResult, OutboxAuditPublisher } from "../core/audit/OutboxAuditPublisher.js";
 import { type SignatureVerifier } from "../core/audit/SignatureVerifier.js";
-import { deferredCheckpointAnchor, deferredCheckpointKeys } from "./deferredAdapters.js";
+import { deferredCheckpointAnchor, deferredCheckpointKeyPins, deferredCheckpointKeys } from "./deferredAdapters.js";
 import { type TableResilience } from "./tableResilience.js";
 
 const CLOSE_TIMEOUT_IN_MS = 3_000;
@@ -47,7 +49,7 @@ export interface AuditConfig {
   readonly clock: Clock;
   readonly logger: Logger;
   /** Replaces the Key Vault signer (tests, benches, a stack without Key Vault). */
-  readonly checkpointKeys?: { readonly signer: CheckpointSigner; readonly verifier: SignatureVerifier };
+  readonly checkpointKeys?: { readonly signer: CheckpointSigner; readonly verifier: SignatureVerifier; readonly versions?: CheckpointKeyVersions };
   /** Create tables, container and the checkpoint key when missing (default: true with a connection string, i.e. locally). */
   readonly createIfMissing?: boolean;
   /** Bounded tries and the shared Table Storage breaker (the app passes its own; default: the SDK's). */
@@ -66,7 +68,13 @@ export interface AuditComponents {
   readonly ledger: AuditLedger;
   readonly anchor: CheckpointAnchor;
   readonly signer: CheckpointSigner;
+  /** Accepts any version of the checkpoint key in the app's Key Vault: the opt-out, not the default trust. */
   readonly signatureVerifier: SignatureVerifier;
+  /**
+   * Pinned trust in the checkpoint key (the pins beside the checkpoints): what verification trusts by
+   * default, and what the checkpointer signs with. Null without key versions (no Key Vault configured).
+   */
+  readonly keyTrust: CheckpointKeyTrust | null;
   readonly checkpointer: AuditCheckpointer;
   /** The use case the Service Bus trigger calls. */
   readonly appender: AuditAppender;
@@ -138,7 +146,7 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
   const deadLetters = new TableAuditDeadLetters(deadLetterTable, { createTableIfMissing: create });
   const anchor = deferredCheckpointAnchor(async () => new BlobCheckpointAnchor((await blobService()).getContainerClient(config.checkpointContainer), { createContainerIfMissing: create }));
 
-  let keys: { signer: CheckpointSigner; verifier: SignatureVerifier };
+  let keys: { signer: CheckpointSigner; verifier: SignatureVerifier; versions?: CheckpointKeyVersions };
   if (config.checkpointKeys !== undefined) keys = config.checkpointKeys;
   else if (config.keyVault !== undefined) {
     const keyVault = config.keyVault;
@@ -153,14 +161,17 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
         createKeyIfMissing: create,
       });
     });
-    keys = { signer: kv, verifier: kv };
+    keys = { signer: kv, verifier: kv, versions: kv };
   } else {
     const none = unavailableSigner("no Key Vault is configured (AZURE_KEYVAULT_URL)");
     keys = { signer: none, verifier: none };
   }
 
   const { clock, logger } = config;
-  const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keys.signer, signatureVerifier: keys.verifier, clock, logger });
+  // Pins live beside the notes, under the same immutability policy.
+  const pins = deferredCheckpointKeyPins(async () => new BlobCheckpointKeyPins((await blobService()).getContainerClient(config.checkpointContainer), { createContainerIfMissing: create }));
+  const keyTrust = keys.versions === undefined ? null : new CheckpointKeyTrust({ pins, keys: keys.versions, clock, logger });
+  const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keyTrust ?? keys.signer, signatureVerifier: keys.verifier, clock, logger });
   const appender = new AuditAppender({ ledger, clock, logger, checkpointer, checkpointEvery: config.checkpointEvery, checkpointEveryInMs: config.checkpointEveryInMs ?? 300_000 });
 
   let serviceBus: ServiceBusClient | null = null;
@@ -205,8 +216,9 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
   return {
     ledger,
     anchor,
-    signer: keys.signer,
+    signer: keyTrust ?? keys.signer,
     signatureVerifier: keys.verifier,
+    keyTrust,
     checkpointer,
     appender,
     publisher,

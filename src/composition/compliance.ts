@@ -23,7 +23,7 @@ import { type StorageClients, createStorageClients } from "./storage.js";
 
 export { POLICY_SNAPSHOTS_TABLE, SUBJECT_KEYS_TABLE };
 
-type AuditParts = Pick<AuditComponents, "ledger" | "anchor" | "signatureVerifier" | "checkpointer"> & Partial<Pick<AuditComponents, "outbox" | "deadLetters" | "deadLetterQueue">>;
+type AuditParts = Pick<AuditComponents, "ledger" | "anchor" | "signatureVerifier" | "checkpointer"> & Partial<Pick<AuditComponents, "keyTrust" | "outbox" | "deadLetters" | "deadLetterQueue">>;
 
 /** Project id -> tags, from the policy in force (events carry no tags). */
 export function projectTagsOf(policy: Policy): Record<string, Record<string, string>> {
@@ -44,6 +44,7 @@ export async function createComplianceNightly(deps: {
     ledger: deps.audit.ledger,
     anchor: deps.audit.anchor,
     signatureVerifier: deps.audit.signatureVerifier,
+    keyTrust: deps.audit.keyTrust ?? null,
     checkpointer: deps.audit.checkpointer,
     reports: new BlobComplianceReportStore(container, { createContainerIfMissing: deps.settings.PALISADE_LOCAL_STACK }),
     clock: deps.clock,

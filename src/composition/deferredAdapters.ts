@@ -1,5 +1,6 @@
 import { type CheckpointAnchor } from "../core/audit/CheckpointAnchor.js";
-import { type CheckpointSigner } from "../core/audit/CheckpointSigner.js";
+import { type CheckpointKeyPins } from "../core/audit/CheckpointKeyPins.js";
+import { type CheckpointKeyVersions, type CheckpointSigner } from "../core/audit/CheckpointSigner.js";
 import { type SignatureVerifier } from "../core/audit/SignatureVerifier.js";
 import { type ContentSafety } from "../core/safety/ContentSafety.js";
 import { loadOnce } from "./loadOnce.js";
@@ -24,11 +25,27 @@ export function deferredCheckpointAnchor(load: () => Promise<CheckpointAnchor>):
   };
 }
 
-export function deferredCheckpointKeys(load: () => Promise<CheckpointSigner & SignatureVerifier>): CheckpointSigner & SignatureVerifier {
+export function deferredCheckpointKeyPins(load: () => Promise<CheckpointKeyPins>): CheckpointKeyPins {
+  const pins = loadOnce(load);
+  return {
+    put: async (pin, options) => (await pins()).put(pin, options),
+    async *list(options) {
+      yield* (await pins()).list(options);
+    },
+  };
+}
+
+type CheckpointKeys = CheckpointSigner & SignatureVerifier & CheckpointKeyVersions;
+
+export function deferredCheckpointKeys(load: () => Promise<CheckpointKeys>): CheckpointKeys {
   const keys = loadOnce(load);
   return {
     sign: async (digest, options) => (await keys()).sign(digest, options),
     verify: async (input) => (await keys()).verify(input),
+    currentKeyId: async (options) => (await keys()).currentKeyId(options),
+    signWith: async (keyId, digest, options) => (await keys()).signWith(keyId, digest, options),
+    publicKey: async (keyId, options) => (await keys()).publicKey(keyId, options),
+    createVersion: async (options) => (await keys()).createVersion(options),
   };
 }
 

@@ -21,6 +21,11 @@ import { replayAuditDeadLetters } from "../../src/core/audit/AuditDeadLetterQueu
 import { InMemoryAuditPublisher } from "../fakes/InMemoryAuditPublisher.js";
 import { InMemoryCheckpointAnchor } from "../fakes/InMemoryCheckpointAnchor.js";
 import { InMemoryCheckpointSigner } from "../fakes/InMemoryCheckpointSigner.js";
+import { InMemoryCheckpointKeyPins } from "../fakes/InMemoryCheckpointKeyPins.js";
+import { CheckpointKeyTrust } from "../../src/core/audit/CheckpointKeyTrust.js";
+import { type CheckpointKeyPin, ecPublicKeyOf, jwkThumbprint, keyPinHash, keyPinText } from "../../src/core/audit/checkpointKeyPin.js";
+import { checkpointNoteText } from "../../src/core/audit/checkpointNote.js";
+import { sha256 } from "../../src/core/audit/hashing.js";
 
 class Capture extends Writable {
   text = "";
@@ -38,7 +43,11 @@ async function setup() {
   const outbox = new InMemoryAuditOutbox();
   const publisher = new InMemoryAuditPublisher();
   const clock = new ManualClock();
-  const checkpointer = new AuditCheckpointer({ ledger, anchor, signer, signatureVerifier: signer.verifier(), clock, logger: silentLogger });
+  const pins = new InMemoryCheckpointKeyPins();
+  const keyTrust = new CheckpointKeyTrust({ pins, keys: signer, clock, logger: silentLogger });
+  // The Key Vault verifier accepts every version the vault holds, including ones added later.
+  const vaultVerifier = { verify: (input: Parameters<ReturnType<InMemoryCheckpointSigner["verifier"]>["verify"]>[0]) => signer.verifier().verify(input) };
+  const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keyTrust, signatureVerifier: vaultVerifier, clock, logger: silentLogger });
   const appender = new AuditAppender({ ledger, clock, logger: silentLogger });
   const deadLetters = new InMemoryAuditDeadLetters();
   const deadLetterQueue = new InMemoryAuditDeadLetterQueue(publisher);
@@ -46,8 +55,9 @@ async function setup() {
   const components: AuditComponents = {
     ledger,
     anchor,
-    signer,
-    signatureVerifier: signer.verifier(),
+    signer: keyTrust,
+    signatureVerifier: vaultVerifier,
+    keyTrust,
     checkpointer,
     appender,
     publisher,
@@ -81,7 +91,7 @@ async function setup() {
     if (!(error instanceof CommanderError)) throw new Error(`expected a CommanderError, got ${String(error)}`);
     return error;
   };
-  return { ledger, anchor, signer, events, stdout, stderr, run, runFails, closes: () => closes, outbox, deadLetters, deadLetterQueue, publisher };
+  return { ledger, anchor, signer, pins, appender, checkpointer, events, stdout, stderr, run, runFails, closes: () => closes, outbox, deadLetters, deadLetterQueue, publisher };
 }
 
 describe("palisade audit", () => {
@@ -228,5 +238,137 @@ describe("palisade audit", () => {
     t.stderr.isTTY = false;
     await t.run("verify", "--chain", "big");
     expect(t.stderr.text).toBe("");
+  });
+});
+
+/** The attacker re-signs every note of a chain with a key version they added to the vault (issue 21 item 10). */
+async function resignWithNewVersion(t: Awaited<ReturnType<typeof setup>>, chainId: string): Promise<string> {
+  const attackerVersion = await t.signer.createVersion();
+  const chain = t.anchor.notes.get(chainId)!;
+  for (const [size, note] of chain) {
+    const signature = await t.signer.signWith(attackerVersion, sha256(checkpointNoteText(note)));
+    chain.set(size, { ...note, keyId: attackerVersion, signature: Buffer.from(signature).toString("base64") });
+  }
+  return attackerVersion;
+}
+
+describe("palisade audit: pinned trust in the checkpoint key (issue 21 item 10)", () => {
+  it("verify trusts the pinned versions by default and says so", async () => {
+    const t = await setup();
+    await t.run("checkpoint", "--chain", "alpha");
+    await t.run("verify", "--chain", "alpha");
+    expect(t.stdout.text).toMatch(/trust: pinned key versions \(root [\w-]{43}, 1 version\(s\): memory:\/\/checkpoint-key\/1\)/);
+    await t.run("verify", "--chain", "alpha", "--json");
+    expect(JSON.parse(t.stdout.text)).toMatchObject({ intact: true, trust: { mode: "pinned", keys: [{ keyId: t.signer.keyId }] } });
+  });
+
+  it("notes re-signed with a key version added to the vault: exit 2 naming the version; --trust-key-vault accepts them with a warning", async () => {
+    const t = await setup();
+    await t.run("checkpoint", "--chain", "alpha");
+    const attacker = await resignWithNewVersion(t, "alpha");
+    const error = await t.runFails("verify", "--chain", "alpha");
+    expect(error.exitCode).toBe(EXIT_TAMPERED);
+    expect(t.stderr.text).toContain("untrusted_key");
+    expect(t.stderr.text).toContain(attacker);
+    const proof = await t.runFails("prove", "--event", t.events[2]!.eventId);
+    expect(proof.exitCode).toBe(EXIT_TAMPERED);
+    expect(t.stderr.text).toContain(attacker);
+    // The opt-out restores the old behaviour (which is what the attack relies on) and says so.
+    await t.run("verify", "--chain", "alpha", "--trust-key-vault");
+    expect(t.stdout.text).toContain("ANY version of the checkpoint key");
+    expect(t.stderr.text).toContain("WARNING: --trust-key-vault");
+    await t.run("verify", "--chain", "alpha", "--trust-key-vault", "--json");
+    expect(JSON.parse(t.stdout.text)).toMatchObject({ intact: true, trust: { mode: "key_vault" } });
+  });
+
+  it("a version merely added to the vault is not used for signing; rotate-key pins a new one, signed by the previous, and verify passes", async () => {
+    const t = await setup();
+    await t.run("checkpoint", "--chain", "alpha");
+    const added = await t.signer.createVersion();
+    await t.appender.append([makeAuditEvent({ project: "alpha" }, 50)].map((body) => ({ body })));
+    await t.run("checkpoint", "--chain", "alpha", "--json");
+    expect(JSON.parse(t.stdout.text)).toMatchObject({ size: 8, keyId: "memory://checkpoint-key/1" });
+    expect(added).not.toBe("memory://checkpoint-key/1");
+
+    await t.run("rotate-key", "--json");
+    const rotated = JSON.parse(t.stdout.text) as { keyId: string; previousKeyId: string };
+    expect(rotated).toMatchObject({ previousKeyId: "memory://checkpoint-key/1" });
+    expect(t.publisher.published.filter((e) => e.type === "key_rotated")).toEqual([
+      expect.objectContaining({ project: "_system", details: expect.objectContaining({ keyId: rotated.keyId, previousKeyId: "memory://checkpoint-key/1" }) }),
+    ]);
+    await t.appender.append([makeAuditEvent({ project: "alpha" }, 51)].map((body) => ({ body })));
+    await t.run("checkpoint", "--chain", "alpha", "--json");
+    expect(JSON.parse(t.stdout.text)).toMatchObject({ size: 9, keyId: rotated.keyId });
+    await t.run("verify", "--chain", "alpha", "--json");
+    expect(JSON.parse(t.stdout.text)).toMatchObject({ intact: true, checkpointsChecked: 3, trust: { mode: "pinned", keys: [{ keyId: "memory://checkpoint-key/1" }, { keyId: rotated.keyId }] } });
+    await t.run("trust");
+    expect(t.stdout.text).toContain("2 pinned version(s), chain of trust intact");
+    expect(t.stdout.text).toContain(`signed by memory://checkpoint-key/1`);
+    expect(t.stdout.text).not.toContain(added);
+  });
+
+  it("a tampered or forged key pin: exit 2 naming what is wrong", async () => {
+    const t = await setup();
+    await t.run("checkpoint", "--chain", "alpha");
+    await t.run("rotate-key");
+    const pin1 = t.pins.stored.get(1) as CheckpointKeyPin;
+
+    // The pinned public key swapped for the attacker's.
+    const attacker = new InMemoryCheckpointSigner("memory://attacker/1");
+    const publicKey = ecPublicKeyOf(attacker.publicJwk)!;
+    t.pins.stored.set(1, { ...pin1, publicKey, thumbprint: jwkThumbprint(publicKey) });
+    const edited = await t.runFails("verify", "--chain", "alpha");
+    expect(edited.exitCode).toBe(EXIT_TAMPERED);
+    expect(t.stderr.text).toContain("pinned checkpoint keys cannot be trusted");
+
+    // A pin the attacker made for their own version: self-signed, but not by the previous pinned key.
+    t.pins.stored.set(1, pin1);
+    const version = await t.signer.createVersion();
+    const body = { ...pin1, index: 2, keyId: version, publicKey: ecPublicKeyOf((await t.signer.publicKey(version)))!, previousKeyId: pin1.keyId, previousPinHash: keyPinHash(pin1) };
+    const withThumb = { ...body, thumbprint: jwkThumbprint(body.publicKey) };
+    const self = Buffer.from(await t.signer.signWith(version, sha256(keyPinText(withThumb)))).toString("base64");
+    t.pins.stored.set(2, { ...withThumb, selfSignature: self, previousKeySignature: self });
+    const forged = await t.runFails("verify", "--chain", "alpha");
+    expect(forged.exitCode).toBe(EXIT_TAMPERED);
+    expect(t.stderr.text).toContain("not signed by the previous pinned key");
+
+    // A deleted pin breaks the chain too.
+    t.pins.stored.delete(2);
+    t.pins.stored.delete(0);
+    const deleted = await t.runFails("verify", "--chain", "alpha");
+    expect(deleted.exitCode).toBe(EXIT_TAMPERED);
+    expect(t.stderr.text).toContain("Key pin 0 is missing");
+  });
+
+  it("--trust-root: the auditor's written-down root must match; options that contradict each other are refused", async () => {
+    const t = await setup();
+    await t.run("checkpoint", "--chain", "alpha");
+    await t.run("trust", "--json");
+    const { root } = JSON.parse(t.stdout.text) as { root: string };
+    await t.run("verify", "--chain", "alpha", "--trust-root", root);
+    expect(t.stdout.text).toContain(`root ${root}`);
+    const wrong = await t.runFails("verify", "--chain", "alpha", "--trust-root", "A".repeat(43));
+    expect(wrong.exitCode).toBe(EXIT_TAMPERED);
+    expect(t.stderr.text).toContain(`the pinned trust root is ${root}`);
+    const both = await t.runFails("verify", "--chain", "alpha", "--trust-root", root, "--trust-key-vault");
+    expect(both.exitCode).toBe(1);
+  });
+
+  it("trust --out writes the pinned keys for --trusted-keys", async () => {
+    const t = await setup();
+    await t.run("checkpoint", "--chain", "alpha");
+    const dir = await mkdtemp(join(tmpdir(), "palisade-trust-"));
+    try {
+      const file = join(dir, "pinned.json");
+      await t.run("trust", "--out", file);
+      await t.run("verify", "--chain", "alpha", "--trusted-keys", file);
+      expect(t.stdout.text).toContain(`trust: the auditor's keys from ${file} (1 key version(s))`);
+      await resignWithNewVersion(t, "alpha");
+      const error = await t.runFails("verify", "--chain", "alpha", "--trusted-keys", file);
+      expect(error.exitCode).toBe(EXIT_TAMPERED);
+      expect(t.stderr.text).toContain("untrusted_key");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -37,9 +37,10 @@ describe("key vault policy", () => {
     const key = resource(infra, "azurerm_key_vault_key", "checkpoint");
     expect(expr(key.expiration_date)).toContain("var.checkpoint_key_lifetime_in_days");
     const policy = block(key, "rotation_policy");
-    expect(block(policy, "automatic").time_before_expiry).toBe("P30D");
+    // No automatic rotation: only `palisade audit rotate-key` makes a version, and pins it (issue 21 item 10).
+    expect(policy.automatic).toBeUndefined();
     expect(expr(policy.expire_after)).toContain("var.checkpoint_key_lifetime_in_days");
-    expect(policy.notify_before_expiry).toBeTruthy();
+    expect(policy.notify_before_expiry).toBe("P30D");
     // Terraform sets the first expiry once; rotation owns it afterwards (no perpetual diff).
     expect(strings(block(key, "lifecycle").ignore_changes).map((item) => item.replace(/[${}]/g, ""))).toContain("expiration_date");
     // Rotation adds versions; nothing here disables or purges the old ones, which verify old checkpoints.

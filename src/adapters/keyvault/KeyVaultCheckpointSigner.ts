@@ -1,7 +1,7 @@
 import { type TokenCredential } from "@azure/identity";
 import { CryptographyClient, KeyClient, type KeyClientOptions, type KeyVaultKey } from "@azure/keyvault-keys";
 import { type JsonWebKey } from "node:crypto";
-import { type CheckpointSignature, type CheckpointSigner, type SignOptions } from "../../core/audit/CheckpointSigner.js";
+import { type CheckpointKeyVersions, type CheckpointSignature, type CheckpointSigner, type SignOptions } from "../../core/audit/CheckpointSigner.js";
 import { PublicKeySignatureVerifier } from "../../core/audit/PublicKeySignatureVerifier.js";
 import { type SignatureVerifier, type VerifySignatureInput } from "../../core/audit/SignatureVerifier.js";
 
@@ -41,9 +41,10 @@ const toJwk = (key: KeyVaultKey): JsonWebKey | null => {
  * verifiable. Verification fetches the public key of the named version (cached) and checks locally,
  * so it needs only read access — and only to keys of this vault with the configured name.
  */
-export class KeyVaultCheckpointSigner implements CheckpointSigner, SignatureVerifier {
+export class KeyVaultCheckpointSigner implements CheckpointSigner, SignatureVerifier, CheckpointKeyVersions {
   private readonly keys: KeyClient;
   private crypto: Promise<CryptographyClient> | null = null;
+  private readonly versionClients = new Map<string, CryptographyClient>();
   private readonly publicKeys = new Map<string, Promise<JsonWebKey | null>>();
 
   constructor(private readonly options: KeyVaultCheckpointSignerOptions) {
@@ -80,10 +81,45 @@ export class KeyVaultCheckpointSigner implements CheckpointSigner, SignatureVeri
     return { keyId: result.keyID ?? client.keyID ?? "", signature: result.result };
   }
 
+  async currentKeyId(): Promise<string> {
+    return (await this.cryptographyClient()).keyID ?? "";
+  }
+
+  /** Signs with one version of the key (a pinned one, or the previous one to pin the next). */
+  async signWith(keyId: string, digest: Uint8Array, options: SignOptions = {}): Promise<Uint8Array> {
+    if (digest.length !== 32) throw new RangeError("ES256 signs a 32-byte SHA-256 digest");
+    if (!this.isVersionOfKey(keyId)) throw new Error(`${keyId} is not a version of the checkpoint key ${this.options.keyName} in ${this.options.vaultUrl}`);
+    let client = this.versionClients.get(keyId);
+    if (client === undefined) {
+      client = new CryptographyClient(keyId, this.options.credential, this.options.clientOptions);
+      this.versionClients.set(keyId, client);
+    }
+    return (await client.sign("ES256", digest, { abortSignal: options.abortSignal })).result;
+  }
+
+  publicKey(keyId: string): Promise<JsonWebKey | null> {
+    return this.publicJwk(keyId);
+  }
+
+  /**
+   * A new version generated inside the vault by Key Vault's rotate operation, so it takes the key's rotation
+   * policy (its expiry). Needs Key Vault Crypto Officer: an operator, not the app.
+   */
+  async createVersion(): Promise<string> {
+    const key = await this.keys.rotateKey(this.options.keyName);
+    if (key.id === undefined) throw new Error(`Key Vault made a version of ${this.options.keyName} without an id`);
+    return key.id;
+  }
+
+  private isVersionOfKey(keyId: string): boolean {
+    const parsed = parseKeyId(keyId);
+    return parsed !== null && parsed.name === this.options.keyName && keyId.startsWith(this.options.vaultUrl.replace(/\/$/, ""));
+  }
+
   /** The public JWK of a key version this signer uses (for auditors and PublicKeySignatureVerifier). */
   async publicJwk(keyId: string): Promise<JsonWebKey | null> {
     const parsed = parseKeyId(keyId);
-    if (parsed === null || parsed.name !== this.options.keyName || !keyId.startsWith(this.options.vaultUrl.replace(/\/$/, ""))) return null;
+    if (parsed === null || !this.isVersionOfKey(keyId)) return null;
     let cached = this.publicKeys.get(keyId);
     if (cached === undefined) {
       cached = this.keys.getKey(parsed.name, { version: parsed.version }).then(toJwk, (error: unknown) => {

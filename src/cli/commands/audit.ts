@@ -1,13 +1,12 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { type JsonWebKey } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { type AuditComponents } from "../../composition/audit.js";
 import { countAuditBacklogs } from "../../core/audit/auditBacklog.js";
 import { AuditProofMismatchError, checkAuditInclusionProof, proveAuditEvent } from "../../core/audit/inclusionProof.js";
-import { PublicKeySignatureVerifier } from "../../core/audit/PublicKeySignatureVerifier.js";
+import { describeTrustUsed } from "../../core/audit/checkpointTrustUsed.js";
 import { queryAuditEvents } from "../../core/audit/queryAuditEvents.js";
-import { type SignatureVerifier } from "../../core/audit/SignatureVerifier.js";
 import { verifyStoredChain } from "../../core/audit/verifyStoredChain.js";
+import { addAuditTrustCommands } from "./auditTrustCommands.js";
+import { chooseCheckpointTrust, type ChosenTrust, KEY_VAULT_TRUST_WARNING, TRUST_OPTION_HELP, type TrustOptions, TrustRefusedError } from "./auditTrust.js";
 
 export interface AuditCommandDeps {
   readonly getAuditComponents: () => Promise<AuditComponents>;
@@ -32,21 +31,6 @@ const isoTimestamp = (value: string): string => {
   }
   return value;
 };
-
-/**
- * An auditor's own keys: a JSON file `{ "<keyId>": <public JWK>, ... }`. With it, signatures are
- * checked against these keys only, not against whatever the app's Key Vault says.
- */
-async function trustedKeysVerifier(path: string): Promise<SignatureVerifier> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(path, "utf8"));
-  } catch {
-    throw new Error(`--trusted-keys ${path}: not a readable JSON file of { "<keyId>": <public JWK> }`);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error(`--trusted-keys ${path}: expected an object keyed by key id`);
-  return new PublicKeySignatureVerifier(parsed as Record<string, JsonWebKey>);
-}
 
 /**
  * `palisade audit verify|checkpoint|prove|chains|query`. Actions never exit the process: failures
@@ -78,29 +62,44 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
     };
   const tampered = (message: string): never => audit.error(`error: ${message}`, { exitCode: EXIT_TAMPERED, code: "palisade.audit.tampered" });
   const json = (value: unknown): void => out(`${JSON.stringify(value)}\n`);
+  /** The trust a verification uses; broken or unexpected pins are tampering (exit 2). The opt-out warns on stderr. */
+  const trustFor = async (c: AuditComponents, options: TrustOptions): Promise<ChosenTrust> => {
+    let chosen: ChosenTrust;
+    try {
+      chosen = await chooseCheckpointTrust(c, options);
+    } catch (error) {
+      if (error instanceof TrustRefusedError) return tampered(`${error.message}. See docs/runbooks/audit-verification-failure.md`);
+      throw error;
+    }
+    if (chosen.used.mode === "key_vault") deps.stderr.write(KEY_VAULT_TRUST_WARNING);
+    return chosen;
+  };
 
   audit
     .command("verify")
     .description("Recompute every hash, link and checkpoint of a chain; exit 0 only when intact")
     .requiredOption("--chain <id>", "chain id (the project id)")
-    .option("--trusted-keys <file>", "check checkpoint signatures against these public keys only (JSON { keyId: JWK })")
+    .option("--trusted-keys <file>", TRUST_OPTION_HELP.trustedKeys)
+    .option("--trust-root <thumbprint>", TRUST_OPTION_HELP.trustRoot)
+    .option("--trust-key-vault", TRUST_OPTION_HELP.trustKeyVault)
     .option("--json", "print JSON")
     .action(
-      run(async (c, options: { chain: string; json?: boolean; trustedKeys?: string }) => {
+      run(async (c, options: { chain: string; json?: boolean } & TrustOptions) => {
         const tty = deps.stderr.isTTY === true;
-        const signatureVerifier = options.trustedKeys === undefined ? c.signatureVerifier : await trustedKeysVerifier(options.trustedKeys);
-        const result = await verifyStoredChain({ ledger: c.ledger, anchor: c.anchor, signatureVerifier }, options.chain, {
+        const trust = await trustFor(c, options);
+        const { signatureVerifier, trustedKeyIds } = trust;
+        const result = await verifyStoredChain({ ledger: c.ledger, anchor: c.anchor, signatureVerifier, ...(trustedKeyIds === undefined ? {} : { trustedKeyIds }) }, options.chain, {
           ...(tty ? { onProgress: (n: number) => deps.stderr.write(`\rverified ${n} entries...`) } : {}),
         });
         if (tty && result.entriesChecked >= 10_000) deps.stderr.write("\n");
         const { leaves: _leaves, ...verdict } = result;
         // Intact is not the same as complete: events may still wait in the outbox or the dead letters.
         const backlog = (await countAuditBacklogs({ ledger: c.ledger, outbox: c.outbox, deadLetters: c.deadLetters, deadLetterQueue: c.deadLetterQueue }))(options.chain);
-        const printable = { ...verdict, complete: result.intact && backlog.complete, pending: backlog };
+        const printable = { ...verdict, complete: result.intact && backlog.complete, pending: backlog, trust: trust.used };
         const missing = result.intact && result.entriesChecked === 0 && printable.checkpointsChecked === 0 && (await c.ledger.getHead(options.chain)) === null;
         if (options.json === true) json(printable);
         else {
-          out(`${result.message}\n`);
+          out(`${result.message}\n${describeTrustUsed(trust.used)}\n`);
           if (!backlog.complete) {
             out(`NOT complete: ${backlog.outbox} event(s) in the outbox, ${backlog.deadLetterQueue ?? "unknown (could not read)"} in the broker's dead-letter queue, ${backlog.deadLetterStore} in the dead-letter store\n`);
           }
@@ -151,10 +150,12 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
     .description("Print and check an RFC 6962 inclusion proof of one event")
     .requiredOption("--event <id>", "event id")
     .option("--chain <id>", "chain id (searched in every chain when absent)")
-    .option("--trusted-keys <file>", "check the checkpoint signature against these public keys only (JSON { keyId: JWK })")
+    .option("--trusted-keys <file>", TRUST_OPTION_HELP.trustedKeys)
+    .option("--trust-root <thumbprint>", TRUST_OPTION_HELP.trustRoot)
+    .option("--trust-key-vault", TRUST_OPTION_HELP.trustKeyVault)
     .option("--json", "print JSON")
     .action(
-      run(async (c, options: { event: string; chain?: string; json?: boolean; trustedKeys?: string }) => {
+      run(async (c, options: { event: string; chain?: string; json?: boolean } & TrustOptions) => {
         let proof;
         try {
           proof = await proveAuditEvent({ ledger: c.ledger, anchor: c.anchor }, options.event, options.chain);
@@ -162,14 +163,18 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
           if (error instanceof AuditProofMismatchError) return tampered(`${error.message} Run "palisade audit verify".`);
           throw error;
         }
-        const signatureVerifier = options.trustedKeys === undefined ? c.signatureVerifier : await trustedKeysVerifier(options.trustedKeys);
-        const check = await checkAuditInclusionProof(proof, signatureVerifier);
-        if (options.json === true) json({ proof, check });
+        const trust = await trustFor(c, options);
+        const signer = proof.checkpoint?.keyId;
+        if (signer !== undefined && trust.trustedKeyIds !== undefined && !trust.trustedKeyIds.has(signer)) {
+          return tampered(`the checkpoint backing this proof is signed by key version ${signer}, which is not trusted (untrusted_key): it may have been re-signed with a key added to the vault.`);
+        }
+        const check = await checkAuditInclusionProof(proof, trust.signatureVerifier);
+        if (options.json === true) json({ proof, check, trust: trust.used });
         else {
           out(`event ${proof.eventId} is entry ${proof.sequence} of chain ${proof.chainId}\n`);
           out(`leaf ${proof.leafHash}\ntree size ${proof.treeSize} root ${proof.rootHash}${proof.checkpoint === undefined ? " (not yet checkpointed)" : " (signed checkpoint)"}\n`);
           proof.path.forEach((hash, i) => out(`path[${i}] ${hash}\n`));
-          out(`${check.message}\n`);
+          out(`${check.message}\n${describeTrustUsed(trust.used)}\n`);
         }
         if (!check.valid) tampered(`the inclusion proof does not hold: ${check.problem ?? "unknown"} at sequence ${check.sequence}. ${check.message}`);
         if (!check.signed) {
@@ -180,6 +185,8 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
         }
       }),
     );
+
+  addAuditTrustCommands(audit, { run, out, json });
 
   audit
     .command("chains")

@@ -1,3 +1,5 @@
+import { type JsonWebKey } from "node:crypto";
+
 export interface SignOptions {
   readonly abortSignal?: AbortSignal;
 }
@@ -12,4 +14,18 @@ export interface CheckpointSignature {
 /** Signs checkpoint digests with ES256 (ECDSA P-256) over a SHA-256 digest the caller computed. */
 export interface CheckpointSigner {
   sign(digest: Uint8Array, options?: SignOptions): Promise<CheckpointSignature>;
+}
+
+/**
+ * The versions of the checkpoint-signing key, for pinning: sign with a named version, read a version's
+ * public key, and make a new version inside the vault (so its private half never exists outside it).
+ */
+export interface CheckpointKeyVersions {
+  /** The version `sign` uses when nothing is pinned yet. */
+  currentKeyId(options?: SignOptions): Promise<string>;
+  signWith(keyId: string, digest: Uint8Array, options?: SignOptions): Promise<Uint8Array>;
+  /** The public JWK of a version of this key; null when the id is not a version of it. */
+  publicKey(keyId: string, options?: SignOptions): Promise<JsonWebKey | null>;
+  /** A new version made in the vault; returns its versioned id. */
+  createVersion(options?: SignOptions): Promise<string>;
 }

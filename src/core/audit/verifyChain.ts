@@ -21,6 +21,8 @@ export const PROBLEM_KINDS = [
   "bad_inclusion_proof",
   "unreadable_checkpoint",
   "dedupe_mismatch",
+  "untrusted_key",
+  "invalid_key_pin",
 ] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 

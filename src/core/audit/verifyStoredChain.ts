@@ -9,6 +9,11 @@ export interface VerifyStoredChainDeps {
   readonly ledger: AuditLedger;
   readonly anchor: CheckpointAnchor;
   readonly signatureVerifier: SignatureVerifier;
+  /**
+   * The key versions a note may be signed by (pinned trust, or an auditor's keys). A note signed by any
+   * other version is `untrusted_key`, named. Absent: whatever the verifier accepts (the opt-out).
+   */
+  readonly trustedKeyIds?: ReadonlySet<string>;
 }
 
 export interface VerifyStoredChainOptions {
@@ -32,6 +37,18 @@ export async function verifyStoredChain(deps: VerifyStoredChainDeps, chainId: st
     const checkpoints: SignedCheckpoint[] = [];
     for await (const note of deps.anchor.listNotes(chainId, signal)) {
       if ("checkpoint" in note) {
+        const { keyId, size } = note.checkpoint;
+        if (deps.trustedKeyIds !== undefined && !deps.trustedKeyIds.has(keyId)) {
+          return {
+            intact: false,
+            chainId,
+            entriesChecked: 0,
+            checkpointsChecked: checkpoints.length,
+            problem: "untrusted_key",
+            checkpointSize: size,
+            message: `The checkpoint at size ${size} is signed by key version ${keyId}, which is not a trusted (pinned) version: it may have been re-signed with a key added to the vault.`,
+          };
+        }
         checkpoints.push(note.checkpoint);
         continue;
       }

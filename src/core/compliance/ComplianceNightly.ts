@@ -4,8 +4,12 @@ import { type AuditLedger } from "../audit/AuditLedger.js";
 import { type CheckpointAnchor } from "../audit/CheckpointAnchor.js";
 import { type SignedCheckpoint } from "../audit/checkpointNote.js";
 import { queryAuditEvents } from "../audit/queryAuditEvents.js";
+import { type CheckpointKeyTrust } from "../audit/CheckpointKeyTrust.js";
+import { type CheckpointTrustUsed, pinnedTrustUsed } from "../audit/checkpointTrustUsed.js";
+import { isAuditIntegrityError } from "../audit/AuditIntegrityError.js";
 import { type SignatureVerifier } from "../audit/SignatureVerifier.js";
 import { verifyStoredChain } from "../audit/verifyStoredChain.js";
+import { type VerifyResult } from "../audit/verifyChain.js";
 import { type Clock } from "../clock.js";
 import { type Logger } from "../logger.js";
 import { type ChainIntegrity, type ComplianceSummary } from "./ComplianceSummary.js";
@@ -18,7 +22,10 @@ import { DAY_IN_MS, parseUtcDay, previousUtcDay, shiftUtcDay, type UtcDay } from
 export interface ComplianceNightlyDeps {
   readonly ledger: AuditLedger;
   readonly anchor: CheckpointAnchor;
+  /** Any version of the checkpoint key in the vault: used only when there is no pinned trust (`keyTrust`). */
   readonly signatureVerifier: SignatureVerifier;
+  /** The pinned checkpoint keys: what verification trusts, recorded in the report. */
+  readonly keyTrust?: Pick<CheckpointKeyTrust, "load"> | null;
   readonly checkpointer: { checkpoint(chainId: string, options?: { abortSignal?: AbortSignal }): Promise<SignedCheckpoint> };
   /** Where summaries and reports go (Blob storage). */
   readonly reports: ComplianceReportStore;
@@ -65,6 +72,11 @@ export class InvalidReportDateError extends RangeError {
   override readonly name = "InvalidReportDateError";
 }
 
+/** The trust of one run: a verifier (with the key versions it may accept), or why the pins cannot be trusted. */
+type RunTrust =
+  | { readonly signatureVerifier: SignatureVerifier; readonly trustedKeyIds?: ReadonlySet<string>; readonly used: CheckpointTrustUsed }
+  | { readonly broken: string; readonly used: CheckpointTrustUsed };
+
 const errorCode = (error: unknown): string => {
   if (typeof error === "object" && error !== null && "problem" in error && typeof error.problem === "string") return error.problem;
   return "signing_failed";
@@ -94,9 +106,10 @@ export class ComplianceNightly {
     else for await (const head of this.deps.ledger.listChains(signal)) chains.push(head.chainId);
     const results: ChainRunResult[] = [];
     const backlogOf = await this.backlogs(signal);
+    const trust = await this.trust(signal);
     for (const chainId of chains) {
       try {
-        results.push(await this.runChain(chainId, day, options, backlogOf?.(chainId)));
+        results.push(await this.runChain(chainId, day, options, trust, backlogOf?.(chainId)));
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         this.deps.logger.error("compliance.chain.failed", { chainId, date: day.date, error: error instanceof Error ? error.name : "unknown" });
@@ -117,10 +130,27 @@ export class ComplianceNightly {
     }
   }
 
-  private async runChain(chainId: string, day: UtcDay, options: ComplianceRunOptions, pending?: AuditBacklog): Promise<ChainRunResult> {
-    const { ledger, anchor, signatureVerifier, checkpointer, clock, logger } = this.deps;
+  /** The keys verification trusts, read once per run: the pins, or (without them) any vault version. A broken pin chain fails every chain. */
+  private async trust(signal: { abortSignal?: AbortSignal }): Promise<RunTrust> {
+    const keyTrust = this.deps.keyTrust;
+    if (keyTrust === undefined || keyTrust === null) return { signatureVerifier: this.deps.signatureVerifier, used: { mode: "key_vault" } };
+    try {
+      const { trust } = await keyTrust.load(signal);
+      return { signatureVerifier: trust.verifier, trustedKeyIds: trust.trustedKeyIds, used: pinnedTrustUsed(trust) };
+    } catch (error) {
+      if (!isAuditIntegrityError(error)) throw error;
+      this.deps.logger.error("compliance.trust.broken", { problem: error.problem });
+      return { broken: error.message, used: { mode: "pinned", root: null, keys: [] } };
+    }
+  }
+
+  private async runChain(chainId: string, day: UtcDay, options: ComplianceRunOptions, trust: RunTrust, pending?: AuditBacklog): Promise<ChainRunResult> {
+    const { ledger, anchor, checkpointer, clock, logger } = this.deps;
     const signal = options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal };
-    const verified = await verifyStoredChain({ ledger, anchor, signatureVerifier }, chainId, signal);
+    const verified: VerifyResult =
+      "broken" in trust
+        ? { intact: false, chainId, entriesChecked: 0, checkpointsChecked: 0, problem: "invalid_key_pin", message: `The pinned checkpoint keys cannot be trusted: ${trust.broken}` }
+        : await verifyStoredChain({ ledger, anchor, signatureVerifier: trust.signatureVerifier, ...(trust.trustedKeyIds === undefined ? {} : { trustedKeyIds: trust.trustedKeyIds }) }, chainId, signal);
     let checkpoint: SignedCheckpoint | null = null;
     let checkpointError: string | null = null;
     if (!verified.intact) checkpointError = verified.problem ?? "not_intact";
@@ -142,6 +172,7 @@ export class ComplianceNightly {
       message: verified.message,
       checkpoint: checkpoint === null ? null : { size: checkpoint.size, rootHash: checkpoint.rootHash, timestamp: checkpoint.timestamp, keyId: checkpoint.keyId },
       checkpointError,
+      trust: trust.used,
       ...(pending === undefined ? {} : { pending }),
     };
 

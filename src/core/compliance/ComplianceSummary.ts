@@ -1,4 +1,5 @@
 import { type AuditEventType } from "../audit/AuditEvent.js";
+import { type CheckpointTrustUsed } from "../audit/checkpointTrustUsed.js";
 import { type ContentSafetyCounts } from "./contentSafetyCounts.js";
 
 /**
@@ -49,6 +50,11 @@ export interface ChainIntegrity {
   readonly checkpoint: { readonly size: number; readonly rootHash: string; readonly timestamp: string; readonly keyId: string } | null;
   /** Why no checkpoint was signed, as a stable code (`empty_chain`, an integrity problem, `signing_failed`). */
   readonly checkpointError: string | null;
+  /**
+   * The checkpoint-signing keys the verification trusted: the pinned versions (with the root's
+   * thumbprint, to compare from report to report), or `key_vault` when no pins were available.
+   */
+  readonly trust?: CheckpointTrustUsed;
   /**
    * Events meant for this chain that are not in it yet (outbox, the broker's dead-letter queue, the
    * dead-letter store): an intact chain with a backlog is not complete. Absent when not counted.

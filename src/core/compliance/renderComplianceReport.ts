@@ -79,6 +79,15 @@ th{background:#eef0f4}td.n,th.n{text-align:right;font-variant-numeric:tabular-nu
 code{font-size:12px;word-break:break-all}
 `;
 
+/** Which checkpoint keys the verification trusted (empty for summaries written before trust was recorded). */
+function trustParagraph(trust: ComplianceSummary["integrity"]["trust"]): string {
+  if (trust === undefined) return "";
+  if (trust.mode === "key_vault") return `<p>Checkpoint keys: <span id="trust" class="badge attention">ANY VAULT VERSION</span> no pinned key versions were available; any version of the checkpoint key in the app's Key Vault was accepted.</p>`;
+  if (trust.mode === "auditor_keys") return `<p>Checkpoint keys: <span id="trust" class="badge ok">auditor's keys</span> ${e(int(trust.keyIds.length))} key version(s) from ${e(trust.source)}.</p>`;
+  const keys = trust.keys.map((k) => `<li><code>${e(k.keyId)}</code> thumbprint <code>${e(k.thumbprint)}</code>, pinned ${e(k.pinnedAt)}</li>`).join("");
+  return `<p>Checkpoint keys: <span id="trust" class="badge ok">pinned</span> trust root <code id="trust-root">${e(trust.root ?? "none yet")}</code>.</p><ul>${keys}</ul>`;
+}
+
 /**
  * The day's report as one self-contained HTML page: inline CSS and inline SVG charts, no script and
  * no external resource (a Content-Security-Policy says so too). Every value is escaped.
@@ -131,6 +140,7 @@ export function renderComplianceReport(summary: ComplianceSummary): string {
 <p>Chain integrity: <span id="integrity" class="badge ${integrityOk ? "ok" : "attention"}">${integrityOk ? "intact" : "NOT INTACT"}</span>
 ${e(s.integrity.message)} ${e(int(s.integrity.entriesChecked))} entries and ${e(int(s.integrity.checkpointsChecked))} checkpoints verified.
 ${checkpoint === null ? `No checkpoint signed (${e(s.integrity.checkpointError ?? "unknown")}).` : `Checkpoint at size ${e(checkpoint.size)}, root <code>${e(checkpoint.rootHash)}</code>, signed by <code>${e(checkpoint.keyId)}</code> at ${e(checkpoint.timestamp)}.`}</p>
+${trustParagraph(s.integrity.trust)}
 ${s.integrity.pending === undefined ? "" : `<p>Chain completeness: <span id="completeness" class="badge ${s.integrity.pending.complete ? "ok" : "attention"}">${s.integrity.pending.complete ? "complete" : "NOT COMPLETE"}</span> ${e(int(s.integrity.pending.outbox))} event(s) in the outbox, ${s.integrity.pending.deadLetterQueue === null ? "an unreadable count" : e(int(s.integrity.pending.deadLetterQueue))} in the broker's dead-letter queue, ${e(int(s.integrity.pending.deadLetterStore))} in the dead-letter store.</p>`}
 
 <section class="figures">

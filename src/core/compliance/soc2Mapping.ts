@@ -61,12 +61,13 @@ export function soc2Mapping(summary: Omit<ComplianceSummary, "soc2">): Soc2Contr
     {
       control: "CC7.2",
       title: "Monitoring: record integrity, anomalies and sensitive data",
-      status: !integrity.intact || integrity.checkpoint === null || anomalies.length > 0 ? "attention" : "ok",
+      status: !integrity.intact || integrity.checkpoint === null || integrity.trust?.mode === "key_vault" || anomalies.length > 0 ? "attention" : "ok",
       evidence: [
         item("audit.chainIntact", "hash chain verified intact (1) or not (0)", integrity.intact ? 1 : 0),
         item("audit.entriesVerified", "chain entries verified", integrity.entriesChecked),
         item("audit.checkpointsVerified", "signed checkpoints verified", integrity.checkpointsChecked),
         item("audit.checkpointSigned", "checkpoint signed for this run (1) or not (0)", integrity.checkpoint === null ? 0 : 1),
+        item("audit.checkpointKeysPinned", "checkpoint signatures checked against pinned key versions (1) or any vault version (0)", integrity.trust?.mode === "key_vault" ? 0 : 1),
         item("monitoring.anomalies", "actors departing sharply from their trailing 7 days", anomalies.length),
         item("dlp.findings", "sensitive-data findings (all entity types)", Object.values(dlp.findingsByEntityType).reduce((a, b) => a + b, 0)),
         item("safety.promptAttacksBlocked", "prompt attacks (jailbreaks, injections in documents) refused", summary.contentSafety.promptAttacksBlocked),

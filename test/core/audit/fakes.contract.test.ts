@@ -28,3 +28,15 @@ import { describeAuditDeadLettersContract } from "../../contracts/auditDeadLette
 import { InMemoryAuditDeadLetters } from "../../fakes/InMemoryAuditDeadLetters.js";
 
 describeAuditDeadLettersContract("InMemoryAuditDeadLetters", async () => ({ deadLetters: new InMemoryAuditDeadLetters() }));
+import { describeCheckpointKeyPinsContract } from "../../contracts/checkpointKeyPins.contract.js";
+import { InMemoryCheckpointKeyPins } from "../../fakes/InMemoryCheckpointKeyPins.js";
+
+describeCheckpointKeyPinsContract("InMemoryCheckpointKeyPins", async () => {
+  const pins = new InMemoryCheckpointKeyPins();
+  return {
+    pins,
+    corrupt: async (index, text) => {
+      pins.stored.set(index, text);
+    },
+  };
+});

@@ -13,6 +13,10 @@ import { InMemoryAuditOutbox } from "../../fakes/InMemoryAuditOutbox.js";
 import { InMemoryAuditDeadLetters } from "../../fakes/InMemoryAuditDeadLetters.js";
 import { InMemoryAuditDeadLetterQueue } from "../../fakes/InMemoryAuditDeadLetterQueue.js";
 import { InMemoryAuditPublisher } from "../../fakes/InMemoryAuditPublisher.js";
+import { InMemoryCheckpointKeyPins } from "../../fakes/InMemoryCheckpointKeyPins.js";
+import { CheckpointKeyTrust } from "../../../src/core/audit/CheckpointKeyTrust.js";
+import { checkpointNoteText } from "../../../src/core/audit/checkpointNote.js";
+import { sha256 } from "../../../src/core/audit/hashing.js";
 import { generateDay } from "./dayFixture.js";
 import { RecordingReportStore } from "./RecordingReportStore.js";
 
@@ -124,5 +128,45 @@ describe("ComplianceNightly", () => {
     const { nightly } = await setup();
     await expect(nightly.run({ date: "2026-02-30" })).rejects.toBeInstanceOf(InvalidReportDateError);
     await expect(nightly.run({ date: "yesterday" })).rejects.toThrow(/YYYY-MM-DD/);
+  });
+});
+
+describe("ComplianceNightly: the checkpoint keys it trusted (issue 21 item 10)", () => {
+  it("verifies against the pinned versions and records them; a broken pin chain makes every chain not intact", async () => {
+    const { ledger, anchor, signer, clock } = await setup();
+    const pins = new InMemoryCheckpointKeyPins();
+    const keyTrust = new CheckpointKeyTrust({ pins, keys: signer, clock, logger: silentLogger });
+    const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keyTrust, signatureVerifier: signer.verifier(), clock, logger: silentLogger });
+    const reports = new RecordingReportStore();
+    const nightly = new ComplianceNightly({ ledger, anchor, signatureVerifier: signer.verifier(), keyTrust, checkpointer, reports, clock, logger: silentLogger });
+    await nightly.run({ date: REPORT_DAY, chainId: "acme" });
+    const result = await nightly.run({ date: REPORT_DAY, chainId: "acme" });
+    const integrity = result.chains[0]?.summary?.integrity;
+    expect(integrity).toMatchObject({ intact: true, checkpointsChecked: 1, trust: { mode: "pinned", keys: [{ keyId: signer.keyId }] } });
+    expect(integrity?.trust?.mode === "pinned" && integrity.trust.root).toMatch(/^[\w-]{43}$/);
+    expect(result.chains[0]?.summary?.soc2.find((c) => c.control === "CC7.2")?.evidence).toContainEqual(expect.objectContaining({ id: "audit.checkpointKeysPinned", count: 1 }));
+    const html = reports.files.get(`acme/${REPORT_DAY}/report.html`)?.content ?? "";
+    expect(html).toContain(`<code id="trust-root">${integrity?.trust?.mode === "pinned" ? integrity.trust.root : "?"}</code>`);
+    expect(html).toContain(signer.keyId);
+
+    // A note re-signed with a version added to the vault is refused by name.
+    const added = await signer.createVersion();
+    const note = anchor.notes.get("acme")!.values().next().value!;
+    const signature = await signer.signWith(added, sha256(checkpointNoteText(note)));
+    anchor.notes.get("acme")!.set(note.size, { ...note, keyId: added, signature: Buffer.from(signature).toString("base64") });
+    const resigned = await nightly.run({ date: REPORT_DAY, chainId: "acme" });
+    expect(resigned.chains[0]?.summary?.integrity).toMatchObject({ intact: false, problem: "untrusted_key" });
+    expect(resigned.chains[0]?.summary?.integrity.message).toContain(added);
+
+    pins.stored.set(0, "not a pin");
+    const broken = await nightly.run({ date: REPORT_DAY, chainId: "acme" });
+    expect(broken.chains[0]?.summary?.integrity).toMatchObject({ intact: false, problem: "invalid_key_pin", checkpointError: "invalid_key_pin" });
+  });
+
+  it("without pinned trust it says so, and the monitoring control needs attention", async () => {
+    const { nightly } = await setup();
+    const result = await nightly.run({ date: REPORT_DAY, chainId: "acme" });
+    expect(result.chains[0]?.summary?.integrity.trust).toEqual({ mode: "key_vault" });
+    expect(result.chains[0]?.summary?.soc2.find((c) => c.control === "CC7.2")?.status).toBe("attention");
   });
 });

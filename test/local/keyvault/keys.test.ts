@@ -100,4 +100,17 @@ describe("Key Vault emulator: EC P-256 keys through the real @azure/keyvault-key
     }
     expect(versions).toBe(2);
   });
+
+  it("rotates a key: a new latest version with the same ops and the same lifetime; 404 for an unknown key", async () => {
+    const expiresOn = new Date(Math.floor(Date.now() / 1000) * 1000 + 30 * 86_400_000);
+    const first = await keys.createEcKey("rotated", { curve: "P-256", keyOps: ["sign", "verify"], expiresOn });
+    const rotated = await keys.rotateKey("rotated");
+    expect(rotated.properties.version).not.toBe(first.properties.version);
+    expect(rotated.key?.x).not.toEqual(first.key?.x);
+    expect(rotated.keyOperations).toEqual(["sign", "verify"]);
+    const lifetime = (first.properties.expiresOn?.getTime() ?? 0) - (first.properties.createdOn?.getTime() ?? 0);
+    expect((rotated.properties.expiresOn?.getTime() ?? 0) - (rotated.properties.createdOn?.getTime() ?? 0)).toBe(lifetime);
+    expect((await keys.getKey("rotated")).id).toBe(rotated.id);
+    await expect(keys.rotateKey("never-created")).rejects.toMatchObject({ statusCode: 404 });
+  });
 });
