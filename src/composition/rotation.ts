@@ -110,6 +110,8 @@ export function createRotationServices(app: AppParts, rotationSettings: Rotation
   const expiryCheck = new KeyExpiryCheck({
     secrets,
     apiKeys: app.apiKeys,
+    // The pinned checkpoint-signing key (null without Key Vault): its expiry stops checkpoint signing.
+    checkpointKey: app.audit.keyTrust,
     audit,
     clock: app.clock,
     logger: app.logger,
