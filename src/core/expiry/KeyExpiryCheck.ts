@@ -63,12 +63,13 @@ export class KeyExpiryCheck {
           severity: entry.severity.toUpperCase(),
           expiresAt: entry.expiresAtInMs === null ? null : new Date(entry.expiresAtInMs).toISOString(),
           ...(entry.remedy === undefined ? {} : { remedy: entry.remedy }),
+          ...(entry.problem === undefined ? {} : { problem: entry.problem }),
         },
         newEventId: this.deps.newEventId,
       }),
     );
     for (const entry of findings) {
-      const fields = { kind: entry.kind, credentialId: entry.id, prefix: entry.prefix, project: entry.project, days: entry.daysToExpiry, severity: entry.severity.toUpperCase(), status: entry.status, ...(entry.remedy === undefined ? {} : { remedy: entry.remedy }) };
+      const fields = { kind: entry.kind, credentialId: entry.id, prefix: entry.prefix, project: entry.project, days: entry.daysToExpiry, severity: entry.severity.toUpperCase(), status: entry.status, ...(entry.remedy === undefined ? {} : { remedy: entry.remedy }), ...(entry.problem === undefined ? {} : { problem: entry.problem }) };
       if (entry.severity === "critical") this.deps.logger.error("credential expired or unusable", fields);
       else this.deps.logger.warn("credential expiring", fields);
     }

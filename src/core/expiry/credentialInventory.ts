@@ -2,6 +2,7 @@ import type { ApiKeyRecord } from "../auth/ApiKeyStore.js";
 import { apiKeyStatus } from "../auth/ApiKeyService.js";
 import { apiKeyDisplayPrefix } from "../auth/apiKeyFormat.js";
 import { SYSTEM_CHAIN_ID } from "../audit/AuditEvent.js";
+import { isAuditIntegrityError } from "../audit/AuditIntegrityError.js";
 import { isUsable } from "../secrets/isUsable.js";
 import type { SecretStore } from "../secrets/SecretStore.js";
 import { listManagedCredentials } from "../rotation/listManagedCredentials.js";
@@ -23,6 +24,8 @@ export interface InventoryEntry extends ExpiryItem {
   readonly versionsByStage?: Readonly<Record<string, number>>;
   /** What the operator runs to fix a finding (the checkpoint key: `palisade audit rotate-key`). */
   readonly remedy?: string;
+  /** Why an `unreadable` item could not be read: an audit integrity problem (`invalid_key_pin`) or the error's name. */
+  readonly problem?: string;
 }
 
 /** The checkpoint-signing key as the expiry check sees it (CheckpointKeyTrust). */
@@ -113,7 +116,7 @@ async function checkpointKeyEntry(source: CheckpointKeyExpirySource, nowInMs: nu
     signing = await source.signingKeyExpiry(options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal });
   } catch (error) {
     if (options.abortSignal?.aborted === true) throw error;
-    return { ...common, id: "checkpoint-key", prefix: "-", expiresAtInMs: null, daysToExpiry: null, severity: "critical", reason: "no_expiry", stage: "-", status: "unreadable" };
+    return { ...common, id: "checkpoint-key", prefix: "-", expiresAtInMs: null, daysToExpiry: null, severity: "critical", reason: "no_expiry", stage: "-", status: "unreadable", problem: isAuditIntegrityError(error) ? error.problem : error instanceof Error ? error.name : "unknown" };
   }
   const [assessed] = assessExpiry([{ ...common, id: signing.keyId, prefix: signing.keyId.split("/").at(-1) ?? "-", expiresAtInMs: signing.expiresAtInMs }], nowInMs);
   const { daysToExpiry, severity, reason } = assessed ?? { daysToExpiry: null, severity: "critical" as const, reason: "no_expiry" as const };

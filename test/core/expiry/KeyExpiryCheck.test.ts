@@ -143,7 +143,19 @@ describe("KeyExpiryCheck", () => {
       await s.apiKeys.create({ project: "billing", serviceAccount: "app-a", expiresInMs: 3 * DAY });
       s.audit.published.length = 0;
       expect(await broken.run()).toMatchObject({ checked: 2, warnings: 1, critical: 1 });
-      expect(s.audit.published.find((e) => e.details?.kind === "checkpoint-key")).toMatchObject({ reason: "unreadable", details: { severity: "CRITICAL" } });
+      expect(s.audit.published.find((e) => e.details?.kind === "checkpoint-key")).toMatchObject({ reason: "unreadable", details: { severity: "CRITICAL", problem: "Error" } });
+
+      // Broken pins (an edited pin) name the integrity problem, as the refused checkpoint does.
+      const pins = new InMemoryCheckpointKeyPins();
+      const keys = new InMemoryCheckpointSigner();
+      const trust = new CheckpointKeyTrust({ pins, keys, clock: s.clock, logger: silentLogger });
+      await trust.sign(new Uint8Array(32));
+      await trust.rotate();
+      pins.stored.set(1, { ...(pins.stored.get(1) as object), thumbprint: "forged" });
+      const tampered = new KeyExpiryCheck({ secrets: null, apiKeys: null, checkpointKey: trust, audit: s.audit, clock: s.clock, logger: s.logger, newEventId: randomUUID, policyVersion: "p1" });
+      s.audit.published.length = 0;
+      expect(await tampered.run()).toMatchObject({ critical: 1 });
+      expect(s.audit.published[0]).toMatchObject({ reason: "unreadable", details: { kind: "checkpoint-key", problem: "invalid_key_pin" } });
     });
 
     it("is not listed without a checkpoint key (no Key Vault)", async () => {
