@@ -163,14 +163,23 @@ export class StreamingInspector {
 
   /**
    * May the value ending at `lineEnd` go on after the blanks up to `next`? The scanner joins a wrapped value
-   * over one line break with at most two blanks in all (an IBAN's widest rule), when its first line ends in a
-   * card or token piece (a digit, or a long run of token characters) or in an IBAN's first groups.
+   * over one line break with at most two blanks in all (an IBAN's widest rule), when its first line ends in
+   * an IBAN's first groups, or in a card or token piece (a digit, or a long run of token characters).
    */
   #mayContinueOnNextLine(text: string, lineEnd: number, next: number): boolean {
     if (next - lineEnd > 2 || !WRAP_GAP.test(text.slice(lineEnd, next))) return false;
+    if (IBAN_START.test(text.slice(Math.max(0, lineEnd - MAX_WRAPPED_IBAN_CHARS), lineEnd))) return true;
     let wordStart = lineEnd;
     while (wordStart > 0 && !WHITESPACE.test(text.charAt(wordStart - 1))) wordStart -= 1;
-    return WRAPPABLE.test(text.slice(wordStart, lineEnd)) || IBAN_START.test(text.slice(Math.max(0, lineEnd - MAX_WRAPPED_IBAN_CHARS), lineEnd));
+    if (!WRAPPABLE.test(text.slice(wordStart, lineEnd))) return false;
+    // A card or token goes on with a run of token characters that has a digit (the scanner's rule); a
+    // finished run without one ("Please ...") is the next sentence. The next line may not have come yet.
+    let runEnd = next;
+    while (runEnd < text.length && WRAP_CONTINUATION_START.test(text.charAt(runEnd))) {
+      if (DIGIT.test(text.charAt(runEnd))) return true;
+      runEnd += 1;
+    }
+    return runEnd === text.length;
   }
 
   /**

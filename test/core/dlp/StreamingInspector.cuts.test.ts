@@ -49,6 +49,14 @@ describe("StreamingInspector, every corpus case cut at every position into two c
     expect(inspector.push("Account NL91 ABNA\n \n\n").release).toBe("Account NL91 ABNA\n \n\n");
   });
 
+  it("releases the line before once the next line's first word shows it does not continue a value", () => {
+    const inspector = new StreamingInspector({ action: "redact" });
+    expect(inspector.push("Reference: ORDER-2024-000042\n").release).toBe("Reference: ");
+    // "Visa" is a finished word without a digit: no card or token goes on with it, so the order number goes out.
+    expect(inspector.push("Visa 4111").release).toBe("ORDER-2024-000042\n");
+    expect(inspector.push(" 1111 1111 1111 ok").release + inspector.end().release).toBe("Visa [CREDIT_CARD_1] ok");
+  });
+
   it("keeps the hold-back bounded by maxHoldBackChars over many lines that may each continue a value", () => {
     const inspector = new StreamingInspector({ action: "redact", maxHoldBackChars: 128 });
     let pushed = 0;
