@@ -7,9 +7,11 @@ import { type Readable, type Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { startMockOpenAi } from "../local/mockOpenAi/index.js";
 import { DEPLOYMENT, REQUEST_BODY, benchPolicy, startGatewayChild } from "./gateway.js";
+import { measureAzuriteGrowth } from "./support/azuriteGrowth.js";
 import { costPerMillionRequests } from "./support/costModel.js";
 import { type LoadResult, type LoadTarget, closedLoop, fixedRate, sequential } from "./support/load.js";
-import { affinityOf, canPin, pin, sampleProcess } from "./support/procStats.js";
+import { readLoopDiagnostics } from "./support/loopDiagnostics.js";
+import { affinityOf, canPin, pin, sampleProcess, sampleThreads } from "./support/procStats.js";
 import { type StackServerReady, type StackStats } from "./support/stackServer.js";
 import { stopChild } from "./support/stopChild.js";
 
@@ -36,7 +38,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 async function startStackChild(directory: string, pinToCore: string | null): Promise<{ child: Child; ready: StackServerReady }> {
   const script = fileURLToPath(new URL("./support/stackServer.js", import.meta.url));
   if (!existsSync(script)) throw new Error(`${script} is missing: run the bench from the build (npm run bench)`);
-  const [command, args] = pinToCore ? ["taskset", ["-c", pinToCore, process.execPath, script, directory]] : [process.execPath, [script, directory]];
+  // PALISADE_BENCH_STACK_CPU_PROF=DIR: a V8 CPU profile of the stack (Azurite and the emulators) there.
+  const profileDirectory = process.env.PALISADE_BENCH_STACK_CPU_PROF;
+  const nodeArgs = [...(profileDirectory ? ["--cpu-prof", "--cpu-prof-dir", profileDirectory] : []), script, directory];
+  const [command, args] = pinToCore ? ["taskset", ["-c", pinToCore, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => void (stderr = `${stderr}${chunk.toString("utf8")}`.slice(-4000)));
@@ -84,6 +89,8 @@ function difference(after: Readonly<Record<string, number>>, before: Readonly<Re
 
 export interface DeployedBenchOptions {
   readonly quick: boolean;
+  /** Write a V8 CPU profile of the deployed instance here (`node --cpu-prof`); its figures are then the profiler's, not the instance's. */
+  readonly cpuProfileDirectory?: string | null;
   readonly log?: (line: string) => void;
 }
 
@@ -110,22 +117,41 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
     };
     const results: Record<string, number> = {};
 
+    // PALISADE_BENCH_SCENARIOS=serial,rate200 runs only those, and PALISADE_BENCH_SPLIT=off skips the
+    // split (for a focused CPU profile of the deployed instance).
+    const chosen = process.env.PALISADE_BENCH_SCENARIOS?.split(",") ?? null;
+    const split = process.env.PALISADE_BENCH_SPLIT !== "off";
+
     // 1. The HTTP path alone: an instance that does not consume the queue. Its events stay queued.
-    const httpOnly = await startGatewayChild(environment, pinned ? "1" : null, null);
-    children.push(httpOnly.child);
-    const httpTarget: LoadTarget = { url: `${httpOnly.ready.url}/v1/chat/completions`, headers: { "content-type": "application/json", authorization: `Bearer ${httpOnly.ready.apiKey}` }, body: REQUEST_BODY };
-    await closedLoop(httpTarget, 16, options.quick ? 2 : 4);
-    const queuedBefore = (await statsOf(statsUrl)).auditQueueDepth;
-    const httpBefore = sampleProcess(httpOnly.ready.pid);
-    const httpRun = await fixedRate(httpTarget, 200, seconds);
-    const httpAfter = sampleProcess(httpOnly.ready.pid);
-    const queuedAfter = (await statsOf(statsUrl)).auditQueueDepth;
-    results["split.httpCpuMicrosPerRequest"] = round((httpAfter.cpuMicros - httpBefore.cpuMicros) / Math.max(1, httpRun.requests + httpRun.failures), 0);
-    results["split.eventsPerRequest"] = round((queuedAfter - queuedBefore) / Math.max(1, httpRun.requests + httpRun.failures), 2);
-    await stopChild(httpOnly.child);
+    if (split) {
+      const httpOnly = await startGatewayChild(environment, pinned ? "1" : null, null);
+      children.push(httpOnly.child);
+      const httpTarget: LoadTarget = { url: `${httpOnly.ready.url}/v1/chat/completions`, headers: { "content-type": "application/json", authorization: `Bearer ${httpOnly.ready.apiKey}` }, body: REQUEST_BODY };
+      // Warmed up as the deployed instance is before its scenarios (JIT, lazy modules, connections): a
+      // 3 s run right after a 2 s warm-up read up to 2x the warm figure.
+      await closedLoop(httpTarget, 16, options.quick ? 4 : 8);
+      const perRequestAt = async (rate: number, runSeconds = seconds): Promise<{ cpu: number; events: number }> => {
+        const queuedBefore = (await statsOf(statsUrl)).auditQueueDepth;
+        const before = sampleProcess(httpOnly.ready.pid);
+        const run = await fixedRate(httpTarget, rate, runSeconds);
+        const after = sampleProcess(httpOnly.ready.pid);
+        const queuedAfter = (await statsOf(statsUrl)).auditQueueDepth;
+        const served = Math.max(1, run.requests + run.failures);
+        return { cpu: (after.cpuMicros - before.cpuMicros) / served, events: (queuedAfter - queuedBefore) / served };
+      };
+      const first = await perRequestAt(200, options.quick ? 2 : 5);
+      const at200 = await perRequestAt(200);
+      // The gateway bench's rate: per-request costs fall with the rate (wake-ups and publishes are shared).
+      const at500 = await perRequestAt(500);
+      results["split.httpCpuMicrosPerRequest"] = round(at200.cpu, 0);
+      results["split.httpCpuMicrosPerRequestAt500"] = round(at500.cpu, 0);
+      results["split.httpCpuMicrosPerRequestFirstRun"] = round(first.cpu, 0);
+      results["split.eventsPerRequest"] = round(at200.events, 2);
+      await stopChild(httpOnly.child);
+    }
 
     // 2. The deployed instance: it starts, then drains what the HTTP-only instance left queued.
-    const instance = await startGatewayChild({ ...environment, PALISADE_BENCH_DEPLOYED: "1" }, pinned ? "1" : null, null);
+    const instance = await startGatewayChild({ ...environment, PALISADE_BENCH_DEPLOYED: "1" }, pinned ? "1" : null, options.cpuProfileDirectory ?? null);
     children.push(instance.child);
     const pid = instance.ready.pid;
     const drainStart = sampleProcess(pid);
@@ -136,7 +162,7 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
     results["split.drainedEvents"] = toDrain;
     results["split.appendMicrosPerEvent"] = allDrained && toDrain > 0 ? round((drainEnd.cpuMicros - drainStart.cpuMicros) / toDrain, 0) : Number.NaN;
     results["split.appendEventsPerSecond"] = allDrained ? round(toDrain / Math.max(0.001, (Date.now() - drainStartedAt) / 1000), 0) : Number.NaN;
-    log(`deployed bench: HTTP path ${results["split.httpCpuMicrosPerRequest"]} µs/request, ${results["split.eventsPerRequest"]} events/request; drained ${toDrain} events at ${results["split.appendMicrosPerEvent"]} µs CPU each`);
+    if (split) log(`deployed bench: HTTP path ${results["split.httpCpuMicrosPerRequest"]} µs/request at 200 req/s (first run after the warm-up ${results["split.httpCpuMicrosPerRequestFirstRun"]}), ${results["split.httpCpuMicrosPerRequestAt500"]} at 500, ${results["split.eventsPerRequest"]} events/request; drained ${toDrain} events at ${results["split.appendMicrosPerEvent"]} µs CPU each`);
 
     const target: LoadTarget = { url: `${instance.ready.url}/v1/chat/completions`, headers: { "content-type": "application/json", authorization: `Bearer ${instance.ready.apiKey}` }, body: REQUEST_BODY };
     await closedLoop(target, 16, options.quick ? 2 : 5);
@@ -155,14 +181,19 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
     ];
     let peakRssMb = 0;
     for (const scenario of scenarios) {
+      if (chosen && !chosen.includes(scenario.name)) continue;
       const viaDirect = await scenario.run(direct);
       const operationsBefore = (await statsOf(statsUrl)).operations;
+      await readLoopDiagnostics(instance.ready.diagnosticsUrl);
+      const threadsBefore = sampleThreads(pid);
       const before = sampleProcess(pid);
       const stackBefore = sampleProcess(stackPid);
       const viaGateway = await scenario.run(target);
+      const loop = await readLoopDiagnostics(instance.ready.diagnosticsUrl);
       // The appends of this scenario's events are part of its cost: wait for the queue to drain.
       const caughtUp = await drained(statsUrl, 60_000);
       const after = sampleProcess(pid);
+      const threadsAfter = sampleThreads(pid);
       const stackAfter = sampleProcess(stackPid);
       const served = viaGateway.requests + viaGateway.failures;
       const operations = difference((await statsOf(statsUrl)).operations, operationsBefore, served);
@@ -180,24 +211,37 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
       results[`${prefix}.drained`] = caughtUp ? 1 : 0;
       results[`${prefix}.instanceCpuMicrosPerRequest`] = round((after.cpuMicros - before.cpuMicros) / Math.max(1, served), 0);
       results[`${prefix}.stackCpuMicrosPerRequest`] = round((stackAfter.cpuMicros - stackBefore.cpuMicros) / Math.max(1, served), 0);
+      results[`${prefix}.instanceMainThreadMicrosPerRequest`] = round((threadsAfter.mainMicros - threadsBefore.mainMicros) / Math.max(1, served), 0);
       for (const [kind, perRequest] of Object.entries(operations)) results[`${prefix}.roundTrips.${kind}`] = round(perRequest, 3);
+      // Where a tail can come from inside the instance: a late event loop, GC pauses (during the load only).
+      if (loop) {
+        results[`${prefix}.loopDelayP99Ms`] = loop.loopDelayP99Ms;
+        results[`${prefix}.loopDelayMaxMs`] = loop.loopDelayMaxMs;
+        results[`${prefix}.gcMsPerRequest`] = round(loop.gcMs / Math.max(1, served), 4);
+        results[`${prefix}.gcMajorCount`] = loop.gcMajorCount;
+        results[`${prefix}.gcMaxMs`] = loop.gcMaxMs;
+      }
       log(
         `deployed bench: ${prefix}: ${viaGateway.requestsPerSecond.toFixed(0)} req/s, over direct p50 +${(viaGateway.p50Ms - viaDirect.p50Ms).toFixed(2)} ` +
           `p99 +${(viaGateway.p99Ms - viaDirect.p99Ms).toFixed(2)} ms; instance ${results[`${prefix}.instanceCpuMicrosPerRequest`]} µs/request ` +
           `(appends included${caughtUp ? "" : ", queue NOT drained"}), stack ${results[`${prefix}.stackCpuMicrosPerRequest`]} µs/request; ` +
+          `main thread ${results[`${prefix}.instanceMainThreadMicrosPerRequest`]} µs/request; ` +
+          (loop ? `loop delay p99 ${loop.loopDelayP99Ms} max ${loop.loopDelayMaxMs} ms, GC ${loop.gcCount} (${loop.gcMajorCount} major) ${loop.gcMs.toFixed(1)} ms max ${loop.gcMaxMs.toFixed(1)} ms; ` : "") +
           `round trips/request ${Object.entries(operations).map(([kind, value]) => `${kind} ${value.toFixed(2)}`).join(", ")}; ${viaGateway.failures} failures`,
       );
     }
 
     // 3. A realistic upstream: 300 ms to answer. Governance should overlap it, not add to it.
-    mock.setFault({ latencyInMs: 300 });
-    const slowDirect = await fixedRate(direct, 50, seconds);
-    const slowGateway = await fixedRate(target, 50, seconds);
-    mock.setFault(null);
-    results["upstream300.deltaP50Ms"] = round(slowGateway.p50Ms - slowDirect.p50Ms, 3);
-    results["upstream300.deltaP99Ms"] = round(slowGateway.p99Ms - slowDirect.p99Ms, 3);
-    results["upstream300.failures"] = slowGateway.failures;
-    log(`deployed bench: upstream answering in 300 ms, 50 req/s: over direct p50 +${results["upstream300.deltaP50Ms"]} p99 +${results["upstream300.deltaP99Ms"]} ms`);
+    if (!chosen || chosen.includes("upstream300")) {
+      mock.setFault({ latencyInMs: 300 });
+      const slowDirect = await fixedRate(direct, 50, seconds);
+      const slowGateway = await fixedRate(target, 50, seconds);
+      mock.setFault(null);
+      results["upstream300.deltaP50Ms"] = round(slowGateway.p50Ms - slowDirect.p50Ms, 3);
+      results["upstream300.deltaP99Ms"] = round(slowGateway.p99Ms - slowDirect.p99Ms, 3);
+      results["upstream300.failures"] = slowGateway.failures;
+      log(`deployed bench: upstream answering in 300 ms, 50 req/s: over direct p50 +${results["upstream300.deltaP50Ms"]} p99 +${results["upstream300.deltaP99Ms"]} ms`);
+    }
 
     results.rssPeakMb = round(Math.max(peakRssMb, sampleProcess(pid).rssPeakMb), 1);
     results.stackRssMb = round(sampleProcess(stackPid).rssMb, 1);
@@ -219,6 +263,15 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
         `(compute $${cost.computeBusyUsd.toFixed(2)}-${cost.computeSerialUsd.toFixed(2)}, executions $${cost.executionsUsd.toFixed(2)}, Service Bus $${cost.serviceBusUsd.toFixed(2)}, ` +
         `Table $${cost.tableUsd.toFixed(3)}, Key Vault $${cost.keyVaultUsd.toFixed(3)})`,
     );
+
+    // 5. The local stack as its data grows (npm start serving for hours): Azurite's cost per insert.
+    if (!chosen || chosen.includes("growth")) {
+      const growth = await measureAzuriteGrowth(options.quick ? 10_000 : 30_000);
+      results["growth.rows"] = growth.rows;
+      results["growth.transactionCpuMsEarly"] = round(growth.transactionCpuMsEarly, 1);
+      results["growth.transactionCpuMsAtRows"] = round(growth.transactionCpuMsAtRows, 1);
+      log(`deployed bench: Azurite, a 100-row transaction into one partition: ${results["growth.transactionCpuMsEarly"]} ms CPU at first, ${results["growth.transactionCpuMsAtRows"]} ms at ${growth.rows} rows`);
+    }
     return results;
   } finally {
     for (const child of children.reverse()) await stopChild(child).catch(() => undefined);

@@ -10,7 +10,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
  * then cold start. Prints a table, or with `--json` ONE JSON object on stdout (progress goes to stderr):
  *   { "gateway": { "cpuMicrosPerRequest": ..., "rate500": { "gatewayP50Ms": ... }, ... },
  *     "dlp": {...}, "audit": {...}, "limits": {...}, "servicebus": {...},
- *     "coldStartMs": ..., "coldStartProcessMs": ..., "targets": {...}, "skipped": [...], "machine": {...} }
+ *     "coldStartMs": ..., "coldStartProcessMs": ..., "coldStartFirst200Ms": ..., "coldStartFirst200": {...},
+ *     "targets": {...}, "skipped": [...], "machine": {...} }
  * A module's key with a dot ("rate500.gatewayP50Ms") becomes a nested object. See docs/benchmarks.md.
  */
 
@@ -165,6 +166,13 @@ async function main(): Promise<void> {
     log(`${module.area} bench done in ${((performance.now() - areaStartedAt) / 1000).toFixed(1)} s`);
   }
   const cold = only && !only.includes("coldstart") ? null : await measureColdStart(quick ? 3 : 7);
+  // Spawn to the first 200 of `palisade host` beside a running stack (bench/coldStart.ts), with its breakdown.
+  let first200: Record<string, number> | null = null;
+  if (!only || only.includes("coldstart")) {
+    log(`running cold start bench (spawn to first 200)${quick ? " (quick)" : ""}...`);
+    const { runColdStartBench } = await import("./coldStart.js");
+    first200 = await runColdStartBench({ quick, log });
+  }
 
   const targets: Target[] = [
     { name: "gateway CPU per request (at 500 req/s)", value: read(results, "gateway", "cpuMicrosPerRequest"), limit: 300, unit: "µs", floor: read(results, "gateway", "floorCpuMicrosPerRequest"), plainProxy: read(results, "gateway", "plainProxy.rate500.cpuMicrosPerRequest") },
@@ -172,6 +180,7 @@ async function main(): Promise<void> {
     { name: "p99 over direct at 500 req/s", value: read(results, "gateway", "deltaP99Ms500"), limit: 5, unit: "ms", floor: read(results, "gateway", "floor.deltaP99Ms500"), plainProxy: read(results, "gateway", "plainProxy.deltaP99Ms500") },
     { name: "gateway peak RSS", value: read(results, "gateway", "rssPeakMb"), limit: 150, unit: "MB", floor: read(results, "gateway", "floor.rssPeakMb"), plainProxy: read(results, "gateway", "plainProxy.rssPeakMb") },
     { name: "cold start (import of the function modules)", value: cold?.coldStartMs, limit: 300, unit: "ms" },
+    { name: "cold start: spawn to first 200 (palisade host)", value: first200?.first200Ms, limit: 800, unit: "ms" },
     { name: "telemetry overhead (CPU per request, on vs off)", value: read(results, "telemetry", "overheadPercent"), limit: 10, unit: "%" },
   ];
   const verdicts = Object.fromEntries(targets.map((target) => [target.name, target.value === undefined || !Number.isFinite(target.value) ? "not measured" : target.value <= target.limit ? "met" : "not met"]));
@@ -181,6 +190,7 @@ async function main(): Promise<void> {
     const output: Record<string, unknown> = {};
     for (const [area, values] of Object.entries(results)) output[area] = nest(values);
     if (cold) Object.assign(output, cold);
+    if (first200) Object.assign(output, { coldStartFirst200Ms: first200.first200Ms, coldStartFirst200: nest(first200) });
     output.targets = Object.fromEntries(
       targets.map((target) => [
         target.name,
@@ -205,6 +215,7 @@ async function main(): Promise<void> {
   const rows: [string, string][] = [];
   for (const [area, values] of Object.entries(results)) for (const [key, value] of Object.entries(values)) rows.push([`${area}.${key}`, formatNumber(value)]);
   if (cold) for (const [name, value] of Object.entries(cold)) rows.push([name, formatNumber(value)]);
+  if (first200) for (const [name, value] of Object.entries(first200)) rows.push([`coldStartFirst200.${name}`, formatNumber(value)]);
   const width = Math.max(...rows.map(([name]) => name.length), 10);
   const lines = [`Palisade benchmarks${quick ? " (quick)" : ""} — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`, ""];
   for (const [name, value] of rows) lines.push(`${name.padEnd(width)}  ${value.padStart(12)}`);

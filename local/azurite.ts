@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { indexAzuriteEntityKeys } from "./azuriteEntityKeyIndex.js";
 
 /**
  * Azurite (Table and Blob) in this process, in memory, on free ports. `require("azurite")` itself
@@ -43,6 +44,7 @@ function portOf(address: string): number {
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
   const host = options.host ?? "127.0.0.1";
+  if (process.env.PALISADE_AZURITE_KEY_INDEX !== "off") indexAzuriteEntityKeys();
   const TableServer = (require("azurite/dist/src/table/TableServer.js") as { default: ServerConstructor }).default;
   const TableConfiguration = (require("azurite/dist/src/table/TableConfiguration.js") as { default: ConfigurationConstructor }).default;
   const BlobServer = (require("azurite/dist/src/blob/BlobServer.js") as { default: ServerConstructor }).default;

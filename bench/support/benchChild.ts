@@ -3,6 +3,8 @@ export interface BenchChildReady {
   readonly url: string;
   readonly pid: number;
   readonly apiKey: string;
+  /** Event-loop delay and GC since the last read (bench/support/loopDiagnostics.ts), where the child serves them. */
+  readonly diagnosticsUrl?: string;
 }
 
 /**

@@ -1,7 +1,9 @@
+import { appendFileSync } from "node:fs";
 import { getAppServices } from "../../src/composition/appServices.js";
 import { startLocalHost } from "../../local/host/index.js";
 import { loadFunctionDefinitions } from "../../local/loadFunctionDefinitions.js";
 import { type BenchChildReady, serveUntilStopped } from "./benchChild.js";
+import { serveLoopDiagnostics } from "./loopDiagnostics.js";
 
 /**
  * The gateway alone in its own process, for the benchmark: the local Functions host serving the
@@ -23,9 +25,15 @@ async function main(): Promise<void> {
   // PALISADE_BENCH_DEPLOYED=1: the instance as Azure and `npm start` run it, also consuming the audit
   // queue (appending to the chain) and running its timers (bench/deployed.ts).
   const deployed = process.env.PALISADE_BENCH_DEPLOYED === "1";
-  const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), log: () => undefined, runTimers: deployed, runServiceBusTriggers: deployed });
+  // PALISADE_BENCH_HOST_LOG=FILE: the host's own log lines (trigger failures, invocations) go there, for diagnosis.
+  const hostLog = process.env.PALISADE_BENCH_HOST_LOG;
+  const log = hostLog ? (line: string) => appendFileSync(hostLog, `${line}\n`) : () => undefined;
+  const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), log, runTimers: deployed, runServiceBusTriggers: deployed });
 
-  serveUntilStopped({ url: host.url, pid: process.pid, apiKey }, async () => {
+  const diagnostics = await serveLoopDiagnostics();
+
+  serveUntilStopped({ url: host.url, pid: process.pid, apiKey, diagnosticsUrl: diagnostics.url }, async () => {
+    diagnostics.close();
     await host.stop().catch(() => undefined);
     await services.close();
   });

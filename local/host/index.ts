@@ -24,6 +24,13 @@ export interface LocalHostOptions {
   readonly runTimers?: boolean;
   /** Feed Service Bus triggers from their queues. */
   readonly runServiceBusTriggers?: boolean;
+  /**
+   * When the Service Bus triggers start: once the first HTTP request has been answered, or this long
+   * after the host listens if none comes (default 1,000 ms; 0 starts them with the host). Their
+   * session receivers (up to 16 links) would otherwise compete with a cold instance's first request;
+   * what is published meanwhile waits in the queue.
+   */
+  readonly serviceBusTriggersDelayInMs?: number;
   readonly log?: (line: string) => void;
   /** host.json, whose serviceBus section configures the triggers (default: the one in the working directory). */
   readonly hostJsonPath?: string;
@@ -219,6 +226,21 @@ function plainError(response: ServerResponse, status: number, message: string): 
   response.end(JSON.stringify({ error: { message, type, code, param: null } }));
 }
 
+type ServiceBusDefinition = Extract<FunctionDefinition, { kind: "serviceBusQueue" }>;
+
+/** The Service Bus trigger definitions with their connection strings and queues; a missing setting is an error. */
+function serviceBusTriggersOf(
+  definitions: readonly FunctionDefinition[],
+  environment: Readonly<Record<string, string | undefined>>,
+): { definition: ServiceBusDefinition; connectionString: string; queueName: string }[] {
+  return definitions.flatMap((definition) => {
+    if (definition.kind !== "serviceBusQueue") return [];
+    const connectionString = environment[definition.options.connection];
+    if (!connectionString) throw new Error(`${definition.name}: setting ${definition.options.connection} (a Service Bus connection string) is not set`);
+    return [{ definition, connectionString, queueName: resolveSetting(definition.options.queueName, environment) }];
+  });
+}
+
 /**
  * Serves function definitions as the Functions host does: HTTP routes under /api, timers on their
  * NCRONTAB schedule and on demand (`POST /admin/functions/<name>`), and Service Bus queue triggers.
@@ -319,6 +341,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const bodyRate: BodyRateOptions = options.minBodyRate ?? { minBytesPerSecond: 240, graceInMs: 5_000 };
   // Node checks the headers deadline every connectionsCheckingInterval (30 s by default): check often
   // enough that the bound holds.
+  // Settings are checked before listening, so a missing connection fails the start; the receivers start later.
+  const serviceBusTriggers = options.runServiceBusTriggers ? serviceBusTriggersOf(options.definitions, environment) : [];
+  let stopped = false;
+  let answered = false;
+  let onFirstAnswer: (() => void) | null = null;
   const server: Server = createServer({ headersTimeout: headersTimeoutInMs, connectionsCheckingInterval: Math.min(1_000, Math.max(100, headersTimeoutInMs / 4)) }, (request, response) => {
     // A socket that fails under a request or response (a reset, a write after the caller left) is
     // reported here, never thrown: an `error` event without a listener would end the process.
@@ -327,6 +354,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     };
     request.on("error", reportSocketError);
     response.on("error", reportSocketError);
+    if (!answered) response.once("finish", () => {
+      if (answered) return;
+      answered = true;
+      onFirstAnswer?.();
+    });
     handle(request, response).catch((error: unknown) => {
       log(`host: unhandled error: ${describeError(error)}`);
       if (response.destroyed) return;
@@ -361,13 +393,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
 
   const triggers: RunningTrigger[] = [];
   const clients: ServiceBusClient[] = [];
-  if (options.runServiceBusTriggers) {
+  let triggersStarted = false;
+  let triggerDelay: NodeJS.Timeout | undefined;
+  const startTriggers = (): void => {
+    if (triggersStarted || stopped) return;
+    triggersStarted = true;
+    clearTimeout(triggerDelay);
     // As the Functions host does: sessions, batch size and lock renewal from host.json's serviceBus section.
-    const hostServiceBus = readHostServiceBusSettings(options.hostJsonPath ?? appHostJsonPath());
-    for (const definition of options.definitions) {
-      if (definition.kind !== "serviceBusQueue") continue;
-      const connectionString = environment[definition.options.connection];
-      if (!connectionString) throw new Error(`${definition.name}: setting ${definition.options.connection} (a Service Bus connection string) is not set`);
+    const hostServiceBus = serviceBusTriggers.length > 0 ? readHostServiceBusSettings(options.hostJsonPath ?? appHostJsonPath()) : {};
+    for (const { definition, connectionString, queueName } of serviceBusTriggers) {
       // A short operation timeout makes an idle acceptNextSession return within seconds (the Functions
       // host's session idle timeout), so the receive loops notice a stop promptly.
       const client = new ServiceBusClient(connectionString, { retryOptions: { timeoutInMs: 3_000, maxRetries: 3 } });
@@ -376,12 +410,20 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
         startServiceBusTrigger({
           name: definition.name,
           options: definition.options,
-          queueName: resolveSetting(definition.options.queueName, environment),
+          queueName,
           client,
           log,
           ...hostServiceBus,
         }),
       );
+    }
+  };
+  const triggersDelayInMs = options.serviceBusTriggersDelayInMs ?? 1_000;
+  if (serviceBusTriggers.length > 0) {
+    if (triggersDelayInMs <= 0 || answered) startTriggers();
+    else {
+      triggerDelay = setTimeout(startTriggers, triggersDelayInMs).unref();
+      onFirstAnswer = startTriggers;
     }
   }
 
@@ -390,6 +432,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     port,
     runTimer: (name) => runTimer(name),
     async stop() {
+      stopped = true;
+      clearTimeout(triggerDelay);
       for (const handle of timerHandles) clearTimeout(handle);
       await Promise.allSettled(triggers.map((trigger) => trigger.stop()));
       await Promise.allSettled(clients.map((client) => client.close()));

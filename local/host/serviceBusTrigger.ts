@@ -36,6 +36,24 @@ function bodyOf(message: ServiceBusReceivedMessage): unknown {
 }
 
 /**
+ * Runs one SDK call with a signal of its own that follows `parent`. The SDK leaves a listener behind
+ * on the signal of every receive and of every accept that times out; on the host's one signal they
+ * would pile up for as long as it runs (a leak, and each later removal scans them all). The call's own
+ * signal is dropped with them once it returns.
+ */
+async function withOwnSignal<T>(parent: AbortSignal, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const own = new AbortController();
+  const follow = (): void => own.abort(parent.reason);
+  parent.addEventListener("abort", follow, { once: true });
+  if (parent.aborted) own.abort(parent.reason);
+  try {
+    return await call(own.signal);
+  } finally {
+    parent.removeEventListener("abort", follow);
+  }
+}
+
+/**
  * Feeds a Service Bus queue trigger from the real SDK, the way the Functions host does (autoCompleteMessages):
  * sessions when the function declares them, batches for `cardinality: "many"`, complete every message on
  * success, abandon them all on a throw (so the broker redelivers and, past MaxDeliveryCount, dead-letters).
@@ -86,7 +104,7 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
     const idleTimeoutInMs = sessions ? (trigger.sessionIdleTimeoutInMs ?? 0) : Number.POSITIVE_INFINITY;
     let lastMessageAtInMs = Date.now();
     while (!abort.signal.aborted) {
-      const messages = await receiver.receiveMessages(batchSize, { maxWaitTimeInMs: sessions ? 300 : 1000, abortSignal: abort.signal });
+      const messages = await withOwnSignal(abort.signal, (abortSignal) => receiver.receiveMessages(batchSize, { maxWaitTimeInMs: sessions ? 300 : 1000, abortSignal }));
       if (messages.length === 0) {
         if (Date.now() - lastMessageAtInMs >= idleTimeoutInMs) return;
         continue;
@@ -109,11 +127,31 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
       abort.signal.addEventListener("abort", wake, { once: true });
     });
 
+  // One loop at a time waits for the next free session; the others wait for their turn here. Each
+  // accept that finds no session within the operation timeout costs a link, a token and an error on both
+  // sides, so 16 idle loops accepting at once cost 16 of those every few seconds for no more sessions
+  // (a loop that gets one passes the turn on at once, so new sessions are still picked up right away).
+  let acceptTurn: Promise<void> = Promise.resolve();
+  const acceptNext = async (): Promise<ServiceBusReceiver> => {
+    const previous = acceptTurn;
+    let passOn = (): void => undefined;
+    acceptTurn = new Promise((resolve) => (passOn = resolve));
+    try {
+      await previous;
+      abort.signal.throwIfAborted();
+      return await withOwnSignal(abort.signal, (abortSignal) =>
+        trigger.client.acceptNextSession(trigger.queueName, { abortSignal, maxAutoLockRenewalDurationInMs: trigger.maxAutoLockRenewalDurationInMs ?? 300_000 }),
+      );
+    } finally {
+      passOn();
+    }
+  };
+
   const sessionLoop = async (): Promise<void> => {
     while (!abort.signal.aborted) {
       let receiver: ServiceBusReceiver | undefined;
       try {
-        receiver = await trigger.client.acceptNextSession(trigger.queueName, { abortSignal: abort.signal, maxAutoLockRenewalDurationInMs: trigger.maxAutoLockRenewalDurationInMs ?? 300_000 });
+        receiver = await acceptNext();
         await drain(receiver);
       } catch {
         // No session available right now, or the broker went away: try again shortly.

@@ -93,6 +93,11 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
           import("../../local/host/exitOnUncaughtError.js"),
         ]);
         exitOnUncaughtError();
+        // The app's services start building now, overlapping the host's own start; the first request
+        // awaits the same build. A failure here is the first request's to report (it builds again).
+        void import("../composition/services.js")
+          .then(({ getAppServices }) => getAppServices())
+          .catch((error: unknown) => io.stderr.write(`palisade host: the app's services did not start (${error instanceof Error ? error.message : String(error)}); each request tries again\n`));
         const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), ...options });
         return {
           url: host.url,

@@ -1,8 +1,6 @@
 import { SecretClient } from "@azure/keyvault-secrets";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { AzureContentSafety } from "../adapters/contentsafety/AzureContentSafety.js";
-import { JoseEntraTokenVerifier } from "../adapters/entra/JoseEntraTokenVerifier.js";
 import { createCredential } from "../adapters/identity/createCredential.js";
 import { KeyVaultSecretStore } from "../adapters/keyvault/KeyVaultSecretStore.js";
 import { keyVaultClientOptions } from "../adapters/keyvault/keyVaultClientOptions.js";
@@ -22,21 +20,25 @@ import { LimitGuard } from "../core/limits/LimitGuard.js";
 import { ContentSafetyScreen } from "../core/safety/ContentSafetyScreen.js";
 import { ContentSafetyStage } from "../core/safety/ContentSafetyStage.js";
 import { ContentSafetyCheck } from "../core/safety/ContentSafetyCheck.js";
+import { loadTokenEncodingsFor } from "../core/limits/estimatePromptTokens.js";
 import { type LoadedPolicy } from "../core/policy/parsePolicy.js";
+import { type Policy } from "../core/policy/schema.js";
 import { readCurrentCredential } from "../core/rotation/readCurrentCredential.js";
 import { EndpointHealth } from "../core/routing/EndpointHealth.js";
 import { type SecretStore } from "../core/secrets/SecretStore.js";
 import { type AuditComponents, createAuditComponents } from "./audit.js";
 import { auditConfigFrom } from "./auditConfig.js";
 import { createSubjectProtector, recordPolicyChangesAtStartUp } from "./compliance.js";
+import { deferredContentSafety } from "./deferredAdapters.js";
 import { loadPolicyFile } from "./loadPolicyFile.js";
 import { type Gateway, createGateway } from "./gateway.js";
 import { type Settings, parseSettings } from "./settings.js";
 import { type Telemetry, getTelemetry } from "./telemetry.js";
 import { TABLES, createStorageClients } from "./storage.js";
+import { systemClock } from "./systemClock.js";
 import { tableResilience } from "./tableResilience.js";
 
-export const systemClock: Clock = { nowInMs: () => Date.now() };
+export { systemClock } from "./systemClock.js";
 
 export interface AppServices {
   readonly settings: Settings;
@@ -89,29 +91,58 @@ async function digestKeyFrom(secrets: SecretStore | null, settings: Settings): P
   return Buffer.from(value, "base64");
 }
 
+/** Every model name a request can count tokens for: the projects' models and their deployments. */
+function policyModelNames(policy: Policy): string[] {
+  return policy.projects.flatMap((project) => project.models.flatMap((model) => [model.name, model.deployment]));
+}
+
+/** How long start-up work left to run after the services are built may hold up `close()`. */
+const BACKGROUND_CLOSE_TIMEOUT_IN_MS = 5_000;
+/** The policy-change trail waits this long after start-up, so a cold instance's first requests go first. */
+const POLICY_TRAIL_DELAY_IN_MS = 2_000;
+
+/**
+ * Builds the app's services. Start-up is what a cold instance's first request waits for, so the
+ * independent steps run at once (policy, telemetry, the Key Vault CA; then the digest key, the
+ * token encodings the policy's models use, the local tables), the Service Bus link opens meanwhile,
+ * and what no request needs (the policy-change trail) runs later, in the background.
+ */
 export async function createAppServices(settings: Settings, clock: Clock = systemClock): Promise<AppServices> {
   const logger = new JsonLogger(settings.PALISADE_LOG_LEVEL);
-  const policy = await loadPolicyFile(settings.PALISADE_POLICY);
   const credential = createCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID, local: settings.PALISADE_LOCAL_STACK });
-  const telemetry = await getTelemetry(settings, { logger, credential, traceSampleRatio: settings.PALISADE_TRACE_SAMPLE_RATIO });
+  const [policy, telemetry, caCertPem] = await Promise.all([
+    loadPolicyFile(settings.PALISADE_POLICY),
+    getTelemetry(settings, { logger, credential, traceSampleRatio: settings.PALISADE_TRACE_SAMPLE_RATIO }),
+    settings.AZURE_KEYVAULT_CA_CERT ? readFile(settings.AZURE_KEYVAULT_CA_CERT, "utf8") : undefined,
+  ]);
   // One breaker and bounded tries for every Table client of the app: an outage is a fast 503, not a stall.
   const tables = tableResilience(settings, { clock, logger });
   const storage = createStorageClients(settings, credential, tables);
-
-  const caCertPem = settings.AZURE_KEYVAULT_CA_CERT ? await readFile(settings.AZURE_KEYVAULT_CA_CERT, "utf8") : undefined;
   const secrets = settings.AZURE_KEYVAULT_URL
     ? new KeyVaultSecretStore(new SecretClient(settings.AZURE_KEYVAULT_URL, credential, keyVaultClientOptions({ caCertPem })))
     : null;
+  const audit = createAuditComponents(auditConfigFrom(settings, { credential, caCertPem, clock, logger, observeOutbox: (outbox) => telemetry.observeOutbox(outbox), tableOptions: tables }));
+  // Not awaited: the link opens while the rest starts; a first publish that comes sooner waits for it.
+  const publisherOpened = audit.openPublisher();
 
   const apiKeyStore = new TableApiKeyStore(storage.table(TABLES.apiKeys));
+  const usageStore = new TableUsageCounterStore(storage.table(TABLES.usage));
+  const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
+  const entra = policy.policy.entra;
+  const [digestKey, tokens] = await Promise.all([
+    digestKeyFrom(secrets, settings),
+    // jose (Entra ID tokens) only when the policy trusts an issuer.
+    entra ? import("../adapters/entra/JoseEntraTokenVerifier.js").then(({ JoseEntraTokenVerifier }) => new JoseEntraTokenVerifier(entra, { clock })) : null,
+    loadTokenEncodingsFor(policyModelNames(policy.policy)),
+    // In Azure the tables are provisioned by infra/; on the local stack they are created here.
+    settings.PALISADE_LOCAL_STACK ? Promise.all([usageStore.createTable(), cacheStore.createTableIfMissing()]) : undefined,
+  ]).catch(async (error: unknown) => {
+    // The link may be open already: an instance that cannot start must not be kept alive by it.
+    await audit.close();
+    throw error;
+  });
   const apiKeys = new ApiKeyService({ store: apiKeyStore, clock, random: (bytes) => randomBytes(bytes) });
-  const tokens = policy.policy.entra ? new JoseEntraTokenVerifier(policy.policy.entra, { clock }) : null;
   const authenticator = new Authenticator({ apiKeys, tokens, policy: policy.policy });
-
-  const usageTable = storage.table(TABLES.usage);
-  const usageStore = new TableUsageCounterStore(usageTable);
-  // In Azure the tables are provisioned by infra/; on the local stack they are created here.
-  if (settings.PALISADE_LOCAL_STACK) await usageStore.createTable();
   const limits = new LimitGuard({
     store: usageStore,
     clock,
@@ -128,22 +159,22 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   telemetry.observeEndpointHealth(health, policy.policy.endpoints);
 
   const provider = new OpenAiCompletionProvider({ credential, readApiKey: secrets ? cachedSecretReader(secrets, clock) : null });
-  const audit = createAuditComponents(auditConfigFrom(settings, { credential, caCertPem, clock, logger, observeOutbox: (outbox) => telemetry.observeOutbox(outbox), tableOptions: tables }));
-
-  const digestKey = await digestKeyFrom(secrets, settings);
   // A separate key for cache entries, derived so that one Key Vault secret serves both purposes.
   const cacheSecret = digestKey ? createHmac("sha256", digestKey).update("palisade/response-cache/v1").digest() : randomBytes(32);
   // End-user ids (`user`, x-palisade-subject) reach audit events only pseudonymised and encrypted.
   const subjects = digestKey ? createSubjectProtector({ digestKey, storage, clock, createTableIfMissing: settings.PALISADE_LOCAL_STACK }) : null;
-  const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
-  if (settings.PALISADE_LOCAL_STACK) await cacheStore.createTableIfMissing();
 
   // Content safety results are cached under HMACs with their own key, derived like the response cache's.
   const safetyCacheKey = digestKey ? createHmac("sha256", digestKey).update("palisade/content-safety-cache/v1").digest() : randomBytes(32);
+  const safetyEndpoint = settings.CONTENT_SAFETY_ENDPOINT;
   const contentSafety = new ContentSafetyStage(
-    settings.CONTENT_SAFETY_ENDPOINT
+    safetyEndpoint
       ? new ContentSafetyScreen({
-          safety: new AzureContentSafety({ endpoint: settings.CONTENT_SAFETY_ENDPOINT, ...(settings.CONTENT_SAFETY_KEY ? { key: settings.CONTENT_SAFETY_KEY } : { credential }) }),
+          // The Content Safety SDK loads at the first screening (only projects that ask for it screen).
+          safety: deferredContentSafety(async () => {
+            const { AzureContentSafety } = await import("../adapters/contentsafety/AzureContentSafety.js");
+            return new AzureContentSafety({ endpoint: safetyEndpoint, ...(settings.CONTENT_SAFETY_KEY ? { key: settings.CONTENT_SAFETY_KEY } : { credential }) });
+          }),
           clock,
           cacheKey: safetyCacheKey,
         })
@@ -185,8 +216,20 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   });
   const models = new ModelsService({ policy: policy.policy, authenticator, createdAtInSeconds: Math.floor(clock.nowInMs() / 1000) });
 
-  // A new policy version (or changed models or endpoints) is an audit event, recorded once across instances.
-  await recordPolicyChangesAtStartUp({ storage, settings, policy, audit, clock, logger }).catch(() => logger.error("policy change trail could not be recorded"));
+  // A new policy version (or changed models or endpoints) is an audit event, recorded once across
+  // instances. No request needs it: it runs in the background (its publisher falls back to the
+  // outbox, so a broker that is away loses nothing).
+  let policyTrail: Promise<void> | null = null;
+  const recordPolicyTrail = (): Promise<void> =>
+    (policyTrail ??= publisherOpened
+      .then(() => recordPolicyChangesAtStartUp({ storage, settings, policy, audit, clock, logger }))
+      .then(
+        () => undefined,
+        () => logger.error("policy change trail could not be recorded"),
+      ));
+  // After the first requests of a cold instance, not among them; close() records it if it has not run.
+  const policyTrailTimer = setTimeout(() => void recordPolicyTrail(), POLICY_TRAIL_DELAY_IN_MS);
+  policyTrailTimer.unref();
   logger.info("palisade started", { policyVersion: policy.version.slice(0, 12), projects: policy.policy.projects.length, endpoints: policy.policy.endpoints.length });
   return {
     settings,
@@ -207,6 +250,8 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     telemetry,
     async close() {
       clearInterval(usageFlusher);
+      clearTimeout(policyTrailTimer);
+      await Promise.race([recordPolicyTrail(), new Promise((resolve) => setTimeout(resolve, BACKGROUND_CLOSE_TIMEOUT_IN_MS).unref())]);
       // Before the audit publisher closes: budget warnings from the last write are audit events.
       await gateway.usageFlush.run({ everything: true }).catch((error: unknown) => logger.error("usage not written at shutdown", { error: ensureError(error).name }));
       await audit.close();

@@ -1,9 +1,8 @@
 import { TableClient } from "@azure/data-tables";
 import { type TokenCredential } from "@azure/identity";
-import { ServiceBusClient } from "@azure/service-bus";
-import { BlobServiceClient } from "@azure/storage-blob";
+import { ServiceBusClient, type ServiceBusSender } from "@azure/service-bus";
+import { type BlobServiceClient } from "@azure/storage-blob";
 import { BlobCheckpointAnchor } from "../adapters/blob/BlobCheckpointAnchor.js";
-import { KeyVaultCheckpointSigner } from "../adapters/keyvault/KeyVaultCheckpointSigner.js";
 import { keyVaultClientOptions } from "../adapters/keyvault/keyVaultClientOptions.js";
 import { CircuitBreakingAuditPublisher } from "../adapters/servicebus/CircuitBreakingAuditPublisher.js";
 import { ServiceBusAuditDeadLetterQueue } from "../adapters/servicebus/ServiceBusAuditDeadLetterQueue.js";
@@ -27,6 +26,7 @@ import { type CheckpointAnchor } from "../core/audit/CheckpointAnchor.js";
 import { type CheckpointSigner } from "../core/audit/CheckpointSigner.js";
 import { type AuditPublishFailureMode, drainOutbox, type DrainOutboxResult, OutboxAuditPublisher } from "../core/audit/OutboxAuditPublisher.js";
 import { type SignatureVerifier } from "../core/audit/SignatureVerifier.js";
+import { deferredCheckpointAnchor, deferredCheckpointKeys } from "./deferredAdapters.js";
 import { type TableResilience } from "./tableResilience.js";
 
 const CLOSE_TIMEOUT_IN_MS = 3_000;
@@ -79,6 +79,11 @@ export interface AuditComponents {
   readonly deadLetterQueue: AuditDeadLetterQueue | null;
   /** How the trigger backs off through a storage outage while holding its batch. */
   readonly appendHold: Omit<HoldDeps, "logger"> & HoldOptions;
+  /**
+   * Opens the publisher's AMQP connection and sender link now, so the first request's publish does not
+   * pay for them; never rejects (a publish that finds the broker away fails over as always).
+   */
+  openPublisher(): Promise<void>;
   /** The publisher for a project's `auditOnPublishFailure` policy (primary, then outbox or fail closed). */
   publisherFor(mode: AuditPublishFailureMode): AuditPublisher;
   /** Republish what the outbox holds (the timer's use case). */
@@ -110,37 +115,43 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
   let auditTable: TableClient;
   let outboxTable: TableClient;
   let deadLetterTable: TableClient;
-  let blobService: BlobServiceClient;
+  // Blob Storage (checkpoints) is for the appender and the nightly job: its SDK loads when first used.
+  let blobService: () => Promise<BlobServiceClient>;
   if ("connectionString" in config.storage) {
     const cs = config.storage.connectionString;
     const insecure = /(?:Table|Blob)Endpoint=http:/i.test(cs);
     auditTable = TableClient.fromConnectionString(cs, AUDIT_LOG_TABLE, { ...tableOptions, allowInsecureConnection: insecure });
     outboxTable = TableClient.fromConnectionString(cs, AUDIT_OUTBOX_TABLE, { ...tableOptions, allowInsecureConnection: insecure });
     deadLetterTable = TableClient.fromConnectionString(cs, AUDIT_DEAD_LETTER_TABLE, { ...tableOptions, allowInsecureConnection: insecure });
-    blobService = BlobServiceClient.fromConnectionString(cs);
+    blobService = async () => (await import("@azure/storage-blob")).BlobServiceClient.fromConnectionString(cs);
   } else {
     const { tableEndpoint, blobEndpoint, credential } = config.storage;
     auditTable = new TableClient(tableEndpoint, AUDIT_LOG_TABLE, credential, tableOptions);
     outboxTable = new TableClient(tableEndpoint, AUDIT_OUTBOX_TABLE, credential, tableOptions);
     deadLetterTable = new TableClient(tableEndpoint, AUDIT_DEAD_LETTER_TABLE, credential, tableOptions);
-    blobService = new BlobServiceClient(blobEndpoint, credential);
+    blobService = async () => new (await import("@azure/storage-blob")).BlobServiceClient(blobEndpoint, credential);
   }
   // Azurite scans on every query and serves point reads slowly; Azure Tables the other way round.
   const ledger = new TableAuditLedger(auditTable, { createTableIfMissing: create, dedupeLookup: local ? "orQuery" : "pointReads" });
   const tableOutbox = new TableAuditOutbox(outboxTable, { createTableIfMissing: create });
   const outbox = config.observeOutbox ? config.observeOutbox(tableOutbox) : tableOutbox;
   const deadLetters = new TableAuditDeadLetters(deadLetterTable, { createTableIfMissing: create });
-  const anchor = new BlobCheckpointAnchor(blobService.getContainerClient(config.checkpointContainer), { createContainerIfMissing: create });
+  const anchor = deferredCheckpointAnchor(async () => new BlobCheckpointAnchor((await blobService()).getContainerClient(config.checkpointContainer), { createContainerIfMissing: create }));
 
   let keys: { signer: CheckpointSigner; verifier: SignatureVerifier };
   if (config.checkpointKeys !== undefined) keys = config.checkpointKeys;
   else if (config.keyVault !== undefined) {
-    const kv = new KeyVaultCheckpointSigner({
-      vaultUrl: config.keyVault.url,
-      keyName: config.checkpointKeyName,
-      credential: config.keyVault.credential,
-      clientOptions: keyVaultClientOptions(config.keyVault.caCertPem === undefined ? {} : { caCertPem: config.keyVault.caCertPem }),
-      createKeyIfMissing: create,
+    const keyVault = config.keyVault;
+    // Key Vault keys sign checkpoints (the appender, the nightly job): the SDK loads at the first signature.
+    const kv = deferredCheckpointKeys(async () => {
+      const { KeyVaultCheckpointSigner } = await import("../adapters/keyvault/KeyVaultCheckpointSigner.js");
+      return new KeyVaultCheckpointSigner({
+        vaultUrl: keyVault.url,
+        keyName: config.checkpointKeyName,
+        credential: keyVault.credential,
+        clientOptions: keyVaultClientOptions(keyVault.caCertPem === undefined ? {} : { caCertPem: keyVault.caCertPem }),
+        createKeyIfMissing: create,
+      });
     });
     keys = { signer: kv, verifier: kv };
   } else {
@@ -154,6 +165,7 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
 
   let serviceBus: ServiceBusClient | null = null;
   let publisher: ServiceBusAuditPublisher | null = null;
+  let sender: ServiceBusSender | null = null;
   let deadLetterQueue: AuditDeadLetterQueue | null = null;
   if (config.serviceBus !== undefined) {
     // Publishing sits on the request path: bound the SDK's retries so a broker outage fails over to the
@@ -163,7 +175,8 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
       "connectionString" in config.serviceBus
         ? new ServiceBusClient(config.serviceBus.connectionString, options)
         : new ServiceBusClient(config.serviceBus.fullyQualifiedNamespace, config.serviceBus.credential, options);
-    publisher = new ServiceBusAuditPublisher(serviceBus.createSender(config.auditQueue));
+    sender = serviceBus.createSender(config.auditQueue);
+    publisher = new ServiceBusAuditPublisher(sender);
     const busConfig = config.serviceBus;
     deadLetterQueue = new ServiceBusAuditDeadLetterQueue(
       () =>
@@ -207,6 +220,12 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
         const timer = setTimeout(resolve, delayInMs);
         abortSignal?.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
       }),
+    },
+    async openPublisher() {
+      // Making a batch asks the link for its largest message size: the SDK opens connection and link.
+      await sender?.createMessageBatch({ abortSignal: AbortSignal.timeout(FIRST_PUBLISH_TIMEOUT_IN_MS) }).catch((error: unknown) => {
+        logger.warn("the audit publisher could not open its link at start-up; the first publish retries", { error: error instanceof Error ? error.name : "unknown" });
+      });
     },
     publisherFor,
     drainOutbox: () => drainOutbox({ outbox, publisher: primary, logger }),

@@ -5,12 +5,12 @@ import { createCredential } from "../adapters/identity/createCredential.js";
 import { TableApiKeyStore } from "../adapters/tables/TableApiKeyStore.js";
 import { ApiKeyService } from "../core/auth/ApiKeyService.js";
 import { type LoadedPolicy } from "../core/policy/parsePolicy.js";
-import { systemClock } from "./appServices.js";
-import { type AuditComponents, createAuditComponents } from "./audit.js";
+import { type AuditComponents } from "./audit.js";
 import { auditConfigFrom } from "./auditConfig.js";
 import { loadPolicyFile } from "./loadPolicyFile.js";
 import { type Settings, parseSettings } from "./settings.js";
 import { type StorageClients, TABLES, createStorageClients } from "./storage.js";
+import { systemClock } from "./systemClock.js";
 
 /**
  * What operator commands need, built lazily from the same settings the app reads, so a command that
@@ -45,6 +45,8 @@ export class CliServices {
       const settings = this.settings();
       const credential = createCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID, local: settings.PALISADE_LOCAL_STACK });
       const caCertPem = settings.AZURE_KEYVAULT_CA_CERT ? await readFile(settings.AZURE_KEYVAULT_CA_CERT, "utf8") : undefined;
+      // Service Bus is loaded by the commands that publish, not by every `palisade` start (`palisade host` included).
+      const { createAuditComponents } = await import("./audit.js");
       return createAuditComponents(auditConfigFrom(settings, { credential, caCertPem, clock: systemClock, logger: new JsonLogger("warn") }));
     })();
     return this.auditValue;

@@ -31,15 +31,15 @@ export function projectTagsOf(policy: Policy): Record<string, Record<string, str
 }
 
 /** The nightly job's use case, writing to the compliance container. */
-export function createComplianceNightly(deps: {
+export async function createComplianceNightly(deps: {
   readonly audit: AuditParts;
   readonly storage: StorageClients;
   readonly settings: Settings;
   readonly policy: Policy;
   readonly clock: Clock;
   readonly logger: Logger;
-}): ComplianceNightly {
-  const container = deps.storage.blobService().getContainerClient(deps.settings.PALISADE_COMPLIANCE_CONTAINER);
+}): Promise<ComplianceNightly> {
+  const container = (await deps.storage.blobService()).getContainerClient(deps.settings.PALISADE_COMPLIANCE_CONTAINER);
   return new ComplianceNightly({
     ledger: deps.audit.ledger,
     anchor: deps.audit.anchor,

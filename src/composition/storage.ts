@@ -1,12 +1,13 @@
 import { TableClient } from "@azure/data-tables";
 import { type TokenCredential } from "@azure/identity";
-import { BlobServiceClient } from "@azure/storage-blob";
+import { type BlobServiceClient } from "@azure/storage-blob";
 import { type Settings } from "./settings.js";
 import { type TableResilience } from "./tableResilience.js";
 
 export interface StorageClients {
   table(name: string): TableClient;
-  blobService(): BlobServiceClient;
+  /** Blob Storage is for the appender's checkpoints and the nightly job: its SDK is imported on first use. */
+  blobService(): Promise<BlobServiceClient>;
 }
 
 /** Connection string locally (Azurite), managed identity in Azure: no account keys in the cloud. */
@@ -16,7 +17,7 @@ export function createStorageClients(settings: Settings, credential: TokenCreden
     const insecure = /(?:Table|Blob)Endpoint=http:/i.test(connectionString);
     return {
       table: (name) => TableClient.fromConnectionString(connectionString, name, { ...resilience, allowInsecureConnection: insecure }),
-      blobService: () => BlobServiceClient.fromConnectionString(connectionString),
+      blobService: async () => (await import("@azure/storage-blob")).BlobServiceClient.fromConnectionString(connectionString),
     };
   }
   const tableEndpoint = settings.AZURE_STORAGE_TABLE_ENDPOINT;
@@ -24,7 +25,7 @@ export function createStorageClients(settings: Settings, credential: TokenCreden
   if (!tableEndpoint || !blobEndpoint) throw new Error("set AZURE_STORAGE_TABLE_ENDPOINT and AZURE_STORAGE_BLOB_ENDPOINT (or AZURE_STORAGE_CONNECTION_STRING locally)");
   return {
     table: (name) => new TableClient(tableEndpoint, name, credential, resilience),
-    blobService: () => new BlobServiceClient(blobEndpoint, credential),
+    blobService: async () => new (await import("@azure/storage-blob")).BlobServiceClient(blobEndpoint, credential),
   };
 }
 

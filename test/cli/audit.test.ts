@@ -55,6 +55,7 @@ async function setup() {
     deadLetters,
     deadLetterQueue,
     appendHold: { clock, holdForInMs: 0, wait: async () => undefined },
+    openPublisher: async () => undefined,
     publisherFor: () => publisher,
     drainOutbox: () => drainOutbox({ outbox, publisher, logger: silentLogger }),
     replayDeadLetters: (options) => replayAuditDeadLetters({ queue: deadLetterQueue, logger: silentLogger }, options),

@@ -1,4 +1,4 @@
-import { type TokenCredential, getBearerTokenProvider } from "@azure/identity";
+import { type TokenCredential } from "@azure/identity";
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, AzureOpenAI } from "openai";
 import { type EndpointPolicy } from "../../core/policy/schema.js";
 import {
@@ -67,6 +67,7 @@ let sharedFetch: SdkFetch | undefined;
 export class OpenAiCompletionProvider implements CompletionProvider, UpstreamProvider {
   private readonly clients = new Map<string, CachedClient>();
   private readonly fetch: SdkFetch;
+  private tokenProvider: Promise<() => Promise<string>> | null = null;
 
   constructor(private readonly options: OpenAiCompletionProviderOptions) {
     this.fetch = options.fetch ?? (sharedFetch ??= createNodeHttpFetch());
@@ -169,7 +170,7 @@ export class OpenAiCompletionProvider implements CompletionProvider, UpstreamPro
     const azure = { ...explicitOptions(endpoint, this.fetch), baseURL: `${endpoint.baseUrl.replace(/\/+$/, "")}/openai`, apiVersion: endpoint.apiVersion, deployment };
     if (auth.kind === "managed-identity") {
       if (!this.options.credential) throw new UpstreamError("fatal", `endpoint ${endpoint.id} needs a managed identity, but none is configured`);
-      const azureADTokenProvider = getBearerTokenProvider(this.options.credential, COGNITIVE_SERVICES_SCOPE);
+      const azureADTokenProvider = this.entraToken(this.options.credential);
       // null, not undefined: an undefined apiKey would be read from AZURE_OPENAI_API_KEY (and clash with the token provider).
       return new PolicyAzureOpenAI({ ...azure, azureADTokenProvider, apiKey: null as unknown as undefined });
     }
@@ -186,9 +187,18 @@ export class OpenAiCompletionProvider implements CompletionProvider, UpstreamPro
     const baseURL = `${endpoint.baseUrl.replace(/\/+$/, "")}/openai/v1`;
     if (endpoint.auth.kind === "managed-identity") {
       if (!this.options.credential) throw new UpstreamError("fatal", `endpoint ${endpoint.id} needs a managed identity, but none is configured`);
-      return new PolicyOpenAI({ ...common, baseURL, apiKey: getBearerTokenProvider(this.options.credential, COGNITIVE_SERVICES_SCOPE) });
+      return new PolicyOpenAI({ ...common, baseURL, apiKey: this.entraToken(this.options.credential) });
     }
     return new PolicyOpenAI({ ...common, baseURL, apiKey, defaultHeaders: { "api-key": apiKey, authorization: null } });
+  }
+
+  /**
+   * Entra tokens for Azure OpenAI through @azure/identity's bearer token provider (which caches and
+   * refreshes them), imported when a managed-identity endpoint is first called, not at start-up.
+   */
+  private entraToken(credential: TokenCredential): () => Promise<string> {
+    const provider = (this.tokenProvider ??= import("@azure/identity").then(({ getBearerTokenProvider }) => getBearerTokenProvider(credential, COGNITIVE_SERVICES_SCOPE)));
+    return async () => (await provider)();
   }
 
   private async apiKey(secretName: string): Promise<string> {

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
-import { importJWK, type JWK, SignJWT } from "jose";
+import { type JWK } from "jose";
 import { type Command } from "commander";
 import { createCommandGroup } from "../commandGroup.js";
 import { parseDuration } from "./keys.js";
@@ -51,6 +51,8 @@ export function createDevCommand(deps: DevCommandDeps): Command {
         // A stable object id per user name, as Entra gives one user one oid.
         const hex = createHash("sha256").update(name.toLowerCase()).digest("hex");
         const oid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+        // jose loads here, not with every `palisade` command (`palisade host` among them).
+        const { SignJWT, importJWK } = await import("jose");
         const token = await new SignJWT({ oid: name.includes("@") ? oid : name, ...upn, ...(roles.length > 0 ? { roles } : {}), name })
           .setProtectedHeader({ alg: "ES256", typ: "JWT", ...(file.privateJwk.kid === undefined ? {} : { kid: file.privateJwk.kid }) })
           .setIssuer(file.issuer)

@@ -1,6 +1,5 @@
-import { countTokens as countCl100k } from "gpt-tokenizer/encoding/cl100k_base";
-import { countTokens as countO200k } from "gpt-tokenizer/encoding/o200k_base";
 import { TokenCountMemo } from "./TokenCountMemo.js";
+import { type TokenEncodingName, loadTokenEncoding, tokenCounterFor } from "./tokenEncodings.js";
 
 /**
  * Prompt tokens as OpenAI counts a chat (the cookbook's `num_tokens_from_messages`): every message
@@ -15,7 +14,7 @@ export interface ChatMessageForCount {
   readonly name?: string;
 }
 
-export type TokenEncodingName = "o200k_base" | "cl100k_base";
+export type { TokenEncodingName } from "./tokenEncodings.js";
 
 const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_NAME = 1;
@@ -31,6 +30,11 @@ export function encodingForModel(model: string): TokenEncodingName {
   if (/^gpt-4o|^gpt-4\.|^gpt-5|^o\d|^chatgpt-4o|^gpt-oss/.test(name)) return "o200k_base";
   if (/^gpt-4|^gpt-35|^gpt-3\.5/.test(name)) return "cl100k_base";
   return "o200k_base";
+}
+
+/** Loads the encodings these models count with (the app calls it at start-up with its policy's models). */
+export async function loadTokenEncodingsFor(models: Iterable<string>): Promise<void> {
+  await Promise.all([...new Set([...models].map(encodingForModel))].map(loadTokenEncoding));
 }
 
 /** Longer runs without whitespace are not tokenised: BPE merging is quadratic in a run's length. */
@@ -54,7 +58,7 @@ export function countTextTokens(model: string, text: string): number {
 const memo = new TokenCountMemo();
 
 function countWithEncoding(encoding: TokenEncodingName, text: string): number {
-  const count = encoding === "cl100k_base" ? countCl100k : countO200k;
+  const count = tokenCounterFor(encoding);
   if (text.length <= MAX_TOKENISED_RUN) return count(text, PLAIN);
   let longRunBytes = 0;
   const rest = text.replace(LONG_RUN, (run) => {

@@ -42,10 +42,10 @@ describe("complianceNightly on Azurite", () => {
     const settings = parseSettings({ AZURE_STORAGE_CONNECTION_STRING: cs, PALISADE_LOCAL_STACK: "true", PALISADE_COMPLIANCE_CONTAINER: "compliance-test" });
     const storage = {
       table: (name: string) => TableClient.fromConnectionString(cs, name, { allowInsecureConnection: true }),
-      blobService: () => BlobServiceClient.fromConnectionString(cs),
+      blobService: async () => BlobServiceClient.fromConnectionString(cs),
     };
     const policy = parsePolicy(await readFile("config/policy.sample.yaml", "utf8"));
-    const nightly = createComplianceNightly({ audit, storage, settings, policy: policy.policy, clock, logger: silentLogger });
+    const nightly = await createComplianceNightly({ audit, storage, settings, policy: policy.policy, clock, logger: silentLogger });
 
     const result = await nightly.run();
     expect(result).toMatchObject({ date: "2026-03-10", chains: [{ chainId: "acme", ok: true, intact: true, checkpointSize: day.events.length }] });

@@ -22,7 +22,7 @@ describe("policy trail at start-up on Azurite (TablePolicySnapshotStore)", () =>
     const cs = azurite.connectionString;
     const storage = {
       table: (name: string) => TableClient.fromConnectionString(cs, name, { allowInsecureConnection: true }),
-      blobService: () => BlobServiceClient.fromConnectionString(cs),
+      blobService: async () => BlobServiceClient.fromConnectionString(cs),
     };
     const settings = parseSettings({ AZURE_STORAGE_CONNECTION_STRING: cs, PALISADE_LOCAL_STACK: "true" });
     const publisher = new InMemoryAuditPublisher();
@@ -44,7 +44,7 @@ describe("policy trail at start-up on Azurite (TablePolicySnapshotStore)", () =>
     const cs = azurite.connectionString;
     const storage = {
       table: (name: string) => TableClient.fromConnectionString(cs, `${name}Ops`, { allowInsecureConnection: true }),
-      blobService: () => BlobServiceClient.fromConnectionString(cs),
+      blobService: async () => BlobServiceClient.fromConnectionString(cs),
     };
     const settings = parseSettings({ AZURE_STORAGE_CONNECTION_STRING: cs, PALISADE_LOCAL_STACK: "true" });
     const publisher = new InMemoryAuditPublisher();

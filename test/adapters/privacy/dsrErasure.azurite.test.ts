@@ -52,7 +52,7 @@ describe("GDPR erasure on the local stack (Azurite, the real Table ledger and Bl
     });
     const storage = {
       table: (name: string) => TableClient.fromConnectionString(cs, name, { allowInsecureConnection: true }),
-      blobService: () => BlobServiceClient.fromConnectionString(cs),
+      blobService: async () => BlobServiceClient.fromConnectionString(cs),
     };
     const digestKey = randomBytes(32);
     const protector = createSubjectProtector({ digestKey, storage, clock, createTableIfMissing: true });

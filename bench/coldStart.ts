@@ -1,0 +1,209 @@
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Readable, type Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { startMockOpenAi } from "../local/mockOpenAi/index.js";
+import { REQUEST_BODY, benchPolicy } from "./gateway.js";
+import { sampleProcess } from "./support/procStats.js";
+import { type StackServerReady } from "./support/stackServer.js";
+import { type StartupTrace } from "./support/startupTrace.js";
+import { stopChild } from "./support/stopChild.js";
+
+/**
+ * Cold start as the side-by-side harness (../shared/perfanchor) measures it: `palisade host` spawned
+ * (`node --heap-growing-percent=50 bin/palisade.js host --port N`, serving, appending and running its
+ * timers) beside a running local stack whose tables exist, timed from spawn to the first 200 of a
+ * governed chat completion (API key, DLP, limits and a budget, fail_closed audit), polling every 10 ms.
+ *
+ * - `first200Ms` (median; `first200MinMs`), `first200CpuMs` (the child's CPU until then), `listenMs`
+ *   (spawn to the first request that found the port open).
+ * - `breakdown.*`: one more start with bench/support/startupTrace.ts preloaded: Node's own start, the
+ *   module graph and host until listening, the first request, and its outgoing calls by kind.
+ * - `modules.*CpuMs`: CPU to import each heavy package alone in a fresh process (what the graph costs).
+ */
+
+type Child = ChildProcessByStdio<Writable, Readable, Readable>;
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CLI = join(ROOT, "bin", "palisade.js");
+/** The heaviest packages on the path to the first answer, by the name their figure is printed under. */
+const HEAVY_MODULES: Readonly<Record<string, string>> = {
+  tokenizerO200k: "gpt-tokenizer/encoding/o200k_base",
+  serviceBus: "@azure/service-bus",
+  dataTables: "@azure/data-tables",
+  keyVaultSecrets: "@azure/keyvault-secrets",
+  openai: "openai",
+  zod: "zod",
+  azureFunctions: "@azure/functions",
+};
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const round = (value: number): number => Math.round(value);
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+function firstLine(stream: Readable, what: string, timeoutInMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = "";
+    const timer = setTimeout(() => reject(new Error(`${what}: no ready line within ${timeoutInMs} ms`)), timeoutInMs);
+    stream.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString("utf8");
+      const newline = buffered.indexOf("\n");
+      if (newline < 0) return;
+      clearTimeout(timer);
+      resolve(buffered.slice(0, newline));
+    });
+  });
+}
+
+async function startStack(directory: string): Promise<{ child: Child; ready: StackServerReady }> {
+  const script = join(ROOT, "dist", "bench", "support", "stackServer.js");
+  if (!existsSync(script)) throw new Error(`${script} is missing: run the bench from the build (npm run bench)`);
+  const child = spawn(process.execPath, [script, directory], { stdio: ["pipe", "pipe", "pipe"] });
+  child.stderr.resume();
+  return { child, ready: JSON.parse(await firstLine(child.stdout, "the stack child", 60_000)) as StackServerReady };
+}
+
+function runCli(args: readonly string[], environment: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: environment, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk.toString("utf8")));
+    child.once("exit", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`palisade ${args.join(" ")} failed: ${stderr.slice(-1000)}`))));
+  });
+}
+
+interface StartResult {
+  readonly first200Ms: number;
+  readonly first200CpuMs: number;
+  readonly listenMs: number;
+}
+
+/** Spawns one instance and polls with the harness's request until a 200 (30 s at most). */
+async function startOnce(environment: NodeJS.ProcessEnv, apiKey: string, nodeArgs: readonly string[] = []): Promise<StartResult> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/api/v1/chat/completions`;
+  const startedAt = performance.now();
+  const child = spawn(process.execPath, ["--heap-growing-percent=50", ...nodeArgs, CLI, "host", "--port", String(port)], { env: environment, stdio: ["pipe", "ignore", "ignore"] });
+  // When the first request that found the port open was sent (the poll's resolution: 10 ms).
+  let listenMs = Number.NaN;
+  try {
+    while (performance.now() - startedAt < 30_000) {
+      if (child.exitCode !== null) throw new Error(`palisade host exited with ${String(child.exitCode)} before answering`);
+      const sentAt = performance.now() - startedAt;
+      try {
+        const response = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" }, body: REQUEST_BODY, signal: AbortSignal.timeout(5_000) });
+        await response.arrayBuffer();
+        if (Number.isNaN(listenMs)) listenMs = sentAt;
+        if (response.status === 200) {
+          const first200Ms = performance.now() - startedAt;
+          return { first200Ms, first200CpuMs: child.pid === undefined ? Number.NaN : sampleProcess(child.pid).cpuMicros / 1000, listenMs };
+        }
+      } catch {
+        // Not listening yet.
+      }
+      await sleep(10);
+    }
+    throw new Error("palisade host did not answer 200 within 30 s");
+  } finally {
+    await stopChild(child);
+  }
+}
+
+/** CPU milliseconds to import one package in a fresh process. */
+function importCpuMs(specifier: string): Promise<number> {
+  const script = `const before = process.cpuUsage(); await import(${JSON.stringify(specifier)}); const used = process.cpuUsage(before); process.stdout.write(String((used.user + used.system) / 1000));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")));
+    child.once("exit", (code) => (code === 0 ? resolve(Number(stdout)) : reject(new Error(`importing ${specifier} failed`))));
+  });
+}
+
+export async function runColdStartBench(options: { quick: boolean; log?: (line: string) => void }): Promise<Record<string, number>> {
+  const log = options.log ?? (() => undefined);
+  const runs = options.quick ? 3 : 7;
+  const directory = await mkdtemp(join(tmpdir(), "palisade-coldstart-"));
+  const mock = await startMockOpenAi({ port: 0 });
+  let stack: { child: Child; ready: StackServerReady } | null = null;
+  try {
+    stack = await startStack(directory);
+    const policyPath = join(directory, "policy.json");
+    await writeFile(policyPath, JSON.stringify(benchPolicy(mock.url, true)));
+    const environment: NodeJS.ProcessEnv = { ...process.env, ...stack.ready.environment, PALISADE_POLICY: policyPath, PALISADE_LOG_LEVEL: "error" };
+    // As palisade-host.sh does: the client's variables must not reach the gateway's upstream client.
+    delete environment.OPENAI_BASE_URL;
+    delete environment.OPENAI_API_KEY;
+    const apiKey = (await runCli(["keys", "create", "--project", "bench", "--service-account", "bench-app", "--expires-in", "1d"], environment)).trim();
+    // The harness joins a stack whose first instance (npm start) created the tables: so does this.
+    await startOnce(environment, apiKey);
+
+    const results: StartResult[] = [];
+    for (let run = 0; run < runs; run++) {
+      const result = await startOnce(environment, apiKey);
+      log(`cold start ${run + 1}/${runs}: first 200 after ${round(result.first200Ms)} ms (${round(result.first200CpuMs)} ms CPU, listening after ${round(result.listenMs)} ms)`);
+      results.push(result);
+    }
+
+    const traceFile = join(directory, "startup-trace.json");
+    await startOnce({ ...environment, PALISADE_STARTUP_TRACE_FILE: traceFile }, apiKey, [`--import=${join(ROOT, "dist", "bench", "support", "startupTrace.js")}`]);
+    const trace = JSON.parse(await readFile(traceFile, "utf8")) as StartupTrace;
+    const breakdown: Record<string, number> = {
+      "breakdown.nodeStartMs": trace.preloadMs,
+      "breakdown.toListeningMs": trace.listeningMs,
+      "breakdown.toListeningCpuMs": trace.listeningCpuMs,
+      "breakdown.firstRequestArrivedMs": trace.firstRequestMs,
+      "breakdown.firstAnswerMs": trace.firstAnswerMs,
+      "breakdown.firstAnswerCpuMs": trace.firstAnswerCpuMs,
+      "breakdown.firstRequestMs": Math.round((trace.firstAnswerMs - trace.firstRequestMs) * 10) / 10,
+    };
+    for (const [kind, entry] of Object.entries(trace.calls)) {
+      breakdown[`breakdown.calls.${kind}`] = entry.calls;
+      breakdown[`breakdown.calls.${kind}Ms`] = entry.ms;
+    }
+
+    const modules: Record<string, number> = {};
+    for (const [name, specifier] of Object.entries(HEAVY_MODULES)) {
+      const samples: number[] = [];
+      for (let run = 0; run < (options.quick ? 1 : 3); run++) samples.push(await importCpuMs(specifier));
+      modules[`modules.${name}CpuMs`] = round(median(samples));
+    }
+
+    return {
+      first200Ms: round(median(results.map((result) => result.first200Ms))),
+      first200MinMs: round(Math.min(...results.map((result) => result.first200Ms))),
+      first200CpuMs: round(median(results.map((result) => result.first200CpuMs))),
+      listenMs: round(median(results.map((result) => result.listenMs))),
+      runs,
+      ...breakdown,
+      ...modules,
+    };
+  } finally {
+    if (stack) {
+      stack.child.stdin.end();
+      await stopChild(stack.child);
+    }
+    await mock.stop();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
