@@ -192,6 +192,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
       limits,
       health,
       auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
+      refusalFallback: audit.publisherFor("outbox"),
       cache: { store: cacheStore, secret: cacheSecret },
       digestKey,
       subjects,

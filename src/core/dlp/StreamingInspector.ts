@@ -23,6 +23,15 @@ const GROUP = /^[\p{L}\p{N}+()./\-#:]{1,8}$/u;
 const SPACE_OR_TAB = /[ \t\r\n]/;
 const BLANK = /[ \t\r\n]/;
 const WRAPPABLE = /^(?=[^]*[A-Za-z0-9]$)(?:[^]*\d|[A-Za-z0-9+/=_-]{16,}$)/;
+const LINE_BREAK = /[\r\n]/;
+/** Blanks a wrapped value may have at its line break (the IBAN detector allows two of " ", "\r", "\n"). */
+const WRAP_GAP = /^[ \r\n]*[\r\n][ \r\n]*$/;
+/** A wrapped card, IBAN or token goes on with one of these. */
+const WRAP_CONTINUATION_START = /[A-Za-z0-9+/=_-]/;
+/** An IBAN's start: country, check digits, then groups (as the detector allows them), up to the line's end. */
+const IBAN_START = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \r\n]{0,2}[A-Za-z0-9]){0,32}$/;
+/** 34 characters with up to two blanks between each: the longest IBAN the detector can join. */
+const MAX_WRAPPED_IBAN_CHARS = 34 + 33 * 2;
 const DIGIT = /\d/;
 const LETTERS = /^\p{L}{1,4}$/u;
 const TRAILING_GROUP = /[+(]?[\p{L}\p{N}]{1,8}$/u;
@@ -126,20 +135,63 @@ export class StreamingInspector {
 
   /** Where the trailing part that could still grow into a finding starts, in normalised offsets. */
   #holdStart(text: string): number {
-    let j = text.length;
-    while (j > 0 && BLANK.test(text.charAt(j - 1))) j -= 1;
-    let k = j;
-    while (k > 0 && !WHITESPACE.test(text.charAt(k - 1))) k -= 1;
-    // After a line break, the line's last word is held only if the next line may continue it (a wrapped
-    // card, IBAN or token): it has a digit, or is a long run of token characters.
     // An open PEM block (no END line yet) is held from its header, also when the text ends in a line break.
     const begin = text.lastIndexOf("-----BEGIN");
     const openPem = begin !== -1 && !PEM_END.test(text.slice(begin)) ? begin : text.length;
-    if (j < text.length && /[\r\n]/.test(text.slice(j)) && !WRAPPABLE.test(text.slice(k, j))) return openPem;
+    return Math.min(this.#wrapAwareHoldStart(text), openPem);
+  }
+
+  /**
+   * The trailing run of groups, plus the lines before it it may continue: a card, IBAN or token wrapped
+   * over a line break ("NL91 ABNA\n0417 1643 00") is held whole, so its first line is not released before
+   * the continuation shows whether it is one. Never further back than `maxHoldBack` characters.
+   */
+  #wrapAwareHoldStart(text: string): number {
+    let j = text.length;
+    while (j > 0 && BLANK.test(text.charAt(j - 1))) j -= 1;
+    // Text that ends a line is held only if the next line may continue its last value.
+    if (LINE_BREAK.test(text.slice(j)) && !this.#mayContinueOnNextLine(text, j, text.length)) return text.length;
+    let hold = this.#groupChainStart(text, j);
+    while (hold > 0 && text.length - hold <= this.#maxHoldBack && WRAP_CONTINUATION_START.test(text.charAt(hold))) {
+      let lineEnd = hold;
+      while (lineEnd > 0 && BLANK.test(text.charAt(lineEnd - 1))) lineEnd -= 1;
+      if (lineEnd === 0 || !this.#mayContinueOnNextLine(text, lineEnd, hold)) break;
+      hold = this.#groupChainStart(text, lineEnd);
+    }
+    return hold;
+  }
+
+  /**
+   * May the value ending at `lineEnd` go on after the blanks up to `next`? The scanner joins a wrapped value
+   * over one line break with at most two blanks in all (an IBAN's widest rule), when its first line ends in
+   * an IBAN's first groups, or in a card or token piece (a digit, or a long run of token characters).
+   */
+  #mayContinueOnNextLine(text: string, lineEnd: number, next: number): boolean {
+    if (next - lineEnd > 2 || !WRAP_GAP.test(text.slice(lineEnd, next))) return false;
+    if (IBAN_START.test(text.slice(Math.max(0, lineEnd - MAX_WRAPPED_IBAN_CHARS), lineEnd))) return true;
+    let wordStart = lineEnd;
+    while (wordStart > 0 && !WHITESPACE.test(text.charAt(wordStart - 1))) wordStart -= 1;
+    if (!WRAPPABLE.test(text.slice(wordStart, lineEnd))) return false;
+    // A card or token goes on with a run of token characters that has a digit (the scanner's rule); a
+    // finished run without one ("Please ...") is the next sentence. The next line may not have come yet.
+    let runEnd = next;
+    while (runEnd < text.length && WRAP_CONTINUATION_START.test(text.charAt(runEnd))) {
+      if (DIGIT.test(text.charAt(runEnd))) return true;
+      runEnd += 1;
+    }
+    return runEnd === text.length;
+  }
+
+  /**
+   * Start of the run of short groups ending at `j` (just after its last non-blank character), walking back
+   * over groups joined by one to three spaces ("DE89 3704 0044", "+44 20 7946"): a group with a digit, or a
+   * short run of letters just before one ("GB82 WEST 1234"). A longer word before the chain can still end
+   * in the value's first group ("card=4917 6100"): hold from where that group starts.
+   */
+  #groupChainStart(text: string, j: number): number {
+    let k = j;
+    while (k > 0 && !WHITESPACE.test(text.charAt(k - 1))) k -= 1;
     let hold = k;
-    // Walk back over short groups joined by one to three spaces ("DE89 3704 0044", "+44 20 7946"): a group
-    // with a digit, or a short run of letters just before one ("GB82 WEST 1234"). A longer word before the
-    // chain can still end in the value's first group ("card=4917 6100"): hold from where that group starts.
     let wordEnd = k;
     let nextHasDigit = DIGIT.test(text.slice(k, j));
     while (wordEnd > 0) {
@@ -151,7 +203,7 @@ export class StreamingInspector {
       const word = text.slice(wordStart, sep);
       const hasDigit = DIGIT.test(word);
       const joins = GROUP.test(word) && (hasDigit || (nextHasDigit && LETTERS.test(word)));
-      if (!joins || text.length - wordStart > MAX_GROUP_CHAIN_CHARS) {
+      if (!joins || j - wordStart > MAX_GROUP_CHAIN_CHARS) {
         const tail = TRAILING_GROUP.exec(word);
         if (tail !== null && nextHasDigit) hold = sep - tail[0].length;
         break;
@@ -160,7 +212,7 @@ export class StreamingInspector {
       wordEnd = wordStart;
       nextHasDigit = hasDigit;
     }
-    return Math.min(hold, openPem);
+    return hold;
   }
 
   #dropSwallowed(final: boolean): void {

@@ -154,6 +154,24 @@ describe("ChatCompletionService: an audit trail that cannot be written", () => {
     expect(correction).toMatchObject({ reason: "audit_unavailable", requestId: success?.requestId, details: { supersedes: success?.eventId } });
   });
 
+  it("fail_closed during an outage: the correction of an unacknowledged outcome goes to the refusal fallback (the outbox), so the chain still gets it", async () => {
+    const h = await gatewayHarness({ refusalFallback: true });
+    // The broker keeps the success but its acknowledgement is lost; then Service Bus stays away.
+    h.audit.failNextWhere((events) => {
+      const outcome = events.some((event) => event.type === "api_call" && event.status === "success");
+      if (outcome) queueMicrotask(() => h.audit.failAlways());
+      return outcome;
+    }, { store: true });
+    const error = await refusalOf(h.service.handle(h.request()));
+    expect(error.code).toBe("audit_unavailable");
+    const success = h.audit.events.find((event) => event.type === "api_call" && event.status === "success");
+    expect(success).toBeDefined();
+    expect(h.audit.events.filter((event) => event.type === "api_call" && event.status === "error")).toEqual([]);
+    const correction = h.refusalFallback?.events.find((event) => event.type === "api_call" && event.status === "error");
+    expect(correction).toMatchObject({ reason: "audit_unavailable", requestId: success?.requestId, details: { supersedes: success?.eventId } });
+    expect(h.logger.lines.filter((line) => line.message.includes("refused request could not be published"))).toEqual([]);
+  });
+
   it("outbox mode: the admission is published while the upstream answers, and the answer waits for it", async () => {
     const h = await gatewayHarness({ project: { auditOnPublishFailure: "outbox" } });
     let admissionSettled = false;

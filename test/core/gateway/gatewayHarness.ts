@@ -120,6 +120,8 @@ export interface HarnessOptions {
   readonly upstream?: CompletionProvider;
   /** Stages between classify and limit (content safety). */
   readonly checks?: readonly InputCheck[];
+  /** Gives the pipeline a refusal fallback (the outbox in production), exposed as `h.refusalFallback`. */
+  readonly refusalFallback?: boolean;
 }
 
 export type Harness = Awaited<ReturnType<typeof gatewayHarness>>;
@@ -137,6 +139,7 @@ export async function gatewayHarness(options: HarnessOptions = {}) {
   const health = new EndpointHealth(clock, policy.routing.breaker);
   const provider = new FakeCompletionProvider();
   const audit = new RecordingAuditPublisher();
+  const refusalFallback = options.refusalFallback === true ? new RecordingAuditPublisher() : null;
   const publisherProjects: (string | null)[] = [];
   const cache = new InMemoryResponseCache(clock);
   let eventCounter = 0;
@@ -157,6 +160,7 @@ export async function gatewayHarness(options: HarnessOptions = {}) {
     digestKey: options.digestKey === undefined ? DIGEST_KEY : options.digestKey,
     ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry(clock) }),
     ...(options.checks === undefined ? {} : { checks: options.checks }),
+    ...(refusalFallback === null ? {} : { refusalFallback }),
   });
   const chat = createChatOperation(options.upstream ?? provider);
   const usageFlush = new UsageFlush({ policy, limits, events: pipeline.events, auditPublisherFor: () => audit });
@@ -189,7 +193,7 @@ export async function gatewayHarness(options: HarnessOptions = {}) {
     };
   };
 
-  return { policy, clock, logger, apiKeys, keyStore, usage, limits, health, provider, audit, publisherProjects, cache, service, pipeline, chat, keys, request };
+  return { policy, clock, logger, apiKeys, keyStore, usage, limits, health, provider, audit, refusalFallback, publisherProjects, cache, service, pipeline, chat, keys, request };
 }
 
 export function jsonResponse(response: GatewayResponse): { status: number; headers: Readonly<Record<string, string>>; body: Record<string, unknown> } {

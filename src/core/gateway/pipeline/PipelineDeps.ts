@@ -22,6 +22,11 @@ export interface PipelineDeps {
   readonly health: EndpointHealth;
   /** The publisher for a project: fail-closed, or backed by the durable outbox, per its policy. */
   readonly auditPublisherFor: (project: ProjectPolicy | null) => AuditPublisher;
+  /**
+   * Where a refusal goes when its project's own publisher cannot take it (a fail_closed project during a
+   * Service Bus outage): the durable outbox, drained into the chain later. Absent, such a refusal is logged only.
+   */
+  readonly refusalFallback?: AuditPublisher;
   readonly cache: { readonly store: ResponseCache; readonly secret: Uint8Array } | null;
   /** HMAC key for input digests in audit events and the pseudonymous `user` sent upstream; null leaves both out. */
   readonly digestKey: Uint8Array | null;

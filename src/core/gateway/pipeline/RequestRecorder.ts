@@ -13,6 +13,8 @@ export const auditUnavailable = (): PalisadeError =>
 export interface RecorderDeps {
   /** The publisher for a project: fail-closed, or backed by the durable outbox, per its policy. */
   readonly auditPublisherFor: (project: ProjectPolicy | null) => AuditPublisher;
+  /** Takes a refusal the project's publisher could not (the durable outbox), so the refusal is still recorded. */
+  readonly refusalFallback?: AuditPublisher;
   readonly logger: Logger;
 }
 
@@ -56,13 +58,24 @@ export class RequestRecorder {
     }
   }
 
-  /** Publishes and never throws: for records whose failure has nowhere left to go (logged with their ids). */
+  /**
+   * Publishes and never throws: for a refused request's records. When the project's publisher cannot take
+   * them (fail_closed during an outage) they go to the fallback (the durable outbox), so the refusal, and
+   * the correction of an outcome whose acknowledgement was lost, still reach the chain. False when neither did.
+   */
   async publishBestEffort(telemetry: RequestTelemetry, project: ProjectPolicy | null, events: readonly AuditEvent[]): Promise<boolean> {
     try {
       await this.publish(telemetry, project, events);
       return true;
     } catch {
-      return false;
+      const fallback = this.deps.refusalFallback;
+      if (fallback === undefined || events.length === 0) return false;
+      try {
+        await fallback.publish(events);
+        return true;
+      } catch {
+        return false;
+      }
     }
   }
 }
