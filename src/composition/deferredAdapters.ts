@@ -46,6 +46,7 @@ export function deferredCheckpointKeys(load: () => Promise<CheckpointKeys>): Che
     signWith: async (keyId, digest, options) => (await keys()).signWith(keyId, digest, options),
     publicKey: async (keyId, options) => (await keys()).publicKey(keyId, options),
     createVersion: async (options) => (await keys()).createVersion(options),
+    expiresAt: async (keyId, options) => (await keys()).expiresAt(keyId, options),
   };
 }
 

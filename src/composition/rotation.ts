@@ -60,7 +60,12 @@ export interface RotationServices {
   readonly newId: () => string;
 }
 
-type AppParts = Pick<AppServices, "settings" | "secrets" | "apiKeys" | "audit" | "clock" | "logger" | "policy"> & { readonly telemetry?: Pick<AppServices["telemetry"], "keyExpiry"> };
+type AppParts = Pick<AppServices, "settings" | "secrets" | "apiKeys" | "clock"> & {
+  readonly audit: Pick<AppServices["audit"], "publisherFor" | "keyTrust">;
+  readonly logger: Logger;
+  readonly policy: Pick<AppServices["policy"], "version">;
+  readonly telemetry?: Pick<AppServices["telemetry"], "keyExpiry">;
+};
 
 /** Wires rotation from the app's services: the same Key Vault, storage, audit publisher, clock and logger. */
 export function createRotationServices(app: AppParts, rotationSettings: RotationSettings): RotationServices {
@@ -110,6 +115,8 @@ export function createRotationServices(app: AppParts, rotationSettings: Rotation
   const expiryCheck = new KeyExpiryCheck({
     secrets,
     apiKeys: app.apiKeys,
+    // The pinned checkpoint-signing key (null without Key Vault): its expiry stops checkpoint signing.
+    checkpointKey: app.audit.keyTrust,
     audit,
     clock: app.clock,
     logger: app.logger,

@@ -26,6 +26,8 @@ export class InMemoryCheckpointSigner implements CheckpointSigner, CheckpointKey
   /** Versions that refuse to sign (expired or disabled in a vault). */
   readonly unusable = new Set<string>();
   signCount = 0;
+  /** Expiry (epoch ms) by version; a version not listed has none. */
+  readonly expiries = new Map<string, number>();
 
   constructor(keyId = "memory://checkpoint-key/1") {
     this.current = keyId;
@@ -66,6 +68,11 @@ export class InMemoryCheckpointSigner implements CheckpointSigner, CheckpointKey
     this.versions.set(keyId, newVersion());
     this.current = keyId;
     return keyId;
+  }
+
+  async expiresAt(keyId: string): Promise<number | null> {
+    if (!this.versions.has(keyId)) throw new Error(`${keyId} is not a version of the checkpoint key`);
+    return this.expiries.get(keyId) ?? null;
   }
 
   /** A verifier that trusts every version of this key (as the Key Vault verifier does). */

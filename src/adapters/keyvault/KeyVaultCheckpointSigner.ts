@@ -111,6 +111,14 @@ export class KeyVaultCheckpointSigner implements CheckpointSigner, SignatureVeri
     return key.id;
   }
 
+  /** The version's expiry from its Key Vault attributes (`exp`); read each time, as an operator may extend it. */
+  async expiresAt(keyId: string, options: SignOptions = {}): Promise<number | null> {
+    const parsed = parseKeyId(keyId);
+    if (parsed === null || !this.isVersionOfKey(keyId)) throw new Error(`${keyId} is not a version of the checkpoint key ${this.options.keyName} in ${this.options.vaultUrl}`);
+    const key = await this.keys.getKey(parsed.name, { version: parsed.version, abortSignal: options.abortSignal });
+    return key.properties.expiresOn?.getTime() ?? null;
+  }
+
   private isVersionOfKey(keyId: string): boolean {
     const parsed = parseKeyId(keyId);
     return parsed !== null && parsed.name === this.options.keyName && keyId.startsWith(this.options.vaultUrl.replace(/\/$/, ""));

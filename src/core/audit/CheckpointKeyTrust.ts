@@ -70,6 +70,17 @@ export class CheckpointKeyTrust implements CheckpointSigner {
     return { keyId, signature: await this.deps.keys.signWith(keyId, digest, options) };
   }
 
+  /**
+   * The version checkpoints are signed with and its expiry, for the key expiry check: the latest pinned one,
+   * or the vault's current version while nothing is pinned (the first checkpoint pins it). Pins nothing.
+   */
+  async signingKeyExpiry(options: SignOptions = {}): Promise<{ keyId: string; pinned: boolean; expiresAtInMs: number | null }> {
+    const { pins } = await this.load(options);
+    const latest = pins.at(-1);
+    const keyId = latest?.keyId ?? (await this.deps.keys.currentKeyId(options));
+    return { keyId, pinned: latest !== undefined, expiresAtInMs: await this.deps.keys.expiresAt(keyId, options) };
+  }
+
   /** Rotation: a new version made in the vault, pinned with the previous pinned key's signature. */
   async rotate(options: SignOptions = {}): Promise<{ previous: PinnedKey | null; pinned: PinnedKey }> {
     let { pins } = await this.load(options);

@@ -28,4 +28,6 @@ export interface CheckpointKeyVersions {
   publicKey(keyId: string, options?: SignOptions): Promise<JsonWebKey | null>;
   /** A new version made in the vault; returns its versioned id. */
   createVersion(options?: SignOptions): Promise<string>;
+  /** When a version of this key expires (epoch ms); null when it has no expiry. Throws when it is not a version of this key. */
+  expiresAt(keyId: string, options?: SignOptions): Promise<number | null>;
 }

@@ -4,11 +4,13 @@ import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
 import { credentialAuditEvent } from "../rotation/credentialAuditEvent.js";
 import type { SecretStore } from "../secrets/SecretStore.js";
-import { type InventoryEntry, collectInventory } from "./credentialInventory.js";
+import { type CheckpointKeyExpirySource, type InventoryEntry, collectInventory } from "./credentialInventory.js";
 
 export interface KeyExpiryCheckDeps {
   readonly secrets: SecretStore | null;
   readonly apiKeys: { list(): AsyncIterable<ApiKeyRecord> } | null;
+  /** The pinned checkpoint-signing key; null or absent without one (no Key Vault). */
+  readonly checkpointKey?: CheckpointKeyExpirySource | null;
   readonly audit: AuditPublisher;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -28,14 +30,15 @@ export interface KeyExpiryCheckResult {
 
 /**
  * The timer's use case: days to expiry of every managed credential and every live Palisade API key;
- * one `key_expiring` audit event and one log line per warning or critical finding. Ids and days only.
+ * and of the pinned checkpoint-signing key; one `key_expiring` audit event and one log line per warning or
+ * critical finding. Ids and days only.
  */
 export class KeyExpiryCheck {
   constructor(private readonly deps: KeyExpiryCheckDeps) {}
 
   async run(options: { readonly abortSignal?: AbortSignal } = {}): Promise<KeyExpiryCheckResult> {
     const nowInMs = this.deps.clock.nowInMs();
-    const inventory = await collectInventory({ secrets: this.deps.secrets, apiKeys: this.deps.apiKeys }, nowInMs, {
+    const inventory = await collectInventory({ secrets: this.deps.secrets, apiKeys: this.deps.apiKeys, checkpointKey: this.deps.checkpointKey ?? null }, nowInMs, {
       ...(this.deps.apiKeyLookbackInDays === undefined ? {} : { apiKeyLookbackInDays: this.deps.apiKeyLookbackInDays }),
       ...(options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal }),
     });
@@ -48,7 +51,7 @@ export class KeyExpiryCheck {
         project: entry.project,
         ...(entry.environment === null ? {} : { environment: entry.environment }),
         status: "success",
-        reason: entry.status === "missing" ? "no_current_version" : entry.reason,
+        reason: entry.status === "missing" ? "no_current_version" : entry.status === "unreadable" ? "unreadable" : entry.reason,
         atInMs: nowInMs,
         policyVersion: this.deps.policyVersion,
         details: {
@@ -59,12 +62,14 @@ export class KeyExpiryCheck {
           days: entry.daysToExpiry,
           severity: entry.severity.toUpperCase(),
           expiresAt: entry.expiresAtInMs === null ? null : new Date(entry.expiresAtInMs).toISOString(),
+          ...(entry.remedy === undefined ? {} : { remedy: entry.remedy }),
+          ...(entry.problem === undefined ? {} : { problem: entry.problem }),
         },
         newEventId: this.deps.newEventId,
       }),
     );
     for (const entry of findings) {
-      const fields = { kind: entry.kind, credentialId: entry.id, prefix: entry.prefix, project: entry.project, days: entry.daysToExpiry, severity: entry.severity.toUpperCase(), status: entry.status };
+      const fields = { kind: entry.kind, credentialId: entry.id, prefix: entry.prefix, project: entry.project, days: entry.daysToExpiry, severity: entry.severity.toUpperCase(), status: entry.status, ...(entry.remedy === undefined ? {} : { remedy: entry.remedy }), ...(entry.problem === undefined ? {} : { problem: entry.problem }) };
       if (entry.severity === "critical") this.deps.logger.error("credential expired or unusable", fields);
       else this.deps.logger.warn("credential expiring", fields);
     }

@@ -1,4 +1,4 @@
-export type ExpiryItemKind = "managed-credential" | "api-key";
+export type ExpiryItemKind = "managed-credential" | "api-key" | "checkpoint-key";
 export type ExpirySeverity = "ok" | "warning" | "critical";
 
 export interface ExpiryItem {

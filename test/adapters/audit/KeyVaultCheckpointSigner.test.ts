@@ -1,3 +1,4 @@
+import { KeyClient } from "@azure/keyvault-keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKeyVaultEmulator, type RunningKeyVaultEmulator } from "../../../local/keyvault/index.js";
 import { LocalDevelopmentCredential } from "../../../src/adapters/identity/LocalDevelopmentCredential.js";
@@ -43,5 +44,22 @@ describe("KeyVaultCheckpointSigner", () => {
     const other = signerFor("not-the-checkpoint-key");
     const forged = await other.sign(sha256(message));
     expect(await signer.verify({ keyId: forged.keyId, message, signature: forged.signature })).toBe(false);
+  });
+
+  it("reads a version's expiry from its Key Vault attributes, and sees an extension", async () => {
+    const keyName = "cp-expiry";
+    const keys = new KeyClient(vault.vaultUrl, new LocalDevelopmentCredential(), keyVaultClientOptions({ caCertPem: vault.caCertPem }));
+    const expiresOn = new Date(Math.floor(Date.now() / 1000) * 1000 + 20 * 86_400_000);
+    const created = await keys.createEcKey(keyName, { curve: "P-256", keyOps: ["sign", "verify"], expiresOn });
+    const signer = signerFor(keyName);
+    expect(await signer.expiresAt(created.id!)).toBe(expiresOn.getTime());
+    const parsed = parseKeyId(created.id!)!;
+    const extended = new Date(expiresOn.getTime() + 90 * 86_400_000);
+    await keys.updateKeyProperties(keyName, parsed.version, { expiresOn: extended });
+    expect(await signer.expiresAt(created.id!)).toBe(extended.getTime());
+    // A version with no expiry at all, and a key that is not the checkpoint key.
+    const plain = await keys.createEcKey("cp-no-expiry", { curve: "P-256" });
+    expect(await signerFor("cp-no-expiry").expiresAt(plain.id!)).toBeNull();
+    await expect(signer.expiresAt(plain.id!)).rejects.toThrow(/not a version of the checkpoint key/);
   });
 });

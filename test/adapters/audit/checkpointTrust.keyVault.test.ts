@@ -19,6 +19,7 @@ import { checkpointNoteText, type SignedCheckpoint } from "../../../src/core/aud
 import { sha256 } from "../../../src/core/audit/hashing.js";
 import { merkleRoot } from "../../../src/core/audit/merkle.js";
 import { ManualClock } from "../../../src/core/clock.js";
+import { KeyExpiryCheck } from "../../../src/core/expiry/KeyExpiryCheck.js";
 import { silentLogger } from "../../../src/core/logger.js";
 import { describeCheckpointKeyPinsContract } from "../../contracts/checkpointKeyPins.contract.js";
 import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
@@ -138,6 +139,31 @@ describe("pinned trust in the checkpoint key, on the Key Vault emulator and Azur
     await d.run("verify", "--chain", "victim", "--trust-key-vault");
     expect(d.stdout.text).toContain("is intact");
     expect(d.stderr.text).toContain("WARNING: --trust-key-vault");
+  });
+
+  it("the key expiry check reads the latest PINNED version's expiry from the vault, and follows rotate-key", async () => {
+    const d = deployment();
+    const day = 86_400_000;
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const root = await d.keys.createEcKey(d.keyName, { curve: "P-256", keyOps: ["sign", "verify"], expiresOn: new Date(now + 5 * day) });
+    await append(d.components, "expiring", 0, 3);
+    await d.run("checkpoint", "--chain", "expiring", "--json");
+    expect((JSON.parse(d.stdout.text) as SignedCheckpoint).keyId).toBe(root.id);
+    // A later version nobody pinned (with a long life) does not hide the pinned one's expiry.
+    await d.keys.createEcKey(d.keyName, { curve: "P-256", keyOps: ["sign", "verify"], expiresOn: new Date(now + 400 * day) });
+    const keyTrust = d.components.keyTrust!;
+    expect(await keyTrust.signingKeyExpiry()).toEqual({ keyId: root.id, pinned: true, expiresAtInMs: now + 5 * day });
+
+    const audit = new InMemoryAuditPublisher();
+    const check = new KeyExpiryCheck({ secrets: null, apiKeys: null, checkpointKey: keyTrust, audit, clock: new ManualClock(now), logger: silentLogger, newEventId: randomUUID, policyVersion: "p1" });
+    expect(await check.run()).toMatchObject({ checked: 1, warnings: 1 });
+    expect(audit.published[0]).toMatchObject({ type: "key_expiring", details: { kind: "checkpoint-key", credentialId: root.id, days: 5, remedy: "palisade audit rotate-key" } });
+
+    await d.run("rotate-key", "--json");
+    const rotated = JSON.parse(d.stdout.text) as { keyId: string };
+    const after = await keyTrust.signingKeyExpiry();
+    expect(after).toMatchObject({ keyId: rotated.keyId, pinned: true });
+    expect(after.expiresAtInMs).toBeGreaterThan(now);
   });
 
   it("rotate-key pins a version made in the vault, signed by the previous one; later checkpoints use it and verify passes", async () => {
