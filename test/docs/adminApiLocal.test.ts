@@ -8,6 +8,7 @@ import { parse } from "yaml";
 import { type RunningDevIssuer, startDevIssuer } from "../../local/devIssuer.js";
 import { type LocalStack, startLocalStack } from "../../local/stack.js";
 import { ROOT, type RunningHostProcesses, ensureBuilt, startHostProcesses } from "../support/hostProcesses.js";
+import { documentedCommands, quote } from "./documentedCommands.js";
 
 /**
  * docs/admin-api.md, "Locally" (issue 18 item 15): a token from `palisade dev token`, then the admin
@@ -22,17 +23,6 @@ let stack: LocalStack | undefined;
 let issuer: RunningDevIssuer | undefined;
 let hosts: RunningHostProcesses | undefined;
 let envFile = "";
-
-const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
-
-async function documentedCommands(file: string, heading: string): Promise<string> {
-  const text = await readFile(join(ROOT, file), "utf8");
-  const at = text.indexOf(heading);
-  expect(at, `${file} has no "${heading}"`).toBeGreaterThanOrEqual(0);
-  const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at));
-  if (!block?.[1]) throw new Error(`no sh block after "${heading}" in ${file}`);
-  return block[1];
-}
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), "palisade-docs-admin-"));

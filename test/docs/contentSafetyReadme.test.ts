@@ -9,6 +9,7 @@ import { type RunningMockOpenAi, startMockOpenAi } from "../../local/mockOpenAi/
 import { type LocalStack, startLocalStack } from "../../local/stack.js";
 import { CliServices } from "../../src/composition/cliServices.js";
 import { ROOT, type RunningHostProcesses, ensureBuilt, startHostProcesses } from "../support/hostProcesses.js";
+import { documentedCommands, quote } from "./documentedCommands.js";
 
 /**
  * README.md, "Content safety": the documented commands, run as written in bash with what `npm start`
@@ -23,17 +24,6 @@ let stack: LocalStack | undefined;
 let mock: RunningMockOpenAi | undefined;
 let hosts: RunningHostProcesses | undefined;
 let envFile = "";
-
-const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
-
-async function documentedCommands(file: string, heading: string): Promise<string> {
-  const text = await readFile(join(ROOT, file), "utf8");
-  const at = text.indexOf(heading);
-  expect(at, `${file} has no "${heading}"`).toBeGreaterThanOrEqual(0);
-  const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at));
-  if (!block?.[1]) throw new Error(`no sh block after "${heading}" in ${file}`);
-  return block[1];
-}
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), "palisade-docs-safety-"));

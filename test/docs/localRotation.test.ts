@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningIssuerStandIns, startIssuerStandIns } from "../../local/issuerStandIns.js";
 import { type LocalStack, startLocalStack } from "../../local/stack.js";
 import { ROOT, ensureBuilt } from "../support/hostProcesses.js";
+import { documentedCommands, quote } from "./documentedCommands.js";
 
 /**
  * docs/rotation.md, "Try it locally" (issue 18 item 15): the documented commands, run as written in
@@ -19,18 +20,6 @@ let directory = "";
 let stack: LocalStack | undefined;
 let standIns: RunningIssuerStandIns | undefined;
 let envFile = "";
-
-const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
-
-/** The first ```sh block after the heading. */
-async function documentedCommands(file: string, heading: string): Promise<string> {
-  const text = await readFile(join(ROOT, file), "utf8");
-  const at = text.indexOf(heading);
-  expect(at, `${file} has no "${heading}"`).toBeGreaterThanOrEqual(0);
-  const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at));
-  if (!block?.[1]) throw new Error(`no sh block after "${heading}" in ${file}`);
-  return block[1];
-}
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), "palisade-docs-rotation-"));

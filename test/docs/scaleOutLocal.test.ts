@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../local/stack.js";
 import { CliServices } from "../../src/composition/cliServices.js";
 import { ROOT, ensureBuilt } from "../support/hostProcesses.js";
+import { quote } from "./documentedCommands.js";
 
 /**
  * docs/scale-out.md (issue 18 items 6 and 15): `source .palisade/local.env && npx palisade host --port
@@ -19,8 +20,6 @@ let stack: LocalStack | undefined;
 let envFile = "";
 let apiKey = "";
 let child: ChildProcess | undefined;
-
-const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), "palisade-docs-scale-"));
