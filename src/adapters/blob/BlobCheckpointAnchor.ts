@@ -2,7 +2,8 @@ import { type ContainerClient } from "@azure/storage-blob";
 import { type AnchoredNote, type AnchorOptions, type CheckpointAnchor, type PutCheckpointResult } from "../../core/audit/CheckpointAnchor.js";
 import { isSignedCheckpoint, type SignedCheckpoint } from "../../core/audit/checkpointNote.js";
 import { formatSequence } from "../../core/audit/ChainEntry.js";
-import { once, statusCodeOf } from "../azure/azureErrors.js";
+import { once } from "../azure/azureErrors.js";
+import { putJsonOnce } from "./putJsonOnce.js";
 
 export interface BlobCheckpointAnchorOptions {
   /** Create the container on first use (default true; in Azure infra creates it with its immutability policy). */
@@ -29,20 +30,7 @@ export class BlobCheckpointAnchor implements CheckpointAnchor {
 
   async put(checkpoint: SignedCheckpoint, options: AnchorOptions = {}): Promise<PutCheckpointResult> {
     await this.ready();
-    const body = JSON.stringify(checkpoint);
-    const blob = this.container.getBlockBlobClient(BlobCheckpointAnchor.blobName(checkpoint.origin, checkpoint.size));
-    try {
-      await blob.upload(body, Buffer.byteLength(body), {
-        conditions: { ifNoneMatch: "*" },
-        blobHTTPHeaders: { blobContentType: "application/json" },
-        abortSignal: options.abortSignal,
-      });
-      return "stored";
-    } catch (error) {
-      const status = statusCodeOf(error);
-      if (status === 409 || status === 412) return "exists";
-      throw error;
-    }
+    return putJsonOnce(this.container.getBlockBlobClient(BlobCheckpointAnchor.blobName(checkpoint.origin, checkpoint.size)), checkpoint, options);
   }
 
   private async names(chainId: string, options: AnchorOptions): Promise<string[]> {

@@ -2,7 +2,8 @@ import { type ContainerClient } from "@azure/storage-blob";
 import { formatSequence } from "../../core/audit/ChainEntry.js";
 import { type CheckpointKeyPin, isCheckpointKeyPin, type StoredKeyPin } from "../../core/audit/checkpointKeyPin.js";
 import { type CheckpointKeyPins, type KeyPinOptions } from "../../core/audit/CheckpointKeyPins.js";
-import { once, statusCodeOf } from "../azure/azureErrors.js";
+import { once } from "../azure/azureErrors.js";
+import { putJsonOnce } from "./putJsonOnce.js";
 
 /** No chain can be called this (chain ids are project ids, lower-case, or `_system`). */
 const PREFIX = "_key-pins/";
@@ -26,19 +27,7 @@ export class BlobCheckpointKeyPins implements CheckpointKeyPins {
 
   async put(pin: CheckpointKeyPin, options: KeyPinOptions = {}): Promise<"stored" | "exists"> {
     await this.ready();
-    const body = JSON.stringify(pin);
-    try {
-      await this.container.getBlockBlobClient(BlobCheckpointKeyPins.blobName(pin.index)).upload(body, Buffer.byteLength(body), {
-        conditions: { ifNoneMatch: "*" },
-        blobHTTPHeaders: { blobContentType: "application/json" },
-        abortSignal: options.abortSignal,
-      });
-      return "stored";
-    } catch (error) {
-      const status = statusCodeOf(error);
-      if (status === 409 || status === 412) return "exists";
-      throw error;
-    }
+    return putJsonOnce(this.container.getBlockBlobClient(BlobCheckpointKeyPins.blobName(pin.index)), pin, options);
   }
 
   async *list(options: KeyPinOptions = {}): AsyncIterable<StoredKeyPin> {
