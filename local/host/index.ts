@@ -1,18 +1,19 @@
-import { type HttpRequestInit, type HttpResponseInit, type Timer, type TraceContext } from "@azure/functions";
+import { type Timer, type TraceContext } from "@azure/functions";
 import { ServiceBusClient } from "@azure/service-bus";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import { type AddressInfo } from "node:net";
-import { ReadableStream } from "node:stream/web";
 import { SCHEDULE_DEFAULTS } from "../../src/composition/settings.js";
 import { type FunctionDefinition } from "../../src/functions/definition.js";
-import { HttpRequest, HttpResponse, InvocationContext } from "./functionsRuntime.js";
+import { InvocationContext } from "./functionsRuntime.js";
 import { type HttpRoute, compileRoute, matchRoute } from "./httpRoutes.js";
 import { parseNcrontab } from "./ncrontab.js";
-import { type BodyRateOptions, MAX_BODY_BYTES, type RequestBody, RequestBodyError, closeAfterUnreadBody, isBodyAbandoned, requestBodyOf, watchBodyRate } from "./requestBody.js";
+import { type BodyRateOptions, MAX_BODY_BYTES, RequestBodyError, closeAfterUnreadBody, isBodyAbandoned, requestBodyOf, watchBodyRate } from "./requestBody.js";
 import { resolveSetting } from "./resolveSetting.js";
 import { appHostJsonPath, readHostServiceBusSettings } from "./hostJsonServiceBus.js";
 import { type RunningTrigger, startServiceBusTrigger } from "./serviceBusTrigger.js";
+import { headersOf, invocationTraceContext, requestFor, requestUrl } from "./incomingRequest.js";
+import { plainError, writeResponse } from "./writeResponse.js";
 
 export interface LocalHostOptions {
   readonly definitions: readonly FunctionDefinition[];
@@ -56,156 +57,6 @@ export interface RunningLocalHost {
 
 const ROUTE_PREFIX = "/api";
 
-const TRACEPARENT = /^00-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/;
-
-/**
- * The invocation's trace context, as the Functions host (`telemetryMode: OpenTelemetry`) makes it: the
- * host's own span for the invocation, a child of the caller's `traceparent` (same trace, new span id,
- * the caller's sampled flag), or the root of a new, sampled trace when the caller sent none (or a
- * malformed one).
- */
-function invocationTraceContext(traceparent: string | string[] | undefined): TraceContext {
-  const match = typeof traceparent === "string" ? TRACEPARENT.exec(traceparent) : null;
-  const callerTraceId = match?.[1];
-  const continues = callerTraceId !== undefined && !/^0+$/.test(callerTraceId) && !/^0+$/.test(match?.[2] ?? "0");
-  const traceId = continues ? callerTraceId : randomBytes(16).toString("hex");
-  const flags = continues ? (Number.parseInt(match?.[3] ?? "01", 16) & 1 ? "01" : "00") : "01";
-  return { traceParent: `00-${traceId}-${randomBytes(8).toString("hex")}-${flags}`, traceState: "", attributes: {} };
-}
-
-function headersOf(request: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  // App Service's front end writes the connection's address and port into `client-ip`, overwriting
-  // whatever the caller sent, and appends the address to x-forwarded-for; do the same, so the app
-  // finds the caller where it will find it in Azure.
-  const remote = request.socket.remoteAddress ?? "";
-  const port = request.socket.remotePort;
-  headers["client-ip"] = port === undefined ? remote : remote.includes(":") ? `[${remote}]:${port}` : `${remote}:${port}`;
-  headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${remote}` : remote;
-  return headers;
-}
-
-/**
- * The function's request. A streamed body goes in as the Azure worker passes it with HTTP streams on
- * (a fetch `Request` over the incoming stream, `duplex: "half"`), so the function reads it as it comes.
- */
-function requestFor(method: string, url: RequestUrl, headers: Record<string, string>, params: Record<string, string>, body: RequestBody): HttpRequest {
-  if (body.kind !== "stream") {
-    return new HttpRequest({ method, url: url.href, headers, query: url.query(), params, ...(body.kind === "bytes" && body.bytes.byteLength > 0 ? { body: { bytes: body.bytes } } : {}) });
-  }
-  const nativeRequest = new Request(url.href, { method, headers, body: body.stream as unknown as RequestInit["body"], duplex: "half" } as RequestInit);
-  const init: HttpRequestInit & { readonly nativeRequest: Request } = { method, url: url.href, params, nativeRequest };
-  return new HttpRequest(init);
-}
-
-/** Whether a handler's body is a stream (SSE, say) rather than bytes, a string or JSON. */
-function isStreamBody(body: unknown): boolean {
-  return typeof body === "object" && body !== null && (body instanceof ReadableStream || Symbol.asyncIterator in body);
-}
-
-/**
- * Writes the function's answer. As the Functions worker does, the answer goes through the real
- * `HttpResponse` (status, headers and body as Azure would send them). A body given as JSON, a string or
- * bytes is read whole and sent in one write; a streamed body (SSE) is copied chunk by chunk as it is
- * produced, with back-pressure, and cancelled when the caller goes away.
- */
-async function writeResponse(response: ServerResponse, result: HttpResponseInit | HttpResponse | undefined): Promise<void> {
-  const normalised = result instanceof HttpResponse ? result : new HttpResponse(result ?? { status: 204 });
-  const headers: Record<string, string> = {};
-  normalised.headers.forEach((value, key) => {
-    headers[key] = value;
-  });
-  const body = normalised.body;
-  if (!body) {
-    response.writeHead(normalised.status, headers).end();
-    return;
-  }
-  if (!(result instanceof HttpResponse) && !isStreamBody(result?.body)) {
-    // JSON never starts with a byte-order mark, so text() (which drops one) gives the exact bytes; a
-    // string goes out in the same write as the headers.
-    const payload = result?.jsonBody !== undefined && result.body === undefined ? await normalised.text() : Buffer.from(await normalised.arrayBuffer());
-    // With the length known, node sends headers and body in one write instead of chunked pieces.
-    headers["content-length"] = String(typeof payload === "string" ? Buffer.byteLength(payload) : payload.byteLength);
-    response.writeHead(normalised.status, headers).end(payload);
-    return;
-  }
-  response.writeHead(normalised.status, headers);
-  response.flushHeaders();
-  await pump(body as ReadableStream<Uint8Array>, response);
-}
-
-/**
- * Copies a web stream to the socket as it produces; stops (and cancels the stream) when the caller
- * leaves, also when it left before the copy began. A stream that errors cuts the connection (the
- * app ends its own failures with an error frame; this is for the ones it could not).
- */
-async function pump(body: ReadableStream<Uint8Array>, response: ServerResponse): Promise<void> {
-  const reader = body.getReader();
-  let closed = false;
-  const onClose = (): void => {
-    closed = true;
-    reader.cancel().catch(() => undefined);
-  };
-  if (response.destroyed) onClose();
-  else response.once("close", onClose);
-  try {
-    while (!closed) {
-      const next = await reader.read();
-      if (next.done || closed) break;
-      if (!response.write(next.value)) await drained(response);
-    }
-    if (!closed) response.end();
-  } catch {
-    response.destroy();
-  } finally {
-    response.off("close", onClose);
-  }
-}
-
-function drained(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      response.off("drain", done);
-      response.off("close", done);
-      resolve();
-    };
-    response.on("drain", done);
-    response.on("close", done);
-  });
-}
-
-interface RequestUrl {
-  readonly href: string;
-  readonly pathname: string;
-  query(): Record<string, string>;
-}
-
-/** A path `new URL` would leave as it is: no dot segments, no percent-encoding, no backslashes. */
-const PLAIN_PATH = /^(?:\/[\w~-][\w.~-]*)*\/?$/;
-const PLAIN_HOST = /^[\w.-]+(?::\d{1,5})?$/;
-
-/**
- * The request's URL as `new URL` would give it; plain paths and hosts (every request the gateway
- * serves) skip the URL parser, since `HttpRequest` parses the URL again anyway.
- */
-function requestUrl(request: IncomingMessage): RequestUrl {
-  const raw = request.url ?? "/";
-  const host = request.headers.host ?? "127.0.0.1";
-  const queryAt = raw.indexOf("?");
-  const path = queryAt < 0 ? raw : raw.slice(0, queryAt);
-  if (PLAIN_PATH.test(path) && PLAIN_HOST.test(host)) {
-    return {
-      href: `http://${host}${raw}`,
-      pathname: path,
-      query: () => (queryAt < 0 ? {} : Object.fromEntries(new URLSearchParams(raw.slice(queryAt + 1)))),
-    };
-  }
-  const url = new URL(raw, `http://${host}`);
-  return { href: url.toString(), pathname: url.pathname, query: () => Object.fromEntries(url.searchParams) };
-}
 
 /** An error's name and message for a log line (never a request's content: errors here carry none). */
 function describeError(error: unknown): string {
@@ -216,14 +67,6 @@ function describeError(error: unknown): string {
 function isDisconnect(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === "ECONNRESET" || code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE" || code === "ERR_STREAM_DESTROYED" || error.message === "aborted";
-}
-
-/** The host's own refusals (no route, body over 100 MB) in the same shape and headers as the app's. */
-function plainError(response: ServerResponse, status: number, message: string): void {
-  const code = status === 404 ? "not_found" : status === 413 ? "request_too_large" : status >= 500 ? "internal_error" : "invalid_request";
-  const type = status === 404 ? "not_found_error" : status >= 500 ? "api_error" : "invalid_request_error";
-  response.writeHead(status, { "content-type": "application/json", "x-request-id": randomUUID(), "x-ms-error-code": code });
-  response.end(JSON.stringify({ error: { message, type, code, param: null } }));
 }
 
 type ServiceBusDefinition = Extract<FunctionDefinition, { kind: "serviceBusQueue" }>;

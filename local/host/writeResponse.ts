@@ -1,0 +1,89 @@
+import { type HttpResponseInit } from "@azure/functions";
+import { randomUUID } from "node:crypto";
+import { type ServerResponse } from "node:http";
+import { ReadableStream } from "node:stream/web";
+import { HttpResponse } from "./functionsRuntime.js";
+
+/** Whether a handler's body is a stream (SSE, say) rather than bytes, a string or JSON. */
+function isStreamBody(body: unknown): boolean {
+  return typeof body === "object" && body !== null && (body instanceof ReadableStream || Symbol.asyncIterator in body);
+}
+
+/**
+ * Writes the function's answer. As the Functions worker does, the answer goes through the real
+ * `HttpResponse` (status, headers and body as Azure would send them). A body given as JSON, a string or
+ * bytes is read whole and sent in one write; a streamed body (SSE) is copied chunk by chunk as it is
+ * produced, with back-pressure, and cancelled when the caller goes away.
+ */
+export async function writeResponse(response: ServerResponse, result: HttpResponseInit | HttpResponse | undefined): Promise<void> {
+  const normalised = result instanceof HttpResponse ? result : new HttpResponse(result ?? { status: 204 });
+  const headers: Record<string, string> = {};
+  normalised.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  const body = normalised.body;
+  if (!body) {
+    response.writeHead(normalised.status, headers).end();
+    return;
+  }
+  if (!(result instanceof HttpResponse) && !isStreamBody(result?.body)) {
+    // JSON never starts with a byte-order mark, so text() (which drops one) gives the exact bytes; a
+    // string goes out in the same write as the headers.
+    const payload = result?.jsonBody !== undefined && result.body === undefined ? await normalised.text() : Buffer.from(await normalised.arrayBuffer());
+    // With the length known, node sends headers and body in one write instead of chunked pieces.
+    headers["content-length"] = String(typeof payload === "string" ? Buffer.byteLength(payload) : payload.byteLength);
+    response.writeHead(normalised.status, headers).end(payload);
+    return;
+  }
+  response.writeHead(normalised.status, headers);
+  response.flushHeaders();
+  await pump(body as ReadableStream<Uint8Array>, response);
+}
+
+/**
+ * Copies a web stream to the socket as it produces; stops (and cancels the stream) when the caller
+ * leaves, also when it left before the copy began. A stream that errors cuts the connection (the
+ * app ends its own failures with an error frame; this is for the ones it could not).
+ */
+async function pump(body: ReadableStream<Uint8Array>, response: ServerResponse): Promise<void> {
+  const reader = body.getReader();
+  let closed = false;
+  const onClose = (): void => {
+    closed = true;
+    reader.cancel().catch(() => undefined);
+  };
+  if (response.destroyed) onClose();
+  else response.once("close", onClose);
+  try {
+    while (!closed) {
+      const next = await reader.read();
+      if (next.done || closed) break;
+      if (!response.write(next.value)) await drained(response);
+    }
+    if (!closed) response.end();
+  } catch {
+    response.destroy();
+  } finally {
+    response.off("close", onClose);
+  }
+}
+
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off("drain", done);
+      response.off("close", done);
+      resolve();
+    };
+    response.on("drain", done);
+    response.on("close", done);
+  });
+}
+
+/** The host's own refusals (no route, body over 100 MB) in the same shape and headers as the app's. */
+export function plainError(response: ServerResponse, status: number, message: string): void {
+  const code = status === 404 ? "not_found" : status === 413 ? "request_too_large" : status >= 500 ? "internal_error" : "invalid_request";
+  const type = status === 404 ? "not_found_error" : status >= 500 ? "api_error" : "invalid_request_error";
+  response.writeHead(status, { "content-type": "application/json", "x-request-id": randomUUID(), "x-ms-error-code": code });
+  response.end(JSON.stringify({ error: { message, type, code, param: null } }));
+}
