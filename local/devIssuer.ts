@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
-import { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
+import { listenOn } from "./listenOn.js";
 
 /**
  * A stand-in for Microsoft Entra ID's token issuer on the local stack: an ES256 key pair kept in the
@@ -53,11 +53,8 @@ export async function startDevIssuer(options: { readonly stateDirectory: string;
     response.end('{"error":"not_found"}');
   });
   server.on("clientError", (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = await listenOn(server, options.port ?? 0, "127.0.0.1");
+  const base = `http://127.0.0.1:${port}`;
   const issuer = `${base}/palisade-dev`;
   const file: DevIssuerKeyFile = { issuer, audience: DEV_AUDIENCE, privateJwk };
   await writeFile(keyPath, `${JSON.stringify(file)}\n`, { mode: 0o600 });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import { type AddressInfo } from "node:net";
 import { directivesIn, isDocumentAttack, isUserPromptAttack, severityOf } from "./recognise.js";
+import { listenOn } from "../listenOn.js";
 
 export { directivesIn, isDocumentAttack, isUserPromptAttack } from "./recognise.js";
 
@@ -265,11 +265,7 @@ export async function startContentSafetyEmulator(options: ContentSafetyEmulatorO
     });
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOn(server, options.port ?? 0, options.host ?? "127.0.0.1");
   return {
     endpoint: `http://${options.host ?? "127.0.0.1"}:${port}`,
     port,

@@ -2,7 +2,6 @@ import { type Timer, type TraceContext } from "@azure/functions";
 import { ServiceBusClient } from "@azure/service-bus";
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import { type AddressInfo } from "node:net";
 import { SCHEDULE_DEFAULTS } from "../../src/composition/settings.js";
 import { type FunctionDefinition } from "../../src/functions/definition.js";
 import { InvocationContext } from "./functionsRuntime.js";
@@ -14,6 +13,7 @@ import { appHostJsonPath, readHostServiceBusSettings } from "./hostJsonServiceBu
 import { type RunningTrigger, startServiceBusTrigger } from "./serviceBusTrigger.js";
 import { headersOf, invocationTraceContext, requestFor, requestUrl } from "./incomingRequest.js";
 import { plainError, writeResponse } from "./writeResponse.js";
+import { listenOn } from "../listenOn.js";
 
 export interface LocalHostOptions {
   readonly definitions: readonly FunctionDefinition[];
@@ -210,12 +210,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     });
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
+  const port = await listenOn(server, options.port ?? 0, options.host ?? "127.0.0.1");
   server.on("error", (error) => log(`host: server error: ${describeError(error)}`));
-  const port = (server.address() as AddressInfo).port;
 
   const timerHandles: NodeJS.Timeout[] = [];
   if (options.runTimers) {

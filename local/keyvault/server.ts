@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -11,6 +10,7 @@ import { type VaultRequest, type VaultResponse, vaultError } from "./http.js";
 import { KeysHandler } from "./keys.js";
 import { SecretsHandler } from "./secrets.js";
 import { OperationTally } from "../operationTally.js";
+import { listenOn } from "../listenOn.js";
 
 export interface KeyVaultEmulatorOptions {
   /** 0 or absent: a free port. */
@@ -71,19 +71,13 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
   // A client that drops a TLS handshake must not take the emulator down.
   server.on("tlsClientError", () => undefined);
 
+  let port: number;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port ?? 0, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    port = await listenOn(server, options.port ?? 0, host);
   } catch (error) {
     if (ownsCertDir) await rm(certDir, { recursive: true, force: true });
     throw error;
   }
-  const { port } = server.address() as AddressInfo;
   const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   vaultUrl = `https://${urlHost}:${port}`;
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import { type AddressInfo } from "node:net";
+import { listenOn } from "../listenOn.js";
 
 /**
  * A small stand-in for Azure Resource Manager's Cognitive Services account key operations, plus the
@@ -136,14 +136,7 @@ export async function startMockArm(options: MockArmOptions = {}): Promise<Runnin
       else response.end();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOn(server, options.port ?? 0, host);
   url = `http://${host}:${port}`;
 
   return {

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import { type AddressInfo } from "node:net";
 import { annotateResponse, contentFilterIn, sendPromptFiltered } from "./contentFilter.js";
 import { mockEmbeddings, embeddingTextsOf } from "./embeddings.js";
 import { type MockFault, directivesIn } from "./faults.js";
 import { StoredResponses, planMockResponse, responseEvents, responseObject, responsesTextsOf } from "./responses.js";
 import { scriptedAnswerIn, scriptedDeltas, scriptedFinishReason, scriptedMessage } from "./toolCalls.js";
+import { listenOn } from "../listenOn.js";
 
 export type { MockFault } from "./faults.js";
 
@@ -304,11 +304,7 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
   });
   server.keepAliveTimeout = 5_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOn(server, options.port ?? 0, options.host ?? "127.0.0.1");
 
   return {
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,

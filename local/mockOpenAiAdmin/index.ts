@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import { type AddressInfo } from "node:net";
+import { listenOn } from "../listenOn.js";
 
 /**
  * A small OpenAI Admin API over real HTTP, shaped as the real one: projects (list, create, retrieve,
@@ -207,14 +207,7 @@ export async function startMockOpenAiAdmin(options: MockOpenAiAdminOptions = {})
       else response.end();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOn(server, options.port ?? 0, host);
 
   return {
     url: `http://${host}:${port}/v1`,
