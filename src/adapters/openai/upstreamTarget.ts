@@ -1,0 +1,44 @@
+import { type EndpointPolicy } from "../../core/policy/schema.js";
+
+/** Where one operation of one deployment is POSTed: parsed once, reused by every call. */
+export interface UpstreamTarget {
+  readonly secure: boolean;
+  readonly hostname: string;
+  readonly port: string;
+  /** Path and query. */
+  readonly path: string;
+}
+
+export type UpstreamOperation = "chat" | "embeddings" | "responses";
+
+const OPERATION_PATHS: Readonly<Record<UpstreamOperation, string>> = {
+  chat: "/chat/completions",
+  embeddings: "/embeddings",
+  responses: "/responses",
+};
+
+/**
+ * The URL the openai SDK built for each operation:
+ * - the OpenAI platform: `{baseUrl}/chat/completions` (the policy's base URL includes `/v1`);
+ * - Azure, chat and embeddings: the deployment routes, `{baseUrl}/openai/deployments/{deployment}/...?api-version=`;
+ * - Azure, the Responses API: only the v1 API has it, `{baseUrl}/openai/v1/responses` (no dated api-version).
+ */
+export function upstreamUrlOf(endpoint: EndpointPolicy, deployment: string, operation: UpstreamOperation): string {
+  const base = endpoint.baseUrl.replace(/\/+$/, "");
+  const path = OPERATION_PATHS[operation];
+  if (endpoint.provider === "openai") return `${base}${path}`;
+  if (operation === "responses") return `${base}/openai/v1${path}`;
+  return `${base}/openai/deployments/${encodeURIComponent(deployment)}${path}?api-version=${encodeURIComponent(endpoint.apiVersion)}`;
+}
+
+/** Parses the URL above; only http and https are called. */
+export function upstreamTargetOf(url: string): UpstreamTarget {
+  const parsed = new URL(url);
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new TypeError(`unsupported protocol ${parsed.protocol}`);
+  return {
+    secure: parsed.protocol === "https:",
+    hostname: parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname,
+    port: parsed.port,
+    path: `${parsed.pathname}${parsed.search}`,
+  };
+}
