@@ -257,7 +257,7 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<Rec
     child = null;
 
     // References, in the same run and on the same core: the platform floor (the Functions host, the
-    // openai SDK and a Service Bus publish, none of Palisade's checks) and a plain node:http proxy.
+    // upstream adapter and a Service Bus publish, none of Palisade's checks) and a plain node:http proxy.
     // Quick: the platform floor at 500 req/s only, to stay within the quick run's two minutes.
     const referenceScenarios = scenarios.filter(
       (candidate) => (options.quick ? candidate.name === "rate500" : REFERENCE_SCENARIOS.includes(candidate.name)) && directResults.has(candidate.name),

@@ -13,8 +13,8 @@ import { serveUntilStopped } from "./benchChild.js";
 /**
  * The platform floor, for the benchmark: what a request costs in the parts Palisade is built on and
  * cannot leave out, with none of its own checks. The same local Functions host (`HttpRequest` in,
- * `HttpResponse` out), the same upstream adapter (the `openai` SDK on the keep-alive node:http
- * fetch) and the same Service Bus publisher (one audit-sized event per request, awaited, as
+ * `HttpResponse` out), the same upstream adapter (`OpenAiCompletionProvider`, its own client on
+ * keep-alive node:http) and the same Service Bus publisher (one audit-sized event per request, awaited, as
  * `fail_closed` does). No authentication, RBAC, DLP, token estimate, limits, routing, hashing or
  * telemetry. The gateway's CPU per request minus this one is the cost of governance itself.
  *

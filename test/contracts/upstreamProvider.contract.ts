@@ -30,7 +30,7 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return items;
 }
 
-/** The provider port, per operation: what the gateway relies on from any upstream (fake or the openai SDK on the mock). */
+/** The provider port, per operation: what the gateway relies on from any upstream (the fake, or OpenAiCompletionProvider on the mock). */
 export function describeUpstreamProviderContract(label: string, factory: () => Promise<UpstreamProviderHarness>): void {
   describe(`UpstreamProvider contract: ${label}`, () => {
     describe("chat", () => {

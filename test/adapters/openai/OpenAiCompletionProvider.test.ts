@@ -147,14 +147,14 @@ describe("OpenAiCompletionProvider: errors, each from exactly one upstream reque
     expect(mock.requests()).toHaveLength(1);
   });
 
-  it("a dropped connection: connection, not retried by the SDK", async () => {
+  it("a dropped connection: connection, not retried", async () => {
     mock.setFault({ drop: true });
     const error = await upstreamErrorOf(provider().complete(azureEndpoint(), BODY, options()));
     expect(error.kind).toBe("connection");
     expect(mock.requests()).toHaveLength(1);
   });
 
-  it("latency beyond the call's timeout: timeout, not retried by the SDK", async () => {
+  it("latency beyond the call's timeout: timeout, not retried", async () => {
     mock.setFault({ latencyInMs: 1_500 });
     const error = await upstreamErrorOf(provider().complete(azureEndpoint(), BODY, options({ timeoutInMs: 150 })));
     expect(error.kind).toBe("timeout");
@@ -203,7 +203,7 @@ describe("OpenAiCompletionProvider: streams", () => {
     expect(mock.requests()).toHaveLength(1);
   });
 
-  it("raises an UpstreamError (never an SDK error) when the stream breaks mid-way", async () => {
+  it("raises an UpstreamError (never a socket or parser error) when the stream breaks mid-way", async () => {
     mock.setFault({ truncateAfterChunks: 2 });
     // Whether the break is seen while opening or while reading depends on socket timing; either way it is an UpstreamError.
     const error = await upstreamErrorOf(provider().stream(azureEndpoint(), BODY, options()).then(drain));
@@ -307,7 +307,7 @@ describe("OpenAiCompletionProvider: clients and connections", () => {
       const iterator = stream[Symbol.asyncIterator]();
       expect((await iterator.next()).value?.choices[0]?.delta?.content).toBe("partial");
       controller.abort();
-      // The SDK ends a stream it was told to abort quietly; what matters is that the upstream call stops.
+      // A stream the caller aborted ends quietly; what matters is that the upstream call stops.
       await iterator.next().catch(() => undefined);
       for (let attempt = 0; attempt < 200 && !upstreamClosed; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(upstreamClosed).toBe(true);
@@ -362,8 +362,8 @@ describe("OpenAiCompletionProvider: takes nothing from the ambient environment",
     expect(headers["openai-project"]).toBeUndefined();
   });
 
-  it("OPENAI_LOG=debug does not make the SDK log the request (its body is the prompt)", async () => {
-    // Set here only: the SDK caches its console logger per level, binding console's methods at first use.
+  it("OPENAI_LOG=debug logs nothing of the request (its body is the prompt)", async () => {
+    // Set here only (the openai SDK, which the adapter used, cached its console logger per level at first use).
     process.env.OPENAI_LOG = "debug";
     const logged: unknown[] = [];
     const spies = (["debug", "info", "log", "warn"] as const).map((method) => vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void logged.push(...args)));

@@ -5,8 +5,8 @@ import { OpenAiCompletionProvider } from "../../../src/adapters/openai/OpenAiCom
 import { type EndpointPolicy } from "../../../src/core/policy/schema.js";
 
 /**
- * Issue 18 item 6: the upstream `openai` client takes nothing from the process environment. Every
- * variable the SDK reads is set (as a user's shell or an Azure app setting would), pointing somewhere
+ * Issue 18 item 6: the upstream client takes nothing from the process environment. Every variable
+ * the openai SDK reads is set (as a user's shell or an Azure app setting would), pointing somewhere
  * else; requests must still go where the policy says, with the policy's credentials and nothing more.
  */
 const AMBIENT: Readonly<Record<string, string>> = {
