@@ -154,7 +154,11 @@ describe("createUpstreamHttpClient", () => {
     const answer = streamed(await createUpstreamHttpClient().post(post("/stream", { streamed: true })));
     const iterator = answer.text[Symbol.asyncIterator]();
     await iterator.next();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Until the upstream stops writing (its socket is full) or has written everything.
+    for (let last = -1, stable = 0; stable < 3 && total < 400; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      stable = written === last ? stable + 1 : 0;
+      last = written;
+    }
     // 400 chunks are 26 MB; unread, at most the socket buffers and one readable's high-water mark are in flight.
     expect(written).toBeLessThan(100);
     let received = 0;
@@ -256,22 +260,28 @@ describe("createUpstreamHttpClient", () => {
     const record = (error: unknown): void => void uncaught.push(error);
     process.on("uncaughtException", record);
     process.on("unhandledRejection", record);
-    handler = (_request, _body, response) => {
+    // Even attempts: the upstream ends its answer (unread, it is never complete for the reader). Odd
+    // attempts read once more: one read may take all that arrived, so that upstream does not end.
+    // The rest is sent once the first read is done, so that read can only hold the first event.
+    let sendRest: () => void = () => undefined;
+    handler = (_request, body, response) => {
+      const ends = (JSON.parse(body) as { attempt: number }).attempt % 2 === 0;
       response.writeHead(200, { "content-type": "text/event-stream" });
       response.write("data: first\n\n");
-      setTimeout(() => {
+      sendRest = () => {
         for (let index = 0; index < 5; index += 1) response.write(`data: ${index}\n\n`);
-        response.end("data: [DONE]\n\n");
-      }, 5);
+        if (ends) response.end("data: [DONE]\n\n");
+      };
     };
     const client = createUpstreamHttpClient();
     let unfinished = 0;
     try {
       for (let attempt = 0; attempt < 30; attempt += 1) {
         const controller = new AbortController();
-        const answer = streamed(await client.post(post("/stream", { streamed: true, signal: controller.signal })));
+        const answer = streamed(await client.post(post("/stream", { streamed: true, signal: controller.signal, body: JSON.stringify({ attempt }) })));
         const iterator = answer.text[Symbol.asyncIterator]();
-        await iterator.next();
+        expect((await iterator.next()).value).toBe("data: first\n\n");
+        sendRest();
         // Close before, or after, the upstream has sent the rest; sometimes with a read pending, sometimes by returning the reader.
         await new Promise((resolve) => setTimeout(resolve, attempt % 3 === 0 ? 0 : 20));
         if (attempt % 2 === 1) iterator.next().catch(() => undefined);
