@@ -66,5 +66,5 @@ export interface RequestUrl {
  */
 export function requestUrl(request: IncomingMessage): RequestUrl {
   const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "127.0.0.1"}`);
-  return { href: url.href, pathname: url.pathname, query: () => Object.fromEntries(url.searchParams) };
+  return { href: url.href, pathname: url.pathname, query: () => (url.search === "" ? {} : Object.fromEntries(url.searchParams)) };
 }
