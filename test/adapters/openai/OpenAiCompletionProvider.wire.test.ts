@@ -141,7 +141,7 @@ describe("OpenAiCompletionProvider: streams on the wire", () => {
       expect(chunks.map((item) => item.choices[0]?.delta?.content)).toEqual(["a", "b"]);
     }
     expect(new Set(ports).size).toBe(1);
-    expect(closed).toEqual([]);
+    expect(closed).not.toContain(ports[0]);
   });
 
   it("parses events split anywhere across packets, with CRLF line ends", async () => {
