@@ -10,10 +10,12 @@ interface EncodingModule {
 }
 
 /**
- * Each encoding is a megabyte or two of ranks that take hundreds of milliseconds to load, and a
- * policy's models usually need one of the two: an encoding is loaded when first needed, not at import.
- * The app loads the ones its policy's models use while it starts (asynchronously, overlapping its
- * I/O); anything else is loaded synchronously the first time it is counted, so a count is always exact.
+ * Each encoding is a megabyte or two of ranks that take hundreds of milliseconds of CPU to load, and
+ * a policy's models usually need one of the two: an encoding is loaded when first needed, not at
+ * import. The app marks the ones its policy's models use as loading in the background
+ * (`countWithUpperBoundUntilLoaded`): until they are loaded, counts for them are an upper bound (see
+ * countTextTokens), so a cold instance's first answers do not wait for the ranks. Any other encoding
+ * is loaded synchronously the first time it is counted, so its count is always exact.
  */
 const SPECIFIERS: Readonly<Record<TokenEncodingName, string>> = {
   o200k_base: "gpt-tokenizer/encoding/o200k_base",
@@ -22,7 +24,12 @@ const SPECIFIERS: Readonly<Record<TokenEncodingName, string>> = {
 
 const loaded = new Map<TokenEncodingName, CountTokens>();
 const loading = new Map<TokenEncodingName, Promise<void>>();
+const boundedUntilLoaded = new Set<TokenEncodingName>();
 const requireModule = createRequire(import.meta.url);
+/** How many counts used the upper bound so far (only ever grows; see `countedTokens`). */
+let upperBoundCounts = 0;
+/** Above 0 while `countedExactly` runs: every count is exact, loading its encoding if need be. */
+let exactOnly = 0;
 
 /** Loads an encoding in the background of the event loop (an ES module import); resolves once it counts. */
 export function loadTokenEncoding(name: TokenEncodingName): Promise<void> {
@@ -31,10 +38,19 @@ export function loadTokenEncoding(name: TokenEncodingName): Promise<void> {
   if (pending === undefined) {
     pending = (import(SPECIFIERS[name]) as Promise<EncodingModule>).then((module) => {
       if (!loaded.has(name)) loaded.set(name, module.countTokens);
+      boundedUntilLoaded.delete(name);
     });
     loading.set(name, pending);
   }
   return pending;
+}
+
+/**
+ * Until these encodings are loaded (by `loadTokenEncoding`, which the caller starts when it sees
+ * fit), counts for them are an upper bound instead of loading them on the spot.
+ */
+export function countWithUpperBoundUntilLoaded(names: Iterable<TokenEncodingName>): void {
+  for (const name of names) if (!loaded.has(name)) boundedUntilLoaded.add(name);
 }
 
 /** The encoding's counter; loaded on the spot (synchronously) if nobody loaded it before. */
@@ -43,8 +59,35 @@ export function tokenCounterFor(name: TokenEncodingName): CountTokens {
   if (count === undefined) {
     count = (requireModule(SPECIFIERS[name]) as EncodingModule).countTokens;
     loaded.set(name, count);
+    boundedUntilLoaded.delete(name);
   }
   return count;
+}
+
+/** The encoding's counter, or null while a count may use the upper bound instead (it is loading). */
+export function exactTokenCounterFor(name: TokenEncodingName): CountTokens | null {
+  if (exactOnly === 0 && boundedUntilLoaded.has(name) && !loaded.has(name)) {
+    upperBoundCounts += 1;
+    return null;
+  }
+  return tokenCounterFor(name);
+}
+
+/** Runs a count and says whether it is exact, or an upper bound because an encoding was still loading. */
+export function countedTokens(count: () => number): { readonly tokens: number; readonly upperBound: boolean } {
+  const before = upperBoundCounts;
+  const tokens = count();
+  return { tokens, upperBound: upperBoundCounts !== before };
+}
+
+/** Runs a count exactly, loading (synchronously) any encoding it needs that is not loaded yet. */
+export function countedExactly(count: () => number): number {
+  exactOnly += 1;
+  try {
+    return count();
+  } finally {
+    exactOnly -= 1;
+  }
 }
 
 /** Which encodings are loaded (start-up measurements and tests). */
