@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readdir } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -14,7 +14,9 @@ const root = join(import.meta.dirname, "..", "..");
  */
 describe("the compiled app loads under plain Node ESM", () => {
   beforeAll(async () => {
+    // What `npm run build` does: tsc, then the bundle bin/palisade.js runs.
     await run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], { cwd: root });
+    await run(process.execPath, [join(root, "bin", "bundle.mjs")], { cwd: root });
   }, 180_000);
 
   it("imports every function file (what package.json main globs), the local host and the CLI program", async () => {
@@ -36,6 +38,18 @@ describe("the compiled app loads under plain Node ESM", () => {
   it("runs the palisade CLI: policy validate on the sample policy", async () => {
     const { stdout } = await run(process.execPath, [join(root, "bin", "palisade.js"), "policy", "validate", join(root, "config", "policy.sample.yaml"), "--json"], { cwd: root });
     expect(JSON.parse(stdout)).toMatchObject({ valid: true, projects: 2, endpoints: 5 });
+  }, 60_000);
+
+  it("bundles the CLI with every function file, newer than what tsc compiled, so bin/palisade.js runs it", async () => {
+    const bundle = join(root, "dist", "bundle", "palisade.js");
+    expect((await stat(bundle)).mtimeMs).toBeGreaterThanOrEqual((await stat(join(root, "dist", "src", "cli", "index.js"))).mtimeMs);
+    const { stdout } = await run(process.execPath, [bundle, "policy", "validate", join(root, "config", "policy.sample.yaml"), "--json"], { cwd: root });
+    expect(JSON.parse(stdout)).toMatchObject({ valid: true });
+    // `palisade host` takes its functions from the bundle's own list: every file of the folder is in it.
+    const bundled = (await Promise.all((await readdir(join(root, "dist", "bundle"), { recursive: true })).filter((file) => file.endsWith(".js")).map((file) => readFile(join(root, "dist", "bundle", file), "utf8")))).join("\n");
+    const functionFiles = (await readdir(join(root, "dist", "src", "functions"))).filter((file) => file.endsWith(".js") && !file.startsWith("definition."));
+    expect(functionFiles.length).toBeGreaterThan(20);
+    expect(functionFiles.filter((file) => !bundled.includes(`// dist/src/functions/${file}\n`))).toEqual([]);
   }, 60_000);
 
   it("exits non-zero naming the field when a policy is wrong", async () => {

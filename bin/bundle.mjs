@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Bundles the compiled app (run by `npm run build`, after tsc): what `bin/palisade.js` runs.
+//
+// A cold `palisade host` spent most of its start-up resolving, reading and compiling some 900 ES and
+// CommonJS modules; one bundle (plus a chunk per lazily loaded part: Blob Storage, MSAL, jose, admin
+// and compliance services...) loads the same code from a few files. Not minified, so stacks keep
+// their function names; the source maps beside each file map them back (NODE_OPTIONS=--enable-source-maps).
+//
+// - The functions folder is read at bundle time, not at start-up: `local/loadFunctionDefinitions.js`
+//   becomes a module that imports every function file of dist/src/functions (what Azure globs).
+// - gpt-tokenizer's encodings stay in node_modules: they are loaded by a computed specifier, later.
+// - `@azure/functions-core` is what the Functions worker provides at run time; never bundled.
+import { build } from "esbuild";
+import { readdir, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outdir = join(root, "dist", "bundle");
+const functionsDirectory = join(root, "dist", "src", "functions");
+
+/** `local/loadFunctionDefinitions.js`, with the folder's files as static imports. */
+const staticFunctionDefinitions = {
+  name: "static-function-definitions",
+  setup(builder) {
+    builder.onResolve({ filter: /\/loadFunctionDefinitions\.js$/ }, () => ({ path: "function-definitions", namespace: "palisade" }));
+    builder.onLoad({ filter: /.*/, namespace: "palisade" }, async () => {
+      const files = (await readdir(functionsDirectory)).filter((file) => file.endsWith(".js") && !file.startsWith("definition.")).sort();
+      const imports = files.map((file, index) => `import * as f${index} from ${JSON.stringify(join(functionsDirectory, file))};`);
+      return {
+        resolveDir: functionsDirectory,
+        loader: "js",
+        contents: [
+          ...imports,
+          `const modules = [${files.map((_, index) => `f${index}`).join(", ")}];`,
+          `export const FUNCTIONS_DIRECTORY = ${JSON.stringify(functionsDirectory)};`,
+          "export async function loadFunctionDefinitions() {",
+          "  return modules.map((module) => module.definition).filter((definition) => typeof definition === 'object' && definition !== null && 'kind' in definition);",
+          "}",
+        ].join("\n"),
+      };
+    });
+  },
+};
+
+await rm(outdir, { recursive: true, force: true });
+await build({
+  entryPoints: { palisade: join(root, "dist", "src", "cli", "index.js") },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  sourcemap: "linked",
+  chunkNames: "chunks/[name]-[hash]",
+  external: ["@azure/functions-core"],
+  plugins: [staticFunctionDefinitions],
+  // CommonJS packages inside an ES module bundle still call require() for Node's own modules.
+  banner: { js: 'import { createRequire as __bundleCreateRequire } from "node:module"; const require = __bundleCreateRequire(import.meta.url);' },
+  logLevel: "warning",
+  metafile: false,
+});
