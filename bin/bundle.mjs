@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Bundles the compiled app (run by `npm run build`, after tsc): what `bin/palisade.js` runs.
+// Bundles the compiled app (run by `npm run build`, after tsc): dist/bundle/palisade.js, what
+// `bin/palisade.js` runs, and dist/bundle/functions.js, the Functions app (package.json `main`).
 //
 // A cold `palisade host` spent most of its start-up resolving, reading and compiling some 900 ES and
 // CommonJS modules; one bundle (plus a chunk per lazily loaded part: Blob Storage, MSAL, jose, admin
@@ -7,7 +8,8 @@
 // their function names; the source maps beside each file map them back (NODE_OPTIONS=--enable-source-maps).
 //
 // - The functions folder is read at bundle time, not at start-up: `local/loadFunctionDefinitions.js`
-//   becomes a module that imports every function file of dist/src/functions (what Azure globs).
+//   becomes a module that imports every function file of dist/src/functions, and functions.js imports
+//   src/index.js and each of them, as the worker did when `main` globbed them.
 // - gpt-tokenizer's encodings stay in node_modules: they are loaded by a computed specifier, later.
 // - `@azure/functions-core` is what the Functions worker provides at run time; never bundled.
 import { build } from "esbuild";
@@ -19,33 +21,36 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = join(root, "dist", "bundle");
 const functionsDirectory = join(root, "dist", "src", "functions");
 
-/** `local/loadFunctionDefinitions.js`, with the folder's files as static imports. */
-const staticFunctionDefinitions = {
-  name: "static-function-definitions",
+const functionFiles = async () => (await readdir(functionsDirectory)).filter((file) => file.endsWith(".js") && !file.startsWith("definition.")).sort();
+
+/** Modules made here from the functions folder: the host's definitions, and the Functions entry. */
+const GENERATED = {
+  /** `local/loadFunctionDefinitions.js`, with the folder's files as static imports. */
+  "function-definitions": (files) =>
+    [
+      ...files.map((file, index) => `import * as f${index} from ${JSON.stringify(join(functionsDirectory, file))};`),
+      `const modules = [${files.map((_, index) => `f${index}`).join(", ")}];`,
+      `export const FUNCTIONS_DIRECTORY = ${JSON.stringify(functionsDirectory)};`,
+      "export async function loadFunctionDefinitions() {",
+      "  return modules.map((module) => module.definition).filter((definition) => typeof definition === 'object' && definition !== null && 'kind' in definition);",
+      "}",
+    ].join("\n"),
+  /** What package.json `main` names for the Functions worker: src/index.js, then every function file. */
+  "functions-entry": (files) => [join(root, "dist", "src", "index.js"), ...files.map((file) => join(functionsDirectory, file))].map((path) => `import ${JSON.stringify(path)};`).join("\n"),
+};
+
+const generatedModules = {
+  name: "generated-modules",
   setup(builder) {
     builder.onResolve({ filter: /\/loadFunctionDefinitions\.js$/ }, () => ({ path: "function-definitions", namespace: "palisade" }));
-    builder.onLoad({ filter: /.*/, namespace: "palisade" }, async () => {
-      const files = (await readdir(functionsDirectory)).filter((file) => file.endsWith(".js") && !file.startsWith("definition.")).sort();
-      const imports = files.map((file, index) => `import * as f${index} from ${JSON.stringify(join(functionsDirectory, file))};`);
-      return {
-        resolveDir: functionsDirectory,
-        loader: "js",
-        contents: [
-          ...imports,
-          `const modules = [${files.map((_, index) => `f${index}`).join(", ")}];`,
-          `export const FUNCTIONS_DIRECTORY = ${JSON.stringify(functionsDirectory)};`,
-          "export async function loadFunctionDefinitions() {",
-          "  return modules.map((module) => module.definition).filter((definition) => typeof definition === 'object' && definition !== null && 'kind' in definition);",
-          "}",
-        ].join("\n"),
-      };
-    });
+    builder.onResolve({ filter: /^palisade:functions-entry$/ }, () => ({ path: "functions-entry", namespace: "palisade" }));
+    builder.onLoad({ filter: /.*/, namespace: "palisade" }, async (args) => ({ resolveDir: functionsDirectory, loader: "js", contents: GENERATED[args.path](await functionFiles()) }));
   },
 };
 
 await rm(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: { palisade: join(root, "dist", "src", "cli", "index.js") },
+  entryPoints: { palisade: join(root, "dist", "src", "cli", "index.js"), functions: "palisade:functions-entry" },
   outdir,
   bundle: true,
   splitting: true,
@@ -55,7 +60,7 @@ await build({
   sourcemap: "linked",
   chunkNames: "chunks/[name]-[hash]",
   external: ["@azure/functions-core"],
-  plugins: [staticFunctionDefinitions],
+  plugins: [generatedModules],
   // CommonJS packages inside an ES module bundle still call require() for Node's own modules.
   banner: { js: 'import { createRequire as __bundleCreateRequire } from "node:module"; const require = __bundleCreateRequire(import.meta.url);' },
   logLevel: "warning",

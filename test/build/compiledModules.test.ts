@@ -19,7 +19,7 @@ describe("the compiled app loads under plain Node ESM", () => {
     await run(process.execPath, [join(root, "bin", "bundle.mjs")], { cwd: root });
   }, 180_000);
 
-  it("imports every function file (what package.json main globs), the local host and the CLI program", async () => {
+  it("imports every compiled function file, the local host and the CLI program", async () => {
     const functionsDirectory = join(root, "dist", "src", "functions");
     const entries = [
       join(root, "dist", "src", "index.js"),
@@ -50,6 +50,23 @@ describe("the compiled app loads under plain Node ESM", () => {
     const functionFiles = (await readdir(join(root, "dist", "src", "functions"))).filter((file) => file.endsWith(".js") && !file.startsWith("definition."));
     expect(functionFiles.length).toBeGreaterThan(20);
     expect(functionFiles.filter((file) => !bundled.includes(`// dist/src/functions/${file}\n`))).toEqual([]);
+  }, 60_000);
+
+  it("registers with the Functions worker, from package.json main (the bundle), every function and hook of the compiled files", async () => {
+    const worker = join(root, "test", "build", "fixtures", "fakeFunctionsWorker.cjs");
+    const registrations = async (urls: readonly string[]) => {
+      const script = `for (const url of ${JSON.stringify(urls)}) await import(url);`;
+      const { stdout } = await run(process.execPath, ["--require", worker, "--input-type=module", "-e", script], { cwd: root, env: { ...process.env, PALISADE_LOG_LEVEL: "error" } });
+      return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { registered: string[]; hooks: string[] };
+    };
+    const main = (JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { main: string }).main;
+    const functionsDirectory = join(root, "dist", "src", "functions");
+    const compiled = [join(root, "dist", "src", "index.js"), ...(await readdir(functionsDirectory)).filter((file) => file.endsWith(".js")).map((file) => join(functionsDirectory, file))];
+    const fromMain = await registrations([pathToFileURL(join(root, main)).href]);
+    const fromCompiled = await registrations(compiled.map((file) => pathToFileURL(file).href));
+    expect(fromMain.registered.length).toBeGreaterThan(20);
+    expect([...fromMain.registered].sort()).toEqual([...fromCompiled.registered].sort());
+    expect(fromMain.hooks).toEqual(["appTerminate"]);
   }, 60_000);
 
   it("exits non-zero naming the field when a policy is wrong", async () => {
