@@ -1,11 +1,45 @@
 import { execFile } from "node:child_process";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
+
+/**
+ * Preloaded (node --require) in place of the Azure Functions Node worker: like the worker's
+ * setupCoreModule, it answers require("@azure/functions-core") through Module.prototype.require, and
+ * prints what the app registered (functions by name, hooks) as one JSON line when the process exits.
+ */
+const FAKE_FUNCTIONS_WORKER = `const Module = require("node:module");
+
+const registered = [];
+const hooks = [];
+const disposable = { dispose() {} };
+const coreApi = {
+  version: "3.10.1",
+  hostVersion: "4.1040.0",
+  setProgrammingModel() {},
+  registerFunction(metadata) {
+    registered.push(metadata.name);
+    return disposable;
+  },
+  registerHook(name) {
+    hooks.push(name);
+    return disposable;
+  },
+  log() {},
+};
+
+Module.prototype.require = new Proxy(Module.prototype.require, {
+  apply(target, thisArg, args) {
+    return args[0] === "@azure/functions-core" ? coreApi : Reflect.apply(target, thisArg, args);
+  },
+});
+process.on("exit", () => process.stdout.write(\`\${JSON.stringify({ registered, hooks })}\n\`));
+`;
 const root = join(import.meta.dirname, "..", "..");
 
 /**
@@ -53,7 +87,8 @@ describe("the compiled app loads under plain Node ESM", () => {
   }, 60_000);
 
   it("registers with the Functions worker, from package.json main (the bundle), every function and hook of the compiled files", async () => {
-    const worker = join(root, "test", "build", "fixtures", "fakeFunctionsWorker.cjs");
+    const worker = join(await mkdtemp(join(tmpdir(), "palisade-worker-")), "fakeFunctionsWorker.cjs");
+    await writeFile(worker, FAKE_FUNCTIONS_WORKER);
     const registrations = async (urls: readonly string[]) => {
       const script = `for (const url of ${JSON.stringify(urls)}) await import(url);`;
       const { stdout } = await run(process.execPath, ["--require", worker, "--input-type=module", "-e", script], { cwd: root, env: { ...process.env, PALISADE_LOG_LEVEL: "error" } });
