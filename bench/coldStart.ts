@@ -25,7 +25,8 @@ import { stopChild } from "./support/stopChild.js";
  *   the compiled modules run without the bundle (`node dist/src/cli/index.js host`), alternated
  *   start by start with the bundle in the same machine state.
  * - `breakdown.*`: one more start with bench/support/startupTrace.ts preloaded: Node's own start, the
- *   module graph and host until listening, the first request, and its outgoing calls by kind.
+ *   module graph and host until listening, the first request, and its outgoing calls by kind (with
+ *   `--cpu-prof=DIR`, its CPU profile too).
  * - `modules.*CpuMs`: CPU to import each heavy package alone in a fresh process (what the graph costs).
  */
 
@@ -156,7 +157,7 @@ function importCpuMs(specifier: string): Promise<number> {
   });
 }
 
-export async function runColdStartBench(options: { quick: boolean; log?: (line: string) => void }): Promise<Record<string, number>> {
+export async function runColdStartBench(options: { quick: boolean; cpuProfileDirectory?: string | null; log?: (line: string) => void }): Promise<Record<string, number>> {
   const log = options.log ?? (() => undefined);
   const runs = options.quick ? 3 : 7;
   const directory = await mkdtemp(join(tmpdir(), "palisade-coldstart-"));
@@ -186,7 +187,9 @@ export async function runColdStartBench(options: { quick: boolean; log?: (line: 
     }
 
     const traceFile = join(directory, "startup-trace.json");
-    await startOnce({ ...environment, PALISADE_STARTUP_TRACE_FILE: traceFile }, apiKey, { nodeArgs: [`--import=${join(ROOT, "dist", "bench", "support", "startupTrace.js")}`] });
+    // With --cpu-prof=DIR, this start also writes a CPU profile (until it is stopped, after the first 200).
+    const profile = options.cpuProfileDirectory ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDirectory}`] : [];
+    await startOnce({ ...environment, PALISADE_STARTUP_TRACE_FILE: traceFile }, apiKey, { nodeArgs: [...profile, `--import=${join(ROOT, "dist", "bench", "support", "startupTrace.js")}`] });
     const trace = JSON.parse(await readFile(traceFile, "utf8")) as StartupTrace;
     const breakdown: Record<string, number> = {
       "breakdown.nodeStartMs": trace.preloadMs,

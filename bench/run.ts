@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   if (!only || only.includes("coldstart")) {
     log(`running cold start bench (spawn to first 200)${quick ? " (quick)" : ""}...`);
     const { runColdStartBench } = await import("./coldStart.js");
-    first200 = await runColdStartBench({ quick, log });
+    first200 = await runColdStartBench({ quick, cpuProfileDirectory: cpuProfile, log });
   }
 
   const targets: Target[] = [
