@@ -3,6 +3,7 @@ import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createCredential } from "../adapters/identity/createCredential.js";
 import { KeyVaultSecretStore } from "../adapters/keyvault/KeyVaultSecretStore.js";
+import { JsonTokenRankFiles } from "../adapters/tokenizer/JsonTokenRankFiles.js";
 import { keyVaultClientOptions } from "../adapters/keyvault/keyVaultClientOptions.js";
 import { JsonLogger } from "../adapters/logging/JsonLogger.js";
 import { OpenAiCompletionProvider } from "../adapters/openai/OpenAiCompletionProvider.js";
@@ -21,6 +22,7 @@ import { ContentSafetyScreen } from "../core/safety/ContentSafetyScreen.js";
 import { ContentSafetyStage } from "../core/safety/ContentSafetyStage.js";
 import { ContentSafetyCheck } from "../core/safety/ContentSafetyCheck.js";
 import { countWithUpperBoundUntilLoadedFor, loadTokenEncodingsFor } from "../core/limits/estimatePromptTokens.js";
+import { useTokenRankSource } from "../core/limits/tokenEncodings.js";
 import { type LoadedPolicy } from "../core/policy/parsePolicy.js";
 import { type Policy } from "../core/policy/schema.js";
 import { readCurrentCredential } from "../core/rotation/readCurrentCredential.js";
@@ -103,6 +105,11 @@ const BACKGROUND_CLOSE_TIMEOUT_IN_MS = 5_000;
  * (o200k_base), which its first answers need not wait for.
  */
 const TOKEN_ENCODINGS_DELAY_IN_MS = 1_000;
+/**
+ * The ranks as JSON that `npm run build` writes to dist/bundle/ranks/, seen from the bundle's chunks
+ * (dist/bundle/chunks/) or its entry files; an unbundled build has none and imports gpt-tokenizer's.
+ */
+const TOKEN_RANK_DIRECTORIES = [new URL("../ranks/", import.meta.url), new URL("./ranks/", import.meta.url)];
 /** The policy-change trail waits this long after start-up, so a cold instance's first requests go first. */
 const POLICY_TRAIL_DELAY_IN_MS = 2_000;
 
@@ -137,6 +144,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   // The token encodings load after the first answers (TOKEN_ENCODINGS_DELAY_IN_MS); until then a
   // limit counts a prompt's UTF-8 bytes, never fewer than its tokens, and refuses only on the exact count.
   const modelNames = policyModelNames(policy.policy);
+  useTokenRankSource(new JsonTokenRankFiles(TOKEN_RANK_DIRECTORIES));
   countWithUpperBoundUntilLoadedFor(modelNames);
   const [digestKey, tokens] = await Promise.all([
     digestKeyFrom(secrets, settings),

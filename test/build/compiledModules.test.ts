@@ -79,11 +79,16 @@ describe("the compiled app loads under plain Node ESM", () => {
     expect((await stat(bundle)).mtimeMs).toBeGreaterThanOrEqual((await stat(join(root, "dist", "src", "cli", "index.js"))).mtimeMs);
     const { stdout } = await run(process.execPath, [bundle, "policy", "validate", join(root, "config", "policy.sample.yaml"), "--json"], { cwd: root });
     expect(JSON.parse(stdout)).toMatchObject({ valid: true });
-    // `palisade host` takes its functions from the bundle's own list: every file of the folder is in it.
-    const bundled = (await Promise.all((await readdir(join(root, "dist", "bundle"), { recursive: true })).filter((file) => file.endsWith(".js")).map((file) => readFile(join(root, "dist", "bundle", file), "utf8")))).join("\n");
+    // `palisade host` takes its functions from the bundle's own list: every file of the folder is in it
+    // (esbuild's metafile: the inputs each output file holds).
+    const metafile = JSON.parse(await readFile(join(root, "dist", "bundle", "metafile.json"), "utf8")) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+    const bundled = new Set(Object.values(metafile.outputs).flatMap((output) => Object.keys(output.inputs)));
     const functionFiles = (await readdir(join(root, "dist", "src", "functions"))).filter((file) => file.endsWith(".js") && !file.startsWith("definition."));
     expect(functionFiles.length).toBeGreaterThan(20);
-    expect(functionFiles.filter((file) => !bundled.includes(`// dist/src/functions/${file}\n`))).toEqual([]);
+    expect(functionFiles.filter((file) => !bundled.has(`dist/src/functions/${file}`))).toEqual([]);
+    // The token ranks as JSON beside the chunks (what the bundled app reads instead of gpt-tokenizer's modules).
+    const ranks = JSON.parse(await readFile(join(root, "dist", "bundle", "ranks", "o200k_base.json"), "utf8")) as unknown[];
+    expect(ranks.length).toBe(199_998);
   }, 60_000);
 
   it("registers with the Functions worker, from package.json main (the bundle), every function and hook of the compiled files", async () => {
