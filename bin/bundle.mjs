@@ -15,12 +15,16 @@
 //   ranks are also written as JSON to dist/bundle/ranks/, which the bundled app reads instead.
 // - `@azure/functions-core` is what the Functions worker provides at run time; never bundled.
 import { build } from "esbuild";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const outdir = join(root, "dist", "bundle");
+const bundleDirectory = join(root, "dist", "bundle");
+// Written beside it, then swapped in by two renames: an instance starting meanwhile (tests build while
+// others run) sees the old bundle or the new one, never half of one.
+const outdir = `${bundleDirectory}.next-${process.pid}`;
+const previous = `${bundleDirectory}.old-${process.pid}`;
 const functionsDirectory = join(root, "dist", "src", "functions");
 
 const functionFiles = async () => (await readdir(functionsDirectory)).filter((file) => file.endsWith(".js") && !file.startsWith("definition.")).sort();
@@ -50,7 +54,6 @@ const generatedModules = {
   },
 };
 
-await rm(outdir, { recursive: true, force: true });
 const result = await build({
   entryPoints: { palisade: join(root, "dist", "src", "cli", "index.js"), functions: "palisade:functions-entry" },
   outdir,
@@ -84,3 +87,9 @@ for (const name of ["o200k_base", "cl100k_base"]) {
   if (Object.keys(ranks).length !== ranks.length) throw new Error(`gpt-tokenizer's ${name} ranks have holes: JSON cannot hold them`);
   await writeFile(join(outdir, "ranks", `${name}.json`), JSON.stringify(ranks));
 }
+
+await rename(bundleDirectory, previous).catch((error) => {
+  if (error.code !== "ENOENT") throw error;
+});
+await rename(outdir, bundleDirectory);
+await rm(previous, { recursive: true, force: true });
