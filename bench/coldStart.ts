@@ -20,9 +20,13 @@ import { stopChild } from "./support/stopChild.js";
  * governed chat completion (API key, DLP, limits and a budget, fail_closed audit), polling every 10 ms.
  *
  * - `first200Ms` (median; `first200MinMs`), `first200CpuMs` (the child's CPU until then), `listenMs`
- *   (spawn to the first request that found the port open).
+ *   (spawn to the first request that found the port open); `rssAtFirst200Mb`, and `rssSettledMb` /
+ *   `rssPeakSettledMb` 2.5 s later (after the token encodings loaded). `unbundled.*`: the same for
+ *   the compiled modules run without the bundle (`node dist/src/cli/index.js host`), alternated
+ *   start by start with the bundle in the same machine state.
  * - `breakdown.*`: one more start with bench/support/startupTrace.ts preloaded: Node's own start, the
- *   module graph and host until listening, the first request, and its outgoing calls by kind.
+ *   module graph and host until listening, the first request, and its outgoing calls by kind (with
+ *   `--cpu-prof=DIR`, its CPU profile too).
  * - `modules.*CpuMs`: CPU to import each heavy package alone in a fresh process (what the graph costs).
  */
 
@@ -30,6 +34,9 @@ type Child = ChildProcessByStdio<Writable, Readable, Readable>;
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(ROOT, "bin", "palisade.js");
+/** What bin/palisade.js runs once `npm run build` bundled the app, and the compiled modules it bundles. */
+const BUNDLE = join(ROOT, "dist", "bundle", "palisade.js");
+const COMPILED_CLI = join(ROOT, "dist", "src", "cli", "index.js");
 /** The heaviest packages on the path to the first answer, by the name their figure is printed under. */
 const HEAVY_MODULES: Readonly<Record<string, string>> = {
   tokenizerO200k: "gpt-tokenizer/encoding/o200k_base",
@@ -96,14 +103,21 @@ interface StartResult {
   readonly first200Ms: number;
   readonly first200CpuMs: number;
   readonly listenMs: number;
+  readonly rssAtFirst200Mb: number;
+  /** RSS and its peak SETTLE_MS after the first 200 (the token encodings load 1 s after start-up). */
+  readonly rssSettledMb: number;
+  readonly rssPeakSettledMb: number;
 }
 
+const SETTLE_MS = 2_500;
+
 /** Spawns one instance and polls with the harness's request until a 200 (30 s at most). */
-async function startOnce(environment: NodeJS.ProcessEnv, apiKey: string, nodeArgs: readonly string[] = []): Promise<StartResult> {
+async function startOnce(environment: NodeJS.ProcessEnv, apiKey: string, options: { nodeArgs?: readonly string[]; entry?: string } = {}): Promise<StartResult> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/api/v1/chat/completions`;
   const startedAt = performance.now();
-  const child = spawn(process.execPath, ["--heap-growing-percent=50", ...nodeArgs, CLI, "host", "--port", String(port)], { env: environment, stdio: ["pipe", "ignore", "ignore"] });
+  const args = ["--heap-growing-percent=50", ...(options.nodeArgs ?? []), options.entry ?? CLI, "host", "--port", String(port)];
+  const child = spawn(process.execPath, args, { env: environment, stdio: ["pipe", "ignore", "ignore"] });
   // When the first request that found the port open was sent (the poll's resolution: 10 ms).
   let listenMs = Number.NaN;
   try {
@@ -114,9 +128,12 @@ async function startOnce(environment: NodeJS.ProcessEnv, apiKey: string, nodeArg
         const response = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" }, body: REQUEST_BODY, signal: AbortSignal.timeout(5_000) });
         await response.arrayBuffer();
         if (Number.isNaN(listenMs)) listenMs = sentAt;
-        if (response.status === 200) {
+        if (response.status === 200 && child.pid !== undefined) {
           const first200Ms = performance.now() - startedAt;
-          return { first200Ms, first200CpuMs: child.pid === undefined ? Number.NaN : sampleProcess(child.pid).cpuMicros / 1000, listenMs };
+          const atFirst200 = sampleProcess(child.pid);
+          await sleep(SETTLE_MS);
+          const settled = sampleProcess(child.pid);
+          return { first200Ms, first200CpuMs: atFirst200.cpuMicros / 1000, listenMs, rssAtFirst200Mb: atFirst200.rssMb, rssSettledMb: settled.rssMb, rssPeakSettledMb: settled.rssPeakMb };
         }
       } catch {
         // Not listening yet.
@@ -140,7 +157,7 @@ function importCpuMs(specifier: string): Promise<number> {
   });
 }
 
-export async function runColdStartBench(options: { quick: boolean; log?: (line: string) => void }): Promise<Record<string, number>> {
+export async function runColdStartBench(options: { quick: boolean; cpuProfileDirectory?: string | null; log?: (line: string) => void }): Promise<Record<string, number>> {
   const log = options.log ?? (() => undefined);
   const runs = options.quick ? 3 : 7;
   const directory = await mkdtemp(join(tmpdir(), "palisade-coldstart-"));
@@ -158,15 +175,21 @@ export async function runColdStartBench(options: { quick: boolean; log?: (line: 
     // The harness joins a stack whose first instance (npm start) created the tables: so does this.
     await startOnce(environment, apiKey);
 
+    // What users run (bin/palisade.js: the bundle), alternated with the compiled modules unbundled.
     const results: StartResult[] = [];
+    const unbundled: StartResult[] = [];
+    const bundled = existsSync(BUNDLE);
     for (let run = 0; run < runs; run++) {
       const result = await startOnce(environment, apiKey);
       log(`cold start ${run + 1}/${runs}: first 200 after ${round(result.first200Ms)} ms (${round(result.first200CpuMs)} ms CPU, listening after ${round(result.listenMs)} ms)`);
       results.push(result);
+      if (bundled) unbundled.push(await startOnce(environment, apiKey, { entry: COMPILED_CLI }));
     }
 
     const traceFile = join(directory, "startup-trace.json");
-    await startOnce({ ...environment, PALISADE_STARTUP_TRACE_FILE: traceFile }, apiKey, [`--import=${join(ROOT, "dist", "bench", "support", "startupTrace.js")}`]);
+    // With --cpu-prof=DIR, this start also writes a CPU profile (until it is stopped, after the first 200).
+    const profile = options.cpuProfileDirectory ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDirectory}`] : [];
+    await startOnce({ ...environment, PALISADE_STARTUP_TRACE_FILE: traceFile }, apiKey, { nodeArgs: [...profile, `--import=${join(ROOT, "dist", "bench", "support", "startupTrace.js")}`] });
     const trace = JSON.parse(await readFile(traceFile, "utf8")) as StartupTrace;
     const breakdown: Record<string, number> = {
       "breakdown.nodeStartMs": trace.preloadMs,
@@ -189,11 +212,19 @@ export async function runColdStartBench(options: { quick: boolean; log?: (line: 
       modules[`modules.${name}CpuMs`] = round(median(samples));
     }
 
+    const medianOf = (of: readonly StartResult[], key: keyof StartResult): number => round(median(of.map((result) => result[key])));
+    const summary = (of: readonly StartResult[]): Record<string, number> => ({
+      first200Ms: medianOf(of, "first200Ms"),
+      first200MinMs: round(Math.min(...of.map((result) => result.first200Ms))),
+      first200CpuMs: medianOf(of, "first200CpuMs"),
+      listenMs: medianOf(of, "listenMs"),
+      rssAtFirst200Mb: medianOf(of, "rssAtFirst200Mb"),
+      rssSettledMb: medianOf(of, "rssSettledMb"),
+      rssPeakSettledMb: medianOf(of, "rssPeakSettledMb"),
+    });
     return {
-      first200Ms: round(median(results.map((result) => result.first200Ms))),
-      first200MinMs: round(Math.min(...results.map((result) => result.first200Ms))),
-      first200CpuMs: round(median(results.map((result) => result.first200CpuMs))),
-      listenMs: round(median(results.map((result) => result.listenMs))),
+      ...summary(results),
+      ...Object.fromEntries(Object.entries(unbundled.length > 0 ? summary(unbundled) : {}).map(([key, value]) => [`unbundled.${key}`, value])),
       runs,
       ...breakdown,
       ...modules,

@@ -3,6 +3,7 @@ import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createCredential } from "../adapters/identity/createCredential.js";
 import { KeyVaultSecretStore } from "../adapters/keyvault/KeyVaultSecretStore.js";
+import { JsonTokenRankFiles } from "../adapters/tokenizer/JsonTokenRankFiles.js";
 import { keyVaultClientOptions } from "../adapters/keyvault/keyVaultClientOptions.js";
 import { JsonLogger } from "../adapters/logging/JsonLogger.js";
 import { OpenAiCompletionProvider } from "../adapters/openai/OpenAiCompletionProvider.js";
@@ -20,7 +21,8 @@ import { LimitGuard } from "../core/limits/LimitGuard.js";
 import { ContentSafetyScreen } from "../core/safety/ContentSafetyScreen.js";
 import { ContentSafetyStage } from "../core/safety/ContentSafetyStage.js";
 import { ContentSafetyCheck } from "../core/safety/ContentSafetyCheck.js";
-import { loadTokenEncodingsFor } from "../core/limits/estimatePromptTokens.js";
+import { countWithUpperBoundUntilLoadedFor, loadTokenEncodingsFor } from "../core/limits/estimatePromptTokens.js";
+import { useTokenRankSource } from "../core/limits/tokenEncodings.js";
 import { type LoadedPolicy } from "../core/policy/parsePolicy.js";
 import { type Policy } from "../core/policy/schema.js";
 import { readCurrentCredential } from "../core/rotation/readCurrentCredential.js";
@@ -98,14 +100,24 @@ function policyModelNames(policy: Policy): string[] {
 
 /** How long start-up work left to run after the services are built may hold up `close()`. */
 const BACKGROUND_CLOSE_TIMEOUT_IN_MS = 5_000;
+/**
+ * The token encodings load this long after start-up: their ranks cost a cold instance ~0.4 s of CPU
+ * (o200k_base), which its first answers need not wait for.
+ */
+const TOKEN_ENCODINGS_DELAY_IN_MS = 1_000;
+/**
+ * The ranks as JSON that `npm run build` writes to dist/bundle/ranks/, seen from the bundle's chunks
+ * (dist/bundle/chunks/) or its entry files; an unbundled build has none and imports gpt-tokenizer's.
+ */
+const TOKEN_RANK_DIRECTORIES = [new URL("../ranks/", import.meta.url), new URL("./ranks/", import.meta.url)];
 /** The policy-change trail waits this long after start-up, so a cold instance's first requests go first. */
 const POLICY_TRAIL_DELAY_IN_MS = 2_000;
 
 /**
  * Builds the app's services. Start-up is what a cold instance's first request waits for, so the
- * independent steps run at once (policy, telemetry, the Key Vault CA; then the digest key, the
- * token encodings the policy's models use, the local tables), the Service Bus link opens meanwhile,
- * and what no request needs (the policy-change trail) runs later, in the background.
+ * independent steps run at once (policy, telemetry, the Key Vault CA; then the digest key and the
+ * local tables), the Service Bus link opens meanwhile, and what the first answers need not wait for
+ * (the token encodings, the policy-change trail) runs later, in the background.
  */
 export async function createAppServices(settings: Settings, clock: Clock = systemClock): Promise<AppServices> {
   const logger = new JsonLogger(settings.PALISADE_LOG_LEVEL);
@@ -129,11 +141,15 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const usageStore = new TableUsageCounterStore(storage.table(TABLES.usage));
   const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
   const entra = policy.policy.entra;
+  // The token encodings load after the first answers (TOKEN_ENCODINGS_DELAY_IN_MS); until then a
+  // limit counts a prompt's UTF-8 bytes, never fewer than its tokens, and refuses only on the exact count.
+  const modelNames = policyModelNames(policy.policy);
+  useTokenRankSource(new JsonTokenRankFiles(TOKEN_RANK_DIRECTORIES));
+  countWithUpperBoundUntilLoadedFor(modelNames);
   const [digestKey, tokens] = await Promise.all([
     digestKeyFrom(secrets, settings),
     // jose (Entra ID tokens) only when the policy trusts an issuer.
     entra ? import("../adapters/entra/JoseEntraTokenVerifier.js").then(({ JoseEntraTokenVerifier }) => new JoseEntraTokenVerifier(entra, { clock })) : null,
-    loadTokenEncodingsFor(policyModelNames(policy.policy)),
     // In Azure the tables are provisioned by infra/; on the local stack they are created here.
     settings.PALISADE_LOCAL_STACK ? Promise.all([usageStore.createTable(), cacheStore.createTableIfMissing()]) : undefined,
   ]).catch(async (error: unknown) => {
@@ -228,6 +244,11 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
         () => undefined,
         () => logger.error("policy change trail could not be recorded"),
       ));
+  const tokenEncodingsTimer = setTimeout(
+    () => void loadTokenEncodingsFor(modelNames).catch((error: unknown) => logger.error("token encodings did not load; limits count exactly when they must", { error: ensureError(error).name })),
+    TOKEN_ENCODINGS_DELAY_IN_MS,
+  );
+  tokenEncodingsTimer.unref();
   // After the first requests of a cold instance, not among them; close() records it if it has not run.
   const policyTrailTimer = setTimeout(() => void recordPolicyTrail(), POLICY_TRAIL_DELAY_IN_MS);
   policyTrailTimer.unref();
@@ -252,6 +273,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     async close() {
       clearInterval(usageFlusher);
       clearTimeout(policyTrailTimer);
+      clearTimeout(tokenEncodingsTimer);
       await Promise.race([recordPolicyTrail(), new Promise((resolve) => setTimeout(resolve, BACKGROUND_CLOSE_TIMEOUT_IN_MS).unref())]);
       // Before the audit publisher closes: budget warnings from the last write are audit events.
       await gateway.usageFlush.run({ everything: true }).catch((error: unknown) => logger.error("usage not written at shutdown", { error: ensureError(error).name }));

@@ -1,11 +1,45 @@
 import { execFile } from "node:child_process";
-import { readdir } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
+
+/**
+ * Preloaded (node --require) in place of the Azure Functions Node worker: like the worker's
+ * setupCoreModule, it answers require("@azure/functions-core") through Module.prototype.require, and
+ * prints what the app registered (functions by name, hooks) as one JSON line when the process exits.
+ */
+const FAKE_FUNCTIONS_WORKER = `const Module = require("node:module");
+
+const registered = [];
+const hooks = [];
+const disposable = { dispose() {} };
+const coreApi = {
+  version: "3.10.1",
+  hostVersion: "4.1040.0",
+  setProgrammingModel() {},
+  registerFunction(metadata) {
+    registered.push(metadata.name);
+    return disposable;
+  },
+  registerHook(name) {
+    hooks.push(name);
+    return disposable;
+  },
+  log() {},
+};
+
+Module.prototype.require = new Proxy(Module.prototype.require, {
+  apply(target, thisArg, args) {
+    return args[0] === "@azure/functions-core" ? coreApi : Reflect.apply(target, thisArg, args);
+  },
+});
+process.on("exit", () => process.stdout.write(\`\${JSON.stringify({ registered, hooks })}\n\`));
+`;
 const root = join(import.meta.dirname, "..", "..");
 
 /**
@@ -14,10 +48,12 @@ const root = join(import.meta.dirname, "..", "..");
  */
 describe("the compiled app loads under plain Node ESM", () => {
   beforeAll(async () => {
+    // What `npm run build` does: tsc, then the bundle bin/palisade.js runs.
     await run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], { cwd: root });
+    await run(process.execPath, [join(root, "bin", "bundle.mjs")], { cwd: root });
   }, 180_000);
 
-  it("imports every function file (what package.json main globs), the local host and the CLI program", async () => {
+  it("imports every compiled function file, the local host and the CLI program", async () => {
     const functionsDirectory = join(root, "dist", "src", "functions");
     const entries = [
       join(root, "dist", "src", "index.js"),
@@ -36,6 +72,41 @@ describe("the compiled app loads under plain Node ESM", () => {
   it("runs the palisade CLI: policy validate on the sample policy", async () => {
     const { stdout } = await run(process.execPath, [join(root, "bin", "palisade.js"), "policy", "validate", join(root, "config", "policy.sample.yaml"), "--json"], { cwd: root });
     expect(JSON.parse(stdout)).toMatchObject({ valid: true, projects: 2, endpoints: 5 });
+  }, 60_000);
+
+  it("bundles the CLI with every function file, newer than what tsc compiled, so bin/palisade.js runs it", async () => {
+    const bundle = join(root, "dist", "bundle", "palisade.js");
+    expect((await stat(bundle)).mtimeMs).toBeGreaterThanOrEqual((await stat(join(root, "dist", "src", "cli", "index.js"))).mtimeMs);
+    const { stdout } = await run(process.execPath, [bundle, "policy", "validate", join(root, "config", "policy.sample.yaml"), "--json"], { cwd: root });
+    expect(JSON.parse(stdout)).toMatchObject({ valid: true });
+    // `palisade host` takes its functions from the bundle's own list: every file of the folder is in it
+    // (esbuild's metafile: the inputs each output file holds).
+    const metafile = JSON.parse(await readFile(join(root, "dist", "bundle", "metafile.json"), "utf8")) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+    const bundled = new Set(Object.values(metafile.outputs).flatMap((output) => Object.keys(output.inputs)));
+    const functionFiles = (await readdir(join(root, "dist", "src", "functions"))).filter((file) => file.endsWith(".js") && !file.startsWith("definition."));
+    expect(functionFiles.length).toBeGreaterThan(20);
+    expect(functionFiles.filter((file) => !bundled.has(`dist/src/functions/${file}`))).toEqual([]);
+    // The token ranks as JSON beside the chunks (what the bundled app reads instead of gpt-tokenizer's modules).
+    const ranks = JSON.parse(await readFile(join(root, "dist", "bundle", "ranks", "o200k_base.json"), "utf8")) as unknown[];
+    expect(ranks.length).toBe(199_998);
+  }, 60_000);
+
+  it("registers with the Functions worker, from package.json main (the bundle), every function and hook of the compiled files", async () => {
+    const worker = join(await mkdtemp(join(tmpdir(), "palisade-worker-")), "fakeFunctionsWorker.cjs");
+    await writeFile(worker, FAKE_FUNCTIONS_WORKER);
+    const registrations = async (urls: readonly string[]) => {
+      const script = `for (const url of ${JSON.stringify(urls)}) await import(url);`;
+      const { stdout } = await run(process.execPath, ["--require", worker, "--input-type=module", "-e", script], { cwd: root, env: { ...process.env, PALISADE_LOG_LEVEL: "error" } });
+      return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as { registered: string[]; hooks: string[] };
+    };
+    const main = (JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { main: string }).main;
+    const functionsDirectory = join(root, "dist", "src", "functions");
+    const compiled = [join(root, "dist", "src", "index.js"), ...(await readdir(functionsDirectory)).filter((file) => file.endsWith(".js")).map((file) => join(functionsDirectory, file))];
+    const fromMain = await registrations([pathToFileURL(join(root, main)).href]);
+    const fromCompiled = await registrations(compiled.map((file) => pathToFileURL(file).href));
+    expect(fromMain.registered.length).toBeGreaterThan(20);
+    expect([...fromMain.registered].sort()).toEqual([...fromCompiled.registered].sort());
+    expect(fromMain.hooks).toEqual(["appTerminate"]);
   }, 60_000);
 
   it("exits non-zero naming the field when a policy is wrong", async () => {

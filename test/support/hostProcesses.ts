@@ -34,7 +34,8 @@ async function newestMtimeInMs(directory: string): Promise<number> {
 }
 
 /**
- * Builds the app with tsc (as test/build does) when dist is missing or older than src/ or local/.
+ * Builds the app with tsc and bundles it (as `npm run build` does) when dist is missing or older than
+ * src/ or local/.
  * tsc still emits when another file has a type error; the caller then runs what was emitted, and the
  * error is reported on stderr rather than failing a test that is about behaviour, not types.
  */
@@ -50,6 +51,8 @@ export async function ensureBuilt(options: { abortSignal?: AbortSignal } = {}): 
     if (!existsSync(BUILT_ENTRY)) throw new Error(`the app could not be built (tsc -p tsconfig.build.json):\n${output}`);
     process.stderr.write(`hostProcesses: tsc reported errors but emitted the app; running what was emitted:\n${output}\n`);
   }
+  // As `npm run build` does: bin/palisade.js runs the bundle, as users do (it ignores a stale one).
+  await run(process.execPath, [join(ROOT, "bin", "bundle.mjs")], { cwd: ROOT, ...(options.abortSignal ? { signal: options.abortSignal } : {}) });
   return { built: true, durationInMs: Date.now() - startedAt };
 }
 

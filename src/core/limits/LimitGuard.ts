@@ -1,7 +1,7 @@
 import { type Clock } from "../clock.js";
 import { ensureError, PalisadeError } from "../errors.js";
 import { type Logger } from "../logger.js";
-import { type Policy } from "../policy/schema.js";
+import { type Policy, type ProjectPolicy } from "../policy/schema.js";
 import { findPrice, microsToUsd, priceUsageMicros, type TokenUsage } from "../pricing/priceUsage.js";
 import { admissionDeltas } from "./admissionDeltas.js";
 import { type BudgetWarning } from "./BudgetWarning.js";
@@ -15,6 +15,7 @@ import { type ReserveInput } from "./ReserveInput.js";
 import { settlementDeltas } from "./settlementDeltas.js";
 import { SettlementWriter } from "./SettlementWriter.js";
 import { takeBackDeltas } from "./takeBackDeltas.js";
+import { countedExactly, countedTokens } from "./tokenEncodings.js";
 import { type UsageCounterStore } from "./UsageCounterStore.js";
 import { windowsAt } from "./windows.js";
 
@@ -111,12 +112,15 @@ export class LimitGuard {
 
     const countsTokens = budgeted || [project.limits, serviceAccount?.limits].some((limits) => limits?.tokensPerMinute !== undefined);
     const estimate = input.estimatedPromptTokens;
-    const promptTokens = !countsTokens ? 0 : typeof estimate === "function" ? estimate() : estimate;
-    const reservedTokens = Math.max(0, Math.ceil(promptTokens)) + Math.max(0, Math.ceil(input.maxOutputTokens));
-    const reservedUsdMicros = price === null ? 0 : priceUsageMicros(price, { inputTokens: promptTokens, outputTokens: input.maxOutputTokens });
-    const limited = admissionDeltas(input, windows, reservedTokens, reservedUsdMicros, this.holds.owner);
+    const counted = !countsTokens ? { tokens: 0, upperBound: false } : typeof estimate === "function" ? countedTokens(estimate) : { tokens: estimate, upperBound: false };
+    const sized = (promptTokens: number) => {
+      const reservedTokens = Math.max(0, Math.ceil(promptTokens)) + Math.max(0, Math.ceil(input.maxOutputTokens));
+      const reservedUsdMicros = price === null ? 0 : priceUsageMicros(price, { inputTokens: promptTokens, outputTokens: input.maxOutputTokens });
+      return { reservedTokens, reservedUsdMicros, limited: admissionDeltas(input, windows, reservedTokens, reservedUsdMicros, this.holds.owner) };
+    };
+    let { reservedTokens, reservedUsdMicros, limited } = sized(counted.tokens);
     const tracked = limited.length > 0 || budgeted;
-    const base = {
+    const base = () => ({
       projectId: project.id,
       keyId: input.keyId,
       serviceAccountId: serviceAccount?.id ?? null,
@@ -130,35 +134,50 @@ export class LimitGuard {
       price,
       tags: project.tags,
       budget,
-    };
+    });
 
-    if (!tracked) return { ...base, counted: false, headers: {}, held: [] };
+    if (!tracked) return { ...base(), counted: false, headers: {}, held: [] };
 
-    let result;
+    let result = await this.admitOrFallBack(project.id, limited, budget);
+    // Refused on an upper bound (the encoding was still loading): only the exact count may refuse.
+    if (result !== null && !result.applied && counted.upperBound && typeof estimate === "function") {
+      ({ reservedTokens, reservedUsdMicros, limited } = sized(countedExactly(estimate)));
+      result = await this.admitOrFallBack(project.id, limited, budget);
+    }
+    if (result === null) return { ...base(), counted: false, headers: {}, held: [] };
+
+    const headers = reservationHeaders(input, windows, result.counters, now);
+    if (!result.applied) throw limitRefusal(input, windows, result.refused, result.counters, headers, now, reservedTokens);
+    return { ...base(), counted: true, headers, held: limited.map(({ key, add, heldBy }) => ({ key, add, ...(heldBy === undefined ? {} : { heldBy }) })) };
+  }
+
+  /**
+   * One admission against the store. A store that cannot answer: 503 for a budget set to fail closed,
+   * else null (the request goes uncounted).
+   */
+  private async admitOrFallBack(projectId: string, limited: ReturnType<typeof admissionDeltas>, budget: ProjectPolicy["budget"]) {
+    const budgeted = budget !== undefined && (budget.dailyUsd !== undefined || budget.monthlyUsd !== undefined);
     try {
-      result = await this.admission.admit(project.id, limited);
+      let result = await this.admission.admit(projectId, limited);
       // Refused on budget: budget a dead instance still holds may be past its expiry. Sweep, then look once more.
-      if (!result.applied && budgeted && result.refused.some((key) => key.startsWith("R|")) && (await this.holds.reclaimBeforeRefusal(project.id)).length > 0) {
-        result = await this.admission.admit(project.id, limited);
+      if (!result.applied && budgeted && result.refused.some((key) => key.startsWith("R|")) && (await this.holds.reclaimBeforeRefusal(projectId)).length > 0) {
+        result = await this.admission.admit(projectId, limited);
       }
+      return result;
     } catch (error) {
       const failClosed = budgeted && budget.failClosed;
-      this.deps.logger.warn("limits store unavailable", { project: project.id, failClosed, error: ensureError(error).name });
+      this.deps.logger.warn("limits store unavailable", { project: projectId, failClosed, error: ensureError(error).name });
       if (failClosed) {
         throw new PalisadeError(
           503,
           "service_unavailable_error",
           "limits_unavailable",
-          `Usage limits for project "${project.id}" cannot be checked right now, and its budget is set to fail closed. Retry shortly; if it persists, check the counter store.`,
+          `Usage limits for project "${projectId}" cannot be checked right now, and its budget is set to fail closed. Retry shortly; if it persists, check the counter store.`,
           { headers: { "retry-after": "1" }, cause: error },
         );
       }
-      return { ...base, counted: false, headers: {}, held: [] };
+      return null;
     }
-
-    const headers = reservationHeaders(input, windows, result.counters, now);
-    if (!result.applied) throw limitRefusal(input, windows, result.refused, result.counters, headers, now, reservedTokens);
-    return { ...base, counted: true, headers, held: limited.map(({ key, add, heldBy }) => ({ key, add, ...(heldBy === undefined ? {} : { heldBy }) })) };
   }
 
   async settle(reservation: Reservation, usage: TokenUsage): Promise<SettleResult> {

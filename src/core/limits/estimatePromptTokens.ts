@@ -1,5 +1,5 @@
 import { TokenCountMemo } from "./TokenCountMemo.js";
-import { type TokenEncodingName, loadTokenEncoding, tokenCounterFor } from "./tokenEncodings.js";
+import { type TokenEncodingName, countWithUpperBoundUntilLoaded, exactTokenCounterFor, loadTokenEncoding } from "./tokenEncodings.js";
 
 /**
  * Prompt tokens as OpenAI counts a chat (the cookbook's `num_tokens_from_messages`): every message
@@ -32,40 +32,62 @@ export function encodingForModel(model: string): TokenEncodingName {
   return "o200k_base";
 }
 
-/** Loads the encodings these models count with (the app calls it at start-up with its policy's models). */
+const encodingsFor = (models: Iterable<string>): TokenEncodingName[] => [...new Set([...models].map(encodingForModel))];
+
+/** Loads the encodings these models count with. */
 export async function loadTokenEncodingsFor(models: Iterable<string>): Promise<void> {
-  await Promise.all([...new Set([...models].map(encodingForModel))].map(loadTokenEncoding));
+  await Promise.all(encodingsFor(models).map(loadTokenEncoding));
+}
+
+/**
+ * Until `loadTokenEncodingsFor` has loaded them, counts for these models are an upper bound (the app
+ * calls it at start-up with its policy's models, then loads them once its first answers are out).
+ */
+export function countWithUpperBoundUntilLoadedFor(models: Iterable<string>): void {
+  countWithUpperBoundUntilLoaded(encodingsFor(models));
 }
 
 /** Longer runs without whitespace are not tokenised: BPE merging is quadratic in a run's length. */
 export const MAX_TOKENISED_RUN = 256;
 const LONG_RUN = new RegExp(`\\S{${MAX_TOKENISED_RUN + 1},}`, "gu");
-const utf8 = new TextEncoder();
 
 /**
  * Tokens in `text` for the model's encoding. A run of more than MAX_TOKENISED_RUN characters without
  * whitespace counts as its UTF-8 length — an upper bound, since every token covers at least one byte —
  * so a megabyte of base64 costs linear time instead of blocking the event loop for minutes.
- * Settlement corrects the estimate with the upstream's real usage.
+ * While the encoding is still loading (see countWithUpperBoundUntilLoadedFor) the whole text counts
+ * that way, `upperBoundOfTextTokens`. Settlement corrects the estimate with the upstream's real usage.
  */
 export function countTextTokens(model: string, text: string): number {
   if (text.length === 0) return 0;
   const encoding = encodingForModel(model);
-  return memo.countOf(encoding, text, (whole) => countWithEncoding(encoding, whole));
+  const count = exactTokenCounterFor(encoding);
+  if (count === null) return upperBoundOfTextTokens(text);
+  return memo.countOf(encoding, text, (whole) => countLongRunsAsBytes(whole, (rest) => count(rest, PLAIN)));
 }
+
+/**
+ * Never fewer than the tokens of `text` in any byte-level BPE encoding (o200k_base, cl100k_base):
+ * every token stands for at least one byte of the text's UTF-8 (a lone surrogate is the 3 bytes of
+ * U+FFFD). Same shape as the exact count, so the long-run rule cannot make the bound the smaller.
+ */
+export function upperBoundOfTextTokens(text: string): number {
+  return countLongRunsAsBytes(text, utf8Bytes);
+}
+
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, "utf8");
 
 /** Repeated texts (the system prompt above all) are counted once; see TokenCountMemo. */
 const memo = new TokenCountMemo();
 
-function countWithEncoding(encoding: TokenEncodingName, text: string): number {
-  const count = tokenCounterFor(encoding);
-  if (text.length <= MAX_TOKENISED_RUN) return count(text, PLAIN);
+function countLongRunsAsBytes(text: string, count: (text: string) => number): number {
+  if (text.length <= MAX_TOKENISED_RUN) return count(text);
   let longRunBytes = 0;
   const rest = text.replace(LONG_RUN, (run) => {
-    longRunBytes += utf8.encode(run).byteLength;
+    longRunBytes += utf8Bytes(run);
     return " ";
   });
-  return longRunBytes + (rest.trim().length === 0 ? 0 : count(rest, PLAIN));
+  return longRunBytes + (rest.trim().length === 0 ? 0 : count(rest));
 }
 
 export function estimatePromptTokens(model: string, messages: readonly ChatMessageForCount[]): number {
