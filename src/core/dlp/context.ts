@@ -61,7 +61,7 @@ const adjacentNegative: Partial<Record<EntityType, WordList>> = {
 const NUMBER_WORDS: ReadonlySet<string> = new Set(["no", "nr", "n", "nº", "num", "number", "nummer", "numéro", "numero", "número", "id"]);
 
 const TYPES = Object.keys(positive) as EntityType[];
-const TYPE_INDEX = new Map(TYPES.map((type, index) => [type, index]));
+const TYPE_INDEX = Object.fromEntries(TYPES.map((type, index) => [type, index])) as Record<EntityType, number>;
 const POSITIVE = (i: number): number => 1 << i;
 const NEGATIVE = (i: number): number => 1 << (8 + i);
 const ADJACENT = (i: number): number => 1 << (16 + i);
@@ -91,7 +91,6 @@ function rolesOf(lower: string): number {
 
 /** 30 bits: small integers stay unboxed (a full 32-bit hash would be a heap number on every look-up). */
 const HASH_MASK = 0x3fffffff;
-const NONE: readonly KnownWord[] = [];
 
 function lowerCode(code: number): number {
   return (code >= 65 && code <= 90) || (code >= 0xc0 && code <= 0xde && code !== 0xd7) ? code + 32 : code;
@@ -104,24 +103,58 @@ function hashOf(lower: string): number {
   return hash;
 }
 
-interface KnownWord {
-  readonly lower: string;
-  readonly roles: number;
-}
+/**
+ * Lower-case words by their hash, in typed arrays (open addressing): a look-up of a word read in place
+ * is a few array reads, where a Map of numbers cost more than the rest of the context walk.
+ */
+class WordTable {
+  /** hash + 1 per slot (0: empty). */
+  readonly #keys: Int32Array;
+  readonly #entry: Int32Array;
+  readonly #mask: number;
+  readonly words: readonly string[];
+  readonly roles: Int32Array;
 
-function index(words: Iterable<string>, rolesFor: (lower: string) => number): Map<number, KnownWord[]> {
-  const map = new Map<number, KnownWord[]>();
-  for (const lower of words) map.set(hashOf(lower), [...(map.get(hashOf(lower)) ?? []), { lower, roles: rolesFor(lower) }]);
-  return map;
+  constructor(words: Iterable<string>, rolesFor: (lower: string) => number) {
+    this.words = [...new Set(words)];
+    this.roles = Int32Array.from(this.words, rolesFor);
+    let size = 16;
+    while (size < this.words.length * 4) size *= 2;
+    this.#keys = new Int32Array(size);
+    this.#entry = new Int32Array(size);
+    this.#mask = size - 1;
+    this.words.forEach((word, index) => {
+      const hash = hashOf(word);
+      let slot = hash & this.#mask;
+      while ((this.#keys[slot] ?? 0) !== 0) slot = (slot + 1) & this.#mask;
+      this.#keys[slot] = hash + 1;
+      this.#entry[slot] = index;
+    });
+  }
+
+  /** Roles of the listed word of `length` characters with this hash spelled at text[from...], or 0. */
+  find(hash: number, text: string, from: number, length: number): number {
+    const keys = this.#keys;
+    let slot = hash & this.#mask;
+    for (let key = keys[slot] ?? 0; key !== 0; key = keys[slot] ?? 0) {
+      if (key === hash + 1) {
+        const index = this.#entry[slot] ?? 0;
+        const word = this.words[index] ?? "";
+        if (word.length === length && spells(text, from, word)) return this.roles[index] ?? 0;
+      }
+      slot = (slot + 1) & this.#mask;
+    }
+    return 0;
+  }
 }
 
 const allLists = [...Object.values(positive), ...Object.values(negative), ...Object.values(adjacentNegative)];
 /** Every listed single word with all its roles (stems included); a word not listed can only have a stem's roles. */
-const KNOWN_WORDS = index(new Set([...allLists.flatMap((l) => [...l.words].filter((w) => !w.includes(" "))), ...NUMBER_WORDS, ...PHRASE_FIRST_WORDS]), rolesOf);
-const KNOWN_STEMS = index(new Set(allLists.flatMap((l) => l.stems)), rolesOf);
+const KNOWN_WORDS = new WordTable([...allLists.flatMap((l) => [...l.words].filter((w) => !w.includes(" "))), ...NUMBER_WORDS, ...PHRASE_FIRST_WORDS], rolesOf);
+const KNOWN_STEMS = new WordTable(allLists.flatMap((l) => l.stems), rolesOf);
 const STEM_LENGTHS = new Set(allLists.flatMap((l) => l.stems.map((stem) => stem.length)));
 const LONGEST_STEM = Math.max(0, ...STEM_LENGTHS);
-const IS_STEM_LENGTH = Array.from({ length: LONGEST_STEM + 1 }, (_, length) => STEM_LENGTHS.has(length));
+const IS_STEM_LENGTH = Uint8Array.from({ length: LONGEST_STEM + 1 }, (_, length) => (STEM_LENGTHS.has(length) ? 1 : 0));
 
 function spells(text: string, from: number, lower: string): boolean {
   for (let k = 0; k < lower.length; k += 1) if (lowerCode(text.charCodeAt(from + k)) !== lower.charCodeAt(k)) return false;
@@ -138,12 +171,9 @@ function wordRoles(text: string, from: number, to: number): number {
   for (let k = from; k < to; k += 1) {
     hash = (Math.imul(hash, 31) + lowerCode(text.charCodeAt(k))) & HASH_MASK;
     const length = k - from + 1;
-    if (length <= LONGEST_STEM && IS_STEM_LENGTH[length] === true) {
-      for (const stem of KNOWN_STEMS.get(hash) ?? NONE) if (spells(text, from, stem.lower)) stemRoles |= stem.roles;
-    }
+    if (length <= LONGEST_STEM && IS_STEM_LENGTH[length] === 1) stemRoles |= KNOWN_STEMS.find(hash, text, from, length);
   }
-  for (const word of KNOWN_WORDS.get(hash) ?? NONE) if (word.lower.length === to - from && spells(text, from, word.lower)) return word.roles;
-  return stemRoles;
+  return KNOWN_WORDS.find(hash, text, from, to - from) || stemRoles;
 }
 
 function isLetter(code: number): boolean {
@@ -168,7 +198,7 @@ function tailKind(text: string, from: number, to: number): "hash" | "separators"
  * ("Invoice no. 0301..."), any word in the window can be a positive or plain negative context word.
  */
 export function contextDelta(type: EntityType, text: string, start: number): number {
-  const index = TYPE_INDEX.get(type) ?? 0;
+  const index = TYPE_INDEX[type];
   const from = Math.max(0, start - CONTEXT_WINDOW_CHARS);
   let i = start;
   let sawPositive = false;
