@@ -75,6 +75,11 @@ export class StreamingInspector {
     return { ...this.#counts };
   }
 
+  /** Characters pushed and not yet released (nor dropped): the hold-back right now. */
+  get heldBackChars(): number {
+    return this.#pending.length;
+  }
+
   push(chunk: string): StreamVerdict {
     if (this.#blocked) return { release: "", blocked: true };
     this.#pending += chunk;
