@@ -35,37 +35,47 @@ function tokenStart(text: string, at: number): number {
   return start;
 }
 
-/** A view of `text` from `start` with line breaks inside a token removed, and where each view unit came from. */
+/** Where the line break at `i` ends, when the run after it is token material (a digit in it), or -1. */
+function continuationAfter(text: string, i: number): number {
+  let next = i + 1;
+  if (text.charCodeAt(i) === 13 && text.charCodeAt(next) === 10) next += 1;
+  // The continuation must look like token material (a digit in its run), not the next sentence.
+  let runEnd = next;
+  let hasDigit = false;
+  while (runEnd < text.length && isTokenChar(text.charCodeAt(runEnd))) {
+    if (isDigitCode(text.charCodeAt(runEnd))) hasDigit = true;
+    runEnd += 1;
+  }
+  return runEnd > next && hasDigit ? next : -1;
+}
+
+/**
+ * A view of `text` from `start` with line breaks inside a token removed, and where each view unit came
+ * from; null when no line break inside the token is followed by token material (checked first, without
+ * building anything: a token at the end of a line is the common case).
+ */
 function unwrapped(text: string, start: number, limit: number): { view: string; origin: number[] } | null {
+  let i = start;
+  while (i < text.length && i - start < limit && text.charCodeAt(i) > 32) i += 1;
+  const code = text.charCodeAt(i);
+  if (i === start || (code !== 10 && code !== 13) || !isTokenChar(text.charCodeAt(i - 1)) || continuationAfter(text, i) === -1) return null;
   let view = "";
   const origin: number[] = [];
-  let joined = false;
-  let i = start;
+  i = start;
   while (i < text.length && view.length < limit) {
-    const code = text.charCodeAt(i);
-    if ((code === 10 || code === 13) && view.length > 0 && isTokenChar(text.charCodeAt(i - 1))) {
-      let next = i + 1;
-      if (code === 13 && text.charCodeAt(next) === 10) next += 1;
-      // The continuation must look like token material (a digit in its run), not the next sentence.
-      let runEnd = next;
-      let hasDigit = false;
-      while (runEnd < text.length && isTokenChar(text.charCodeAt(runEnd))) {
-        if (isDigitCode(text.charCodeAt(runEnd))) hasDigit = true;
-        runEnd += 1;
-      }
-      if (runEnd > next && hasDigit) {
-        joined = true;
-        i = next;
-        continue;
-      }
-      break;
+    const unit = text.charCodeAt(i);
+    if ((unit === 10 || unit === 13) && view.length > 0 && isTokenChar(text.charCodeAt(i - 1))) {
+      const next = continuationAfter(text, i);
+      if (next === -1) break;
+      i = next;
+      continue;
     }
-    if (code <= 32) break;
+    if (unit <= 32) break;
     view += text.charAt(i);
     origin.push(i);
     i += 1;
   }
-  return joined ? { view, origin } : null;
+  return { view, origin };
 }
 
 /**
