@@ -96,6 +96,19 @@ function lowerCode(code: number): number {
   return (code >= 65 && code <= 90) || (code >= 0xc0 && code <= 0xde && code !== 0xd7) ? code + 32 : code;
 }
 
+function isLetter(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 0xc0 && code <= 0xff && code !== 0xd7 && code !== 0xf7) || code === 0xba;
+}
+
+/** Per one-byte code: its lower case when it is a letter, else 0 (the scan view is one-byte; one read instead of a chain of comparisons). */
+const LETTER_LOWER = Uint8Array.from({ length: 256 }, (_, code) => (isLetter(code) ? lowerCode(code) : 0));
+
+/** The lower-cased letter at text[i], or 0 when it is not a letter. */
+function letterAt(text: string, i: number): number {
+  const code = text.charCodeAt(i);
+  return code < 256 ? (LETTER_LOWER[code] ?? 0) : 0;
+}
+
 /** Hash of a lower-cased word, as `wordRoles` computes it while reading the text. */
 function hashOf(lower: string): number {
   let hash = 0;
@@ -157,7 +170,7 @@ const LONGEST_STEM = Math.max(0, ...STEM_LENGTHS);
 const IS_STEM_LENGTH = Uint8Array.from({ length: LONGEST_STEM + 1 }, (_, length) => (STEM_LENGTHS.has(length) ? 1 : 0));
 
 function spells(text: string, from: number, lower: string): boolean {
-  for (let k = 0; k < lower.length; k += 1) if (lowerCode(text.charCodeAt(from + k)) !== lower.charCodeAt(k)) return false;
+  for (let k = 0; k < lower.length; k += 1) if (letterAt(text, from + k) !== lower.charCodeAt(k)) return false;
   return true;
 }
 
@@ -169,15 +182,11 @@ function wordRoles(text: string, from: number, to: number): number {
   let hash = 0;
   let stemRoles = 0;
   for (let k = from; k < to; k += 1) {
-    hash = (Math.imul(hash, 31) + lowerCode(text.charCodeAt(k))) & HASH_MASK;
+    hash = (Math.imul(hash, 31) + letterAt(text, k)) & HASH_MASK;
     const length = k - from + 1;
     if (length <= LONGEST_STEM && IS_STEM_LENGTH[length] === 1) stemRoles |= KNOWN_STEMS.find(hash, text, from, length);
   }
   return KNOWN_WORDS.find(hash, text, from, to - from) || stemRoles;
-}
-
-function isLetter(code: number): boolean {
-  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 0xc0 && code <= 0xff && code !== 0xd7 && code !== 0xf7) || code === 0xba;
 }
 
 /** "#", or only separators (" no. ", ": ", " - ") between the last word and the candidate. */
@@ -211,14 +220,14 @@ export function contextDelta(type: EntityType, text: string, start: number): num
   let adjacentCandidate = false;
   let hashTail = false;
   while (i > from) {
-    if (!isLetter(text.charCodeAt(i - 1))) {
+    if (letterAt(text, i - 1) === 0) {
       i -= 1;
       continue;
     }
     const end = i;
-    while (i > from && isLetter(text.charCodeAt(i - 1))) i -= 1;
+    while (i > from && letterAt(text, i - 1) !== 0) i -= 1;
     // A word cut by the window's edge is not a context word.
-    if (i === from && from > 0 && isLetter(text.charCodeAt(from - 1))) break;
+    if (i === from && from > 0 && letterAt(text, from - 1) !== 0) break;
     let roles = wordRoles(text, i, end);
     if ((roles & PHRASE_START) !== 0 && followingStart !== -1) {
       const phrase = `${text.slice(i, end).toLowerCase()} ${text.slice(followingStart, followingEnd).toLowerCase()}`;

@@ -87,19 +87,22 @@ function bestOfCluster(cluster: Candidate[], kept: Candidate[]): void {
 /** Keeps the best of overlapping candidates (in text order). Overlaps are local, so each cluster is ranked on its own. */
 function resolveOverlaps(ordered: readonly Candidate[]): Candidate[] {
   const kept: Candidate[] = [];
-  const cluster: Candidate[] = [];
+  // Most candidates overlap nothing: a cluster array is made only when one does.
+  let single: Candidate | null = null;
+  let cluster: Candidate[] | null = null;
   let clusterEnd = -1;
   for (const candidate of ordered) {
     if (candidate.start >= clusterEnd) {
-      if (cluster.length === 1 && cluster[0] !== undefined) kept.push(cluster[0]);
-      else if (cluster.length > 1) bestOfCluster(cluster, kept);
-      cluster.length = 0;
-    }
-    cluster.push(candidate);
+      if (cluster !== null) bestOfCluster(cluster, kept);
+      else if (single !== null) kept.push(single);
+      single = candidate;
+      cluster = null;
+    } else if (cluster === null) cluster = single === null ? [candidate] : [single, candidate];
+    else cluster.push(candidate);
     clusterEnd = Math.max(clusterEnd, candidate.end);
   }
-  if (cluster.length === 1 && cluster[0] !== undefined) kept.push(cluster[0]);
-  else if (cluster.length > 1) bestOfCluster(cluster, kept);
+  if (cluster !== null) bestOfCluster(cluster, kept);
+  else if (single !== null) kept.push(single);
   return kept;
 }
 
@@ -116,12 +119,13 @@ export function scanNormalized(normalized: NormalizedText, options: ScanNormaliz
   const text = normalized.text;
   const { candidates, runEnds } = runDetectors(text, options);
   const ordered = inTextOrder(candidates, runEnds, (c) => c.score >= threshold && c.start >= fromIndex && (allow === null || !allow.has(allowlistKey(text.slice(c.start, c.end)))));
-  return resolveOverlaps(ordered).map((c) => {
-    const score = Math.round(c.score * 100) / 100;
-    if (normalized.map === null) return { type: c.type, start: c.start, end: c.end, score };
-    const [start, end] = toOriginalRange(normalized, c.start, c.end);
-    return { type: c.type, start, end, score };
-  });
+  // The candidates are this scan's own objects: they become the findings in place (one object per value, not two).
+  const findings: Finding[] = resolveOverlaps(ordered);
+  for (const c of findings as Candidate[]) {
+    c.score = Math.round(c.score * 100) / 100;
+    if (normalized.map !== null) [c.start, c.end] = toOriginalRange(normalized, c.start, c.end);
+  }
+  return findings;
 }
 
 /**
