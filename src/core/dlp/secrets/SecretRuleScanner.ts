@@ -5,7 +5,7 @@ import { type SecretRule } from "./SecretRule.js";
 
 interface CompiledRule {
   readonly rule: SecretRule;
-  /** The rule's pattern with indices (`d`) and sticky (`y`), so capture groups map to exact offsets. */
+  /** The rule's pattern, sticky (`y`), with indices (`d`) when a capture group is the secret, so it maps to exact offsets. */
   readonly pattern: RegExp;
   readonly groups: readonly number[];
 }
@@ -93,8 +93,10 @@ export class SecretRuleScanner {
 
   constructor(rules: readonly SecretRule[]) {
     for (const rule of rules) {
-      const flags = [...new Set(`${rule.pattern.flags.replace(/[gy]/g, "")}dy`)].join("");
-      const compiled: CompiledRule = { rule, pattern: new RegExp(rule.pattern.source, flags), groups: rule.secretGroups ?? [0] };
+      const groups = rule.secretGroups ?? [0];
+      // Match indices ("d") cost an array per group on every match: asked for only when a group other than the whole match is the secret.
+      const flags = [...new Set(`${rule.pattern.flags.replace(/[gyd]/g, "")}${groups.some((g) => g !== 0) ? "d" : ""}y`)].join("");
+      const compiled: CompiledRule = { rule, pattern: new RegExp(rule.pattern.source, flags), groups };
       for (const keyword of rule.keywords) {
         const first = keyword.charCodeAt(0);
         const second = keyword.charCodeAt(1);
@@ -163,11 +165,11 @@ export class SecretRuleScanner {
     const toOriginalEnd = (index: number): number => (origin === null ? index : (origin[index - 1] ?? -2) + 1);
     let end = -1;
     for (const group of compiled.groups) {
-      const span = match.indices?.[group];
+      const span = group === 0 ? null : match.indices?.[group];
       const secret = match[group];
-      if (span === undefined || secret === undefined || secret === "") continue;
-      const secretStart = toOriginal(span[0]);
-      let secretEnd = toOriginalEnd(span[1]);
+      if ((group !== 0 && span === undefined) || secret === undefined || secret === "") continue;
+      const secretStart = toOriginal(span?.[0] ?? match.index);
+      let secretEnd = toOriginalEnd(span?.[1] ?? match.index + secret.length);
       if (secretStart < 0 || !this.#accepts(rule, secret, text, secretStart)) continue;
       if (rule.extendTo !== undefined) secretEnd = rule.extendTo(text, secretEnd, match);
       out.push({ type: rule.type ?? "API_KEY", start: secretStart, end: secretEnd, score: rule.score ?? 0.95 });

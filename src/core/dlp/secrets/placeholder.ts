@@ -18,44 +18,46 @@ export function isPlaceholder(secret: string): boolean {
   return true;
 }
 
+/** Per one-byte code: how often it was seen in the current value, valid while `seenIn` holds the value's generation. */
 const counts = new Int32Array(256);
-/** c * log2(c) for counts up to 256, so the entropy of a one-byte value is a sum of table reads, not a log2 per distinct character. */
-const COUNT_LOG = Float64Array.from({ length: 257 }, (_, c) => (c === 0 ? 0 : c * Math.log2(c)));
+const seenIn = new Int32Array(256);
+let generation = 0;
+/** (c + 1) * log2(c + 1) - c * log2(c): what one more occurrence of a character adds to sum(c * log2(c)). */
+const STEP = Float64Array.from({ length: 257 }, (_, c) => (c + 1) * Math.log2(c + 1) - (c === 0 ? 0 : c * Math.log2(c)));
 
 function countLog(c: number): number {
-  return c <= 256 ? (COUNT_LOG[c] ?? 0) : c * Math.log2(c);
+  return c === 0 ? 0 : c * Math.log2(c);
 }
 
 /**
  * Bits per character: log2(n) - sum(c * log2(c)) / n over the counts c of each distinct character (the
- * same value as -sum(p * log2(p))). One-byte text (the scan view) counts in a reused array; anything else in a Map.
+ * same value as -sum(p * log2(p))), summed in ONE walk from a table (no log2 per distinct character, no
+ * second walk to reset the counts: a generation number tells stale counts). Other than one-byte text in a Map.
  */
 export function shannonEntropy(value: string): number {
   const n = value.length;
   if (n === 0) return 0;
-  let oneByte = true;
-  for (let i = 0; i < n; i += 1) {
-    const code = value.charCodeAt(i);
-    if (code > 255) {
-      oneByte = false;
-      break;
-    }
-    counts[code] = (counts[code] ?? 0) + 1;
+  generation = (generation + 1) | 0;
+  if (generation === 0) {
+    seenIn.fill(0);
+    generation = 1;
   }
   let sum = 0;
-  if (!oneByte) {
-    counts.fill(0);
+  let i = 0;
+  for (; i < n; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code > 255) break;
+    let c = seenIn[code] === generation ? (counts[code] ?? 0) : 0;
+    seenIn[code] = generation;
+    sum += c < 256 ? (STEP[c] ?? 0) : countLog(c + 1) - countLog(c);
+    c += 1;
+    counts[code] = c;
+  }
+  if (i < n) {
     const byChar = new Map<number, number>();
-    for (let i = 0; i < n; i += 1) byChar.set(value.charCodeAt(i), (byChar.get(value.charCodeAt(i)) ?? 0) + 1);
+    for (let k = 0; k < n; k += 1) byChar.set(value.charCodeAt(k), (byChar.get(value.charCodeAt(k)) ?? 0) + 1);
+    sum = 0;
     for (const count of byChar.values()) sum += countLog(count);
-  } else {
-    for (let i = 0; i < n; i += 1) {
-      const code = value.charCodeAt(i);
-      const count = counts[code] ?? 0;
-      if (count === 0) continue;
-      sum += countLog(count);
-      counts[code] = 0;
-    }
   }
   // Rounded to 12 decimals, so a value of exactly a threshold (3.5 bits) is not lost to the last bit of the sum.
   return Math.round((Math.log2(n) - sum / n) * 1e12) / 1e12;
