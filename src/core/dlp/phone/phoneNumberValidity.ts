@@ -49,7 +49,11 @@ function compile(region: string): RegionRules | null {
     nationalPrefix: typeof prefix === "string" && prefix !== "" ? prefix : null,
     lengths: lengthsOf(lengths) ?? new Set(),
     general: anchored(general),
-    types: types.flatMap((entry) => (Array.isArray(entry) && typeof entry[0] === "string" ? [{ pattern: anchored(entry[0]), lengths: lengthsOf(entry[1]) }] : [])),
+    // Mobile first (the second entry): most numbers in prompts are mobiles, and a fixed-line pattern is often the longest to fail.
+    // Any type's match makes the number valid, so the order changes no verdict.
+    types: [types[1], types[0], ...types.slice(2)].flatMap((entry) =>
+      Array.isArray(entry) && typeof entry[0] === "string" ? [{ pattern: anchored(entry[0]), lengths: lengthsOf(entry[1]) }] : [],
+    ),
   };
 }
 
