@@ -82,7 +82,12 @@ export class StreamingInspector {
 
   push(chunk: string): StreamVerdict {
     if (this.#blocked) return { release: "", blocked: true };
+    const growsLastWord = this.#swallow === null && this.#pending !== "" && !WHITESPACE.test(this.#pending.charAt(this.#pending.length - 1)) && !WHITESPACE.test(chunk);
     this.#pending += chunk;
+    // A chunk without whitespace only lengthens the held last word, which stays held, so a scan now would
+    // release little (at most a run of groups before the word). Waiting is the same as receiving this chunk
+    // joined to the next one (a coarser chunking: the same output), and the hold-back stays bounded.
+    if (growsLastWord && this.#pending.length <= this.#maxHoldBack / 2) return { release: "", blocked: false };
     return this.#step(false);
   }
 
