@@ -167,6 +167,7 @@ const KNOWN_WORDS = new WordTable([...allLists.flatMap((l) => [...l.words].filte
 const KNOWN_STEMS = new WordTable(allLists.flatMap((l) => l.stems), rolesOf);
 const STEM_LENGTHS = new Set(allLists.flatMap((l) => l.stems.map((stem) => stem.length)));
 const LONGEST_STEM = Math.max(0, ...STEM_LENGTHS);
+const SHORTEST_STEM = Math.min(...STEM_LENGTHS);
 const IS_STEM_LENGTH = Uint8Array.from({ length: LONGEST_STEM + 1 }, (_, length) => (STEM_LENGTHS.has(length) ? 1 : 0));
 
 function spells(text: string, from: number, lower: string): boolean {
@@ -175,16 +176,21 @@ function spells(text: string, from: number, lower: string): boolean {
 }
 
 /**
- * Roles of the word text[from, to), read in place: a hash of its lower-cased characters looked up in
- * tables built once (slicing and lower-casing every word of every window cost more than the detectors).
+ * Roles of the word text[from, to), read in place: its hash (of the lower-cased letters, computed by the
+ * caller while finding the word) looked up in tables built once; stems from the prefix hashes of the
+ * word's first letters, only as far as the longest stem (slicing and lower-casing every word of every
+ * window cost more than the detectors).
  */
-function wordRoles(text: string, from: number, to: number): number {
-  let hash = 0;
+function wordRoles(text: string, from: number, to: number, hash: number): number {
   let stemRoles = 0;
-  for (let k = from; k < to; k += 1) {
-    hash = (Math.imul(hash, 31) + letterAt(text, k)) & HASH_MASK;
-    const length = k - from + 1;
-    if (length <= LONGEST_STEM && IS_STEM_LENGTH[length] === 1) stemRoles |= KNOWN_STEMS.find(hash, text, from, length);
+  if (to - from >= SHORTEST_STEM) {
+    let prefix = 0;
+    const last = Math.min(to, from + LONGEST_STEM);
+    for (let k = from; k < last; k += 1) {
+      prefix = (Math.imul(prefix, 31) + letterAt(text, k)) & HASH_MASK;
+      const length = k - from + 1;
+      if (IS_STEM_LENGTH[length] === 1) stemRoles |= KNOWN_STEMS.find(prefix, text, from, length);
+    }
   }
   return KNOWN_WORDS.find(hash, text, from, to - from) || stemRoles;
 }
@@ -225,10 +231,17 @@ export function contextDelta(type: EntityType, text: string, start: number): num
       continue;
     }
     const end = i;
-    while (i > from && letterAt(text, i - 1) !== 0) i -= 1;
+    // The word's hash, built from its last letter back: sum of letter * 31^(letters after it), as `hashOf` computes it forwards.
+    let hash = 0;
+    let power = 1;
+    for (let letter = letterAt(text, i - 1); i > from && letter !== 0; letter = letterAt(text, i - 1)) {
+      hash = (hash + Math.imul(letter, power)) & HASH_MASK;
+      power = Math.imul(power, 31) & HASH_MASK;
+      i -= 1;
+    }
     // A word cut by the window's edge is not a context word.
     if (i === from && from > 0 && letterAt(text, from - 1) !== 0) break;
-    let roles = wordRoles(text, i, end);
+    let roles = wordRoles(text, i, end, hash);
     if ((roles & PHRASE_START) !== 0 && followingStart !== -1) {
       const phrase = `${text.slice(i, end).toLowerCase()} ${text.slice(followingStart, followingEnd).toLowerCase()}`;
       if (PHRASES.has(phrase)) roles |= rolesOf(phrase);
