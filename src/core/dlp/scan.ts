@@ -48,7 +48,11 @@ function inTextOrder(candidates: Candidate[], runEnds: readonly number[], keep: 
     if (end > from) {
       let ascending = true;
       for (let i = from + 1; i < end && ascending; i += 1) ascending = (candidates[i - 1]?.start ?? 0) <= (candidates[i]?.start ?? 0);
-      if (!ascending) candidates.splice(from, end - from, ...candidates.slice(from, end).sort(byStart));
+      if (!ascending) {
+        // Written back one by one: spreading a large run into splice() could overflow the stack.
+        const sorted = candidates.slice(from, end).sort(byStart);
+        for (let i = 0; i < sorted.length; i += 1) candidates[from + i] = sorted[i] as Candidate;
+      }
       heads.push(from);
       ends.push(end);
     }
