@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { scan } from "../src/core/dlp/index.js";
+import { scan, StreamingInspector } from "../src/core/dlp/index.js";
 import { ENTITY_TYPES, type EntityType } from "../src/core/dlp/types.js";
 import { denseDocument, proseDocument } from "./dlpDocuments.js";
 
@@ -99,6 +99,43 @@ function throughput(docs: readonly string[], minDurationInMs: number): { mbPerSe
   return { mbPerSecond: processed / 1e6 / seconds, mbPerCpuSecond: processed / 1e6 / cpuSeconds, perDocMs };
 }
 
+/**
+ * A completion streamed through StreamingInspector (action "redact") in chunks of `chunkChars`, as an
+ * upstream's deltas arrive (one token is about four characters): throughput per CPU-second, and the
+ * hold-back after each push (characters pushed but not yet released), on average and at most.
+ */
+function streamThroughput(docs: readonly string[], chunkChars: number, minDurationInMs: number): { mbPerCpuSecond: number; meanHoldBack: number; maxHoldBack: number } {
+  let holdBackSum = 0;
+  let holdBackMax = 0;
+  let pushes = 0;
+  const streamOne = (doc: string, measureHoldBack: boolean): void => {
+    const inspector = new StreamingInspector({ action: "redact" });
+    for (let at = 0; at < doc.length; at += chunkChars) {
+      inspector.push(doc.slice(at, at + chunkChars));
+      if (measureHoldBack) {
+        const held = inspector.heldBackChars;
+        holdBackSum += held;
+        holdBackMax = Math.max(holdBackMax, held);
+        pushes += 1;
+      }
+    }
+    inspector.end();
+  };
+  const bytes = docs.reduce((sum, d) => sum + Buffer.byteLength(d), 0);
+  const warmUntil = performance.now() + Math.min(500, minDurationInMs / 2);
+  for (let warmed = 0; performance.now() < warmUntil || warmed < 1e6; warmed += bytes) for (const d of docs) streamOne(d, false);
+  let processed = 0;
+  const cpuStarted = process.cpuUsage();
+  const started = performance.now();
+  while (performance.now() - started < minDurationInMs) {
+    for (const d of docs) streamOne(d, false);
+    processed += bytes;
+  }
+  const cpu = process.cpuUsage(cpuStarted);
+  for (const d of docs) streamOne(d, true);
+  return { mbPerCpuSecond: processed / 1e6 / ((cpu.user + cpu.system) / 1e6), meanHoldBack: holdBackSum / Math.max(1, pushes), maxHoldBack: holdBackMax };
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -122,6 +159,13 @@ export async function runDlpBench(options: { quick: boolean }): Promise<Record<s
   const denseText = throughput(denseLines, duration);
   const denseText4k = throughput(denseLines4k, duration);
   const proseText = throughput(prose, duration);
+  // Completions of 4 KB streamed in deltas of 4 characters (one token an event) and of 32 (batched deltas).
+  const proseCompletions = Array.from({ length: 8 }, (_, i) => proseDocument(4096, 4000 + i));
+  const denseCompletions = Array.from({ length: 8 }, (_, i) => denseDocument(4096, 5000 + i));
+  const streamProse4 = streamThroughput(proseCompletions, 4, duration);
+  const streamDense4 = streamThroughput(denseCompletions, 4, duration);
+  const streamProse32 = streamThroughput(proseCompletions, 32, duration);
+  const streamDense32 = streamThroughput(denseCompletions, 32, duration);
   const result: Record<string, number> = {
     mbPerSecond: small.mbPerSecond,
     mbPerSecond4k: small.mbPerSecond,
@@ -136,6 +180,14 @@ export async function runDlpBench(options: { quick: boolean }): Promise<Record<s
     cpuMbPerSecondDenseLines4k: denseText4k.mbPerCpuSecond,
     p99MsDenseLines4k: percentile(denseText4k.perDocMs, 99),
     cpuMbPerSecondProse: proseText.mbPerCpuSecond,
+    streamCpuMbPerSecondProse4: streamProse4.mbPerCpuSecond,
+    streamCpuMbPerSecondDense4: streamDense4.mbPerCpuSecond,
+    streamCpuMbPerSecondProse32: streamProse32.mbPerCpuSecond,
+    streamCpuMbPerSecondDense32: streamDense32.mbPerCpuSecond,
+    streamHoldBackMeanCharsProse4: streamProse4.meanHoldBack,
+    streamHoldBackMaxCharsProse4: streamProse4.maxHoldBack,
+    streamHoldBackMeanCharsDense4: streamDense4.meanHoldBack,
+    streamHoldBackMaxCharsDense4: streamDense4.maxHoldBack,
   };
   const quality = measureQuality(corpus);
   const total = { truePositives: 0, falsePositives: 0, falseNegatives: 0 };

@@ -1,6 +1,8 @@
+import { KeywordIndex } from "./KeywordIndex.js";
 import { normalizeForScan, toOriginalOffset, toViewOffset } from "./normalizeForScan.js";
 import { Redactor } from "./Redactor.js";
 import { scanNormalized } from "./scan.js";
+import { SECRET_RULES } from "./secrets/secretRules.js";
 import { type EntityType, type Finding, type ScanOptions } from "./types.js";
 
 export interface StreamingInspectorOptions extends ScanOptions {
@@ -22,7 +24,12 @@ const GROUP = /^[\p{L}\p{N}+()./\-#:]{1,8}$/u;
 // A line break counts as a blank here: a card, IBAN or token may be wrapped onto the next line.
 const SPACE_OR_TAB = /[ \t\r\n]/;
 const BLANK = /[ \t\r\n]/;
-const WRAPPABLE = /^(?=[^]*[A-Za-z0-9]$)(?:[^]*\d|[A-Za-z0-9+/=_-]{16,}$)/;
+// A word the scanner may join with the next line: it ends in a token character (as the rejoining of
+// wrapped tokens requires) and has a digit (a card, IBAN or token piece) or is a long run of token characters.
+const WRAPPABLE = /^(?=[^]*[A-Za-z0-9+/=_-]$)(?:[^]*\d|[A-Za-z0-9+/=_-]{16,}$)/;
+const ENDS_IN_TOKEN_CHARACTER = /[A-Za-z0-9+/=_-]$/;
+/** A secret rule's keyword in the word: a short token start without digits ("sk-ant-", "xoxb-") that the scanner joins with the next line. */
+const SECRET_KEYWORDS = new KeywordIndex([SECRET_RULES.flatMap((rule) => rule.keywords)]);
 const LINE_BREAK = /[\r\n]/;
 /** Blanks a wrapped value may have at its line break (the IBAN detector allows two of " ", "\r", "\n"). */
 const WRAP_GAP = /^[ \r\n]*[\r\n][ \r\n]*$/;
@@ -68,9 +75,19 @@ export class StreamingInspector {
     return { ...this.#counts };
   }
 
+  /** Characters pushed and not yet released (nor dropped): the hold-back right now. */
+  get heldBackChars(): number {
+    return this.#pending.length;
+  }
+
   push(chunk: string): StreamVerdict {
     if (this.#blocked) return { release: "", blocked: true };
+    const growsLastWord = this.#swallow === null && this.#pending !== "" && !WHITESPACE.test(this.#pending.charAt(this.#pending.length - 1)) && !WHITESPACE.test(chunk);
     this.#pending += chunk;
+    // A chunk without whitespace only lengthens the held last word, which stays held, so a scan now would
+    // release little (at most a run of groups before the word). Waiting is the same as receiving this chunk
+    // joined to the next one (a coarser chunking: the same output), and the hold-back stays bounded.
+    if (growsLastWord && this.#pending.length <= this.#maxHoldBack / 2) return { release: "", blocked: false };
     return this.#step(false);
   }
 
@@ -164,14 +181,16 @@ export class StreamingInspector {
   /**
    * May the value ending at `lineEnd` go on after the blanks up to `next`? The scanner joins a wrapped value
    * over one line break with at most two blanks in all (an IBAN's widest rule), when its first line ends in
-   * an IBAN's first groups, or in a card or token piece (a digit, or a long run of token characters).
+   * an IBAN's first groups, or in a card or token piece (a digit, a long run of token characters, or a secret
+ * rule's keyword such as "sk-ant-").
    */
   #mayContinueOnNextLine(text: string, lineEnd: number, next: number): boolean {
     if (next - lineEnd > 2 || !WRAP_GAP.test(text.slice(lineEnd, next))) return false;
     if (IBAN_START.test(text.slice(Math.max(0, lineEnd - MAX_WRAPPED_IBAN_CHARS), lineEnd))) return true;
     let wordStart = lineEnd;
     while (wordStart > 0 && !WHITESPACE.test(text.charAt(wordStart - 1))) wordStart -= 1;
-    if (!WRAPPABLE.test(text.slice(wordStart, lineEnd))) return false;
+    const word = text.slice(wordStart, lineEnd);
+    if (!WRAPPABLE.test(word) && !(ENDS_IN_TOKEN_CHARACTER.test(word) && (SECRET_KEYWORDS.find(word)[0]?.length ?? 0) > 0)) return false;
     // A card or token goes on with a run of token characters that has a digit (the scanner's rule); a
     // finished run without one ("Please ...") is the next sentence. The next line may not have come yet.
     let runEnd = next;

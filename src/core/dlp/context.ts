@@ -61,7 +61,7 @@ const adjacentNegative: Partial<Record<EntityType, WordList>> = {
 const NUMBER_WORDS: ReadonlySet<string> = new Set(["no", "nr", "n", "nº", "num", "number", "nummer", "numéro", "numero", "número", "id"]);
 
 const TYPES = Object.keys(positive) as EntityType[];
-const TYPE_INDEX = new Map(TYPES.map((type, index) => [type, index]));
+const TYPE_INDEX = Object.fromEntries(TYPES.map((type, index) => [type, index])) as Record<EntityType, number>;
 const POSITIVE = (i: number): number => 1 << i;
 const NEGATIVE = (i: number): number => 1 << (8 + i);
 const ADJACENT = (i: number): number => 1 << (16 + i);
@@ -91,10 +91,22 @@ function rolesOf(lower: string): number {
 
 /** 30 bits: small integers stay unboxed (a full 32-bit hash would be a heap number on every look-up). */
 const HASH_MASK = 0x3fffffff;
-const NONE: readonly KnownWord[] = [];
 
 function lowerCode(code: number): number {
   return (code >= 65 && code <= 90) || (code >= 0xc0 && code <= 0xde && code !== 0xd7) ? code + 32 : code;
+}
+
+function isLetter(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 0xc0 && code <= 0xff && code !== 0xd7 && code !== 0xf7) || code === 0xba;
+}
+
+/** Per one-byte code: its lower case when it is a letter, else 0 (the scan view is one-byte; one read instead of a chain of comparisons). */
+const LETTER_LOWER = Uint8Array.from({ length: 256 }, (_, code) => (isLetter(code) ? lowerCode(code) : 0));
+
+/** The lower-cased letter at text[i], or 0 when it is not a letter. */
+function letterAt(text: string, i: number): number {
+  const code = text.charCodeAt(i);
+  return code < 256 ? (LETTER_LOWER[code] ?? 0) : 0;
 }
 
 /** Hash of a lower-cased word, as `wordRoles` computes it while reading the text. */
@@ -104,50 +116,83 @@ function hashOf(lower: string): number {
   return hash;
 }
 
-interface KnownWord {
-  readonly lower: string;
-  readonly roles: number;
-}
+/**
+ * Lower-case words by their hash, in typed arrays (open addressing): a look-up of a word read in place
+ * is a few array reads, where a Map of numbers cost more than the rest of the context walk.
+ */
+class WordTable {
+  /** hash + 1 per slot (0: empty). */
+  readonly #keys: Int32Array;
+  readonly #entry: Int32Array;
+  readonly #mask: number;
+  readonly words: readonly string[];
+  readonly roles: Int32Array;
 
-function index(words: Iterable<string>, rolesFor: (lower: string) => number): Map<number, KnownWord[]> {
-  const map = new Map<number, KnownWord[]>();
-  for (const lower of words) map.set(hashOf(lower), [...(map.get(hashOf(lower)) ?? []), { lower, roles: rolesFor(lower) }]);
-  return map;
+  constructor(words: Iterable<string>, rolesFor: (lower: string) => number) {
+    this.words = [...new Set(words)];
+    this.roles = Int32Array.from(this.words, rolesFor);
+    let size = 16;
+    while (size < this.words.length * 4) size *= 2;
+    this.#keys = new Int32Array(size);
+    this.#entry = new Int32Array(size);
+    this.#mask = size - 1;
+    this.words.forEach((word, index) => {
+      const hash = hashOf(word);
+      let slot = hash & this.#mask;
+      while ((this.#keys[slot] ?? 0) !== 0) slot = (slot + 1) & this.#mask;
+      this.#keys[slot] = hash + 1;
+      this.#entry[slot] = index;
+    });
+  }
+
+  /** Roles of the listed word of `length` characters with this hash spelled at text[from...], or 0. */
+  find(hash: number, text: string, from: number, length: number): number {
+    const keys = this.#keys;
+    let slot = hash & this.#mask;
+    for (let key = keys[slot] ?? 0; key !== 0; key = keys[slot] ?? 0) {
+      if (key === hash + 1) {
+        const index = this.#entry[slot] ?? 0;
+        const word = this.words[index] ?? "";
+        if (word.length === length && spells(text, from, word)) return this.roles[index] ?? 0;
+      }
+      slot = (slot + 1) & this.#mask;
+    }
+    return 0;
+  }
 }
 
 const allLists = [...Object.values(positive), ...Object.values(negative), ...Object.values(adjacentNegative)];
 /** Every listed single word with all its roles (stems included); a word not listed can only have a stem's roles. */
-const KNOWN_WORDS = index(new Set([...allLists.flatMap((l) => [...l.words].filter((w) => !w.includes(" "))), ...NUMBER_WORDS, ...PHRASE_FIRST_WORDS]), rolesOf);
-const KNOWN_STEMS = index(new Set(allLists.flatMap((l) => l.stems)), rolesOf);
+const KNOWN_WORDS = new WordTable([...allLists.flatMap((l) => [...l.words].filter((w) => !w.includes(" "))), ...NUMBER_WORDS, ...PHRASE_FIRST_WORDS], rolesOf);
+const KNOWN_STEMS = new WordTable(allLists.flatMap((l) => l.stems), rolesOf);
 const STEM_LENGTHS = new Set(allLists.flatMap((l) => l.stems.map((stem) => stem.length)));
 const LONGEST_STEM = Math.max(0, ...STEM_LENGTHS);
-const IS_STEM_LENGTH = Array.from({ length: LONGEST_STEM + 1 }, (_, length) => STEM_LENGTHS.has(length));
+const SHORTEST_STEM = Math.min(...STEM_LENGTHS);
+const IS_STEM_LENGTH = Uint8Array.from({ length: LONGEST_STEM + 1 }, (_, length) => (STEM_LENGTHS.has(length) ? 1 : 0));
 
 function spells(text: string, from: number, lower: string): boolean {
-  for (let k = 0; k < lower.length; k += 1) if (lowerCode(text.charCodeAt(from + k)) !== lower.charCodeAt(k)) return false;
+  for (let k = 0; k < lower.length; k += 1) if (letterAt(text, from + k) !== lower.charCodeAt(k)) return false;
   return true;
 }
 
 /**
- * Roles of the word text[from, to), read in place: a hash of its lower-cased characters looked up in
- * tables built once (slicing and lower-casing every word of every window cost more than the detectors).
+ * Roles of the word text[from, to), read in place: its hash (of the lower-cased letters, computed by the
+ * caller while finding the word) looked up in tables built once; stems from the prefix hashes of the
+ * word's first letters, only as far as the longest stem (slicing and lower-casing every word of every
+ * window cost more than the detectors).
  */
-function wordRoles(text: string, from: number, to: number): number {
-  let hash = 0;
+function wordRoles(text: string, from: number, to: number, hash: number): number {
   let stemRoles = 0;
-  for (let k = from; k < to; k += 1) {
-    hash = (Math.imul(hash, 31) + lowerCode(text.charCodeAt(k))) & HASH_MASK;
-    const length = k - from + 1;
-    if (length <= LONGEST_STEM && IS_STEM_LENGTH[length] === true) {
-      for (const stem of KNOWN_STEMS.get(hash) ?? NONE) if (spells(text, from, stem.lower)) stemRoles |= stem.roles;
+  if (to - from >= SHORTEST_STEM) {
+    let prefix = 0;
+    const last = Math.min(to, from + LONGEST_STEM);
+    for (let k = from; k < last; k += 1) {
+      prefix = (Math.imul(prefix, 31) + letterAt(text, k)) & HASH_MASK;
+      const length = k - from + 1;
+      if (IS_STEM_LENGTH[length] === 1) stemRoles |= KNOWN_STEMS.find(prefix, text, from, length);
     }
   }
-  for (const word of KNOWN_WORDS.get(hash) ?? NONE) if (word.lower.length === to - from && spells(text, from, word.lower)) return word.roles;
-  return stemRoles;
-}
-
-function isLetter(code: number): boolean {
-  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 0xc0 && code <= 0xff && code !== 0xd7 && code !== 0xf7) || code === 0xba;
+  return KNOWN_WORDS.find(hash, text, from, to - from) || stemRoles;
 }
 
 /** "#", or only separators (" no. ", ": ", " - ") between the last word and the candidate. */
@@ -168,7 +213,7 @@ function tailKind(text: string, from: number, to: number): "hash" | "separators"
  * ("Invoice no. 0301..."), any word in the window can be a positive or plain negative context word.
  */
 export function contextDelta(type: EntityType, text: string, start: number): number {
-  const index = TYPE_INDEX.get(type) ?? 0;
+  const index = TYPE_INDEX[type];
   const from = Math.max(0, start - CONTEXT_WINDOW_CHARS);
   let i = start;
   let sawPositive = false;
@@ -181,15 +226,22 @@ export function contextDelta(type: EntityType, text: string, start: number): num
   let adjacentCandidate = false;
   let hashTail = false;
   while (i > from) {
-    if (!isLetter(text.charCodeAt(i - 1))) {
+    if (letterAt(text, i - 1) === 0) {
       i -= 1;
       continue;
     }
     const end = i;
-    while (i > from && isLetter(text.charCodeAt(i - 1))) i -= 1;
+    // The word's hash, built from its last letter back: sum of letter * 31^(letters after it), as `hashOf` computes it forwards.
+    let hash = 0;
+    let power = 1;
+    for (let letter = letterAt(text, i - 1); i > from && letter !== 0; letter = letterAt(text, i - 1)) {
+      hash = (hash + Math.imul(letter, power)) & HASH_MASK;
+      power = Math.imul(power, 31) & HASH_MASK;
+      i -= 1;
+    }
     // A word cut by the window's edge is not a context word.
-    if (i === from && from > 0 && isLetter(text.charCodeAt(from - 1))) break;
-    let roles = wordRoles(text, i, end);
+    if (i === from && from > 0 && letterAt(text, from - 1) !== 0) break;
+    let roles = wordRoles(text, i, end, hash);
     if ((roles & PHRASE_START) !== 0 && followingStart !== -1) {
       const phrase = `${text.slice(i, end).toLowerCase()} ${text.slice(followingStart, followingEnd).toLowerCase()}`;
       if (PHRASES.has(phrase)) roles |= rolesOf(phrase);

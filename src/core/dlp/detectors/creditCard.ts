@@ -21,31 +21,39 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+/** The number the first `count` digits spell. */
+function prefix(digits: readonly number[], count: number): number {
+  let value = 0;
+  for (let i = 0; i < count; i += 1) value = value * 10 + (digits[i] ?? 0);
+  return value;
+}
+
 /** Issuer prefixes and lengths of the major brands (Visa, Mastercard incl. 2-series, Amex, Discover, JCB, Diners, UnionPay, Maestro, Mir, RuPay). */
-export function knownBrand(digits: string): boolean {
+export function knownBrand(digits: readonly number[]): boolean {
   const n = digits.length;
-  const first = digits.charAt(0);
-  if (first !== "2" && first !== "3" && first !== "4" && first !== "5" && first !== "6") return false;
-  const p2 = Number(digits.slice(0, 2));
-  const p3 = Number(digits.slice(0, 3));
-  const p4 = Number(digits.slice(0, 4));
-  const p6 = Number(digits.slice(0, 6));
+  const first = digits[0] ?? 0;
+  if (first < 2 || first > 6) return false;
+  const p2 = prefix(digits, 2);
+  const p3 = prefix(digits, 3);
+  const p4 = prefix(digits, 4);
   switch (first) {
-    case "4":
+    case 4:
       return n === 13 || n === 16 || n === 19;
-    case "5":
+    case 5:
       if (p2 >= 51 && p2 <= 55) return n === 16;
       return n >= 13; // Maestro 50, 56-59 and RuPay 508
-    case "2":
+    case 2:
       if (p4 >= 2221 && p4 <= 2720) return n === 16;
       return p4 >= 2200 && p4 <= 2204 && n >= 16; // Mir
-    case "3":
+    case 3:
       if (p2 === 34 || p2 === 37) return n === 15;
       if (p4 >= 3528 && p4 <= 3589) return n >= 16;
       if ((p3 >= 300 && p3 <= 305) || p4 === 3095 || p2 === 36 || p2 === 38 || p2 === 39) return n >= 14;
       return false;
-    case "6":
+    case 6: {
+      const p6 = prefix(digits, 6);
       return n >= 13 || (p6 >= 622126 && p6 <= 622925); // Discover, UnionPay, Maestro, RuPay, Verve
+    }
     default:
       return false;
   }
@@ -113,7 +121,7 @@ export function creditCardAt(text: string, position: number, out: Candidate[]): 
   const end = CANDIDATE.lastIndex;
   const base = readCandidate(text, position, end, scratch);
   if (base === null || scratch.length < 13 || scratch.length > 19) return -1;
-  if (!luhnValidDigits(scratch) || oneRepeatedDigit(scratch) || !knownBrand(scratch.join(""))) return -1;
+  if (!luhnValidDigits(scratch) || oneRepeatedDigit(scratch) || !knownBrand(scratch)) return -1;
   out.push({ type: "CREDIT_CARD", start: position, end, score: scoreWithContext("CREDIT_CARD", base, text, position) });
   return end;
 }

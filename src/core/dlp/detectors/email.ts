@@ -14,7 +14,6 @@ function isLocalChar(code: number): boolean {
 function isDomainChar(code: number): boolean {
   return isLetterOrDigit(code) || code === 46 || code === 45;
 }
-const LABEL = /^(?!-)[A-Za-z0-9\-\u00AA\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u00FF]{1,63}(?<!-)$/;
 const TLD = /^(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{2,59}|[\u00AA\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u00FF]{2,63})$/;
 // "icon@2x.png" is a file name, not an address: no such top-level domains exist.
 const FILE_EXTENSIONS = new Set(["png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "pdf", "js", "ts", "css", "html", "json", "txt", "md"]);
@@ -39,6 +38,28 @@ function insideCredentials(text: string, localStart: number): boolean {
   return !MAIL_LABEL.test(text.slice(i, colon));
 }
 
+function hasDoubleDot(text: string, from: number, to: number): boolean {
+  for (let i = from + 1; i < to; i += 1) if (text.charCodeAt(i) === 46 && text.charCodeAt(i - 1) === 46) return true;
+  return false;
+}
+
+/**
+ * Labels of the domain text[from, to) (domain characters only): at least two, each 1-63 long, not starting
+ * or ending with "-". Returns where the last label (the TLD) starts, or -1. One walk, no split.
+ */
+function domainLabelsValid(text: string, from: number, to: number): number {
+  let labelStart = from;
+  let labels = 0;
+  for (let i = from; i <= to; i += 1) {
+    if (i < to && text.charCodeAt(i) !== 46) continue;
+    const length = i - labelStart;
+    if (length < 1 || length > 63 || text.charCodeAt(labelStart) === 45 || text.charCodeAt(i - 1) === 45) return -1;
+    labels += 1;
+    if (i < to) labelStart = i + 1;
+  }
+  return labels >= 2 ? labelStart : -1;
+}
+
 /** Finds addresses by their "@" and grows outwards: one cheap indexOf pass instead of a regex from every letter. */
 export function detectEmails(text: string, out: Candidate[]): void {
   let at = text.indexOf("@");
@@ -49,22 +70,19 @@ export function detectEmails(text: string, out: Candidate[]): void {
     let end = at + 1;
     while (end < text.length && isDomainChar(text.charCodeAt(end)) && end - at <= 253) end += 1;
     while (end > at + 1 && (text.charAt(end - 1) === "." || text.charAt(end - 1) === "-")) end -= 1;
-    const local = text.slice(start, at);
     if (insideCredentials(text, start)) {
       at = text.indexOf("@", at + 1);
       continue;
     }
-    const domain = text.slice(at + 1, end);
-    const labels = domain.split(".");
-    const tld = labels[labels.length - 1] ?? "";
+    const tldStart = domainLabelsValid(text, at + 1, end);
+    const tld = tldStart === -1 ? "" : text.slice(tldStart, end);
     const valid =
-      local.length > 0 &&
-      !local.endsWith(".") &&
-      !local.includes("..") &&
-      labels.length >= 2 &&
-      labels.every((label) => LABEL.test(label)) &&
+      start < at &&
+      text.charCodeAt(at - 1) !== 46 &&
+      !hasDoubleDot(text, start, at) &&
+      tldStart !== -1 &&
       TLD.test(tld) &&
-      !FILE_EXTENSIONS.has(tld.toLowerCase()) &&
+      !(tld.length <= 4 && FILE_EXTENSIONS.has(tld.toLowerCase())) &&
       text.charAt(end) !== "@";
     if (valid) out.push({ type: "EMAIL_ADDRESS", start, end, score: scoreWithContext("EMAIL_ADDRESS", 0.9, text, start) });
     at = text.indexOf("@", at + 1);

@@ -65,11 +65,20 @@ function nationalKind(digits: string, plan: RegionPlan): NationalKind {
   return null;
 }
 
-const ONLY_DIGITS = /^\d+$/;
-const NOT_DIGITS = /\D/g;
-
+/** The digits of a candidate, joined from its digit groups (a regular-expression replace per candidate cost more). */
 function digitsOf(value: string): string {
-  return ONLY_DIGITS.test(value) ? value : value.replace(NOT_DIGITS, "");
+  let digits = "";
+  let groupStart = -1;
+  for (let i = 0; i <= value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code >= 48 && code <= 57) {
+      if (groupStart === -1) groupStart = i;
+    } else if (groupStart !== -1) {
+      digits = groupStart === 0 && i === value.length ? value : digits + value.slice(groupStart, i);
+      groupStart = -1;
+    }
+  }
+  return digits;
 }
 
 /** Tries a phone number starting exactly at `position`; returns its end, or -1. */

@@ -49,7 +49,11 @@ function compile(region: string): RegionRules | null {
     nationalPrefix: typeof prefix === "string" && prefix !== "" ? prefix : null,
     lengths: lengthsOf(lengths) ?? new Set(),
     general: anchored(general),
-    types: types.flatMap((entry) => (Array.isArray(entry) && typeof entry[0] === "string" ? [{ pattern: anchored(entry[0]), lengths: lengthsOf(entry[1]) }] : [])),
+    // Mobile first (the second entry): most numbers in prompts are mobiles, and a fixed-line pattern is often the longest to fail.
+    // Any type's match makes the number valid, so the order changes no verdict.
+    types: [types[1], types[0], ...types.slice(2)].flatMap((entry) =>
+      Array.isArray(entry) && typeof entry[0] === "string" ? [{ pattern: anchored(entry[0]), lengths: lengthsOf(entry[1]) }] : [],
+    ),
   };
 }
 
@@ -72,10 +76,17 @@ export function isValidNationalNumber(nationalNumber: string, region: string): b
   return false;
 }
 
+/** Regions by calling code as a number (calling codes have no leading zero), so a look-up needs no slice. */
+const REGIONS_BY_CODE: (readonly string[] | undefined)[] = [];
+for (const [code, regions] of Object.entries(callingCodes)) if (!code.startsWith("0")) REGIONS_BY_CODE[Number(code)] = regions;
+
 /** Digits after "+" or "00": a calling code of one to three digits, then a number valid in one of its regions. */
 export function isValidInternationalNumber(digits: string): boolean {
+  if (digits.charCodeAt(0) === 48) return false;
+  let code = 0;
   for (let codeLength = 1; codeLength <= 3 && codeLength < digits.length; codeLength += 1) {
-    const regions = callingCodes[digits.slice(0, codeLength)];
+    code = code * 10 + digits.charCodeAt(codeLength - 1) - 48;
+    const regions = REGIONS_BY_CODE[code];
     if (regions === undefined) continue;
     const national = digits.slice(codeLength);
     for (const region of regions) {

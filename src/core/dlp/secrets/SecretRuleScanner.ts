@@ -5,7 +5,7 @@ import { type SecretRule } from "./SecretRule.js";
 
 interface CompiledRule {
   readonly rule: SecretRule;
-  /** The rule's pattern with indices (`d`) and sticky (`y`), so capture groups map to exact offsets. */
+  /** The rule's pattern, sticky (`y`), with indices (`d`) when a capture group is the secret, so it maps to exact offsets. */
   readonly pattern: RegExp;
   readonly groups: readonly number[];
 }
@@ -35,37 +35,47 @@ function tokenStart(text: string, at: number): number {
   return start;
 }
 
-/** A view of `text` from `start` with line breaks inside a token removed, and where each view unit came from. */
+/** Where the line break at `i` ends, when the run after it is token material (a digit in it), or -1. */
+function continuationAfter(text: string, i: number): number {
+  let next = i + 1;
+  if (text.charCodeAt(i) === 13 && text.charCodeAt(next) === 10) next += 1;
+  // The continuation must look like token material (a digit in its run), not the next sentence.
+  let runEnd = next;
+  let hasDigit = false;
+  while (runEnd < text.length && isTokenChar(text.charCodeAt(runEnd))) {
+    if (isDigitCode(text.charCodeAt(runEnd))) hasDigit = true;
+    runEnd += 1;
+  }
+  return runEnd > next && hasDigit ? next : -1;
+}
+
+/**
+ * A view of `text` from `start` with line breaks inside a token removed, and where each view unit came
+ * from; null when no line break inside the token is followed by token material (checked first, without
+ * building anything: a token at the end of a line is the common case).
+ */
 function unwrapped(text: string, start: number, limit: number): { view: string; origin: number[] } | null {
+  let i = start;
+  while (i < text.length && i - start < limit && text.charCodeAt(i) > 32) i += 1;
+  const code = text.charCodeAt(i);
+  if (i === start || (code !== 10 && code !== 13) || !isTokenChar(text.charCodeAt(i - 1)) || continuationAfter(text, i) === -1) return null;
   let view = "";
   const origin: number[] = [];
-  let joined = false;
-  let i = start;
+  i = start;
   while (i < text.length && view.length < limit) {
-    const code = text.charCodeAt(i);
-    if ((code === 10 || code === 13) && view.length > 0 && isTokenChar(text.charCodeAt(i - 1))) {
-      let next = i + 1;
-      if (code === 13 && text.charCodeAt(next) === 10) next += 1;
-      // The continuation must look like token material (a digit in its run), not the next sentence.
-      let runEnd = next;
-      let hasDigit = false;
-      while (runEnd < text.length && isTokenChar(text.charCodeAt(runEnd))) {
-        if (isDigitCode(text.charCodeAt(runEnd))) hasDigit = true;
-        runEnd += 1;
-      }
-      if (runEnd > next && hasDigit) {
-        joined = true;
-        i = next;
-        continue;
-      }
-      break;
+    const unit = text.charCodeAt(i);
+    if ((unit === 10 || unit === 13) && view.length > 0 && isTokenChar(text.charCodeAt(i - 1))) {
+      const next = continuationAfter(text, i);
+      if (next === -1) break;
+      i = next;
+      continue;
     }
-    if (code <= 32) break;
+    if (unit <= 32) break;
     view += text.charAt(i);
     origin.push(i);
     i += 1;
   }
-  return joined ? { view, origin } : null;
+  return { view, origin };
 }
 
 /**
@@ -83,8 +93,10 @@ export class SecretRuleScanner {
 
   constructor(rules: readonly SecretRule[]) {
     for (const rule of rules) {
-      const flags = [...new Set(`${rule.pattern.flags.replace(/[gy]/g, "")}dy`)].join("");
-      const compiled: CompiledRule = { rule, pattern: new RegExp(rule.pattern.source, flags), groups: rule.secretGroups ?? [0] };
+      const groups = rule.secretGroups ?? [0];
+      // Match indices ("d") cost an array per group on every match: asked for only when a group other than the whole match is the secret.
+      const flags = [...new Set(`${rule.pattern.flags.replace(/[gyd]/g, "")}${groups.some((g) => g !== 0) ? "d" : ""}y`)].join("");
+      const compiled: CompiledRule = { rule, pattern: new RegExp(rule.pattern.source, flags), groups };
       for (const keyword of rule.keywords) {
         const first = keyword.charCodeAt(0);
         const second = keyword.charCodeAt(1);
@@ -153,11 +165,11 @@ export class SecretRuleScanner {
     const toOriginalEnd = (index: number): number => (origin === null ? index : (origin[index - 1] ?? -2) + 1);
     let end = -1;
     for (const group of compiled.groups) {
-      const span = match.indices?.[group];
+      const span = group === 0 ? null : match.indices?.[group];
       const secret = match[group];
-      if (span === undefined || secret === undefined || secret === "") continue;
-      const secretStart = toOriginal(span[0]);
-      let secretEnd = toOriginalEnd(span[1]);
+      if ((group !== 0 && span === undefined) || secret === undefined || secret === "") continue;
+      const secretStart = toOriginal(span?.[0] ?? match.index);
+      let secretEnd = toOriginalEnd(span?.[1] ?? match.index + secret.length);
       if (secretStart < 0 || !this.#accepts(rule, secret, text, secretStart)) continue;
       if (rule.extendTo !== undefined) secretEnd = rule.extendTo(text, secretEnd, match);
       out.push({ type: rule.type ?? "API_KEY", start: secretStart, end: secretEnd, score: rule.score ?? 0.95 });

@@ -1,7 +1,7 @@
 import { type Candidate } from "../types.js";
 import { looksLikeKeyValue, looksLikeSecretValue } from "./looksLikeSecretValue.js";
 import { shannonEntropy } from "./placeholder.js";
-import { vendorFor } from "./vendorNames.js";
+import { type VendorName, vendorFor } from "./vendorNames.js";
 
 // A name whose value is a secret: the secret word ENDS the name, up to a short suffix ("DB_PASSWORD",
 // "client_secret_2", "slackBotToken"), so "tokenizer", "token_limit" and "password_policy" are not.
@@ -35,11 +35,23 @@ function isBlank(code: number): boolean {
  * Found by walking back from each ":" and "=", which are rare in prose.
  */
 export function detectAssignments(text: string, out: Candidate[]): void {
-  scanOperator(text, ":", out);
-  scanOperator(text, "=", out);
+  // Names repeat within a text (a CSV header, a log's "user=", a config's keys): classified once per scan.
+  const kinds = new Map<string, NameKind>();
+  scanOperator(text, ":", out, kinds);
+  scanOperator(text, "=", out, kinds);
 }
 
-function scanOperator(text: string, operator: ":" | "=", out: Candidate[]): void {
+/** What a name says about its value: a secret ("password"), a key ("AZURE_OPENAI_KEY"), a vendor's value, or nothing. */
+type NameKind = "secret" | "key" | VendorName | null;
+
+function nameKind(name: string): NameKind {
+  if (NOT_A_SECRET_NAME.test(name)) return null;
+  if (SECRET_NAME.test(name)) return "secret";
+  if (KEY_NAME.test(name)) return "key";
+  return vendorFor(name) ?? null;
+}
+
+function scanOperator(text: string, operator: ":" | "=", out: Candidate[], kinds: Map<string, NameKind>): void {
   let at = text.indexOf(operator);
   while (at !== -1) {
     const next = at + 1;
@@ -61,10 +73,15 @@ function scanOperator(text: string, operator: ":" | "=", out: Candidate[]): void
     // Every secret-ish name holds a letter; times ("10:30:00") and ports (":5432") do not, and skip the name tests.
     if (!hasLetter(text, nameStart, nameEnd)) continue;
     const name = text.slice(nameStart, nameEnd);
-    const secretName = SECRET_NAME.test(name);
-    const keyName = !secretName && KEY_NAME.test(name);
-    const vendor = secretName || keyName ? undefined : vendorFor(name);
-    if ((!secretName && !keyName && vendor === undefined) || NOT_A_SECRET_NAME.test(name)) continue;
+    let kind = kinds.get(name);
+    if (kind === undefined) {
+      kind = nameKind(name);
+      kinds.set(name, kind);
+    }
+    if (kind === null) continue;
+    const secretName = kind === "secret";
+    const keyName = kind === "key";
+    const vendor = typeof kind === "object" ? kind : undefined;
     let cursor = operator === "=" && following === ">" ? next + 1 : next;
     while (cursor < text.length && isBlank(text.charCodeAt(cursor)) && cursor - next < 8) cursor += 1;
     VALUE.lastIndex = cursor;

@@ -14,6 +14,13 @@ const PAIR_CONTEXT =
   /(?:^|[^\p{L}])(?:login|logon|credentials?|creds|user(?:name)?|account|zugang(?:sdaten)?|anmeldedaten|benutzer(?:name)?|identifiants?|utilisateur|usuario|credenciales|acceso|gebruiker(?:snaam)?|inloggegevens|inlog|credenziali|utente|accesso|basic auth)(?:$|[^\p{L}])/u;
 const NOT_A_PASSWORD = /^(?:password|passwort|pass|pwd|secret|token|changeme|\*+|x+|<[^>]*>|\$\{?\w+\}?|\{\{.*\}\}|\[[^\]]*\])$/i;
 
+const CURL_FLAG_BEFORE = /(?:-u|--user)[ =]["']?$/;
+
+/** [A-Za-z0-9._-] */
+function isUserChar(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 46 || code === 95 || code === 45;
+}
+
 function chosenPassword(value: string): boolean {
   return !NOT_A_PASSWORD.test(value) && !isPlaceholder(value);
 }
@@ -49,10 +56,11 @@ function credentialAt(text: string, colon: number, out: Candidate[]): number {
   }
   // Walk back to the start of the user name, then try the pair shapes from there.
   let start = colon;
-  while (start > 0 && /[A-Za-z0-9._-]/.test(text.charAt(start - 1)) && colon - start < 64) start -= 1;
+  while (start > 0 && isUserChar(text.charCodeAt(start - 1)) && colon - start < 64) start -= 1;
   if (start === colon) return -1;
-  const before = text.slice(Math.max(0, start - 8), start);
-  const curl = /(?:-u|--user)[ =]["']?$/.exec(before);
+  // `-u user:...` / `--user=user:...`: a blank, "=" or quote right before the user name, and a "-" a few characters back.
+  const lead = text.charCodeAt(start - 1);
+  const curl = lead === 32 || lead === 61 || lead === 34 || lead === 39 ? CURL_FLAG_BEFORE.exec(text.slice(Math.max(0, start - 8), start)) : null;
   if (curl !== null) {
     const at = start - curl[0].length;
     const m = sticky(CURL_USER, text, at);

@@ -28,6 +28,14 @@ const TRAILING_PUNCTUATION = /[.,;:)\]]+$/;
 const NOT_A_PASSWORD =
   /^(?:required|optional|incorrect|invalid|expired|forgotten|vergessen|abgelaufen|falsch|oubli[ée]e?|expir[ée]|incorrecte?|olvidad[ao]|caducad[ao]|vergeten|verlopen|scadut[ao]|dimenticat[ao]|errat[ao]|reset|redacted|hidden|unchanged|sent|see|siehe|voir|ver|zie|vedi)$/i;
 
+/** First letters of the labels (p, k, m, c, w, s in either case); the label's look-behind wants no Latin letter before it. */
+const LABEL_INITIAL = /[pkmcwsPKMCWS]/;
+const LATIN_LETTER_BEFORE = new RegExp(`[${LATIN_LETTER}]`);
+
+function mayStartLabel(text: string, start: number): boolean {
+  return LABEL_INITIAL.test(text.charAt(start)) && (start === 0 || !LATIN_LETTER_BEFORE.test(text.charAt(start - 1)));
+}
+
 function passwordLike(value: string): boolean {
   if (value.length < 6 || NOT_A_PASSWORD.test(value) || isPlaceholder(value)) return false;
   if (/^(?:<.*>|\$\{?.*|\{\{.*|%.*%|\*+|•+)$/.test(value)) return false;
@@ -43,6 +51,9 @@ export function detectLabelledPasswords(text: string, stems: readonly number[], 
     // The label may start a few characters before the stem ("mot de passe", "kennwort" starts at the stem).
     const from = Math.max(covered, stem - 7);
     for (let start = stem; start >= from; start -= 1) {
+      // Only where a label can begin (its first letter, no letter before): the expression fails at once
+      // elsewhere, but each call costs more than this test.
+      if (start !== stem && !mayStartLabel(text, start)) continue;
       LABEL.lastIndex = start;
       const m = LABEL.exec(text);
       if (m === null) continue;

@@ -7,47 +7,71 @@ const PLACEHOLDER_WORDS =
   /(?:x{5,}|X{5,}|\*{4,}|\.{3}|0{8,}|EXAMPLE|example|REPLACE|replace[_-]?me|your[_-]?(?:api[_-]?)?(?:key|token|secret|password)|changeme|change[_-]me|placeholder|PLACEHOLDER|dummy|DUMMY|redacted|REDACTED|insert[_-]|INSERT[_-]|abcdefghij|ABCDEFGHIJ)/;
 const YOUR_VALUE = /^(?:your|YOUR|Your|my|MY)[_-]/;
 const TEMPLATE = /^(?:<[^>]*>|\$\{?[A-Za-z_][\w.]*\}?|\{\{.*\}\}|%[A-Za-z_]+%|@[A-Za-z_]+@)$/;
-const ONE_CHARACTER = /^(.)\1+$/;
 
 export function isPlaceholder(secret: string): boolean {
   if (TEMPLATE.test(secret) || PLACEHOLDER_WORDS.test(secret) || YOUR_VALUE.test(secret)) return true;
   // "sk_live_aaaaaaaa", "ghp_0000...": the part after the last "_" or "-" is one repeated character.
-  const tail = secret.slice(Math.max(secret.lastIndexOf("_"), secret.lastIndexOf("-")) + 1);
-  return tail.length >= 4 && ONE_CHARACTER.test(tail);
+  const tailStart = Math.max(secret.lastIndexOf("_"), secret.lastIndexOf("-")) + 1;
+  if (secret.length - tailStart < 4) return false;
+  const first = secret.charCodeAt(tailStart);
+  for (let i = tailStart + 1; i < secret.length; i += 1) if (secret.charCodeAt(i) !== first) return false;
+  return true;
 }
 
+/** Per one-byte code: how often it was seen in the current value, valid while `seenIn` holds the value's generation. */
 const counts = new Int32Array(256);
+const seenIn = new Int32Array(256);
+let generation = 0;
+/** (c + 1) * log2(c + 1) - c * log2(c): what one more occurrence of a character adds to sum(c * log2(c)). */
+const STEP = Float64Array.from({ length: 257 }, (_, c) => (c + 1) * Math.log2(c + 1) - (c === 0 ? 0 : c * Math.log2(c)));
 
-/** Bits per character. One-byte text (the scan view) counts in a reused array; anything else in a Map. */
-export function shannonEntropy(value: string): number {
-  let entropy = 0;
-  const n = value.length;
-  let oneByte = true;
-  for (let i = 0; i < n; i += 1) {
-    const code = value.charCodeAt(i);
-    if (code > 255) {
-      oneByte = false;
-      break;
-    }
-    counts[code] = (counts[code] ?? 0) + 1;
-  }
-  if (!oneByte) {
-    counts.fill(0);
-    const byChar = new Map<number, number>();
-    for (let i = 0; i < n; i += 1) byChar.set(value.charCodeAt(i), (byChar.get(value.charCodeAt(i)) ?? 0) + 1);
-    for (const count of byChar.values()) entropy -= (count / n) * Math.log2(count / n);
-    return entropy;
-  }
-  for (let i = 0; i < n; i += 1) {
-    const code = value.charCodeAt(i);
-    const count = counts[code] ?? 0;
-    if (count === 0) continue;
-    entropy -= (count / n) * Math.log2(count / n);
-    counts[code] = 0;
-  }
-  return entropy;
+function countLog(c: number): number {
+  return c === 0 ? 0 : c * Math.log2(c);
 }
 
+/**
+ * Bits per character: log2(n) - sum(c * log2(c)) / n over the counts c of each distinct character (the
+ * same value as -sum(p * log2(p))), summed in ONE walk from a table (no log2 per distinct character, no
+ * second walk to reset the counts: a generation number tells stale counts). Other than one-byte text in a Map.
+ */
+export function shannonEntropy(value: string): number {
+  const n = value.length;
+  if (n === 0) return 0;
+  generation = (generation + 1) | 0;
+  if (generation === 0) {
+    seenIn.fill(0);
+    generation = 1;
+  }
+  let sum = 0;
+  let i = 0;
+  for (; i < n; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code > 255) break;
+    let c = seenIn[code] === generation ? (counts[code] ?? 0) : 0;
+    seenIn[code] = generation;
+    sum += c < 256 ? (STEP[c] ?? 0) : countLog(c + 1) - countLog(c);
+    c += 1;
+    counts[code] = c;
+  }
+  if (i < n) {
+    const byChar = new Map<number, number>();
+    for (let k = 0; k < n; k += 1) byChar.set(value.charCodeAt(k), (byChar.get(value.charCodeAt(k)) ?? 0) + 1);
+    sum = 0;
+    for (const count of byChar.values()) sum += countLog(count);
+  }
+  // Rounded to 12 decimals, so a value of exactly a threshold (3.5 bits) is not lost to the last bit of the sum.
+  return Math.round((Math.log2(n) - sum / n) * 1e12) / 1e12;
+}
+
+/** How many of lower case, upper case, digits and other characters the value has (0-4), in one walk. */
 export function characterClasses(value: string): number {
-  return (/[a-z]/.test(value) ? 1 : 0) + (/[A-Z]/.test(value) ? 1 : 0) + (/\d/.test(value) ? 1 : 0) + (/[^A-Za-z0-9]/.test(value) ? 1 : 0);
+  let seen = 0;
+  for (let i = 0; i < value.length && seen !== 15; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code >= 97 && code <= 122) seen |= 1;
+    else if (code >= 65 && code <= 90) seen |= 2;
+    else if (code >= 48 && code <= 57) seen |= 4;
+    else seen |= 8;
+  }
+  return (seen & 1) + ((seen >> 1) & 1) + ((seen >> 2) & 1) + ((seen >> 3) & 1);
 }
