@@ -53,6 +53,26 @@ async function withOwnSignal<T>(parent: AbortSignal, call: (signal: AbortSignal)
   }
 }
 
+/** Settlements started per turn of the event loop (each is one disposition frame through the SDK). */
+const SETTLE_SLICE = 25;
+
+/**
+ * Settles every message (one disposition each: the SDK has no settlement of a range), started in slices
+ * with a turn of the event loop between them, so that a batch's settlements do not hold up the HTTP
+ * requests this instance serves; then waits for them all, as one round trip's wait. Rejects with the
+ * first failure once every settlement has ended.
+ */
+async function settleInSlices(messages: readonly ServiceBusReceivedMessage[], settle: (message: ServiceBusReceivedMessage) => Promise<void>): Promise<void> {
+  const outcomes: Promise<unknown>[] = [];
+  for (let offset = 0; offset < messages.length; offset += SETTLE_SLICE) {
+    if (offset > 0) await new Promise((resolve) => setImmediate(resolve));
+    // Each failure is caught at once (kept as a value), never left unhandled across the yield.
+    for (const message of messages.slice(offset, offset + SETTLE_SLICE)) outcomes.push(settle(message).then(() => null, (error: unknown) => ({ error })));
+  }
+  const failed = (await Promise.all(outcomes)).find((outcome): outcome is { error: unknown } => outcome !== null);
+  if (failed !== undefined) throw failed.error;
+}
+
 /**
  * Feeds a Service Bus queue trigger from the real SDK, the way the Functions host does (autoCompleteMessages):
  * sessions when the function declares them, batches for `cardinality: "many"`, complete every message on
@@ -89,12 +109,12 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
       await (trigger.options.handler as (input: unknown, context: InvocationContext) => Promise<unknown>)(input, context);
     } catch (error) {
       trigger.log(`[${trigger.name}] failed, abandoning ${messages.length} message(s): ${error instanceof Error ? error.message : "unknown error"}`);
-      await Promise.allSettled(messages.map((message) => receiver.abandonMessage(message)));
+      await settleInSlices(messages, (message) => receiver.abandonMessage(message)).catch(() => undefined);
       return;
     }
     if (trigger.options.autoCompleteMessages === false) return;
     // Settled together: one round trip's wait for the batch, not one per message.
-    await Promise.all(messages.map((message) => receiver.completeMessage(message)));
+    await settleInSlices(messages, (message) => receiver.completeMessage(message));
   };
 
   const drain = async (receiver: ServiceBusReceiver): Promise<void> => {

@@ -93,6 +93,20 @@ export function describeAuditLedgerContract(label: string, factory: () => Promis
       await cleanup?.();
     });
 
+    it("stores every entry exactly as given: non-ASCII, quotes, line breaks and boundary-like text, near the size limit", async () => {
+      const { ledger, cleanup } = await factory();
+      const chainId = "p.odd-chain_7";
+      const awkward = `é ü 日本 "quoted" 'single' \r\n--changeset_x\r\nHTTP/1.1 204 No Content\r\n ${"x".repeat(20_000)}`;
+      const event = makeAuditEvent({ project: chainId, eventId: "id'with/odd?chars#%", model: awkward }, 0);
+      const entry = createEntry({ chainId, sequence: 0, ts: "2026-01-01T00:00:00.000Z", prevHash: GENESIS_HASH, event });
+      expect(entry.canonical.length).toBeGreaterThan(20_000);
+      expect((await ledger.commit({ chainId, expectedEtag: null, entries: [entry], head: headOf(chainId, [entry]) })).committed).toBe(true);
+      expect(await collect(ledger.listEntries(chainId))).toEqual([entry]);
+      expect(await ledger.findAppended(chainId, [event.eventId])).toEqual(new Map([[event.eventId, 0]]));
+      expect(await ledger.getHead(chainId)).toMatchObject({ chainId, size: 1, lastHash: entry.hash });
+      await cleanup?.();
+    });
+
     it("takes a full commit of maxEntriesPerCommit and lists every chain", async () => {
       const { ledger, cleanup } = await factory();
       const n = ledger.maxEntriesPerCommit;

@@ -1,4 +1,5 @@
-import { odata, type TableClient, type TransactionAction } from "@azure/data-tables";
+import { odata, type TableClient } from "@azure/data-tables";
+import { type HttpClient } from "@azure/core-rest-pipeline";
 import {
   type AuditLedger,
   type CommitBatch,
@@ -17,6 +18,8 @@ import {
   toEntryEntity,
   toHeadEntity,
 } from "./audit/auditEntities.js";
+import { type EntityGroupOperation } from "./audit/entityGroupBody.js";
+import { submitEntityGroupTransaction } from "./audit/submitEntityGroupTransaction.js";
 import { ensureTable, once, statusCodeOf } from "../azure/azureErrors.js";
 
 /** Azure Tables allows 100 operations per transaction: 49 entries + 49 dedupe rows + the head. */
@@ -34,6 +37,8 @@ export interface TableAuditLedgerOptions {
    * are slow and whose queries always scan.
    */
   readonly dedupeLookup?: "pointReads" | "orQuery";
+  /** The HTTP client under the table's pipeline for commits (default: one per process). */
+  readonly httpClient?: HttpClient;
 }
 
 /** An OData string literal (quotes doubled). */
@@ -126,19 +131,20 @@ export class TableAuditLedger implements AuditLedger {
       throw new RangeError(`A commit carries 1..${MAX_ENTRIES_PER_COMMIT} entries, not ${batch.entries.length}`);
     }
     await this.ready();
-    const actions: TransactionAction[] = [];
+    const operations: EntityGroupOperation[] = [];
     for (const entry of batch.entries) {
-      actions.push(["create", toEntryEntity(entry)], ["create", toDedupeEntity(entry)]);
+      operations.push({ kind: "insert", row: toEntryEntity(entry) }, { kind: "insert", row: toDedupeEntity(entry) });
     }
     const head = toHeadEntity(batch.head);
-    actions.push(batch.expectedEtag === null ? ["create", head] : ["update", head, "Replace", { etag: batch.expectedEtag }]);
+    operations.push(batch.expectedEtag === null ? { kind: "insert", row: head } : { kind: "replace", row: head, ifMatch: batch.expectedEtag });
     try {
-      const response = await this.table.submitTransaction(actions, { abortSignal: options.abortSignal });
-      // Sub-responses come in request order and the head is the last action. An insert's sub-response
-      // names its row; a replace's does not, so it is found by position (no extra read of the head).
-      const byKey = response.getResponseForEntity(HEAD_ROW_KEY)?.etag;
-      const byPosition = response.subResponses.length === actions.length ? response.subResponses.at(-1)?.etag : undefined;
-      const etag = byKey ?? byPosition;
+      const subResponses = await submitEntityGroupTransaction(this.table, operations, {
+        ...(options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal }),
+        ...(this.options.httpClient === undefined ? {} : { httpClient: this.options.httpClient }),
+      });
+      // Sub-responses come in request order and the head is the last operation: its ETag is the head's
+      // new version (no extra read of the head).
+      const etag = subResponses.length === operations.length ? subResponses.at(-1)?.etag : undefined;
       if (etag !== undefined && etag !== "") return { committed: true, etag };
       const reread = await this.getHead(batch.chainId, options);
       return { committed: true, etag: reread?.etag ?? "" };

@@ -216,3 +216,47 @@ describe("AuditAppender round trips", () => {
     expect((await ledger.getHead("a"))?.size).toBe(3);
   });
 });
+
+describe("AuditAppender on an instance that also serves HTTP (issue 22: the one-caller tail)", () => {
+  it("lets the event loop turn between slices of a delivery: a request that arrives during a batch of 100 is served before the batch ends", async () => {
+    const { appender, ledger, verify } = setup();
+    let commits = 0;
+    const commit = ledger.commit.bind(ledger);
+    ledger.commit = (batch: CommitBatch) => {
+      commits += 1;
+      return commit(batch);
+    };
+    // The fake ledger answers in microtasks, like a warm cache: without yields the whole batch would
+    // run in one turn of the event loop and the "request" below would wait for all of it.
+    let commitsWhenServed = -1;
+    setImmediate(() => (commitsWhenServed = commits));
+    const events = makeAuditEvents(100, { project: "busy" });
+    const outcomes = await appender.append(messages(events));
+    expect(outcomes.every((o) => o.status === "appended")).toBe(true);
+    expect(commits).toBe(3);
+    expect(commitsWhenServed).toBe(0);
+    expect(await verify("busy")).toMatchObject({ intact: true, entriesChecked: 100 });
+  });
+
+  it("yields after every 16 decoded messages and before each chunk, and keeps message order across the yields", async () => {
+    const ledger = new InMemoryAuditLedger();
+    let yields = 0;
+    const appender = new AuditAppender({
+      ledger,
+      clock: new ManualClock(),
+      logger: silentLogger,
+      yieldToEventLoop: async () => {
+        yields += 1;
+      },
+    });
+    const a = makeAuditEvents(60, { project: "a" });
+    const b = makeAuditEvents(40, { project: "b" });
+    const interleaved = a.flatMap((event, i) => (i < b.length ? [event, b[i]] : [event]));
+    const outcomes = await appender.append(messages(interleaved));
+    expect(outcomes.every((o) => o.status === "appended")).toBe(true);
+    // 100 messages: 6 yields while decoding; chain a in 2 chunks, chain b in 1: 3 more.
+    expect(yields).toBe(9);
+    expect((await collect(ledger.listEntries("a"))).map((e) => e.eventId)).toEqual(a.map((e) => e.eventId));
+    expect((await collect(ledger.listEntries("b"))).map((e) => e.eventId)).toEqual(b.map((e) => e.eventId));
+  });
+});

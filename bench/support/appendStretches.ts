@@ -1,0 +1,117 @@
+import { TableClient } from "@azure/data-tables";
+import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { TableAuditLedger } from "../../src/adapters/tables/TableAuditLedger.js";
+import { AuditAppender, type AuditMessage } from "../../src/core/audit/AuditAppender.js";
+import { silentLogger } from "../../src/core/logger.js";
+import { startSeparateAzurite } from "./separateAzurite.js";
+
+/**
+ * The audit append as the deployed instance runs it, alone in this process, against Azurite in another
+ * process: deliveries of 100 messages (one chain) through AuditAppender and TableAuditLedger. Prints
+ * - cpuMicrosPerEvent: this process's CPU per appended event (no ticker running);
+ * - the event loop's stretches during the same work, run again with a ticker on setImmediate: the main
+ *   thread's own CPU between two turns of the loop (/proc/thread-self/schedstat, so preemption by other
+ *   processes on a busy machine does not count), i.e. what a request arriving then would wait for.
+ * Run it on two builds to compare: `node dist/bench/support/appendStretches.js [deliveries]`.
+ */
+
+const MESSAGES_PER_DELIVERY = 100;
+
+function event(i: number): Record<string, unknown> {
+  return {
+    schemaVersion: 1,
+    eventId: randomUUID(),
+    ts: new Date().toISOString(),
+    type: "api_call",
+    actor: { kind: "service-account", id: `svc-${i % 7}`, keyId: "key-1" },
+    project: "stretches",
+    environment: "prod",
+    model: "gpt-4o",
+    deployment: "gpt4o",
+    endpointId: "weu-1",
+    region: "westeurope",
+    classification: "internal",
+    status: "success",
+    httpStatus: 200,
+    tokens: { input: 812, output: 214 },
+    costUsd: 0.00417,
+    latencyInMs: 843,
+    dlpFindings: { email: 1 },
+    dlpAction: "redact",
+    requestId: randomUUID(),
+    policyVersion: "9f".repeat(32),
+    contentDigest: "ab".repeat(32),
+  };
+}
+
+/** Message bodies as the trigger hands them over (bytes of JSON). */
+const delivery = (): AuditMessage[] => Array.from({ length: MESSAGES_PER_DELIVERY }, (_, i) => ({ messageId: randomUUID(), body: Buffer.from(JSON.stringify(event(i))) }));
+
+const SCHEDSTAT = "/proc/thread-self/schedstat";
+/** The main thread's CPU time in ms (wall time where the kernel does not say). */
+const mainThreadMs = existsSync(SCHEDSTAT) ? (): number => Number(readFileSync(SCHEDSTAT, "utf8").split(" ")[0]) / 1e6 : (): number => performance.now();
+
+export interface AppendStretches {
+  readonly events: number;
+  readonly cpuMicrosPerEvent: number;
+  readonly stretchP99Ms: number;
+  readonly stretchMaxMs: number;
+  /** Stretches over 5 ms, per delivery of 100. */
+  readonly stretchesOver5MsPerDelivery: number;
+  readonly longestStretchesMs: readonly number[];
+}
+
+export async function measureAppendStretches(deliveries: number): Promise<AppendStretches> {
+  const azurite = await startSeparateAzurite();
+  try {
+    const table = TableClient.fromConnectionString(azurite.connectionString, "AuditLog", { allowInsecureConnection: true });
+    const appender = new AuditAppender({ ledger: new TableAuditLedger(table, { dedupeLookup: "orQuery" }), clock: { nowInMs: () => Date.now() }, logger: silentLogger });
+    const appendAll = async (batches: readonly AuditMessage[][]): Promise<void> => {
+      for (const batch of batches) {
+        const outcomes = await appender.append(batch);
+        if (outcomes.some((o) => o.status !== "appended")) throw new Error("append failed");
+      }
+    };
+    await appendAll(Array.from({ length: 5 }, delivery)); // warm-up: JIT, connections, the table
+    // CPU per event, nothing else running.
+    let batches = Array.from({ length: deliveries }, delivery);
+    const before = process.cpuUsage();
+    await appendAll(batches);
+    const used = process.cpuUsage(before);
+    // Stretches: a ticker on setImmediate notes the main thread's CPU between two turns of the loop.
+    batches = Array.from({ length: deliveries }, delivery);
+    const stretches: number[] = [];
+    let last = mainThreadMs();
+    let ticking = true;
+    const tick = (): void => {
+      const now = mainThreadMs();
+      stretches.push(now - last);
+      last = now;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await appendAll(batches);
+    ticking = false;
+    stretches.sort((a, b) => a - b);
+    const round = (ms: number): number => Math.round(ms * 100) / 100;
+    return {
+      events: deliveries * MESSAGES_PER_DELIVERY,
+      cpuMicrosPerEvent: Math.round((used.user + used.system) / (deliveries * MESSAGES_PER_DELIVERY)),
+      stretchP99Ms: round(stretches[Math.floor(stretches.length * 0.99)] ?? 0),
+      stretchMaxMs: round(stretches.at(-1) ?? 0),
+      stretchesOver5MsPerDelivery: round(stretches.filter((ms) => ms > 5).length / deliveries),
+      longestStretchesMs: stretches.slice(-5).map(round),
+    };
+  } finally {
+    await azurite.stop();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const deliveries = Number(process.argv[2] ?? 30);
+  const result = await measureAppendStretches(Number.isInteger(deliveries) && deliveries > 0 ? deliveries : 30);
+  console.log(JSON.stringify({ ...result, loadAverage: loadavg().map((value) => Math.round(value * 10) / 10) }));
+}
