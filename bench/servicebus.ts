@@ -1,10 +1,13 @@
 import { performance } from "node:perf_hooks";
 import { ServiceBusClient, type ServiceBusMessage, type ServiceBusSender } from "@azure/service-bus";
 import { startServiceBusEmulator } from "../local/servicebus/index.js";
+import { countSocketFlushes } from "./support/socketFlushes.js";
 
 /**
  * The Service Bus emulator with the real SDK: start-up time, and messages per second for send +
- * receive + complete across 10 sessions (peekLock), end to end in one process.
+ * receive + complete across 10 sessions (peekLock), end to end in one process; and, one request's
+ * audit traffic at a time (two sends of one event, then receive and complete both on the chain's
+ * session), the socket writes each side hands the kernel and the process's CPU per request.
  */
 
 const SESSIONS = 10;
@@ -59,6 +62,77 @@ async function runRound(client: ServiceBusClient, sender: ServiceBusSender, queu
   return (performance.now() - begin) / 1000;
 }
 
+const AUDIT_SIZED_BODY = { type: "request.outcome", detail: "x".repeat(900) };
+
+/**
+ * `requests` requests' audit traffic, `callers` at a time, each caller on a session of its own (a
+ * chain): the sender's two publishes (admission, outcome), each a batch of one, then the consumer's
+ * receive and completion of both. Returns the socket writes (kernel writes; server side = the
+ * emulator) and the process's CPU per request (SDK and emulator together).
+ */
+async function runRequestShapedRound(
+  client: ServiceBusClient,
+  sender: ServiceBusSender,
+  queue: string,
+  port: number,
+  requests: number,
+  callers: number,
+): Promise<Record<string, number>> {
+  const receivers = await Promise.all(Array.from({ length: callers }, (_, c) => client.acceptSession(queue, `request-shaped-${c}`)));
+  const publish = async (sessionId: string, index: number): Promise<void> => {
+    const batch = await sender.createMessageBatch();
+    if (!batch.tryAddMessage({ body: { ...AUDIT_SIZED_BODY, index }, sessionId, contentType: "application/json" })) {
+      throw new Error("an audit-sized message does not fit in an empty batch");
+    }
+    await sender.sendMessages(batch);
+  };
+  const oneRequest = async (caller: number, index: number): Promise<void> => {
+    const receiver = receivers[caller];
+    if (receiver === undefined) throw new Error(`no receiver for caller ${caller}`);
+    await publish(receiver.sessionId, index * 2);
+    await publish(receiver.sessionId, index * 2 + 1);
+    let received = 0;
+    while (received < 2) {
+      const messages = await receiver.receiveMessages(2 - received, { maxWaitTimeInMs: 1_000 });
+      if (messages.length === 0) throw new Error("request-shaped round: a published event did not arrive");
+      await Promise.all(messages.map((message) => receiver.completeMessage(message)));
+      received += messages.length;
+    }
+  };
+  const run = async (count: number): Promise<void> => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: callers }, async (_, caller) => {
+        while (next < count) await oneRequest(caller, next++);
+      }),
+    );
+  };
+  const prefix = `requestShaped${callers}`;
+  try {
+    await run(50);
+    const flushes = countSocketFlushes(port);
+    const cpuBefore = process.cpuUsage();
+    try {
+      await run(requests);
+    } finally {
+      flushes.stop();
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    const counted = flushes.snapshot();
+    const per = (value: number): number => Math.round((value / requests) * 100) / 100;
+    return {
+      [`${prefix}.requests`]: requests,
+      [`${prefix}.emulatorSocketWritesPerRequest`]: per(counted.server),
+      [`${prefix}.emulatorFramesPerRequest`]: per(counted.serverBuffers),
+      [`${prefix}.clientSocketWritesPerRequest`]: per(counted.client),
+      [`${prefix}.clientFramesPerRequest`]: per(counted.clientBuffers),
+      [`${prefix}.cpuMicrosPerRequest`]: Math.round((cpu.user + cpu.system) / requests),
+    };
+  } finally {
+    await Promise.all(receivers.map((receiver) => receiver.close()));
+  }
+}
+
 export async function runServiceBusBench(options: { quick: boolean }): Promise<Record<string, number>> {
   const messages = options.quick ? 1_000 : 5_000;
   const queue = "bench";
@@ -71,12 +145,17 @@ export async function runServiceBusBench(options: { quick: boolean }): Promise<R
     const sender = client.createSender(queue);
     await runRound(client, sender, queue, 500);
     const seconds = await runRound(client, sender, queue, messages);
+    const requests = options.quick ? 300 : 1_000;
+    const oneCaller = await runRequestShapedRound(client, sender, queue, emulator.port, requests, 1);
+    const sixteenCallers = await runRequestShapedRound(client, sender, queue, emulator.port, requests * 2, 16);
     await sender.close();
     if (emulator.queueDepth(queue) !== 0) throw new Error(`queue not empty: ${emulator.queueDepth(queue)}`);
     return {
       startupMs: Math.round(startupMs * 10) / 10,
       messages,
       messagesPerSecond: Math.round(messages / seconds),
+      ...oneCaller,
+      ...sixteenCallers,
     };
   } finally {
     await client.close();

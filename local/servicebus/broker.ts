@@ -24,6 +24,7 @@ import {
   type Settlement,
 } from "./queue.js";
 import { type SasKey } from "./sas.js";
+import { type CoalescedWrites, coalesceWrites } from "./coalesceWrites.js";
 import { OperationTally } from "../operationTally.js";
 
 /**
@@ -157,6 +158,7 @@ export class Broker {
   private readonly states = new WeakMap<Connection, ConnectionState>();
   private readonly connections = new Set<Connection>();
   private readonly sockets = new Set<Socket>();
+  private readonly writers = new WeakMap<Socket, CoalescedWrites>();
   /** Operations served, by kind: what a request costs on the real service (see bench/deployed.ts). */
   readonly tally = new OperationTally();
   private server: Server | undefined;
@@ -207,6 +209,7 @@ export class Broker {
     const server = this.container.listen({ host: this.options.host, port: this.options.port });
     this.server = server;
     server.on("connection", (socket: Socket) => {
+      this.writers.set(socket, coalesceWrites(socket));
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
     });
@@ -281,8 +284,15 @@ export class Broker {
     return false;
   }
 
-  /** Refuses an attach as Service Bus does: an attach without source/target, then a detach with the error. */
+  /**
+   * Refuses an attach as Service Bus does: an attach without source/target, then a detach with the
+   * error, each in a write of its own. The SDK reports the detach's error only when it read the attach
+   * first (a session receiver then closes the link and gets the error as the answer); with both in
+   * one read it reports a generic "session may be locked" instead.
+   */
   private refuse(link: Sender | Receiver, condition: string, description: string): void {
+    const socket = (link.connection as unknown as { socket?: Socket }).socket;
+    if (socket) this.writers.get(socket)?.writeSeparatelyThisTurn();
     link.close({ condition, description });
   }
 
