@@ -108,6 +108,8 @@ export class KeyVaultCheckpointSigner implements CheckpointSigner, SignatureVeri
   async createVersion(): Promise<string> {
     const key = await this.keys.rotateKey(this.options.keyName);
     if (key.id === undefined) throw new Error(`Key Vault made a version of ${this.options.keyName} without an id`);
+    // The new version is the vault's current one: the cached client of the old one must not answer currentKeyId.
+    this.crypto = null;
     return key.id;
   }
 

@@ -1,10 +1,8 @@
-import type { AuditEvent } from "../audit/AuditEvent.js";
 import type { AuditPublisher } from "../audit/AuditPublisher.js";
 import type { Clock } from "../clock.js";
 import { PalisadeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { SecretStore } from "../secrets/SecretStore.js";
-import { credentialAuditEvent } from "./credentialAuditEvent.js";
 import type { CredentialIssuer } from "./CredentialIssuer.js";
 import { listManagedCredentialIds, loadCredentialVersions } from "./listManagedCredentials.js";
 import {
@@ -14,16 +12,10 @@ import {
   type ManagedCredential,
   credentialOf,
   currentVersionOf,
-  tagsForVersion,
-  withStage,
 } from "./managedCredential.js";
-import {
-  IDLE_ROTATION_STATE,
-  type RotationState,
-  type RotationStateStore,
-  type StoredRotationState,
-  isRotationStateConflictError,
-} from "./RotationStateStore.js";
+import { IDLE_ROTATION_STATE, type RotationState, type RotationStateStore } from "./RotationStateStore.js";
+import { LostRace, RotationRun } from "./RotationRun.js";
+import { mintAndStore, promote, retirePrevious, rollBack, verifyPending } from "./rotationSteps.js";
 
 /** Points after each side effect, where a test hook may throw to simulate a crash. */
 export type RotationCheckpoint =
@@ -79,9 +71,6 @@ export interface RotationOutcome {
 
 export const DEFAULT_ROTATION_LEASE_IN_MS = 10 * 60_000;
 
-/** Thrown inside a run when another run changed the row: the run stops without touching anything more. */
-class LostRace extends Error {}
-
 /**
  * The staged rotation of one managed credential, resumable at every step:
  *
@@ -128,6 +117,7 @@ export class CredentialRotator {
       throw new PalisadeError(500, "api_error", "internal_error", `No issuer is configured for "${credential.issuer}" credentials. Check the rotation settings.`);
     }
     const runId = this.deps.newId();
+    const run = new RotationRun({ deps: this.deps, credential, issuer, runId, options, leaseInMs: this.leaseInMs, actorId: this.actorId });
     let row = await this.deps.states.get(credentialId, options);
 
     try {
@@ -150,15 +140,15 @@ export class CredentialRotator {
           promotedAtInMs: null,
           overlapInMs: options.overlapInMs ?? credential.overlapInMs,
         };
-        row = row === null ? await this.write(() => this.deps.states.create(credentialId, begun, options)) : await this.advance(row, begun, runId, options);
+        row = row === null ? await run.create(begun) : await run.advance(row, begun);
         this.deps.logger.info("credential rotation begun", { credentialId, rotationId: begun.rotationId, forced: options.force === true });
-        await this.hook("begun", row);
+        await run.hook("begun", row);
       } else {
         const { owner, leaseUntilInMs } = row.state;
         if (owner !== null && leaseUntilInMs !== null && leaseUntilInMs > this.deps.clock.nowInMs()) {
           return { credentialId, status: "busy", rotationId: row.state.rotationId, step: row.state.step, reason: "rotation_in_progress" };
         }
-        row = await this.advance(row, row.state, runId, options); // claim the resumed rotation
+        row = await run.advance(row, row.state); // claim the resumed rotation
         this.deps.logger.info("credential rotation resumed", { credentialId, rotationId: row.state.rotationId, step: row.state.step });
       }
 
@@ -166,26 +156,26 @@ export class CredentialRotator {
         versions = await loadCredentialVersions(this.deps.secrets, credentialId, options);
         switch (row.state.step) {
           case "begun":
-            row = await this.mintAndStore(credential, issuer, row, versions, runId, options);
+            row = await mintAndStore(run, row, versions);
             break;
           case "stored":
-            row = await this.verify(credential, issuer, row, runId, options);
+            row = await verifyPending(run, row);
             break;
           case "rolling_back":
-            row = await this.rollBack(credential, issuer, row, versions, options);
+            row = await rollBack(run, row, versions);
             return { credentialId, status: "rolled_back", rotationId: row.state.lastRotationId, step: row.state.step, reason: row.state.lastFailureReason ?? "verification_failed" };
           case "verified":
-            row = await this.promote(credential, row, versions, runId, options);
+            row = await promote(run, row, versions);
             break;
           case "promoted": {
             const drainEndsAtInMs = (row.state.promotedAtInMs ?? 0) + (row.state.overlapInMs ?? credential.overlapInMs);
             // The row's Timestamp was written by this run's last CAS: the storage service's clock, not ours.
             if (row.serverTimestampInMs < drainEndsAtInMs) {
-              row = await this.advance(row, { ...row.state, owner: null, leaseUntilInMs: null }, null, options);
+              row = await run.advance(row, row.state, "release");
               return { credentialId, status: "draining", rotationId: row.state.rotationId, step: row.state.step, drainEndsAtInMs };
             }
             const rotationId = row.state.rotationId;
-            row = await this.retirePrevious(credential, issuer, row, versions, runId, options);
+            row = await retirePrevious(run, row, versions);
             return { credentialId, status: "completed", rotationId, step: row.state.step };
           }
           case "idle":
@@ -204,219 +194,6 @@ export class CredentialRotator {
   private isDue(credential: ManagedCredential, current: CredentialVersion): boolean {
     return this.deps.clock.nowInMs() >= current.createdAtInMs + credential.rotationPeriodInDays * DAY_IN_MS;
   }
-
-  private async mintAndStore(
-    credential: ManagedCredential,
-    issuer: CredentialIssuer,
-    row: StoredRotationState,
-    versions: readonly CredentialVersion[],
-    runId: string,
-    options: RotateOptions,
-  ): Promise<StoredRotationState> {
-    const rotationId = requireText(row.state.rotationId, "rotationId");
-    // A crash after storing but before the state write: adopt what was stored instead of minting again.
-    let pending = versions.find((v) => v.rotationId === rotationId && v.stage === "pending" && v.enabled) ?? null;
-    if (pending === null) {
-      const slotsInUse = versions
-        .filter((v) => v.enabled && (v.stage === "current" || v.stage === "previous") && v.slot !== null)
-        .map((v) => v.slot ?? "");
-      const expiresAtInMs = this.deps.clock.nowInMs() + 2 * credential.rotationPeriodInDays * DAY_IN_MS;
-      const minted = await issuer.mint(credential, { rotationId, slotsInUse, expiresAtInMs, abortSignal: options.abortSignal });
-      await this.hook("minted", row);
-      const stored = await this.deps.secrets.setSecret(credential.id, minted.value, {
-        tags: tagsForVersion(credential, { stage: "pending", slot: minted.slot, issuerKeyId: minted.issuerKeyId, rotationId }),
-        expiresAtInMs,
-        contentType: "text/plain",
-        abortSignal: options.abortSignal,
-      });
-      pending = {
-        version: stored.version,
-        stage: "pending",
-        slot: minted.slot,
-        issuerKeyId: minted.issuerKeyId,
-        rotationId,
-        enabled: true,
-        createdAtInMs: stored.createdAtInMs,
-        updatedAtInMs: stored.updatedAtInMs,
-        expiresAtInMs: stored.expiresAtInMs,
-        notBeforeInMs: stored.notBeforeInMs,
-        tags: stored.tags,
-      };
-      await this.hook("stored", row);
-    }
-    await this.publish(this.event("key_created", credential, rotationId, "success", { version: pending.version, stage: "pending", slot: pending.slot, issuerKeyId: pending.issuerKeyId }));
-    return this.advance(row, { ...row.state, step: "stored", pendingVersion: pending.version }, runId, options);
-  }
-
-  private async verify(
-    credential: ManagedCredential,
-    issuer: CredentialIssuer,
-    row: StoredRotationState,
-    runId: string,
-    options: RotateOptions,
-  ): Promise<StoredRotationState> {
-    const pendingVersion = requireText(row.state.pendingVersion, "pendingVersion");
-    const pending = await this.deps.secrets.getSecret(credential.id, { version: pendingVersion, abortSignal: options.abortSignal });
-    const accepted = pending !== null && (await issuer.verify(credential, pending.value, { abortSignal: options.abortSignal }));
-    if (!accepted) {
-      return this.advance(row, { ...row.state, step: "rolling_back", lastFailureReason: pending === null ? "pending_version_missing" : "verification_failed" }, runId, options);
-    }
-    await this.hook("verified", row);
-    return this.advance(row, { ...row.state, step: "verified" }, runId, options);
-  }
-
-  private async rollBack(
-    credential: ManagedCredential,
-    issuer: CredentialIssuer,
-    row: StoredRotationState,
-    versions: readonly CredentialVersion[],
-    options: RotateOptions,
-  ): Promise<StoredRotationState> {
-    const rotationId = requireText(row.state.rotationId, "rotationId");
-    const reason = row.state.lastFailureReason ?? "verification_failed";
-    const pending = versions.find((v) => v.version === row.state.pendingVersion) ?? null;
-    if (pending !== null) {
-      if (pending.issuerKeyId !== null) {
-        await issuer.revoke(credential, { issuerKeyId: pending.issuerKeyId, slot: pending.slot }, { abortSignal: options.abortSignal });
-      }
-      if (pending.enabled || pending.stage !== "failed") {
-        await this.deps.secrets.updateSecretProperties(credential.id, pending.version, { enabled: false, tags: withStage(pending.tags, "failed") }, options);
-      }
-    }
-    await this.publish(this.event("rotation_failed", credential, rotationId, "error", { version: row.state.pendingVersion, stage: "failed", keptVersion: row.state.fromVersion }, reason));
-    this.deps.logger.error("credential rotation failed verification; rolled back, the current credential is kept", {
-      credentialId: credential.id,
-      rotationId,
-      reason,
-      alert: true,
-    });
-    await this.hook("rolled_back", row);
-    return this.advance(
-      row,
-      { ...IDLE_ROTATION_STATE, lastRotationId: rotationId, lastOutcome: "rolled_back", lastFailureReason: reason, lastCompletedAtInMs: row.state.lastCompletedAtInMs },
-      null,
-      options,
-    );
-  }
-
-  private async promote(
-    credential: ManagedCredential,
-    row: StoredRotationState,
-    versions: readonly CredentialVersion[],
-    runId: string,
-    options: RotateOptions,
-  ): Promise<StoredRotationState> {
-    const rotationId = requireText(row.state.rotationId, "rotationId");
-    const pending = versions.find((v) => v.version === row.state.pendingVersion);
-    if (pending === undefined) throw new Error(`pending version of ${credential.id} is missing from Key Vault`);
-    // The new version is tagged current first, then the old one previous: a reader always finds a current.
-    let promotedAtInMs = pending.updatedAtInMs;
-    if (pending.stage !== "current") {
-      const promoted = await this.deps.secrets.updateSecretProperties(credential.id, pending.version, { tags: withStage(pending.tags, "current") }, options);
-      promotedAtInMs = promoted.updatedAtInMs; // Key Vault's time: the start of the overlap
-      await this.hook("promoted", row);
-    }
-    const from = versions.find((v) => v.version === row.state.fromVersion);
-    if (from !== undefined && from.stage === "current") {
-      await this.deps.secrets.updateSecretProperties(credential.id, from.version, { tags: withStage(from.tags, "previous") }, options);
-      await this.hook("demoted", row);
-    }
-    await this.publish(
-      this.event("key_rotated", credential, rotationId, "success", {
-        version: pending.version,
-        previousVersion: row.state.fromVersion,
-        slot: pending.slot,
-        issuerKeyId: pending.issuerKeyId,
-        overlapInMs: row.state.overlapInMs,
-      }),
-    );
-    return this.advance(row, { ...row.state, step: "promoted", promotedAtInMs }, runId, options);
-  }
-
-  private async retirePrevious(
-    credential: ManagedCredential,
-    issuer: CredentialIssuer,
-    row: StoredRotationState,
-    versions: readonly CredentialVersion[],
-    runId: string,
-    options: RotateOptions,
-  ): Promise<StoredRotationState> {
-    const rotationId = requireText(row.state.rotationId, "rotationId");
-    const from = versions.find((v) => v.version === row.state.fromVersion) ?? null;
-    if (from !== null) {
-      if (from.stage !== "retired" && from.issuerKeyId !== null) {
-        await issuer.revoke(credential, { issuerKeyId: from.issuerKeyId, slot: from.slot }, { abortSignal: options.abortSignal });
-        await this.hook("revoked", row);
-      }
-      await this.publish(this.event("key_revoked", credential, rotationId, "success", { version: from.version, stage: "retired", slot: from.slot, issuerKeyId: from.issuerKeyId }));
-      if (from.enabled || from.stage !== "retired") {
-        // Disabled, never purged: the version stays for the record.
-        await this.deps.secrets.updateSecretProperties(credential.id, from.version, { enabled: false, tags: withStage(from.tags, "retired") }, options);
-        await this.hook("retired", row);
-      }
-    }
-    this.deps.logger.info("credential rotation completed", { credentialId: credential.id, rotationId });
-    return this.advance(
-      row,
-      { ...IDLE_ROTATION_STATE, lastRotationId: rotationId, lastOutcome: "completed", lastFailureReason: null, lastCompletedAtInMs: row.serverTimestampInMs },
-      runId,
-      options,
-    );
-  }
-
-  /** CAS-writes the next state; the lease is renewed for `owner` (or released when null). */
-  private async advance(row: StoredRotationState, next: RotationState, owner: string | null, options: RotateOptions): Promise<StoredRotationState> {
-    const leased: RotationState =
-      next.step === "idle" || owner === null
-        ? { ...next, owner: null, leaseUntilInMs: null }
-        : { ...next, owner, leaseUntilInMs: this.deps.clock.nowInMs() + this.leaseInMs };
-    return this.write(() => this.deps.states.update(row.credentialId, leased, row.etag, options));
-  }
-
-  private async write(operation: () => Promise<StoredRotationState>): Promise<StoredRotationState> {
-    try {
-      return await operation();
-    } catch (error) {
-      if (isRotationStateConflictError(error)) throw new LostRace();
-      throw error;
-    }
-  }
-
-  private async hook(checkpoint: RotationCheckpoint, row: StoredRotationState): Promise<void> {
-    await this.deps.afterStep?.(checkpoint, { credentialId: row.credentialId, rotationId: row.state.rotationId ?? "" });
-  }
-
-  private event(
-    type: AuditEvent["type"],
-    credential: ManagedCredential,
-    rotationId: string,
-    status: AuditEvent["status"],
-    details: Readonly<Record<string, string | number | boolean | null>>,
-    reason?: string,
-  ): AuditEvent {
-    return credentialAuditEvent({
-      type,
-      actorId: this.actorId,
-      project: credential.project,
-      environment: credential.environment,
-      status,
-      ...(reason === undefined ? {} : { reason }),
-      atInMs: this.deps.clock.nowInMs(),
-      policyVersion: this.deps.policyVersion,
-      details: { credentialId: credential.id, issuer: credential.issuer, rotationId, ...details },
-      idempotencyParts: [credential.id, rotationId],
-      newEventId: this.deps.newId,
-    });
-  }
-
-  private async publish(event: AuditEvent): Promise<void> {
-    await this.deps.audit.publish([event]);
-  }
-}
-
-function requireText(value: string | null, field: string): string {
-  if (value === null || value === "") throw new Error(`rotation state is missing ${field}`);
-  return value;
 }
 
 /** A stable, value-free reason for an error: its code, else its name. */

@@ -6,6 +6,7 @@ import { KeyVaultCheckpointSigner, parseKeyId } from "../../../src/adapters/keyv
 import { keyVaultClientOptions } from "../../../src/adapters/keyvault/keyVaultClientOptions.js";
 import { sha256 } from "../../../src/core/audit/hashing.js";
 import { PublicKeySignatureVerifier } from "../../../src/core/audit/PublicKeySignatureVerifier.js";
+import { describeCheckpointKeyVersionsContract } from "../../contracts/checkpointKeyVersions.contract.js";
 import { describeCheckpointSignerContract } from "../../contracts/checkpointSigner.contract.js";
 
 let vault: RunningKeyVaultEmulator;
@@ -28,6 +29,13 @@ const signerFor = (keyName: string) =>
 describeCheckpointSignerContract("KeyVaultCheckpointSigner on the Key Vault emulator", async () => {
   const signer = signerFor("audit-checkpoint");
   return { signer, verifier: signer };
+});
+
+let keyNames = 0;
+describeCheckpointKeyVersionsContract("KeyVaultCheckpointSigner on the Key Vault emulator", async () => {
+  keyNames += 1;
+  const foreign = await signerFor(`cp-foreign-${keyNames}`).currentKeyId();
+  return { keys: signerFor(`cp-versions-${keyNames}`), foreignKeyId: foreign };
 });
 
 describe("KeyVaultCheckpointSigner", () => {

@@ -40,3 +40,9 @@ describeCheckpointKeyPinsContract("InMemoryCheckpointKeyPins", async () => {
     },
   };
 });
+import { describeCheckpointKeyVersionsContract } from "../../contracts/checkpointKeyVersions.contract.js";
+
+describeCheckpointKeyVersionsContract("InMemoryCheckpointSigner", async () => ({
+  keys: new InMemoryCheckpointSigner(),
+  foreignKeyId: new InMemoryCheckpointSigner("memory://another-key/1").keyId,
+}));
