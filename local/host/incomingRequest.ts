@@ -1,7 +1,8 @@
 import { type HttpRequestInit, type TraceContext } from "@azure/functions";
-import { randomBytes } from "node:crypto";
 import { type IncomingMessage } from "node:http";
+import { BufferedRequest } from "./bufferedRequest.js";
 import { HttpRequest } from "./functionsRuntime.js";
+import { randomHex } from "./randomHex.js";
 import { type RequestBody } from "./requestBody.js";
 
 // What the local host makes of an incoming request for a function, as the Azure worker does.
@@ -18,9 +19,9 @@ export function invocationTraceContext(traceparent: string | string[] | undefine
   const match = typeof traceparent === "string" ? TRACEPARENT.exec(traceparent) : null;
   const callerTraceId = match?.[1];
   const continues = callerTraceId !== undefined && !/^0+$/.test(callerTraceId) && !/^0+$/.test(match?.[2] ?? "0");
-  const traceId = continues ? callerTraceId : randomBytes(16).toString("hex");
+  const traceId = continues ? callerTraceId : randomHex(16);
   const flags = continues ? (Number.parseInt(match?.[3] ?? "01", 16) & 1 ? "01" : "00") : "01";
-  return { traceParent: `00-${traceId}-${randomBytes(8).toString("hex")}-${flags}`, traceState: "", attributes: {} };
+  return { traceParent: `00-${traceId}-${randomHex(8)}-${flags}`, traceState: "", attributes: {} };
 }
 
 export function headersOf(request: IncomingMessage): Record<string, string> {
@@ -39,15 +40,17 @@ export function headersOf(request: IncomingMessage): Record<string, string> {
 }
 
 /**
- * The function's request. A streamed body goes in as the Azure worker passes it with HTTP streams on
- * (a fetch `Request` over the incoming stream, `duplex: "half"`), so the function reads it as it comes.
+ * The function's request: the real `HttpRequest` of `@azure/functions`, over a fetch-like request.
+ * A body read whole (or none) goes in as a `BufferedRequest`; a streamed body goes in as the Azure
+ * worker passes it with HTTP streams on (a fetch `Request` over the incoming stream, `duplex: "half"`),
+ * so the function reads it as it comes.
  */
 export function requestFor(method: string, url: RequestUrl, headers: Record<string, string>, params: Record<string, string>, body: RequestBody): HttpRequest {
-  if (body.kind !== "stream") {
-    return new HttpRequest({ method, url: url.href, headers, query: url.query(), params, ...(body.kind === "bytes" && body.bytes.byteLength > 0 ? { body: { bytes: body.bytes } } : {}) });
-  }
-  const nativeRequest = new Request(url.href, { method, headers, body: body.stream as unknown as RequestInit["body"], duplex: "half" } as RequestInit);
-  const init: HttpRequestInit & { readonly nativeRequest: Request } = { method, url: url.href, params, nativeRequest };
+  const nativeRequest =
+    body.kind === "stream"
+      ? new Request(url.href, { method, headers, body: body.stream as unknown as RequestInit["body"], duplex: "half" } as RequestInit)
+      : (new BufferedRequest(method, url.href, new Headers(headers), body.kind === "bytes" && body.bytes.byteLength > 0 ? body.bytes : null) as unknown as Request);
+  const init: HttpRequestInit & { readonly nativeRequest: Request } = { method, url: url.href, params, ...(body.kind === "stream" ? {} : { query: url.query() }), nativeRequest };
   return new HttpRequest(init);
 }
 
@@ -57,26 +60,11 @@ export interface RequestUrl {
   query(): Record<string, string>;
 }
 
-/** A path `new URL` would leave as it is: no dot segments, no percent-encoding, no backslashes. */
-const PLAIN_PATH = /^(?:\/[\w~-][\w.~-]*)*\/?$/;
-const PLAIN_HOST = /^[\w.-]+(?::\d{1,5})?$/;
-
 /**
- * The request's URL as `new URL` would give it; plain paths and hosts (every request the gateway
- * serves) skip the URL parser, since `HttpRequest` parses the URL again anyway.
+ * The request's URL, parsed once (~1 µs): the function's request takes its `url` from here as it is
+ * (a fetch `Request` would parse it again), so it must be exactly what `new URL` makes of it.
  */
 export function requestUrl(request: IncomingMessage): RequestUrl {
-  const raw = request.url ?? "/";
-  const host = request.headers.host ?? "127.0.0.1";
-  const queryAt = raw.indexOf("?");
-  const path = queryAt < 0 ? raw : raw.slice(0, queryAt);
-  if (PLAIN_PATH.test(path) && PLAIN_HOST.test(host)) {
-    return {
-      href: `http://${host}${raw}`,
-      pathname: path,
-      query: () => (queryAt < 0 ? {} : Object.fromEntries(new URLSearchParams(raw.slice(queryAt + 1)))),
-    };
-  }
-  const url = new URL(raw, `http://${host}`);
-  return { href: url.toString(), pathname: url.pathname, query: () => Object.fromEntries(url.searchParams) };
+  const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "127.0.0.1"}`);
+  return { href: url.href, pathname: url.pathname, query: () => (url.search === "" ? {} : Object.fromEntries(url.searchParams)) };
 }

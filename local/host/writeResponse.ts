@@ -2,6 +2,7 @@ import { type HttpResponseInit } from "@azure/functions";
 import { randomUUID } from "node:crypto";
 import { type ServerResponse } from "node:http";
 import { ReadableStream } from "node:stream/web";
+import { directAnswer } from "./directAnswer.js";
 import { HttpResponse } from "./functionsRuntime.js";
 
 /** Whether a handler's body is a stream (SSE, say) rather than bytes, a string or JSON. */
@@ -10,12 +11,18 @@ function isStreamBody(body: unknown): boolean {
 }
 
 /**
- * Writes the function's answer. As the Functions worker does, the answer goes through the real
- * `HttpResponse` (status, headers and body as Azure would send them). A body given as JSON, a string or
- * bytes is read whole and sent in one write; a streamed body (SSE) is copied chunk by chunk as it is
- * produced, with back-pressure, and cancelled when the caller goes away.
+ * Writes the function's answer as the Functions worker would send it (status, headers and body as
+ * `HttpResponse` makes them). A JSON, string or byte body is sent with its length in one write; a
+ * streamed body (SSE) is copied chunk by chunk as it is produced, with back-pressure, and cancelled
+ * when the caller goes away.
  */
 export async function writeResponse(response: ServerResponse, result: HttpResponseInit | HttpResponse | undefined): Promise<void> {
+  const direct = result instanceof HttpResponse ? null : directAnswer(result ?? { status: 204 });
+  if (direct !== null) {
+    if (direct.payload === null) response.writeHead(direct.status, direct.headers).end();
+    else response.writeHead(direct.status, direct.headers).end(direct.payload);
+    return;
+  }
   const normalised = result instanceof HttpResponse ? result : new HttpResponse(result ?? { status: 204 });
   const headers: Record<string, string> = {};
   normalised.headers.forEach((value, key) => {
@@ -27,11 +34,8 @@ export async function writeResponse(response: ServerResponse, result: HttpRespon
     return;
   }
   if (!(result instanceof HttpResponse) && !isStreamBody(result?.body)) {
-    // JSON never starts with a byte-order mark, so text() (which drops one) gives the exact bytes; a
-    // string goes out in the same write as the headers.
-    const payload = result?.jsonBody !== undefined && result.body === undefined ? await normalised.text() : Buffer.from(await normalised.arrayBuffer());
-    // With the length known, node sends headers and body in one write instead of chunked pieces.
-    headers["content-length"] = String(typeof payload === "string" ? Buffer.byteLength(payload) : payload.byteLength);
+    const payload = Buffer.from(await normalised.arrayBuffer());
+    headers["content-length"] = String(payload.byteLength);
     response.writeHead(normalised.status, headers).end(payload);
     return;
   }

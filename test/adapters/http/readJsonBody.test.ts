@@ -77,4 +77,21 @@ describe("readJsonBody", () => {
     expect([error.status, error.code]).toEqual([400, "invalid_json"]);
     expect(error.message).not.toContain("hunter2");
   });
+
+  it.each([
+    ["a declared length", { "content-type": "application/json", "content-length": "64" }],
+    ["no declared length", { "content-type": "application/json" }],
+  ])("refuses a body cut off mid-way with 400 invalid_request, with %s", async (_label, headers) => {
+    const cutOff = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"model":'));
+        controller.error(new Error("aborted"));
+      },
+    });
+    const nativeRequest = new Request("http://127.0.0.1:7071/api/v1/chat/completions", { method: "POST", headers, body: cutOff, duplex: "half" } as RequestInit);
+    const request = new HttpRequest({ method: "POST", url: nativeRequest.url, nativeRequest } as ConstructorParameters<typeof HttpRequest>[0]);
+    const error = await refusal(readJsonBody(request, 1024));
+    expect([error.status, error.code]).toEqual([400, "invalid_request"]);
+    expect(error.message).toMatch(/cut/);
+  });
 });
