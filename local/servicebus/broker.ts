@@ -1,35 +1,26 @@
 import { randomUUID } from "node:crypto";
 import { type AddressInfo, type Server, type Socket } from "node:net";
-import rhea, {
-  type Connection,
-  type Container,
-  type Delivery,
-  type EventContext,
-  type Message,
-  type Receiver,
-  type Sender,
-  type Session,
-} from "rhea";
-import { amqpMessage, amqpTypes, installRawCapture, rawBytesOf } from "./amqp.js";
-import { handleCbsRequest } from "./cbs.js";
-import { lockTokenFromDeliveryTag, lockTokenToDeliveryTag, newLockToken } from "./lockToken.js";
-import { handleManagementRequest, type ManagementResponse } from "./management.js";
-import { BATCH_MESSAGE_FORMAT, splitBatch, StoredMessage } from "./messageCodec.js";
-import {
-  type Consumer,
-  QueueEntity,
-  type QueueMessage,
-  type QueueSession,
-  type ReceiveMode,
-  type Settlement,
-} from "./queue.js";
+import rhea, { type Connection, type Container, type EventContext, type Receiver, type Sender, type Session } from "rhea";
+import { acceptTransfer } from "./acceptTransfer.js";
+import { installRawCapture } from "./amqp.js";
+import { attachSessionReceiver, SESSION_FILTER } from "./attachSessionReceiver.js";
+import { type CoalescedWrites, coalesceWrites } from "./coalesceWrites.js";
+import { ConnectionState } from "./connectionState.js";
+import { entityPathOf } from "./entityPath.js";
+import { LinkConsumer } from "./linkConsumer.js";
+import { type LinkInternals, linkInternals } from "./linkInternals.js";
+import { QueueEntity, type ReceiveMode } from "./queue.js";
 import { type SasKey } from "./sas.js";
+import { serveCbsLink } from "./serveCbsLink.js";
+import { serveManagementLink } from "./serveManagementLink.js";
+import { type Terminus, terminusAddress } from "./terminusAddress.js";
+import { watchDispositions } from "./watchDispositions.js";
 import { OperationTally } from "../operationTally.js";
 
 /**
  * The AMQP side of the emulator: accepts connections (SASL ANONYMOUS, then $cbs tokens), routes
- * link attaches to queues, $cbs and $management, and turns transfers and dispositions into queue
- * operations. See shared/notes/service-bus-amqp.md for what the SDK expects on the wire.
+ * link attaches to queues, $cbs and $management, and tracks connections, links and sessions as they
+ * go. See shared/notes/service-bus-amqp.md for what the SDK expects on the wire.
  */
 
 export interface BrokerQueueDefinition {
@@ -46,110 +37,9 @@ export interface BrokerOptions {
   readonly sasKey: SasKey;
 }
 
-const SESSION_FILTER = "com.microsoft:session-filter";
 const MAX_MESSAGE_SIZE = 262_144;
-/** Service Bus caps how long it holds an accept-next-session attach open. */
-const MAX_SESSION_WAIT_IN_MS = 65_000;
 const SWEEP_INTERVAL_IN_MS = 100;
-const DOTNET_EPOCH_TICKS = 621_355_968_000_000_000n;
-
-interface ConnectionState {
-  /** Entity paths (lower case, "" for the namespace) this connection holds a token for, with expiry. */
-  readonly authorizations: Map<string, number>;
-  /** Reply links by link name and target address, for $cbs and $management responses. */
-  readonly replyLinks: Map<string, Sender>;
-  readonly consumers: Set<LinkConsumer>;
-}
-
-/** rhea internals the broker needs; the typings do not describe them. */
-interface LinkInternals {
-  local: { attach: Record<string, unknown> };
-  state: { local_open: boolean; open_requests: number };
-  delivery_count: number;
-  credit: number;
-  _draining: boolean;
-  _drained: boolean;
-  _get_drain: () => boolean;
-}
-
-function internals(link: Sender | Receiver): LinkInternals {
-  return link as unknown as LinkInternals;
-}
-
-interface Terminus {
-  address?: string;
-  filter?: Record<string, unknown> | null;
-}
-
-function addressOf(terminus: unknown): string | undefined {
-  const address = (terminus as Terminus | undefined)?.address;
-  return typeof address === "string" ? address : undefined;
-}
-
-/** "sb://host/queue/x" or "/queue/x" or "queue/x" -> "queue/x" (lower case). */
-export function entityPathOf(address: string): string {
-  let path = address;
-  const scheme = path.indexOf("://");
-  if (scheme >= 0) {
-    const slash = path.indexOf("/", scheme + 3);
-    path = slash >= 0 ? path.slice(slash + 1) : "";
-  }
-  return path.replace(/^\/+|\/+$/g, "").toLowerCase();
-}
-
-function ticksOf(ms: number): Buffer {
-  const bytes = Buffer.alloc(8);
-  bytes.writeBigInt64BE(BigInt(Math.trunc(ms)) * 10_000n + DOTNET_EPOCH_TICKS);
-  return bytes;
-}
-
-class LinkConsumer implements Consumer {
-  session: QueueSession | undefined;
-  closed = false;
-  private sent = 0;
-
-  constructor(
-    readonly sender: Sender,
-    readonly queue: QueueEntity,
-    readonly mode: ReceiveMode,
-    private readonly tally: OperationTally,
-  ) {}
-
-  capacity(): number {
-    if (this.closed || !this.sender.is_open()) return 0;
-    const link = internals(this.sender);
-    // Credit drops only when rhea writes a transfer; count what was handed over but not yet written.
-    // (A drain advances delivery_count past what was sent.)
-    if (link.delivery_count > this.sent) this.sent = link.delivery_count;
-    const pending = this.sent - link.delivery_count;
-    const outgoing = (this.sender.session as unknown as { outgoing: { available(): number } }).outgoing.available();
-    return Math.min(link.credit - pending, outgoing);
-  }
-
-  deliver(message: QueueMessage, lockToken: string | undefined): void {
-    const bytes = message.stored.encode({
-      sequenceNumber: message.sequenceNumber,
-      enqueuedAtMs: message.enqueuedAtMs,
-      lockedUntilMs: message.lock?.lockedUntilMs,
-      state: message.stateCode,
-      deliveryCount: message.deliveryCount,
-    });
-    this.sent++;
-    this.tally.count("receive");
-    this.sender.send(bytes, lockTokenToDeliveryTag(lockToken ?? newLockToken()), 0);
-  }
-
-  sessionLost(): void {
-    this.detach("com.microsoft:session-lock-lost", "The session lock expired: accept the session again.");
-  }
-
-  detach(condition: string, description: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.queue.removeConsumer(this);
-    this.sender.close({ condition, description });
-  }
-}
+const MANAGEMENT_SUFFIX = "/$management";
 
 export class Broker {
   private readonly container: Container;
@@ -157,6 +47,7 @@ export class Broker {
   private readonly states = new WeakMap<Connection, ConnectionState>();
   private readonly connections = new Set<Connection>();
   private readonly sockets = new Set<Socket>();
+  private readonly writers = new WeakMap<Socket, CoalescedWrites>();
   /** Operations served, by kind: what a request costs on the real service (see bench/deployed.ts). */
   readonly tally = new OperationTally();
   private server: Server | undefined;
@@ -187,7 +78,7 @@ export class Broker {
       treat_modified_as_released: false,
       reconnect: false,
     });
-    this.container.on("connection_open", (context: EventContext) => this.onConnectionOpen(context.connection));
+    this.container.on("connection_open", (context: EventContext) => this.stateOf(context.connection));
     this.container.on("sender_open", (context: EventContext) => this.onSenderOpen(context));
     this.container.on("receiver_open", (context: EventContext) => this.onReceiverOpen(context));
     this.container.on("sender_close", (context: EventContext) => this.onLinkClosed(context.connection, context.sender));
@@ -207,6 +98,7 @@ export class Broker {
     const server = this.container.listen({ host: this.options.host, port: this.options.port });
     this.server = server;
     server.on("connection", (socket: Socket) => {
+      this.writers.set(socket, coalesceWrites(socket));
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
     });
@@ -253,15 +145,11 @@ export class Broker {
   private stateOf(connection: Connection): ConnectionState {
     let state = this.states.get(connection);
     if (!state) {
-      state = { authorizations: new Map(), replyLinks: new Map(), consumers: new Set() };
+      state = new ConnectionState();
       this.states.set(connection, state);
       this.connections.add(connection);
     }
     return state;
-  }
-
-  private onConnectionOpen(connection: Connection): void {
-    this.stateOf(connection);
   }
 
   private resolveEntity(address: string): QueueEntity | undefined {
@@ -272,22 +160,20 @@ export class Broker {
     return undefined;
   }
 
-  private isAuthorized(connection: Connection, entityPath: string): boolean {
-    const now = Date.now();
-    for (const [path, expiresAtMs] of this.stateOf(connection).authorizations) {
-      if (expiresAtMs <= now) continue;
-      if (path === "" || entityPath === path || entityPath.startsWith(`${path}/`)) return true;
-    }
-    return false;
-  }
-
-  /** Refuses an attach as Service Bus does: an attach without source/target, then a detach with the error. */
+  /**
+   * Refuses an attach as Service Bus does: an attach without source/target, then a detach with the
+   * error, each in a write of its own. The SDK reports the detach's error only when it read the attach
+   * first (a session receiver then closes the link and gets the error as the answer); with both in
+   * one read it reports a generic "session may be locked" instead.
+   */
   private refuse(link: Sender | Receiver, condition: string, description: string): void {
+    const socket = (link.connection as unknown as { socket?: Socket }).socket;
+    if (socket) this.writers.get(socket)?.writeSeparatelyThisTurn();
     link.close({ condition, description });
   }
 
   private echoSettleModes(link: Sender | Receiver): void {
-    const local = internals(link).local.attach;
+    const local = linkInternals(link).local.attach;
     local.snd_settle_mode = link.snd_settle_mode;
     local.rcv_settle_mode = link.rcv_settle_mode;
   }
@@ -308,7 +194,7 @@ export class Broker {
       );
       return undefined;
     }
-    if (!this.isAuthorized(connection, entityPathOf(linkAddress ?? address))) {
+    if (!this.stateOf(connection).isAuthorized(entityPathOf(linkAddress ?? address), Date.now())) {
       this.refuse(link, "amqp:unauthorized-access", "Unauthorized access: put a valid token on $cbs for this entity first.");
       return undefined;
     }
@@ -321,15 +207,15 @@ export class Broker {
     if (!sender) return;
     const connection = context.connection;
     const state = this.stateOf(connection);
-    const address = addressOf(sender.source);
+    const address = terminusAddress(sender.source);
     this.echoSettleModes(sender);
-    if (address === "$cbs" || address?.toLowerCase().endsWith("/$management")) {
+    if (address === "$cbs" || address?.toLowerCase().endsWith(MANAGEMENT_SUFFIX)) {
       if (address !== "$cbs") {
-        const entityAddress = address.slice(0, -"/$management".length);
+        const entityAddress = address.slice(0, -MANAGEMENT_SUFFIX.length);
         if (!this.admit(sender, connection, entityAddress, address)) return;
       }
       sender.set_source({ address });
-      const target = addressOf(sender.target);
+      const target = terminusAddress(sender.target);
       if (target !== undefined) sender.set_target({ address: target });
       state.replyLinks.set(sender.name, sender);
       if (target !== undefined) state.replyLinks.set(target, sender);
@@ -351,15 +237,14 @@ export class Broker {
       );
       return;
     }
-    this.watchDispositions(sender, consumer);
+    watchDispositions(sender, consumer, this.tally);
     sender.on("sendable", () => queue.pumpFor(consumer));
     sender.on("sender_draining", () => {
       queue.pumpFor(consumer);
       sender.set_drained(true);
     });
     // Answer a drain even when the credit is already spent: the SDK waits for the drain flag.
-    const link = internals(sender);
-    link._get_drain = function (this: LinkInternals): boolean {
+    linkInternals(sender)._get_drain = function (this: LinkInternals): boolean {
       if (!this._draining || !this._drained) return false;
       this.delivery_count += this.credit;
       this.credit = 0;
@@ -373,115 +258,13 @@ export class Broker {
       return;
     }
     const requested = filter[SESSION_FILTER];
-    if (typeof requested === "string") {
-      const session = queue.acquireSession(requested, consumer);
-      if (!session) {
-        this.refuse(sender, "com.microsoft:session-cannot-be-locked", `The session '${requested}' is locked by another receiver.`);
-        return;
-      }
-      this.openSessionLink(sender, address, session);
-      state.consumers.add(consumer);
-      return;
-    }
-    const next = queue.acquireNextSession(consumer);
-    if (next) {
-      this.openSessionLink(sender, address, next);
-      state.consumers.add(consumer);
-      return;
-    }
-    // No session free now: hold the attach, as Service Bus does, until one is or the client's timeout.
-    const local = internals(sender).state;
-    local.local_open = false;
-    local.open_requests = 0;
-    const timeout = Number((sender.properties as Record<string, unknown> | undefined)?.["com.microsoft:timeout"]);
-    const waitInMs = Number.isFinite(timeout) && timeout > 0 ? Math.min(timeout, MAX_SESSION_WAIT_IN_MS) : MAX_SESSION_WAIT_IN_MS;
-    state.consumers.add(consumer);
-    queue.waitForSession({
+    attachSessionReceiver({
+      sender,
+      address,
       consumer,
-      deadlineMs: Date.now() + waitInMs,
-      onSession: (session) => {
-        sender.open();
-        this.openSessionLink(sender, address, session);
-        queue.pumpFor(consumer);
-      },
-      onTimeout: () => {
-        consumer.closed = true;
-        state.consumers.delete(consumer);
-        sender.open();
-        this.refuse(sender, "com.microsoft:timeout", "No session became available within the operation timeout.");
-      },
-    });
-  }
-
-  private openSessionLink(sender: Sender, address: string, session: QueueSession): void {
-    sender.set_source({ address, filter: { [SESSION_FILTER]: session.id } });
-    internals(sender).local.attach.properties = {
-      "com.microsoft:locked-until-utc": amqpTypes.wrap_long(ticksOf(session.lockedUntilMs)),
-    };
-  }
-
-  private watchDispositions(sender: Sender, consumer: LinkConsumer): void {
-    const settle = (delivery: Delivery | undefined, settlement: Settlement, echo: object): void => {
-      if (!delivery) return;
-      this.tally.count(`settle.${settlement.kind}`);
-      const token = lockTokenFromDeliveryTag(delivery.tag);
-      const result = token === undefined ? "lockLost" : consumer.queue.settle(token, settlement);
-      const state =
-        result === "ok"
-          ? echo
-          : amqpMessage
-              .rejected({
-                error: {
-                  condition: "com.microsoft:message-lock-lost",
-                  description: "The lock supplied is invalid: it expired, or the message was already settled.",
-                },
-              })
-              .described();
-      delivery.update(true, state);
-      // rhea frees a delivery only once both ends settled; the client will not settle it again.
-      (delivery as unknown as { remote_settled: boolean }).remote_settled = true;
-    };
-    sender.on("accepted", (context: EventContext) =>
-      settle(context.delivery, { kind: "complete" }, amqpMessage.accepted().described()),
-    );
-    sender.on("released", (context: EventContext) =>
-      settle(context.delivery, { kind: "abandon" }, amqpMessage.released().described()),
-    );
-    sender.on("modified", (context: EventContext) => {
-      const outcome = (context.delivery?.remote_state ?? {}) as {
-        undeliverable_here?: boolean;
-        message_annotations?: Record<string, unknown>;
-      };
-      const propertiesToModify = outcome.message_annotations ?? undefined;
-      const settlement: Settlement = outcome.undeliverable_here
-        ? { kind: "defer", propertiesToModify }
-        : { kind: "abandon", propertiesToModify };
-      settle(
-        context.delivery,
-        settlement,
-        amqpMessage.modified({ undeliverable_here: outcome.undeliverable_here ?? false }).described(),
-      );
-    });
-    sender.on("rejected", (context: EventContext) => {
-      const error = ((context.delivery?.remote_state ?? {}) as { error?: { condition?: string; info?: Record<string, unknown> } })
-        .error;
-      const info = error?.info ?? {};
-      const reason = info.DeadLetterReason;
-      const description = info.DeadLetterErrorDescription;
-      const propertiesToModify: Record<string, unknown> = { ...info };
-      delete propertiesToModify.DeadLetterReason;
-      delete propertiesToModify.DeadLetterErrorDescription;
-      settle(
-        context.delivery,
-        {
-          kind: "deadLetter",
-          reason: typeof reason === "string" ? reason : undefined,
-          description: typeof description === "string" ? description : undefined,
-          propertiesToModify,
-        },
-        // Echoed without the error: the SDK treats an error in the broker's outcome as a failed settlement.
-        amqpMessage.rejected({}).described(),
-      );
+      state,
+      requested: typeof requested === "string" ? requested : undefined,
+      refuse: (condition, description) => this.refuse(sender, condition, description),
     });
   }
 
@@ -490,124 +273,31 @@ export class Broker {
     const receiver = context.receiver;
     if (!receiver) return;
     const connection = context.connection;
-    const address = addressOf(receiver.target);
+    const address = terminusAddress(receiver.target);
     this.echoSettleModes(receiver);
     if (address === "$cbs") {
-      receiver.set_target({ address });
-      receiver.on("message", (messageContext: EventContext) => {
-        this.accept(messageContext.delivery);
-        const request = messageContext.message;
-        if (!request) return;
-        this.tally.count("cbs");
-        const response = handleCbsRequest(request, this.options.sasKey, Date.now());
-        if (response.authorizedPath !== undefined && response.expiresAtMs !== undefined) {
-          this.stateOf(connection).authorizations.set(response.authorizedPath, response.expiresAtMs);
-        }
-        this.reply(connection, request, {
-          statusCode: response.statusCode,
-          description: response.description,
-          errorCondition: response.errorCondition,
-        });
-      });
+      serveCbsLink(receiver, this.stateOf(connection), this.options.sasKey, this.tally);
       return;
     }
-    if (address?.toLowerCase().endsWith("/$management")) {
-      const entityAddress = address.slice(0, -"/$management".length);
+    if (address?.toLowerCase().endsWith(MANAGEMENT_SUFFIX)) {
+      const entityAddress = address.slice(0, -MANAGEMENT_SUFFIX.length);
       const queue = this.admit(receiver, connection, entityAddress, address);
       if (!queue) return;
-      receiver.set_target({ address });
-      receiver.on("message", (messageContext: EventContext) => {
-        this.accept(messageContext.delivery);
-        const request = messageContext.message;
-        if (!request) return;
-        const properties = (request.application_properties ?? {}) as Record<string, unknown>;
-        const body = (request.body !== null && typeof request.body === "object" ? request.body : {}) as Record<string, unknown>;
-        let response: ManagementResponse;
-        this.tally.count(`management.${typeof properties.operation === "string" ? properties.operation.replace(/^com\.microsoft:/, "") : "unknown"}`);
-        try {
-          response = handleManagementRequest(
-            queue,
-            typeof properties.operation === "string" ? properties.operation : "",
-            body,
-            randomUUID,
-          );
-        } catch {
-          response = { statusCode: 500, description: "The emulator failed to handle the request.", errorCondition: "amqp:internal-error" };
-        }
-        this.reply(connection, request, response);
-      });
+      serveManagementLink(receiver, address, queue, this.stateOf(connection), this.tally);
       return;
     }
     const queue = this.admit(receiver, connection, address);
     if (!queue || address === undefined) return;
     receiver.set_target({ address });
-    internals(receiver).local.attach.max_message_size = MAX_MESSAGE_SIZE;
-    receiver.on("message", (messageContext: EventContext) => this.onTransfer(queue, messageContext));
-  }
-
-  private accept(delivery: Delivery | undefined): void {
-    delivery?.update(true, amqpMessage.accepted().described());
-  }
-
-  private onTransfer(queue: QueueEntity, context: EventContext): void {
-    const delivery = context.delivery;
-    if (!delivery) return;
-    const incoming: StoredMessage[] = [];
-    this.tally.count("send");
-    try {
-      if (delivery.format === BATCH_MESSAGE_FORMAT) {
-        const payload = context.message as unknown;
-        if (!Buffer.isBuffer(payload)) throw new Error("batch without payload");
-        for (const bytes of splitBatch(payload)) {
-          incoming.push(StoredMessage.fromWire(amqpMessage.decode(bytes), bytes, randomUUID));
-        }
-      } else if (context.message) {
-        incoming.push(StoredMessage.fromWire(context.message, rawBytesOf(context.message), randomUUID));
-      }
-    } catch {
-      delivery.update(true, amqpMessage.rejected({ error: { condition: "amqp:decode-error", description: "The message could not be decoded." } }).described());
-      return;
-    }
-    for (const message of incoming) {
-      const refusal = queue.refusal(message);
-      if (refusal) {
-        delivery.update(true, amqpMessage.rejected({ error: { condition: "amqp:not-allowed", description: refusal } }).described());
-        return;
-      }
-    }
-    for (const message of incoming) queue.enqueue(message);
-    this.accept(delivery);
-  }
-
-  private reply(connection: Connection, request: Message, response: ManagementResponse): void {
-    const replyTo = (request as { reply_to?: unknown }).reply_to;
-    if (typeof replyTo !== "string") return;
-    const link = this.stateOf(connection).replyLinks.get(replyTo);
-    if (!link) return;
-    const applicationProperties: Record<string, unknown> = {
-      statusCode: response.statusCode,
-      "status-code": response.statusCode,
-      statusDescription: response.description,
-      "status-description": response.description,
-    };
-    if (response.errorCondition) {
-      applicationProperties.errorCondition = response.errorCondition;
-      applicationProperties["error-condition"] = response.errorCondition;
-    }
-    const message: Record<string, unknown> = {
-      to: replyTo,
-      correlation_id: (request as { message_id?: unknown }).message_id,
-      application_properties: applicationProperties,
-    };
-    if (response.body !== undefined) message.body = response.body;
-    link.send(message as unknown as Message);
+    linkInternals(receiver).local.attach.max_message_size = MAX_MESSAGE_SIZE;
+    receiver.on("message", (messageContext: EventContext) => acceptTransfer(queue, messageContext, this.tally));
   }
 
   private onLinkClosed(connection: Connection, sender: Sender | undefined): void {
     if (!sender) return;
     const state = this.stateOf(connection);
     for (const consumer of state.consumers) {
-      if (consumer.sender === sender) this.dropConsumer(state, consumer);
+      if (consumer.sender === sender) state.dropConsumer(consumer);
     }
     for (const [key, link] of state.replyLinks) if (link === sender) state.replyLinks.delete(key);
   }
@@ -616,22 +306,16 @@ export class Broker {
     if (!session) return;
     const state = this.stateOf(connection);
     for (const consumer of state.consumers) {
-      if (consumer.sender.session === session) this.dropConsumer(state, consumer);
+      if (consumer.sender.session === session) state.dropConsumer(consumer);
     }
   }
 
   private onConnectionGone(connection: Connection): void {
     const state = this.states.get(connection);
     if (state) {
-      for (const consumer of state.consumers) this.dropConsumer(state, consumer);
+      for (const consumer of state.consumers) state.dropConsumer(consumer);
       state.replyLinks.clear();
     }
     this.connections.delete(connection);
-  }
-
-  private dropConsumer(state: ConnectionState, consumer: LinkConsumer): void {
-    consumer.closed = true;
-    consumer.queue.removeConsumer(consumer);
-    state.consumers.delete(consumer);
   }
 }

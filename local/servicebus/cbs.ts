@@ -1,4 +1,5 @@
 import { type Message } from "rhea";
+import { entityPathOf } from "./entityPath.js";
 import { verifySasToken, type SasKey } from "./sas.js";
 
 /**
@@ -13,17 +14,6 @@ export interface CbsResponse {
   /** Entity path (lower case, "" for the namespace) the token authorizes. */
   readonly authorizedPath?: string;
   readonly expiresAtMs?: number;
-}
-
-/** "sb://host:port/queue/$management" -> "queue/$management"; "" for the namespace. */
-function pathOfUri(uri: string): string {
-  const scheme = uri.indexOf("://");
-  let path = uri;
-  if (scheme >= 0) {
-    const slash = uri.indexOf("/", scheme + 3);
-    path = slash >= 0 ? uri.slice(slash + 1) : "";
-  }
-  return path.replace(/^\/+|\/+$/g, "").toLowerCase();
 }
 
 function unauthorized(description: string): CbsResponse {
@@ -42,8 +32,8 @@ export function handleCbsRequest(request: Message, sasKey: SasKey, nowInMs: numb
   const token = typeof request.body === "string" ? request.body : "";
   const verdict = verifySasToken(token, sasKey, nowInMs);
   if (!verdict.ok) return unauthorized(`InvalidSignature: ${verdict.reason}. Check the shared access key in the connection string.`);
-  const resourcePath = pathOfUri(verdict.resource);
-  const audiencePath = pathOfUri(audience);
+  const resourcePath = entityPathOf(verdict.resource);
+  const audiencePath = entityPathOf(audience);
   if (resourcePath !== "" && audiencePath !== resourcePath && !audiencePath.startsWith(`${resourcePath}/`)) {
     return unauthorized("The token's resource does not cover the requested audience.");
   }

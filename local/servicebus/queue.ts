@@ -1,87 +1,32 @@
-import { newLockToken } from "./lockToken.js";
+import { type Consumer, type ReceiveMode } from "./consumer.js";
+import { ConsumerRotation } from "./consumerRotation.js";
+import { MessageLocks } from "./messageLocks.js";
 import { type StoredMessage } from "./messageCodec.js";
+import { QueueMessage } from "./queueMessage.js";
+import { type QueueSession } from "./queueSession.js";
+import { QueueSessions, type SessionWaiter } from "./queueSessions.js";
 import { ReadyList } from "./readyList.js";
+import { ScheduledMessages } from "./scheduledMessages.js";
+import { type Settlement } from "./settlement.js";
+
+// The types of QueueEntity's interface, for its users (the broker, $management, tests).
+export type { Consumer, ReceiveMode } from "./consumer.js";
+export type { QueueMessage } from "./queueMessage.js";
+export type { QueueSession } from "./queueSession.js";
+export type { SessionWaiter } from "./queueSessions.js";
+export type { Settlement } from "./settlement.js";
 
 /**
- * One queue (or its dead-letter sub-queue): messages, locks, sessions and the hand-over of
- * messages to receivers. Knows nothing of AMQP: a receiver is a `Consumer`, which the broker
- * implements over a rhea link.
+ * One queue (or its dead-letter sub-queue): its messages and their hand-over to receivers,
+ * settlement, scheduling and dead-lettering. Locks are `MessageLocks`, sessions `QueueSessions`.
+ * Knows nothing of AMQP: a receiver is a `Consumer`, which the broker implements over a rhea link.
  */
-
-export type ReceiveMode = "peekLock" | "receiveAndDelete";
 
 export interface QueueSettings {
   readonly name: string;
   readonly requiresSession: boolean;
   readonly lockDurationInMs: number;
   readonly maxDeliveryCount: number;
-}
-
-export interface Consumer {
-  readonly mode: ReceiveMode;
-  /** The session this consumer holds (session queues only); set by the queue. */
-  session: QueueSession | undefined;
-  /** How many more messages the consumer can take now. */
-  capacity(): number;
-  deliver(message: QueueMessage, lockToken: string | undefined): void;
-  /** The consumer's session lock expired: the broker detaches it. */
-  sessionLost(): void;
-}
-
-export interface MessageLock {
-  readonly token: string;
-  lockedUntilMs: number;
-  /** Set when the lock is bound to a session lock rather than timed on its own. */
-  readonly session: QueueSession | undefined;
-}
-
-export class QueueMessage {
-  state: "active" | "deferred" | "scheduled" = "active";
-  deliveryCount = 0;
-  lock: MessageLock | undefined;
-
-  constructor(
-    readonly sequenceNumber: number,
-    readonly stored: StoredMessage,
-    public enqueuedAtMs: number,
-  ) {}
-
-  get sessionId(): string | undefined {
-    return this.stored.sessionId;
-  }
-
-  /** 0 active, 1 deferred, 2 scheduled, as x-opt-message-state says it. */
-  get stateCode(): number {
-    return this.state === "deferred" ? 1 : this.state === "scheduled" ? 2 : 0;
-  }
-}
-
-export class QueueSession {
-  readonly ready = new ReadyList<QueueMessage>();
-  readonly locked = new Set<QueueMessage>();
-  holder: Consumer | undefined;
-  lockedUntilMs = 0;
-  state: Buffer | undefined;
-
-  constructor(readonly id: string) {}
-}
-
-export type Settlement =
-  | { readonly kind: "complete" }
-  | { readonly kind: "abandon"; readonly propertiesToModify?: Readonly<Record<string, unknown>> }
-  | { readonly kind: "defer"; readonly propertiesToModify?: Readonly<Record<string, unknown>> }
-  | {
-      readonly kind: "deadLetter";
-      readonly reason?: string;
-      readonly description?: string;
-      readonly propertiesToModify?: Readonly<Record<string, unknown>>;
-    };
-
-export interface SessionWaiter {
-  readonly consumer: Consumer;
-  readonly deadlineMs: number;
-  onSession(session: QueueSession): void;
-  onTimeout(): void;
 }
 
 export class QueueEntity {
@@ -91,21 +36,18 @@ export class QueueEntity {
   private inOrder = true;
   private readonly messages = new Map<number, QueueMessage>();
   private readonly ready = new ReadyList<QueueMessage>();
-  private readonly locks = new Map<string, QueueMessage>();
-  /** Timed locks in expiry order: every lock lasts lockDurationInMs, and a renewal moves it to the end. */
-  private readonly expiring = new Map<string, QueueMessage>();
-  private readonly scheduled: QueueMessage[] = [];
-  private readonly consumers: Consumer[] = [];
-  private readonly sessions = new Map<string, QueueSession>();
-  private waiters: SessionWaiter[] = [];
-  private roundRobin = 0;
-  private pumping = false;
+  private readonly locks: MessageLocks;
+  private readonly scheduled = new ScheduledMessages();
+  private readonly consumers = new ConsumerRotation();
+  private readonly sessions: QueueSessions;
 
   constructor(
     readonly settings: QueueSettings,
     private readonly now: () => number,
     isDeadLetterQueue = false,
   ) {
+    this.locks = new MessageLocks(settings.lockDurationInMs, now);
+    this.sessions = new QueueSessions(settings.lockDurationInMs, now, (message) => this.releaseLock(message));
     this.deadLetterQueue = isDeadLetterQueue
       ? undefined
       : new QueueEntity(
@@ -141,7 +83,7 @@ export class QueueEntity {
     if (at !== undefined && at > now) {
       message.state = "scheduled";
       message.enqueuedAtMs = at;
-      this.addScheduled(message);
+      this.scheduled.add(message);
     } else {
       this.makeAvailable(message);
     }
@@ -154,7 +96,7 @@ export class QueueEntity {
     this.insert(message);
     if (atMs > this.now()) {
       message.state = "scheduled";
-      this.addScheduled(message);
+      this.scheduled.add(message);
     } else {
       this.makeAvailable(message);
     }
@@ -166,24 +108,22 @@ export class QueueEntity {
     for (const sequenceNumber of sequenceNumbers) {
       const message = this.messages.get(sequenceNumber);
       if (message?.state !== "scheduled") continue;
-      const at = this.scheduled.indexOf(message);
-      if (at >= 0) this.scheduled.splice(at, 1);
+      this.scheduled.remove(message);
       this.messages.delete(sequenceNumber);
     }
   }
 
   addConsumer(consumer: Consumer): void {
-    if (!this.consumers.includes(consumer)) this.consumers.push(consumer);
+    this.consumers.add(consumer);
   }
 
   removeConsumer(consumer: Consumer): void {
-    const at = this.consumers.indexOf(consumer);
-    if (at >= 0) this.consumers.splice(at, 1);
-    this.waiters = this.waiters.filter((waiter) => waiter.consumer !== consumer);
+    this.consumers.remove(consumer);
+    this.sessions.forgetWaitsOf(consumer);
     const session = consumer.session;
     if (session && session.holder === consumer) {
       consumer.session = undefined;
-      this.releaseSession(session);
+      this.sessions.release(session);
     }
   }
 
@@ -194,7 +134,7 @@ export class QueueEntity {
   }
 
   settle(lockToken: string, settlement: Settlement): "ok" | "lockLost" {
-    const message = this.locks.get(lockToken);
+    const message = this.locks.find(lockToken);
     const lock = message?.lock;
     if (!message || !lock) return "lockLost";
     if (!lock.session && lock.lockedUntilMs <= this.now()) {
@@ -211,7 +151,7 @@ export class QueueEntity {
         break;
       case "defer":
         if (settlement.propertiesToModify) message.stored.updateApplicationProperties(settlement.propertiesToModify);
-        this.unlock(message);
+        this.locks.unlock(message);
         message.state = "deferred";
         break;
       case "deadLetter":
@@ -223,19 +163,15 @@ export class QueueEntity {
 
   /** Extends a message lock; undefined when the lock is gone. */
   renewLock(lockToken: string): number | undefined {
-    const message = this.locks.get(lockToken);
+    const message = this.locks.find(lockToken);
     const lock = message?.lock;
     if (!message || !lock) return undefined;
     if (lock.session) return lock.session.lockedUntilMs;
-    const now = this.now();
-    if (lock.lockedUntilMs <= now) {
+    if (lock.lockedUntilMs <= this.now()) {
       this.releaseLock(message);
       return undefined;
     }
-    lock.lockedUntilMs = now + this.settings.lockDurationInMs;
-    this.expiring.delete(lockToken);
-    this.expiring.set(lockToken, message);
-    return lock.lockedUntilMs;
+    return this.locks.extend(message);
   }
 
   /** Messages from `fromSequenceNumber` on, in order, whatever their state (peek). */
@@ -270,40 +206,31 @@ export class QueueEntity {
       found.push(message);
     }
     return found.map((message) => {
-      if (message.lock) this.unlock(message);
+      if (message.lock) this.locks.unlock(message);
       if (mode === "receiveAndDelete") {
         this.remove(message);
         return { message, lockToken: undefined };
       }
-      return { message, lockToken: this.lock(message, undefined) };
+      return { message, lockToken: this.locks.lock(message, undefined) };
     });
   }
 
-  /** Takes the named session for `consumer`; false when another consumer holds it. */
+  /** Takes the named session for `consumer`; undefined when another consumer holds it. */
   acquireSession(sessionId: string, consumer: Consumer): QueueSession | undefined {
-    const session = this.sessionFor(sessionId);
-    if (session.holder && session.holder !== consumer) return undefined;
-    this.hold(session, consumer);
-    return session;
+    return this.sessions.acquire(sessionId, consumer);
   }
 
   /** Takes the unheld session with the oldest waiting message, if any. */
   acquireNextSession(consumer: Consumer): QueueSession | undefined {
-    const session = this.nextAvailableSession();
-    if (session) this.hold(session, consumer);
-    return session;
+    return this.sessions.acquireNext(consumer);
   }
 
   waitForSession(waiter: SessionWaiter): void {
-    this.waiters.push(waiter);
+    this.sessions.wait(waiter);
   }
 
   renewSessionLock(sessionId: string): number | undefined {
-    const session = this.sessions.get(sessionId);
-    if (!session?.holder) return undefined;
-    session.lockedUntilMs = this.now() + this.settings.lockDurationInMs;
-    for (const message of session.locked) if (message.lock) message.lock.lockedUntilMs = session.lockedUntilMs;
-    return session.lockedUntilMs;
+    return this.sessions.renewLock(sessionId);
   }
 
   getSessionState(sessionId: string): Buffer | undefined {
@@ -311,45 +238,24 @@ export class QueueEntity {
   }
 
   setSessionState(sessionId: string, state: Buffer | undefined): void {
-    const session = this.sessionFor(sessionId);
-    session.state = state;
-    this.forgetIfIdle(session);
+    this.sessions.setState(sessionId, state);
   }
 
   /** Expires locks, session locks and waits for sessions; enqueues scheduled messages that are due. */
   sweep(): void {
     const now = this.now();
-    for (const message of this.expiring.values()) {
-      if (!message.lock || message.lock.lockedUntilMs > now) break;
-      this.releaseLock(message);
-    }
-    while (this.scheduled.length > 0 && (this.scheduled[0]?.enqueuedAtMs ?? Infinity) <= now) {
-      const message = this.scheduled.shift();
-      if (!message) break;
+    for (const message of this.locks.expired(now)) this.releaseLock(message);
+    for (const message of this.scheduled.takeDue(now)) {
       message.state = "active";
       this.makeAvailable(message);
     }
-    for (const session of this.sessions.values()) {
-      const holder = session.holder;
-      if (holder && session.lockedUntilMs <= now) {
-        holder.session = undefined;
-        this.releaseSession(session);
-        holder.sessionLost();
-      }
-    }
-    if (this.waiters.some((waiter) => waiter.deadlineMs <= now)) {
-      const expired = this.waiters.filter((waiter) => waiter.deadlineMs <= now);
-      this.waiters = this.waiters.filter((waiter) => waiter.deadlineMs > now);
-      for (const waiter of expired) waiter.onTimeout();
-    }
+    this.sessions.sweep(now);
     this.deadLetterQueue?.sweep();
   }
 
   /** Gives up every wait for a session (the broker is stopping). */
   cancelWaits(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter.onTimeout();
+    this.sessions.cancelWaits();
   }
 
   private insert(message: QueueMessage): void {
@@ -358,67 +264,12 @@ export class QueueEntity {
     this.messages.set(message.sequenceNumber, message);
   }
 
-  private addScheduled(message: QueueMessage): void {
-    let at = this.scheduled.length;
-    while (at > 0 && (this.scheduled[at - 1]?.enqueuedAtMs ?? 0) > message.enqueuedAtMs) at--;
-    this.scheduled.splice(at, 0, message);
-  }
-
-  private sessionFor(sessionId: string): QueueSession {
-    let session = this.sessions.get(sessionId);
-    if (!session) {
-      session = new QueueSession(sessionId);
-      this.sessions.set(sessionId, session);
-    }
-    return session;
-  }
-
-  private hold(session: QueueSession, consumer: Consumer): void {
-    session.holder = consumer;
-    session.lockedUntilMs = this.now() + this.settings.lockDurationInMs;
-    consumer.session = session;
-  }
-
-  private nextAvailableSession(): QueueSession | undefined {
-    let best: QueueSession | undefined;
-    for (const session of this.sessions.values()) {
-      if (session.holder || session.ready.size === 0) continue;
-      const first = session.ready.peekFirst()?.sequenceNumber ?? Infinity;
-      if (!best || first < (best.ready.peekFirst()?.sequenceNumber ?? Infinity)) best = session;
-    }
-    return best;
-  }
-
-  private offerSessions(): void {
-    while (this.waiters.length > 0) {
-      const session = this.nextAvailableSession();
-      if (!session) return;
-      const waiter = this.waiters.shift();
-      if (!waiter) return;
-      this.hold(session, waiter.consumer);
-      waiter.onSession(session);
-    }
-  }
-
-  private releaseSession(session: QueueSession): void {
-    session.holder = undefined;
-    for (const message of [...session.locked]) this.releaseLock(message);
-    this.forgetIfIdle(session);
-    this.offerSessions();
-  }
-
-  private forgetIfIdle(session: QueueSession): void {
-    if (!session.holder && session.ready.size === 0 && session.locked.size === 0 && session.state === undefined) {
-      this.sessions.delete(session.id);
-    }
-  }
-
   private makeAvailable(message: QueueMessage): void {
     if (this.settings.requiresSession) {
-      const session = this.sessionFor(message.sessionId ?? "");
+      const session = this.sessions.sessionFor(message.sessionId ?? "");
       session.ready.add(message);
       if (session.holder) this.pumpSession(session);
-      else this.offerSessions();
+      else this.sessions.offer();
     } else {
       this.ready.add(message);
       this.pump();
@@ -426,25 +277,7 @@ export class QueueEntity {
   }
 
   private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      let progress = true;
-      while (this.ready.size > 0 && progress && this.consumers.length > 0) {
-        progress = false;
-        const count = this.consumers.length;
-        for (let i = 0; i < count && this.ready.size > 0; i++) {
-          const consumer = this.consumers[(this.roundRobin + i) % count];
-          if (!consumer || consumer.capacity() <= 0) continue;
-          const message = this.ready.shift();
-          if (message) this.deliver(consumer, message, undefined);
-          progress = true;
-        }
-        this.roundRobin = (this.roundRobin + 1) % Math.max(1, this.consumers.length);
-      }
-    } finally {
-      this.pumping = false;
-    }
+    this.consumers.pump(this.ready, (consumer, message) => this.deliver(consumer, message, undefined));
   }
 
   private pumpSession(session: QueueSession): void {
@@ -462,41 +295,19 @@ export class QueueEntity {
       consumer.deliver(message, undefined);
       return;
     }
-    consumer.deliver(message, this.lock(message, session));
-  }
-
-  private lock(message: QueueMessage, session: QueueSession | undefined): string {
-    const token = newLockToken();
-    message.lock = {
-      token,
-      lockedUntilMs: session ? session.lockedUntilMs : this.now() + this.settings.lockDurationInMs,
-      session,
-    };
-    this.locks.set(token, message);
-    if (session) session.locked.add(message);
-    else this.expiring.set(token, message);
-    return token;
-  }
-
-  private unlock(message: QueueMessage): void {
-    const lock = message.lock;
-    if (!lock) return;
-    message.lock = undefined;
-    this.locks.delete(lock.token);
-    this.expiring.delete(lock.token);
-    lock.session?.locked.delete(message);
+    consumer.deliver(message, this.locks.lock(message, session));
   }
 
   private remove(message: QueueMessage): void {
     const session = message.lock?.session;
-    this.unlock(message);
+    this.locks.unlock(message);
     this.messages.delete(message.sequenceNumber);
-    if (session) this.forgetIfIdle(session);
+    if (session) this.sessions.forgetIfIdle(session);
   }
 
   /** A delivery that failed (abandoned, lock lost): count it, then redeliver or dead-letter. */
   private releaseLock(message: QueueMessage): void {
-    this.unlock(message);
+    this.locks.unlock(message);
     message.deliveryCount++;
     if (message.deliveryCount >= this.settings.maxDeliveryCount) {
       this.moveToDeadLetter(
@@ -519,7 +330,7 @@ export class QueueEntity {
     const target = this.deadLetterQueue;
     if (!target) {
       // Already in the dead-letter queue: it stays there, available again.
-      this.unlock(message);
+      this.locks.unlock(message);
       if (message.state === "active") this.makeAvailable(message);
       return;
     }
