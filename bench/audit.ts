@@ -1,11 +1,11 @@
 import { TableClient, type TransactionAction } from "@azure/data-tables";
-import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { startAzurite } from "../local/azurite.js";
 import { startSeparateAzurite } from "./support/separateAzurite.js";
 import { TableAuditLedger } from "../src/adapters/tables/TableAuditLedger.js";
 import { AuditAppender } from "../src/core/audit/AuditAppender.js";
 import { type AuditEvent } from "../src/core/audit/AuditEvent.js";
+import { benchAuditEvent } from "./support/benchAuditEvent.js";
 import { createEntry, GENESIS_HASH, type StoredEntry } from "../src/core/audit/ChainEntry.js";
 import { HEAD_ROW_KEY, toDedupeEntity, toEntryEntity, toHeadEntity } from "../src/adapters/tables/audit/auditEntities.js";
 import { sha256 } from "../src/core/audit/hashing.js";
@@ -38,32 +38,7 @@ import { silentLogger } from "../src/core/logger.js";
 const systemClock: Clock = { nowInMs: () => Date.now() };
 const MESSAGES_PER_DELIVERY = 100;
 
-function event(project: string, i: number): AuditEvent {
-  return {
-    schemaVersion: 1,
-    eventId: randomUUID(),
-    ts: new Date(Date.UTC(2026, 0, 1) + i).toISOString(),
-    type: "api_call",
-    actor: { kind: "service-account", id: `svc-${i % 7}`, keyId: "key-1" },
-    project,
-    environment: "prod",
-    model: "gpt-4o",
-    deployment: "gpt4o",
-    endpointId: "weu-1",
-    region: "westeurope",
-    classification: "internal",
-    status: "success",
-    httpStatus: 200,
-    tokens: { input: 812, output: 214 },
-    costUsd: 0.00417,
-    latencyInMs: 843,
-    dlpFindings: { email: 1 },
-    dlpAction: "redact",
-    requestId: randomUUID(),
-    policyVersion: "9f".repeat(32),
-    contentDigest: "ab".repeat(32),
-  };
-}
+const event = (project: string, i: number): AuditEvent => benchAuditEvent(project, i, new Date(Date.UTC(2026, 0, 1) + i).toISOString());
 
 async function appendChain(appender: AuditAppender, project: string, count: number): Promise<void> {
   for (let offset = 0; offset < count; offset += MESSAGES_PER_DELIVERY) {

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { TableAuditLedger } from "../../src/adapters/tables/TableAuditLedger.js";
 import { AuditAppender, type AuditMessage } from "../../src/core/audit/AuditAppender.js";
 import { silentLogger } from "../../src/core/logger.js";
+import { benchAuditEvent } from "./benchAuditEvent.js";
 import { startSeparateAzurite } from "./separateAzurite.js";
 
 /**
@@ -20,35 +21,9 @@ import { startSeparateAzurite } from "./separateAzurite.js";
 
 const MESSAGES_PER_DELIVERY = 100;
 
-function event(i: number): Record<string, unknown> {
-  return {
-    schemaVersion: 1,
-    eventId: randomUUID(),
-    ts: new Date().toISOString(),
-    type: "api_call",
-    actor: { kind: "service-account", id: `svc-${i % 7}`, keyId: "key-1" },
-    project: "stretches",
-    environment: "prod",
-    model: "gpt-4o",
-    deployment: "gpt4o",
-    endpointId: "weu-1",
-    region: "westeurope",
-    classification: "internal",
-    status: "success",
-    httpStatus: 200,
-    tokens: { input: 812, output: 214 },
-    costUsd: 0.00417,
-    latencyInMs: 843,
-    dlpFindings: { email: 1 },
-    dlpAction: "redact",
-    requestId: randomUUID(),
-    policyVersion: "9f".repeat(32),
-    contentDigest: "ab".repeat(32),
-  };
-}
 
 /** Message bodies as the trigger hands them over (bytes of JSON). */
-const delivery = (): AuditMessage[] => Array.from({ length: MESSAGES_PER_DELIVERY }, (_, i) => ({ messageId: randomUUID(), body: Buffer.from(JSON.stringify(event(i))) }));
+const delivery = (): AuditMessage[] => Array.from({ length: MESSAGES_PER_DELIVERY }, (_, i) => ({ messageId: randomUUID(), body: Buffer.from(JSON.stringify(benchAuditEvent("stretches", i))) }));
 
 const SCHEDSTAT = "/proc/thread-self/schedstat";
 /** The main thread's CPU time in ms (wall time where the kernel does not say). */
