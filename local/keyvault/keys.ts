@@ -29,6 +29,9 @@ interface StoredKeyVersion {
   updated: number;
 }
 
+/** What a request decides about a new version; the key material and times are the vault's. */
+type KeyVersionSettings = Pick<StoredKeyVersion, "keyOps" | "enabled" | "nbf" | "exp" | "tags">;
+
 const EC_KEY_OPS = ["sign", "verify"] as const;
 
 /**
@@ -79,51 +82,37 @@ export class KeysHandler {
     if (requestedOps.some((op) => !(EC_KEY_OPS as readonly string[]).includes(op))) {
       return vaultError(400, "BadParameter", "EC keys support the key_ops sign and verify only.");
     }
-    const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
-    if (typeof jwk.d !== "string" || typeof jwk.x !== "string" || typeof jwk.y !== "string") {
-      return vaultError(500, "InternalError", "Key generation failed.");
-    }
-    const now = toEpochSeconds(this.nowInMs());
-    const stored: StoredKeyVersion = {
-      version: newVersionId(),
-      d: jwk.d,
-      x: jwk.x,
-      y: jwk.y,
+    return this.addVersion(request, name, () => ({
       keyOps: requestedOps,
       enabled: typeof attrs.enabled === "boolean" ? attrs.enabled : true,
       nbf: nbf ?? undefined,
       exp: exp ?? undefined,
       tags,
-      created: now,
-      updated: now,
-    };
-    const versions = this.keys.get(name) ?? [];
-    versions.push(stored);
-    this.keys.set(name, versions);
-    return ok(keyBundle(request.vaultUrl, name, stored));
+    }));
   }
 
   /** A new version like the latest one (ops, tags), made in the vault; its expiry keeps the latest's lifetime, as a rotation policy's `expiryTime` would. */
   private rotate(request: VaultRequest, name: string): VaultResponse {
     const latest = this.find(name, "");
     if (latest === undefined) return keyNotFound(name, "");
-    const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
-    if (typeof jwk.d !== "string" || typeof jwk.x !== "string" || typeof jwk.y !== "string") return vaultError(500, "InternalError", "Key generation failed.");
-    const now = toEpochSeconds(this.nowInMs());
-    const stored: StoredKeyVersion = {
-      version: newVersionId(),
-      d: jwk.d,
-      x: jwk.x,
-      y: jwk.y,
+    return this.addVersion(request, name, (now) => ({
       keyOps: [...latest.keyOps],
       enabled: true,
       nbf: undefined,
       exp: latest.exp === undefined ? undefined : now + (latest.exp - latest.created),
       tags: latest.tags,
-      created: now,
-      updated: now,
-    };
-    (this.keys.get(name) as StoredKeyVersion[]).push(stored);
+    }));
+  }
+
+  /** A new P-256 version of the key, with the settings it gets at its creation time (epoch seconds). */
+  private addVersion(request: VaultRequest, name: string, settingsAt: (now: number) => KeyVersionSettings): VaultResponse {
+    const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+    if (typeof jwk.d !== "string" || typeof jwk.x !== "string" || typeof jwk.y !== "string") return vaultError(500, "InternalError", "Key generation failed.");
+    const now = toEpochSeconds(this.nowInMs());
+    const stored: StoredKeyVersion = { version: newVersionId(), d: jwk.d, x: jwk.x, y: jwk.y, ...settingsAt(now), created: now, updated: now };
+    const versions = this.keys.get(name) ?? [];
+    versions.push(stored);
+    this.keys.set(name, versions);
     return ok(keyBundle(request.vaultUrl, name, stored));
   }
 

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { type RunningMockOpenAi, startMockOpenAi } from "../../../local/mockOpenAi/index.js";
 import { OpenAiCompletionProvider } from "../../../src/adapters/openai/OpenAiCompletionProvider.js";
 import { type EndpointPolicy } from "../../../src/core/policy/schema.js";
-import { type CompletionCallOptions, type CompletionChunk, isUpstreamError, type UpstreamError } from "../../../src/core/upstream/CompletionProvider.js";
+import { type CompletionCallOptions } from "../../../src/core/upstream/CompletionProvider.js";
+import { drain, upstreamErrorOf } from "./upstreamOutcomes.js";
 
 let mock: RunningMockOpenAi;
 
@@ -49,21 +50,6 @@ const options = (overrides: Partial<CompletionCallOptions> = {}): CompletionCall
 });
 const provider = (extra: Partial<ConstructorParameters<typeof OpenAiCompletionProvider>[0]> = {}): OpenAiCompletionProvider =>
   new OpenAiCompletionProvider({ credential: null, readApiKey: null, ...extra });
-
-async function upstreamErrorOf(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  if (!isUpstreamError(error)) throw new Error(`expected an UpstreamError, got ${String(error)}`);
-  return error;
-}
-
-async function drain(stream: AsyncIterable<CompletionChunk>): Promise<CompletionChunk[]> {
-  const chunks: CompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
 
 describe("OpenAiCompletionProvider: completions", () => {
   it("calls an Azure deployment and maps the answer and its usage", async () => {

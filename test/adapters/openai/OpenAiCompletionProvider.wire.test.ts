@@ -4,7 +4,8 @@ import { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { OpenAiCompletionProvider } from "../../../src/adapters/openai/OpenAiCompletionProvider.js";
 import { type EndpointPolicy } from "../../../src/core/policy/schema.js";
-import { type CompletionCallOptions, type CompletionChunk, isUpstreamError, type UpstreamError } from "../../../src/core/upstream/CompletionProvider.js";
+import { type CompletionCallOptions, type CompletionChunk } from "../../../src/core/upstream/CompletionProvider.js";
+import { drain, upstreamErrorOf } from "./upstreamOutcomes.js";
 
 /** What the provider does with answers the mock upstream does not give: one bare server, one handler per test. */
 type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
@@ -58,21 +59,6 @@ const provider = (credential: TokenCredential | null = null): OpenAiCompletionPr
 
 const chunk = (content: string): string => `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
 const sse = (response: ServerResponse): ServerResponse => response.writeHead(200, { "content-type": "text/event-stream" });
-
-async function upstreamErrorOf(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  if (!isUpstreamError(error)) throw new Error(`expected an UpstreamError, got ${String(error)}`);
-  return error;
-}
-
-async function drain<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of stream) items.push(item);
-  return items;
-}
 
 async function eventually(check: () => boolean): Promise<void> {
   for (let attempt = 0; attempt < 200 && !check(); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 10));

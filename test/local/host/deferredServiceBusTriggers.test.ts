@@ -1,21 +1,10 @@
-import { ServiceBusClient } from "@azure/service-bus";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { type RunningLocalHost, startLocalHost } from "../../../local/host/index.js";
-import { type RunningServiceBusEmulator, startServiceBusEmulator } from "../../../local/servicebus/index.js";
 import { type FunctionDefinition } from "../../../src/functions/definition.js";
+import { useSessionQueueEmulator } from "./sessionQueueEmulator.js";
 
 const QUEUE = "deferred-trigger";
-let broker: RunningServiceBusEmulator;
-let client: ServiceBusClient;
-
-beforeAll(async () => {
-  broker = await startServiceBusEmulator({ queues: [{ name: QUEUE, requiresSession: true, lockDurationInMs: 30_000 }], port: 0 });
-  client = new ServiceBusClient(broker.connectionString, { retryOptions: { maxRetries: 1, timeoutInMs: 5_000 } });
-});
-afterAll(async () => {
-  await client?.close();
-  await broker?.stop();
-});
+const emulator = useSessionQueueEmulator(QUEUE, { maxRetries: 1, timeoutInMs: 5_000 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -48,7 +37,7 @@ function definitions(received: unknown[]): FunctionDefinition[] {
 }
 
 async function publish(id: string): Promise<void> {
-  const sender = client.createSender(QUEUE);
+  const sender = emulator.sdk.createSender(QUEUE);
   await sender.sendMessages({ messageId: id, sessionId: "chain-a", body: { id }, contentType: "application/json" });
   await sender.close();
 }
@@ -61,14 +50,14 @@ describe("the local host's Service Bus triggers start after the first answer", (
     await publish("before-start");
     host = await startLocalHost({
       definitions: definitions(received),
-      environment: { DEFERRED_TEST_SERVICEBUS: broker.connectionString },
+      environment: { DEFERRED_TEST_SERVICEBUS: emulator.broker.connectionString },
       runServiceBusTriggers: true,
       serviceBusTriggersDelayInMs: 60_000,
       log: () => undefined,
     });
     await sleep(1_500);
     expect(received).toEqual([]);
-    expect(broker.queueDepth(QUEUE)).toBe(1);
+    expect(emulator.broker.queueDepth(QUEUE)).toBe(1);
 
     const response = await fetch(`${host.url}/ping`);
     expect(response.status).toBe(200);
@@ -83,7 +72,7 @@ describe("the local host's Service Bus triggers start after the first answer", (
     await publish("no-request");
     host = await startLocalHost({
       definitions: definitions(received),
-      environment: { DEFERRED_TEST_SERVICEBUS: broker.connectionString },
+      environment: { DEFERRED_TEST_SERVICEBUS: emulator.broker.connectionString },
       runServiceBusTriggers: true,
       serviceBusTriggersDelayInMs: 300,
       log: () => undefined,

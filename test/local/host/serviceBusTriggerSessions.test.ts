@@ -1,20 +1,11 @@
-import { type ServiceBusReceiver, ServiceBusClient } from "@azure/service-bus";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServiceBusReceiver, type ServiceBusClient } from "@azure/service-bus";
+import { describe, expect, it } from "vitest";
 import { type RunningTrigger, startServiceBusTrigger } from "../../../local/host/serviceBusTrigger.js";
-import { type RunningServiceBusEmulator, startServiceBusEmulator } from "../../../local/servicebus/index.js";
+import { useSessionQueueEmulator } from "./sessionQueueEmulator.js";
 
 const QUEUE = "sessions";
-let broker: RunningServiceBusEmulator;
-let sdk: ServiceBusClient;
-beforeAll(async () => {
-  broker = await startServiceBusEmulator({ queues: [{ name: QUEUE, requiresSession: true, lockDurationInMs: 30_000 }], port: 0 });
-  // A short operation timeout, as the local host's, so that idle accepts time out during the test.
-  sdk = new ServiceBusClient(broker.connectionString, { retryOptions: { maxRetries: 0, timeoutInMs: 700 } });
-});
-afterAll(async () => {
-  await sdk?.close();
-  await broker?.stop();
-});
+// A short operation timeout, as the local host's, so that idle accepts time out during the test.
+const emulator = useSessionQueueEmulator(QUEUE, { maxRetries: 0, timeoutInMs: 700 });
 
 /** What the trigger asked of the SDK: accepts in flight at once, and the abort signal of every call. */
 interface Watched {
@@ -59,7 +50,7 @@ function watched(client: ServiceBusClient): Watched {
 
 describe("the local host's Service Bus trigger with sessions", () => {
   it("keeps one accept waiting at a time (not one per idle loop), still serves several sessions at once, and gives every SDK call its own abort signal", async () => {
-    const watch = watched(sdk);
+    const watch = watched(emulator.sdk);
     const received: string[] = [];
     let handling = 0;
     let maxHandlingAtOnce = 0;
@@ -87,7 +78,7 @@ describe("the local host's Service Bus trigger with sessions", () => {
       log: () => undefined,
     });
     try {
-      const sender = sdk.createSender(QUEUE);
+      const sender = emulator.sdk.createSender(QUEUE);
       // Idle first: the loops' accepts time out (700 ms) and are made again.
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       const acceptsWhileIdle = watch.accepts;

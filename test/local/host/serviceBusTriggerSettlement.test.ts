@@ -1,19 +1,10 @@
-import { type ServiceBusReceivedMessage, type ServiceBusReceiver, ServiceBusClient } from "@azure/service-bus";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServiceBusReceivedMessage, type ServiceBusReceiver } from "@azure/service-bus";
+import { describe, expect, it } from "vitest";
 import { type RunningTrigger, startServiceBusTrigger } from "../../../local/host/serviceBusTrigger.js";
-import { type RunningServiceBusEmulator, startServiceBusEmulator } from "../../../local/servicebus/index.js";
+import { useSessionQueueEmulator } from "./sessionQueueEmulator.js";
 
 const QUEUE = "settle";
-let broker: RunningServiceBusEmulator;
-let sdk: ServiceBusClient;
-beforeAll(async () => {
-  broker = await startServiceBusEmulator({ queues: [{ name: QUEUE, requiresSession: true, lockDurationInMs: 30_000 }], port: 0 });
-  sdk = new ServiceBusClient(broker.connectionString, { retryOptions: { maxRetries: 0, timeoutInMs: 2_000 } });
-});
-afterAll(async () => {
-  await sdk?.close();
-  await broker?.stop();
-});
+const emulator = useSessionQueueEmulator(QUEUE, { maxRetries: 0, timeoutInMs: 2_000 });
 
 /** One batch as the trigger settled it: for each completion started, whether the event loop had turned since the handler returned. */
 interface SettledBatch {
@@ -37,13 +28,13 @@ describe("the local host's Service Bus trigger settles a batch without holding t
           };
         },
       });
-    const client = new Proxy(sdk, {
+    const client = new Proxy(emulator.sdk, {
       get(target, property, proxy) {
         if (property !== "acceptNextSession") return Reflect.get(target, property, proxy) as unknown;
         return async (queue: string, options: object) => watchReceiver(await target.acceptNextSession(queue, options));
       },
     });
-    const sender = sdk.createSender(QUEUE);
+    const sender = emulator.sdk.createSender(QUEUE);
     await sender.sendMessages(Array.from({ length: 100 }, (_, i) => ({ sessionId: "one", messageId: `m${i}`, body: { i }, contentType: "application/json" })));
     await sender.close();
     const trigger: RunningTrigger = startServiceBusTrigger({
@@ -81,7 +72,7 @@ describe("the local host's Service Bus trigger settles a batch without holding t
       await trigger.stop();
     }
     // Nothing is left for a redelivery: once the trigger let the session go, it is empty.
-    const receiver = await sdk.acceptSession(QUEUE, "one");
+    const receiver = await emulator.sdk.acceptSession(QUEUE, "one");
     expect(await receiver.receiveMessages(10, { maxWaitTimeInMs: 500 })).toEqual([]);
     await receiver.close();
   });

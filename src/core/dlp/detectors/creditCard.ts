@@ -6,21 +6,6 @@ import { type Candidate } from "../types.js";
 // the next field may be a number ("...,4111111111111111,149.90").
 const CANDIDATE = /(?<![\w.+\-/])\d(?:(?:[ .-]|\r?\n)?\d){12,18}(?![\w]|[.\-/]\d)/y;
 
-export function luhnValid(digits: string): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = digits.length - 1; i >= 0; i -= 1) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
-
 /** The number the first `count` digits spell. */
 function prefix(digits: readonly number[], count: number): number {
   let value = 0;
