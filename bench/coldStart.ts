@@ -35,7 +35,7 @@ type Child = ChildProcessByStdio<Writable, Readable, Readable>;
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(ROOT, "bin", "palisade.js");
 /** What bin/palisade.js runs once `npm run build` bundled the app, and the compiled modules it bundles. */
-const BUNDLE = join(ROOT, "dist", "bundle", "palisade.js");
+const BUNDLE = join(ROOT, "dist", "bundle", "palisade.cjs");
 const COMPILED_CLI = join(ROOT, "dist", "src", "cli", "index.js");
 /** The heaviest packages on the path to the first answer, by the name their figure is printed under. */
 const HEAVY_MODULES: Readonly<Record<string, string>> = {

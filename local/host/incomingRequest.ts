@@ -3,6 +3,7 @@ import { type IncomingMessage } from "node:http";
 import { BufferedRequest } from "./bufferedRequest.js";
 import { HttpRequest } from "./functionsRuntime.js";
 import { randomHex } from "./randomHex.js";
+import { RequestHeaders } from "./requestHeaders.js";
 import { type RequestBody } from "./requestBody.js";
 
 // What the local host makes of an incoming request for a function, as the Azure worker does.
@@ -49,7 +50,7 @@ export function requestFor(method: string, url: RequestUrl, headers: Record<stri
   const nativeRequest =
     body.kind === "stream"
       ? new Request(url.href, { method, headers, body: body.stream as unknown as RequestInit["body"], duplex: "half" } as RequestInit)
-      : (new BufferedRequest(method, url.href, new Headers(headers), body.kind === "bytes" && body.bytes.byteLength > 0 ? body.bytes : null) as unknown as Request);
+      : (new BufferedRequest(method, url.href, new RequestHeaders(headers), body.kind === "bytes" && body.bytes.byteLength > 0 ? body.bytes : null) as unknown as Request);
   const init: HttpRequestInit & { readonly nativeRequest: Request } = { method, url: url.href, params, ...(body.kind === "stream" ? {} : { query: url.query() }), nativeRequest };
   return new HttpRequest(init);
 }

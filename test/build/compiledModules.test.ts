@@ -74,11 +74,14 @@ describe("the compiled app loads under plain Node ESM", () => {
     expect(JSON.parse(stdout)).toMatchObject({ valid: true, projects: 2, endpoints: 5 });
   }, 60_000);
 
-  it("bundles the CLI with every function file, newer than what tsc compiled, so bin/palisade.js runs it", async () => {
-    const bundle = join(root, "dist", "bundle", "palisade.js");
+  it("bundles the CLI with every function file, newer than what tsc compiled, so bin/palisade.js runs it with a code cache", async () => {
+    const bundle = join(root, "dist", "bundle", "palisade.cjs");
     expect((await stat(bundle)).mtimeMs).toBeGreaterThanOrEqual((await stat(join(root, "dist", "src", "cli", "index.js"))).mtimeMs);
-    const { stdout } = await run(process.execPath, [bundle, "policy", "validate", join(root, "config", "policy.sample.yaml"), "--json"], { cwd: root });
+    const { stdout } = await run(process.execPath, [join(root, "bin", "palisade.js"), "policy", "validate", join(root, "config", "policy.sample.yaml"), "--json"], { cwd: root });
     expect(JSON.parse(stdout)).toMatchObject({ valid: true });
+    // bin/palisade.js ran the bundle: the build's cache of its top level, and the command's own (bin/codeCache.mjs).
+    expect((await readdir(join(root, "dist", "bundle"))).filter((file) => /^palisade\.cjs\..+\.cache$/.test(file))).toHaveLength(1);
+    expect((await readdir(join(root, "dist", "bundle", "cache"))).some((file) => file.startsWith("palisade.cjs.policy."))).toBe(true);
     // `palisade host` takes its functions from the bundle's own list: every file of the folder is in it
     // (esbuild's metafile: the inputs each output file holds).
     const metafile = JSON.parse(await readFile(join(root, "dist", "bundle", "metafile.json"), "utf8")) as { outputs: Record<string, { inputs: Record<string, unknown> }> };

@@ -1,0 +1,74 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const CODE_CACHE = pathToFileURL(join(import.meta.dirname, "..", "..", "bin", "codeCache.mjs")).href;
+
+/** A bundle as bin/bundle.mjs writes it: one function expression taking CommonJS's five arguments. */
+const BUNDLE = `(function (exports, require, module, __filename, __dirname) {"use strict";
+const { basename } = require("node:path");
+function answer() { return [1, 2, 3].map((n) => n * 2).join(","); }
+process.stdout.write(JSON.stringify({ answer: answer(), file: basename(__filename), exportsIsModuleExports: exports === module.exports }));
+})`;
+
+let directory = "";
+let bundle = "";
+
+/** Runs the bundle as bin/palisade.js does, for the command `demo`. */
+async function runBundle(): Promise<unknown> {
+  const script = `import { runCachedBundle } from ${JSON.stringify(CODE_CACHE)}; runCachedBundle(${JSON.stringify(bundle)});`;
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script, "entry", "demo"]);
+  return JSON.parse(stdout);
+}
+
+/** Whether V8 (in a fresh process, as a start would) takes the cache stored at `cache` (after its 32-byte SHA-256) for the bundle. */
+async function acceptedByV8(cache: string): Promise<boolean> {
+  const script = `const vm = require("node:vm"), fs = require("node:fs"); const s = new vm.Script(fs.readFileSync(${JSON.stringify(bundle)}, "utf8"), { filename: ${JSON.stringify(bundle)}, cachedData: fs.readFileSync(${JSON.stringify(cache)}).subarray(32) }); process.stdout.write(String(!s.cachedDataRejected));`;
+  const { stdout } = await run(process.execPath, ["-e", script]);
+  return stdout === "true";
+}
+
+async function ownCaches(): Promise<string[]> {
+  return (await readdir(join(directory, "cache")).catch(() => [] as string[])).filter((name) => name.endsWith(".cache")).map((name) => join(directory, "cache", name));
+}
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), "palisade-codecache-"));
+  bundle = join(directory, "palisade.cjs");
+  await writeFile(bundle, BUNDLE);
+});
+
+afterAll(async () => {
+  if (directory) await rm(directory, { recursive: true, force: true });
+});
+
+describe("bin/codeCache.mjs: the CLI bundle compiled with a V8 code cache", () => {
+  it("runs the bundle with CommonJS's arguments and, on the command's first run, writes a cache V8 takes", async () => {
+    expect(await ownCaches()).toEqual([]);
+    expect(await runBundle()).toEqual({ answer: "2,4,6", file: "palisade.cjs", exportsIsModuleExports: true });
+    const caches = await ownCaches();
+    expect(caches).toHaveLength(1);
+    expect(caches[0]).toMatch(/palisade\.cjs\.demo\.[\w.-]+\.cache$/);
+    expect(await acceptedByV8(caches[0] ?? "")).toBe(true);
+    // The next run reads it, and runs the same.
+    expect(await runBundle()).toEqual({ answer: "2,4,6", file: "palisade.cjs", exportsIsModuleExports: true });
+  }, 60_000);
+
+  it("does not hand V8 a damaged cache (it would crash deserializing it), runs without, and writes a good one", async () => {
+    const [cache] = await ownCaches();
+    if (!cache) throw new Error("no cache from the first test");
+    const good = await readFile(cache);
+    // Past V8's header (which it does check): the bytes a release build deserializes unchecked.
+    const damaged = Buffer.from(good);
+    damaged.fill(0x5a, 32 + 64, Math.min(damaged.length, 32 + 64 + 256));
+    await writeFile(cache, damaged);
+    expect(await runBundle()).toEqual({ answer: "2,4,6", file: "palisade.cjs", exportsIsModuleExports: true });
+    expect((await readFile(cache)).equals(damaged)).toBe(false);
+    expect(await acceptedByV8(cache)).toBe(true);
+  }, 60_000);
+});
