@@ -11,7 +11,7 @@ const INCOMING: Record<string, string> = {
   accept: "*/*",
 };
 
-const pairs = (headers: Headers): [string, string][] => [...headers];
+const pairs = (headers: Headers): [string, string][] => Array.from(headers.entries());
 
 describe("local host: RequestHeaders reads as fetch's Headers for the same request", () => {
   it("gets by any case, iterates in name order, and trims values like Headers", () => {
