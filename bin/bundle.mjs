@@ -15,11 +15,12 @@
 //   ranks are also written as JSON to dist/bundle/ranks/, which the bundled app reads instead.
 // - `@azure/functions-core` is what the Functions worker provides at run time; never bundled.
 import { build } from "esbuild";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Script } from "node:vm";
-import { CLI_BUNDLE, codeCacheTag, sealCodeCache } from "./codeCache.mjs";
+import { CLI_BUNDLE, TRAINED_NODE_FLAG_SETS, TRAINING_VARIABLE } from "./codeCache.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bundleDirectory = join(root, "dist", "bundle");
@@ -120,17 +121,19 @@ const cliResult = await build({
   define: { "import.meta.url": "__importMetaUrl" },
 });
 
+// Pure ASCII, so reading it makes a one-byte string: five lines with a non-ASCII character (the DLP's
+// regular expressions, licence comments) made Node decode the whole 5 MB into a two-byte string, ~80 ms
+// of CPU at every start instead of ~5. A \uXXXX escape means the same in a string, a regular
+// expression and an identifier; after a backslash it would not, so the build stops instead.
+const cliFile = join(outdir, CLI_BUNDLE);
+const cliSource = await readFile(cliFile, "utf8");
+if (/\\[^\x00-\x7f]/.test(cliSource)) throw new Error("bin/bundle.mjs: a non-ASCII character follows a backslash in the CLI bundle; escape it in the source");
+await writeFile(cliFile, cliSource.replace(/[^\x00-\x7f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`));
+
 // A new version of the runtime that words the test differently must not quietly load undici again.
 if (![...formDataTestsRewritten].some((path) => /formData\.js$/.test(path))) throw new Error("bin/bundle.mjs: @typespec/ts-http-runtime's FormData test was not found; update formDataWithoutFetch");
 // What each file holds, for `npx esbuild --analyze`-style questions (which package made a chunk big).
 await writeFile(join(outdir, "metafile.json"), JSON.stringify({ inputs: { ...result.metafile.inputs, ...cliResult.metafile.inputs }, outputs: { ...result.metafile.outputs, ...cliResult.metafile.outputs } }));
-
-// The code cache for the CLI bundle's top level (bin/palisade.js reads it until a run writes its own):
-// the whole file's parse, done once here instead of at every start.
-await writeFile(
-  join(outdir, `${CLI_BUNDLE}.${codeCacheTag()}.cache`),
-  sealCodeCache(new Script(await readFile(join(outdir, CLI_BUNDLE), "utf8"), { filename: join(bundleDirectory, CLI_BUNDLE) }).createCachedData()),
-);
 
 // gpt-tokenizer's ranks as JSON (src/adapters/tokenizer/JsonTokenRankFiles.ts): parsed in a third of
 // the CPU of the 2.2 MB JavaScript module, and no source text kept. An array with holes would not
@@ -147,3 +150,36 @@ await rename(bundleDirectory, previous).catch((error) => {
 });
 await rename(outdir, bundleDirectory);
 await rm(previous, { recursive: true, force: true });
+
+/**
+ * The code cache a first `palisade host` reads (bin/codeCache.mjs): the host started once per flag set
+ * with no stack, answering one request (a 503: it has no settings). Its whole module graph and the
+ * host's request path are compiled by then, which a cold instance would otherwise compile before its
+ * first answer. A failure costs only the cache: that instance compiles as if there were none.
+ */
+async function trainHostCodeCache(nodeFlags) {
+  const child = spawn(process.execPath, [...nodeFlags, join(root, "bin", "palisade.js"), "host", "--port", "0", "--no-timers", "--no-service-bus", "--json"], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "", [TRAINING_VARIABLE]: "1", PALISADE_LOG_LEVEL: "error" },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  try {
+    let output = "";
+    for await (const chunk of child.stdout) {
+      output += chunk;
+      if (output.includes("\n")) break;
+    }
+    const { url } = JSON.parse(output.split("\n")[0]);
+    const response = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    await response.arrayBuffer();
+  } finally {
+    // The cache is written as the process exits.
+    child.kill("SIGTERM");
+    if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
+    clearTimeout(killer);
+  }
+}
+for (const nodeFlags of TRAINED_NODE_FLAG_SETS) {
+  await trainHostCodeCache(nodeFlags).catch((error) => process.stderr.write(`bin/bundle.mjs: no trained code cache for \`palisade host\` ${nodeFlags.join(" ")}: ${error.message}\n`));
+}

@@ -1,14 +1,16 @@
 // How bin/palisade.js runs the CLI bundle (bin/bundle.mjs makes it): compiled by vm.Script with a V8
-// code cache, so a start does not parse and compile again the ~5 MB of JavaScript the last run of the
-// same command compiled. Node 20 has no compile cache for ES modules (`module.enableCompileCache` is
-// Node 22); a CommonJS function compiled by vm.Script takes V8's cachedData.
+// code cache, so a start neither parses the 5 MB file nor compiles again the functions the last run of
+// the same command compiled. Node 20 has no compile cache for ES modules (`module.enableCompileCache`
+// is Node 22); a CommonJS function compiled by vm.Script takes V8's cachedData.
 //
-// - The build writes a cache of the file's top level (its parse) beside it. The first run of each
-//   command (`host`, `keys`, ...) writes its own to dist/bundle/cache/, with every function it
-//   compiled by then: a server once its first answer has gone, other commands as they exit.
-// - V8 checks a cache against its version, flags and the source, and rejects one that does not match
-//   (`cachedDataRejected`): that run compiles as if there were none and writes a new one. The file
-//   name carries V8's version, so two Node versions do not overwrite each other's.
+// - V8 takes a cache only from the same V8 version and the same V8 flags (`--heap-growing-percent`
+//   included), and checks the source's length: a cache file is named for the command, V8's version
+//   and the process's node flags, and one V8 rejects (`cachedDataRejected`) is compiled without and
+//   written again.
+// - Warm caches (dist/bundle/cache/) are written by a run: a server once its first answer has gone (so
+//   what that answer ran is compiled), other commands as they exit. Until a command has one, it reads
+//   the one the build trained (beside the bundle: `palisade host` started once with no stack, for
+//   Node's default flags and for the worker's, TRAINED_NODE_FLAG_SETS) and writes its own.
 // - Each cache file starts with the SHA-256 of the rest. V8 checks a cache's header, not its contents
 //   (release builds skip the checksum), and a damaged one can crash the process as it deserializes:
 //   one that does not match its digest is not used.
@@ -23,15 +25,31 @@ import { Script, constants } from "node:vm";
 /** The CLI bundle's file name in dist/bundle/. */
 export const CLI_BUNDLE = "palisade.cjs";
 
-/** What a cache is valid for: V8's version and the machine's architecture. */
-export function codeCacheTag() {
-  return `${process.versions.v8}-${process.arch}`.replace(/[^\w.-]/g, "_");
-}
+/**
+ * The node flags the build trains a `palisade host` cache for: none, and those infra gives the
+ * Functions worker (`languageWorkers__node__arguments`, docs/conventions.md), which the side-by-side
+ * harness and the cold-start bench use too.
+ */
+export const TRAINED_NODE_FLAG_SETS = [[], ["--heap-growing-percent=50"]];
 
+/** Set by the build's training run: write the trained cache, not a warm one. */
+export const TRAINING_VARIABLE = "PALISADE_CODE_CACHE_TRAINING";
+
+const DIGEST_BYTES = 32;
 /** After a server's first answer, the cache waits this long, so what that answer ran is compiled. */
 const AFTER_FIRST_ANSWER_IN_MS = 1_000;
 
-const DIGEST_BYTES = 32;
+/** The part of a cache file's name that says which runs it fits: command, V8, architecture, node flags. */
+export function codeCacheName(command, nodeFlags = process.execArgv) {
+  const flags = createHash("sha256").update(JSON.stringify(nodeFlags)).digest("hex").slice(0, 12);
+  return `${CLI_BUNDLE}.${command}.${process.versions.v8}-${process.arch}.${flags}`.replace(/[^\w.-]/g, "_");
+}
+
+/** Where a warm cache (a run's) and the trained one (the build's) of a command live, beside `file`. */
+export function codeCachePaths(file, command, nodeFlags = process.execArgv) {
+  const name = codeCacheName(command, nodeFlags);
+  return { warm: join(dirname(file), "cache", `${name}.cache`), trained: join(dirname(file), `${name}.trained.cache`) };
+}
 
 /** A cache as it is stored: its SHA-256, then the cache. */
 export function sealCodeCache(data) {
@@ -77,16 +95,19 @@ function writeWhenWarm(script, path) {
 /** Runs the CLI bundle at `file` (a function expression taking CommonJS's five arguments). */
 export function runCachedBundle(file) {
   const command = /^[a-z][a-z-]*$/.test(process.argv[2] ?? "") ? process.argv[2] : "other";
-  const ownCache = join(dirname(file), "cache", `${CLI_BUNDLE}.${command}.${codeCacheTag()}.cache`);
-  const ownData = readSealed(ownCache);
-  const cachedData = ownData ?? readSealed(join(dirname(file), `${CLI_BUNDLE}.${codeCacheTag()}.cache`));
-  const script = new Script(readFileSync(file, "utf8"), {
+  const paths = codeCachePaths(file, command);
+  const training = process.env[TRAINING_VARIABLE] === "1";
+  const warm = training ? undefined : readSealed(paths.warm);
+  const cachedData = warm ?? readSealed(paths.trained);
+  // latin1: the build makes the bundle pure ASCII, and this reads it straight into a one-byte string.
+  const script = new Script(readFileSync(file, "latin1"), {
     filename: file,
     ...(cachedData === undefined ? {} : { cachedData }),
     // import() of what is not bundled (gpt-tokenizer's encodings, by a computed name) resolves as from the file.
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
-  if (ownData === undefined || script.cachedDataRejected === true) writeWhenWarm(script, ownCache);
+  if (training) writeWhenWarm(script, paths.trained);
+  else if (warm === undefined || script.cachedDataRejected === true) writeWhenWarm(script, paths.warm);
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
 }

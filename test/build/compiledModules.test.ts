@@ -79,9 +79,21 @@ describe("the compiled app loads under plain Node ESM", () => {
     expect((await stat(bundle)).mtimeMs).toBeGreaterThanOrEqual((await stat(join(root, "dist", "src", "cli", "index.js"))).mtimeMs);
     const { stdout } = await run(process.execPath, [join(root, "bin", "palisade.js"), "policy", "validate", join(root, "config", "policy.sample.yaml"), "--json"], { cwd: root });
     expect(JSON.parse(stdout)).toMatchObject({ valid: true });
-    // bin/palisade.js ran the bundle: the build's cache of its top level, and the command's own (bin/codeCache.mjs).
-    expect((await readdir(join(root, "dist", "bundle"))).filter((file) => /^palisade\.cjs\..+\.cache$/.test(file))).toHaveLength(1);
+    // The build trained `palisade host`'s cache for two flag sets, and bin/palisade.js ran the bundle,
+    // writing the command's own cache (bin/codeCache.mjs).
+    expect((await readdir(join(root, "dist", "bundle"))).filter((file) => /^palisade\.cjs\.host\..+\.trained\.cache$/.test(file))).toHaveLength(2);
     expect((await readdir(join(root, "dist", "bundle", "cache"))).some((file) => file.startsWith("palisade.cjs.policy."))).toBe(true);
+    // Pure ASCII (read as a one-byte string); the DLP's non-ASCII patterns, escaped, find what the compiled code finds.
+    expect([...(await readFile(bundle))].filter((byte) => byte > 0x7f)).toEqual([]);
+    const text = "contraseña: Zk8#pL2!vQ9x, appelez le +33 6 12 34 56 78, 12 €, mail à jean.dupont@example.fr";
+    const scan = (entry: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const child = execFile(process.execPath, [entry, "dlp", "scan"], { cwd: root }, (error, stdout) => (error ? reject(new Error(`palisade dlp scan failed: ${error.message}`)) : resolve(stdout)));
+        child.stdin?.end(text);
+      });
+    const [bundledScan, compiledScan] = await Promise.all([scan(join(root, "bin", "palisade.js")), scan(join(root, "dist", "src", "cli", "index.js"))]);
+    expect(JSON.parse(bundledScan)).toMatchObject({ counts: { PHONE_NUMBER: 1, EMAIL_ADDRESS: 1 } });
+    expect(bundledScan).toBe(compiledScan);
     // `palisade host` takes its functions from the bundle's own list: every file of the folder is in it
     // (esbuild's metafile: the inputs each output file holds).
     const metafile = JSON.parse(await readFile(join(root, "dist", "bundle", "metafile.json"), "utf8")) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
