@@ -20,7 +20,7 @@ import { once } from "node:events";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLI_BUNDLE, TRAINED_NODE_FLAG_SETS, TRAINING_VARIABLE } from "./codeCache.mjs";
+import { CLI_BUNDLE, TRAINED_NODE_FLAG_SETS, TRAINING_VARIABLE } from "./codeCache.cjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bundleDirectory = join(root, "dist", "bundle");
@@ -152,7 +152,7 @@ await rename(outdir, bundleDirectory);
 await rm(previous, { recursive: true, force: true });
 
 /**
- * The code cache a first `palisade host` reads (bin/codeCache.mjs): the host started once per flag set
+ * The code cache a first `palisade host` reads (bin/codeCache.cjs): the host started once per flag set
  * with no stack, answering one request (a 503: it has no settings). Its whole module graph and the
  * host's request path are compiled by then, which a cold instance would otherwise compile before its
  * first answer. A failure costs only the cache: that instance compiles as if there were none.

@@ -87,17 +87,18 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
       stderr: io.stderr,
       startHost: async (options) => {
         await import("../../local/quietTestModeWarnings.js");
+        // The app's services start building first, so their connections (Service Bus, Key Vault, the
+        // tables) open while the host's own modules load and it starts listening; the first request
+        // awaits the same build. A failure here is the first request's to report (it builds again).
+        void import("../composition/services.js")
+          .then(({ getAppServices }) => getAppServices())
+          .catch((error: unknown) => io.stderr.write(`palisade host: the app's services did not start (${error instanceof Error ? error.message : String(error)}); each request tries again\n`));
         const [{ startLocalHost }, { loadFunctionDefinitions }, { exitOnUncaughtError }] = await Promise.all([
           import("../../local/host/index.js"),
           import("../../local/loadFunctionDefinitions.js"),
           import("../../local/host/exitOnUncaughtError.js"),
         ]);
         exitOnUncaughtError();
-        // The app's services start building now, overlapping the host's own start; the first request
-        // awaits the same build. A failure here is the first request's to report (it builds again).
-        void import("../composition/services.js")
-          .then(({ getAppServices }) => getAppServices())
-          .catch((error: unknown) => io.stderr.write(`palisade host: the app's services did not start (${error instanceof Error ? error.message : String(error)}); each request tries again\n`));
         const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), ...options });
         return {
           url: host.url,

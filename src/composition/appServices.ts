@@ -1,6 +1,6 @@
 import { SecretClient } from "@azure/keyvault-secrets";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { createCredential } from "../adapters/identity/createCredential.js";
 import { KeyVaultSecretStore } from "../adapters/keyvault/KeyVaultSecretStore.js";
 import { JsonTokenRankFiles } from "../adapters/tokenizer/JsonTokenRankFiles.js";
@@ -122,11 +122,14 @@ const POLICY_TRAIL_DELAY_IN_MS = 2_000;
 export async function createAppServices(settings: Settings, clock: Clock = systemClock): Promise<AppServices> {
   const logger = new JsonLogger(settings.PALISADE_LOG_LEVEL);
   const credential = createCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID, local: settings.PALISADE_LOCAL_STACK });
-  const [policy, telemetry, caCertPem] = await Promise.all([
-    loadPolicyFile(settings.PALISADE_POLICY),
-    getTelemetry(settings, { logger, credential, traceSampleRatio: settings.PALISADE_TRACE_SAMPLE_RATIO }),
-    settings.AZURE_KEYVAULT_CA_CERT ? readFile(settings.AZURE_KEYVAULT_CA_CERT, "utf8") : undefined,
-  ]);
+  // The policy is read and checked while the connections open: they need only the settings.
+  const policyLoaded = loadPolicyFile(settings.PALISADE_POLICY);
+  // Awaited below; a failure meanwhile (the connections' too) must not count as unhandled.
+  policyLoaded.catch(() => undefined);
+  // Read at once (a few KB), not awaited: a read would wait for the event loop's next turn, after
+  // the host has loaded and listens, and the connections below would open only then.
+  const caCertPem = settings.AZURE_KEYVAULT_CA_CERT ? readFileSync(settings.AZURE_KEYVAULT_CA_CERT, "utf8") : undefined;
+  const telemetry = await getTelemetry(settings, { logger, credential, traceSampleRatio: settings.PALISADE_TRACE_SAMPLE_RATIO });
   // One breaker and bounded tries for every Table client of the app: an outage is a fast 503, not a stall.
   const tables = tableResilience(settings, { clock, logger });
   const storage = createStorageClients(settings, credential, tables);
@@ -140,23 +143,28 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const apiKeyStore = new TableApiKeyStore(storage.table(TABLES.apiKeys));
   const usageStore = new TableUsageCounterStore(storage.table(TABLES.usage));
   const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
-  const entra = policy.policy.entra;
-  // The token encodings load after the first answers (TOKEN_ENCODINGS_DELAY_IN_MS); until then a
-  // limit counts a prompt's UTF-8 bytes, never fewer than its tokens, and refuses only on the exact count.
-  const modelNames = policyModelNames(policy.policy);
-  useTokenRankSource(new JsonTokenRankFiles(TOKEN_RANK_DIRECTORIES));
-  countWithUpperBoundUntilLoadedFor(modelNames);
-  const [digestKey, tokens] = await Promise.all([
+  // Started before the policy is checked, so their round trips overlap its parse and the host's start.
+  const connected = Promise.all([
     digestKeyFrom(secrets, settings),
-    // jose (Entra ID tokens) only when the policy trusts an issuer.
-    entra ? import("../adapters/entra/JoseEntraTokenVerifier.js").then(({ JoseEntraTokenVerifier }) => new JoseEntraTokenVerifier(entra, { clock })) : null,
     // In Azure the tables are provisioned by infra/; on the local stack they are created here.
     settings.PALISADE_LOCAL_STACK ? Promise.all([usageStore.createTable(), cacheStore.createTableIfMissing()]) : undefined,
+  ]);
+  connected.catch(() => undefined);
+  const [policy, [digestKey], tokens] = await Promise.all([
+    policyLoaded,
+    connected,
+    // jose (Entra ID tokens) only when the policy trusts an issuer.
+    policyLoaded.then(({ policy: { entra } }) => (entra ? import("../adapters/entra/JoseEntraTokenVerifier.js").then(({ JoseEntraTokenVerifier }) => new JoseEntraTokenVerifier(entra, { clock })) : null)),
   ]).catch(async (error: unknown) => {
     // The link may be open already: an instance that cannot start must not be kept alive by it.
     await audit.close();
     throw error;
   });
+  // The token encodings load after the first answers (TOKEN_ENCODINGS_DELAY_IN_MS); until then a
+  // limit counts a prompt's UTF-8 bytes, never fewer than its tokens, and refuses only on the exact count.
+  const modelNames = policyModelNames(policy.policy);
+  useTokenRankSource(new JsonTokenRankFiles(TOKEN_RANK_DIRECTORIES));
+  countWithUpperBoundUntilLoadedFor(modelNames);
   const apiKeys = new ApiKeyService({ store: apiKeyStore, clock, random: (bytes) => randomBytes(bytes) });
   const authenticator = new Authenticator({ apiKeys, tokens, policy: policy.policy });
   const limits = new LimitGuard({

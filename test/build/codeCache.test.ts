@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
-const CODE_CACHE = pathToFileURL(join(import.meta.dirname, "..", "..", "bin", "codeCache.mjs")).href;
+const CODE_CACHE = pathToFileURL(join(import.meta.dirname, "..", "..", "bin", "codeCache.cjs")).href;
 
 /** A bundle as bin/bundle.mjs writes it: one function expression taking CommonJS's five arguments. */
 const BUNDLE = `(function (exports, require, module, __filename, __dirname) {"use strict";
@@ -47,7 +47,7 @@ afterAll(async () => {
   if (directory) await rm(directory, { recursive: true, force: true });
 });
 
-describe("bin/codeCache.mjs: the CLI bundle compiled with a V8 code cache", () => {
+describe("bin/codeCache.cjs: the CLI bundle compiled with a V8 code cache", () => {
   it("runs the bundle with CommonJS's arguments and, on the command's first run, writes a cache V8 takes", async () => {
     expect(await ownCaches()).toEqual([]);
     expect(await runBundle()).toEqual({ answer: "2,4,6", file: "palisade.cjs", exportsIsModuleExports: true });

@@ -15,44 +15,46 @@
 //   (release builds skip the checksum), and a damaged one can crash the process as it deserializes:
 //   one that does not match its digest is not used.
 // - A cache that cannot be written (a read-only install) is skipped: it is only a cache.
-import { createHash } from "node:crypto";
-import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { Script, constants } from "node:vm";
+// CommonJS, as bin/palisade.js is (bin/package.json): a start then needs no ES module loader at all.
+"use strict";
+const { createHash } = require("node:crypto");
+const { subscribe, unsubscribe } = require("node:diagnostics_channel");
+const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { createRequire } = require("node:module");
+const { dirname, join } = require("node:path");
+const { Script, constants } = require("node:vm");
 
 /** The CLI bundle's file name in dist/bundle/. */
-export const CLI_BUNDLE = "palisade.cjs";
+const CLI_BUNDLE = "palisade.cjs";
 
 /**
  * The node flags the build trains a `palisade host` cache for: none, and those infra gives the
  * Functions worker (`languageWorkers__node__arguments`, docs/conventions.md), which the side-by-side
  * harness and the cold-start bench use too.
  */
-export const TRAINED_NODE_FLAG_SETS = [[], ["--heap-growing-percent=50"]];
+const TRAINED_NODE_FLAG_SETS = [[], ["--heap-growing-percent=50"]];
 
 /** Set by the build's training run: write the trained cache, not a warm one. */
-export const TRAINING_VARIABLE = "PALISADE_CODE_CACHE_TRAINING";
+const TRAINING_VARIABLE = "PALISADE_CODE_CACHE_TRAINING";
 
 const DIGEST_BYTES = 32;
 /** After a server's first answer, the cache waits this long, so what that answer ran is compiled. */
 const AFTER_FIRST_ANSWER_IN_MS = 1_000;
 
 /** The part of a cache file's name that says which runs it fits: command, V8, architecture, node flags. */
-export function codeCacheName(command, nodeFlags = process.execArgv) {
+function codeCacheName(command, nodeFlags = process.execArgv) {
   const flags = createHash("sha256").update(JSON.stringify(nodeFlags)).digest("hex").slice(0, 12);
   return `${CLI_BUNDLE}.${command}.${process.versions.v8}-${process.arch}.${flags}`.replace(/[^\w.-]/g, "_");
 }
 
 /** Where a warm cache (a run's) and the trained one (the build's) of a command live, beside `file`. */
-export function codeCachePaths(file, command, nodeFlags = process.execArgv) {
+function codeCachePaths(file, command, nodeFlags = process.execArgv) {
   const name = codeCacheName(command, nodeFlags);
   return { warm: join(dirname(file), "cache", `${name}.cache`), trained: join(dirname(file), `${name}.trained.cache`) };
 }
 
 /** A cache as it is stored: its SHA-256, then the cache. */
-export function sealCodeCache(data) {
+function sealCodeCache(data) {
   return Buffer.concat([createHash("sha256").update(data).digest(), data]);
 }
 
@@ -93,7 +95,7 @@ function writeWhenWarm(script, path) {
 }
 
 /** Runs the CLI bundle at `file` (a function expression taking CommonJS's five arguments). */
-export function runCachedBundle(file) {
+function runCachedBundle(file) {
   const command = /^[a-z][a-z-]*$/.test(process.argv[2] ?? "") ? process.argv[2] : "other";
   const paths = codeCachePaths(file, command);
   const training = process.env[TRAINING_VARIABLE] === "1";
@@ -111,3 +113,5 @@ export function runCachedBundle(file) {
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
 }
+
+module.exports = { CLI_BUNDLE, TRAINED_NODE_FLAG_SETS, TRAINING_VARIABLE, codeCacheName, codeCachePaths, sealCodeCache, runCachedBundle };
