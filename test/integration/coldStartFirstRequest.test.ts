@@ -17,7 +17,7 @@ import { type RunningHostProcesses, ensureBuilt, startHostProcesses } from "../s
  * receivers, the policy-change trail, checkpoint signing) and opens its audit link while it starts.
  * The first request, sent the moment the instance listens, must still be governed in full: limits on
  * tables that did not exist before, and its fail-closed audit events durable (appended) — or, with the
- * broker away, no answer at all.
+ * broker away, no answer at all — and refused, like any other, when its project's budget cannot pay for it.
  */
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -28,6 +28,8 @@ let mock: RunningMockOpenAi | undefined;
 let cli: CliServices | undefined;
 let environment: Record<string, string> = {};
 let apiKey = "";
+/** A key of the project whose daily budget is smaller than one request's cost. */
+let brokeApiKey = "";
 const running: RunningHostProcesses[] = [];
 
 function policy(upstreamUrl: string): PolicyInput {
@@ -44,17 +46,30 @@ function policy(upstreamUrl: string): PolicyInput {
         budget: { dailyUsd: 100 },
         auditOnPublishFailure: "fail_closed",
       },
+      {
+        id: "broke",
+        residency: "eu",
+        models: [{ name: "gpt-4o-mini", deployment: "cold-mini" }],
+        defaultClassification: "internal",
+        maxTokens: 256,
+        // Far less than one request with 256 tokens of answer costs.
+        budget: { dailyUsd: 0.000001 },
+        auditOnPublishFailure: "fail_closed",
+      },
     ],
-    serviceAccounts: [{ id: "cold-app", project: "cold", permissions: ["chat.completions"] }],
+    serviceAccounts: [
+      { id: "cold-app", project: "cold", permissions: ["chat.completions"] },
+      { id: "broke-app", project: "broke", permissions: ["chat.completions"] },
+    ],
     endpoints: [{ id: "upstream", provider: "azure", baseUrl: upstreamUrl, region: "westeurope", residency: "eu", class: "standard", deployments: ["cold-mini"], priority: 1, auth: { kind: "none" }, timeoutInMs: 30_000 }],
     pricing: { "cold-mini": { inputPer1M: 0.15, outputPer1M: 0.6 } },
   };
 }
 
-function chat(url: string): Promise<Response> {
+function chat(url: string, key = apiKey): Promise<Response> {
   return fetch(`${url}/v1/chat/completions`, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
     body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello from a cold start" }] }),
     signal: AbortSignal.timeout(60_000),
   });
@@ -69,7 +84,9 @@ beforeAll(async () => {
   await writeFile(policyPath, JSON.stringify(policy(mock.url)));
   environment = { ...stack.environment, PALISADE_POLICY: policyPath };
   cli = new CliServices(environment);
-  apiKey = (await (await cli.apiKeyService()).create({ project: "cold", serviceAccount: "cold-app", expiresInMs: 3_600_000 })).apiKey;
+  const keys = await cli.apiKeyService();
+  apiKey = (await keys.create({ project: "cold", serviceAccount: "cold-app", expiresInMs: 3_600_000 })).apiKey;
+  brokeApiKey = (await keys.create({ project: "broke", serviceAccount: "broke-app", expiresInMs: 3_600_000 })).apiKey;
 }, 150_000);
 
 afterAll(async () => {
@@ -99,6 +116,9 @@ describe("a cold instance's first request", () => {
     const url = hosts.urls[0] ?? "";
     const response = await chat(url);
     expect(response.status).toBe(200);
+    // The limits ran for it as for any request: the project's windows, read from the shared counters.
+    expect(response.headers.get("x-ratelimit-limit-requests")).toBe("1000");
+    expect(Number(response.headers.get("x-ratelimit-remaining-requests"))).toBeLessThan(1000);
     const requestId = response.headers.get("x-request-id");
     expect(requestId).toBeTruthy();
     expect(mock?.requests().filter((request) => request.path.endsWith("/chat/completions"))).toHaveLength(1);
@@ -113,6 +133,17 @@ describe("a cold instance's first request", () => {
       if (size >= 2) break;
     }
     expect(size).toBeGreaterThanOrEqual(2);
+  }, 180_000);
+
+  it("is refused when its project's budget cannot pay for it, as any later request would be", async () => {
+    if (!mock) throw new Error("no stack");
+    const upstreamCallsBefore = mock.requests().length;
+    const hosts = await startHostProcesses({ count: 1, environment, args: ["--no-timers"], readyTimeoutInMs: 90_000 });
+    running.push(hosts);
+    const response = await chat(hosts.urls[0] ?? "", brokeApiKey);
+    expect(response.status).toBe(429);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("budget_exceeded");
+    expect(mock.requests().length).toBe(upstreamCallsBefore);
   }, 180_000);
 
   it("is refused, never answered unaudited, when the broker is away as the instance starts (fail_closed)", async () => {
