@@ -21,9 +21,10 @@ import { stopChild } from "./support/stopChild.js";
  *
  * - `first200Ms` (median; `first200MinMs`), `first200CpuMs` (the child's CPU until then), `listenMs`
  *   (spawn to the first request that found the port open); `rssAtFirst200Mb`, and `rssSettledMb` /
- *   `rssPeakSettledMb` 2.5 s later (after the token encodings loaded). `unbundled.*`: the same for
- *   the compiled modules run without the bundle (`node dist/src/cli/index.js host`), alternated
- *   start by start with the bundle in the same machine state.
+ *   `rssPeakSettledMb` 2.5 s later (after the token encodings loaded), with the warm code cache a
+ *   start writes (bin/codeCache.cjs). `trainedCache.*`: the same with only the build's trained cache
+ *   (a fresh deployment's first start); `unbundled.*`: the compiled modules run without the bundle
+ *   (`node dist/src/cli/index.js host`); all three alternated start by start in the same machine state.
  * - `breakdown.*`: one more start with bench/support/startupTrace.ts preloaded: Node's own start, the
  *   module graph and host until listening, the first request, and its outgoing calls by kind (with
  *   `--cpu-prof=DIR`, its CPU profile too).
@@ -37,6 +38,8 @@ const CLI = join(ROOT, "bin", "palisade.js");
 /** What bin/palisade.js runs once `npm run build` bundled the app, and the compiled modules it bundles. */
 const BUNDLE = join(ROOT, "dist", "bundle", "palisade.cjs");
 const COMPILED_CLI = join(ROOT, "dist", "src", "cli", "index.js");
+/** The warm code caches runs write (bin/codeCache.cjs); without them a start reads the one the build trained. */
+const WARM_CODE_CACHES = join(ROOT, "dist", "bundle", "cache");
 /** The heaviest packages on the path to the first answer, by the name their figure is printed under. */
 const HEAVY_MODULES: Readonly<Record<string, string>> = {
   tokenizerO200k: "gpt-tokenizer/encoding/o200k_base",
@@ -176,14 +179,20 @@ export async function runColdStartBench(options: { quick: boolean; cpuProfileDir
     await startOnce(environment, apiKey);
 
     // What users run (bin/palisade.js: the bundle), alternated with the compiled modules unbundled.
+    // Also alternated: the bundle as a first start after `npm run build` runs it (no warm cache yet: the
+    // build's trained one), which is what a fresh deployment's first instance pays.
     const results: StartResult[] = [];
+    const trained: StartResult[] = [];
     const unbundled: StartResult[] = [];
     const bundled = existsSync(BUNDLE);
     for (let run = 0; run < runs; run++) {
       const result = await startOnce(environment, apiKey);
       log(`cold start ${run + 1}/${runs}: first 200 after ${round(result.first200Ms)} ms (${round(result.first200CpuMs)} ms CPU, listening after ${round(result.listenMs)} ms)`);
       results.push(result);
-      if (bundled) unbundled.push(await startOnce(environment, apiKey, { entry: COMPILED_CLI }));
+      if (!bundled) continue;
+      await rm(WARM_CODE_CACHES, { recursive: true, force: true });
+      trained.push(await startOnce(environment, apiKey));
+      unbundled.push(await startOnce(environment, apiKey, { entry: COMPILED_CLI }));
     }
 
     const traceFile = join(directory, "startup-trace.json");
@@ -224,6 +233,7 @@ export async function runColdStartBench(options: { quick: boolean; cpuProfileDir
     });
     return {
       ...summary(results),
+      ...Object.fromEntries(Object.entries(trained.length > 0 ? summary(trained) : {}).map(([key, value]) => [`trainedCache.${key}`, value])),
       ...Object.fromEntries(Object.entries(unbundled.length > 0 ? summary(unbundled) : {}).map(([key, value]) => [`unbundled.${key}`, value])),
       runs,
       ...breakdown,

@@ -41,9 +41,28 @@ const DIGEST_BYTES = 32;
 /** After a server's first answer, the cache waits this long, so what that answer ran is compiled. */
 const AFTER_FIRST_ANSWER_IN_MS = 1_000;
 
+/**
+ * Node's own options that leave V8's flags as they are (preloads, profilers, source maps, the
+ * inspector): a run with them reads the same cache. Each takes its value after `=` or as the next
+ * argument.
+ */
+const NOT_V8_OPTIONS = /^(--import|--require|-r|--loader|--experimental-loader|--env-file|--conditions|-C|--cpu-prof-dir|--cpu-prof-name|--cpu-prof-interval|--heap-prof-dir|--heap-prof-name|--heap-prof-interval|--diagnostic-dir)(=|$)|^(--cpu-prof|--heap-prof|--enable-source-maps|--inspect[-\w]*|--title=.*|--no-warnings|--trace-warnings|--trace-uncaught)$/;
+
+/** The node flags that can change V8's: all of `execArgv` but NOT_V8_OPTIONS and their values. */
+function v8RelevantFlags(execArgv) {
+  const kept = [];
+  for (let index = 0; index < execArgv.length; index++) {
+    const argument = execArgv[index];
+    const match = NOT_V8_OPTIONS.exec(argument);
+    if (match === null) kept.push(argument);
+    else if (match[2] === "" && !["--cpu-prof", "--heap-prof", "--enable-source-maps"].includes(argument) && !argument.startsWith("--inspect")) index++;
+  }
+  return kept;
+}
+
 /** The part of a cache file's name that says which runs it fits: command, V8, architecture, node flags. */
 function codeCacheName(command, nodeFlags = process.execArgv) {
-  const flags = createHash("sha256").update(JSON.stringify(nodeFlags)).digest("hex").slice(0, 12);
+  const flags = createHash("sha256").update(JSON.stringify(v8RelevantFlags(nodeFlags))).digest("hex").slice(0, 12);
   return `${CLI_BUNDLE}.${command}.${process.versions.v8}-${process.arch}.${flags}`.replace(/[^\w.-]/g, "_");
 }
 

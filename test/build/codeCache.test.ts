@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
+const { codeCacheName } = createRequire(import.meta.url)("../../bin/codeCache.cjs") as { codeCacheName: (command: string, nodeFlags: readonly string[]) => string };
 const CODE_CACHE = pathToFileURL(join(import.meta.dirname, "..", "..", "bin", "codeCache.cjs")).href;
 
 /** A bundle as bin/bundle.mjs writes it: one function expression taking CommonJS's five arguments. */
@@ -71,4 +73,13 @@ describe("bin/codeCache.cjs: the CLI bundle compiled with a V8 code cache", () =
     expect((await readFile(cache)).equals(damaged)).toBe(false);
     expect(await acceptedByV8(cache)).toBe(true);
   }, 60_000);
+
+  it("names a cache for the node flags that change V8's (which V8 checks), not for preloads and profilers", () => {
+    const worker = codeCacheName("host", ["--heap-growing-percent=50"]);
+    expect(codeCacheName("host", ["--heap-growing-percent=50", "--import", "/trace.js", "--cpu-prof", "--cpu-prof-dir=/tmp/prof"])).toBe(worker);
+    expect(codeCacheName("host", ["--enable-source-maps", "--heap-growing-percent=50", "--require=/x.cjs"])).toBe(worker);
+    expect(codeCacheName("host", [])).not.toBe(worker);
+    expect(codeCacheName("host", ["--heap-growing-percent=50", "--max-old-space-size=512"])).not.toBe(worker);
+    expect(codeCacheName("keys", ["--heap-growing-percent=50"])).not.toBe(worker);
+  });
 });
