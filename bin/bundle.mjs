@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Bundles the compiled app (run by `npm run build`, after tsc): dist/bundle/palisade.js, what
-// `bin/palisade.js` runs, and dist/bundle/functions.js, the Functions app (package.json `main`).
+// Bundles the compiled app (run by `npm run build`, after tsc): dist/bundle/palisade.cjs, what
+// `bin/palisade.js` runs (with a V8 code cache: bin/codeCache.cjs, trained here last), and
+// dist/bundle/functions.js, the Functions app (package.json `main`).
 //
 // A cold `palisade host` spent most of its start-up resolving, reading and compiling some 900 ES and
 // CommonJS modules; one bundle (plus a chunk per lazily loaded part: Blob Storage, MSAL, jose, admin
@@ -109,7 +110,7 @@ const result = await build({
 // with vm.Script and a V8 code cache (Node 20 caches no ES module's compilation: `module.enableCompileCache`
 // is Node 22). Lazily loaded parts stay lazy (esbuild wraps each in a function run on first import), and
 // with a cache V8 neither parses nor compiles what it has cached. The file is exactly the function
-// expression bin/palisade.js compiles, so the cache made here matches it byte for byte.
+// expression bin/codeCache.cjs compiles.
 const cliResult = await build({
   ...common,
   entryPoints: [join(root, "dist", "src", "cli", "index.js")],

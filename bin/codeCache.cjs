@@ -15,7 +15,7 @@
 //   (release builds skip the checksum), and a damaged one can crash the process as it deserializes:
 //   one that does not match its digest is not used.
 // - A cache that cannot be written (a read-only install) is skipped: it is only a cache.
-// CommonJS, as bin/palisade.js is (bin/package.json): a start then needs no ES module loader at all.
+// - CommonJS, as bin/palisade.js is (bin/package.json): a start then needs no ES module loader at all.
 "use strict";
 const { createHash } = require("node:crypto");
 const { subscribe, unsubscribe } = require("node:diagnostics_channel");
@@ -55,20 +55,25 @@ function v8RelevantFlags(execArgv) {
     const argument = execArgv[index];
     const match = NOT_V8_OPTIONS.exec(argument);
     if (match === null) kept.push(argument);
-    else if (match[2] === "" && !["--cpu-prof", "--heap-prof", "--enable-source-maps"].includes(argument) && !argument.startsWith("--inspect")) index++;
+    // `--import /x.js`: the value is the next argument.
+    else if (match[2] === "") index++;
   }
   return kept;
 }
 
-/** The part of a cache file's name that says which runs it fits: command, V8, architecture, node flags. */
-function codeCacheName(command, nodeFlags = process.execArgv) {
+/**
+ * The part of a cache file's name that says which runs it fits: command, the bundle's content, V8's
+ * version, the architecture and node flags. V8 checks only the source's length: a cache written by an
+ * instance still running an older bundle of the same length must not be taken for the new one.
+ */
+function codeCacheName(command, nodeFlags, sourceDigest) {
   const flags = createHash("sha256").update(JSON.stringify(v8RelevantFlags(nodeFlags))).digest("hex").slice(0, 12);
-  return `${CLI_BUNDLE}.${command}.${process.versions.v8}-${process.arch}.${flags}`.replace(/[^\w.-]/g, "_");
+  return `${CLI_BUNDLE}.${command}.${sourceDigest.slice(0, 16)}.${process.versions.v8}-${process.arch}.${flags}`.replace(/[^\w.-]/g, "_");
 }
 
 /** Where a warm cache (a run's) and the trained one (the build's) of a command live, beside `file`. */
-function codeCachePaths(file, command, nodeFlags = process.execArgv) {
-  const name = codeCacheName(command, nodeFlags);
+function codeCachePaths(file, command, nodeFlags, sourceDigest) {
+  const name = codeCacheName(command, nodeFlags, sourceDigest);
   return { warm: join(dirname(file), "cache", `${name}.cache`), trained: join(dirname(file), `${name}.trained.cache`) };
 }
 
@@ -116,12 +121,13 @@ function writeWhenWarm(script, path) {
 /** Runs the CLI bundle at `file` (a function expression taking CommonJS's five arguments). */
 function runCachedBundle(file) {
   const command = /^[a-z][a-z-]*$/.test(process.argv[2] ?? "") ? process.argv[2] : "other";
-  const paths = codeCachePaths(file, command);
+  const source = readFileSync(file);
+  const paths = codeCachePaths(file, command, process.execArgv, createHash("sha256").update(source).digest("hex"));
   const training = process.env[TRAINING_VARIABLE] === "1";
   const warm = training ? undefined : readSealed(paths.warm);
   const cachedData = warm ?? readSealed(paths.trained);
-  // latin1: the build makes the bundle pure ASCII, and this reads it straight into a one-byte string.
-  const script = new Script(readFileSync(file, "latin1"), {
+  // latin1: the build makes the bundle pure ASCII, and this makes it a one-byte string as it is.
+  const script = new Script(source.toString("latin1"), {
     filename: file,
     ...(cachedData === undefined ? {} : { cachedData }),
     // import() of what is not bundled (gpt-tokenizer's encodings, by a computed name) resolves as from the file.

@@ -8,7 +8,9 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
-const { codeCacheName } = createRequire(import.meta.url)("../../bin/codeCache.cjs") as { codeCacheName: (command: string, nodeFlags: readonly string[]) => string };
+const { codeCacheName: nameOf } = createRequire(import.meta.url)("../../bin/codeCache.cjs") as { codeCacheName: (command: string, nodeFlags: readonly string[], sourceDigest: string) => string };
+const SOURCE_DIGEST = "0123456789abcdef0123456789abcdef";
+const codeCacheName = (command: string, nodeFlags: readonly string[], sourceDigest = SOURCE_DIGEST): string => nameOf(command, nodeFlags, sourceDigest);
 const CODE_CACHE = pathToFileURL(join(import.meta.dirname, "..", "..", "bin", "codeCache.cjs")).href;
 
 /** A bundle as bin/bundle.mjs writes it: one function expression taking CommonJS's five arguments. */
@@ -56,6 +58,14 @@ describe("bin/codeCache.cjs: the CLI bundle compiled with a V8 code cache", () =
     const caches = await ownCaches();
     expect(caches).toHaveLength(1);
     expect(caches[0]).toMatch(/palisade\.cjs\.demo\.[\w.-]+\.cache$/);
+    // A new bundle of the same length is not handed this cache: it compiles and writes its own.
+    await writeFile(bundle, BUNDLE.replace("n * 2", "n * 3"));
+    expect(await runBundle()).toEqual({ answer: "3,6,9", file: "palisade.cjs", exportsIsModuleExports: true });
+    expect(await ownCaches()).toHaveLength(2);
+    await rm(join(directory, "cache"), { recursive: true });
+    await writeFile(bundle, BUNDLE);
+    expect(await runBundle()).toEqual({ answer: "2,4,6", file: "palisade.cjs", exportsIsModuleExports: true });
+    expect(await ownCaches()).toEqual(caches);
     expect(await acceptedByV8(caches[0] ?? "")).toBe(true);
     // The next run reads it, and runs the same.
     expect(await runBundle()).toEqual({ answer: "2,4,6", file: "palisade.cjs", exportsIsModuleExports: true });
@@ -81,5 +91,7 @@ describe("bin/codeCache.cjs: the CLI bundle compiled with a V8 code cache", () =
     expect(codeCacheName("host", [])).not.toBe(worker);
     expect(codeCacheName("host", ["--heap-growing-percent=50", "--max-old-space-size=512"])).not.toBe(worker);
     expect(codeCacheName("keys", ["--heap-growing-percent=50"])).not.toBe(worker);
+    // Another bundle (V8 would take a cache for any source of the same length).
+    expect(codeCacheName("host", ["--heap-growing-percent=50"], "fedcba9876543210fedcba9876543210")).not.toBe(worker);
   });
 });
