@@ -15,6 +15,12 @@ export interface DetectorContext {
   readonly wants: (type: EntityType) => boolean;
   readonly phoneRegions: readonly string[];
   readonly threshold: number;
+  /**
+   * The best score an EARLIER detector in the list gave exactly this span as this type, or -1. A later
+   * detector may skip validating a value already found as well as it would find it: the overlap rule
+   * would keep the earlier one anyway (same span, score at least as high, first in text order).
+   */
+  readonly foundScore: (type: EntityType, start: number, end: number) => number;
 }
 
 /**
@@ -89,7 +95,7 @@ export const DETECTORS: readonly Detector[] = [
       found: [{ text: "token ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", value: "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", type: "API_KEY" }],
       ignored: ["ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "AKIAXXXXXXXXXXXXXXXX"],
     }, },
-  { id: "secret-assignments", types: ["API_KEY"], needs: (text) => text.includes("=") || text.includes(":"), detect: (text, out) => detectAssignments(text, out), samples: {
+  { id: "secret-assignments", types: ["API_KEY"], needs: (text) => text.includes("=") || text.includes(":"), detect: (text, out, context) => detectAssignments(text, out, context.foundScore), samples: {
       found: [
         { text: 'db_password          = "Hx7!qPz2#Lm"', value: "Hx7!qPz2#Lm", type: "API_KEY" },
         { text: 'os.environ["AZURE_OPENAI_API_KEY"] = "3f9c2a7b1e4d8f0a6c5b2e9d7a1f4c8b"', value: "3f9c2a7b1e4d8f0a6c5b2e9d7a1f4c8b", type: "API_KEY" },
