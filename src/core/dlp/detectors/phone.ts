@@ -88,10 +88,12 @@ export function phoneNumberAt(text: string, position: number, out: Candidate[], 
   if (!CANDIDATE.test(text)) return -1;
   const end = CANDIDATE.lastIndex;
   const length = end - position;
-  if (length <= 15 && NOT_A_PHONE.test(text.slice(position, end))) return -1;
+  // Dates, quads, ZIP+4 and SSN shapes start with a digit: a "+" or "(" start skips the test (and its slice).
+  const lead = text.charCodeAt(position);
+  if (length <= 15 && lead >= 48 && lead <= 57 && NOT_A_PHONE.test(text.slice(position, end))) return -1;
   const digits = digitsOf(text, position, end);
-  const plus = text.charCodeAt(position) === 43;
-  const international = plus || (text.charCodeAt(position) === 48 && text.charCodeAt(position + 1) === 48);
+  const plus = lead === 43;
+  const international = plus || (lead === 48 && text.charCodeAt(position + 1) === 48);
   const national = international && !plus ? digits.slice(2) : digits;
   if (national.length < 7 || national.length > 15) return -1;
   // Anything besides the digits and a leading "+" is phone punctuation (spaces, "-", ".", "/", brackets).
