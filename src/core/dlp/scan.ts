@@ -55,9 +55,18 @@ function runDetectors(text: string, options: ScanOptions): { candidates: Candida
     },
   };
   const keywordAt = KEYWORDS.find(text);
+  // Detectors may share a `needs` function (a digit anywhere): asked once per text (on a short streamed step each test was a pass over it).
+  let lastNeeds: ((text: string) => boolean) | undefined;
+  let lastVerdict = true;
   DETECTORS.forEach((detector, i) => {
     if (!detector.types.some(context.wants)) return;
-    if (detector.needs !== undefined && !detector.needs(text)) return;
+    if (detector.needs !== undefined) {
+      if (detector.needs !== lastNeeds) {
+        lastNeeds = detector.needs;
+        lastVerdict = detector.needs(text);
+      }
+      if (!lastVerdict) return;
+    }
     const at = keywordAt[i] ?? [];
     if (detector.keywords !== undefined && at.length === 0) return;
     const from = candidates.length;
