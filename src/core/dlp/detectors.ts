@@ -97,14 +97,7 @@ export const DETECTORS: readonly Detector[] = [
       found: [{ text: "token ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", value: "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", type: "API_KEY" }],
       ignored: ["ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "AKIAXXXXXXXXXXXXXXXX"],
     }, },
-  { id: "secret-assignments", types: ["API_KEY"], needs: (text) => text.includes("=") || text.includes(":"), detect: (text, out, context) => detectAssignments(text, out, context.foundScore), samples: {
-      found: [
-        { text: 'db_password          = "Hx7!qPz2#Lm"', value: "Hx7!qPz2#Lm", type: "API_KEY" },
-        { text: 'os.environ["AZURE_OPENAI_API_KEY"] = "3f9c2a7b1e4d8f0a6c5b2e9d7a1f4c8b"', value: "3f9c2a7b1e4d8f0a6c5b2e9d7a1f4c8b", type: "API_KEY" },
-        { text: "ALGOLIA_ADMIN=Qm7Xc2Lp9Vt4Rk8Wn3Zs6Hb1Jd5Fg0Ay", value: "Qm7Xc2Lp9Vt4Rk8Wn3Zs6Hb1Jd5Fg0Ay", type: "API_KEY" },
-      ],
-      ignored: ["tokenizer: cl100k_base", "password: REPLACE_ME", 'api_key = "<your-key>"', "secret: changeme", "max_tokens: 4096"],
-    }, },
+  // Before the assignments: "db_password = ..." is a labelled password (0.85) too, and the assignment then skips validating it again.
   { id: "labelled-passwords", types: ["API_KEY"], keywords: PASSWORD_LABEL_STEMS, detect: (text, out, _context, keywordAt) => detectLabelledPasswords(text, keywordAt, out), samples: {
       found: [
         { text: "Your temporary password is Kx9!mW2q", value: "Kx9!mW2q", type: "API_KEY" },
@@ -115,6 +108,14 @@ export const DETECTORS: readonly Detector[] = [
         { text: "password temporanea: Roma2024?x", value: "Roma2024?x", type: "API_KEY" },
       ],
       ignored: ["Passwort vergessen? Klicken Sie hier.", "password: required", "Mot de passe : ********", "the password policy requires 12 characters"],
+    }, },
+  { id: "secret-assignments", types: ["API_KEY"], needs: (text) => text.includes("=") || text.includes(":"), detect: (text, out, context) => detectAssignments(text, out, context.foundScore), samples: {
+      found: [
+        { text: 'db_password          = "Hx7!qPz2#Lm"', value: "Hx7!qPz2#Lm", type: "API_KEY" },
+        { text: 'os.environ["AZURE_OPENAI_API_KEY"] = "3f9c2a7b1e4d8f0a6c5b2e9d7a1f4c8b"', value: "3f9c2a7b1e4d8f0a6c5b2e9d7a1f4c8b", type: "API_KEY" },
+        { text: "ALGOLIA_ADMIN=Qm7Xc2Lp9Vt4Rk8Wn3Zs6Hb1Jd5Fg0Ay", value: "Qm7Xc2Lp9Vt4Rk8Wn3Zs6Hb1Jd5Fg0Ay", type: "API_KEY" },
+      ],
+      ignored: ["tokenizer: cl100k_base", "password: REPLACE_ME", 'api_key = "<your-key>"', "secret: changeme", "max_tokens: 4096"],
     }, },
   { id: "credential-pairs", types: ["API_KEY"], needs: (text) => text.includes(":"), detect: (text, out) => detectCredentialPairs(text, out), samples: {
       found: [
