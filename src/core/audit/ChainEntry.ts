@@ -64,19 +64,21 @@ export interface CreateEntryInput {
   readonly event: AuditEvent;
 }
 
+/**
+ * `canonicalJson` of the entry's body, written with its six members already in RFC 8785 order
+ * (chain, event, format, prev, seq, ts) instead of building the object and sorting its keys for every
+ * event; the verifier re-canonicalises the parsed body generically, so a difference would show there.
+ */
+function canonicalEntryBody(input: CreateEntryInput): string {
+  return `{"chain":${canonicalJson(input.chainId)},"event":${canonicalJson(input.event)},"format":"${ENTRY_FORMAT}","prev":${canonicalJson(input.prevHash)},"seq":${canonicalJson(input.sequence)},"ts":${canonicalJson(input.ts)}}`;
+}
+
 export function createEntry(input: CreateEntryInput): StoredEntry {
-  const body: EntryBody = {
-    format: ENTRY_FORMAT,
-    chain: input.chainId,
-    seq: input.sequence,
-    ts: input.ts,
-    prev: input.prevHash,
-    event: input.event,
-  };
-  const canonical = canonicalJson(body);
+  const rowKey = formatSequence(input.sequence);
+  const canonical = canonicalEntryBody(input);
   return {
     chainId: input.chainId,
-    rowKey: formatSequence(input.sequence),
+    rowKey,
     canonical,
     hash: sha256Hex(canonical),
     prevHash: input.prevHash,
