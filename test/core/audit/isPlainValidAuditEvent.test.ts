@@ -83,7 +83,7 @@ const awkward = fc.oneof(fc.jsonValue(), fc.constantFrom(...BORDERLINE));
 
 const mutatedEvent = fc
   .record({
-    base: fc.constantFrom<Record<string, unknown>>(makeAuditEvent(), fullEvent),
+    base: fc.constantFrom<Readonly<Record<string, unknown>>>({ ...makeAuditEvent() }, { ...fullEvent }),
     changes: fc.dictionary(fc.constantFrom(...PLAIN_AUDIT_EVENT_FIELDS, "extra", "__proto__", "constructor"), awkward, { maxKeys: 3 }),
     removed: fc.subarray([...PLAIN_AUDIT_EVENT_FIELDS], { maxLength: 2 }),
   })
