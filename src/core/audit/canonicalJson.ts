@@ -14,10 +14,21 @@ export function canonicalJson(value: unknown): string {
   return serialise(value);
 }
 
+/**
+ * What JSON.stringify may escape in a string: quote, backslash, controls (\p{Cc}, a superset of the
+ * C0 controls it escapes) and lone surrogates (\p{Cs} in a /u pattern matches only unpaired ones).
+ */
+const NEEDS_ESCAPING = /["\\\p{Cc}\p{Cs}]/u;
+
+/** A string as JSON.stringify writes it; most audit strings need no escaping, and quoting them is cheaper. */
+function serialiseString(value: string): string {
+  return NEEDS_ESCAPING.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
 function serialise(value: unknown): string {
   switch (typeof value) {
     case "string":
-      return JSON.stringify(value);
+      return serialiseString(value);
     case "number":
       if (!Number.isFinite(value)) throw new TypeError(`${String(value)} cannot be canonicalised: RFC 8785 allows finite numbers only`);
       // ECMAScript's Number-to-String (RFC 8785 §3.2.2.3); -0 is written "0".
@@ -53,7 +64,7 @@ function serialiseObject(value: object): string {
     if (member === undefined) continue;
     if (!first) text += ",";
     first = false;
-    text += JSON.stringify(key) + ":" + serialise(member);
+    text += serialiseString(key) + ":" + serialise(member);
   }
   return text + "}";
 }

@@ -32,6 +32,15 @@ describe("canonicalJson", () => {
     );
   });
 
+  it("writes every UTF-16 code unit in a string (and as a member name) as the package does", () => {
+    for (let unit = 0; unit <= 0xffff; unit += 1) {
+      const text = `a${String.fromCharCode(unit)}b`;
+      expect(canonicalJson(text)).toBe(reference(text));
+      expect(canonicalJson({ [text]: 1 })).toBe(reference({ [text]: 1 }));
+    }
+    for (const text of ["\ud83d\ude00", "x\ud83dy", "\ude00", "\u2028\u2029\u007f", ""]) expect(canonicalJson([text])).toBe(reference([text]));
+  });
+
   it("writes what the package writes for audit entry bodies", () => {
     const event = makeAuditEvent({ subject: "user 😀 ü \"q\"", details: { "2": 1, "10": true, b: null, a: "x\u2028y" }, dlpFindings: { email: 2, IBAN: 1 } });
     const body = { format: "palisade-audit-entry/v1", chain: "proj-a", seq: 12, ts: "2026-12-06T19:00:00.000Z", prev: "0".repeat(64), event };
