@@ -1,6 +1,8 @@
 import { once } from "node:events";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
+import { connect as connectTls, createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
+import { createEmulatorCertificate } from "../../../local/keyvault/certificate.js";
 import { coalesceSocketWrites } from "../../../src/adapters/servicebus/coalesceSocketWrites.js";
 
 interface Pair {
@@ -133,6 +135,41 @@ describe("coalesceSocketWrites", () => {
     expect(callbackErrors[1]).toBeInstanceOf(Error);
     expect(connection.writer.destroyed).toBe(true);
     for (const error of errors) expect(error).toBeInstanceOf(Error);
+  });
+
+  it("over TLS (Service Bus in Azure): one turn's writes leave as one write of the TLS socket, in order", async () => {
+    const { certPem, keyPem } = await createEmulatorCertificate();
+    const listener = createTlsServer({ cert: certPem, key: keyPem });
+    listener.listen(0, "127.0.0.1");
+    await once(listener, "listening");
+    const accepted = once(listener, "secureConnection");
+    const writer = connectTls({ port: (listener.address() as AddressInfo).port, host: "127.0.0.1", ca: certPem });
+    await once(writer, "secureConnect");
+    const [reader] = (await accepted) as [TLSSocket];
+    close = () => {
+      writer.destroy();
+      reader.destroy();
+      listener.close();
+    };
+    const flushes: number[] = [];
+    const internals = writer as unknown as { _writev(chunks: unknown[], callback: () => void): void; _write(chunk: unknown, encoding: BufferEncoding, callback: () => void): void };
+    const writev = internals._writev.bind(writer);
+    const write = internals._write.bind(writer);
+    internals._writev = (chunks, callback) => {
+      flushes.push(chunks.length);
+      writev(chunks, callback);
+    };
+    internals._write = (chunk, encoding, callback) => {
+      flushes.push(1);
+      write(chunk, encoding, callback);
+    };
+    let text = "";
+    reader.on("data", (data: Buffer) => (text += data.toString()));
+    coalesceSocketWrites(writer);
+    for (const part of ["frame-1;", "frame-2;", "frame-3;"]) writer.write(part);
+    await turn();
+    expect(flushes).toEqual([3]);
+    await expect.poll(() => text).toBe("frame-1;frame-2;frame-3;");
   });
 
   it("a socket destroyed while corked drops the turn's writes with an error to their callbacks, as an uncorked one would", async () => {
