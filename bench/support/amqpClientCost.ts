@@ -17,7 +17,8 @@ import { countSocketFlushes } from "./socketFlushes.js";
  * audit events with the app's ServiceBusAuditPublisher (awaited one after the other, as fail_closed
  * does), then a session receiver per chain receives and completes them (the audit trigger's part).
  * Prints this process's CPU per request, the main thread's own CPU per request (schedstat: preemption
- * by other processes does not count) and the socket writes and frames it handed the kernel.
+ * by other processes does not count), the socket writes and frames it handed the kernel, and one
+ * request's time (both publishes, receive and complete) at p50 and p99.
  * `node dist/bench/support/amqpClientCost.js on|off [requests] [callers]`: `off` leaves rhea writing
  * frame by frame (coalesceAmqpWrites not installed); run both, alternated, to compare.
  */
@@ -40,6 +41,13 @@ async function emulatorProcess(): Promise<{ port: number; stop: () => void }> {
   return { port: (JSON.parse(line) as { port: number }).port, stop: () => child.kill("SIGKILL") };
 }
 
+/** The q-quantile of `values` (nearest rank), in ms to 0.1. */
+function percentile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const value = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
+  return Math.round(value * 10) / 10;
+}
+
 export async function measureAmqpClientCost(options: { coalesce: boolean; requests: number; callers: number }): Promise<Record<string, number>> {
   if (options.coalesce && !coalesceAmqpWrites()) throw new Error("coalesceAmqpWrites could not be installed");
   const emulator = await emulatorProcess();
@@ -48,7 +56,9 @@ export async function measureAmqpClientCost(options: { coalesce: boolean; reques
   const receivers: ServiceBusSessionReceiver[] = [];
   try {
     for (let c = 0; c < options.callers; c++) receivers.push(await client.acceptSession(QUEUE, `cost-${c}`));
+    const latencies: number[] = [];
     const oneRequest = async (receiver: ServiceBusSessionReceiver, index: number): Promise<void> => {
+      const began = performance.now();
       await publisher.publish([{ ...benchAuditEvent(receiver.sessionId, index * 2), type: "request_admitted" }]);
       await publisher.publish([benchAuditEvent(receiver.sessionId, index * 2 + 1)]);
       let received = 0;
@@ -58,6 +68,7 @@ export async function measureAmqpClientCost(options: { coalesce: boolean; reques
         received += messages.length;
       }
       if (received < 2) throw new Error("a published event did not arrive");
+      latencies.push(performance.now() - began);
     };
     const run = async (count: number): Promise<void> => {
       let next = 0;
@@ -66,6 +77,7 @@ export async function measureAmqpClientCost(options: { coalesce: boolean; reques
       }));
     };
     await run(Math.min(200, options.requests)); // warm: links, tokens, JIT
+    latencies.length = 0;
     const flushes = countSocketFlushes(emulator.port);
     const cpu = process.cpuUsage();
     const main = mainThreadMicros();
@@ -84,6 +96,8 @@ export async function measureAmqpClientCost(options: { coalesce: boolean; reques
       callers: options.callers,
       cpuMicrosPerRequest: Math.round((used.user + used.system) / options.requests),
       mainThreadMicrosPerRequest: Math.round(mainUsed / options.requests),
+      requestP50Ms: percentile(latencies, 0.5),
+      requestP99Ms: percentile(latencies, 0.99),
       socketWritesPerRequest: per(counted.client),
       framesPerRequest: per(counted.clientBuffers),
       loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
