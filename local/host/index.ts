@@ -242,9 +242,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     // As the Functions host does: sessions, batch size and lock renewal from host.json's serviceBus section.
     const hostServiceBus = serviceBusTriggers.length > 0 ? readHostServiceBusSettings(options.hostJsonPath ?? appHostJsonPath()) : {};
     for (const { definition, connectionString, queueName } of serviceBusTriggers) {
+      coalesceAmqpWrites(); // as the app's own Service Bus clients: one socket write per turn, not per frame
       // A short operation timeout makes an idle acceptNextSession return within seconds (the Functions
       // host's session idle timeout), so the receive loops notice a stop promptly.
-      coalesceAmqpWrites(); // the app's own Service Bus clients do: one socket write per turn, not per frame
       const client = new ServiceBusClient(connectionString, { retryOptions: { timeoutInMs: 3_000, maxRetries: 3 } });
       clients.push(client);
       triggers.push(
