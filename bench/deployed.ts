@@ -229,6 +229,10 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
         results[`${prefix}.stackLoopDelayMaxMs`] = stackLoop.loopDelayMaxMs;
         results[`${prefix}.stackGcMaxMs`] = stackLoop.gcMaxMs;
         results[`${prefix}.stackGcMs`] = stackLoop.gcMs;
+        for (const [thread, figures] of Object.entries(stackLoop.threads ?? {})) {
+          results[`${prefix}.stackThreads.${thread}.loopDelayMaxMs`] = figures.loopDelayMaxMs;
+          results[`${prefix}.stackThreads.${thread}.gcMaxMs`] = figures.gcMaxMs;
+        }
       }
       for (const [stage, timing] of Object.entries(loop?.stages ?? {})) {
         results[`${prefix}.stage.${stage}.p50Ms`] = timing.p50Ms;
@@ -244,6 +248,9 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
           (loop ? `loop delay p99 ${loop.loopDelayP99Ms} max ${loop.loopDelayMaxMs} ms, GC ${loop.gcCount} (${loop.gcMajorCount} major) ${loop.gcMs.toFixed(1)} ms max ${loop.gcMaxMs.toFixed(1)} ms; ` : "") +
           `round trips/request ${Object.entries(operations).map(([kind, value]) => `${kind} ${value.toFixed(2)}`).join(", ")}; ${viaGateway.failures} failures` +
           (stackLoop ? `; stack loop delay p99 ${stackLoop.loopDelayP99Ms} max ${stackLoop.loopDelayMaxMs} ms, GC ${stackLoop.gcMs.toFixed(1)} ms max ${stackLoop.gcMaxMs.toFixed(1)} ms` : "") +
+          Object.entries(stackLoop?.threads ?? {})
+            .map(([thread, figures]) => ` (${thread}: loop max ${figures.loopDelayMaxMs}, GC max ${figures.gcMaxMs.toFixed(1)} ms)`)
+            .join("") +
           Object.entries(loop?.stages ?? {})
             .map(([stage, timing]) => `; ${stage} p50 ${timing.p50Ms} p99 ${timing.p99Ms} max ${timing.maxMs} ms (${timing.over10Ms}/${timing.count} ≥ 10 ms)`)
             .join(""),

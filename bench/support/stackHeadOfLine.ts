@@ -14,7 +14,10 @@ import { startLocalStack } from "../../local/stack.js";
  * its own thread (local/isolatedStack.ts) it should not. The clients run on this process's main
  * thread, as the app does in `npm start`.
  *
- *   node dist/bench/support/stackHeadOfLine.js single|threads [sends=1000] [writers=2]
+ *   node dist/bench/support/stackHeadOfLine.js single|threads [sends=1000] [writers=2] [prefill=0]
+ *
+ * `prefill` rows are written before the sends are timed, so both shapes measure the same grown heap
+ * (an audit chain after hours of `npm start`).
  *
  * Prints ONE JSON line: send latency p50/p99/max (ms), rows written, and this thread's loop delay and GC.
  */
@@ -25,6 +28,7 @@ async function main(): Promise<void> {
   const mode = process.argv[2] === "single" ? "single" : "threads";
   const sends = Number(process.argv[3] ?? 1_000);
   const writers = Number(process.argv[4] ?? 2);
+  const prefill = Number(process.argv[5] ?? 0);
   const stack = mode === "single" ? await startLocalStack() : await startIsolatedLocalStack();
   const loop = watchLoop();
   const table = new TableClient(stack.azurite.tableEndpoint, "headofline", new AzureNamedKeyCredential(DEVSTORE_ACCOUNT, DEVSTORE_KEY), { allowInsecureConnection: true });
@@ -32,18 +36,23 @@ async function main(): Promise<void> {
   const serviceBus = new ServiceBusClient(stack.environment.SERVICEBUS_CONNECTION_STRING ?? "");
   const sender = serviceBus.createSender(stack.environment.SERVICEBUS_AUDIT_QUEUE ?? "audit-events");
   await sender.sendMessages({ body: "warm-up", sessionId: "chain" });
-  loop.read();
 
   let rows = 0;
   let writing = true;
-  const write = async (writer: number): Promise<void> => {
-    for (let round = 0; writing; round++) {
+  let batch = 0;
+  const write = async (writer: number, until: () => boolean): Promise<void> => {
+    while (!until()) {
+      const round = batch++;
       const actions = Array.from({ length: 100 }, (_, i): TransactionAction => ["create", { partitionKey: "chain", rowKey: `${writer}-${String(round * 100 + i).padStart(10, "0")}`, entry: "x".repeat(400) }]);
       await table.submitTransaction(actions);
       rows += 100;
     }
   };
-  const writing_ = Array.from({ length: writers }, (_, writer) => write(writer));
+  await Promise.all(Array.from({ length: writers }, (_, writer) => write(writer, () => rows >= prefill)));
+  const prefilled = rows;
+  loop.read();
+  if ("diagnostics" in stack) await stack.diagnostics();
+  const writing_ = Array.from({ length: writers }, (_, writer) => write(writer, () => !writing));
   const latencies: number[] = [];
   for (let index = 0; index < sends; index++) {
     const startedAt = performance.now();
@@ -64,7 +73,8 @@ async function main(): Promise<void> {
       mode,
       sends,
       writers,
-      rows,
+      prefilled,
+      rowsDuringSends: rows - prefilled,
       sendP50Ms: round(percentile(sorted, 0.5)),
       sendP90Ms: round(percentile(sorted, 0.9)),
       sendP99Ms: round(percentile(sorted, 0.99)),
