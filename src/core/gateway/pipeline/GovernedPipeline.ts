@@ -1,32 +1,28 @@
 import { AuditEventFactory, promptDigest } from "../../audit/AuditEventFactory.js";
 import { RequestAuditEvents } from "../../audit/requestAuditEvents.js";
 import { type AuthorizedContext } from "../../auth/authorize.js";
-import { type CachedResponse } from "../../cache/ResponseCache.js";
 import { PalisadeError, isPalisadeError } from "../../errors.js";
 import { type Reservation } from "../../limits/LimitGuard.js";
-import { type DataClass, type ProjectPolicy } from "../../policy/schema.js";
+import { type DataClass } from "../../policy/schema.js";
 import { parseDataClassHeader, parseResidencyHeader } from "../../routing/parseRoutingHeaders.js";
 import { operationKindOf } from "../../policy/operationsPolicy.js";
 import { type RoutePlan, planRoute } from "../../routing/planRoute.js";
-import { servedByHeaders } from "../../routing/servedByHeaders.js";
 import { subjectOf } from "../../privacy/subjectOf.js";
 import { untracedGatewayTelemetry } from "../../telemetry/GatewayTelemetry.js";
 import { type CompletionUsage } from "../../upstream/CompletionProvider.js";
 import { type GatewayRequest, type GatewayResponse } from "../GatewayRequest.js";
 import { authorizeStage, blockedInput, classifyStage, inspectStage, pseudonymousUser, raiseClass } from "./admissionStages.js";
-import { UpstreamCallFailed, callWithFailover } from "./callWithFailover.js";
-import { type InputInspection, sensitiveDataDetected } from "./inspectInput.js";
+import { type InputInspection } from "./inspectInput.js";
 import { type ContentField, type Operation } from "./Operation.js";
-import { OutputScanner } from "./OutputScanner.js";
 import { type PipelineDeps } from "./PipelineDeps.js";
 import { type Admission, RequestRecorder } from "./RequestRecorder.js";
 import { RequestRun } from "./RequestRun.js";
-import { cacheKeyOf, cachedResponse, storeInCache } from "./responseCacheStage.js";
+import { cacheKeyOf, cachedResponse } from "./responseCacheStage.js";
+import { isContentFilteredError } from "../../safety/safetyErrors.js";
+import { cacheHitResponse } from "./cacheHitResponse.js";
+import { plainResponse } from "./plainResponse.js";
 import { streamedResponse } from "./streamedResponse.js";
 import { upstreamDetails } from "./upstreamRefusal.js";
-import { isContentFilteredError } from "../../safety/safetyErrors.js";
-import { type OutputSafetyResult, screenPlainAnswer } from "../../safety/outputSafety.js";
-import { noteOutputSafety } from "./noteOutputSafety.js";
 
 /** Everything decided before the upstream call; the plain and streamed paths start from it. */
 export interface Admitted<T> {
@@ -133,7 +129,7 @@ export class GovernedPipeline {
     const cacheKey = !streamed && operation.cacheable ? cacheKeyOf(deps, project, dataClass, inspection.findingCount, plan.deployment, body, operation.name) : null;
     if (cacheKey) {
       const hit = await telemetry.stage("cache", () => cachedResponse(deps, cacheKey));
-      if (hit) return this.respondFromCache(run, project, dataClass, hit);
+      if (hit) return cacheHitResponse(this, run, project, dataClass, hit);
       run.cache = "miss";
     }
 
@@ -159,100 +155,7 @@ export class GovernedPipeline {
     run.admissionEventId = admission.eventId;
     const admitted: Admitted<T> = { run, operation, context, inspection, dataClass, plan, body, outputCap, reservation, admission };
     if (streamed) return streamedResponse(this, admitted, request);
-    return this.plain(admitted, cacheKey);
-  }
-
-  private async plain<T>(admitted: Admitted<T>, cacheKey: string | null): Promise<GatewayResponse> {
-    const { deps } = this;
-    const { run, operation, context, inspection, plan, body, reservation, admission } = admitted;
-    const { input, telemetry } = run;
-    const project = context.project;
-    // An admission that cannot be stored stops the call it overlaps.
-    const abort = new AbortController();
-    admission.durable.catch(() => abort.abort());
-    let served;
-    try {
-      served = await callWithFailover(
-        deps,
-        telemetry,
-        plan,
-        (endpoint, timeoutInMs) =>
-          telemetry.attempt(
-            endpoint,
-            plan.deployment,
-            (traceparent) => operation.call(endpoint, body, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent, tracestate: input.tracestate, abortSignal: abort.signal }),
-            (answer) => ({ responseModel: answer.body.model, usage: answer.usage }),
-          ),
-        (from, to, reason) => this.events.fallback(run.auditContext(), from, to, reason, plan.residency),
-        run.pending,
-        abort.signal,
-      );
-    } catch (error) {
-      const failed = error instanceof UpstreamCallFailed ? error : new UpstreamCallFailed(error, null, 0);
-      await admission.durable.then(
-        () => deps.limits.release(reservation),
-        // The call it overlapped may have reached the model: settle at what was reserved (the safe side).
-        () => this.settle(run, admitted, null),
-      ).catch((settleError: unknown) => {
-        // The refusal below says what the caller sees; a reservation that could not be handed back expires with its lease.
-        deps.logger.warn("reservation not released after a failed upstream call", { requestId: run.input.requestId, error: settleError instanceof Error ? settleError.name : "unknown" });
-      });
-      if (failed.endpoint) run.served = { endpoint: failed.endpoint, attempts: failed.attempts };
-      await admission.durable;
-      throw failed.error;
-    }
-    const answer = served.result;
-    run.served = { endpoint: served.endpoint, attempts: served.attempts, responseModel: answer.body.model, usage: answer.usage };
-    const settled = await this.settle(run, admitted, answer.usage);
-    run.served = { ...run.served, costUsd: settled.costUsd };
-    await admission.durable;
-
-    const scanner = new OutputScanner(project.dlp, inspection.redactor);
-    const outputBody = telemetry.stageSync("inspect_output", () => operation.inspectAnswer(answer, scanner));
-    const outputCounts = scanner.counts();
-    run.served = { ...run.served, outputCounts };
-    const dlpBlocked = scanner.blocked ? sensitiveDataDetected("completion", outputCounts) : null;
-    const safety = dlpBlocked ? null : await this.screenAnswer(run, admitted.dataClass, outputBody);
-    const blocked = dlpBlocked ?? safety?.failure ?? null;
-    const filtered = isContentFilteredError(blocked) ? blocked : null;
-    // A blocked answer was still a paid call: its event keeps the tokens, cost and endpoint.
-    const outcome = this.events.outcome(run.auditContext(), {
-      endpoint: served.endpoint,
-      usage: answer.usage,
-      costUsd: settled.costUsd,
-      latencyInMs: deps.clock.nowInMs() - run.startedAtInMs,
-      outputFindings: outputCounts,
-      attempts: served.attempts,
-      failure: blocked ? { status: blocked.status, code: blocked.code, ...(filtered ? { type: filtered.auditType } : {}) } : null,
-      admissionEventId: admission.eventId,
-      ...(filtered ? { details: filtered.auditDetails } : {}),
-    });
-    run.unconfirmedOutcomeId = outcome.eventId;
-    await this.recorder.publish(telemetry, project, [...run.pending.splice(0), outcome, ...settled.warningEvents]);
-    run.unconfirmedOutcomeId = undefined;
-    run.recorded = true;
-    if (blocked) throw blocked;
-
-    if (cacheKey) await storeInCache(deps, cacheKey, project, JSON.stringify(outputBody), served.endpoint);
-    return {
-      kind: "json",
-      status: 200,
-      headers: {
-        ...this.commonHeaders(input, reservation.headers, admitted.dataClass, inspection.redactions + scanner.redactions),
-        ...servedByHeaders(served.endpoint),
-        ...(cacheKey ? { "x-palisade-cache": "miss" } : {}),
-      },
-      body: outputBody,
-    };
-  }
-
-  /** Content safety on a plain answer as it would be sent; its flags, fail-open passes and the upstream's own filter go on the outcome event. */
-  private async screenAnswer(run: RequestRun, dataClass: DataClass, body: unknown): Promise<OutputSafetyResult> {
-    const project = run.facts.project;
-    const stage = this.deps.contentSafety;
-    const result = project && stage?.applies(project, dataClass) ? await run.telemetry.stage("content_safety", () => screenPlainAnswer(stage, project, dataClass, body)) : await screenPlainAnswer(undefined, {}, dataClass, body);
-    noteOutputSafety(run, result);
-    return result;
+    return plainResponse(this, admitted, cacheKey);
   }
 
   /**
@@ -270,36 +173,6 @@ export class GovernedPipeline {
 
   commonHeaders(input: GatewayRequest, rateLimitHeaders: Readonly<Record<string, string>>, dataClass: DataClass, redactions: number): Record<string, string> {
     return { "x-request-id": input.requestId, ...rateLimitHeaders, "x-palisade-classification": dataClass, "x-palisade-redactions": String(redactions) };
-  }
-
-  private async respondFromCache(run: RequestRun, project: ProjectPolicy, dataClass: DataClass, hit: CachedResponse): Promise<GatewayResponse> {
-    const { deps } = this;
-    run.cache = "hit";
-    const endpoint = deps.policy.endpoints.find((candidate) => candidate.id === hit.endpointId);
-    if (endpoint) run.served = { endpoint, attempts: 0, usage: null, costUsd: 0 };
-    const event = this.events.outcome(run.auditContext(), {
-      endpoint: { id: hit.endpointId, region: hit.region, class: hit.endpointClass },
-      usage: { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0 },
-      costUsd: 0,
-      latencyInMs: deps.clock.nowInMs() - run.startedAtInMs,
-      outputFindings: {},
-      attempts: 0,
-      failure: null,
-      details: { cache: "hit" },
-    });
-    await this.recorder.publish(run.telemetry, project, [event]);
-    run.recorded = true;
-    return {
-      kind: "json",
-      status: 200,
-      headers: {
-        ...this.commonHeaders(run.input, {}, dataClass, 0),
-        ...servedByHeaders({ region: hit.region, class: hit.endpointClass }),
-        "x-palisade-cache": "hit",
-        age: String(Math.max(0, Math.floor((deps.clock.nowInMs() - hit.createdAtInMs) / 1000))),
-      },
-      body: JSON.parse(hit.body) as unknown,
-    };
   }
 
   /**

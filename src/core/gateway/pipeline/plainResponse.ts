@@ -1,0 +1,110 @@
+import { type DataClass } from "../../policy/schema.js";
+import { servedByHeaders } from "../../routing/servedByHeaders.js";
+import { type OutputSafetyResult, screenPlainAnswer } from "../../safety/outputSafety.js";
+import { isContentFilteredError } from "../../safety/safetyErrors.js";
+import { type GatewayResponse } from "../GatewayRequest.js";
+import { UpstreamCallFailed, callWithFailover } from "./callWithFailover.js";
+import { type Admitted, type GovernedPipeline } from "./GovernedPipeline.js";
+import { sensitiveDataDetected } from "./inspectInput.js";
+import { noteOutputSafety } from "./noteOutputSafety.js";
+import { OutputScanner } from "./OutputScanner.js";
+import { type PipelineDeps } from "./PipelineDeps.js";
+import { type RequestRun } from "./RequestRun.js";
+import { storeInCache } from "./responseCacheStage.js";
+
+/**
+ * A plain (not streamed) answer: the upstream call overlapping the admission's record, the settlement,
+ * output DLP and content safety on the answer, the outcome recorded before anything is released.
+ */
+export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Admitted<T>, cacheKey: string | null): Promise<GatewayResponse> {
+  const { deps } = pipeline;
+  const { run, operation, context, inspection, plan, body, reservation, admission } = admitted;
+  const { input, telemetry } = run;
+  const project = context.project;
+  // An admission that cannot be stored stops the call it overlaps.
+  const abort = new AbortController();
+  admission.durable.catch(() => abort.abort());
+  let served;
+  try {
+    served = await callWithFailover(
+      deps,
+      telemetry,
+      plan,
+      (endpoint, timeoutInMs) =>
+        telemetry.attempt(
+          endpoint,
+          plan.deployment,
+          (traceparent) => operation.call(endpoint, body, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent, tracestate: input.tracestate, abortSignal: abort.signal }),
+          (answer) => ({ responseModel: answer.body.model, usage: answer.usage }),
+        ),
+      (from, to, reason) => pipeline.events.fallback(run.auditContext(), from, to, reason, plan.residency),
+      run.pending,
+      abort.signal,
+    );
+  } catch (error) {
+    const failed = error instanceof UpstreamCallFailed ? error : new UpstreamCallFailed(error, null, 0);
+    await admission.durable.then(
+      () => deps.limits.release(reservation),
+      // The call it overlapped may have reached the model: settle at what was reserved (the safe side).
+      () => pipeline.settle(run, admitted, null),
+    ).catch((settleError: unknown) => {
+      // The refusal below says what the caller sees; a reservation that could not be handed back expires with its lease.
+      deps.logger.warn("reservation not released after a failed upstream call", { requestId: run.input.requestId, error: settleError instanceof Error ? settleError.name : "unknown" });
+    });
+    if (failed.endpoint) run.served = { endpoint: failed.endpoint, attempts: failed.attempts };
+    await admission.durable;
+    throw failed.error;
+  }
+  const answer = served.result;
+  run.served = { endpoint: served.endpoint, attempts: served.attempts, responseModel: answer.body.model, usage: answer.usage };
+  const settled = await pipeline.settle(run, admitted, answer.usage);
+  run.served = { ...run.served, costUsd: settled.costUsd };
+  await admission.durable;
+
+  const scanner = new OutputScanner(project.dlp, inspection.redactor);
+  const outputBody = telemetry.stageSync("inspect_output", () => operation.inspectAnswer(answer, scanner));
+  const outputCounts = scanner.counts();
+  run.served = { ...run.served, outputCounts };
+  const dlpBlocked = scanner.blocked ? sensitiveDataDetected("completion", outputCounts) : null;
+  const safety = dlpBlocked ? null : await screenAnswer(deps, run, admitted.dataClass, outputBody);
+  const blocked = dlpBlocked ?? safety?.failure ?? null;
+  const filtered = isContentFilteredError(blocked) ? blocked : null;
+  // A blocked answer was still a paid call: its event keeps the tokens, cost and endpoint.
+  const outcome = pipeline.events.outcome(run.auditContext(), {
+    endpoint: served.endpoint,
+    usage: answer.usage,
+    costUsd: settled.costUsd,
+    latencyInMs: deps.clock.nowInMs() - run.startedAtInMs,
+    outputFindings: outputCounts,
+    attempts: served.attempts,
+    failure: blocked ? { status: blocked.status, code: blocked.code, ...(filtered ? { type: filtered.auditType } : {}) } : null,
+    admissionEventId: admission.eventId,
+    ...(filtered ? { details: filtered.auditDetails } : {}),
+  });
+  run.unconfirmedOutcomeId = outcome.eventId;
+  await pipeline.recorder.publish(telemetry, project, [...run.pending.splice(0), outcome, ...settled.warningEvents]);
+  run.unconfirmedOutcomeId = undefined;
+  run.recorded = true;
+  if (blocked) throw blocked;
+
+  if (cacheKey) await storeInCache(deps, cacheKey, project, JSON.stringify(outputBody), served.endpoint);
+  return {
+    kind: "json",
+    status: 200,
+    headers: {
+      ...pipeline.commonHeaders(input, reservation.headers, admitted.dataClass, inspection.redactions + scanner.redactions),
+      ...servedByHeaders(served.endpoint),
+      ...(cacheKey ? { "x-palisade-cache": "miss" } : {}),
+    },
+    body: outputBody,
+  };
+}
+
+/** Content safety on a plain answer as it would be sent; its flags, fail-open passes and the upstream's own filter go on the outcome event. */
+async function screenAnswer(deps: PipelineDeps, run: RequestRun, dataClass: DataClass, body: unknown): Promise<OutputSafetyResult> {
+  const project = run.facts.project;
+  const stage = deps.contentSafety;
+  const result = project && stage?.applies(project, dataClass) ? await run.telemetry.stage("content_safety", () => screenPlainAnswer(stage, project, dataClass, body)) : await screenPlainAnswer(undefined, {}, dataClass, body);
+  noteOutputSafety(run, result);
+  return result;
+}
