@@ -234,7 +234,7 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
           results[`${prefix}.stackThreads.${thread}.gcMaxMs`] = figures.gcMaxMs;
         }
       }
-      for (const [stage, timing] of Object.entries(loop?.stages ?? {})) {
+      for (const [stage, timing] of Object.entries({ ...loop?.stages, ...stackLoop?.stages })) {
         results[`${prefix}.stage.${stage}.p50Ms`] = timing.p50Ms;
         results[`${prefix}.stage.${stage}.p99Ms`] = timing.p99Ms;
         results[`${prefix}.stage.${stage}.maxMs`] = timing.maxMs;
@@ -251,7 +251,7 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
           Object.entries(stackLoop?.threads ?? {})
             .map(([thread, figures]) => ` (${thread}: loop max ${figures.loopDelayMaxMs}, GC max ${figures.gcMaxMs.toFixed(1)} ms)`)
             .join("") +
-          Object.entries(loop?.stages ?? {})
+          Object.entries({ ...loop?.stages, ...stackLoop?.stages })
             .map(([stage, timing]) => `; ${stage} p50 ${timing.p50Ms} p99 ${timing.p99Ms} max ${timing.maxMs} ms (${timing.over10Ms}/${timing.count} ≥ 10 ms)`)
             .join(""),
       );

@@ -16,19 +16,42 @@ const percentile = (sorted: readonly number[], fraction: number): number => sort
 
 type AsyncMethod = (this: unknown, ...args: never[]) => Promise<unknown>;
 
+/** Durations by stage; `read()` summarises them and starts over. */
+export class StageRecorder {
+  private samples = new Map<string, number[]>();
+
+  record(stage: string, ms: number): void {
+    const list = this.samples.get(stage) ?? [];
+    list.push(ms);
+    this.samples.set(stage, list);
+  }
+
+  read(): Record<string, StageSummary> {
+    const summary: Record<string, StageSummary> = {};
+    const round = (ms: number): number => Number(ms.toFixed(3));
+    for (const [stage, list] of this.samples) {
+      const sorted = [...list].sort((a, b) => a - b);
+      summary[stage] = {
+        count: sorted.length,
+        p50Ms: round(percentile(sorted, 0.5)),
+        p99Ms: round(percentile(sorted, 0.99)),
+        maxMs: round(sorted[sorted.length - 1] ?? 0),
+        over10Ms: sorted.filter((ms) => ms >= 10).length,
+      };
+    }
+    this.samples = new Map();
+    return summary;
+  }
+}
+
 /**
  * Bench only (PALISADE_BENCH_STAGES=1 in gatewayServer): times each round trip a governed request
  * makes, by wrapping the adapters' methods on their prototypes — the audit publishes by event type
  * (the admission before the upstream call, the outcome before release), the upstream call, and the
  * counter store's apply — so the bench can say which one the slow requests wait on.
  */
-export function timeStages(): { read(): Record<string, StageSummary> } {
-  let samples = new Map<string, number[]>();
-  const record = (stage: string, ms: number): void => {
-    const list = samples.get(stage) ?? [];
-    list.push(ms);
-    samples.set(stage, list);
-  };
+export function timeStages(): StageRecorder {
+  const recorder = new StageRecorder();
   const wrap = (prototype: object, method: string, stageOf: (args: readonly unknown[]) => string): void => {
     const original = (prototype as Record<string, AsyncMethod>)[method];
     if (typeof original !== "function") throw new Error(`stage timings: no method ${method} to time`);
@@ -37,7 +60,7 @@ export function timeStages(): { read(): Record<string, StageSummary> } {
       try {
         return await original.apply(this, args);
       } finally {
-        record(stageOf(args), performance.now() - startedAt);
+        recorder.record(stageOf(args), performance.now() - startedAt);
       }
     };
   };
@@ -47,22 +70,5 @@ export function timeStages(): { read(): Record<string, StageSummary> } {
   });
   wrap(OpenAiCompletionProvider.prototype, "complete", () => "upstream");
   wrap(TableUsageCounterStore.prototype, "apply", () => "limits.apply");
-  return {
-    read() {
-      const summary: Record<string, StageSummary> = {};
-      for (const [stage, list] of samples) {
-        const sorted = [...list].sort((a, b) => a - b);
-        const round = (ms: number): number => Number(ms.toFixed(3));
-        summary[stage] = {
-          count: sorted.length,
-          p50Ms: round(percentile(sorted, 0.5)),
-          p99Ms: round(percentile(sorted, 0.99)),
-          maxMs: round(sorted[sorted.length - 1] ?? 0),
-          over10Ms: sorted.filter((ms) => ms >= 10).length,
-        };
-      }
-      samples = new Map();
-      return summary;
-    },
-  };
+  return recorder;
 }
