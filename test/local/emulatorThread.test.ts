@@ -1,7 +1,47 @@
-import { describe, expect, it } from "vitest";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulatorThread } from "../../local/emulatorThread.js";
 
-const fixture = (name: string): URL => new URL(`../fixtures/emulatorWorkers/${name}`, import.meta.url);
+/** Stand-in emulator workers (local/emulatorWorker.ts's protocol), written to a temporary directory: Node runs them as they are. */
+const STAND_INS: Readonly<Record<string, string>> = {
+  "crashesAfterReady.mjs": `// A stand-in emulator worker (local/emulatorWorker.ts's protocol) that starts, then throws from a
+// timer, as an emulator with a bug would: the parent must see the thread die and report it.
+import { parentPort } from "node:worker_threads";
+
+parentPort.postMessage({ type: "ready", info: { endpoint: "http://127.0.0.1:1" } });
+setTimeout(() => {
+  throw new Error("emulator bug: a frame it could not handle");
+}, 100);
+`,
+  "failsToStart.mjs": `// A stand-in emulator worker whose start fails: it posts \`failed\`, as local/emulatorWorker.ts does.
+import { parentPort } from "node:worker_threads";
+
+parentPort.postMessage({ type: "failed", message: "listen EADDRINUSE: address already in use 127.0.0.1:10002" });
+`,
+  "ignoresStop.mjs": `// A stand-in emulator worker that never answers \`stop\` and keeps a timer alive: the parent must
+// terminate it after the grace period rather than wait forever.
+import { parentPort } from "node:worker_threads";
+
+parentPort.postMessage({ type: "ready", info: {} });
+parentPort.on("message", () => undefined);
+setInterval(() => undefined, 1_000);
+`,
+};
+
+let directory = "";
+const fixture = (name: string): URL => pathToFileURL(join(directory, name));
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), "palisade-emulator-workers-"));
+  for (const [name, source] of Object.entries(STAND_INS)) await writeFile(join(directory, name), source);
+});
+
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
 
 /**
  * The worker-thread wrapper npm start runs each emulator in (local/emulatorThread.ts), with stand-in
