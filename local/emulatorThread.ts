@@ -36,11 +36,12 @@ export function startEmulatorThread(kind: EmulatorKind, options: EmulatorWorkerD
   const pending = new Map<number, { resolve(reply: Answer): void; reject(error: Error): void }>();
   let nextId = 0;
   let stopping: Promise<void> | null = null;
+  let exited = false;
   let reportFailure: (error: Error) => void = () => undefined;
   const failure = new Promise<Error>((resolve) => (reportFailure = resolve));
   const ask = <T extends Answer["type"]>(request: Extract<EmulatorRequest, { id: number }> & { type: T }): Promise<Extract<Answer, { type: T }>> =>
     new Promise((resolve, reject) => {
-      if (stopping !== null) return reject(new Error(`the ${kind} emulator is stopped`));
+      if (stopping !== null || exited) return reject(new Error(`the ${kind} emulator is ${exited ? "gone" : "stopped"}`));
       pending.set(request.id, { resolve: resolve as (reply: Answer) => void, reject });
       worker.postMessage(request);
     });
@@ -103,6 +104,7 @@ export function startEmulatorThread(kind: EmulatorKind, options: EmulatorWorkerD
     });
     worker.on("error", (error) => died(new Error(`the ${kind} emulator failed: ${error.message}`, { cause: error })));
     worker.on("exit", (code) => {
+      exited = true;
       stopped();
       died(new Error(`the ${kind} emulator's thread ended (exit code ${code})`));
     });

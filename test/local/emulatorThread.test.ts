@@ -55,8 +55,10 @@ describe("an emulator in a worker thread", () => {
     const failure = await thread.failure;
     expect(failure.message).toContain("the servicebus emulator failed");
     expect(failure.message).toContain("emulator bug: a frame it could not handle");
-    // Asking a dead thread fails at once rather than waiting forever.
+    // Asking a dead thread fails at once rather than waiting forever (also once it has fully exited).
     await expect(thread.stats()).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(thread.diagnostics()).rejects.toThrow(/the servicebus emulator is gone/);
     await thread.stop();
   });
 
