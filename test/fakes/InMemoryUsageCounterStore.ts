@@ -23,9 +23,12 @@ export class InMemoryUsageCounterStore implements UsageCounterStore {
   applyCalls = 0;
   /** When set, every call throws this (a store that cannot be reached). */
   failWith: Error | null = null;
+  /** When set, each apply waits for it first (a store round trip the test holds open). */
+  beforeApply: (() => Promise<void>) | null = null;
 
   async apply(partition: string, deltas: readonly CounterDelta[], options: ApplyCountersOptions = {}): Promise<ApplyCountersResult> {
     this.applyCalls++;
+    if (this.beforeApply !== null) await this.beforeApply();
     if (this.failWith !== null) throw this.failWith;
     const rows = this.rowsOf(partition);
     const expanded = expandHolds(rows, deltas, options.holdExpiresAtMs);

@@ -35,7 +35,10 @@ export class CounterAdmission {
     if (this.leaseFraction === 0) return this.holds.apply(project, deltas);
     const needs = deltas.map(needOf);
     for (;;) {
-      if (this.allowances.tryTake(project, needs)) return { applied: true, counters: this.allowances.view(project, needs) };
+      if (this.allowances.tryTake(project, needs)) {
+        this.topUpWhenLow(project, needs);
+        return { applied: true, counters: this.allowances.view(project, needs) };
+      }
       // Near a limit every request commits its own need, concurrently (the store batches them).
       if (this.allowances.anyExhausted(project, needs)) return this.commitShortfall(project, needs, false);
       const inFlight = this.acquiring.get(project);
@@ -57,6 +60,11 @@ export class CounterAdmission {
         if (this.acquiring.get(project) === done) this.acquiring.delete(project);
       }
     }
+  }
+
+  /** Waits for the lease acquisitions in flight (before every lease is handed back at shutdown). */
+  async quiesce(): Promise<void> {
+    await Promise.all(this.acquiring.values());
   }
 
   /**
@@ -81,6 +89,38 @@ export class CounterAdmission {
     if (byKey.size === 0) this.waiting.delete(project);
   }
 
+  /**
+   * Leases more for the counters running low, off the request's path: the requests that follow find
+   * the capacity committed instead of waiting for a store round trip each time a lease runs out. It
+   * counts as the project's acquisition in flight, so a request the rest of the lease cannot cover
+   * waits for it rather than starting another.
+   */
+  private topUpWhenLow(project: string, needs: readonly CounterNeed[]): void {
+    if (this.acquiring.has(project)) return;
+    const low = this.allowances.runningLow(project, needs);
+    if (low.length === 0) return;
+    // A top-up that fails or is refused costs nothing: the next request that needs more acquires on its path.
+    const done = this.topUp(project, low).catch(() => undefined);
+    this.acquiring.set(project, done);
+    void done.then(() => {
+      if (this.acquiring.get(project) === done) this.acquiring.delete(project);
+    });
+  }
+
+  private async topUp(project: string, needs: readonly CounterNeed[]): Promise<void> {
+    const extras = needs.map((need) => this.allowances.extraFor(project, { ...need, amount: 0 }));
+    this.allowances.markExhausted(project, needs.filter((_, index) => extras[index] === 0).map((need) => need.key));
+    const leased = needs.flatMap((need, index) => ((extras[index] ?? 0) > 0 ? [{ need, amount: extras[index] ?? 0 }] : []));
+    if (leased.length === 0) return;
+    const result = await this.holds.apply(project, leased.map(({ need, amount }) => deltaOf(need, amount)));
+    this.allowances.observe(project, needs, result.counters);
+    if (!result.applied) {
+      this.allowances.markExhausted(project, result.refused);
+      return;
+    }
+    for (const { need, amount } of leased) this.allowances.credit(project, need, amount, true);
+  }
+
   /** Commits what the leases do not cover; with `lease`, adds a lease, and retries without it if refused. */
   private async commitShortfall(project: string, needs: readonly CounterNeed[], lease: boolean): Promise<ApplyCountersResult> {
     const { deficits, taken } = this.allowances.takePartially(project, needs);
@@ -103,7 +143,7 @@ export class CounterAdmission {
         this.allowances.giveBack(project, taken);
         return { ...result, counters: { ...result.counters, ...this.allowances.view(project, needs.filter((need) => !(need.key in result.counters))) } };
       }
-      deficits.forEach((need, index) => this.allowances.credit(project, need, extras[index] ?? 0));
+      deficits.forEach((need, index) => this.allowances.credit(project, need, extras[index] ?? 0, true));
       return { applied: true, counters: this.allowances.view(project, needs) };
     } catch (error) {
       this.allowances.giveBack(project, taken);

@@ -218,6 +218,8 @@ export class LimitGuard {
   }
 
   private async flushAll(everything: boolean): Promise<ProjectBudgetWarning[]> {
+    // A top-up still in flight would credit a lease after the hand-back, and nobody would return it.
+    if (everything) await this.admission.quiesce();
     const minute = windowsAt(this.deps.clock.nowInMs()).minute;
     this.settlements.queueReturned(this.admission.returnLeases(everything, minute));
     const warnings: ProjectBudgetWarning[] = [];

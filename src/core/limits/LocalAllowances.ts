@@ -30,6 +30,8 @@ interface Allowance {
   readonly heldBy: string | undefined;
   /** Taken from since the last flush; an untouched allowance is handed back. */
   touched: boolean;
+  /** Below this, the allowance is topped up ahead of need: half of the last lease. */
+  lowWater: number;
 }
 
 interface CounterKnowledge {
@@ -137,21 +139,37 @@ export class LocalAllowances {
     }
   }
 
-  /** Adds leased capacity (committed in the store, beyond what requests took). */
-  credit(partition: string, need: Pick<CounterNeed, "key" | "field" | "heldBy">, amount: number): void {
+  /**
+   * Adds capacity committed in the store beyond what requests took: a new lease (`lease`), or a
+   * request's share given back. A lease also sets the mark below which it is topped up ahead of need.
+   */
+  credit(partition: string, need: Pick<CounterNeed, "key" | "field" | "heldBy">, amount: number, lease = false): void {
     if (amount <= 0) return;
     let allowances = this.allowances.get(partition);
     if (allowances === undefined) {
       allowances = new Map();
       this.allowances.set(partition, allowances);
     }
+    const lowWater = lease ? Math.floor(amount / 2) : 0;
     const allowance = allowances.get(need.key);
     if (allowance) {
       allowance.left += amount;
       allowance.touched = true;
+      if (lease) allowance.lowWater = lowWater;
     } else {
-      allowances.set(need.key, { left: amount, field: need.field, heldBy: need.heldBy, touched: true });
+      allowances.set(need.key, { left: amount, field: need.field, heldBy: need.heldBy, touched: true, lowWater });
     }
+  }
+
+  /** The needs whose lease fell below half of its size (and whose window has room): worth topping up now. */
+  runningLow(partition: string, needs: readonly CounterNeed[]): CounterNeed[] {
+    const allowances = this.allowances.get(partition);
+    if (allowances === undefined) return [];
+    const known = this.knowledge.get(partition);
+    return needs.filter((need) => {
+      const allowance = allowances.get(need.key);
+      return allowance !== undefined && allowance.left < allowance.lowWater && known?.get(need.key)?.exhausted !== true;
+    });
   }
 
   /** Records the limited sums the store reported (after an apply, committed or refused). */

@@ -49,11 +49,55 @@ describe("LimitGuard with leases", () => {
     // The lease is committed: the store counts the request plus 5% of the limit (50) ahead.
     expect((await counter(requestsKey(windowsAt(START).minute, projectScope)))["requests"]).toBe(51);
     expect(first.headers["x-ratelimit-remaining-requests"]).toBe("999");
-    for (let index = 0; index < 50; index++) await guard.reserve(input());
+    for (let index = 0; index < 25; index++) await guard.reserve(input());
     expect(store.applyCalls).toBe(1);
     const next = await guard.reserve(input());
+    expect(next.headers["x-ratelimit-remaining-requests"]).toBe("973");
+  });
+
+  it("tops a lease up before it runs out, so the requests that follow never wait for the store", async () => {
+    const { store, guards, input, counter } = instances(limitsPolicy({ limits: { requestsPerMinute: 1000 } }), 1);
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    await guard.reserve(input()); // 1 + a lease of 50
+    // From now on every store round trip is held open until the test lets it through.
+    const held: (() => void)[] = [];
+    store.beforeApply = () => new Promise<void>((resolve) => held.push(resolve));
+    const settledWithin = async (promise: Promise<unknown>): Promise<"admitted" | "waiting"> => Promise.race([promise.then(() => "admitted" as const), new Promise<"waiting">((resolve) => setTimeout(() => resolve("waiting"), 20))]);
+    // 26 requests bring the lease under half (24 left): the last one starts a top-up and is not held by it.
+    for (let index = 0; index < 26; index++) expect(await settledWithin(guard.reserve(input()))).toBe("admitted");
     expect(store.applyCalls).toBe(2);
-    expect(next.headers["x-ratelimit-remaining-requests"]).toBe("948");
+    expect(held).toHaveLength(1);
+    // The rest of the lease admits while the top-up is in flight; only one top-up is.
+    for (let index = 0; index < 24; index++) expect(await settledWithin(guard.reserve(input()))).toBe("admitted");
+    expect(store.applyCalls).toBe(2);
+    // The lease is used up: the next request waits for the top-up in flight rather than starting a round trip of its own.
+    const waiting = guard.reserve(input());
+    expect(await settledWithin(waiting)).toBe("waiting");
+    expect(store.applyCalls).toBe(2);
+    held.shift()?.();
+    expect(await settledWithin(waiting)).toBe("admitted");
+    store.beforeApply = null;
+    // The top-up was a lease only (no request of its own): the store counts 51 + 50 (minus nothing handed back yet).
+    expect((await counter(requestsKey(windowsAt(START).minute, projectScope)))["requests"]).toBe(101);
+    await guard.close();
+    expect((await counter(requestsKey(windowsAt(START).minute, projectScope)))["requests"]).toBe(52);
+  });
+
+  it("waits at shutdown for a top-up in flight, and hands it back with the rest", async () => {
+    const { store, guards, input, counter } = instances(limitsPolicy({ limits: { requestsPerMinute: 1000 } }), 1);
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    await guard.reserve(input());
+    const held: (() => void)[] = [];
+    store.beforeApply = () => new Promise<void>((resolve) => held.push(resolve));
+    for (let index = 0; index < 26; index++) await guard.reserve(input()); // the 26th starts a top-up, held open
+    expect(held).toHaveLength(1);
+    store.beforeApply = null;
+    const closed = guard.close();
+    held.shift()?.();
+    await closed;
+    expect((await counter(requestsKey(windowsAt(START).minute, projectScope)))["requests"]).toBe(27);
   });
 
   it("leases what a burst of waiting requests needs, so a burst costs a couple of rounds, not one per lease", async () => {
