@@ -185,11 +185,13 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
       const viaDirect = await scenario.run(direct);
       const operationsBefore = (await statsOf(statsUrl)).operations;
       await readLoopDiagnostics(instance.ready.diagnosticsUrl);
+      await readLoopDiagnostics(stack.ready.diagnosticsUrl);
       const threadsBefore = sampleThreads(pid);
       const before = sampleProcess(pid);
       const stackBefore = sampleProcess(stackPid);
       const viaGateway = await scenario.run(target);
       const loop = await readLoopDiagnostics(instance.ready.diagnosticsUrl);
+      const stackLoop = await readLoopDiagnostics(stack.ready.diagnosticsUrl);
       // The appends of this scenario's events are part of its cost: wait for the queue to drain.
       const caughtUp = await drained(statsUrl, 60_000);
       const after = sampleProcess(pid);
@@ -221,13 +223,37 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
         results[`${prefix}.gcMajorCount`] = loop.gcMajorCount;
         results[`${prefix}.gcMaxMs`] = loop.gcMaxMs;
       }
+      // The stack's own loop and GC during the load: a round trip waits behind them.
+      if (stackLoop) {
+        results[`${prefix}.stackLoopDelayP99Ms`] = stackLoop.loopDelayP99Ms;
+        results[`${prefix}.stackLoopDelayMaxMs`] = stackLoop.loopDelayMaxMs;
+        results[`${prefix}.stackGcMaxMs`] = stackLoop.gcMaxMs;
+        results[`${prefix}.stackGcMs`] = stackLoop.gcMs;
+        for (const [thread, figures] of Object.entries(stackLoop.threads ?? {})) {
+          results[`${prefix}.stackThreads.${thread}.loopDelayMaxMs`] = figures.loopDelayMaxMs;
+          results[`${prefix}.stackThreads.${thread}.gcMaxMs`] = figures.gcMaxMs;
+        }
+      }
+      for (const [stage, timing] of Object.entries({ ...loop?.stages, ...stackLoop?.stages })) {
+        results[`${prefix}.stage.${stage}.p50Ms`] = timing.p50Ms;
+        results[`${prefix}.stage.${stage}.p99Ms`] = timing.p99Ms;
+        results[`${prefix}.stage.${stage}.maxMs`] = timing.maxMs;
+        results[`${prefix}.stage.${stage}.over10Ms`] = timing.over10Ms;
+      }
       log(
         `deployed bench: ${prefix}: ${viaGateway.requestsPerSecond.toFixed(0)} req/s, over direct p50 +${(viaGateway.p50Ms - viaDirect.p50Ms).toFixed(2)} ` +
           `p99 +${(viaGateway.p99Ms - viaDirect.p99Ms).toFixed(2)} ms; instance ${results[`${prefix}.instanceCpuMicrosPerRequest`]} µs/request ` +
           `(appends included${caughtUp ? "" : ", queue NOT drained"}), stack ${results[`${prefix}.stackCpuMicrosPerRequest`]} µs/request; ` +
           `main thread ${results[`${prefix}.instanceMainThreadMicrosPerRequest`]} µs/request; ` +
           (loop ? `loop delay p99 ${loop.loopDelayP99Ms} max ${loop.loopDelayMaxMs} ms, GC ${loop.gcCount} (${loop.gcMajorCount} major) ${loop.gcMs.toFixed(1)} ms max ${loop.gcMaxMs.toFixed(1)} ms; ` : "") +
-          `round trips/request ${Object.entries(operations).map(([kind, value]) => `${kind} ${value.toFixed(2)}`).join(", ")}; ${viaGateway.failures} failures`,
+          `round trips/request ${Object.entries(operations).map(([kind, value]) => `${kind} ${value.toFixed(2)}`).join(", ")}; ${viaGateway.failures} failures` +
+          (stackLoop ? `; stack loop delay p99 ${stackLoop.loopDelayP99Ms} max ${stackLoop.loopDelayMaxMs} ms, GC ${stackLoop.gcMs.toFixed(1)} ms max ${stackLoop.gcMaxMs.toFixed(1)} ms` : "") +
+          Object.entries(stackLoop?.threads ?? {})
+            .map(([thread, figures]) => ` (${thread}: loop max ${figures.loopDelayMaxMs}, GC max ${figures.gcMaxMs.toFixed(1)} ms)`)
+            .join("") +
+          Object.entries({ ...loop?.stages, ...stackLoop?.stages })
+            .map(([stage, timing]) => `; ${stage} p50 ${timing.p50Ms} p99 ${timing.p99Ms} max ${timing.maxMs} ms (${timing.over10Ms}/${timing.count} ≥ 10 ms)`)
+            .join(""),
       );
     }
 

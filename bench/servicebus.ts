@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { ServiceBusClient, type ServiceBusMessage, type ServiceBusSender } from "@azure/service-bus";
 import { randomUUID } from "node:crypto";
 import { type RunningServiceBusEmulator, startServiceBusEmulator } from "../local/servicebus/index.js";
+import { coalesceAmqpWrites } from "../src/adapters/servicebus/coalesceAmqpWrites.js";
 import { ServiceBusAuditPublisher } from "../src/adapters/servicebus/ServiceBusAuditPublisher.js";
 import { type AuditEvent } from "../src/core/audit/AuditEvent.js";
 import { countSocketFlushes } from "./support/socketFlushes.js";
@@ -202,6 +203,8 @@ export async function runServiceBusBench(options: { quick: boolean }): Promise<R
     ],
   });
   const startupMs = performance.now() - started;
+  // As the app's clients: one socket write per turn (PALISADE_BENCH_AMQP_COALESCE=off: frame by frame, to compare).
+  if (process.env.PALISADE_BENCH_AMQP_COALESCE !== "off") coalesceAmqpWrites();
   const client = new ServiceBusClient(emulator.connectionString);
   try {
     // Warm the connection, $cbs and the JIT (SDK and emulator) so the figure is the steady state.

@@ -8,14 +8,15 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { startLocalHost } from "../local/host/index.js";
 import { loadFunctionDefinitions } from "../local/loadFunctionDefinitions.js";
-import { startLocalStack } from "../local/stack.js";
+import { startIsolatedLocalStack } from "../local/isolatedStack.js";
 import { createAppServices } from "../src/composition/appServices.js";
 import { parseSettings } from "../src/composition/settings.js";
 
 /**
  * How long the local stack takes to be usable, and to go away (issue target: start-up to ready <= 5 s):
- * - startUpToReadyMs: startLocalStack (Azurite, Service Bus and Key Vault emulators) + the in-process
- *   Functions host (definitions loaded, Service Bus triggers on) + the first GET /api/healthz 200.
+ * - startUpToReadyMs: the stack as `npm start` runs it (startIsolatedLocalStack: each emulator in a
+ *   worker thread) + the in-process Functions host (definitions loaded, Service Bus triggers on) + the
+ *   first GET /api/healthz 200.
  *   Median of 3 runs (1 when quick); the first run also pays module loading, reported alone as
  *   coldStartUpToReadyMs. stackStartMs and hostStartMs split it.
  * - appServicesMs: building the app's services on that stack from config/policy.sample.yaml (what the
@@ -121,7 +122,7 @@ async function runOnce(root: string): Promise<RunFigures> {
   const directory = await mkdtemp(join(tmpdir(), "palisade-bench-stack-"));
   try {
     const startedAt = performance.now();
-    const stack = await startLocalStack({ stateDirectory: directory });
+    const stack = await startIsolatedLocalStack({ stateDirectory: directory });
     const stackStartMs = elapsed(startedAt);
     let stopMs = Number.NaN;
     try {

@@ -3,7 +3,7 @@ import { LocalDevelopmentCredential } from "../src/adapters/identity/LocalDevelo
 import { keyVaultClientOptions } from "../src/adapters/keyvault/keyVaultClientOptions.js";
 import { startMockArm } from "./mockArm/index.js";
 import { startMockOpenAiAdmin } from "./mockOpenAiAdmin/index.js";
-import { type LocalStack } from "./stack.js";
+import { type RunningKeyVaultEmulator } from "./keyvault/index.js";
 
 /** The Key Vault secret the `openai` issuer reads its admin key from (PALISADE_OPENAI_ADMIN_KEY_SECRET's default). */
 const OPENAI_ADMIN_KEY_SECRET = "openai-admin-key";
@@ -29,7 +29,7 @@ export interface RunningIssuerStandIns {
  * one Azure OpenAI account (listKeys, regenerateKey, and a data plane that accepts only its current
  * keys) and a mock OpenAI admin API with one project, whose admin key is put in the stack's Key Vault.
  */
-export async function startIssuerStandIns(stack: Pick<LocalStack, "keyVault">, options: IssuerStandInsOptions = {}): Promise<RunningIssuerStandIns> {
+export async function startIssuerStandIns(stack: { readonly keyVault: Pick<RunningKeyVaultEmulator, "vaultUrl" | "caCertPem"> }, options: IssuerStandInsOptions = {}): Promise<RunningIssuerStandIns> {
   const arm = await startMockArm({ port: options.armPort ?? 0 });
   const admin = await startMockOpenAiAdmin({ port: options.openAiAdminPort ?? 0 }).catch(async (error: unknown) => {
     await arm.stop();

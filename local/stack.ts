@@ -28,6 +28,44 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** What clients need to reach the stack: the parts of each emulator `stackEnvironment` reads. */
+export interface StackEndpoints {
+  readonly azurite: Pick<RunningAzurite, "connectionString">;
+  readonly serviceBus: Pick<RunningServiceBusEmulator, "connectionString">;
+  readonly keyVault: Pick<RunningKeyVaultEmulator, "vaultUrl" | "caCertPath">;
+  readonly contentSafety: Pick<RunningContentSafetyEmulator, "endpoint" | "key">;
+}
+
+/** The settings the app and the CLI read to use a stack (what `npm start` prints). */
+export function stackEnvironment(stack: StackEndpoints, auditQueue: string): Record<string, string> {
+  return {
+    AZURE_STORAGE_CONNECTION_STRING: stack.azurite.connectionString,
+    SERVICEBUS_CONNECTION_STRING: stack.serviceBus.connectionString,
+    // The Functions binding's connection setting (`connection: "ServiceBus"`).
+    ServiceBus: stack.serviceBus.connectionString,
+    SERVICEBUS_AUDIT_QUEUE: auditQueue,
+    AZURE_KEYVAULT_URL: stack.keyVault.vaultUrl,
+    AZURE_KEYVAULT_CA_CERT: stack.keyVault.caCertPath,
+    CONTENT_SAFETY_ENDPOINT: stack.contentSafety.endpoint,
+    CONTENT_SAFETY_KEY: stack.contentSafety.key,
+    PALISADE_LOCAL_STACK: "true",
+  };
+}
+
+/**
+ * The audit digest key exists before any instance starts, as deploy docs have operators seed it in
+ * Azure: instances starting together must not each create their own.
+ */
+export async function seedAuditDigestSecret(keyVault: Pick<RunningKeyVaultEmulator, "vaultUrl" | "caCertPem">): Promise<void> {
+  const secrets = new SecretClient(keyVault.vaultUrl, new LocalDevelopmentCredential(), keyVaultClientOptions({ caCertPem: keyVault.caCertPem }));
+  await secrets.setSecret(AUDIT_DIGEST_SECRET, randomBytes(32).toString("base64"), { contentType: "application/octet-stream;base64", tags: { purpose: "audit-digest" } });
+}
+
+/**
+ * The stack in this process, on this event loop: for tests and benches that reach into the emulators
+ * (fault injection, queue internals). `npm start` runs each emulator in a thread of its own instead
+ * (local/isolatedStack.ts).
+ */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const auditQueue = options.auditQueue ?? AUDIT_QUEUE;
   const [azurite, serviceBus, keyVault, contentSafety] = await Promise.all([
@@ -37,28 +75,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     startKeyVaultEmulator(options.stateDirectory ? { certDir: options.stateDirectory } : {}),
     startContentSafetyEmulator(),
   ]);
-  // The audit digest key exists before any instance starts, as deploy docs have operators seed it in
-  // Azure: instances starting together must not each create their own.
-  const secrets = new SecretClient(keyVault.vaultUrl, new LocalDevelopmentCredential(), keyVaultClientOptions({ caCertPem: keyVault.caCertPem }));
-  await secrets.setSecret(AUDIT_DIGEST_SECRET, randomBytes(32).toString("base64"), { contentType: "application/octet-stream;base64", tags: { purpose: "audit-digest" } });
-  const environment: Record<string, string> = {
-    AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
-    SERVICEBUS_CONNECTION_STRING: serviceBus.connectionString,
-    // The Functions binding's connection setting (`connection: "ServiceBus"`).
-    ServiceBus: serviceBus.connectionString,
-    SERVICEBUS_AUDIT_QUEUE: auditQueue,
-    AZURE_KEYVAULT_URL: keyVault.vaultUrl,
-    AZURE_KEYVAULT_CA_CERT: keyVault.caCertPath,
-    CONTENT_SAFETY_ENDPOINT: contentSafety.endpoint,
-    CONTENT_SAFETY_KEY: contentSafety.key,
-    PALISADE_LOCAL_STACK: "true",
-  };
+  await seedAuditDigestSecret(keyVault);
   return {
     azurite,
     serviceBus,
     keyVault,
     contentSafety,
-    environment,
+    environment: stackEnvironment({ azurite, serviceBus, keyVault, contentSafety }, auditQueue),
     async stop() {
       await Promise.allSettled([azurite.stop(), serviceBus.stop(), keyVault.stop(), contentSafety.stop()]);
     },

@@ -8,7 +8,7 @@ import { loadFunctionDefinitions } from "./loadFunctionDefinitions.js";
 import { type RunningMockOpenAi, startMockOpenAi } from "./mockOpenAi/index.js";
 import { type RunningDevIssuer, startDevIssuer } from "./devIssuer.js";
 import { type RunningIssuerStandIns, startIssuerStandIns } from "./issuerStandIns.js";
-import { startLocalStack } from "./stack.js";
+import { type IsolatedLocalStack, startIsolatedLocalStack } from "./isolatedStack.js";
 
 /** The mock upstreams the sample policy (config/policy.sample.yaml) points at. */
 const SAMPLE_UPSTREAMS = [
@@ -22,23 +22,24 @@ const SAMPLE_UPSTREAMS = [
 const HOST_PORT = Number(process.env.PALISADE_PORT ?? 7071);
 const STATE_DIRECTORY = resolve(".palisade");
 const DEV_KEY_LIFETIME_IN_MS = 30 * 24 * 60 * 60 * 1000;
+/** Set by Ctrl-C (SIGINT) or SIGTERM: start-up steps that fail from then on are the shutdown's doing. */
+let signalled = false;
 
 function quote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
- * `npm start`: Azurite, the Service Bus and Key Vault emulators, the mock upstreams of the sample
- * policy, and the local Functions host on http://127.0.0.1:7071/api — then a development key and the
- * variables to paste. Ctrl-C stops everything it started.
+ * `npm start`: Azurite, the Service Bus, Key Vault and content safety emulators (each in a worker
+ * thread of its own, local/isolatedStack.ts), the mock upstreams of the sample policy, and the local
+ * Functions host on http://127.0.0.1:7071/api — then a development key and the variables to paste.
+ * Ctrl-C stops everything it started; an emulator that fails stops everything, exit code 1.
  */
 async function main(): Promise<void> {
   const startedAt = Date.now();
   exitOnUncaughtError();
-  await mkdir(STATE_DIRECTORY, { recursive: true });
-  const stack = await startLocalStack({ stateDirectory: STATE_DIRECTORY });
   const mocks: RunningMockOpenAi[] = [];
-  const running: { host?: RunningLocalHost; issuers?: RunningIssuerStandIns; devIssuer?: RunningDevIssuer } = {};
+  const running: { stack?: IsolatedLocalStack; host?: RunningLocalHost; issuers?: RunningIssuerStandIns; devIssuer?: RunningDevIssuer; services?: boolean } = {};
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -46,12 +47,31 @@ async function main(): Promise<void> {
     process.stderr.write("\nStopping Palisade and the local stack...\n");
     await running.host?.stop();
     await Promise.allSettled([...mocks.map((mock) => mock.stop()), running.issuers?.stop(), running.devIssuer?.stop()]);
-    const { getAppServices } = await import("../src/composition/appServices.js");
-    await getAppServices().then((services) => services.close()).catch(() => undefined);
-    await stack.stop();
+    if (running.services) {
+      const { getAppServices } = await import("../src/composition/appServices.js");
+      await getAppServices().then((services) => services.close()).catch(() => undefined);
+    }
+    await running.stack?.stop();
   };
-  process.once("SIGINT", () => void stop().then(() => process.exit(0)));
-  process.once("SIGTERM", () => void stop().then(() => process.exit(0)));
+  // Whatever is still starting when this runs ends with the process (the emulators are its threads).
+  const stopAndExit = (code: number): void => void stop().finally(() => process.exit(code));
+  const onSignal = (): void => {
+    signalled = true;
+    stopAndExit(0);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  await mkdir(STATE_DIRECTORY, { recursive: true });
+  const stack = await startIsolatedLocalStack({ stateDirectory: STATE_DIRECTORY });
+  running.stack = stack;
+  if (stopping) return void (await stack.stop());
+  void stack.failure.then((error) => {
+    if (stopping) return;
+    process.stderr.write(`npm start: ${error.message}; stopping everything.\n`);
+    stopAndExit(1);
+  });
+  process.stderr.write(`Local stack up in ${Date.now() - startedAt} ms (Azurite, the Service Bus, Key Vault and content safety emulators, each in a worker thread).\n`);
 
   try {
     for (const upstream of SAMPLE_UPSTREAMS) mocks.push(await startMockOpenAi(upstream));
@@ -73,6 +93,7 @@ async function main(): Promise<void> {
   const devIssuerEnvironment = { PALISADE_DEV_ISSUER_KEY: running.devIssuer.keyPath };
   Object.assign(process.env, stack.environment, running.issuers.environment, devIssuerEnvironment, { PALISADE_POLICY: process.env.PALISADE_POLICY ?? "config/policy.sample.yaml" });
   const { getAppServices } = await import("../src/composition/appServices.js");
+  running.services = true;
   const services = await getAppServices();
   const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), port: HOST_PORT, runTimers: true, runServiceBusTriggers: true });
 
@@ -109,6 +130,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // A start-up step cut short by Ctrl-C: the stop in progress exits.
+  if (signalled) return;
   process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

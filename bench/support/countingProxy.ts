@@ -1,6 +1,7 @@
 import { Agent, type IncomingMessage, type Server, type ServerResponse, createServer, request } from "node:http";
 import { type AddressInfo } from "node:net";
 import { OperationTally } from "../../local/operationTally.js";
+import { StageRecorder, type StageSummary } from "./stageTimings.js";
 
 /**
  * A keep-alive HTTP proxy in front of Azurite's Table endpoint that counts what each call is on the
@@ -10,6 +11,8 @@ import { OperationTally } from "../../local/operationTally.js";
 export interface CountingProxy {
   readonly url: string;
   operations(): Readonly<Record<string, number>>;
+  /** How long Azurite took to answer (proxy to first response byte), by operation, since the last call. */
+  latencies(): Record<string, StageSummary>;
   stop(): Promise<void>;
 }
 
@@ -36,12 +39,16 @@ export async function startCountingProxy(targetUrl: string): Promise<CountingPro
   const target = new URL(targetUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const tally = new OperationTally();
+  const latencies = new StageRecorder();
   const server: Server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
     const url = new URL(incoming.url ?? "/", "http://proxy");
-    tally.count(tableOperationOf(incoming.method ?? "GET", url.pathname, url.search));
+    const operation = tableOperationOf(incoming.method ?? "GET", url.pathname, url.search);
+    tally.count(operation);
+    const startedAt = performance.now();
     const upstream = request(
       { host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: target.host }, agent },
       (answer) => {
+        latencies.record(operation, performance.now() - startedAt);
         outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(outgoing);
         answer.on("error", () => outgoing.destroy());
@@ -61,6 +68,7 @@ export async function startCountingProxy(targetUrl: string): Promise<CountingPro
   return {
     url: `http://127.0.0.1:${port}`,
     operations: () => tally.snapshot(),
+    latencies: () => latencies.read(),
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

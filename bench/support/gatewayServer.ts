@@ -4,6 +4,7 @@ import { startLocalHost } from "../../local/host/index.js";
 import { loadFunctionDefinitions } from "../../local/loadFunctionDefinitions.js";
 import { type BenchChildReady, serveUntilStopped } from "./benchChild.js";
 import { serveLoopDiagnostics } from "./loopDiagnostics.js";
+import { timeStages } from "./stageTimings.js";
 
 /**
  * The gateway alone in its own process, for the benchmark: the local Functions host serving the
@@ -20,6 +21,8 @@ export type GatewayServerReady = BenchChildReady;
 async function main(): Promise<void> {
   const project = process.env.PALISADE_BENCH_PROJECT ?? "bench";
   const serviceAccount = process.env.PALISADE_BENCH_SERVICE_ACCOUNT ?? "bench-app";
+  // PALISADE_BENCH_STAGES=1: each round trip of a request timed (publishes, upstream, limits), served with the diagnostics.
+  const stages = process.env.PALISADE_BENCH_STAGES === "1" ? timeStages() : undefined;
   const services = await getAppServices();
   const { apiKey } = await services.apiKeys.create({ project, serviceAccount, expiresInMs: 3_600_000 });
   // PALISADE_BENCH_DEPLOYED=1: the instance as Azure and `npm start` run it, also consuming the audit
@@ -30,7 +33,7 @@ async function main(): Promise<void> {
   const log = hostLog ? (line: string) => appendFileSync(hostLog, `${line}\n`) : () => undefined;
   const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), log, runTimers: deployed, runServiceBusTriggers: deployed });
 
-  const diagnostics = await serveLoopDiagnostics();
+  const diagnostics = await serveLoopDiagnostics((own) => (stages ? { ...own, stages: stages.read() } : own));
 
   serveUntilStopped({ url: host.url, pid: process.pid, apiKey, diagnosticsUrl: diagnostics.url }, async () => {
     diagnostics.close();

@@ -2,6 +2,7 @@ import { type Timer, type TraceContext } from "@azure/functions";
 import { ServiceBusClient } from "@azure/service-bus";
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { coalesceAmqpWrites } from "../../src/adapters/servicebus/coalesceAmqpWrites.js";
 import { SCHEDULE_DEFAULTS } from "../../src/composition/settings.js";
 import { type FunctionDefinition } from "../../src/functions/definition.js";
 import { InvocationContext } from "./functionsRuntime.js";
@@ -241,6 +242,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     // As the Functions host does: sessions, batch size and lock renewal from host.json's serviceBus section.
     const hostServiceBus = serviceBusTriggers.length > 0 ? readHostServiceBusSettings(options.hostJsonPath ?? appHostJsonPath()) : {};
     for (const { definition, connectionString, queueName } of serviceBusTriggers) {
+      coalesceAmqpWrites(); // as the app's own Service Bus clients: one socket write per turn, not per frame
       // A short operation timeout makes an idle acceptNextSession return within seconds (the Functions
       // host's session idle timeout), so the receive loops notice a stop promptly.
       const client = new ServiceBusClient(connectionString, { retryOptions: { timeoutInMs: 3_000, maxRetries: 3 } });

@@ -4,7 +4,7 @@ import rhea, { type Connection, type Container, type EventContext, type Receiver
 import { acceptTransfer } from "./acceptTransfer.js";
 import { installRawCapture } from "./amqp.js";
 import { attachSessionReceiver, SESSION_FILTER } from "./attachSessionReceiver.js";
-import { type CoalescedWrites, coalesceWrites } from "./coalesceWrites.js";
+import { type CoalescedWrites, coalesceSocketWrites } from "../../src/adapters/servicebus/coalesceSocketWrites.js";
 import { ConnectionState } from "./connectionState.js";
 import { entityPathOf } from "./entityPath.js";
 import { LinkConsumer } from "./linkConsumer.js";
@@ -98,7 +98,7 @@ export class Broker {
     const server = this.container.listen({ host: this.options.host, port: this.options.port });
     this.server = server;
     server.on("connection", (socket: Socket) => {
-      this.writers.set(socket, coalesceWrites(socket));
+      this.writers.set(socket, coalesceSocketWrites(socket));
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
     });

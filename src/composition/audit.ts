@@ -5,6 +5,7 @@ import { type BlobServiceClient } from "@azure/storage-blob";
 import { BlobCheckpointAnchor } from "../adapters/blob/BlobCheckpointAnchor.js";
 import { BlobCheckpointKeyPins } from "../adapters/blob/BlobCheckpointKeyPins.js";
 import { keyVaultClientOptions } from "../adapters/keyvault/keyVaultClientOptions.js";
+import { coalesceAmqpWrites } from "../adapters/servicebus/coalesceAmqpWrites.js";
 import { CircuitBreakingAuditPublisher } from "../adapters/servicebus/CircuitBreakingAuditPublisher.js";
 import { ServiceBusAuditDeadLetterQueue } from "../adapters/servicebus/ServiceBusAuditDeadLetterQueue.js";
 import { ServiceBusAuditPublisher } from "../adapters/servicebus/ServiceBusAuditPublisher.js";
@@ -182,6 +183,8 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
     // Publishing sits on the request path: bound the SDK's retries so a broker outage fails over to the
     // outbox (or fails closed) within seconds, not minutes.
     const options = { retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1_000, timeoutInMs: 5_000 } };
+    // One socket write per event-loop turn instead of one per AMQP frame (see coalesceAmqpWrites).
+    coalesceAmqpWrites();
     serviceBus =
       "connectionString" in config.serviceBus
         ? new ServiceBusClient(config.serviceBus.connectionString, options)

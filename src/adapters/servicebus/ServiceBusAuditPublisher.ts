@@ -2,16 +2,23 @@ import { type ServiceBusMessage, type ServiceBusMessageBatch, type ServiceBusSen
 import { type AuditEvent, chainIdOf } from "../../core/audit/AuditEvent.js";
 import { type AuditPublisher, type PublishOptions } from "../../core/audit/AuditPublisher.js";
 
-/** The message for one event: id = event id (so broker-side duplicate detection can work), session = chain. */
+/**
+ * The message for one event: id = event id (so broker-side duplicate detection can work), session = chain.
+ * The body is the event's JSON as bytes: the same data section the SDK writes for the object itself
+ * (it JSON-encodes an object body), and its size is known before sending (see `fitsOneMessage`).
+ */
 export function toAuditMessage(event: AuditEvent): ServiceBusMessage {
   return {
     messageId: event.eventId,
     sessionId: chainIdOf(event),
-    body: event,
+    body: Buffer.from(JSON.stringify(event), "utf8"),
     contentType: "application/json",
     subject: event.type,
   };
 }
+
+/** Headroom over a message's body and string properties for its AMQP encoding (sections, descriptors, lengths). */
+const ENCODING_MARGIN_BYTES = 1_024;
 
 /** One caller's events, waiting for the send in flight on its chain. */
 interface QueuedPublish {
@@ -36,6 +43,8 @@ interface QueuedPublish {
 export class ServiceBusAuditPublisher implements AuditPublisher {
   private readonly lanes = new Map<string, { readonly queue: QueuedPublish[]; sending: number }>();
   private readonly sendsInFlight: number;
+  /** The link's largest message, learnt from the first batch; until then every send is a batch. */
+  private maxMessageBytes: number | undefined;
 
   constructor(
     private readonly sender: ServiceBusSender,
@@ -87,6 +96,21 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
    * (a caller publishing on its own), the first failure is thrown instead.
    */
   private async send(callers: readonly QueuedPublish[], abortSignal: AbortSignal | undefined, throwing: boolean): Promise<void> {
+    const [only] = callers;
+    const [single] = only?.messages ?? [];
+    if (callers.length === 1 && only?.messages.length === 1 && single !== undefined && this.fitsOneMessage(single)) {
+      // One message that surely fits: sent as itself. A batch of one encodes it, an empty batch envelope
+      // (for the size check) and the envelope around it: three encodes where one does.
+      try {
+        await this.sender.sendMessages(single, { abortSignal });
+      } catch (error) {
+        if (throwing) throw error;
+        only.reject(error);
+        return;
+      }
+      only.resolve();
+      return;
+    }
     const unsent = new Map<QueuedPublish, number>(callers.map((caller) => [caller, caller.messages.length]));
     const failures = new Map<QueuedPublish, unknown>();
     const fail = (caller: QueuedPublish, error: unknown): void => {
@@ -111,6 +135,7 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
     /** Adds a message, sending the full batch first if it does not fit; false when it fits in no batch. */
     const add = async (message: ServiceBusMessage): Promise<boolean> => {
       batch ??= await this.sender.createMessageBatch({ abortSignal });
+      this.maxMessageBytes = batch.maxSizeInBytes;
       if (batch.tryAddMessage(message)) return true;
       if (batch.count === 0) return false;
       await sendBatch();
@@ -135,5 +160,17 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
       else if ((unsent.get(caller) ?? 0) > 0) caller.reject(new Error("audit events were not all sent"));
       else caller.resolve();
     }
+  }
+
+  /**
+   * Whether a message surely fits the link's largest message: its body's bytes plus its string
+   * properties plus a margin for the AMQP encoding (a few dozen bytes in practice). Unsure (no batch
+   * seen yet, a body that is not bytes, or close to the limit): false, and the batch path's exact check
+   * decides, refusing a message too large for any batch with a RangeError.
+   */
+  private fitsOneMessage(message: ServiceBusMessage): boolean {
+    if (this.maxMessageBytes === undefined || !(message.body instanceof Uint8Array)) return false;
+    const strings = [message.messageId, message.sessionId, message.contentType, message.subject].reduce<number>((sum, value) => sum + (typeof value === "string" ? Buffer.byteLength(value) : 64), 0);
+    return message.body.byteLength + strings + ENCODING_MARGIN_BYTES <= this.maxMessageBytes;
   }
 }

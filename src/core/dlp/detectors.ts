@@ -15,6 +15,12 @@ export interface DetectorContext {
   readonly wants: (type: EntityType) => boolean;
   readonly phoneRegions: readonly string[];
   readonly threshold: number;
+  /**
+   * The best score an EARLIER detector in the list gave exactly this span as this type, or -1. A later
+   * detector may skip validating a value already found as well as it would find it: the overlap rule
+   * would keep the earlier one anyway (same span, score at least as high, first in text order).
+   */
+  readonly foundScore: (type: EntityType, start: number, end: number) => number;
 }
 
 /**
@@ -42,12 +48,14 @@ export interface Detector {
 
 const secretRules = new SecretRuleScanner(SECRET_RULES);
 const HAS_DIGIT = /\d/;
+/** One function for the detectors that need a digit: the scan asks it once per text (DETECTORS share `needs` functions). */
+const hasDigit = (text: string): boolean => HAS_DIGIT.test(text);
 
 export const DETECTORS: readonly Detector[] = [
   {
     id: "numeric-runs",
     types: ["CREDIT_CARD", "US_SSN", "PHONE_NUMBER"],
-    needs: (text) => HAS_DIGIT.test(text),
+    needs: hasDigit,
     detect: (text, out, context) =>
       detectNumericRuns(text, out, {
         card: context.wants("CREDIT_CARD"),
@@ -67,7 +75,7 @@ export const DETECTORS: readonly Detector[] = [
       ],
       ignored: ["Invoice no. 0301234567 is due", "Rechnung Nr. 030 901820", "Bestellnummer 06 12345678", "batch 312 345 6789"],
     }, },
-  { id: "iban", types: ["IBAN_CODE"], needs: (text) => HAS_DIGIT.test(text), detect: (text, out) => detectIbans(text, out), samples: {
+  { id: "iban", types: ["IBAN_CODE"], needs: hasDigit, detect: (text, out) => detectIbans(text, out), samples: {
       found: [
         { text: "IBAN DE89 3704 0044 0532 0130 00", value: "DE89 3704 0044 0532 0130 00", type: "IBAN_CODE" },
         { text: "Please pay to DE89 3704 0044\n0532 0130 00 by Friday", value: "DE89 3704 0044\n0532 0130 00", type: "IBAN_CODE" },
@@ -89,14 +97,7 @@ export const DETECTORS: readonly Detector[] = [
       found: [{ text: "token ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", value: "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", type: "API_KEY" }],
       ignored: ["ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "AKIAXXXXXXXXXXXXXXXX"],
     }, },
-  { id: "secret-assignments", types: ["API_KEY"], needs: (text) => text.includes("=") || text.includes(":"), detect: (text, out) => detectAssignments(text, out), samples: {
-      found: [
-        { text: 'db_password          = "Hx7!qPz2#Lm"', value: "Hx7!qPz2#Lm", type: "API_KEY" },
-        { text: 'os.environ["AZURE_OPENAI_API_KEY"] = "3f9c2a7b1e4d8f0a6c5b2e9d7a1f4c8b"', value: "3f9c2a7b1e4d8f0a6c5b2e9d7a1f4c8b", type: "API_KEY" },
-        { text: "ALGOLIA_ADMIN=Qm7Xc2Lp9Vt4Rk8Wn3Zs6Hb1Jd5Fg0Ay", value: "Qm7Xc2Lp9Vt4Rk8Wn3Zs6Hb1Jd5Fg0Ay", type: "API_KEY" },
-      ],
-      ignored: ["tokenizer: cl100k_base", "password: REPLACE_ME", 'api_key = "<your-key>"', "secret: changeme", "max_tokens: 4096"],
-    }, },
+  // Before the assignments: "db_password = ..." is a labelled password (0.85) too, and the assignment then skips validating it again.
   { id: "labelled-passwords", types: ["API_KEY"], keywords: PASSWORD_LABEL_STEMS, detect: (text, out, _context, keywordAt) => detectLabelledPasswords(text, keywordAt, out), samples: {
       found: [
         { text: "Your temporary password is Kx9!mW2q", value: "Kx9!mW2q", type: "API_KEY" },
@@ -107,6 +108,14 @@ export const DETECTORS: readonly Detector[] = [
         { text: "password temporanea: Roma2024?x", value: "Roma2024?x", type: "API_KEY" },
       ],
       ignored: ["Passwort vergessen? Klicken Sie hier.", "password: required", "Mot de passe : ********", "the password policy requires 12 characters"],
+    }, },
+  { id: "secret-assignments", types: ["API_KEY"], needs: (text) => text.includes("=") || text.includes(":"), detect: (text, out, context) => detectAssignments(text, out, context.foundScore), samples: {
+      found: [
+        { text: 'db_password          = "Hx7!qPz2#Lm"', value: "Hx7!qPz2#Lm", type: "API_KEY" },
+        { text: 'os.environ["AZURE_OPENAI_API_KEY"] = "3f9c2a7b1e4d8f0a6c5b2e9d7a1f4c8b"', value: "3f9c2a7b1e4d8f0a6c5b2e9d7a1f4c8b", type: "API_KEY" },
+        { text: "ALGOLIA_ADMIN=Qm7Xc2Lp9Vt4Rk8Wn3Zs6Hb1Jd5Fg0Ay", value: "Qm7Xc2Lp9Vt4Rk8Wn3Zs6Hb1Jd5Fg0Ay", type: "API_KEY" },
+      ],
+      ignored: ["tokenizer: cl100k_base", "password: REPLACE_ME", 'api_key = "<your-key>"', "secret: changeme", "max_tokens: 4096"],
     }, },
   { id: "credential-pairs", types: ["API_KEY"], needs: (text) => text.includes(":"), detect: (text, out) => detectCredentialPairs(text, out), samples: {
       found: [

@@ -1,7 +1,7 @@
 import { DETECTORS, type DetectorContext } from "./detectors.js";
 import { KeywordIndex } from "./KeywordIndex.js";
 import { type NormalizedText, normalizeForScan, toOriginalRange } from "./normalizeForScan.js";
-import { type Candidate, DEFAULT_PHONE_REGIONS, DEFAULT_THRESHOLD, type Finding, type ScanOptions } from "./types.js";
+import { type Candidate, DEFAULT_PHONE_REGIONS, DEFAULT_THRESHOLD, type EntityType, type Finding, type ScanOptions } from "./types.js";
 
 /** Compared without case, whitespace and punctuation, so "+1 800 555 0100" allows "1-800-555-0100"... after the country code. */
 export function allowlistKey(value: string): string {
@@ -11,26 +11,70 @@ export function allowlistKey(value: string): string {
 /** Every detector's keywords, found in one pass per text. */
 const KEYWORDS = new KeywordIndex(DETECTORS.map((detector) => detector.keywords ?? []));
 
-/** Every detector's candidates, and where each detector's run of them ends in the array. */
-function runDetectors(text: string, options: ScanOptions): { candidates: Candidate[]; runEnds: number[] } {
+/** Whether candidates[from, to) are in ascending start order (each detector's usually are). */
+function isAscending(candidates: readonly Candidate[], from: number, to: number): boolean {
+  for (let i = from + 1; i < to; i += 1) if ((candidates[i - 1]?.start ?? 0) > (candidates[i]?.start ?? 0)) return false;
+  return true;
+}
+
+/** The best score a candidate of `type` spanning exactly [start, end) has in candidates[from, to), or -1. */
+function scoreInRun(candidates: readonly Candidate[], from: number, to: number, ascending: boolean, type: EntityType, start: number, end: number): number {
+  let best = -1;
+  let i = from;
+  if (ascending) {
+    // First candidate starting at or after `start`.
+    let hi = to;
+    while (i < hi) {
+      const mid = (i + hi) >> 1;
+      if ((candidates[mid]?.start ?? 0) < start) i = mid + 1;
+      else hi = mid;
+    }
+  }
+  for (; i < to; i += 1) {
+    const c = candidates[i] as Candidate;
+    if (ascending && c.start > start) break;
+    if (c.start === start && c.end === end && c.type === type && c.score > best) best = c.score;
+  }
+  return best;
+}
+
+/** Every detector's candidates, where each detector's run of them ends in the array, and whether each run is in text order. */
+function runDetectors(text: string, options: ScanOptions): { candidates: Candidate[]; runEnds: number[]; ascending: boolean[] } {
   const wanted = options.entities;
+  const candidates: Candidate[] = [];
+  const runEnds: number[] = [];
+  const ascending: boolean[] = [];
   const context: DetectorContext = {
     wants: (type) => wanted === undefined || wanted.includes(type),
     phoneRegions: options.phoneRegions ?? DEFAULT_PHONE_REGIONS,
     threshold: options.threshold ?? DEFAULT_THRESHOLD,
+    foundScore: (type, start, end) => {
+      let best = -1;
+      for (let r = 0, from = 0; r < runEnds.length; from = runEnds[r] ?? 0, r += 1) best = Math.max(best, scoreInRun(candidates, from, runEnds[r] ?? 0, ascending[r] ?? false, type, start, end));
+      return best;
+    },
   };
-  const candidates: Candidate[] = [];
-  const runEnds: number[] = [];
   const keywordAt = KEYWORDS.find(text);
+  // Detectors may share a `needs` function (a digit anywhere): asked once per text (on a short streamed step each test was a pass over it).
+  let lastNeeds: ((text: string) => boolean) | undefined;
+  let lastVerdict = true;
   DETECTORS.forEach((detector, i) => {
     if (!detector.types.some(context.wants)) return;
-    if (detector.needs !== undefined && !detector.needs(text)) return;
+    if (detector.needs !== undefined) {
+      if (detector.needs !== lastNeeds) {
+        lastNeeds = detector.needs;
+        lastVerdict = detector.needs(text);
+      }
+      if (!lastVerdict) return;
+    }
     const at = keywordAt[i] ?? [];
     if (detector.keywords !== undefined && at.length === 0) return;
+    const from = candidates.length;
     detector.detect(text, candidates, context, at);
+    ascending.push(isAscending(candidates, from, candidates.length));
     runEnds.push(candidates.length);
   });
-  return { candidates, runEnds };
+  return { candidates, runEnds, ascending };
 }
 
 const byStart = (a: Candidate, b: Candidate): number => a.start - b.start;
@@ -40,15 +84,13 @@ const byStart = (a: Candidate, b: Candidate): number => a.start - b.start;
  * front to back, so the array is a few ascending runs: merging them costs a fraction of sorting
  * objects with a comparator, which was a twentieth of the scan on text dense with findings.
  */
-function inTextOrder(candidates: Candidate[], runEnds: readonly number[], keep: (c: Candidate) => boolean): Candidate[] {
+function inTextOrder(candidates: Candidate[], runEnds: readonly number[], ascending: readonly boolean[], keep: (c: Candidate) => boolean): Candidate[] {
   const heads: number[] = [];
   const ends: number[] = [];
   let from = 0;
-  for (const end of runEnds) {
+  runEnds.forEach((end, r) => {
     if (end > from) {
-      let ascending = true;
-      for (let i = from + 1; i < end && ascending; i += 1) ascending = (candidates[i - 1]?.start ?? 0) <= (candidates[i]?.start ?? 0);
-      if (!ascending) {
+      if (ascending[r] !== true) {
         // Written back one by one: spreading a large run into splice() could overflow the stack.
         const sorted = candidates.slice(from, end).sort(byStart);
         for (let i = 0; i < sorted.length; i += 1) candidates[from + i] = sorted[i] as Candidate;
@@ -57,7 +99,7 @@ function inTextOrder(candidates: Candidate[], runEnds: readonly number[], keep: 
       ends.push(end);
     }
     from = end;
-  }
+  });
   const ordered: Candidate[] = [];
   for (;;) {
     let best = -1;
@@ -121,8 +163,8 @@ export function scanNormalized(normalized: NormalizedText, options: ScanNormaliz
   const fromIndex = options.fromIndex ?? 0;
   const allow = options.allowlist !== undefined && options.allowlist.length > 0 ? new Set(options.allowlist.map(allowlistKey)) : null;
   const text = normalized.text;
-  const { candidates, runEnds } = runDetectors(text, options);
-  const ordered = inTextOrder(candidates, runEnds, (c) => c.score >= threshold && c.start >= fromIndex && (allow === null || !allow.has(allowlistKey(text.slice(c.start, c.end)))));
+  const { candidates, runEnds, ascending } = runDetectors(text, options);
+  const ordered = inTextOrder(candidates, runEnds, ascending, (c) => c.score >= threshold && c.start >= fromIndex && (allow === null || !allow.has(allowlistKey(text.slice(c.start, c.end)))));
   // The candidates are this scan's own objects: they become the findings in place (one object per value, not two).
   const findings: Finding[] = resolveOverlaps(ordered);
   for (const c of findings as Candidate[]) {

@@ -1,4 +1,4 @@
-import { ServiceBusClient, type ServiceBusMessageBatch, type ServiceBusSender } from "@azure/service-bus";
+import { ServiceBusClient, type ServiceBusMessage, type ServiceBusMessageBatch, type ServiceBusSender } from "@azure/service-bus";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServiceBusEmulator, type RunningServiceBusEmulator } from "../../../local/servicebus/index.js";
 import { ServiceBusAuditPublisher } from "../../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
@@ -19,26 +19,32 @@ afterAll(async () => {
   await broker.stop();
 });
 
-/** The real sender, counting sends and able to fail the next one. */
-function countingSender(): { sender: ServiceBusSender; sends: number[]; failNext: (error: Error) => void } {
+/** The real sender, counting sends (messages per send; a lone message counts 1, `singles` how many went so) and able to fail the next one. */
+function countingSender(): { sender: ServiceBusSender; sends: number[]; singles: () => number; failNext: (error: Error) => void } {
   const sender = client.createSender(QUEUE);
   const sends: number[] = [];
+  let singles = 0;
   let failure: Error | null = null;
   const send = sender.sendMessages.bind(sender);
+  const isBatch = (messages: ServiceBusMessage | ServiceBusMessageBatch): messages is ServiceBusMessageBatch => "tryAddMessage" in messages;
   const counting = Object.assign(Object.create(sender) as ServiceBusSender, {
-    sendMessages: async (batch: ServiceBusMessageBatch) => {
-      sends.push(batch.count);
+    sendMessages: async (messages: ServiceBusMessage | ServiceBusMessageBatch) => {
+      if (isBatch(messages)) sends.push(messages.count);
+      else {
+        sends.push(1);
+        singles += 1;
+      }
       if (failure) {
         const error = failure;
         failure = null;
         throw error;
       }
-      await send(batch);
+      await send(messages);
     },
     createMessageBatch: sender.createMessageBatch.bind(sender),
     close: sender.close.bind(sender),
   });
-  return { sender: counting, sends, failNext: (error) => void (failure = error) };
+  return { sender: counting, sends, singles: () => singles, failNext: (error) => void (failure = error) };
 }
 
 async function receiveChain(chain: string, count: number): Promise<AuditEvent[]> {
@@ -82,6 +88,41 @@ describe("ServiceBusAuditPublisher coalescing", () => {
     const outcomes = await Promise.allSettled([first, ...queued]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(["rejected", "fulfilled", "fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
     expect(await receiveChain("chain-y", 5)).toHaveLength(5);
+    await publisher.close();
+  });
+
+  it("sends a lone event as one message, not a batch of one, once the link's size limit is known; it arrives as the same event", async () => {
+    const { sender, sends, singles } = countingSender();
+    const publisher = new ServiceBusAuditPublisher(sender);
+    const events = Array.from({ length: 3 }, (_, index) => makeAuditEvent({ project: "chain-single" }, index));
+    for (const event of events) await publisher.publish([event]);
+    // The first send is a batch (it learns the limit); the next two go as themselves.
+    expect(sends).toEqual([1, 1, 1]);
+    expect(singles()).toBe(2);
+    const received = await receiveChain("chain-single", 3);
+    expect(received).toEqual(events);
+    await publisher.close();
+  });
+
+  it("a lone event sent as itself: a failed send rejects its publish, and the next one goes through", async () => {
+    const { sender, singles, failNext } = countingSender();
+    const publisher = new ServiceBusAuditPublisher(sender);
+    await publisher.publish([makeAuditEvent({ project: "chain-single-fail" }, 0)]);
+    failNext(new Error("amqp:internal-error"));
+    await expect(publisher.publish([makeAuditEvent({ project: "chain-single-fail" }, 1)])).rejects.toThrow("amqp:internal-error");
+    await publisher.publish([makeAuditEvent({ project: "chain-single-fail" }, 2)]);
+    expect(singles()).toBe(2);
+    expect((await receiveChain("chain-single-fail", 2)).map((event) => event.ts)).toEqual([makeAuditEvent({}, 0).ts, makeAuditEvent({}, 2).ts]);
+    await publisher.close();
+  });
+
+  it("an event too large for any message is refused with a RangeError on the batch path, also after the limit is known", async () => {
+    const { sender, singles } = countingSender();
+    const publisher = new ServiceBusAuditPublisher(sender);
+    await publisher.publish([makeAuditEvent({ project: "chain-large" }, 0)]);
+    const huge = makeAuditEvent({ project: "chain-large", details: { padding: "x".repeat(2_000_000) } }, 1);
+    await expect(publisher.publish([huge])).rejects.toBeInstanceOf(RangeError);
+    expect(singles()).toBe(0);
     await publisher.close();
   });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { type EntityType, scan, scanOptionsFromPolicy } from "../../../src/core/dlp/index.js";
 import { parsePolicy } from "../../../src/core/policy/parsePolicy.js";
+import { detectAssignments } from "../../../src/core/dlp/secrets/detectAssignments.js";
+import { type Candidate } from "../../../src/core/dlp/types.js";
 
 function found(text: string, type?: EntityType): string[] {
   return scan(text)
@@ -132,5 +134,29 @@ describe("scan: options", () => {
     );
     const dlp = policy.projects[0]!.dlp;
     expect(scanOptionsFromPolicy(dlp)).toEqual({ threshold: 0.7, allowlist: ["+44 20 7946 0000"], phoneRegions: ["GB"] });
+  });
+});
+
+describe("scan: a value two detectors find", () => {
+  it("reports a vendor token assigned to a secret name once, as the rule found it; a value no rule claims is the assignment's", () => {
+    const token = "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6";
+    const text = `export API_TOKEN=${token}`;
+    expect(scan(text)).toEqual([{ type: "API_KEY", start: text.indexOf(token), end: text.length, score: 0.95 }]);
+    const plain = "export API_TOKEN=Qm7Xc2Lp9Vt4Rk8Wn3Zs6Hb1";
+    expect(scan(plain)).toEqual([{ type: "API_KEY", start: plain.indexOf("Qm7"), end: plain.length, score: 0.75 }]);
+  });
+  it("the assignment detector skips validating a span an earlier detector found as well, and only that span", () => {
+    const text = 'db_password = "Hx7!qPz2#Lm"';
+    const start = text.indexOf("Hx7");
+    const end = start + "Hx7!qPz2#Lm".length;
+    const alone: Candidate[] = [];
+    detectAssignments(text, alone);
+    expect(alone).toEqual([{ type: "API_KEY", start, end, score: 0.75 }]);
+    const afterRule: Candidate[] = [];
+    detectAssignments(text, afterRule, (_type, s, e) => (s === start && e === end ? 0.95 : -1));
+    expect(afterRule).toEqual([]);
+    const weaker: Candidate[] = [];
+    detectAssignments(text, weaker, (_type, s, e) => (s === start && e === end ? 0.5 : -1));
+    expect(weaker).toHaveLength(1);
   });
 });

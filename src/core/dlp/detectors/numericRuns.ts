@@ -32,6 +32,33 @@ function isBlockedStart(code: number): boolean {
   return code === 46 || code === 45 || code === 47;
 }
 
+/** [ .\-/()\r\n]: what RUN allows between the digits of a run. */
+function isRunSeparator(code: number): boolean {
+  return code === 32 || code === 46 || code === 45 || code === 47 || code === 40 || code === 41 || code === 13 || code === 10;
+}
+
+/**
+ * Where the run ending at `runEnd` (just after its last digit) starts: back over digits and over up to
+ * three separators that have a digit before them. RUN is greedy and a match always takes the whole of
+ * such a stretch, so this is the index `RUN.exec` reports, found without a match array and its string.
+ */
+export function runStart(text: string, runEnd: number): number {
+  let start = runEnd - 1;
+  for (let i = start - 1; i >= 0; ) {
+    const code = text.charCodeAt(i);
+    if (isDigit(code)) {
+      start = i;
+      i -= 1;
+      continue;
+    }
+    let k = i;
+    while (k >= 0 && i - k < 3 && isRunSeparator(text.charCodeAt(k))) k -= 1;
+    if (k < 0 || k === i || !isDigit(text.charCodeAt(k))) break;
+    i = k;
+  }
+  return start;
+}
+
 /**
  * One pass finds the digit runs; the card, SSN and phone patterns are then tried (sticky) only at the
  * starts of digit groups inside a run, and at a "+" or "(" just before one.
@@ -41,16 +68,18 @@ export function detectNumericRuns(text: string, out: Candidate[], detectors: Num
   let cardFrom = 0;
   let ssnFrom = 0;
   let phoneFrom = 0;
-  for (let m = RUN.exec(text); m !== null; m = RUN.exec(text)) {
-    const runEnd = m.index + m[0].length;
+  // test, not exec: the run's end is lastIndex and its start is found by walking back (no match array per run).
+  while (RUN.test(text)) {
+    const runEnd = RUN.lastIndex;
+    const runFrom = runStart(text, runEnd);
     // A run glued to letters ("DE89 3704 ...", "INV2024 0001 ...") is part of an identifier, not a number of its own.
-    if (m.index > 0 && isWordBefore(text.charCodeAt(m.index - 1))) continue;
+    if (runFrom > 0 && isWordBefore(text.charCodeAt(runFrom - 1))) continue;
     // Digits from the current position to the end of the run: a card needs 13, an SSN 9, and both lie inside the run.
     let digitsLeft = 0;
-    for (let i = m.index; i < runEnd; i += 1) if (isDigit(text.charCodeAt(i))) digitsLeft += 1;
+    for (let i = runFrom; i < runEnd; i += 1) if (isDigit(text.charCodeAt(i))) digitsLeft += 1;
     let skipUntil = 0;
-    let groupEnd = m.index;
-    for (let p = m.index; p < runEnd; p = groupEnd) {
+    let groupEnd = runFrom;
+    for (let p = runFrom; p < runEnd; p = groupEnd) {
       // Each step takes one digit group (a digit not preceded by one) and the separators after it.
       groupEnd = p + 1;
       while (groupEnd < runEnd && isDigit(text.charCodeAt(groupEnd))) groupEnd += 1;

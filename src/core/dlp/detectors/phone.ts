@@ -65,16 +65,16 @@ function nationalKind(digits: string, plan: RegionPlan): NationalKind {
   return null;
 }
 
-/** The digits of a candidate, joined from its digit groups (a regular-expression replace per candidate cost more). */
-function digitsOf(value: string): string {
+/** The digits of text[from, to), joined from its digit groups (a regular-expression replace per candidate cost more). */
+function digitsOf(text: string, from: number, to: number): string {
   let digits = "";
   let groupStart = -1;
-  for (let i = 0; i <= value.length; i += 1) {
-    const code = value.charCodeAt(i);
+  for (let i = from; i <= to; i += 1) {
+    const code = i < to ? text.charCodeAt(i) : -1;
     if (code >= 48 && code <= 57) {
       if (groupStart === -1) groupStart = i;
     } else if (groupStart !== -1) {
-      digits = groupStart === 0 && i === value.length ? value : digits + value.slice(groupStart, i);
+      digits += text.slice(groupStart, i);
       groupStart = -1;
     }
   }
@@ -84,22 +84,25 @@ function digitsOf(value: string): string {
 /** Tries a phone number starting exactly at `position`; returns its end, or -1. */
 export function phoneNumberAt(text: string, position: number, out: Candidate[], regions: readonly string[], threshold = 0): number {
   CANDIDATE.lastIndex = position;
-  const m = CANDIDATE.exec(text);
-  if (m === null) return -1;
-  const match = m[0];
-  if (match.length <= 15 && NOT_A_PHONE.test(match)) return -1;
-  const digits = digitsOf(match);
-  const plus = match.charCodeAt(0) === 43;
-  const international = plus || match.startsWith("00");
+  // test, not exec: no match array and no match string for the common case.
+  if (!CANDIDATE.test(text)) return -1;
+  const end = CANDIDATE.lastIndex;
+  const length = end - position;
+  // Dates, quads, ZIP+4 and SSN shapes start with a digit: a "+" or "(" start skips the test (and its slice).
+  const lead = text.charCodeAt(position);
+  if (length <= 15 && lead >= 48 && lead <= 57 && NOT_A_PHONE.test(text.slice(position, end))) return -1;
+  const digits = digitsOf(text, position, end);
+  const plus = lead === 43;
+  const international = plus || (lead === 48 && text.charCodeAt(position + 1) === 48);
   const national = international && !plus ? digits.slice(2) : digits;
   if (national.length < 7 || national.length > 15) return -1;
   // Anything besides the digits and a leading "+" is phone punctuation (spaces, "-", ".", "/", brackets).
-  const formatted = match.length > digits.length + (plus ? 1 : 0);
+  const formatted = length > digits.length + (plus ? 1 : 0);
   if (international) {
     const score = scoreWithContext("PHONE_NUMBER", formatted ? 0.75 : 0.6, text, position);
     if (score < threshold || !isValidInternationalNumber(national)) return -1;
-    out.push({ type: "PHONE_NUMBER", start: position, end: position + match.length, score });
-    return position + match.length;
+    out.push({ type: "PHONE_NUMBER", start: position, end, score });
+    return end;
   }
   // National forms. Scored first (validation is the costly part): with a trunk prefix 0.6 formatted, 0.4 bare;
   // without one (Italian, Spanish, Danish numbers...) 0.45 formatted, 0.3 bare, so a phone word must be near.
@@ -111,6 +114,6 @@ export function phoneNumberAt(text: string, position: number, out: Candidate[], 
   const base = kind === "trunk" ? (formatted ? 0.6 : 0.4) : formatted ? 0.45 : 0.3;
   const score = Math.max(0, Math.min(1, base + withContext));
   if (score < threshold) return -1;
-  out.push({ type: "PHONE_NUMBER", start: position, end: position + match.length, score });
-  return position + match.length;
+  out.push({ type: "PHONE_NUMBER", start: position, end, score });
+  return end;
 }

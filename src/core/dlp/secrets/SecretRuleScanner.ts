@@ -49,33 +49,60 @@ function continuationAfter(text: string, i: number): number {
   return runEnd > next && hasDigit ? next : -1;
 }
 
+/** A token with the line breaks inside it removed: the view, and where each of its pieces (between breaks) starts in the view and in the text. */
+interface Unwrapped {
+  readonly view: string;
+  readonly viewStarts: readonly number[];
+  readonly textStarts: readonly number[];
+}
+
+/** Text offset of view unit `index` (0 <= index < view.length). */
+function textOffsetOf(unwrappedToken: Unwrapped, index: number): number {
+  const { viewStarts, textStarts } = unwrappedToken;
+  let k = viewStarts.length - 1;
+  while (k > 0 && (viewStarts[k] ?? 0) > index) k -= 1;
+  return (textStarts[k] ?? 0) + index - (viewStarts[k] ?? 0);
+}
+
 /**
- * A view of `text` from `start` with line breaks inside a token removed, and where each view unit came
- * from; null when no line break inside the token is followed by token material (checked first, without
- * building anything: a token at the end of a line is the common case).
+ * A view of `text` from `start` with line breaks inside a token removed, built from slices between the
+ * breaks (one piece per line, not one string and one offset per character); null when no line break
+ * inside the token is followed by token material (checked first, without building anything: a token at
+ * the end of a line is the common case).
  */
-function unwrapped(text: string, start: number, limit: number): { view: string; origin: number[] } | null {
+function unwrapped(text: string, start: number, limit: number): Unwrapped | null {
   let i = start;
   while (i < text.length && i - start < limit && text.charCodeAt(i) > 32) i += 1;
   const code = text.charCodeAt(i);
   if (i === start || (code !== 10 && code !== 13) || !isTokenChar(text.charCodeAt(i - 1)) || continuationAfter(text, i) === -1) return null;
   let view = "";
-  const origin: number[] = [];
+  const viewStarts: number[] = [];
+  const textStarts: number[] = [];
+  let pieceStart = start;
   i = start;
-  while (i < text.length && view.length < limit) {
+  while (i < text.length && view.length + i - pieceStart < limit) {
     const unit = text.charCodeAt(i);
-    if ((unit === 10 || unit === 13) && view.length > 0 && isTokenChar(text.charCodeAt(i - 1))) {
+    if ((unit === 10 || unit === 13) && view.length + i - pieceStart > 0 && isTokenChar(text.charCodeAt(i - 1))) {
       const next = continuationAfter(text, i);
       if (next === -1) break;
+      if (i > pieceStart) {
+        viewStarts.push(view.length);
+        textStarts.push(pieceStart);
+        view += text.slice(pieceStart, i);
+      }
       i = next;
+      pieceStart = next;
       continue;
     }
     if (unit <= 32) break;
-    view += text.charAt(i);
-    origin.push(i);
     i += 1;
   }
-  return { view, origin };
+  if (i > pieceStart) {
+    viewStarts.push(view.length);
+    textStarts.push(pieceStart);
+    view += text.slice(pieceStart, i);
+  }
+  return { view, viewStarts, textStarts };
 }
 
 /**
@@ -144,7 +171,8 @@ export class SecretRuleScanner {
     if (start < covered || start < 0) return -1;
     pattern.lastIndex = start;
     let match = pattern.exec(text);
-    let origin: number[] | null = null;
+    let origin: Unwrapped | null = null;
+    let originPrefix = 0;
     const matchEnd = match === null ? start : start + match[0].length;
     // A token wrapped by a terminal: try again with the line breaks inside it removed.
     if (rule.wraps !== false && (match === null || text.charCodeAt(matchEnd) === 10 || text.charCodeAt(matchEnd) === 13)) {
@@ -155,14 +183,19 @@ export class SecretRuleScanner {
         const joined = pattern.exec(prefix + view.view);
         if (joined !== null && joined[0].length > (match?.[0].length ?? 0)) {
           match = joined;
-          origin = [-1, ...view.origin];
-          if (prefix.length === 0) origin.shift();
+          origin = view;
+          originPrefix = prefix.length;
         }
       }
     }
     if (match === null) return -1;
-    const toOriginal = (index: number): number => (origin === null ? index : (origin[index] ?? -1));
-    const toOriginalEnd = (index: number): number => (origin === null ? index : (origin[index - 1] ?? -2) + 1);
+    // Offsets in the joined "prefix + view" back to the text: the prefix character maps to -1, past the end to undefined.
+    const originAt = (index: number): number | undefined => {
+      if (origin === null || index < 0 || index >= originPrefix + origin.view.length) return undefined;
+      return index < originPrefix ? -1 : textOffsetOf(origin, index - originPrefix);
+    };
+    const toOriginal = (index: number): number => (origin === null ? index : (originAt(index) ?? -1));
+    const toOriginalEnd = (index: number): number => (origin === null ? index : (originAt(index - 1) ?? -2) + 1);
     let end = -1;
     for (const group of compiled.groups) {
       const span = group === 0 ? null : match.indices?.[group];

@@ -34,12 +34,17 @@ function isBlank(code: number): boolean {
  * `db_password    = "..."`, `os.environ["NAME"] = "..."`, with a name that says the value is a secret.
  * Found by walking back from each ":" and "=", which are rare in prose.
  */
-export function detectAssignments(text: string, out: Candidate[]): void {
+export function detectAssignments(text: string, out: Candidate[], foundScore: FoundScore = () => -1): void {
   // Names repeat within a text (a CSV header, a log's "user=", a config's keys): classified once per scan.
   const kinds = new Map<string, NameKind>();
-  scanOperator(text, ":", out, kinds);
-  scanOperator(text, "=", out, kinds);
+  scanOperator(text, ":", out, kinds, foundScore);
+  scanOperator(text, "=", out, kinds, foundScore);
 }
+
+/** The best score an earlier detector gave exactly this span as this type, or -1 (DetectorContext.foundScore). */
+type FoundScore = (type: "API_KEY", start: number, end: number) => number;
+
+const SCORE = 0.75;
 
 /** What a name says about its value: a secret ("password"), a key ("AZURE_OPENAI_KEY"), a vendor's value, or nothing. */
 type NameKind = "secret" | "key" | VendorName | null;
@@ -51,7 +56,7 @@ function nameKind(name: string): NameKind {
   return vendorFor(name) ?? null;
 }
 
-function scanOperator(text: string, operator: ":" | "=", out: Candidate[], kinds: Map<string, NameKind>): void {
+function scanOperator(text: string, operator: ":" | "=", out: Candidate[], kinds: Map<string, NameKind>, foundScore: FoundScore): void {
   let at = text.indexOf(operator);
   while (at !== -1) {
     const next = at + 1;
@@ -88,9 +93,11 @@ function scanOperator(text: string, operator: ":" | "=", out: Candidate[], kinds
     const m = VALUE.exec(text);
     if (m === null) continue;
     const value = m[2] ?? "";
+    const start = cursor + (m[1]?.length ?? 0);
+    // A vendor token ("export API_TOKEN=ghp_...") is found by its rule first: validating it again cost as much as the rest of the line.
+    if (foundScore("API_KEY", start, start + value.length) >= SCORE) continue;
     const accepted = secretName ? looksLikeSecretValue(value) : keyName ? looksLikeKeyValue(value) : (vendor?.value.test(value) ?? false) && shannonEntropy(value) >= 3;
     if (!accepted) continue;
-    const start = cursor + (m[1]?.length ?? 0);
-    out.push({ type: "API_KEY", start, end: start + value.length, score: 0.75 });
+    out.push({ type: "API_KEY", start, end: start + value.length, score: SCORE });
   }
 }

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { coalesceWrites } from "../../../local/servicebus/coalesceWrites.js";
+import { coalesceSocketWrites } from "../../../src/adapters/servicebus/coalesceSocketWrites.js";
 
 /** A connected pair on loopback; `kernelWrites` lists the buffers per write the server's socket handed the kernel. */
 async function pair(): Promise<{ server: Socket; client: Socket; kernelWrites: number[]; received: () => string; close: () => void }> {
@@ -43,14 +43,14 @@ async function pair(): Promise<{ server: Socket; client: Socket; kernelWrites: n
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-describe("coalesceWrites", () => {
+describe("coalesceSocketWrites on the emulator's server sockets", () => {
   let close: (() => void) | undefined;
   afterEach(() => close?.());
 
   it("hands one turn's writes to the kernel at once, in order, and starts again the next turn", async () => {
     const connection = await pair();
     close = connection.close;
-    coalesceWrites(connection.server);
+    coalesceSocketWrites(connection.server);
     connection.server.write("a");
     connection.server.write("b");
     connection.server.write("c");
@@ -64,7 +64,7 @@ describe("coalesceWrites", () => {
   it("writes one at a time for the rest of a turn on request, flushing what was corked first", async () => {
     const connection = await pair();
     close = connection.close;
-    const writes = coalesceWrites(connection.server);
+    const writes = coalesceSocketWrites(connection.server);
     connection.server.write("a");
     connection.server.write("b");
     writes.writeSeparatelyThisTurn();
