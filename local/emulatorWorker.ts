@@ -31,9 +31,8 @@ async function start(kind: EmulatorKind, options: EmulatorWorkerData["options"])
     }
     case "servicebus": {
       const { startServiceBusEmulator } = await import("./servicebus/index.js");
-      const queue = options.auditQueue ?? "audit-events";
-      // Lock duration and delivery count as infra/ sets them on the real queue.
-      const serviceBus = await startServiceBusEmulator({ queues: [{ name: queue, requiresSession: true, lockDurationInMs: 60_000, maxDeliveryCount: 10 }] });
+      const { auditQueueDefinition } = await import("./auditQueue.js");
+      const serviceBus = await startServiceBusEmulator({ queues: [auditQueueDefinition(options.auditQueue)] });
       return { info: { connectionString: serviceBus.connectionString }, operations: () => serviceBus.operations(), queueDepth: (name) => serviceBus.queueDepth(name), stop: () => serviceBus.stop() };
     }
     case "keyvault": {

@@ -7,7 +7,9 @@ import { type RunningContentSafetyEmulator, startContentSafetyEmulator } from ".
 import { type RunningKeyVaultEmulator, startKeyVaultEmulator } from "./keyvault/index.js";
 import { type RunningServiceBusEmulator, startServiceBusEmulator } from "./servicebus/index.js";
 
-export const AUDIT_QUEUE = "audit-events";
+import { AUDIT_QUEUE, auditQueueDefinition } from "./auditQueue.js";
+
+export { AUDIT_QUEUE } from "./auditQueue.js";
 /** PALISADE_AUDIT_DIGEST_SECRET's default. */
 const AUDIT_DIGEST_SECRET = "audit-digest-key";
 
@@ -70,8 +72,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const auditQueue = options.auditQueue ?? AUDIT_QUEUE;
   const [azurite, serviceBus, keyVault, contentSafety] = await Promise.all([
     startAzurite(),
-    // Lock duration and delivery count as infra/ sets them on the real queue.
-    startServiceBusEmulator({ queues: [{ name: auditQueue, requiresSession: true, lockDurationInMs: 60_000, maxDeliveryCount: 10 }] }),
+    startServiceBusEmulator({ queues: [auditQueueDefinition(auditQueue)] }),
     startKeyVaultEmulator(options.stateDirectory ? { certDir: options.stateDirectory } : {}),
     startContentSafetyEmulator(),
   ]);

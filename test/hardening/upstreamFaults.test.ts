@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUDIT_QUEUE } from "../../local/stack.js";
+import { AUDIT_QUEUE, auditQueueDefinition } from "../../local/auditQueue.js";
 import { type RunningMockOpenAi, startMockOpenAi } from "../../local/mockOpenAi/index.js";
 import { type RunningServiceBusEmulator, startServiceBusEmulator } from "../../local/servicebus/index.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
@@ -240,7 +240,7 @@ describe("the audit queue down and back", () => {
     expect(refusedInMs).toBeLessThan(20_000);
     expect(callsTo("euWestStandard")).toBeGreaterThan(upstreamBefore);
 
-    const restarted = await startServiceBusEmulator({ queues: [{ name: AUDIT_QUEUE, requiresSession: true, lockDurationInMs: 60_000, maxDeliveryCount: 10 }], port });
+    const restarted = await startServiceBusEmulator({ queues: [auditQueueDefinition()], port });
     restartedServiceBus = restarted;
     let after: Answer | null = null;
     for (let attempt = 0; attempt < 40; attempt++) {

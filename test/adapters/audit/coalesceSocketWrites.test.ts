@@ -76,6 +76,24 @@ describe("coalesceSocketWrites", () => {
     await expect.poll(() => connection.received()).toBe("abcde");
   });
 
+  it("writes one at a time for the rest of a turn on request (the emulator's refused attach), flushing what was corked first", async () => {
+    const connection = await pair();
+    close = connection.close;
+    const writes = coalesceSocketWrites(connection.writer);
+    expect(coalesceSocketWrites(connection.writer)).toBe(writes);
+    connection.writer.write("a");
+    connection.writer.write("b");
+    writes.writeSeparatelyThisTurn();
+    connection.writer.write("c");
+    connection.writer.write("d");
+    await turn();
+    connection.writer.write("e");
+    connection.writer.write("f");
+    await turn();
+    expect(connection.kernelWrites).toEqual([2, 1, 1, 2]);
+    await expect.poll(() => connection.received()).toBe("abcdef");
+  });
+
   it("delays nothing past the turn: a write is on the wire before the next timer or I/O callback runs", async () => {
     const connection = await pair();
     close = connection.close;
