@@ -13,7 +13,10 @@ export interface CoalescedWrites {
  * a `process.nextTick` queued then uncorks it, after the ticks queued before it and the promise
  * continuations of the turn, so Node sends the frames written meanwhile with one `writev`. Order, content,
  * `write`'s return value (back-pressure) and its errors are Node's own; nothing waits for a timer or
- * for I/O. A destroyed socket is not corked (its writes fail as they would anyway). Idempotent: a
+ * for I/O. A destroyed socket is not corked (its writes fail as they would anyway). Nagle's algorithm
+ * is turned off (setNoDelay): the turn is the batch already, and with Nagle on, a turn's write that
+ * follows a frame the peer does not answer (an AMQP flow, a heartbeat, a transfer to a consumer) sat
+ * until the peer's delayed ACK, ~40 ms on Linux (docs/benchmarks.md, issue 22). Idempotent: a
  * second call returns the first call's control. Used by the app's AMQP client (coalesceAmqpWrites)
  * and by the local Service Bus emulator's server sockets.
  */
@@ -21,6 +24,7 @@ export function coalesceSocketWrites(socket: Socket): CoalescedWrites {
   const marked = socket as Socket & { [COALESCED]?: CoalescedWrites };
   const existing = marked[COALESCED];
   if (existing !== undefined) return existing;
+  socket.setNoDelay(true);
   const write = socket.write.bind(socket);
   let corked = false;
   let separate = false;

@@ -94,6 +94,20 @@ describe("coalesceSocketWrites", () => {
     await expect.poll(() => connection.received()).toBe("abcdef");
   });
 
+  it("turns Nagle's algorithm off, so a turn's write never waits for the peer's delayed ACK of an earlier unanswered frame", async () => {
+    const connection = await pair();
+    close = connection.close;
+    const calls: (boolean | undefined)[] = [];
+    const setNoDelay = connection.writer.setNoDelay.bind(connection.writer);
+    connection.writer.setNoDelay = (noDelay?: boolean) => {
+      calls.push(noDelay);
+      return setNoDelay(noDelay);
+    };
+    coalesceSocketWrites(connection.writer);
+    coalesceSocketWrites(connection.writer);
+    expect(calls).toEqual([true]);
+  });
+
   it("delays nothing past the turn: a write is on the wire before the next timer or I/O callback runs", async () => {
     const connection = await pair();
     close = connection.close;
