@@ -2,12 +2,13 @@ import { readFileSync } from "node:fs";
 import { areaOf } from "./summariseCpuProfile.js";
 
 /**
- * `node dist/bench/support/profileStretches.js FILE.cpuprofile [MIN_MS=10] [TOP=6] [--timeline]`: the stretches of a
+ * `node dist/bench/support/profileStretches.js FILE.cpuprofile [MIN_MS=10] [TOP=6] [--timeline] [--window=FROM-TO]`: the stretches of a
  * V8 CPU profile (from `node --cpu-prof`, e.g. the deployed bench's `--cpu-prof=DIR`) in which the
  * thread never went idle for `MIN_MS` or more — what holds an event loop up — each with what it ran:
  * the task it began in (the frame under the root: a timer, a socket's data, ticks and promises), the
  * app's own functions on its stacks (inclusive), and the self time by area (GC, a package, the app's
- * folders). Then the same, summed over all such stretches (`--timeline`: each stretch, in time order). A stretch is wall time: a thread that the
+ * folders). Then the same, summed over all such stretches (`--timeline`: each stretch, in time order;
+ * `--window=FROM-TO`: only those starting in it, in monotonic µs as the deployed bench logs a scenario's). A stretch is wall time: a thread that the
  * kernel preempted mid-task is still in its task.
  */
 
@@ -17,6 +18,7 @@ interface ProfileNode {
   readonly children?: readonly number[];
 }
 interface CpuProfile {
+  readonly startTime: number;
   readonly nodes: readonly ProfileNode[];
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];
@@ -33,7 +35,8 @@ export interface Stretch {
 
 const add = (map: Map<string, number>, key: string, value: number): void => void map.set(key, (map.get(key) ?? 0) + value);
 
-export function findStretches(profile: CpuProfile, minMs: number): Stretch[] {
+/** `window`: only stretches that start within it, on the profile's clock (µs; the machine's monotonic clock). */
+export function findStretches(profile: CpuProfile, minMs: number, window: { fromUs: number; toUs: number } | null = null): Stretch[] {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
@@ -49,7 +52,8 @@ export function findStretches(profile: CpuProfile, minMs: number): Stretch[] {
   const stretches: Stretch[] = [];
   let open: { startMs: number; endMs: number; samples: { id: number; ms: number }[] } | null = null;
   const close = (): void => {
-    if (open && open.endMs - open.startMs >= minMs) {
+    const startUs = profile.startTime + (open?.startMs ?? 0) * 1000;
+    if (open && open.endMs - open.startMs >= minMs && (window === null || (startUs >= window.fromUs && startUs <= window.toUs))) {
       const tasks = new Map<string, number>();
       const appFunctions = new Map<string, number>();
       const areas = new Map<string, number>();
@@ -99,7 +103,21 @@ if (process.argv[1]?.endsWith("profileStretches.js")) {
     process.stderr.write("usage: node dist/bench/support/profileStretches.js FILE.cpuprofile [MIN_MS] [TOP]\n");
     process.exit(2);
   }
-  const stretches = findStretches(JSON.parse(readFileSync(file, "utf8")) as CpuProfile, Number(minMs));
+  const windowArgument = /^--window=(\d+)-(\d+)$/.exec(process.argv.find((argument) => argument.startsWith("--window=")) ?? "");
+  const window = windowArgument ? { fromUs: Number(windowArgument[1]), toUs: Number(windowArgument[2]) } : null;
+  const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+  const stretches = findStretches(profile, Number(minMs), window);
+  if (window) {
+    // What share of the window the thread was busy at all, for scale.
+    let atUs = profile.startTime;
+    let busyUs = 0;
+    const idleIds = new Set(profile.nodes.filter((node) => node.callFrame.functionName === "(idle)").map((node) => node.id));
+    profile.samples.forEach((id, index) => {
+      atUs += profile.timeDeltas[index] ?? 0;
+      if (atUs >= window.fromUs && atUs <= window.toUs && !idleIds.has(id)) busyUs += profile.timeDeltas[index] ?? 0;
+    });
+    process.stdout.write(`window ${((window.toUs - window.fromUs) / 1e6).toFixed(2)} s, busy ${((busyUs / (window.toUs - window.fromUs)) * 100).toFixed(0)} % of it\n`);
+  }
   const total = { tasks: new Map<string, number>(), appFunctions: new Map<string, number>(), areas: new Map<string, number>() };
   for (const stretch of stretches) {
     for (const key of ["tasks", "appFunctions", "areas"] as const) for (const [name, ms] of stretch[key]) add(total[key], name, ms);
