@@ -155,6 +155,13 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
         results["split.loopDelayP99Ms"] = at200.loop.loopDelayP99Ms;
         results["split.loopDelayMaxMs"] = at200.loop.loopDelayMaxMs;
         results["split.gcMaxMs"] = at200.loop.gcMaxMs;
+        const turns = at200.loop.cpuStretches;
+        if (turns) {
+          results["split.lateTurnsOver10Ms"] = turns.lateTurnsOver10Ms;
+          results["split.busyTurnsOver10Ms"] = turns.busyTurnsOver10Ms;
+          results["split.preemptedTurnsOver10Ms"] = turns.preemptedTurnsOver10Ms;
+          results["split.busyTurnMaxMs"] = turns.busyMaxMs;
+        }
         for (const [stage, timing] of Object.entries(at200.loop.stages ?? {})) {
           results[`split.stage.${stage}.p50Ms`] = timing.p50Ms;
           results[`split.stage.${stage}.p99Ms`] = timing.p99Ms;
@@ -243,6 +250,18 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
         results[`${prefix}.gcMsPerRequest`] = round(loop.gcMs / Math.max(1, served), 4);
         results[`${prefix}.gcMajorCount`] = loop.gcMajorCount;
         results[`${prefix}.gcMaxMs`] = loop.gcMaxMs;
+        const turns = loop.cpuStretches;
+        if (turns) {
+          results[`${prefix}.lateTurnsOver10Ms`] = turns.lateTurnsOver10Ms;
+          results[`${prefix}.busyTurnsOver10Ms`] = turns.busyTurnsOver10Ms;
+          results[`${prefix}.preemptedTurnsOver10Ms`] = turns.preemptedTurnsOver10Ms;
+          results[`${prefix}.busyTurnMaxMs`] = turns.busyMaxMs;
+          log(
+            `deployed bench: ${prefix}: the instance's loop late ≥ 10 ms ${turns.lateTurnsOver10Ms} times: ${turns.busyTurnsOver10Ms} running its own work (max ${turns.busyMaxMs} ms of CPU), ` +
+              `${turns.preemptedTurnsOver10Ms} mostly without a core; the longest (monotonic µs, for profileStretches --window=): ` +
+              turns.longest.map((turn) => `${turn.fromUs}-${turn.toUs} ${turn.cpuMs} ms`).join(", "),
+          );
+        }
       }
       // The stack's own loop and GC during the load: a round trip waits behind them.
       if (stackLoop) {
