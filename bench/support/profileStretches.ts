@@ -8,7 +8,7 @@ import { areaOf } from "./summariseCpuProfile.js";
  * the task it began in (the frame under the root: a timer, a socket's data, ticks and promises), the
  * app's own functions on its stacks (inclusive), and the self time by area (GC, a package, the app's
  * folders). Then the same, summed over all such stretches (`--timeline`: each stretch, in time order;
- * `--window=FROM-TO`: only those starting in it, in monotonic µs as the deployed bench logs a scenario's). A stretch is wall time: a thread that the
+ * `--window=FROM-TO`: only the samples in it, in monotonic µs as the deployed bench logs a scenario's). A stretch is wall time: a thread that the
  * kernel preempted mid-task is still in its task.
  */
 
@@ -35,7 +35,7 @@ export interface Stretch {
 
 const add = (map: Map<string, number>, key: string, value: number): void => void map.set(key, (map.get(key) ?? 0) + value);
 
-/** `window`: only stretches that start within it, on the profile's clock (µs; the machine's monotonic clock). */
+/** `window`: only the samples within it, on the profile's clock (µs; the machine's monotonic clock): stretches are clipped to it. */
 export function findStretches(profile: CpuProfile, minMs: number, window: { fromUs: number; toUs: number } | null = null): Stretch[] {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
@@ -52,8 +52,7 @@ export function findStretches(profile: CpuProfile, minMs: number, window: { from
   const stretches: Stretch[] = [];
   let open: { startMs: number; endMs: number; samples: { id: number; ms: number }[] } | null = null;
   const close = (): void => {
-    const startUs = profile.startTime + (open?.startMs ?? 0) * 1000;
-    if (open && open.endMs - open.startMs >= minMs && (window === null || (startUs >= window.fromUs && startUs <= window.toUs))) {
+    if (open && open.endMs - open.startMs >= minMs) {
       const tasks = new Map<string, number>();
       const appFunctions = new Map<string, number>();
       const areas = new Map<string, number>();
@@ -82,7 +81,9 @@ export function findStretches(profile: CpuProfile, minMs: number, window: { from
     const deltaMs = (profile.timeDeltas[index] ?? 0) / 1000;
     atMs += deltaMs;
     const node = byId.get(id);
-    if (!node || node.callFrame.functionName === "(idle)") {
+    const sampledUs = profile.startTime + atMs * 1000;
+    const outside = window !== null && (sampledUs < window.fromUs || sampledUs > window.toUs);
+    if (!node || node.callFrame.functionName === "(idle)" || outside) {
       close();
       return;
     }
