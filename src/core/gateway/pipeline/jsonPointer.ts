@@ -1,10 +1,15 @@
 /** RFC 6901 JSON Pointers: how operations name the place of a content field and write redactions back. */
 
-const escape = (segment: string | number): string => String(segment).replace(/~/g, "~0").replace(/\//g, "~1");
+const NEEDS_ESCAPE = /[~/]/;
+// Field names and indexes almost never hold `~` or `/`: one test, and no new string, for those.
+const escape = (segment: string | number): string =>
+  typeof segment === "number" ? String(segment) : NEEDS_ESCAPE.test(segment) ? segment.replace(/~/g, "~0").replace(/\//g, "~1") : segment;
 const unescape = (segment: string): string => segment.replace(/~1/g, "/").replace(/~0/g, "~");
 
 export function pointer(...segments: readonly (string | number)[]): string {
-  return segments.map((segment) => `/${escape(segment)}`).join("");
+  let path = "";
+  for (const segment of segments) path += `/${escape(segment)}`;
+  return path;
 }
 
 export function appendPointer(base: string, ...segments: readonly (string | number)[]): string {

@@ -15,31 +15,29 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  */
 export function chatContents(request: ChatCompletionRequest): ContentField[] {
   const fields: ContentField[] = [];
-  const text = (path: string, value: unknown): void => {
-    if (typeof value === "string" && value !== "") fields.push({ path, text: value, kind: "text" });
-  };
-  const identifier = (path: string, value: unknown): void => {
-    if (typeof value === "string" && value !== "") fields.push({ path, text: value, kind: "identifier" });
-  };
-  request.messages.forEach((message, index) => {
-    const at = pointer("messages", index);
-    const origin = originOf(message.role);
-    const from = fields.length;
-    messageContents(message, at, text, identifier);
-    for (let field = from; field < fields.length; field += 1) {
-      const found = fields[field];
-      if (found) fields[field] = { ...found, origin };
-    }
-  });
-  toolContents(request.tools, pointer("tools"), text, identifier);
-  toolContents(request.functions, pointer("functions"), text, identifier);
+  request.messages.forEach((message, index) => messageContents(message, pointer("messages", index), { fields, origin: originOf(message.role) }));
+  const app: Collect = { fields, origin: undefined };
+  toolContents(request.tools, pointer("tools"), app);
+  toolContents(request.functions, pointer("functions"), app);
   if (isRecord(request.response_format)) {
-    for (const found of describingTexts(request.response_format, pointer("response_format"))) text(found.path, found.text);
+    for (const found of describingTexts(request.response_format, pointer("response_format"))) if (isContent(found.text)) add(app, "text", found.text, found.path);
   }
   return fields;
 }
 
-type Collect = (path: string, value: unknown) => void;
+/** A content value, worth a field (and its pointer, built only then). */
+const isContent = (value: unknown): value is string => typeof value === "string" && value !== "";
+
+/** Where fields go, and their origin (absent for tools and schemas: they count as `app`). */
+interface Collect {
+  readonly fields: ContentField[];
+  readonly origin: ContentOrigin | undefined;
+}
+
+function add(collect: Collect, kind: ContentField["kind"], text: string, path: string): void {
+  const { fields, origin } = collect;
+  fields.push(origin === undefined ? { path, text, kind } : { path, text, kind, origin });
+}
 
 /** Tool and function results are third-party content (where injections hide); the user's turns are the user's own words. */
 function originOf(role: ChatMessage["role"]): ContentOrigin {
@@ -49,37 +47,44 @@ function originOf(role: ChatMessage["role"]): ContentOrigin {
   return "app";
 }
 
-function messageContents(message: ChatMessage, at: string, text: Collect, identifier: Collect): void {
-  if (typeof message.content === "string") text(appendPointer(at, "content"), message.content);
-  else if (Array.isArray(message.content)) {
+// Each pointer is built only for a value that is content: most messages have no refusal, name or tool calls.
+function messageContents(message: ChatMessage, at: string, collect: Collect): void {
+  if (typeof message.content === "string") {
+    if (isContent(message.content)) add(collect, "text", message.content, appendPointer(at, "content"));
+  } else if (Array.isArray(message.content)) {
     message.content.forEach((part, index) => {
-      if (part.type === "text") text(appendPointer(at, "content", index, "text"), part.text);
-      else if (part.type === "refusal") text(appendPointer(at, "content", index, "refusal"), (part as Record<string, unknown>).refusal);
+      if (part.type === "text") {
+        if (isContent(part.text)) add(collect, "text", part.text, appendPointer(at, "content", index, "text"));
+      } else if (part.type === "refusal") {
+        const refusal = (part as Record<string, unknown>).refusal;
+        if (isContent(refusal)) add(collect, "text", refusal, appendPointer(at, "content", index, "refusal"));
+      }
     });
   }
-  text(appendPointer(at, "refusal"), message.refusal);
-  identifier(appendPointer(at, "name"), message.name);
+  if (isContent(message.refusal)) add(collect, "text", message.refusal, appendPointer(at, "refusal"));
+  if (isContent(message.name)) add(collect, "identifier", message.name, appendPointer(at, "name"));
   message.tool_calls?.forEach((call, index) => {
-    text(appendPointer(at, "tool_calls", index, "function", "arguments"), call.function.arguments);
-    identifier(appendPointer(at, "tool_calls", index, "function", "name"), call.function.name);
+    if (isContent(call.function.arguments)) add(collect, "text", call.function.arguments, appendPointer(at, "tool_calls", index, "function", "arguments"));
+    if (isContent(call.function.name)) add(collect, "identifier", call.function.name, appendPointer(at, "tool_calls", index, "function", "name"));
   });
   if (isRecord(message.function_call)) {
-    text(appendPointer(at, "function_call", "arguments"), message.function_call.arguments);
-    identifier(appendPointer(at, "function_call", "name"), message.function_call.name);
+    const { arguments: args, name } = message.function_call;
+    if (isContent(args)) add(collect, "text", args, appendPointer(at, "function_call", "arguments"));
+    if (isContent(name)) add(collect, "identifier", name, appendPointer(at, "function_call", "name"));
   }
 }
 
 /** Tools (`tools[i].function`, or a custom tool's own block) and legacy `functions[i]`. */
-function toolContents(tools: unknown, at: string, text: Collect, identifier: Collect): void {
+function toolContents(tools: unknown, at: string, collect: Collect): void {
   if (!Array.isArray(tools)) return;
   tools.forEach((tool: unknown, index) => {
     if (!isRecord(tool)) return;
     const toolAt = appendPointer(at, index);
-    for (const found of describingTexts(tool, toolAt)) text(found.path, found.text);
-    identifier(appendPointer(toolAt, "name"), tool.name);
+    for (const found of describingTexts(tool, toolAt)) if (isContent(found.text)) add(collect, "text", found.text, found.path);
+    if (isContent(tool.name)) add(collect, "identifier", tool.name, appendPointer(toolAt, "name"));
     for (const kind of ["function", "custom"]) {
       const block = tool[kind];
-      if (isRecord(block)) identifier(appendPointer(toolAt, kind, "name"), block.name);
+      if (isRecord(block) && isContent(block.name)) add(collect, "identifier", block.name, appendPointer(toolAt, kind, "name"));
     }
   });
 }
