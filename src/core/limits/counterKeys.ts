@@ -111,10 +111,37 @@ function operationFieldName(operation: OperationKind, field: string): string {
   return name;
 }
 
+/**
+ * Per operation, the last shape of a settlement's fields (every total and its operation field, all
+ * zero): copying it gives the object its final shape at once instead of growing it field by field.
+ */
+const operationTemplates = new Map<OperationKind, { readonly measureCount: number; readonly template: Record<string, number> }>();
+
+function templateFor(operation: OperationKind, measures: Readonly<Record<string, number>>): Record<string, number> {
+  const cached = operationTemplates.get(operation);
+  let count = 0;
+  let fits = cached !== undefined;
+  for (const field in measures) {
+    count += 1;
+    if (fits && !(field in (cached?.template ?? {}))) fits = false;
+  }
+  // It fits when it has exactly these measures (and their operation fields): no field left over.
+  if (cached !== undefined && fits && cached.measureCount === count) return cached.template;
+  const template: Record<string, number> = {};
+  for (const field in measures) template[field] = 0;
+  for (const field in measures) template[operationFieldName(operation, field)] = 0;
+  operationTemplates.set(operation, { measureCount: count, template });
+  return template;
+}
+
 /** The measures a settlement adds to its project period rows: the totals, and the same figures under its operation's fields. */
 export function withOperationFields(operation: OperationKind, measures: Readonly<Record<string, number>>): Record<string, number> {
-  const fields: Record<string, number> = { ...measures };
-  for (const field in measures) fields[operationFieldName(operation, field)] = measures[field] ?? 0;
+  const fields: Record<string, number> = { ...templateFor(operation, measures) };
+  for (const field in measures) {
+    const amount = measures[field] ?? 0;
+    fields[field] = amount;
+    fields[operationFieldName(operation, field)] = amount;
+  }
   return fields;
 }
 

@@ -1,5 +1,6 @@
 import { type TokenUsage } from "../pricing/priceUsage.js";
-import { FIELD, projectPeriodKey, rollupKey, withOperationFields } from "./counterKeys.js";
+import { FIELD, withOperationFields } from "./counterKeys.js";
+import { periodKeysFor } from "./periodKeysFor.js";
 import { type Reservation } from "./Reservation.js";
 import { takeBackDeltas } from "./takeBackDeltas.js";
 import { type CounterDelta } from "./UsageCounterStore.js";
@@ -7,7 +8,18 @@ import { type CounterDelta } from "./UsageCounterStore.js";
 /** At most this many tags get rollups, so one settlement stays within one store round (50 counters). */
 export const MAX_ROLLUP_TAGS = 16;
 
-function rollupTags(tags: Readonly<Record<string, string>>): [string, string][] {
+const PERIODS = ["day", "month"] as const;
+
+const NO_TAGS: readonly [string, string][] = [];
+
+function rollupTags(tags: Readonly<Record<string, string>>): readonly [string, string][] {
+  // Most projects have no tags: no entries, sort and slice for them.
+  let any = false;
+  for (const _ in tags) {
+    any = true;
+    break;
+  }
+  if (!any) return NO_TAGS;
   return Object.entries(tags)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .slice(0, MAX_ROLLUP_TAGS);
@@ -20,7 +32,7 @@ function rollupTags(tags: Readonly<Record<string, string>>): [string, string][] 
  * and tag) for chargeback.
  */
 export function settlementDeltas(reservation: Reservation, usage: TokenUsage, costMicros: number): CounterDelta[] {
-  const deltas: CounterDelta[] = [...takeBackDeltas(reservation.held, [FIELD.requests])];
+  const deltas: CounterDelta[] = takeBackDeltas(reservation.held, [FIELD.requests]);
   const totalTokens = Math.max(0, usage.inputTokens) + Math.max(0, usage.outputTokens);
   if (totalTokens > 0) {
     for (const delta of reservation.held) {
@@ -36,12 +48,16 @@ export function settlementDeltas(reservation: Reservation, usage: TokenUsage, co
   };
   if (reservation.price === null) measures[FIELD.unpricedRequests] = 1;
   const keyName = reservation.keyId ?? (reservation.serviceAccountId === null ? "(none)" : `sa:${reservation.serviceAccountId}`);
-  for (const period of ["day", "month"] as const) {
-    // By operation as fields of the project's row: no extra row in the transaction.
-    deltas.push({ key: projectPeriodKey(period, reservation.windows), add: reservation.operation === null ? measures : withOperationFields(reservation.operation, measures) });
-    deltas.push({ key: rollupKey(period, reservation.windows, "key", keyName), add: measures });
-    deltas.push({ key: rollupKey(period, reservation.windows, "model", reservation.model), add: measures });
-    for (const [tag, value] of rollupTags(reservation.tags)) deltas.push({ key: rollupKey(period, reservation.windows, "tag", `${tag}=${value}`), add: measures });
+  // By operation as fields of the project's rows: no extra row in the transaction. The same object
+  // serves both periods: deltas are read, never changed (PendingSettlements copies what it merges).
+  const projectMeasures = reservation.operation === null ? measures : withOperationFields(reservation.operation, measures);
+  const tags = rollupTags(reservation.tags);
+  for (const period of PERIODS) {
+    const keys = periodKeysFor(period, reservation.windows);
+    deltas.push({ key: keys.project, add: projectMeasures });
+    deltas.push({ key: keys.rollup("key", keyName), add: measures });
+    deltas.push({ key: keys.rollup("model", reservation.model), add: measures });
+    for (const [tag, value] of tags) deltas.push({ key: keys.rollup("tag", `${tag}=${value}`), add: measures });
   }
   return deltas;
 }
