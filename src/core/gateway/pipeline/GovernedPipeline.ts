@@ -96,6 +96,8 @@ export class GovernedPipeline {
       if (blocked) throw blocked;
       return { inspection: inspected, classified: classifyStage(inspected, project, declared) };
     });
+    // The fields of what goes upstream: those already listed for the scan unless redactions changed the request.
+    const upstreamContents = (): readonly ContentField[] => (inspection.request === request ? inspection.receivedContents : operation.contents(inspection.request));
     let dataClass = classified;
     run.note({ dataClass });
     for (const check of deps.checks ?? []) {
@@ -107,7 +109,7 @@ export class GovernedPipeline {
         project,
         dataClass,
         get contents(): readonly ContentField[] {
-          return (contents ??= operation.contents(inspection.request));
+          return (contents ??= upstreamContents());
         },
       };
       const verdict = check.applies?.(project, dataClass) === false ? undefined : await telemetry.stage(check.name === "content_safety" ? "content_safety" : "inspect", () => check.check(checkInput));
@@ -122,7 +124,7 @@ export class GovernedPipeline {
     run.note({ deployment: plan.deployment });
     const outputCap = operation.outputCap(inspection.request, project);
     const body = operation.upstreamBody(inspection.request, { outputCap, user: pseudonymousUser(deps.digestKey, project, operation.endUser(request)), project, dataClass });
-    if (deps.digestKey) run.note({ contentDigest: promptDigest(deps.digestKey, operation.contents(inspection.request).map((field) => field.text)) });
+    if (deps.digestKey) run.note({ contentDigest: promptDigest(deps.digestKey, upstreamContents().map((field) => field.text)) });
 
     const streamed = operation.isStreamed(request);
     if (streamed && !operation.streaming) throw new PalisadeError(400, "invalid_request_error", "invalid_request", `${operation.name} cannot be streamed; send it without stream.`, { param: "stream" });

@@ -20,6 +20,8 @@ export interface InputInspection<TRequest> {
   readonly redactor: Redactor;
   /** Parts DLP cannot read (images, audio, files). */
   readonly uninspectable: number;
+  /** The content fields of the request as received (what was scanned), so later stages need not list them again. */
+  readonly receivedContents: readonly ContentField[];
 }
 
 const describeCounts = (counts: FindingCounts): string =>
@@ -75,7 +77,7 @@ export function inspectInput<TRequest>(operation: Operation<TRequest>, request: 
 
   const redactor = new Redactor();
   const counts = countByType(all);
-  const base = { request, counts, findingCount: all.length, redactions: 0, redactor, uninspectable };
+  const base = { request, counts, findingCount: all.length, redactions: 0, redactor, uninspectable, receivedContents: fields };
   if (all.length === 0) return { ...base, action: "allow", raisedTo: null };
   const action = project.dlp.input[declaredClass];
   if (action === "block") return { ...base, action, raisedTo: null };
