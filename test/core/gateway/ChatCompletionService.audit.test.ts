@@ -75,6 +75,18 @@ describe("ChatCompletionService: the api_call event of a served request", () => 
     expect(digest).not.toBe(createHash("sha256").update("what is the capital of France?\u0000").digest("hex"));
   });
 
+  it("digests the prompt as sent upstream: redacted, never the value it hid", async () => {
+    const h = await gatewayHarness();
+    const prompt = `charge the card ${CARD} please`;
+    await h.service.handle(h.request({ content: prompt }));
+    const sent = (h.provider.calls[0]?.body.messages as { content: string }[] | undefined)?.[0]?.content ?? "";
+    expect(sent).not.toContain(CARD);
+    expect(sent).toContain("[CREDIT_CARD_1]");
+    const digest = onlyEvent(h.audit.events, "api_call").contentDigest;
+    expect(digest).toBe(createHmac("sha256", DIGEST_KEY).update(sent).update("\u0000").digest("hex"));
+    expect(digest).not.toBe(createHmac("sha256", DIGEST_KEY).update(prompt).update("\u0000").digest("hex"));
+  });
+
   it("leaves the digest out when no digest key is configured", async () => {
     const h = await gatewayHarness({ digestKey: null });
     await h.service.handle(h.request());
