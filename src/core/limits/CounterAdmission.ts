@@ -153,9 +153,13 @@ export class CounterAdmission {
 }
 
 function needOf(delta: CounterDelta): CounterNeed {
-  const [field, amount] = Object.entries(delta.add)[0] ?? ["", 0];
   if (delta.limit === undefined) throw new RangeError(`counter ${delta.key} has no limit to lease against`);
-  return { key: delta.key, field, amount, limit: delta.limit, ...(delta.heldBy === undefined ? {} : { heldBy: delta.heldBy }) };
+  // Its first field, without an entries array per counter.
+  for (const field in delta.add) {
+    const amount = delta.add[field] ?? 0;
+    return delta.heldBy === undefined ? { key: delta.key, field, amount, limit: delta.limit } : { key: delta.key, field, amount, limit: delta.limit, heldBy: delta.heldBy };
+  }
+  return delta.heldBy === undefined ? { key: delta.key, field: "", amount: 0, limit: delta.limit } : { key: delta.key, field: "", amount: 0, limit: delta.limit, heldBy: delta.heldBy };
 }
 
 function deltaOf(need: CounterNeed, amount: number): CounterDelta {

@@ -1,6 +1,7 @@
 import { type ProjectPolicy } from "../policy/schema.js";
 import { usdToMicros } from "../pricing/priceUsage.js";
-import { FIELD, projectPeriodKey, projectScope, requestsKey, serviceAccountScope, tokensKey } from "./counterKeys.js";
+import { FIELD, type RollupPeriod, projectScope, requestsKey, serviceAccountScope, tokensKey } from "./counterKeys.js";
+import { periodKeysFor } from "./periodKeysFor.js";
 import { type ReserveInput } from "./ReserveInput.js";
 import { type CounterDelta } from "./UsageCounterStore.js";
 import { type Windows } from "./windows.js";
@@ -12,30 +13,29 @@ import { type Windows } from "./windows.js";
  */
 export function admissionDeltas(input: ReserveInput, windows: Windows, tokens: number, usdMicros: number, holdOwner: string): CounterDelta[] {
   const deltas: CounterDelta[] = [];
-  const scopes: [string, ProjectPolicy["limits"]][] = [[projectScope, input.project.limits]];
-  if (input.serviceAccount !== null) scopes.push([serviceAccountScope(input.serviceAccount.id), input.serviceAccount.limits]);
-  for (const [scope, limits] of scopes) {
-    if (limits.requestsPerMinute !== undefined) {
-      deltas.push({ key: requestsKey(windows.minute, scope), add: { [FIELD.requests]: 1 }, limit: { fields: [FIELD.requests], max: limits.requestsPerMinute } });
-    }
-    if (limits.tokensPerMinute !== undefined) {
-      deltas.push({
-        key: tokensKey(windows.minute, scope),
-        add: { [FIELD.reserved]: tokens },
-        limit: { fields: [FIELD.reserved, FIELD.settled], max: limits.tokensPerMinute },
-      });
-    }
-  }
+  scopeDeltas(deltas, windows, tokens, projectScope, input.project.limits);
+  if (input.serviceAccount !== null) scopeDeltas(deltas, windows, tokens, serviceAccountScope(input.serviceAccount.id), input.serviceAccount.limits);
   const budget = input.project.budget;
-  for (const [period, usd] of [["day", budget?.dailyUsd], ["month", budget?.monthlyUsd]] as const) {
-    if (usd === undefined) continue;
-    // Budget is held by this instance (owner and expiry): if it dies, what it held comes back.
-    deltas.push({
-      key: projectPeriodKey(period, windows),
-      add: { [FIELD.usdReserved]: usdMicros },
-      limit: { fields: [FIELD.usdReserved, FIELD.usd], max: usdToMicros(usd) },
-      heldBy: holdOwner,
-    });
-  }
+  if (budget?.dailyUsd !== undefined) deltas.push(budgetDelta("day", windows, budget.dailyUsd, usdMicros, holdOwner));
+  if (budget?.monthlyUsd !== undefined) deltas.push(budgetDelta("month", windows, budget.monthlyUsd, usdMicros, holdOwner));
   return deltas;
+}
+
+// Limit field lists are read, never changed: one of each for every request (no tuples or arrays per call).
+const REQUEST_FIELDS = [FIELD.requests];
+const TOKEN_FIELDS = [FIELD.reserved, FIELD.settled];
+const BUDGET_FIELDS = [FIELD.usdReserved, FIELD.usd];
+
+function scopeDeltas(deltas: CounterDelta[], windows: Windows, tokens: number, scope: string, limits: ProjectPolicy["limits"]): void {
+  if (limits.requestsPerMinute !== undefined) {
+    deltas.push({ key: requestsKey(windows.minute, scope), add: { [FIELD.requests]: 1 }, limit: { fields: REQUEST_FIELDS, max: limits.requestsPerMinute } });
+  }
+  if (limits.tokensPerMinute !== undefined) {
+    deltas.push({ key: tokensKey(windows.minute, scope), add: { [FIELD.reserved]: tokens }, limit: { fields: TOKEN_FIELDS, max: limits.tokensPerMinute } });
+  }
+}
+
+/** Budget is held by this instance (owner and expiry): if it dies, what it held comes back. */
+function budgetDelta(period: RollupPeriod, windows: Windows, usd: number, usdMicros: number, holdOwner: string): CounterDelta {
+  return { key: periodKeysFor(period, windows).project, add: { [FIELD.usdReserved]: usdMicros }, limit: { fields: BUDGET_FIELDS, max: usdToMicros(usd) }, heldBy: holdOwner };
 }
