@@ -181,18 +181,23 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
     }
   };
 
+  // The sessions held now (until each is let go and its receiver closed): what a stop waits for. An
+  // accept still waiting at the broker is not: the SDK does not end it on abort, the client's close
+  // does (and a session it gets after the stop is let go unread).
+  const holds = new Set<Promise<void>>();
   const sessionLoop = async (): Promise<void> => {
     while (!abort.signal.aborted) {
-      let receiver: ServiceBusSessionReceiver | undefined;
+      let receiver: ServiceBusSessionReceiver;
       try {
         receiver = await acceptNext();
-        await drainSession(receiver);
       } catch {
-        // No session available right now, or the broker went away: try again shortly.
+        // No session available within the try timeout, or the broker went away: try again shortly.
         if (!abort.signal.aborted) await pause(250);
-      } finally {
-        await receiver?.close().catch(() => undefined);
+        continue;
       }
+      const hold = drainSession(receiver).finally(() => receiver.close().catch(() => undefined));
+      holds.add(hold);
+      await hold.finally(() => holds.delete(hold));
     }
   };
 
@@ -219,8 +224,9 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
   return {
     async stop() {
       abort.abort();
+      const ending = sessions ? [...holds] : loops;
       // The SDK does not abort every pending operation at once; never let one hold a stop for long.
-      await Promise.race([Promise.allSettled(loops), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      await Promise.race([Promise.allSettled(ending), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     },
   };
 }
