@@ -41,6 +41,9 @@ export function streamSession(options: StreamSessionOptions): Promise<void> {
   return new Promise<void>((resolve) => {
     const waiting: Delivered[] = [];
     let invoking = false;
+    // The invocation running now, with its settlement: an end (a stop, say) waits for it, so the
+    // receiver is not closed under its completions (which would leave appended messages to redeliver).
+    let invocation: Promise<boolean> = Promise.resolve(true);
     let pumpScheduled = false;
     let batchWaitTimer: NodeJS.Timeout | undefined;
     let ended = false;
@@ -58,7 +61,7 @@ export function streamSession(options: StreamSessionOptions): Promise<void> {
       // Stop the credit first, then end the handlers of what was delivered but not invoked: those
       // messages stay locked to this receiver and go back to the queue when it closes.
       const closing = link.subscription?.close().catch(() => undefined) ?? Promise.resolve();
-      void closing.then(() => {
+      void Promise.all([closing, invocation]).then(() => {
         for (const delivered of waiting.splice(0)) delivered.release();
         resolve();
       });
@@ -84,7 +87,8 @@ export function streamSession(options: StreamSessionOptions): Promise<void> {
       batchWaitTimer = undefined;
       invoking = true;
       const batch = waiting.splice(0, maxBatchSize);
-      const succeeded = await options.invoke(batch.map((delivered) => delivered.message)).catch(() => false);
+      invocation = options.invoke(batch.map((delivered) => delivered.message)).catch(() => false);
+      const succeeded = await invocation;
       for (const delivered of batch) delivered.release();
       invoking = false;
       lastMessageAtInMs = Date.now();

@@ -125,7 +125,9 @@ describe("a Table outage longer than the broker's patience", () => {
     try {
       await send("poison", 1);
       expect(await eventually(async () => broker.queueDepth(`${QUEUE}/$DeadLetterQueue`) === 1, 20_000)).toBe(true);
-      expect(await queue.replay({ maxReplays: 1 })).toMatchObject({ replayed: 1, kept: 0 });
+      // One message: the replay stops after it (the trigger, which hands a redelivery over at once as
+      // Azure's does, can dead-letter it again before a replay still listening would stop).
+      expect(await queue.replay({ maxReplays: 1, maxMessages: 1 })).toMatchObject({ replayed: 1, kept: 0 });
       expect(await eventually(async () => broker.queueDepth(`${QUEUE}/$DeadLetterQueue`) === 1, 20_000)).toBe(true);
       expect(await queue.replay({ maxReplays: 1 })).toMatchObject({ replayed: 0, kept: 1 });
       expect(broker.queueDepth(`${QUEUE}/$DeadLetterQueue`)).toBe(1);

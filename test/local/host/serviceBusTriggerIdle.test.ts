@@ -274,6 +274,25 @@ describe("the local host's Service Bus trigger at rest", () => {
     }
   });
 
+  it("a stop during an invocation waits for it and its completions: nothing appended is left to redeliver", async () => {
+    let started = false;
+    const consumer = consume({
+      sessionIdleTimeoutInMs: 30_000,
+      handle: async () => {
+        started = true;
+        await sleep(300);
+      },
+    });
+    await publish("stopping", "s1");
+    await until(() => started);
+    await consumer.trigger.stop();
+    expect(consumer.handled).toEqual(["s1"]);
+    await consumer.client.close();
+    const receiver = await ready(sender).acceptSession(QUEUE, "stopping");
+    expect(await receiver.receiveMessages(10, { maxWaitTimeInMs: 300 })).toEqual([]);
+    await receiver.close();
+  });
+
   it("survives its connection being cut while it holds a session and while it waits for one, and consumes again once the broker is back", async () => {
     const consumer = consume({ sessionIdleTimeoutInMs: 5_000 });
     try {
