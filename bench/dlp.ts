@@ -195,6 +195,8 @@ export async function runDlpBench(options: { quick: boolean }): Promise<Record<s
     streamCpuMbPerSecondDense4Scan16: streamDense4Scan16.mbPerCpuSecond,
     streamHoldBackMeanCharsProse4Scan16: streamProse4Scan16.meanHoldBack,
     streamHoldBackMeanCharsDense4Scan16: streamDense4Scan16.meanHoldBack,
+    streamHoldBackMaxCharsProse4Scan16: streamProse4Scan16.maxHoldBack,
+    streamHoldBackMaxCharsDense4Scan16: streamDense4Scan16.maxHoldBack,
   };
   const quality = measureQuality(corpus);
   const total = { truePositives: 0, falsePositives: 0, falseNegatives: 0 };
