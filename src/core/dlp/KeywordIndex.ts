@@ -1,5 +1,3 @@
-const NONE: readonly number[] = Object.freeze([]);
-
 interface Entry {
   readonly keyword: string;
   readonly list: number;
@@ -46,11 +44,8 @@ export class KeywordIndex {
   }
 
   /** Start positions of the keywords of each list, ascending, each position once per list. */
-  find(text: string): readonly (readonly number[])[] {
-    // Lists without a hit share one empty array: most texts hit few lists, and making an array per list
-    // (with Array.from) was a quarter of the scan of a short text, such as a streamed step.
-    const found: (readonly number[])[] = [];
-    for (let list = 0; list < this.#lists; list += 1) found.push(NONE);
+  find(text: string): number[][] {
+    const found: number[][] = Array.from({ length: this.#lists }, () => []);
     const slot = this.#slot;
     const third = this.#third;
     const last = text.length - 1;
@@ -67,9 +62,8 @@ export class KeywordIndex {
       if (next < 128 && ((third[index * 4 + (next >> 5)] ?? 0) & (1 << (next & 31))) === 0) continue;
       for (const entry of this.#entries[index] ?? []) {
         if (!text.startsWith(entry.keyword, at)) continue;
-        let positions = found[entry.list] ?? NONE;
-        if (positions === NONE) found[entry.list] = positions = [at];
-        else if (positions[positions.length - 1] !== at) (positions as number[]).push(at);
+        const positions = found[entry.list] ?? [];
+        if (positions[positions.length - 1] !== at) positions.push(at);
       }
     }
     return found;
