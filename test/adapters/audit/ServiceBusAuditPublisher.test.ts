@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServiceBusEmulator, type RunningServiceBusEmulator } from "../../../local/servicebus/index.js";
 import { coalesceAmqpWrites } from "../../../src/adapters/servicebus/coalesceAmqpWrites.js";
 import { ServiceBusAuditPublisher } from "../../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
-import { type AuditEvent } from "../../../src/core/audit/AuditEvent.js";
 import { AuditAppender } from "../../../src/core/audit/AuditAppender.js";
 import { ManualClock } from "../../../src/core/clock.js";
 import { silentLogger } from "../../../src/core/logger.js";
