@@ -62,11 +62,14 @@ function packedMessage(events: readonly EncodedEvent[]): ServiceBusMessage {
   };
 }
 
+/** Service Bus Standard's largest message (256 KB): a Premium namespace allows more, no event needs it. */
+const MAX_MESSAGE_BYTES = 262_144;
 /**
- * Service Bus Standard's largest message (256 KB). A Premium namespace allows more, but a packed
- * message never needs it (a thousand events), and a body this size stays one slice of the consumer's work.
+ * A packed message is closed at 64 KB: Standard bills each 64 KB of a message as one operation, so a
+ * larger one would save no money, and some 60 events per message already cut the queue's work sixtyfold.
+ * (A single event larger than this still goes, alone, up to the message limit.)
  */
-const MAX_PACKED_MESSAGE_BYTES = 262_144;
+const MAX_PACKED_MESSAGE_BYTES = 65_536;
 /** Headroom over a message's body for its id, session, content type and subject (at most ~200 bytes) and its AMQP encoding (a few dozen). */
 const ENCODING_MARGIN_BYTES = 1_024;
 
@@ -91,8 +94,8 @@ interface Outgoing {
  * Concurrent publishes to one chain are coalesced (group commit): up to `sendsInFlight` sends run
  * at once per chain (so a request rarely waits for another's acknowledgement), and events that arrive
  * while they are all busy queue; the next send takes them all. The events a send carries go PACKED:
- * one message per chain for as many as fit in one message (`toPackedAuditMessage`, split at the size
- * limit), so the queue holds, delivers and settles one message where it held one per event; a lone
+ * one message per chain for as many as fit in 64 KB (`toPackedAuditMessage`; more go in further
+ * messages), so the queue holds, delivers and settles one message where it held one per event; a lone
  * event goes as a one-event message, as before packing. Sends on one link reach the broker in the order
  * they were made, so a chain's events keep their publish order. A message never mixes chains: each
  * message has one session.
@@ -147,17 +150,21 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
     if (lane.sending === 0 && lane.queue.length === 0) this.lanes.delete(chain);
   }
 
-  /** The largest body a message may have here (before the first batch tells the link's limit: Standard's; the batch's exact check has the last word). */
-  private messageLimit(): number {
-    return Math.min(this.maxMessageBytes ?? MAX_PACKED_MESSAGE_BYTES, MAX_PACKED_MESSAGE_BYTES) - ENCODING_MARGIN_BYTES;
+  /**
+   * The largest body a message may have here, and the size at which a packed message is closed (before
+   * the first batch tells the link's limit: Standard's; the batch's exact check has the last word).
+   */
+  private limits(): { readonly message: number; readonly packed: number } {
+    const link = Math.min(this.maxMessageBytes ?? MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
+    return { message: link - ENCODING_MARGIN_BYTES, packed: Math.min(link, MAX_PACKED_MESSAGE_BYTES) - ENCODING_MARGIN_BYTES };
   }
 
   /**
    * The callers' events as messages: per chain, in order, as many events per message as fit under
-   * `limit`. A caller with an event too large for any message is failed and
-   * none of its events is sent.
+   * `limits.packed` (an event larger than that goes alone). A caller with an event too large for any
+   * message (`limits.message`) is failed and none of its events is sent.
    */
-  private pack(callers: readonly QueuedPublish[], limit: number, fail: (caller: QueuedPublish, error: unknown) => void): Outgoing[] {
+  private pack(callers: readonly QueuedPublish[], limits: { readonly message: number; readonly packed: number }, fail: (caller: QueuedPublish, error: unknown) => void): Outgoing[] {
     const outgoing: Outgoing[] = [];
     const open = new Map<string, { events: EncodedEvent[]; callers: Map<QueuedPublish, number>; bytes: number }>();
     const close = (chain: string): void => {
@@ -167,14 +174,14 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
       outgoing.push({ message: packedMessage(pack.events), callers: pack.callers });
     };
     for (const caller of callers) {
-      const tooLarge = caller.events.find((encoded) => encoded.bytes > limit);
+      const tooLarge = caller.events.find((encoded) => encoded.bytes > limits.message);
       if (tooLarge !== undefined) {
         fail(caller, new RangeError(`Audit event ${tooLarge.event.eventId} is too large for one Service Bus message`));
         continue;
       }
       for (const encoded of caller.events) {
         let pack = open.get(encoded.chain);
-        if (pack !== undefined && packedAuditBodyBytes(pack.bytes + encoded.bytes, pack.events.length + 1) > limit) {
+        if (pack !== undefined && packedAuditBodyBytes(pack.bytes + encoded.bytes, pack.events.length + 1) > limits.packed) {
           close(encoded.chain);
           pack = undefined;
         }
@@ -208,7 +215,7 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
     const sent = (outgoing: Outgoing): void => {
       for (const [caller, count] of outgoing.callers) unsent.set(caller, (unsent.get(caller) ?? 0) - count);
     };
-    const outgoing = this.pack(callers, this.messageLimit(), fail);
+    const outgoing = this.pack(callers, this.limits(), fail);
     const [only] = outgoing;
     if (outgoing.length === 1 && only !== undefined && this.maxMessageBytes !== undefined) {
       // One message, sized to fit: sent as itself. A batch of one encodes it, an empty batch envelope
