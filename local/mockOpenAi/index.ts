@@ -1,10 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import { annotateResponse, contentFilterIn, sendPromptFiltered } from "./contentFilter.js";
+import { type MockIdentity, answerChatCompletion, promptOf } from "./chatCompletions.js";
 import { mockEmbeddings, embeddingTextsOf } from "./embeddings.js";
 import { type MockFault, directivesIn } from "./faults.js";
+import { readBody, sendError, sleep } from "./mockHttp.js";
 import { StoredResponses, planMockResponse, responseEvents, responseObject, responsesTextsOf } from "./responses.js";
-import { scriptedAnswerIn, scriptedDeltas, scriptedFinishReason, scriptedMessage } from "./toolCalls.js";
 import { listenOn } from "../listenOn.js";
 
 export type { MockFault } from "./faults.js";
@@ -41,44 +40,6 @@ export interface RunningMockOpenAi {
   storedResponseIds(): readonly string[];
   stop(): Promise<void>;
 }
-
-interface MessageLike {
-  readonly role?: unknown;
-  readonly content?: unknown;
-}
-
-function textOf(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((part: unknown) => (typeof part === "object" && part !== null && "text" in part && typeof part.text === "string" ? part.text : ""))
-      .join(" ");
-  }
-  return "";
-}
-
-/** A rough, deterministic token count: good enough for usage figures from a mock. */
-const roughTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4));
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function sendError(response: ServerResponse, status: number, message: string, retryAfterSeconds?: number, code?: string): void {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (retryAfterSeconds !== undefined) {
-    headers["retry-after"] = String(retryAfterSeconds);
-    headers["retry-after-ms"] = String(Math.round(retryAfterSeconds * 1000));
-  }
-  // The mock never wants the SDK to retry on its own: the gateway decides.
-  headers["x-should-retry"] = "false";
-  response.writeHead(status, headers);
-  response.end(JSON.stringify({ error: { message, type: status === 429 ? "rate_limit_error" : "api_error", code: code ?? String(status), param: null } }));
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * An OpenAI-compatible upstream for local runs and tests: Azure routes
@@ -124,126 +85,57 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
     }
   };
 
-  const handleCompletion = async (request: IncomingMessage, response: ServerResponse, path: string, deployment: string | null): Promise<void> => {
+  /** The body, recorded; null when it was not JSON (answered 400). */
+  const receive = async (request: IncomingMessage, response: ServerResponse, path: string, deployment: string | null): Promise<Record<string, unknown> | null> => {
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(await readBody(request)) as Record<string, unknown>;
     } catch {
       sendError(response, 400, "body is not JSON");
-      return;
+      return null;
     }
     const headers: Record<string, string> = {};
     for (const [key, value] of Object.entries(request.headers)) if (typeof value === "string") headers[key] = value;
     recorded.push({ path, deployment, headers, body, receivedAtInMs: Date.now() });
     if (recorded.length > maxRecorded) recorded.shift();
+    return body;
+  };
 
-    const messages = Array.isArray(body.messages) ? (body.messages as MessageLike[]) : [];
-    const prompt = messages.map((message) => textOf(message.content)).join("\n");
-    const directives = directivesIn(prompt);
-    const activeFault = directives.fault ?? takeFault();
-
-    if (activeFault?.latencyInMs) await sleep(activeFault.latencyInMs);
-    if (activeFault?.drop) {
+  /** Applies the request's fault (its prompt directive, else the endpoint's); "answered" when the fault was the answer. */
+  const applyFault = async (request: IncomingMessage, response: ServerResponse, fault: MockFault | null): Promise<"answered" | "go-on"> => {
+    if (fault?.latencyInMs) await sleep(fault.latencyInMs);
+    if (fault?.drop) {
       request.socket.destroy();
-      return;
+      return "answered";
     }
-    if (activeFault?.status && activeFault.status >= 400) {
-      sendError(response, activeFault.status, `injected fault ${activeFault.status}`, activeFault.retryAfterSeconds, activeFault.errorCode);
-      return;
+    if (fault?.status && fault.status >= 400) {
+      sendError(response, fault.status, `injected fault ${fault.status}`, fault.retryAfterSeconds, fault.errorCode);
+      return "answered";
     }
+    return "go-on";
+  };
 
-    const filter = contentFilterIn(prompt);
-    if (filter?.refusePrompt) return sendPromptFiltered(response, filter.refusePrompt);
-    if (filter?.annotate) annotateResponse(response, filter);
+  const identity: MockIdentity = { name, region, chunkDelayInMs };
 
-    const lastUser = [...messages].reverse().find((message) => message.role === "user");
-    const reply = directives.echo ? textOf(lastUser?.content) : `This is a mock completion from ${name} (${region}).`;
-    const model = typeof body.model === "string" ? body.model : (deployment ?? "mock-model");
-    const id = `chatcmpl-${randomUUID()}`;
-    const created = Math.floor(Date.now() / 1000);
-    const usage = { prompt_tokens: roughTokens(prompt), completion_tokens: roughTokens(reply), total_tokens: roughTokens(prompt) + roughTokens(reply), prompt_tokens_details: { cached_tokens: 0 } };
-    const served = { "x-mock-endpoint": name, "x-mock-region": region };
-
-    const scripted = scriptedAnswerIn(prompt);
-    if (scripted && body.stream === true) {
-      response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...served });
-      const send = (payload: unknown): void => void response.write(`data: ${JSON.stringify(payload)}\n\n`);
-      for (const delta of scriptedDeltas(scripted)) {
-        if (chunkDelayInMs > 0) await sleep(chunkDelayInMs);
-        send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: null }] });
-      }
-      send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: {}, finish_reason: scriptedFinishReason(scripted) }] });
-      const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
-      if (streamOptions?.include_usage) send({ id, object: "chat.completion.chunk", created, model, choices: [], usage });
-      response.end("data: [DONE]\n\n");
-      return;
-    }
-    if (scripted) {
-      response.writeHead(200, { "content-type": "application/json", ...served });
-      response.end(JSON.stringify({ id, object: "chat.completion", created, model, choices: [{ index: 0, message: scriptedMessage(scripted), finish_reason: scriptedFinishReason(scripted), logprobs: null }], usage }));
-      return;
-    }
-
-    if (body.stream === true) {
-      response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...served });
-      const send = (payload: unknown): void => void response.write(`data: ${JSON.stringify(payload)}\n\n`);
-      const words = reply.match(/\S+\s*/g) ?? [reply];
-      send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
-      for (const [index, word] of words.entries()) {
-        if (activeFault?.truncateAfterChunks !== undefined && index >= activeFault.truncateAfterChunks) {
-          response.socket?.destroy();
-          return;
-        }
-        if (chunkDelayInMs > 0) await sleep(chunkDelayInMs);
-        send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: { content: word }, finish_reason: null }] });
-      }
-      send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
-      const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
-      if (streamOptions?.include_usage) send({ id, object: "chat.completion.chunk", created, model, choices: [], usage });
-      response.end("data: [DONE]\n\n");
-      return;
-    }
-    response.writeHead(200, { "content-type": "application/json", ...served });
-    response.end(
-      JSON.stringify({
-        id,
-        object: "chat.completion",
-        created,
-        model,
-        choices: [{ index: 0, message: { role: "assistant", content: reply, refusal: null }, finish_reason: "stop", logprobs: null }],
-        usage,
-      }),
-    );
+  const handleCompletion = async (request: IncomingMessage, response: ServerResponse, path: string, deployment: string | null): Promise<void> => {
+    const body = await receive(request, response, path, deployment);
+    if (body === null) return;
+    const directives = directivesIn(promptOf(body));
+    const fault = directives.fault ?? takeFault();
+    if ((await applyFault(request, response, fault)) === "answered") return;
+    await answerChatCompletion(response, { body, deployment, echo: directives.echo, fault }, identity);
   };
 
   const storedResponses = new StoredResponses(maxRecorded);
 
   /** Embeddings and the Responses API: same recording and faults as chat, answers from their own modules. */
   const handleOperation = async (request: IncomingMessage, response: ServerResponse, path: string, deployment: string | null, operation: "embeddings" | "responses"): Promise<void> => {
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(await readBody(request)) as Record<string, unknown>;
-    } catch {
-      sendError(response, 400, "body is not JSON");
-      return;
-    }
-    const headers: Record<string, string> = {};
-    for (const [key, value] of Object.entries(request.headers)) if (typeof value === "string") headers[key] = value;
-    recorded.push({ path, deployment, headers, body, receivedAtInMs: Date.now() });
-    if (recorded.length > maxRecorded) recorded.shift();
-
+    const body = await receive(request, response, path, deployment);
+    if (body === null) return;
     const texts = operation === "embeddings" ? embeddingTextsOf(body.input) : responsesTextsOf(body).all;
     const directives = directivesIn(texts.join("\n"));
     const activeFault = directives.fault ?? takeFault();
-    if (activeFault?.latencyInMs) await sleep(activeFault.latencyInMs);
-    if (activeFault?.drop) {
-      request.socket.destroy();
-      return;
-    }
-    if (activeFault?.status && activeFault.status >= 400) {
-      sendError(response, activeFault.status, `injected fault ${activeFault.status}`, activeFault.retryAfterSeconds);
-      return;
-    }
+    if ((await applyFault(request, response, activeFault)) === "answered") return;
     const model = typeof body.model === "string" ? body.model : (deployment ?? "mock-model");
     const served = { "x-mock-endpoint": name, "x-mock-region": region };
 

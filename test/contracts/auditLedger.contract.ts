@@ -52,6 +52,9 @@ export function describeAuditLedgerContract(label: string, factory: () => Promis
       expect(all.map((e) => e.rowKey)).toEqual(["000000000000", "000000000001", "000000000002", "000000000003", "000000000004"]);
       expect(all).toEqual([...first, ...second]);
       expect(await collect(ledger.listEntries("c1", { fromSequence: 1, toSequence: 3 }))).toEqual(first.slice(1, 3));
+      // A small page (the checkpointer's) reads the same rows, across page boundaries.
+      expect(await collect(ledger.listEntries("c1", { pageSize: 2 }))).toEqual(all);
+      expect(await collect(ledger.listEntries("c1", { fromSequence: 1, pageSize: 1 }))).toEqual(all.slice(1));
       const found = await ledger.findAppended("c1", [first[1]!.eventId, "missing", second[1]!.eventId]);
       expect([...found.entries()].sort()).toEqual([[first[1]!.eventId, 1], [second[1]!.eventId, 4]].sort());
       await cleanup?.();

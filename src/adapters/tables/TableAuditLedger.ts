@@ -163,7 +163,7 @@ export class TableAuditLedger implements AuditLedger {
     const filter = odata`PartitionKey eq ${chainId} and RowKey ge ${from} and RowKey lt ${to}`;
     const pages = this.table
       .listEntities<Record<string, unknown>>({ queryOptions: { filter }, abortSignal: options.abortSignal })
-      .byPage({ maxPageSize: PAGE_SIZE });
+      .byPage({ maxPageSize: Math.min(PAGE_SIZE, Math.max(1, options.pageSize ?? PAGE_SIZE)) });
     for await (const page of pages) {
       for (const row of page) yield fromEntryEntity(row);
     }

@@ -22,6 +22,8 @@ export interface ListEntriesOptions extends LedgerOptions {
   readonly fromSequence?: number;
   /** Last sequence number (exclusive), default: everything stored. */
   readonly toSequence?: number;
+  /** Rows per round trip (default: the store's largest page); a smaller page keeps each page's decoding short. */
+  readonly pageSize?: number;
 }
 
 export interface CommitBatch {

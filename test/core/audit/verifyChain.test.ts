@@ -34,6 +34,26 @@ describe("verifyChain", () => {
     expect(await run([], null)).toMatchObject({ intact: true, entriesChecked: 0 });
   });
 
+  it("lets the event loop turn every yieldEvery entries, and not at all without it", async () => {
+    const { entries, head } = chain(500);
+    const turnsDuring = async (yieldEvery?: number): Promise<number> => {
+      let turns = 0;
+      let ticking = true;
+      const tick = (): void => {
+        if (!ticking) return;
+        turns += 1;
+        setImmediate(tick);
+      };
+      setImmediate(tick);
+      const result = await verifyChain({ chainId: "a", head, entries: iterate(entries), checkpoints: [], signatureVerifier: verifier, ...(yieldEvery === undefined ? {} : { yieldEvery }) });
+      ticking = false;
+      expect(result).toMatchObject({ intact: true, entriesChecked: 500 });
+      return turns;
+    };
+    expect(await turnsDuring()).toBe(0);
+    expect(await turnsDuring(100)).toBeGreaterThanOrEqual(4);
+  });
+
   it("refuses bytes that are valid JSON but not canonical, even with a matching hash", async () => {
     const { entries, head } = chain(3);
     const e = entries[1]!;
