@@ -6,6 +6,7 @@ import { coalesceAmqpWrites } from "../../../src/adapters/servicebus/coalesceAmq
 import { ServiceBusAuditPublisher, toAuditMessage, toPackedAuditMessage } from "../../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
 import { type AuditEvent } from "../../../src/core/audit/AuditEvent.js";
 import { AuditAppender } from "../../../src/core/audit/AuditAppender.js";
+import { drainOutbox } from "../../../src/core/audit/OutboxAuditPublisher.js";
 import { PACKED_AUDIT_FORMAT, packedAuditBody } from "../../../src/core/audit/auditMessageBody.js";
 import { parseEntryBody } from "../../../src/core/audit/ChainEntry.js";
 import { silentLogger } from "../../../src/core/logger.js";
@@ -13,6 +14,7 @@ import { appendAuditEventsOptions, handleAuditMessages } from "../../../src/func
 import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
 import { InMemoryAuditDeadLetters } from "../../fakes/InMemoryAuditDeadLetters.js";
 import { InMemoryAuditLedger } from "../../fakes/InMemoryAuditLedger.js";
+import { InMemoryAuditOutbox } from "../../fakes/InMemoryAuditOutbox.js";
 import { eventually } from "../../support/drive.js";
 import { eventsIn } from "../../support/auditQueueMessages.js";
 
@@ -22,7 +24,7 @@ import { eventsIn } from "../../support/auditQueueMessages.js";
  * -> appendAuditEvents -> the chain. One queue per test, so the broker's counts are the test's own.
  */
 
-const QUEUES = ["packed", "mixed", "invalid", "large"];
+const QUEUES = ["packed", "mixed", "invalid", "large", "outbox"];
 let broker: RunningServiceBusEmulator;
 let client: ServiceBusClient;
 const escaped: unknown[] = [];
@@ -163,5 +165,29 @@ describe("packed audit messages on the Service Bus emulator", () => {
     expect(received.map((event) => event.eventId)).toEqual(events.map((event) => event.eventId));
     expect(messages).toBeGreaterThanOrEqual(13);
     expect(messages).toBeLessThan(20);
+  });
+
+  it("the outbox drained through the publisher goes packed; drained twice (a crash before the delete), every event is appended once", async () => {
+    const events = Array.from({ length: 30 }, (_, i) => makeAuditEvent({ project: "chain-outbox" }, i));
+    const outbox = new InMemoryAuditOutbox();
+    await outbox.put(events);
+    const publisher = new ServiceBusAuditPublisher(client.createSender("outbox"));
+    const before = { ...operations() };
+    // A crash between publish and delete: the same events are published again by the next drain.
+    const kept = Object.assign(Object.create(outbox) as InMemoryAuditOutbox, { delete: async () => undefined });
+    expect(await drainOutbox({ outbox: kept, publisher, logger: silentLogger }, { batchSize: 50 })).toEqual({ republished: 30, failed: 0 });
+    expect(await drainOutbox({ outbox, publisher, logger: silentLogger }, { batchSize: 50 })).toEqual({ republished: 30, failed: 0 });
+    await publisher.close();
+    expect(outbox.events.size).toBe(0);
+    const { ledger, deadLetters, trigger } = consume("outbox");
+    try {
+      expect(await eventually(async () => (await ledger.getHead("chain-outbox"))?.size === 30 && broker.queueDepth("outbox") === 0, 20_000)).toBe(true);
+    } finally {
+      await trigger.stop();
+    }
+    // Two drains of 30 events: two packed messages (the emulator has no duplicate detection), 60 events, 30 appended.
+    expect(delta(before, "receive")).toBe(2);
+    expect(await chainEventIds(ledger, "chain-outbox")).toEqual(events.map((event) => event.eventId));
+    expect(deadLetters.letters.size).toBe(0);
   });
 });
