@@ -148,15 +148,17 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
       // 3 s run right after a 2 s warm-up read up to 2x the warm figure.
       const warmUp = await closedLoop(httpTarget, 16, options.quick ? 4 : 8);
       servedHttpOnly += warmUp.requests + warmUp.failures;
-      const perRequestAt = async (rate: number, runSeconds = seconds): Promise<{ cpu: number; messages: number }> => {
+      const perRequestAt = async (rate: number, runSeconds = seconds) => {
         const queuedBefore = (await statsOf(statsUrl)).auditQueueDepth;
+        await readLoopDiagnostics(httpOnly.ready.diagnosticsUrl);
         const before = sampleProcess(httpOnly.ready.pid);
         const run = await fixedRate(httpTarget, rate, runSeconds);
         const after = sampleProcess(httpOnly.ready.pid);
+        const loop = await readLoopDiagnostics(httpOnly.ready.diagnosticsUrl);
         const queuedAfter = (await statsOf(statsUrl)).auditQueueDepth;
         const served = Math.max(1, run.requests + run.failures);
         servedHttpOnly += run.requests + run.failures;
-        return { cpu: (after.cpuMicros - before.cpuMicros) / served, messages: (queuedAfter - queuedBefore) / served };
+        return { cpu: (after.cpuMicros - before.cpuMicros) / served, messages: (queuedAfter - queuedBefore) / served, loop };
       };
       const first = await perRequestAt(200, options.quick ? 2 : 5);
       const at200 = await perRequestAt(200);
@@ -166,6 +168,24 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
       results["split.httpCpuMicrosPerRequestAt500"] = round(at500.cpu, 0);
       results["split.httpCpuMicrosPerRequestFirstRun"] = round(first.cpu, 0);
       results["split.messagesPerRequest"] = round(at200.messages, 2);
+      // The same instance's loop without the audit append and the timers: set beside rate200.loopDelay*
+      // (the deployed instance), it says whether the stalls come with the append (issue 22).
+      if (at200.loop) {
+        results["split.loopDelayP99Ms"] = at200.loop.loopDelayP99Ms;
+        results["split.loopDelayMaxMs"] = at200.loop.loopDelayMaxMs;
+        results["split.gcMaxMs"] = at200.loop.gcMaxMs;
+        const turns = at200.loop.cpuStretches;
+        if (turns) {
+          results["split.lateTurnsOver10Ms"] = turns.lateTurnsOver10Ms;
+          results["split.busyTurnsOver10Ms"] = turns.busyTurnsOver10Ms;
+          results["split.preemptedTurnsOver10Ms"] = turns.preemptedTurnsOver10Ms;
+          results["split.busyTurnMaxMs"] = turns.busyMaxMs;
+        }
+        for (const [stage, timing] of Object.entries(at200.loop.stages ?? {})) {
+          results[`split.stage.${stage}.p50Ms`] = timing.p50Ms;
+          results[`split.stage.${stage}.p99Ms`] = timing.p99Ms;
+        }
+      }
       await stopChild(httpOnly.child);
     }
 
@@ -186,11 +206,13 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
     if (servedHttpOnly > 0) results["split.eventsPerRequest"] = round(drainedEvents / servedHttpOnly, 2);
     results["split.appendMicrosPerEvent"] = allDrained && drainedEvents > 0 ? round((drainEnd.cpuMicros - drainStart.cpuMicros) / drainedEvents, 0) : Number.NaN;
     results["split.appendEventsPerSecond"] = allDrained ? round(drainedEvents / drainSeconds, 0) : Number.NaN;
-    if (split)
+    if (split) {
       log(
         `deployed bench: HTTP path ${results["split.httpCpuMicrosPerRequest"]} µs/request at 200 req/s (first run after the warm-up ${results["split.httpCpuMicrosPerRequestFirstRun"]}), ${results["split.httpCpuMicrosPerRequestAt500"]} at 500, ` +
-          `${results["split.eventsPerRequest"]} events and ${results["split.messagesPerRequest"]} queue messages/request; drained ${drainedEvents} events (${toDrain} messages) at ${results["split.appendMicrosPerEvent"]} µs CPU each`,
+          `${results["split.eventsPerRequest"]} events and ${results["split.messagesPerRequest"]} queue messages/request` +
+          ` (loop delay p99 ${results["split.loopDelayP99Ms"]} max ${results["split.loopDelayMaxMs"]} ms, GC max ${results["split.gcMaxMs"]} ms, without the append and timers); drained ${drainedEvents} events (${toDrain} messages) at ${results["split.appendMicrosPerEvent"]} µs CPU each`,
       );
+    }
 
     const target: LoadTarget = { url: `${instance.ready.url}/v1/chat/completions`, headers: { "content-type": "application/json", authorization: `Bearer ${instance.ready.apiKey}` }, body: REQUEST_BODY };
     await closedLoop(target, 16, options.quick ? 2 : 5);
@@ -217,7 +239,10 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
       const threadsBefore = sampleThreads(pid);
       const before = sampleProcess(pid);
       const stackBefore = sampleProcess(stackPid);
+      const windowStartUs = process.hrtime.bigint() / 1_000n;
       const viaGateway = await scenario.run(target);
+      // On the machine's monotonic clock, as a V8 CPU profile's timestamps: `profileStretches.js --window=`.
+      log(`deployed bench: ${scenario.name} ran in the window ${windowStartUs}-${process.hrtime.bigint() / 1_000n} (monotonic µs)`);
       const loop = await readLoopDiagnostics(instance.ready.diagnosticsUrl);
       const stackLoop = await readLoopDiagnostics(stack.ready.diagnosticsUrl);
       // The appends of this scenario's events are part of its cost: wait for the queue to drain.
@@ -250,6 +275,18 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
         results[`${prefix}.gcMsPerRequest`] = round(loop.gcMs / Math.max(1, served), 4);
         results[`${prefix}.gcMajorCount`] = loop.gcMajorCount;
         results[`${prefix}.gcMaxMs`] = loop.gcMaxMs;
+        const turns = loop.cpuStretches;
+        if (turns) {
+          results[`${prefix}.lateTurnsOver10Ms`] = turns.lateTurnsOver10Ms;
+          results[`${prefix}.busyTurnsOver10Ms`] = turns.busyTurnsOver10Ms;
+          results[`${prefix}.preemptedTurnsOver10Ms`] = turns.preemptedTurnsOver10Ms;
+          results[`${prefix}.busyTurnMaxMs`] = turns.busyMaxMs;
+          log(
+            `deployed bench: ${prefix}: the instance's loop late ≥ 10 ms ${turns.lateTurnsOver10Ms} times: ${turns.busyTurnsOver10Ms} running its own work (max ${turns.busyMaxMs} ms of CPU), ` +
+              `${turns.preemptedTurnsOver10Ms} mostly without a core; the longest (monotonic µs, for profileStretches --window=): ` +
+              turns.longest.map((turn) => `${turn.fromUs}-${turn.toUs} ${turn.cpuMs} ms`).join(", "),
+          );
+        }
       }
       // The stack's own loop and GC during the load: a round trip waits behind them.
       if (stackLoop) {

@@ -5,6 +5,7 @@ import { loadFunctionDefinitions } from "../../local/loadFunctionDefinitions.js"
 import { type BenchChildReady, serveUntilStopped } from "./benchChild.js";
 import { serveLoopDiagnostics } from "./loopDiagnostics.js";
 import { timeStages } from "./stageTimings.js";
+import { watchCpuStretches } from "./cpuStretches.js";
 
 /**
  * The gateway alone in its own process, for the benchmark: the local Functions host serving the
@@ -33,10 +34,13 @@ async function main(): Promise<void> {
   const log = hostLog ? (line: string) => appendFileSync(hostLog, `${line}\n`) : () => undefined;
   const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), log, runTimers: deployed, runServiceBusTriggers: deployed });
 
-  const diagnostics = await serveLoopDiagnostics((own) => (stages ? { ...own, stages: stages.read() } : own));
+  // With the stage timings, the loop's late turns told apart: our own CPU or a machine with no core for us.
+  const stretches = stages ? watchCpuStretches() : null;
+  const diagnostics = await serveLoopDiagnostics((own) => (stages ? { ...own, stages: stages.read(), ...(stretches ? { cpuStretches: stretches.read() } : {}) } : own));
 
   serveUntilStopped({ url: host.url, pid: process.pid, apiKey, diagnosticsUrl: diagnostics.url }, async () => {
     diagnostics.close();
+    stretches?.close();
     await host.stop().catch(() => undefined);
     await services.close();
   });

@@ -36,6 +36,8 @@ export function acceptTransfer(queue: QueueEntity, context: EventContext, tally:
       return;
     }
   }
-  for (const message of incoming) queue.enqueue(message);
+  // The disposition first: enqueueing hands the messages to a waiting consumer at once, and the
+  // sender, which awaits this answer, should not wait behind those transfers (they leave in one turn).
   delivery.update(true, amqpMessage.accepted().described());
+  for (const message of incoming) queue.enqueue(message);
 }

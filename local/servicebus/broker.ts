@@ -39,6 +39,8 @@ export interface BrokerOptions {
 
 const MAX_MESSAGE_SIZE = 262_144;
 const SWEEP_INTERVAL_IN_MS = 100;
+/** How long a refused attach's detach (and the connection's writes after it) waits: the client reads the attach first. */
+const REFUSAL_DETACH_DELAY_IN_MS = 20;
 const MANAGEMENT_SUFFIX = "/$management";
 
 export class Broker {
@@ -168,7 +170,9 @@ export class Broker {
    */
   private refuse(link: Sender | Receiver, condition: string, description: string): void {
     const socket = (link.connection as unknown as { socket?: Socket }).socket;
-    if (socket) this.writers.get(socket)?.writeSeparatelyThisTurn();
+    // The attach leaves alone and the detach after a pause: two writes are not two reads, and with
+    // Nagle off (coalesceSocketWrites) both could reach the client in one.
+    if (socket) this.writers.get(socket)?.holdAfterNextWrite(REFUSAL_DETACH_DELAY_IN_MS);
     link.close({ condition, description });
   }
 

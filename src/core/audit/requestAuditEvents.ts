@@ -1,5 +1,7 @@
 import { type AuditActor, type AuditEvent, type AuditEventType } from "./AuditEvent.js";
 import { type AuditEventFactory, type AuditEventFields } from "./AuditEventFactory.js";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 import { type DataClass, type EndpointPolicy } from "../policy/schema.js";
 
 /**
@@ -139,19 +141,19 @@ export class RequestAuditEvents {
     });
   }
 
+  /** `fields` is a literal of the caller's, handed over: the event is built on it, not on a copy. */
   private create(context: RequestAuditContext, fields: Omit<AuditEventFields, "actor" | "project">): AuditEvent {
-    const base: AuditEventFields = {
-      ...fields,
-      project: context.project,
-      environment: context.environment,
-      actor: context.actor,
-      model: context.model,
-      deployment: context.deployment,
-      classification: context.classification,
-      requestId: context.requestId,
-      traceId: context.traceId,
-    };
-    return this.factory.create(context.subject === undefined ? base : { ...base, subject: context.subject });
+    const event = fields as Mutable<AuditEventFields>;
+    event.project = context.project;
+    event.environment = context.environment;
+    event.actor = context.actor;
+    event.model = context.model;
+    event.deployment = context.deployment;
+    event.classification = context.classification;
+    event.requestId = context.requestId;
+    event.traceId = context.traceId;
+    if (context.subject !== undefined) event.subject = context.subject;
+    return this.factory.stamp(event);
   }
 }
 

@@ -36,7 +36,11 @@ export type RollupPeriod = "day" | "month";
  * Keeps letters, digits and `._:=-`; everything else becomes `~XX` (UTF-8 hex), so a key never
  * holds the characters Table Storage forbids (`/ \ # ?`, controls) nor `%` or `|`.
  */
+const SAFE_KEY_PART = /^[A-Za-z0-9._:=-]*$/;
+
 export function escapeKeyPart(value: string): string {
+  // Ids and model names are nearly always safe as they are: one test instead of one per character.
+  if (SAFE_KEY_PART.test(value)) return value;
   let out = "";
   for (const char of value) {
     if (/^[A-Za-z0-9._:=-]$/.test(char)) out += char;
@@ -89,10 +93,28 @@ const OPERATION_FIELD_PREFIX = "op_";
 /** The field of a project period row that holds `field` for one operation (`op_embeddings_inputTokens`). */
 export const operationField = (operation: OperationKind, field: string): string => `${OPERATION_FIELD_PREFIX}${operation}_${field}`;
 
+/** Operation field names already built, by operation then field: a settlement needs the same few every time. */
+const operationFieldNames = new Map<OperationKind, Map<string, string>>();
+
+function operationFieldName(operation: OperationKind, field: string): string {
+  let names = operationFieldNames.get(operation);
+  if (names === undefined) {
+    names = new Map();
+    operationFieldNames.set(operation, names);
+  }
+  let name = names.get(field);
+  if (name === undefined) {
+    name = operationField(operation, field);
+    // Fields are the settlement's fixed vocabulary (FIELD); the bound only guards against misuse.
+    if (names.size < 64) names.set(field, name);
+  }
+  return name;
+}
+
 /** The measures a settlement adds to its project period rows: the totals, and the same figures under its operation's fields. */
 export function withOperationFields(operation: OperationKind, measures: Readonly<Record<string, number>>): Record<string, number> {
   const fields: Record<string, number> = { ...measures };
-  for (const [field, amount] of Object.entries(measures)) fields[operationField(operation, field)] = amount;
+  for (const field in measures) fields[operationFieldName(operation, field)] = measures[field] ?? 0;
   return fields;
 }
 

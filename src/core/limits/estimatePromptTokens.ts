@@ -25,8 +25,19 @@ export const NON_TEXT_PART_TOKENS = 765;
 // Caller text is plain text: special-token markers in it are counted, never rejected.
 const PLAIN = { allowedSpecial: new Set<string>(), disallowedSpecial: new Set<string>() };
 
+/** Encodings by model name: a request counts several texts for one model, and policies name few models. */
+const encodingByModel = new Map<string, TokenEncodingName>();
+const MAX_REMEMBERED_MODELS = 256;
+
 export function encodingForModel(model: string): TokenEncodingName {
-  const name = model.toLowerCase();
+  const known = encodingByModel.get(model);
+  if (known !== undefined) return known;
+  const encoding = encodingOfName(model.toLowerCase());
+  if (encodingByModel.size < MAX_REMEMBERED_MODELS) encodingByModel.set(model, encoding);
+  return encoding;
+}
+
+function encodingOfName(name: string): TokenEncodingName {
   if (/^gpt-4o|^gpt-4\.|^gpt-5|^o\d|^chatgpt-4o|^gpt-oss/.test(name)) return "o200k_base";
   if (/^gpt-4|^gpt-35|^gpt-3\.5/.test(name)) return "cl100k_base";
   return "o200k_base";

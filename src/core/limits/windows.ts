@@ -14,9 +14,16 @@ export interface Windows {
   readonly month: string;
 }
 
+/** The last minute's windows: every request of a minute asks for the same ones (a Date and an ISO string each, otherwise). */
+let lastWindows: Windows | null = null;
+
 export function windowsAt(epochMs: number): Windows {
+  const minute = Math.floor(epochMs / MINUTE_IN_MS);
+  if (lastWindows !== null && lastWindows.minute === minute) return lastWindows;
   const iso = new Date(epochMs).toISOString();
-  return { minute: Math.floor(epochMs / MINUTE_IN_MS), day: iso.slice(0, 10), month: iso.slice(0, 7) };
+  const windows: Windows = Object.freeze({ minute, day: iso.slice(0, 10), month: iso.slice(0, 7) });
+  lastWindows = windows;
+  return windows;
 }
 
 /** Milliseconds from `epochMs` until the current minute window ends. */

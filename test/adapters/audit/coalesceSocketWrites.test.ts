@@ -76,22 +76,60 @@ describe("coalesceSocketWrites", () => {
     await expect.poll(() => connection.received()).toBe("abcde");
   });
 
-  it("writes one at a time for the rest of a turn on request (the emulator's refused attach), flushing what was corked first", async () => {
+  it("on request (the emulator's refused attach) flushes the turn so far, sends the next write alone and holds the later ones, in order, for the time asked", async () => {
     const connection = await pair();
     close = connection.close;
     const writes = coalesceSocketWrites(connection.writer);
     expect(coalesceSocketWrites(connection.writer)).toBe(writes);
     connection.writer.write("a");
     connection.writer.write("b");
-    writes.writeSeparatelyThisTurn();
+    writes.holdAfterNextWrite(50);
     connection.writer.write("c");
     connection.writer.write("d");
     await turn();
     connection.writer.write("e");
-    connection.writer.write("f");
     await turn();
-    expect(connection.kernelWrites).toEqual([2, 1, 1, 2]);
-    await expect.poll(() => connection.received()).toBe("abcdef");
+    // "a" and "b" together, "c" alone; "d" and "e" still held.
+    expect(connection.kernelWrites).toEqual([2, 1]);
+    await expect.poll(() => connection.received()).toBe("abc");
+    await expect.poll(() => connection.kernelWrites).toEqual([2, 1, 2]);
+    await expect.poll(() => connection.received()).toBe("abcde");
+    // Then turns again.
+    connection.writer.write("f");
+    connection.writer.write("g");
+    await turn();
+    expect(connection.kernelWrites).toEqual([2, 1, 2, 2]);
+  });
+
+  it("a socket destroyed during a hold throws nothing and leaves nothing pending", async () => {
+    const connection = await pair();
+    close = connection.close;
+    const writes = coalesceSocketWrites(connection.writer);
+    connection.writer.on("error", () => undefined);
+    const outcomes: (Error | null | undefined)[] = [];
+    writes.holdAfterNextWrite(20);
+    connection.writer.write("a", (error) => outcomes.push(error));
+    connection.writer.write("b", (error) => outcomes.push(error));
+    connection.reader.resetAndDestroy();
+    connection.writer.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(outcomes).toHaveLength(2);
+    expect(outcomes[1]).toBeInstanceOf(Error);
+    expect(connection.writer.destroyed).toBe(true);
+  });
+
+  it("turns Nagle's algorithm off, so a turn's write never waits for the peer's delayed ACK of an earlier unanswered frame", async () => {
+    const connection = await pair();
+    close = connection.close;
+    const calls: (boolean | undefined)[] = [];
+    const setNoDelay = connection.writer.setNoDelay.bind(connection.writer);
+    connection.writer.setNoDelay = (noDelay?: boolean) => {
+      calls.push(noDelay);
+      return setNoDelay(noDelay);
+    };
+    coalesceSocketWrites(connection.writer);
+    coalesceSocketWrites(connection.writer);
+    expect(calls).toEqual([true]);
   });
 
   it("delays nothing past the turn: a write is on the wire before the next timer or I/O callback runs", async () => {

@@ -199,6 +199,31 @@ describe("ChatCompletionService: an audit trail that cannot be written", () => {
     expect(h.audit.events.map((event) => event.type)).toEqual(["request_admitted", "api_call"]);
   });
 
+  it("outbox mode: an admission that cannot be stored aborts the call it overlaps; fail_closed calls only once it is durable, with nothing to abort", async () => {
+    const outbox = await gatewayHarness({ project: { auditOnPublishFailure: "outbox" } });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const published = outbox.audit.publish.bind(outbox.audit);
+    outbox.audit.publish = async (events) => {
+      if (events.some((event) => event.type === "request_admitted")) {
+        await gate;
+        throw new Error("audit broker unavailable");
+      }
+      return published(events);
+    };
+    const pending = refusalOf(outbox.service.handle(outbox.request()));
+    await vi.waitFor(() => expect(outbox.provider.calls).toHaveLength(1));
+    const signal = outbox.provider.calls[0]?.options.abortSignal;
+    expect(signal?.aborted).toBe(false);
+    release();
+    expect((await pending).code).toBe("audit_unavailable");
+    expect(signal?.aborted).toBe(true);
+
+    const failClosed = await gatewayHarness({ project: { auditOnPublishFailure: "fail_closed" } });
+    expect(jsonResponse(await failClosed.service.handle(failClosed.request())).status).toBe(200);
+    expect(failClosed.provider.calls[0]?.options.abortSignal).toBeUndefined();
+  });
+
   it("does not cache a completion whose audit event could not be written", async () => {
     const h = await gatewayHarness();
     const publicRequest = { dataClassHeader: "public", extraBody: { temperature: 0 } } as const;

@@ -9,6 +9,16 @@ describe("UTC windows", () => {
     expect(windowsAt(at + 1)).toEqual({ minute: Math.floor(at / 60_000) + 1, day: "2026-02-01", month: "2026-02" });
   });
 
+  it("gives every instant of a minute the same windows, and the next minute its own (remembered per minute)", () => {
+    const start = Date.UTC(2026, 5, 30, 23, 59, 0);
+    const first = windowsAt(start);
+    expect(windowsAt(start + 59_999)).toBe(first);
+    expect(windowsAt(start + 60_000)).toEqual({ minute: first.minute + 1, day: "2026-07-01", month: "2026-07" });
+    // Back to an earlier minute (another clock, a test): computed again, not the last one's.
+    expect(windowsAt(start)).toEqual({ minute: first.minute, day: "2026-06-30", month: "2026-06" });
+    expect(Object.isFrozen(first)).toBe(true);
+  });
+
   it("says how long until each window ends", () => {
     const at = Date.UTC(2026, 1, 28, 23, 59, 30);
     expect(msUntilNextMinute(at)).toBe(30_000);

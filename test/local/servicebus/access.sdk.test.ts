@@ -1,5 +1,7 @@
 import { connect } from "node:net";
+import { once } from "node:events";
 import { ServiceBusClient } from "@azure/service-bus";
+import rhea from "rhea";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServiceBusEmulator, startServiceBusEmulator } from "../../../local/servicebus/index.js";
 
@@ -59,6 +61,32 @@ describe("Service Bus emulator: access", () => {
       code: "MessagingEntityNotFound",
     });
     expect(() => emulator.queueDepth("unknown")).toThrow(/No queue/);
+  });
+
+  it("keeps serving when a client resets its connection while a refused attach's detach is held back", async () => {
+    const escaped: unknown[] = [];
+    const onEscape = (error: unknown): void => void escaped.push(error);
+    process.on("uncaughtException", onEscape);
+    process.on("unhandledRejection", onEscape);
+    try {
+      const container = rhea.create_container();
+      container.on("error", () => undefined);
+      const connection = container.connect({ host: "127.0.0.1", port: emulator.port, reconnect: false });
+      connection.on("connection_error", () => undefined);
+      connection.on("receiver_error", () => undefined);
+      const receiver = connection.open_receiver("unknown");
+      // The refused attach arrives (the detach is held ~20 ms behind it): reset the connection at once.
+      await once(receiver, "receiver_open");
+      (connection as unknown as { socket: { resetAndDestroy(): void } }).socket.resetAndDestroy();
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const sender = clientFor(emulator.connectionString).createSender("known");
+      await sender.sendMessages({ body: "after the reset" });
+      await sender.close();
+      expect(escaped).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onEscape);
+      process.off("unhandledRejection", onEscape);
+    }
   });
 
   it("stop() closes the port and open connections, and can be called twice", async () => {

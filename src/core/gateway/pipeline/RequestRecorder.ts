@@ -22,6 +22,8 @@ export interface RecorderDeps {
 export interface Admission {
   readonly eventId: string;
   readonly durable: Promise<void>;
+  /** Already durable when handed over (fail_closed): nothing the call overlaps can still fail it. */
+  readonly confirmed: boolean;
 }
 
 /**
@@ -39,11 +41,11 @@ export class RequestRecorder {
     const durable = this.publish(telemetry, project, [event]);
     if (project.auditOnPublishFailure === "fail_closed") {
       await durable;
-      return { eventId: event.eventId, durable };
+      return { eventId: event.eventId, durable, confirmed: true };
     }
     // Observed now so that a failure before anyone awaits it is not an unhandled rejection.
     durable.catch(() => undefined);
-    return { eventId: event.eventId, durable };
+    return { eventId: event.eventId, durable, confirmed: false };
   }
 
   /** Publishes events and resolves once they are durable; rejects with 503 audit_unavailable (logged, counted). */

@@ -8,7 +8,7 @@ import { type CompletionUsage } from "../../upstream/CompletionProvider.js";
 import { type GatewayRequest } from "../GatewayRequest.js";
 import { type FindingCounts } from "./OutputScanner.js";
 
-/** What the stages have established about a request; each stage's result is folded in as a new snapshot. */
+/** What the stages have established about a request; each stage's result is folded in as it comes. */
 export interface RequestFacts {
   readonly principal: Principal | null;
   readonly project: ProjectPolicy | null;
@@ -38,7 +38,7 @@ export interface ServedFacts {
 }
 
 /**
- * One request on its way through the pipeline: the immutable facts so far (replaced, never edited),
+ * One request on its way through the pipeline: the facts so far (read-only outside `note`),
  * the events that wait for its outcome (failovers), and what was recorded. Its refusal, outcome and
  * telemetry summary are all read from here, so every path tells the same story.
  */
@@ -63,8 +63,9 @@ export class RequestRun {
     private readonly policy: Policy,
   ) {}
 
+  /** Folds a stage's result into the facts, in place: nothing keeps an earlier snapshot of them. */
   note(next: Partial<RequestFacts>): void {
-    this.facts = { ...this.facts, ...next };
+    Object.assign(this.facts, next);
   }
 
   auditContext(): RequestAuditContext {

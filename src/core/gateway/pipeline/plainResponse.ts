@@ -21,9 +21,10 @@ export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Adm
   const { run, operation, context, inspection, plan, body, reservation, admission } = admitted;
   const { input, telemetry } = run;
   const project = context.project;
-  // An admission that cannot be stored stops the call it overlaps.
-  const abort = new AbortController();
-  admission.durable.catch(() => abort.abort());
+  // An admission that cannot be stored stops the call it overlaps; one already durable (fail_closed)
+  // cannot fail any more, and the call goes without a signal (no controller, no listeners).
+  const abort = admission.confirmed ? null : new AbortController();
+  if (abort) admission.durable.catch(() => abort.abort());
   let served;
   try {
     served = await callWithFailover(
@@ -34,12 +35,12 @@ export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Adm
         telemetry.attempt(
           endpoint,
           plan.deployment,
-          (traceparent) => operation.call(endpoint, body, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent, tracestate: input.tracestate, abortSignal: abort.signal }),
+          (traceparent) => operation.call(endpoint, body, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent, tracestate: input.tracestate, abortSignal: abort?.signal }),
           (answer) => ({ responseModel: answer.body.model, usage: answer.usage }),
         ),
       (from, to, reason) => pipeline.events.fallback(run.auditContext(), from, to, reason, plan.residency),
       run.pending,
-      abort.signal,
+      abort?.signal,
     );
   } catch (error) {
     const failed = error instanceof UpstreamCallFailed ? error : new UpstreamCallFailed(error, null, 0);

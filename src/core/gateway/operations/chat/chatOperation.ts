@@ -9,6 +9,7 @@ import { requestValidationError } from "../../requestValidationError.js";
 import { ChatStreamSession } from "./ChatStreamSession.js";
 import { chatContents, uninspectableChatParts } from "./chatContents.js";
 import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens } from "./chatRequest.js";
+import { vouchForChatRequest } from "./vouchForChatRequest.js";
 
 /**
  * Reasoning models (o-series, gpt-5) take only `max_completion_tokens`; the others are sent
@@ -28,6 +29,8 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
     cacheable: true,
 
     parse(body) {
+      const vouched = vouchForChatRequest(body);
+      if (vouched !== null) return vouched;
       const parsed = chatCompletionRequestSchema.safeParse(body);
       if (!parsed.success) throw requestValidationError(parsed.error);
       return parsed.data;
