@@ -104,12 +104,12 @@ function throughput(docs: readonly string[], minDurationInMs: number): { mbPerSe
  * upstream's deltas arrive (one token is about four characters): throughput per CPU-second, and the
  * hold-back after each push (characters pushed but not yet released), on average and at most.
  */
-function streamThroughput(docs: readonly string[], chunkChars: number, minDurationInMs: number): { mbPerCpuSecond: number; meanHoldBack: number; maxHoldBack: number } {
+function streamThroughput(docs: readonly string[], chunkChars: number, minDurationInMs: number, minScanChars = 0): { mbPerCpuSecond: number; meanHoldBack: number; maxHoldBack: number } {
   let holdBackSum = 0;
   let holdBackMax = 0;
   let pushes = 0;
   const streamOne = (doc: string, measureHoldBack: boolean): void => {
-    const inspector = new StreamingInspector({ action: "redact" });
+    const inspector = new StreamingInspector({ action: "redact", minScanChars });
     for (let at = 0; at < doc.length; at += chunkChars) {
       inspector.push(doc.slice(at, at + chunkChars));
       if (measureHoldBack) {
@@ -166,6 +166,9 @@ export async function runDlpBench(options: { quick: boolean }): Promise<Record<s
   const streamDense4 = streamThroughput(denseCompletions, 4, duration);
   const streamProse32 = streamThroughput(proseCompletions, 32, duration);
   const streamDense32 = streamThroughput(denseCompletions, 32, duration);
+  // The same 4-character deltas, scanned once at least 16 characters have come (StreamingInspector's minScanChars).
+  const streamProse4Scan16 = streamThroughput(proseCompletions, 4, duration, 16);
+  const streamDense4Scan16 = streamThroughput(denseCompletions, 4, duration, 16);
   const result: Record<string, number> = {
     mbPerSecond: small.mbPerSecond,
     mbPerSecond4k: small.mbPerSecond,
@@ -188,6 +191,12 @@ export async function runDlpBench(options: { quick: boolean }): Promise<Record<s
     streamHoldBackMaxCharsProse4: streamProse4.maxHoldBack,
     streamHoldBackMeanCharsDense4: streamDense4.meanHoldBack,
     streamHoldBackMaxCharsDense4: streamDense4.maxHoldBack,
+    streamCpuMbPerSecondProse4Scan16: streamProse4Scan16.mbPerCpuSecond,
+    streamCpuMbPerSecondDense4Scan16: streamDense4Scan16.mbPerCpuSecond,
+    streamHoldBackMeanCharsProse4Scan16: streamProse4Scan16.meanHoldBack,
+    streamHoldBackMeanCharsDense4Scan16: streamDense4Scan16.meanHoldBack,
+    streamHoldBackMaxCharsProse4Scan16: streamProse4Scan16.maxHoldBack,
+    streamHoldBackMaxCharsDense4Scan16: streamDense4Scan16.maxHoldBack,
   };
   const quality = measureQuality(corpus);
   const total = { truePositives: 0, falsePositives: 0, falseNegatives: 0 };

@@ -240,12 +240,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     triggersStarted = true;
     clearTimeout(triggerDelay);
     // As the Functions host does: sessions, batch size and lock renewal from host.json's serviceBus section.
-    const hostServiceBus = serviceBusTriggers.length > 0 ? readHostServiceBusSettings(options.hostJsonPath ?? appHostJsonPath()) : {};
+    const hostServiceBus = readHostServiceBusSettings(serviceBusTriggers.length > 0 ? (options.hostJsonPath ?? appHostJsonPath()) : null);
     for (const { definition, connectionString, queueName } of serviceBusTriggers) {
       coalesceAmqpWrites(); // as the app's own Service Bus clients: one socket write per turn, not per frame
-      // A short operation timeout makes an idle acceptNextSession return within seconds (the Functions
-      // host's session idle timeout), so the receive loops notice a stop promptly.
-      const client = new ServiceBusClient(connectionString, { retryOptions: { timeoutInMs: 3_000, maxRetries: 3 } });
+      // The operation timeout is host.json's clientRetryOptions.tryTimeout (a minute by default, as in
+      // Azure): an idle acceptNextSession waits that long at the broker, which answers it as soon as a
+      // session has a message. A stop aborts the wait. (A 3 s timeout cost an accept, with its link,
+      // token and error, every 3 s of quiet.)
+      const client = new ServiceBusClient(connectionString, { retryOptions: { timeoutInMs: hostServiceBus.tryTimeoutInMs, maxRetries: 3 } });
       clients.push(client);
       triggers.push(
         startServiceBusTrigger({

@@ -1,8 +1,9 @@
 import { type ServiceBusQueueFunctionOptions } from "@azure/functions";
-import { type ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusReceiver } from "@azure/service-bus";
+import { type ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusReceiver, type ServiceBusSessionReceiver } from "@azure/service-bus";
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { InvocationContext } from "./functionsRuntime.js";
+import { streamSession } from "./streamSession.js";
 
 export interface ServiceBusTriggerOptions {
   readonly name: string;
@@ -10,6 +11,9 @@ export interface ServiceBusTriggerOptions {
   readonly queueName: string;
   readonly client: ServiceBusClient;
   readonly maxMessagesPerBatch?: number;
+  /** host.json `minMessageBatchSize` and `maxBatchWaitTime`: a smaller batch waits that long for more (sessions). */
+  readonly minMessagesPerBatch?: number;
+  readonly maxBatchWaitTimeInMs?: number;
   readonly maxConcurrentSessions?: number;
   /** How long a session receiver waits for more of its session's messages before letting the session go (host.json's sessionIdleTimeout). */
   readonly sessionIdleTimeoutInMs?: number;
@@ -80,8 +84,10 @@ async function settleInSlices(messages: readonly ServiceBusReceivedMessage[], se
  * Like the Azure host, it never settles by what the handler returns: a function that must set one message
  * aside does so itself (appendAuditEvents writes invalid messages to its dead-letter store). Like it too,
  * it keeps renewing the session lock while the function runs, up to `maxAutoLockRenewalDuration` (host.json,
- * 5 min), so a function that backs off inside its invocation holds its session and burns no delivery; and
- * after an abandon it receives from the same session again at once (the redelivery costs a delivery).
+ * 5 min), so a function that backs off inside its invocation holds its session and burns no delivery.
+ * A session's messages are handed over as they arrive, one invocation at a time (streamSession.ts);
+ * after an abandon the session is let go and accepted again at once, so the messages delivered behind
+ * the failed batch come back after it, in order (the redelivery costs a delivery).
  */
 export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): RunningTrigger {
   const abort = new AbortController();
@@ -91,7 +97,8 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
   const batchSize = many ? (trigger.maxMessagesPerBatch ?? 100) : 1;
   const sessions = trigger.options.isSessionsEnabled === true;
 
-  const invoke = async (receiver: ServiceBusReceiver, messages: ServiceBusReceivedMessage[]): Promise<void> => {
+  /** Runs the function on a batch and settles it; false when the function failed (the batch abandoned). */
+  const invoke = async (receiver: ServiceBusReceiver, messages: ServiceBusReceivedMessage[]): Promise<boolean> => {
     const context = new InvocationContext({
       invocationId: randomUUID(),
       functionName: trigger.name,
@@ -110,29 +117,35 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
     } catch (error) {
       trigger.log(`[${trigger.name}] failed, abandoning ${messages.length} message(s): ${error instanceof Error ? error.message : "unknown error"}`);
       await settleInSlices(messages, (message) => receiver.abandonMessage(message)).catch(() => undefined);
-      return;
+      return false;
     }
-    if (trigger.options.autoCompleteMessages === false) return;
+    if (trigger.options.autoCompleteMessages === false) return true;
     // Settled together: one round trip's wait for the batch, not one per message.
     await settleInSlices(messages, (message) => receiver.completeMessage(message));
+    return true;
   };
 
-  const drain = async (receiver: ServiceBusReceiver): Promise<void> => {
-    // Receives in short waits, so a batch is handed over soon after its first message (the SDK then
-    // waits at most what is left of the wait); a session is let go only after `sessionIdleTimeoutInMs`
-    // without a message, as the Functions host does: re-accepting one costs a link, a token and a lock.
-    const idleTimeoutInMs = sessions ? (trigger.sessionIdleTimeoutInMs ?? 0) : Number.POSITIVE_INFINITY;
-    let lastMessageAtInMs = Date.now();
+  // A queue without sessions: receives in waits of a second, each batch handed over when its wait ends.
+  const drainQueue = async (receiver: ServiceBusReceiver): Promise<void> => {
     while (!abort.signal.aborted) {
-      const messages = await withOwnSignal(abort.signal, (abortSignal) => receiver.receiveMessages(batchSize, { maxWaitTimeInMs: sessions ? 300 : 1000, abortSignal }));
-      if (messages.length === 0) {
-        if (Date.now() - lastMessageAtInMs >= idleTimeoutInMs) return;
-        continue;
-      }
-      lastMessageAtInMs = Date.now();
-      await invoke(receiver, messages);
+      const messages = await withOwnSignal(abort.signal, (abortSignal) => receiver.receiveMessages(batchSize, { maxWaitTimeInMs: 1000, abortSignal }));
+      if (messages.length > 0) await invoke(receiver, messages);
     }
   };
+
+  // A session is held until `sessionIdleTimeoutInMs` without a message, as the Functions host does:
+  // re-accepting one costs a link, a token and a lock. Its messages stream in (streamSession.ts).
+  const drainSession = (receiver: ServiceBusSessionReceiver): Promise<void> =>
+    streamSession({
+      receiver,
+      maxBatchSize: batchSize,
+      minBatchSize: many ? Math.min(trigger.minMessagesPerBatch ?? 1, batchSize) : 1,
+      maxBatchWaitInMs: trigger.maxBatchWaitTimeInMs ?? 30_000,
+      idleTimeoutInMs: trigger.sessionIdleTimeoutInMs ?? 60_000,
+      abortSignal: abort.signal,
+      invoke: (messages) => invoke(receiver, messages),
+      log: (line) => trigger.log(`[${trigger.name}] ${line}`),
+    });
 
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -148,11 +161,12 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
     });
 
   // One loop at a time waits for the next free session; the others wait for their turn here. Each
-  // accept that finds no session within the operation timeout costs a link, a token and an error on both
-  // sides, so 16 idle loops accepting at once cost 16 of those every few seconds for no more sessions
-  // (a loop that gets one passes the turn on at once, so new sessions are still picked up right away).
+  // accept that finds no session within the operation timeout (the client's try timeout, a minute by
+  // default) costs a link, a token and an error on both sides, so 16 idle loops accepting at once would
+  // cost 16 of those for no more sessions (a loop that gets one passes the turn on at once, so new
+  // sessions are still picked up right away: the broker answers a waiting accept when one arrives).
   let acceptTurn: Promise<void> = Promise.resolve();
-  const acceptNext = async (): Promise<ServiceBusReceiver> => {
+  const acceptNext = async (): Promise<ServiceBusSessionReceiver> => {
     const previous = acceptTurn;
     let passOn = (): void => undefined;
     acceptTurn = new Promise((resolve) => (passOn = resolve));
@@ -167,18 +181,23 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
     }
   };
 
+  // The sessions held now (until each is let go and its receiver closed): what a stop waits for. An
+  // accept still waiting at the broker is not: the SDK does not end it on abort, the client's close
+  // does (and a session it gets after the stop is let go unread).
+  const holds = new Set<Promise<void>>();
   const sessionLoop = async (): Promise<void> => {
     while (!abort.signal.aborted) {
-      let receiver: ServiceBusReceiver | undefined;
+      let receiver: ServiceBusSessionReceiver;
       try {
         receiver = await acceptNext();
-        await drain(receiver);
       } catch {
-        // No session available right now, or the broker went away: try again shortly.
+        // No session available within the try timeout, or the broker went away: try again shortly.
         if (!abort.signal.aborted) await pause(250);
-      } finally {
-        await receiver?.close().catch(() => undefined);
+        continue;
       }
+      const hold = drainSession(receiver).finally(() => receiver.close().catch(() => undefined));
+      holds.add(hold);
+      await hold.finally(() => holds.delete(hold));
     }
   };
 
@@ -187,7 +206,7 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
     try {
       while (!abort.signal.aborted) {
         try {
-          await drain(receiver);
+          await drainQueue(receiver);
         } catch {
           if (!abort.signal.aborted) await pause(250);
         }
@@ -205,8 +224,9 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
   return {
     async stop() {
       abort.abort();
+      const ending = sessions ? [...holds] : loops;
       // The SDK does not abort every pending operation at once; never let one hold a stop for long.
-      await Promise.race([Promise.allSettled(loops), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      await Promise.race([Promise.allSettled(ending), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     },
   };
 }

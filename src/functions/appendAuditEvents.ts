@@ -4,11 +4,12 @@ import { getAppServices } from "../composition/services.js";
 import { type Logger } from "../core/logger.js";
 import { type AppendOutcome, type AuditAppender } from "../core/audit/AuditAppender.js";
 import { type AuditDeadLetters, type DeadLetter } from "../core/audit/AuditDeadLetters.js";
+import { packedAuditPart } from "../core/audit/auditMessageBody.js";
 import { holdThroughOutage, type HoldDeps, type HoldOptions } from "../core/audit/holdThroughOutage.js";
 import { defineFunction } from "./definition.js";
 
-/** A per-message outcome (`index` = position in the batch). */
-export type AppendMessageOutcome = AppendOutcome & { readonly index: number; readonly outcome: AppendOutcome["status"] };
+/** A per-event outcome (`index` = its message's position in the batch, `part` = its position in a packed message). */
+export type AppendMessageOutcome = AppendOutcome & { readonly outcome: AppendOutcome["status"] };
 
 /** One delivered message with what the trigger metadata says about it. */
 export interface AuditTriggerMessage {
@@ -39,35 +40,47 @@ function bodyBytes(body: unknown): Uint8Array {
 }
 
 /**
- * Appends a batch to the chains and reports per message. A message that can never be appended (invalid)
- * goes to the dead-letter store with its reason BEFORE this returns; the host then completes the whole
- * batch. If that store cannot be written, this throws like any transient failure: the host abandons the
- * batch, the broker redelivers it, and the valid events come back as duplicates (nothing appended twice).
+ * The dead letter for an invalid outcome: the whole message, or, for one event of a packed message, that
+ * event alone (as a one-event body, id `<message id>#<part>`: replayed, it is an ordinary message, and a
+ * redelivery of the packed message finds the same row).
+ */
+function deadLetterOf(message: AuditTriggerMessage | undefined, item: AppendOutcome & { readonly status: "invalid" }): DeadLetter {
+  const whole = bodyBytes(message?.body);
+  // A message always has an id from the broker; a hash of the body keeps a redelivery idempotent otherwise.
+  const messageId = message?.messageId ?? `sha256:${createHash("sha256").update(whole).digest("hex")}`;
+  const part = item.part === undefined ? undefined : packedAuditPart(message?.body, item.part);
+  return {
+    messageId: part === undefined ? messageId : `${messageId}#${item.part ?? 0}`,
+    reason: item.reason,
+    body: part ?? whole,
+    ...(message?.sessionId === undefined ? {} : { chainId: message.sessionId }),
+    ...(message?.deliveryCount === undefined ? {} : { deliveryCount: message.deliveryCount }),
+    ...(message?.enqueuedTimeUtc === undefined ? {} : { enqueuedTimeUtc: message.enqueuedTimeUtc }),
+  };
+}
+
+/**
+ * Appends a batch to the chains and reports per event. An event that can never be appended (invalid: a
+ * message that is not JSON, or one event of a packed message that is not a valid event) goes to the
+ * dead-letter store with its reason BEFORE this returns, while the valid events of the same message are
+ * appended; the host then completes the whole batch. If that store cannot be written, this throws like
+ * any transient failure: the host abandons the batch, the broker redelivers it, and the valid events
+ * come back as duplicates (nothing appended twice).
  */
 export async function appendAuditMessages(messages: readonly AuditTriggerMessage[], deps: AppendAuditDeps): Promise<AppendMessageOutcome[]> {
   const { appender, deadLetters, logger } = deps;
   const outcomes = await appender.append(messages);
-  const result = outcomes.map((outcome, index) => ({ ...outcome, index, outcome: outcome.status }));
+  const result = outcomes.map((outcome) => ({ ...outcome, outcome: outcome.status }));
   const letters: DeadLetter[] = [];
-  for (const item of result) {
+  for (const item of outcomes) {
     if (item.status !== "invalid") continue;
-    const message = messages[item.index];
-    const body = bodyBytes(message?.body);
-    const letter: DeadLetter = {
-      // A message always has an id from the broker; a hash of the body keeps a redelivery idempotent otherwise.
-      messageId: message?.messageId ?? `sha256:${createHash("sha256").update(body).digest("hex")}`,
-      reason: item.reason,
-      body,
-      ...(message?.sessionId === undefined ? {} : { chainId: message.sessionId }),
-      ...(message?.deliveryCount === undefined ? {} : { deliveryCount: message.deliveryCount }),
-      ...(message?.enqueuedTimeUtc === undefined ? {} : { enqueuedTimeUtc: message.enqueuedTimeUtc }),
-    };
+    const letter = deadLetterOf(messages[item.index], item);
     letters.push(letter);
-    logger.warn("audit.append.dead_lettered", { messageId: letter.messageId, chainId: letter.chainId ?? null, index: item.index, reason: item.reason });
+    logger.warn("audit.append.dead_lettered", { messageId: letter.messageId, chainId: letter.chainId ?? null, index: item.index, part: item.part ?? null, reason: item.reason });
   }
   await deadLetters.put(letters);
   const count = (status: AppendOutcome["status"]): number => outcomes.filter((o) => o.status === status).length;
-  logger.info("audit.append.batch", { messages: messages.length, appended: count("appended"), duplicates: count("duplicate"), invalid: count("invalid") });
+  logger.info("audit.append.batch", { messages: messages.length, events: outcomes.length, appended: count("appended"), duplicates: count("duplicate"), invalid: count("invalid") });
   return result;
 }
 

@@ -6,7 +6,7 @@ import { type RunningAzurite, startAzurite } from "../../local/azurite.js";
 import { type RunningTrigger, startServiceBusTrigger } from "../../local/host/serviceBusTrigger.js";
 import { type RunningServiceBusEmulator, startServiceBusEmulator } from "../../local/servicebus/index.js";
 import { ServiceBusAuditDeadLetterQueue } from "../../src/adapters/servicebus/ServiceBusAuditDeadLetterQueue.js";
-import { toAuditMessage } from "../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
+import { toAuditMessage, toPackedAuditMessage } from "../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
 import { TableAuditLedger } from "../../src/adapters/tables/TableAuditLedger.js";
 import { TableAuditDeadLetters } from "../../src/adapters/tables/audit/TableAuditDeadLetters.js";
 import { tableDependencyPolicy } from "../../src/adapters/tables/tableDependencyPolicy.js";
@@ -117,6 +117,33 @@ describe("a Table outage longer than the broker's patience", () => {
     }
   }, 40_000);
 
+  it("packed messages (several events each) dead-lettered by the broker: counted by event, replayed packed, every event appended once", async () => {
+    const { ledger, deadLetters } = storesThroughProxy();
+    await proxy.setMode("refuse");
+    const trigger = startTrigger(ledger, deadLetters, 300);
+    const queue = new ServiceBusAuditDeadLetterQueue(() => new ServiceBusClient(broker.connectionString), QUEUE);
+    try {
+      const events = Array.from({ length: 20 }, (_, i) => makeAuditEvent({ project: "lost-packed" }, i));
+      const sender = client.createSender(QUEUE);
+      await sender.sendMessages([toPackedAuditMessage(events.slice(0, 12)), toPackedAuditMessage(events.slice(12))]);
+      await sender.close();
+      expect(await eventually(async () => broker.queueDepth(`${QUEUE}/$DeadLetterQueue`) === 2, 20_000)).toBe(true);
+      const backlog = (await countAuditBacklogs({ outbox: new InMemoryAuditOutbox(), deadLetters: { put: async () => undefined, list: async function* () {} }, deadLetterQueue: queue }))("lost-packed");
+      expect(backlog).toEqual({ outbox: 0, deadLetterQueue: 20, deadLetterStore: 0, complete: false });
+
+      await proxy.setMode("pass");
+      expect(await queue.replay()).toEqual({ replayed: 2, kept: 0, byChain: { "lost-packed": 2 } });
+      expect(await eventually(async () => (await ledger.getHead("lost-packed"))?.size === events.length, 20_000)).toBe(true);
+      const appended: string[] = [];
+      for await (const entry of ledger.listEntries("lost-packed")) appended.push(entry.eventId);
+      expect(appended).toEqual(events.map((event) => event.eventId));
+      expect(broker.queueDepth(`${QUEUE}/$DeadLetterQueue`)).toBe(0);
+    } finally {
+      await trigger.stop();
+      await proxy.setMode("pass");
+    }
+  }, 40_000);
+
   it("a message replayed too often stays in the dead-letter queue for an operator", async () => {
     const queue = new ServiceBusAuditDeadLetterQueue(() => new ServiceBusClient(broker.connectionString), QUEUE);
     const { ledger, deadLetters } = storesThroughProxy();
@@ -125,7 +152,9 @@ describe("a Table outage longer than the broker's patience", () => {
     try {
       await send("poison", 1);
       expect(await eventually(async () => broker.queueDepth(`${QUEUE}/$DeadLetterQueue`) === 1, 20_000)).toBe(true);
-      expect(await queue.replay({ maxReplays: 1 })).toMatchObject({ replayed: 1, kept: 0 });
+      // One message: the replay stops after it (the trigger, which hands a redelivery over at once as
+      // Azure's does, can dead-letter it again before a replay still listening would stop).
+      expect(await queue.replay({ maxReplays: 1, maxMessages: 1 })).toMatchObject({ replayed: 1, kept: 0 });
       expect(await eventually(async () => broker.queueDepth(`${QUEUE}/$DeadLetterQueue`) === 1, 20_000)).toBe(true);
       expect(await queue.replay({ maxReplays: 1 })).toMatchObject({ replayed: 0, kept: 1 });
       expect(broker.queueDepth(`${QUEUE}/$DeadLetterQueue`)).toBe(1);

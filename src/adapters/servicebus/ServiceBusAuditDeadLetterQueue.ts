@@ -1,8 +1,15 @@
 import { type ServiceBusClient, type ServiceBusMessage, type ServiceBusReceivedMessage } from "@azure/service-bus";
 import { type AuditDeadLetterQueue, type DeadLetterReplayOptions, type DeadLetterReplayResult } from "../../core/audit/AuditDeadLetterQueue.js";
+import { unpackAuditBody } from "../../core/audit/auditMessageBody.js";
 
 /** Application property counting how often Palisade sent a message back from the dead-letter queue. */
 export const REPLAY_COUNT_PROPERTY = "palisadeReplays";
+
+/** Events a message carries: a packed message's, else one (an unreadable body counts as one: it is one thing missing). */
+const eventsIn = (message: ServiceBusReceivedMessage): number => {
+  const unpacked = unpackAuditBody(message.body);
+  return unpacked.kind === "packed" ? unpacked.values.length : 1;
+};
 
 const replaysOf = (message: ServiceBusReceivedMessage): number => {
   const value = message.applicationProperties?.[REPLAY_COUNT_PROPERTY];
@@ -11,8 +18,8 @@ const replaysOf = (message: ServiceBusReceivedMessage): number => {
 
 /**
  * The audit queue's dead-letter queue on Service Bus. A replay receives in peek-lock, sends a copy of each
- * message back to the queue (same message id, session id, body and content type; the dead-letter reason
- * dropped, the replay count raised), and completes the dead-lettered one only after the send was accepted:
+ * message back to the queue (same message id, session id, body and content type, so a packed message
+ * goes back packed; the dead-letter reason dropped, the replay count raised), and completes the dead-lettered one only after the send was accepted:
  * a crash in between leaves both, and the chain deduplicates. A message replayed `maxReplays` times is
  * abandoned back into the dead-letter queue for an operator.
  */
@@ -103,7 +110,7 @@ export class ServiceBusAuditDeadLetterQueue implements AuditDeadLetterQueue {
         if (page.length === 0) break;
         for (const message of page) {
           const chain = message.sessionId ?? "";
-          counts.set(chain, (counts.get(chain) ?? 0) + 1);
+          counts.set(chain, (counts.get(chain) ?? 0) + eventsIn(message));
         }
         seen += page.length;
       }

@@ -1,44 +1,104 @@
 import { type ServiceBusMessage, type ServiceBusMessageBatch, type ServiceBusSender } from "@azure/service-bus";
+import { createHash } from "node:crypto";
 import { type AuditEvent, chainIdOf } from "../../core/audit/AuditEvent.js";
 import { type AuditPublisher, type PublishOptions } from "../../core/audit/AuditPublisher.js";
+import { PACKED_AUDIT_FORMAT, packedAuditBody, packedAuditBodyBytes } from "../../core/audit/auditMessageBody.js";
 
 /**
  * The message for one event: id = event id (so broker-side duplicate detection can work), session = chain.
  * The body is the event's JSON as bytes: the same data section the SDK writes for the object itself
- * (it JSON-encodes an object body), and its size is known before sending (see `fitsOneMessage`).
+ * (it JSON-encodes an object body), and its size is known before sending.
  */
 export function toAuditMessage(event: AuditEvent): ServiceBusMessage {
+  return singleMessage(encode(event));
+}
+
+/**
+ * The message for several events of ONE chain, packed (core/audit/auditMessageBody.ts): one send, one
+ * delivery and one settlement for them all. Its id is a digest of the events' ids in order, so the
+ * broker's duplicate detection drops only a resend of the very same events, never a message that also
+ * carries another event.
+ */
+export function toPackedAuditMessage(events: readonly AuditEvent[]): ServiceBusMessage {
+  return packedMessage(events.map(encode));
+}
+
+/** An event ready to send: its JSON text and that text's UTF-8 size. */
+interface EncodedEvent {
+  readonly event: AuditEvent;
+  readonly chain: string;
+  readonly json: string;
+  readonly bytes: number;
+}
+
+function encode(event: AuditEvent): EncodedEvent {
+  const json = JSON.stringify(event);
+  return { event, chain: chainIdOf(event), json, bytes: Buffer.byteLength(json, "utf8") };
+}
+
+function singleMessage(encoded: EncodedEvent): ServiceBusMessage {
   return {
-    messageId: event.eventId,
-    sessionId: chainIdOf(event),
-    body: Buffer.from(JSON.stringify(event), "utf8"),
+    messageId: encoded.event.eventId,
+    sessionId: encoded.chain,
+    body: Buffer.from(encoded.json, "utf8"),
     contentType: "application/json",
-    subject: event.type,
+    subject: encoded.event.type,
   };
 }
 
-/** Headroom over a message's body and string properties for its AMQP encoding (sections, descriptors, lengths). */
+function packedMessage(events: readonly EncodedEvent[]): ServiceBusMessage {
+  const [first] = events;
+  if (first === undefined) throw new RangeError("a packed audit message needs at least one event");
+  if (events.length === 1) return singleMessage(first);
+  if (events.some((encoded) => encoded.chain !== first.chain)) throw new RangeError("a packed audit message holds events of one chain (one session) only");
+  const ids = createHash("sha256");
+  for (const encoded of events) ids.update(encoded.event.eventId).update("\n");
+  return {
+    messageId: `pack-${ids.digest("hex")}`,
+    sessionId: first.chain,
+    body: Buffer.from(packedAuditBody(events.map((encoded) => encoded.json)), "utf8"),
+    contentType: "application/json",
+    subject: PACKED_AUDIT_FORMAT,
+  };
+}
+
+/** Service Bus Standard's largest message (256 KB): a Premium namespace allows more, no event needs it. */
+const MAX_MESSAGE_BYTES = 262_144;
+/**
+ * A packed message is closed at 64 KB: Standard bills each 64 KB of a message as one operation, so a
+ * larger one would save no money, and some 60 events per message already cut the queue's work sixtyfold.
+ * (A single event larger than this still goes, alone, up to the message limit.)
+ */
+const MAX_PACKED_MESSAGE_BYTES = 65_536;
+/** Headroom over a message's body for its id, session, content type and subject (at most ~200 bytes) and its AMQP encoding (a few dozen). */
 const ENCODING_MARGIN_BYTES = 1_024;
 
 /** One caller's events, waiting for the send in flight on its chain. */
 interface QueuedPublish {
-  readonly messages: readonly ServiceBusMessage[];
+  readonly events: readonly EncodedEvent[];
   resolve(): void;
   reject(error: unknown): void;
 }
 
+/** A message to send and whose events it carries (how many of each caller's). */
+interface Outgoing {
+  readonly message: ServiceBusMessage;
+  readonly callers: ReadonlyMap<QueuedPublish, number>;
+}
+
 /**
- * Publishes audit events to the audit queue (sessions on): one message per event. Resolves only
- * once the broker accepted every message; rejects otherwise so the caller can fail closed or use
- * the outbox. The broker keeps each session (chain) in order. The sender is owned by this publisher
- * and closed with it.
+ * Publishes audit events to the audit queue (sessions on). Resolves only once the broker accepted
+ * every event's message; rejects otherwise so the caller can fail closed or use the outbox. The broker
+ * keeps each session (chain) in order. The sender is owned by this publisher and closed with it.
  *
  * Concurrent publishes to one chain are coalesced (group commit): up to `sendsInFlight` sends run
  * at once per chain (so a request rarely waits for another's acknowledgement), and events that arrive
- * while they are all busy queue; the next send takes them all in as few batches as fit. Under load
- * that is one AMQP transfer for many requests instead of one each. Sends on one link reach the broker
- * in the order they were made, so a chain's events keep their publish order. Batches never mix
- * chains: on a partitioned entity every message of a batch must share its session.
+ * while they are all busy queue; the next send takes them all. The events a send carries go PACKED:
+ * one message per chain for as many as fit in 64 KB (`toPackedAuditMessage`; more go in further
+ * messages), so the queue holds, delivers and settles one message where it held one per event; a lone
+ * event goes as a one-event message, as before packing. Sends on one link reach the broker in the order
+ * they were made, so a chain's events keep their publish order. A message never mixes chains: each
+ * message has one session.
  */
 export class ServiceBusAuditPublisher implements AuditPublisher {
   private readonly lanes = new Map<string, { readonly queue: QueuedPublish[]; sending: number }>();
@@ -58,9 +118,10 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
     const first = events[0];
     if (first === undefined) return;
     const chain = chainIdOf(first);
+    const encoded = events.map(encode);
     // A caller that can abort, or events of several chains, cannot share a send with others.
-    if (options.abortSignal !== undefined || events.some((event) => chainIdOf(event) !== chain)) {
-      await this.send([{ messages: events.map(toAuditMessage), resolve: () => undefined, reject: () => undefined }], options.abortSignal, true);
+    if (options.abortSignal !== undefined || encoded.some((event) => event.chain !== chain)) {
+      await this.send([{ events: encoded, resolve: () => undefined, reject: () => undefined }], options.abortSignal, true);
       return;
     }
     await new Promise<void>((resolve, reject) => {
@@ -69,7 +130,7 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
         lane = { queue: [], sending: 0 };
         this.lanes.set(chain, lane);
       }
-      lane.queue.push({ messages: events.map(toAuditMessage), resolve, reject });
+      lane.queue.push({ events: encoded, resolve, reject });
       if (lane.sending < this.sendsInFlight) void this.drain(chain);
     });
   }
@@ -90,46 +151,112 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
   }
 
   /**
-   * Sends the callers' messages in as few batches as fit and settles each caller: resolved when all
-   * its messages were accepted, rejected when any of them was not (its batch failed, or it is too
-   * large for a message). One caller's failure never fails another's sent events. With `throwing`
-   * (a caller publishing on its own), the first failure is thrown instead.
+   * The largest body a message may have here, and the size at which a packed message is closed (before
+   * the first batch tells the link's limit: Standard's; the batch's exact check has the last word).
+   */
+  private limits(): { readonly message: number; readonly packed: number } {
+    const link = Math.min(this.maxMessageBytes ?? MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
+    return { message: link - ENCODING_MARGIN_BYTES, packed: Math.min(link, MAX_PACKED_MESSAGE_BYTES) - ENCODING_MARGIN_BYTES };
+  }
+
+  /**
+   * The callers' events as messages: per chain, in order, as many events per message as fit under
+   * `limits.packed` (an event larger than that goes alone). A caller with an event too large for any
+   * message (`limits.message`) is failed and none of its events is sent.
+   */
+  private pack(callers: readonly QueuedPublish[], limits: { readonly message: number; readonly packed: number }, fail: (caller: QueuedPublish, error: unknown) => void): Outgoing[] {
+    const outgoing: Outgoing[] = [];
+    const open = new Map<string, { events: EncodedEvent[]; callers: Map<QueuedPublish, number>; bytes: number }>();
+    const close = (chain: string): void => {
+      const pack = open.get(chain);
+      if (pack === undefined) return;
+      open.delete(chain);
+      outgoing.push({ message: packedMessage(pack.events), callers: pack.callers });
+    };
+    for (const caller of callers) {
+      const tooLarge = caller.events.find((encoded) => encoded.bytes > limits.message);
+      if (tooLarge !== undefined) {
+        fail(caller, new RangeError(`Audit event ${tooLarge.event.eventId} is too large for one Service Bus message`));
+        continue;
+      }
+      for (const encoded of caller.events) {
+        let pack = open.get(encoded.chain);
+        if (pack !== undefined && packedAuditBodyBytes(pack.bytes + encoded.bytes, pack.events.length + 1) > limits.packed) {
+          close(encoded.chain);
+          pack = undefined;
+        }
+        if (pack === undefined) {
+          pack = { events: [], callers: new Map(), bytes: 0 };
+          open.set(encoded.chain, pack);
+        }
+        pack.events.push(encoded);
+        pack.bytes += encoded.bytes;
+        pack.callers.set(caller, (pack.callers.get(caller) ?? 0) + 1);
+      }
+    }
+    for (const chain of [...open.keys()]) close(chain);
+    return outgoing;
+  }
+
+  /**
+   * Sends the callers' events (packed per chain) in as few transfers as fit and settles each caller:
+   * resolved when all its events were accepted, rejected when any of them was not (its message failed,
+   * or an event is too large for a message). One caller's failure never fails another's sent events
+   * unless they shared the failed message. With `throwing` (a caller publishing on its own), the first
+   * failure is thrown instead.
    */
   private async send(callers: readonly QueuedPublish[], abortSignal: AbortSignal | undefined, throwing: boolean): Promise<void> {
-    const [only] = callers;
-    const [single] = only?.messages ?? [];
-    if (callers.length === 1 && only?.messages.length === 1 && single !== undefined && this.fitsOneMessage(single)) {
-      // One message that surely fits: sent as itself. A batch of one encodes it, an empty batch envelope
-      // (for the size check) and the envelope around it: three encodes where one does.
-      try {
-        await this.sender.sendMessages(single, { abortSignal });
-      } catch (error) {
-        if (throwing) throw error;
-        only.reject(error);
-        return;
-      }
-      only.resolve();
-      return;
-    }
-    const unsent = new Map<QueuedPublish, number>(callers.map((caller) => [caller, caller.messages.length]));
+    const unsent = new Map<QueuedPublish, number>(callers.map((caller) => [caller, caller.events.length]));
     const failures = new Map<QueuedPublish, unknown>();
     const fail = (caller: QueuedPublish, error: unknown): void => {
       if (throwing) throw error;
       if (!failures.has(caller)) failures.set(caller, error);
     };
+    const sent = (outgoing: Outgoing): void => {
+      for (const [caller, count] of outgoing.callers) unsent.set(caller, (unsent.get(caller) ?? 0) - count);
+    };
+    const outgoing = this.pack(callers, this.limits(), fail);
+    const [only] = outgoing;
+    if (outgoing.length === 1 && only !== undefined && this.maxMessageBytes !== undefined) {
+      // One message, sized to fit: sent as itself. A batch of one encodes it, an empty batch envelope
+      // (for the size check) and the envelope around it: three encodes where one does.
+      try {
+        await this.sender.sendMessages(only.message, { abortSignal });
+        sent(only);
+      } catch (error) {
+        for (const caller of only.callers.keys()) fail(caller, error);
+      }
+    } else {
+      await this.sendBatched(outgoing, abortSignal, sent, fail, (caller) => (unsent.get(caller) ?? 0) > 0);
+    }
+    for (const caller of callers) {
+      if (failures.has(caller)) caller.reject(failures.get(caller));
+      else if ((unsent.get(caller) ?? 0) > 0) caller.reject(new Error("audit events were not all sent"));
+      else caller.resolve();
+    }
+  }
+
+  /** Sends the messages in as few batches as fit (learning the link's largest message from the first batch). */
+  private async sendBatched(
+    outgoing: readonly Outgoing[],
+    abortSignal: AbortSignal | undefined,
+    sent: (outgoing: Outgoing) => void,
+    fail: (caller: QueuedPublish, error: unknown) => void,
+    stillUnsent: (caller: QueuedPublish) => boolean,
+  ): Promise<void> {
     let batch: ServiceBusMessageBatch | null = null;
-    let members = new Map<QueuedPublish, number>();
+    let members: Outgoing[] = [];
     const sendBatch = async (): Promise<void> => {
       const sending = batch;
       const included = members;
       batch = null;
-      members = new Map();
+      members = [];
       if (sending === null || sending.count === 0) return;
       try {
         await this.sender.sendMessages(sending, { abortSignal });
-        for (const [caller, count] of included) unsent.set(caller, (unsent.get(caller) ?? 0) - count);
+        for (const member of included) sent(member);
       } catch (error) {
-        for (const caller of included.keys()) fail(caller, error);
+        for (const member of included) for (const caller of member.callers.keys()) fail(caller, error);
       }
     };
     /** Adds a message, sending the full batch first if it does not fit; false when it fits in no batch. */
@@ -143,34 +270,13 @@ export class ServiceBusAuditPublisher implements AuditPublisher {
       return batch.tryAddMessage(message);
     };
     try {
-      for (const caller of callers) {
-        for (const message of caller.messages) {
-          if (failures.has(caller)) break;
-          if (await add(message)) members.set(caller, (members.get(caller) ?? 0) + 1);
-          else fail(caller, new RangeError(`Audit event ${String(message.messageId)} is too large for one Service Bus message`));
-        }
+      for (const member of outgoing) {
+        if (await add(member.message)) members.push(member);
+        else for (const caller of member.callers.keys()) fail(caller, new RangeError(`Audit message ${String(member.message.messageId)} is too large for one Service Bus message`));
       }
       await sendBatch();
     } catch (error) {
-      if (throwing) throw error;
-      for (const caller of callers) if ((unsent.get(caller) ?? 0) > 0) fail(caller, error);
+      for (const member of outgoing) for (const caller of member.callers.keys()) if (stillUnsent(caller)) fail(caller, error);
     }
-    for (const caller of callers) {
-      if (failures.has(caller)) caller.reject(failures.get(caller));
-      else if ((unsent.get(caller) ?? 0) > 0) caller.reject(new Error("audit events were not all sent"));
-      else caller.resolve();
-    }
-  }
-
-  /**
-   * Whether a message surely fits the link's largest message: its body's bytes plus its string
-   * properties plus a margin for the AMQP encoding (a few dozen bytes in practice). Unsure (no batch
-   * seen yet, a body that is not bytes, or close to the limit): false, and the batch path's exact check
-   * decides, refusing a message too large for any batch with a RangeError.
-   */
-  private fitsOneMessage(message: ServiceBusMessage): boolean {
-    if (this.maxMessageBytes === undefined || !(message.body instanceof Uint8Array)) return false;
-    const strings = [message.messageId, message.sessionId, message.contentType, message.subject].reduce<number>((sum, value) => sum + (typeof value === "string" ? Buffer.byteLength(value) : 64), 0);
-    return message.body.byteLength + strings + ENCODING_MARGIN_BYTES <= this.maxMessageBytes;
   }
 }

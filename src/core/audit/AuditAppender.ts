@@ -1,22 +1,31 @@
 import { type Clock } from "../clock.js";
 import { type Logger } from "../logger.js";
 import { type AuditEvent, chainIdOf } from "./AuditEvent.js";
-import { decodeAuditEvent } from "./auditEventSchema.js";
+import { parseAuditEvent } from "./auditEventSchema.js";
+import { unpackAuditBody } from "./auditMessageBody.js";
 import { type AuditCheckpointer } from "./AuditCheckpointer.js";
 import { type AuditLedger, type LedgerHead } from "./AuditLedger.js";
 import { createEntry, GENESIS_HASH, MAX_CANONICAL_LENGTH, type StoredEntry } from "./ChainEntry.js";
 import { yieldToEventLoop } from "./yieldToEventLoop.js";
 
-/** One delivered message: its broker id (for logs) and body (object, JSON text or bytes). */
+/** One delivered message: its broker id (for logs) and body (object, JSON text or bytes; one event or packed: auditMessageBody.ts). */
 export interface AuditMessage {
   readonly messageId?: string;
   readonly body: unknown;
 }
 
-export type AppendOutcome =
-  | { readonly status: "appended"; readonly messageId?: string; readonly eventId: string; readonly chainId: string; readonly sequence: number }
-  | { readonly status: "duplicate"; readonly messageId?: string; readonly eventId: string; readonly chainId: string; readonly sequence?: number }
-  | { readonly status: "invalid"; readonly messageId?: string; readonly reason: string };
+/** What became of one event (or of a message that holds no readable event). */
+export type AppendStatus =
+  | { readonly status: "appended"; readonly eventId: string; readonly chainId: string; readonly sequence: number }
+  | { readonly status: "duplicate"; readonly eventId: string; readonly chainId: string; readonly sequence?: number }
+  | { readonly status: "invalid"; readonly reason: string };
+
+/**
+ * One outcome per event, in delivery order: `index` is its message's position in the delivery, `part` its
+ * position inside a packed message (absent for a one-event message, and for a packed message that could
+ * not be read at all: then the one outcome stands for the whole message).
+ */
+export type AppendOutcome = AppendStatus & { readonly index: number; readonly part?: number; readonly messageId?: string };
 
 export interface AuditAppenderDeps {
   readonly ledger: AuditLedger;
@@ -52,18 +61,27 @@ export class AuditAppendConflictError extends Error {
 }
 
 const NOTHING_APPENDED: ReadonlyMap<string, number> = new Map();
-/** Messages decoded and validated between two yields (~20 µs each). */
+/** Events decoded and validated between two yields (~20 µs each). */
 const DECODE_SLICE = 16;
 
 interface Pending {
-  readonly index: number;
+  /** Position in the delivery's outcomes. */
+  readonly slot: number;
   readonly event: AuditEvent;
 }
 
+/** Where an outcome's event came from. */
+interface Origin {
+  readonly index: number;
+  readonly part?: number;
+  readonly messageId?: string;
+}
+
 /**
- * The use case behind the Service Bus trigger: decodes and validates each message, appends the
- * valid ones to their chains in order (one transaction per chunk; a redelivered event is reported
- * as a duplicate and appended nothing), and reports per message. Throws only on transient failure.
+ * The use case behind the Service Bus trigger: decodes and validates each message's event (or each
+ * event of a packed message), appends the valid ones to their chains in order (one transaction per chunk; a redelivered event is reported
+ * as a duplicate and appended nothing), and reports per event. An invalid event of a packed message
+ * is reported on its own; the message's valid events are appended all the same. Throws only on transient failure.
  */
 export class AuditAppender {
   private readonly maxAttempts: number;
@@ -81,44 +99,57 @@ export class AuditAppender {
   }
 
   async append(messages: readonly AuditMessage[], options: { abortSignal?: AbortSignal } = {}): Promise<AppendOutcome[]> {
-    const outcomes: (AppendOutcome | undefined)[] = new Array<AppendOutcome | undefined>(messages.length);
+    const origins: Origin[] = [];
+    const statuses: (AppendStatus | undefined)[] = [];
     const byChain = new Map<string, Pending[]>();
     const seen = new Map<string, string>();
-    for (let index = 0; index < messages.length; index += 1) {
-      if (index > 0 && index % DECODE_SLICE === 0) await this.yieldToEventLoop();
-      const message = messages[index] as AuditMessage;
-      const decoded = decodeAuditEvent(message.body);
-      const messageId = message.messageId === undefined ? {} : { messageId: message.messageId };
-      if (!decoded.ok) {
-        outcomes[index] = { status: "invalid", reason: decoded.reason, ...messageId };
-        continue;
+    let decoded = 0;
+    const take = (origin: Origin, value: unknown): void => {
+      const slot = origins.length;
+      origins.push(origin);
+      const parsed = parseAuditEvent(value);
+      if (!parsed.ok) {
+        statuses.push({ status: "invalid", reason: parsed.reason });
+        return;
       }
-      const event = decoded.event;
+      const event = parsed.event;
       const chainId = chainIdOf(event);
       if (seen.get(event.eventId) === chainId) {
-        outcomes[index] = { status: "duplicate", eventId: event.eventId, chainId, ...messageId };
-        continue;
+        statuses.push({ status: "duplicate", eventId: event.eventId, chainId });
+        return;
       }
+      statuses.push(undefined);
       seen.set(event.eventId, chainId);
       const list = byChain.get(chainId) ?? [];
-      list.push({ index, event });
+      list.push({ slot, event });
       byChain.set(chainId, list);
+    };
+    for (let index = 0; index < messages.length; index += 1) {
+      const message = messages[index] as AuditMessage;
+      const origin: Origin = message.messageId === undefined ? { index } : { index, messageId: message.messageId };
+      const unpacked = unpackAuditBody(message.body);
+      if (unpacked.kind === "invalid") {
+        origins.push(origin);
+        statuses.push({ status: "invalid", reason: unpacked.reason });
+        continue;
+      }
+      const values = unpacked.kind === "single" ? [unpacked.value] : unpacked.values;
+      for (let part = 0; part < values.length; part += 1) {
+        if (decoded > 0 && decoded % DECODE_SLICE === 0) await this.yieldToEventLoop();
+        decoded += 1;
+        take(unpacked.kind === "single" ? origin : { ...origin, part }, values[part]);
+      }
     }
 
     // Chains are independent: append them concurrently (each one still in message order).
     const perChain = await Promise.all([...byChain].map(([chainId, pending]) => this.appendToChain(chainId, pending, options)));
-    for (const results of perChain) {
-      for (const [index, outcome] of results) {
-        const messageId = messages[index]?.messageId;
-        outcomes[index] = messageId === undefined ? outcome : { ...outcome, messageId };
-      }
-    }
-    return outcomes.map((o) => o ?? { status: "invalid", reason: "not processed" });
+    for (const results of perChain) for (const [slot, status] of results) statuses[slot] = status;
+    return origins.map((origin, slot) => ({ ...(statuses[slot] ?? { status: "invalid", reason: "not processed" }), ...origin }));
   }
 
-  private async appendToChain(chainId: string, pending: readonly Pending[], options: { abortSignal?: AbortSignal }): Promise<Map<number, AppendOutcome>> {
+  private async appendToChain(chainId: string, pending: readonly Pending[], options: { abortSignal?: AbortSignal }): Promise<Map<number, AppendStatus>> {
     const { ledger, logger } = this.deps;
-    const results = new Map<number, AppendOutcome>();
+    const results = new Map<number, AppendStatus>();
     const chunkSize = ledger.maxEntriesPerCommit;
     // No dedupe look-up up front: the commit itself inserts one dedupe row per event id, so an event
     // appended before (a redelivery) fails the whole transaction with a conflict and writes nothing.
@@ -182,7 +213,7 @@ export class AuditAppender {
     chunk: readonly Pending[],
     head: LedgerHead | null,
     appended: ReadonlyMap<string, number>,
-    results: Map<number, AppendOutcome>,
+    results: Map<number, AppendStatus>,
     options: { abortSignal?: AbortSignal },
   ): Promise<{ committed: true; head: LedgerHead | null } | { committed: false }> {
     const ts = new Date(this.deps.clock.nowInMs()).toISOString();
@@ -193,12 +224,12 @@ export class AuditAppender {
     for (const p of chunk) {
       const sequence = appended.get(p.event.eventId);
       if (sequence !== undefined) {
-        results.set(p.index, { status: "duplicate", eventId: p.event.eventId, chainId, sequence });
+        results.set(p.slot, { status: "duplicate", eventId: p.event.eventId, chainId, sequence });
         continue;
       }
       const entry = createEntry({ chainId, sequence: size, ts, prevHash, event: p.event });
       if (entry.canonical.length > MAX_CANONICAL_LENGTH) {
-        results.set(p.index, { status: "invalid", reason: `too_large: the event's canonical form exceeds ${MAX_CANONICAL_LENGTH} characters` });
+        results.set(p.slot, { status: "invalid", reason: `too_large: the event's canonical form exceeds ${MAX_CANONICAL_LENGTH} characters` });
         continue;
       }
       entries.push(entry);
@@ -210,11 +241,11 @@ export class AuditAppender {
     const newHead = { chainId, size, lastHash: prevHash, updatedAt: ts };
     const result = await this.deps.ledger.commit({ chainId, expectedEtag: head?.etag ?? null, entries, head: newHead }, options);
     if (!result.committed) {
-      for (const p of chunk) results.delete(p.index);
+      for (const p of chunk) results.delete(p.slot);
       return { committed: false };
     }
     accepted.forEach((p, i) => {
-      results.set(p.index, { status: "appended", eventId: p.event.eventId, chainId, sequence: Number((entries[i] as StoredEntry).rowKey) });
+      results.set(p.slot, { status: "appended", eventId: p.event.eventId, chainId, sequence: Number((entries[i] as StoredEntry).rowKey) });
     });
     return { committed: true, head: { ...newHead, etag: result.etag } };
   }

@@ -26,7 +26,7 @@ export interface DeadLetterReplayOptions {
  */
 export interface AuditDeadLetterQueue {
   replay(options?: DeadLetterReplayOptions): Promise<DeadLetterReplayResult>;
-  /** Messages waiting there, per chain (session id; `""` when a message had none). */
+  /** Events waiting there, per chain (session id; `""` when a message had none): a packed message counts its events. */
   countByChain(options?: { abortSignal?: AbortSignal; limit?: number }): Promise<ReadonlyMap<string, number>>;
 }
 

@@ -9,6 +9,14 @@ export interface StreamingInspectorOptions extends ScanOptions {
   readonly action: "allow" | "redact" | "block";
   /** Most characters held back waiting to see whether a value continues. Default 4096 (a PEM RSA-4096 key fits). */
   readonly maxHoldBackChars?: number;
+  /**
+   * Scan only once at least this many characters have arrived since the last scan (default 0: at every
+   * push; the first push always scans, so an answer's start is not delayed). A push that does not scan releases nothing, which is the same as receiving it joined to the
+   * next one, so the output is unchanged. Each scan re-reads the held text and up to 256 characters of
+   * context: with one-token deltas (about 4 characters), 16 cuts the CPU of a streamed answer two to three
+   * times, for up to 16 more characters held back.
+   */
+  readonly minScanChars?: number;
 }
 
 export interface StreamVerdict {
@@ -57,6 +65,9 @@ export class StreamingInspector {
   readonly #options: StreamingInspectorOptions;
   readonly #redactor: Redactor;
   readonly #maxHoldBack: number;
+  readonly #minScanChars: number;
+  /** Characters pushed since the last scan; none scanned yet counts as enough, so an answer's start is not delayed. */
+  #unscanned = Number.POSITIVE_INFINITY;
   readonly #counts: Partial<Record<EntityType, number>> = {};
   #pending = "";
   #context = "";
@@ -68,6 +79,7 @@ export class StreamingInspector {
     this.#options = options;
     this.#redactor = redactor ?? new Redactor();
     this.#maxHoldBack = Math.max(64, options.maxHoldBackChars ?? 4096);
+    this.#minScanChars = Math.max(0, options.minScanChars ?? 0);
   }
 
   /** Findings by type so far (released or blocking). */
@@ -84,10 +96,13 @@ export class StreamingInspector {
     if (this.#blocked) return { release: "", blocked: true };
     const growsLastWord = this.#swallow === null && this.#pending !== "" && !WHITESPACE.test(this.#pending.charAt(this.#pending.length - 1)) && !WHITESPACE.test(chunk);
     this.#pending += chunk;
+    this.#unscanned += chunk.length;
     // A chunk without whitespace only lengthens the held last word, which stays held, so a scan now would
     // release little (at most a run of groups before the word). Waiting is the same as receiving this chunk
     // joined to the next one (a coarser chunking: the same output), and the hold-back stays bounded.
-    if (growsLastWord && this.#pending.length <= this.#maxHoldBack / 2) return { release: "", blocked: false };
+    // Likewise while fewer than `minScanChars` characters have come since the last scan.
+    const waits = growsLastWord || (this.#swallow === null && this.#unscanned < this.#minScanChars);
+    if (waits && this.#pending.length <= this.#maxHoldBack / 2) return { release: "", blocked: false };
     return this.#step(false);
   }
 
@@ -97,6 +112,7 @@ export class StreamingInspector {
   }
 
   #step(final: boolean): StreamVerdict {
+    this.#unscanned = 0;
     let released = "";
     if (this.#swallow !== null) {
       this.#dropSwallowed(final);

@@ -4,6 +4,7 @@ import { startServiceBusEmulator, type RunningServiceBusEmulator } from "../../.
 import { ServiceBusAuditPublisher } from "../../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
 import { type AuditEvent } from "../../../src/core/audit/AuditEvent.js";
 import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
+import { eventsIn } from "../../support/auditQueueMessages.js";
 
 /** Concurrent publishes to one chain share sends (group commit), on the emulator with the real SDK. */
 
@@ -47,16 +48,19 @@ function countingSender(): { sender: ServiceBusSender; sends: number[]; singles:
   return { sender: counting, sends, singles: () => singles, failNext: (error) => void (failure = error) };
 }
 
-async function receiveChain(chain: string, count: number): Promise<AuditEvent[]> {
+/** The events of a chain's messages, in order (packed messages unpacked); `messages` counts the messages. */
+async function receiveChain(chain: string, count: number): Promise<AuditEvent[] & { messages?: number }> {
   const receiver = await client.acceptSession(QUEUE, chain);
-  const out: AuditEvent[] = [];
+  const out: AuditEvent[] & { messages?: number } = [];
+  out.messages = 0;
   try {
     while (out.length < count) {
       const batch = await receiver.receiveMessages(100, { maxWaitTimeInMs: 500 });
       if (batch.length === 0) break;
       for (const message of batch) {
         await receiver.completeMessage(message);
-        out.push(message.body as AuditEvent);
+        out.push(...eventsIn(message.body));
+        out.messages += 1;
       }
     }
   } finally {
@@ -66,15 +70,19 @@ async function receiveChain(chain: string, count: number): Promise<AuditEvent[]>
 }
 
 describe("ServiceBusAuditPublisher coalescing", () => {
-  it("sends 200 concurrent publishes to one chain in far fewer transfers, every event once and in publish order", async () => {
+  it("sends 200 concurrent publishes to one chain in far fewer transfers and messages, every event once and in publish order", async () => {
     const { sender, sends } = countingSender();
     const publisher = new ServiceBusAuditPublisher(sender);
     const events = Array.from({ length: 200 }, (_, index) => makeAuditEvent({ project: "chain-x" }, index));
     await Promise.all(events.map((event) => publisher.publish([event])));
-    expect(sends.reduce((sum, count) => sum + count, 0)).toBe(200);
     expect(sends.length).toBeLessThan(50);
+    // Packed: a few messages (one per 64 KB of events per send), not one per event.
+    const messages = sends.reduce((sum, count) => sum + count, 0);
+    expect(messages).toBeLessThan(2 * sends.length);
+    expect(messages).toBeLessThan(20);
     const received = await receiveChain("chain-x", 200);
     expect(received.map((event) => event.eventId)).toEqual(events.map((event) => event.eventId));
+    expect(received.messages).toBe(messages);
     await publisher.close();
   });
 
@@ -100,7 +108,8 @@ describe("ServiceBusAuditPublisher coalescing", () => {
     expect(sends).toEqual([1, 1, 1]);
     expect(singles()).toBe(2);
     const received = await receiveChain("chain-single", 3);
-    expect(received).toEqual(events);
+    expect([...received]).toEqual(events);
+    expect(received.messages).toBe(3);
     await publisher.close();
   });
 

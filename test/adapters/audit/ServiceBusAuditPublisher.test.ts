@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServiceBusEmulator, type RunningServiceBusEmulator } from "../../../local/servicebus/index.js";
 import { coalesceAmqpWrites } from "../../../src/adapters/servicebus/coalesceAmqpWrites.js";
 import { ServiceBusAuditPublisher } from "../../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
-import { type AuditEvent } from "../../../src/core/audit/AuditEvent.js";
 import { AuditAppender } from "../../../src/core/audit/AuditAppender.js";
 import { ManualClock } from "../../../src/core/clock.js";
 import { silentLogger } from "../../../src/core/logger.js";
@@ -11,6 +10,7 @@ import { verifyStoredChain } from "../../../src/core/audit/verifyStoredChain.js"
 import { appendAuditMessages } from "../../../src/functions/appendAuditEvents.js";
 import { describeAuditPublisherContract, type PublishedEvent } from "../../contracts/auditPublisher.contract.js";
 import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
+import { eventsIn } from "../../support/auditQueueMessages.js";
 import { InMemoryAuditDeadLetters } from "../../fakes/InMemoryAuditDeadLetters.js";
 import { InMemoryAuditLedger } from "../../fakes/InMemoryAuditLedger.js";
 import { InMemoryCheckpointAnchor } from "../../fakes/InMemoryCheckpointAnchor.js";
@@ -30,10 +30,11 @@ afterAll(async () => {
   await broker.stop();
 });
 
-/** Drains every session of a queue (bounded), completing what it reads. */
+/** Drains every session of a queue (bounded) until it has read `count` events, completing what it reads. */
 async function receiveAll(queue: string, count: number): Promise<ServiceBusReceivedMessage[]> {
   const out: ServiceBusReceivedMessage[] = [];
-  for (let sessions = 0; out.length < count && sessions < 10; sessions += 1) {
+  let events = 0;
+  for (let sessions = 0; events < count && sessions < 10; sessions += 1) {
     const receiver = await client.acceptNextSession(queue, { maxAutoLockRenewalDurationInMs: 0 });
     try {
       for (;;) {
@@ -41,6 +42,7 @@ async function receiveAll(queue: string, count: number): Promise<ServiceBusRecei
         if (batch.length === 0) break;
         for (const m of batch) await receiver.completeMessage(m);
         out.push(...batch);
+        events += batch.reduce((sum, m) => sum + eventsIn(m.body).length, 0);
       }
     } finally {
       await receiver.close();
@@ -55,9 +57,12 @@ describeAuditPublisherContract("ServiceBusAuditPublisher on the Service Bus emul
     publisher,
     received: async (count): Promise<PublishedEvent[]> => {
       const messages = await receiveAll("audit-a", count);
-      return messages.map((m) => {
-        expect(m.messageId).toBe((m.body as AuditEvent).eventId);
-        return { event: m.body as AuditEvent, chainId: String(m.sessionId) };
+      return messages.flatMap((m) => {
+        const events = eventsIn(m.body);
+        // A one-event message is named for its event; a packed one for the digest of its events' ids.
+        if (events.length === 1) expect(m.messageId).toBe(events[0]?.eventId);
+        else expect(m.messageId).toMatch(/^pack-[0-9a-f]{64}$/);
+        return events.map((event) => ({ event, chainId: String(m.sessionId) }));
       });
     },
   };
@@ -70,7 +75,9 @@ describe("ServiceBusAuditPublisher -> appendAuditEvents", () => {
     await publisher.publish(events);
     await publisher.close();
     const messages = await receiveAll("audit-b", events.length);
-    expect(messages.map((m) => m.messageId)).toEqual(events.map((e) => e.eventId));
+    // One publish of 120 events of one chain: one packed message.
+    expect(messages).toHaveLength(1);
+    expect(messages.flatMap((m) => eventsIn(m.body)).map((e) => e.eventId)).toEqual(events.map((e) => e.eventId));
 
     const ledger = new InMemoryAuditLedger();
     const anchor = new InMemoryCheckpointAnchor();
@@ -81,9 +88,11 @@ describe("ServiceBusAuditPublisher -> appendAuditEvents", () => {
     const deps = { appender, deadLetters, logger: silentLogger };
     const first = await appendAuditMessages([...batch, { messageId: "junk", sessionId: "sb-chain", body: Buffer.from("{oops") }], deps);
     expect(first.filter((o) => o.outcome === "appended")).toHaveLength(120);
-    expect(first.at(-1)).toMatchObject({ index: 120, outcome: "invalid", messageId: "junk" });
+    expect(first).toHaveLength(121);
+    expect(first.at(-1)).toMatchObject({ index: 1, outcome: "invalid", messageId: "junk" });
     expect([...deadLetters.letters.values()]).toMatchObject([{ messageId: "junk", chainId: "sb-chain", reason: expect.stringContaining("invalid_json"), body: Buffer.from("{oops") }]);
-    const again = await appendAuditMessages(batch.slice(100), deps);
+    const again = await appendAuditMessages(batch, deps);
+    expect(again).toHaveLength(120);
     expect(again.every((o) => o.outcome === "duplicate")).toBe(true);
     expect(await verifyStoredChain({ ledger, anchor, signatureVerifier: signer.verifier() }, "sb-chain")).toMatchObject({ intact: true, entriesChecked: 120 });
   });

@@ -4,6 +4,7 @@ import { silentLogger } from "../../../src/core/logger.js";
 import { AuditAppendConflictError, AuditAppender } from "../../../src/core/audit/AuditAppender.js";
 import { AuditCheckpointer, collect } from "../../../src/core/audit/AuditCheckpointer.js";
 import { type CommitBatch } from "../../../src/core/audit/AuditLedger.js";
+import { packedAuditBody } from "../../../src/core/audit/auditMessageBody.js";
 import { parseEntryBody } from "../../../src/core/audit/ChainEntry.js";
 import { verifyStoredChain } from "../../../src/core/audit/verifyStoredChain.js";
 import { makeAuditEvent, makeAuditEvents } from "../../fakes/InMemoryAuditEvents.js";
@@ -258,5 +259,67 @@ describe("AuditAppender on an instance that also serves HTTP (issue 22: the one-
     expect(yields).toBe(9);
     expect((await collect(ledger.listEntries("a"))).map((e) => e.eventId)).toEqual(a.map((e) => e.eventId));
     expect((await collect(ledger.listEntries("b"))).map((e) => e.eventId)).toEqual(b.map((e) => e.eventId));
+  });
+});
+
+describe("AuditAppender with packed messages (several events per message)", () => {
+  const packed = (events: readonly unknown[]): string => packedAuditBody(events.map((event) => JSON.stringify(event)));
+
+  it("appends a packed message's events in order, beside one-event messages of an older publisher, and reports each event", async () => {
+    const { appender, ledger, verify } = setup({ maxEntriesPerCommit: 4 });
+    const a = makeAuditEvents(7, { project: "a" });
+    const outcomes = await appender.append([
+      { messageId: "old-1", body: Buffer.from(JSON.stringify(a[0])) },
+      { messageId: "pack-1", body: Buffer.from(packed(a.slice(1, 6))) },
+      { messageId: "old-2", body: a[6] },
+    ]);
+    expect(outcomes.map((o) => [o.status, o.index, o.part ?? null, o.messageId, "sequence" in o ? o.sequence : null])).toEqual([
+      ["appended", 0, null, "old-1", 0],
+      ["appended", 1, 0, "pack-1", 1],
+      ["appended", 1, 1, "pack-1", 2],
+      ["appended", 1, 2, "pack-1", 3],
+      ["appended", 1, 3, "pack-1", 4],
+      ["appended", 1, 4, "pack-1", 5],
+      ["appended", 2, null, "old-2", 6],
+    ]);
+    const stored = await collect(ledger.listEntries("a"));
+    expect(stored.map((e) => parseEntryBody(e.canonical)?.event.eventId)).toEqual(a.map((e) => e.eventId));
+    expect(await verify("a")).toMatchObject({ intact: true, entriesChecked: 7 });
+  });
+
+  it("an invalid event inside a packed message is reported on its own (with its part); the valid ones are appended", async () => {
+    const { appender, ledger } = setup();
+    const a = makeAuditEvents(3, { project: "a" });
+    const bad = { ...makeAuditEvent({ project: "a" }), prompt: "my SSN is 078-05-1120" };
+    const outcomes = await appender.append([{ messageId: "p", body: packed([a[0], bad, a[1], a[2]]) }]);
+    expect(outcomes.map((o) => [o.status, o.part])).toEqual([
+      ["appended", 0],
+      ["invalid", 1],
+      ["appended", 2],
+      ["appended", 3],
+    ]);
+    expect(outcomes[1]).toMatchObject({ index: 0, messageId: "p", reason: expect.stringContaining("schema") });
+    expect(JSON.stringify(outcomes)).not.toContain("078-05-1120");
+    expect((await ledger.getHead("a"))?.size).toBe(3);
+  });
+
+  it("a redelivered packed message appends nothing twice; a message it cannot read at all is one invalid outcome", async () => {
+    const { appender, ledger } = setup();
+    const a = makeAuditEvents(4, { project: "a" });
+    await appender.append([{ messageId: "p", body: packed(a.slice(0, 3)) }]);
+    const outcomes = await appender.append([
+      { messageId: "p", body: packed(a.slice(0, 3)) },
+      { messageId: "q", body: packed(a.slice(2, 4)) },
+      { messageId: "v2", body: { format: "palisade-audit-events/v2", events: a } },
+    ]);
+    expect(outcomes.map((o) => [o.status, o.index, o.part ?? null])).toEqual([
+      ["duplicate", 0, 0],
+      ["duplicate", 0, 1],
+      ["duplicate", 0, 2],
+      ["duplicate", 1, 0],
+      ["appended", 1, 1],
+      ["invalid", 2, null],
+    ]);
+    expect((await ledger.getHead("a"))?.size).toBe(4);
   });
 });

@@ -90,6 +90,35 @@ describe("StreamingInspector", () => {
     );
   });
 
+  it("scans the first push at once, then only once minScanChars characters have come since the last scan, releasing what one joined chunk would", () => {
+    const batched = new StreamingInspector({ action: "redact", minScanChars: 32 });
+    // The start of an answer is not delayed (time to first token): the first push scans as every push would.
+    expect(batched.push("Hello there, how ").release).toBe("Hello there, ");
+    expect(batched.push("are you? ").release).toBe("");
+    expect(batched.push("My card is 4111 ").release).toBe("");
+    expect(batched.heldBackChars).toBe(29);
+    const everyPush = new StreamingInspector({ action: "redact" });
+    everyPush.push("Hello there, how ");
+    const joined = everyPush.push("are you? My card is 4111 1111 1111 1111 and that is all.").release;
+    const released = batched.push("1111 1111 1111 and that is all.").release;
+    expect(released).toBe(joined);
+    expect("Hello there, " + released + batched.end().release).toBe("Hello there, how are you? My card is [CREDIT_CARD_1] and that is all.");
+  });
+
+  it("gives the same output, verdict and counts as whole-text scanning with any minScanChars and chunking (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: corpus.length - 1 }), fc.array(fc.nat(), { maxLength: 40 }), fc.integer({ min: 1, max: 96 }), (index, cuts, minScanChars) => {
+        const text = corpus[index]!.text;
+        const findings = scan(text);
+        expect(stream(chunk(text, cuts), { action: "redact", minScanChars }).output).toBe(redact(text, findings).text);
+        const { blocked, inspector } = stream(chunk(text, cuts), { action: "block", minScanChars });
+        expect(blocked).toBe(findings.length > 0);
+        if (!blocked) expect(inspector.counts).toEqual({});
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it("gives the same verdict and counts as whole-text scanning, chunk by chunk of one character", () => {
     for (const item of corpus.slice(0, 120)) {
       const findings = scan(item.text);

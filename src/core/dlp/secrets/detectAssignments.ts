@@ -35,10 +35,26 @@ function isBlank(code: number): boolean {
  * Found by walking back from each ":" and "=", which are rare in prose.
  */
 export function detectAssignments(text: string, out: Candidate[], foundScore: FoundScore = () => -1): void {
-  // Names repeat within a text (a CSV header, a log's "user=", a config's keys): classified once per scan.
-  const kinds = new Map<string, NameKind>();
-  scanOperator(text, ":", out, kinds, foundScore);
-  scanOperator(text, "=", out, kinds, foundScore);
+  scanOperator(text, ":", out, foundScore);
+  scanOperator(text, "=", out, foundScore);
+}
+
+/**
+ * Names repeat within a text (a CSV header, a log's "user=", a config's keys) and across texts (a streamed
+ * answer's context is scanned again at every step; "Mobil:", "password:" recur): each name is classified
+ * once, kept in a bounded cache (a name's kind depends on the name alone).
+ */
+const kinds = new Map<string, NameKind>();
+const KINDS_LIMIT = 4096;
+
+function cachedNameKind(name: string): NameKind {
+  let kind = kinds.get(name);
+  if (kind === undefined) {
+    kind = nameKind(name);
+    if (kinds.size >= KINDS_LIMIT) kinds.clear();
+    kinds.set(name, kind);
+  }
+  return kind;
 }
 
 /** The best score an earlier detector gave exactly this span as this type, or -1 (DetectorContext.foundScore). */
@@ -56,7 +72,7 @@ function nameKind(name: string): NameKind {
   return vendorFor(name) ?? null;
 }
 
-function scanOperator(text: string, operator: ":" | "=", out: Candidate[], kinds: Map<string, NameKind>, foundScore: FoundScore): void {
+function scanOperator(text: string, operator: ":" | "=", out: Candidate[], foundScore: FoundScore): void {
   let at = text.indexOf(operator);
   while (at !== -1) {
     const next = at + 1;
@@ -77,12 +93,7 @@ function scanOperator(text: string, operator: ":" | "=", out: Candidate[], kinds
     while (nameStart > 0 && isNameChar(text.charCodeAt(nameStart - 1)) && nameEnd - nameStart < 64) nameStart -= 1;
     // Every secret-ish name holds a letter; times ("10:30:00") and ports (":5432") do not, and skip the name tests.
     if (!hasLetter(text, nameStart, nameEnd)) continue;
-    const name = text.slice(nameStart, nameEnd);
-    let kind = kinds.get(name);
-    if (kind === undefined) {
-      kind = nameKind(name);
-      kinds.set(name, kind);
-    }
+    const kind = cachedNameKind(text.slice(nameStart, nameEnd));
     if (kind === null) continue;
     const secretName = kind === "secret";
     const keyName = kind === "key";

@@ -11,6 +11,9 @@ export interface OutputChannel {
   end(): string;
 }
 
+/** Characters a streamed channel gathers between two scans. */
+const STREAM_SCAN_CHARS = 16;
+
 const NO_CHANNEL: OutputChannel = { push: (piece) => piece, end: () => "" };
 
 /**
@@ -53,7 +56,9 @@ export class OutputScanner {
   /** A streamed text with the same bounded hold-back as content. */
   channel(): OutputChannel {
     if (this.action === "allow") return NO_CHANNEL;
-    const inspector = new StreamingInspector({ ...scanOptionsFromPolicy(this.dlp), action: this.action }, this.redactor);
+    // One scan per 16 characters rather than per delta (about 4 characters a token): the same output, two to
+    // three times less CPU per streamed answer (docs/dlp.md "Streaming").
+    const inspector = new StreamingInspector({ ...scanOptionsFromPolicy(this.dlp), action: this.action, minScanChars: STREAM_SCAN_CHARS }, this.redactor);
     this.#channels.push(inspector);
     return {
       push: (piece) => (piece === "" ? "" : release(inspector.push(piece), () => (this.#blocked = true))),
