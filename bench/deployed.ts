@@ -12,6 +12,7 @@ import { DEPLOYMENT, REQUEST_BODY, benchPolicy, startGatewayChild } from "./gate
 import { measureAzuriteGrowth } from "./support/azuriteGrowth.js";
 import { costPerMillionRequests } from "./support/costModel.js";
 import { type LoadResult, type LoadTarget, closedLoop, fixedRate, sequential } from "./support/load.js";
+import { lateTurnsLine, recordLoop, recordStackLoop, recordStages, scenarioLine } from "./support/deployedFigures.js";
 import { readLoopDiagnostics } from "./support/loopDiagnostics.js";
 import { affinityOf, canPin, pin, sampleProcess, sampleThreads } from "./support/procStats.js";
 import { type StackServerReady, type StackStats } from "./support/stackServer.js";
@@ -171,20 +172,8 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
       // The same instance's loop without the audit append and the timers: set beside rate200.loopDelay*
       // (the deployed instance), it says whether the stalls come with the append (issue 22).
       if (at200.loop) {
-        results["split.loopDelayP99Ms"] = at200.loop.loopDelayP99Ms;
-        results["split.loopDelayMaxMs"] = at200.loop.loopDelayMaxMs;
-        results["split.gcMaxMs"] = at200.loop.gcMaxMs;
-        const turns = at200.loop.cpuStretches;
-        if (turns) {
-          results["split.lateTurnsOver10Ms"] = turns.lateTurnsOver10Ms;
-          results["split.busyTurnsOver10Ms"] = turns.busyTurnsOver10Ms;
-          results["split.preemptedTurnsOver10Ms"] = turns.preemptedTurnsOver10Ms;
-          results["split.busyTurnMaxMs"] = turns.busyMaxMs;
-        }
-        for (const [stage, timing] of Object.entries(at200.loop.stages ?? {})) {
-          results[`split.stage.${stage}.p50Ms`] = timing.p50Ms;
-          results[`split.stage.${stage}.p99Ms`] = timing.p99Ms;
-        }
+        recordLoop(results, "split", at200.loop);
+        recordStages(results, "split", at200.loop.stages ?? {}, "p50-p99");
       }
       await stopChild(httpOnly.child);
     }
@@ -270,56 +259,17 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
       for (const [kind, perRequest] of Object.entries(operations)) results[`${prefix}.roundTrips.${kind}`] = round(perRequest, 3);
       // Where a tail can come from inside the instance: a late event loop, GC pauses (during the load only).
       if (loop) {
-        results[`${prefix}.loopDelayP99Ms`] = loop.loopDelayP99Ms;
-        results[`${prefix}.loopDelayMaxMs`] = loop.loopDelayMaxMs;
+        recordLoop(results, prefix, loop);
         results[`${prefix}.gcMsPerRequest`] = round(loop.gcMs / Math.max(1, served), 4);
         results[`${prefix}.gcMajorCount`] = loop.gcMajorCount;
-        results[`${prefix}.gcMaxMs`] = loop.gcMaxMs;
         const turns = loop.cpuStretches;
-        if (turns) {
-          results[`${prefix}.lateTurnsOver10Ms`] = turns.lateTurnsOver10Ms;
-          results[`${prefix}.busyTurnsOver10Ms`] = turns.busyTurnsOver10Ms;
-          results[`${prefix}.preemptedTurnsOver10Ms`] = turns.preemptedTurnsOver10Ms;
-          results[`${prefix}.busyTurnMaxMs`] = turns.busyMaxMs;
-          log(
-            `deployed bench: ${prefix}: the instance's loop late ≥ 10 ms ${turns.lateTurnsOver10Ms} times: ${turns.busyTurnsOver10Ms} running its own work (max ${turns.busyMaxMs} ms of CPU), ` +
-              `${turns.preemptedTurnsOver10Ms} mostly without a core; the longest (monotonic µs, for profileStretches --window=): ` +
-              turns.longest.map((turn) => `${turn.fromUs}-${turn.toUs} ${turn.cpuMs} ms`).join(", "),
-          );
-        }
+        if (turns) log(lateTurnsLine(prefix, turns));
       }
       // The stack's own loop and GC during the load: a round trip waits behind them.
-      if (stackLoop) {
-        results[`${prefix}.stackLoopDelayP99Ms`] = stackLoop.loopDelayP99Ms;
-        results[`${prefix}.stackLoopDelayMaxMs`] = stackLoop.loopDelayMaxMs;
-        results[`${prefix}.stackGcMaxMs`] = stackLoop.gcMaxMs;
-        results[`${prefix}.stackGcMs`] = stackLoop.gcMs;
-        for (const [thread, figures] of Object.entries(stackLoop.threads ?? {})) {
-          results[`${prefix}.stackThreads.${thread}.loopDelayMaxMs`] = figures.loopDelayMaxMs;
-          results[`${prefix}.stackThreads.${thread}.gcMaxMs`] = figures.gcMaxMs;
-        }
-      }
-      for (const [stage, timing] of Object.entries({ ...loop?.stages, ...stackLoop?.stages })) {
-        results[`${prefix}.stage.${stage}.p50Ms`] = timing.p50Ms;
-        results[`${prefix}.stage.${stage}.p99Ms`] = timing.p99Ms;
-        results[`${prefix}.stage.${stage}.maxMs`] = timing.maxMs;
-        results[`${prefix}.stage.${stage}.over10Ms`] = timing.over10Ms;
-      }
-      log(
-        `deployed bench: ${prefix}: ${viaGateway.requestsPerSecond.toFixed(0)} req/s, over direct p50 +${(viaGateway.p50Ms - viaDirect.p50Ms).toFixed(2)} ` +
-          `p99 +${(viaGateway.p99Ms - viaDirect.p99Ms).toFixed(2)} ms; instance ${results[`${prefix}.instanceCpuMicrosPerRequest`]} µs/request ` +
-          `(appends included${caughtUp ? "" : ", queue NOT drained"}), stack ${results[`${prefix}.stackCpuMicrosPerRequest`]} µs/request; ` +
-          `main thread ${results[`${prefix}.instanceMainThreadMicrosPerRequest`]} µs/request; ` +
-          (loop ? `loop delay p99 ${loop.loopDelayP99Ms} max ${loop.loopDelayMaxMs} ms, GC ${loop.gcCount} (${loop.gcMajorCount} major) ${loop.gcMs.toFixed(1)} ms max ${loop.gcMaxMs.toFixed(1)} ms; ` : "") +
-          `round trips/request ${Object.entries(operations).map(([kind, value]) => `${kind} ${value.toFixed(2)}`).join(", ")}; ${viaGateway.failures} failures` +
-          (stackLoop ? `; stack loop delay p99 ${stackLoop.loopDelayP99Ms} max ${stackLoop.loopDelayMaxMs} ms, GC ${stackLoop.gcMs.toFixed(1)} ms max ${stackLoop.gcMaxMs.toFixed(1)} ms` : "") +
-          Object.entries(stackLoop?.threads ?? {})
-            .map(([thread, figures]) => ` (${thread}: loop max ${figures.loopDelayMaxMs}, GC max ${figures.gcMaxMs.toFixed(1)} ms)`)
-            .join("") +
-          Object.entries({ ...loop?.stages, ...stackLoop?.stages })
-            .map(([stage, timing]) => `; ${stage} p50 ${timing.p50Ms} p99 ${timing.p99Ms} max ${timing.maxMs} ms (${timing.over10Ms}/${timing.count} ≥ 10 ms)`)
-            .join(""),
-      );
+      if (stackLoop) recordStackLoop(results, prefix, stackLoop);
+      const stages = { ...loop?.stages, ...stackLoop?.stages };
+      recordStages(results, prefix, stages, "all");
+      log(scenarioLine({ prefix, viaGateway, viaDirect, results, caughtUp, loop, stackLoop, operations, stages }));
     }
 
     // 3. A realistic upstream: 300 ms to answer. Governance should overlap it, not add to it.

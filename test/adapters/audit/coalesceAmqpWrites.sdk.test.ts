@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { ServiceBusClient, type ServiceBusSessionReceiver, type ServiceBusSender } from "@azure/service-bus";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { countSocketFlushes } from "../../../bench/support/socketFlushes.js";
@@ -10,7 +8,8 @@ import { coalesceAmqpWrites } from "../../../src/adapters/servicebus/coalesceAmq
 import { ServiceBusAuditPublisher } from "../../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
 import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
 import { startFaultProxy } from "../../support/faultProxy.js";
-import { ensureBuilt, ROOT } from "../../support/hostProcesses.js";
+import { startEmulatorProcess } from "../../support/emulatorProcess.js";
+import { ensureBuilt } from "../../support/hostProcesses.js";
 
 /**
  * The SDK's AMQP writes coalesced per event-loop turn (coalesceAmqpWrites, a patch of rhea's connection
@@ -119,21 +118,7 @@ describe("coalesced AMQP writes with the real SDK", () => {
   });
 });
 
-/** The emulator in a process of its own, on `port` (0 = any), so it can be killed with SIGKILL. */
-async function emulatorProcess(port: number): Promise<{ child: ChildProcess; port: number }> {
-  const module = join(ROOT, "dist", "local", "servicebus", "index.js");
-  const script = [
-    "const { startServiceBusEmulator } = await import(process.argv[1]);",
-    `const emulator = await startServiceBusEmulator({ queues: [{ name: ${JSON.stringify(QUEUE)}, requiresSession: true }], port: Number(process.argv[2]) });`,
-    "console.log(JSON.stringify({ port: emulator.port }));",
-    "setInterval(() => undefined, 1 << 30);",
-  ].join("\n");
-  const child = spawn(process.execPath, ["--input-type=module", "-e", script, module, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
-  const lines = createInterface({ input: child.stdout });
-  const [line] = (await Promise.race([once(lines, "line"), once(child, "exit").then(() => [""])])) as [string];
-  if (line === "") throw new Error("the emulator process exited before it listened");
-  return { child, port: (JSON.parse(line) as { port: number }).port };
-}
+const emulatorProcess = (port: number): Promise<{ child: ChildProcess; port: number }> => startEmulatorProcess(port, QUEUE);
 
 describe("the emulator process killed mid-request, with coalesced writes", () => {
   const children: ChildProcess[] = [];

@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { ServiceBusClient } from "@azure/service-bus";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SAS_KEY, DEFAULT_SAS_KEY_NAME } from "../../../local/servicebus/index.js";
@@ -14,7 +12,8 @@ import { silentLogger } from "../../../src/core/logger.js";
 import { CircuitBreaker } from "../../../src/core/resilience/CircuitBreaker.js";
 import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
 import { InMemoryAuditOutbox } from "../../fakes/InMemoryAuditOutbox.js";
-import { ensureBuilt, ROOT } from "../../support/hostProcesses.js";
+import { startEmulatorProcess } from "../../support/emulatorProcess.js";
+import { ensureBuilt } from "../../support/hostProcesses.js";
 
 /**
  * The broker killed (SIGKILL) while packed messages are being sent: each fail_closed publish either was
@@ -38,21 +37,11 @@ afterAll(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 });
 
-/** The emulator in a process of its own, on `port` (0 = any), so it can be killed. */
+/** The emulator in a process of its own, killed after the suite. */
 async function emulatorProcess(port: number): Promise<{ child: ChildProcess; port: number }> {
-  const module = join(ROOT, "dist", "local", "servicebus", "index.js");
-  const script = [
-    "const { startServiceBusEmulator } = await import(process.argv[1]);",
-    `const emulator = await startServiceBusEmulator({ queues: [{ name: ${JSON.stringify(QUEUE)}, requiresSession: true }], port: Number(process.argv[2]) });`,
-    "console.log(JSON.stringify({ port: emulator.port }));",
-    "setInterval(() => undefined, 1 << 30);",
-  ].join("\n");
-  const child = spawn(process.execPath, ["--input-type=module", "-e", script, module, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
-  children.push(child);
-  const lines = createInterface({ input: child.stdout });
-  const [line] = (await Promise.race([once(lines, "line"), once(child, "exit").then(() => [""])])) as [string];
-  if (line === "") throw new Error("the emulator process exited before it listened");
-  return { child, port: (JSON.parse(line) as { port: number }).port };
+  const started = await startEmulatorProcess(port, QUEUE);
+  children.push(started.child);
+  return started;
 }
 
 const connectionString = (port: number): string => `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=${DEFAULT_SAS_KEY_NAME};SharedAccessKey=${DEFAULT_SAS_KEY};UseDevelopmentEmulator=true`;
