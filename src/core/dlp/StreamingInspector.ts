@@ -11,7 +11,7 @@ export interface StreamingInspectorOptions extends ScanOptions {
   readonly maxHoldBackChars?: number;
   /**
    * Scan only once at least this many characters have arrived since the last scan (default 0: at every
-   * push; the first push always scans, so an answer's start is not delayed). A push that does not scan releases nothing, which is the same as receiving it joined to the
+   * push; until the first characters are released every push scans, so an answer's start is not delayed). A push that does not scan releases nothing, which is the same as receiving it joined to the
    * next one, so the output is unchanged. Each scan re-reads the held text and up to 256 characters of
    * context: with one-token deltas (about 4 characters), 16 cuts the CPU of a streamed answer two to three
    * times, for up to 16 more characters held back.
@@ -66,8 +66,10 @@ export class StreamingInspector {
   readonly #redactor: Redactor;
   readonly #maxHoldBack: number;
   readonly #minScanChars: number;
-  /** Characters pushed since the last scan; none scanned yet counts as enough, so an answer's start is not delayed. */
-  #unscanned = Number.POSITIVE_INFINITY;
+  /** Characters pushed since the last scan. */
+  #unscanned = 0;
+  /** Until the first characters are released every push scans, so an answer's start is not delayed. */
+  #releasedAny = false;
   readonly #counts: Partial<Record<EntityType, number>> = {};
   #pending = "";
   #context = "";
@@ -101,7 +103,7 @@ export class StreamingInspector {
     // release little (at most a run of groups before the word). Waiting is the same as receiving this chunk
     // joined to the next one (a coarser chunking: the same output), and the hold-back stays bounded.
     // Likewise while fewer than `minScanChars` characters have come since the last scan.
-    const waits = growsLastWord || (this.#swallow === null && this.#unscanned < this.#minScanChars);
+    const waits = growsLastWord || (this.#swallow === null && this.#releasedAny && this.#unscanned < this.#minScanChars);
     if (waits && this.#pending.length <= this.#maxHoldBack / 2) return { release: "", blocked: false };
     return this.#step(false);
   }
@@ -155,6 +157,7 @@ export class StreamingInspector {
     if (forcedThrough !== null) this.#swallow = whole.startsWith("-----BEGIN", forcedThrough.start) ? "pem" : "token";
     this.#pending = whole.slice(cut);
     this.#context = this.#trimContext(whole.slice(0, cut));
+    if (released !== "") this.#releasedAny = true;
     return { release: released, blocked: false };
   }
 

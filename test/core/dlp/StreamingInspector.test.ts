@@ -105,6 +105,19 @@ describe("StreamingInspector", () => {
     expect("Hello there, " + released + batched.end().release).toBe("Hello there, how are you? My card is [CREDIT_CARD_1] and that is all.");
   });
 
+  it("with minScanChars, scans at every push until the first characters are released (time to first token)", () => {
+    const batched = new StreamingInspector({ action: "redact", minScanChars: 32 });
+    const everyPush = new StreamingInspector({ action: "redact" });
+    let first = "";
+    for (const piece of ["This ", "is ", "a ", "mock ", "completion "]) {
+      const expected = everyPush.push(piece).release;
+      expect(batched.push(piece).release).toBe(expected);
+      first = expected;
+      if (first !== "") break;
+    }
+    expect(first).not.toBe("");
+  });
+
   it("gives the same output, verdict and counts as whole-text scanning with any minScanChars and chunking (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: corpus.length - 1 }), fc.array(fc.nat(), { maxLength: 40 }), fc.integer({ min: 1, max: 96 }), (index, cuts, minScanChars) => {
