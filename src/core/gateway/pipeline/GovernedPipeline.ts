@@ -96,20 +96,20 @@ export class GovernedPipeline {
       if (blocked) throw blocked;
       return { inspection: inspected, classified: classifyStage(inspected, project, declared) };
     });
-    // The fields of what goes upstream: those already listed for the scan unless redactions changed the request.
-    const upstreamContents = (): readonly ContentField[] => (inspection.request === request ? inspection.receivedContents : operation.contents(inspection.request));
+    // The fields of what goes upstream, listed at most once: those already listed for the scan unless
+    // redactions changed the request (then only if a check or the digest reads them).
+    let upstream: readonly ContentField[] | undefined;
+    const upstreamContents = (): readonly ContentField[] => (upstream ??= inspection.request === request ? inspection.receivedContents : operation.contents(inspection.request));
     let dataClass = classified;
     run.note({ dataClass });
     for (const check of deps.checks ?? []) {
-      // Contents are listed only if a check reads them: a project without content safety pays nothing for it.
-      let contents: readonly ContentField[] | undefined;
       const checkInput = {
         operation: operation.name,
         requestId: input.requestId,
         project,
         dataClass,
         get contents(): readonly ContentField[] {
-          return (contents ??= upstreamContents());
+          return upstreamContents();
         },
       };
       const verdict = check.applies?.(project, dataClass) === false ? undefined : await telemetry.stage(check.name === "content_safety" ? "content_safety" : "inspect", () => check.check(checkInput));
