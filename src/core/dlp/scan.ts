@@ -78,6 +78,8 @@ function runDetectors(text: string, options: ScanOptions): { candidates: Candida
 }
 
 const byStart = (a: Candidate, b: Candidate): number => a.start - b.start;
+/** Past every start (offsets are below 2^31). */
+const NO_START = 0x7fffffff;
 
 /**
  * The candidates in text order (by start, then detector order). Each detector finds its candidates
@@ -100,23 +102,23 @@ function inTextOrder(candidates: Candidate[], runEnds: readonly number[], ascend
     }
     from = end;
   });
+  // The next start of each run, in a typed array: choosing the run to take from reads small integers, not a candidate per run.
+  const nextStart = Int32Array.from(heads, (head) => candidates[head]?.start ?? 0);
   const ordered: Candidate[] = [];
   for (;;) {
     let best = -1;
-    let bestStart = Infinity;
-    for (let r = 0; r < heads.length; r += 1) {
-      const head = heads[r] ?? 0;
-      if (head < (ends[r] ?? 0)) {
-        const start = candidates[head]?.start ?? 0;
-        if (start < bestStart) {
-          best = r;
-          bestStart = start;
-        }
+    let bestStart = NO_START;
+    for (let r = 0; r < nextStart.length; r += 1) {
+      const start = nextStart[r] ?? NO_START;
+      if (start < bestStart) {
+        best = r;
+        bestStart = start;
       }
     }
     if (best === -1) return ordered;
     const head = heads[best] ?? 0;
     heads[best] = head + 1;
+    nextStart[best] = head + 1 < (ends[best] ?? 0) ? (candidates[head + 1]?.start ?? 0) : NO_START;
     const candidate = candidates[head];
     if (candidate !== undefined && keep(candidate)) ordered.push(candidate);
   }

@@ -28,6 +28,20 @@ describe("KeywordIndex", () => {
     );
   });
 
+  it("finds exactly those positions in long texts too, at odd and even positions (property)", () => {
+    // Past 64 characters the text is read through a native Latin-1 copy; units past U+00FF become some byte there.
+    const char = fc.constantFrom("a", "b", "=", "K", "S", "é", "€", "\u0161", " ");
+    const word = fc.array(char, { minLength: 2, maxLength: 4 }).map((c) => c.join(""));
+    const asciiStart = word.filter((w) => w.charCodeAt(0) < 128 && w.charCodeAt(1) < 128);
+    fc.assert(
+      fc.property(fc.array(fc.array(asciiStart, { maxLength: 5 }), { minLength: 1, maxLength: 3 }), fc.array(char, { minLength: 60, maxLength: 300 }), (lists, chars) => {
+        const text = chars.join("");
+        expect(new KeywordIndex(lists).find(text)).toEqual(naive(lists, text));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("finds every secret rule's and every detector's keyword in the texts their samples must be found in", () => {
     // The scan runs a detector only where its keywords were found: a sample without one would never be reached.
     const index = new KeywordIndex(DETECTORS.map((d) => d.keywords ?? []));
