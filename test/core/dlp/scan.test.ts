@@ -159,4 +159,22 @@ describe("scan: a value two detectors find", () => {
     detectAssignments(text, weaker, (_type, s, e) => (s === start && e === end ? 0.5 : -1));
     expect(weaker).toHaveLength(1);
   });
+  it("the assignment detector classifies each name by the name itself, across more names than it keeps", () => {
+    // Names are kept by a hash of their characters, compared in place, and forgotten past 4 096: every one must still
+    // be told apart from the names around it ("..._password" is a secret's name, "..._path" is not).
+    const value = "Hx7!qPz2#Lm";
+    for (let i = 0; i < 9000; i += 1) {
+      const name = i % 2 === 0 ? `svc${i}_password` : `svc${i - 1}_path`;
+      const text = `${name} = "${value}"`;
+      const found: Candidate[] = [];
+      detectAssignments(text, found);
+      expect(found.length, name).toBe(i % 2 === 0 ? 1 : 0);
+    }
+    // "wd" and "xE" add the same to a hash of the form sum(code * 31^k): the names must be compared, not only their hashes.
+    for (const [name, secret] of [["passwd", true], ["passxE", false], ["passwd", true]] as const) {
+      const found: Candidate[] = [];
+      detectAssignments(`${name} = "${value}"`, found);
+      expect(found.length, name).toBe(secret ? 1 : 0);
+    }
+  });
 });

@@ -17,12 +17,9 @@ function isNameChar(code: number): boolean {
   return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 95 || code === 45 || code === 46;
 }
 
-function hasLetter(text: string, from: number, to: number): boolean {
-  for (let i = from; i < to; i += 1) {
-    const code = text.charCodeAt(i) | 32;
-    if (code >= 97 && code <= 122) return true;
-  }
-  return false;
+function isLetter(code: number): boolean {
+  const lower = code | 32;
+  return lower >= 97 && lower <= 122;
 }
 
 function isBlank(code: number): boolean {
@@ -39,23 +36,53 @@ export function detectAssignments(text: string, out: Candidate[], foundScore: Fo
   scanOperator(text, "=", out, foundScore);
 }
 
+/** 30 bits: small integers stay unboxed. */
+const HASH_MASK = 0x3fffffff;
+const KINDS_LIMIT = 4096;
+
 /**
  * Names repeat within a text (a CSV header, a log's "user=", a config's keys) and across texts (a streamed
  * answer's context is scanned again at every step; "Mobil:", "password:" recur): each name is classified
- * once, kept in a bounded cache (a name's kind depends on the name alone).
+ * once and kept, at most KINDS_LIMIT of them (a name's kind depends on the name alone). Looked up by a
+ * hash of its characters computed while walking back over it, and compared in place: no string is cut
+ * out of the text for a name seen before (a slice and a Map look-up per operator cost a third of this detector).
  */
-const kinds = new Map<string, NameKind>();
-const KINDS_LIMIT = 4096;
+class NameKinds {
+  /** hash + 1 per slot (0: empty), open addressing at most half full. */
+  readonly #keys = new Int32Array(KINDS_LIMIT * 2);
+  readonly #entry = new Int32Array(KINDS_LIMIT * 2);
+  #names: string[] = [];
+  #kinds: NameKind[] = [];
 
-function cachedNameKind(name: string): NameKind {
-  let kind = kinds.get(name);
-  if (kind === undefined) {
-    kind = nameKind(name);
-    if (kinds.size >= KINDS_LIMIT) kinds.clear();
-    kinds.set(name, kind);
+  kindOf(text: string, from: number, to: number, hash: number): NameKind {
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    let slot = hash & mask;
+    for (let key = keys[slot] ?? 0; key !== 0; key = keys[slot] ?? 0) {
+      if (key === hash + 1) {
+        const index = this.#entry[slot] ?? 0;
+        const name = this.#names[index] ?? "";
+        if (name.length === to - from && text.startsWith(name, from)) return this.#kinds[index] ?? null;
+      }
+      slot = (slot + 1) & mask;
+    }
+    const name = text.slice(from, to);
+    const kind = nameKind(name);
+    if (this.#names.length >= KINDS_LIMIT) {
+      keys.fill(0);
+      this.#names = [];
+      this.#kinds = [];
+      slot = hash & mask;
+    }
+    keys[slot] = hash + 1;
+    this.#entry[slot] = this.#names.length;
+    this.#names.push(name);
+    this.#kinds.push(kind);
+    return kind;
   }
-  return kind;
 }
+
+const nameKinds = new NameKinds();
 
 /** The best score an earlier detector gave exactly this span as this type, or -1 (DetectorContext.foundScore). */
 type FoundScore = (type: "API_KEY", start: number, end: number) => number;
@@ -89,11 +116,22 @@ function scanOperator(text: string, operator: ":" | "=", out: Candidate[], found
       code = text.charCodeAt(nameEnd - 1);
     }
     if (nameEnd > 0 && (code === 34 || code === 39 || code === 96)) nameEnd -= 1;
+    // Back over the name, hashing it (sum of code * 31^(characters after it)) and noting whether it holds a letter.
     let nameStart = nameEnd;
-    while (nameStart > 0 && isNameChar(text.charCodeAt(nameStart - 1)) && nameEnd - nameStart < 64) nameStart -= 1;
+    let hash = 0;
+    let power = 1;
+    let letters = false;
+    while (nameStart > 0 && nameEnd - nameStart < 64) {
+      const nameCode = text.charCodeAt(nameStart - 1);
+      if (!isNameChar(nameCode)) break;
+      if (isLetter(nameCode)) letters = true;
+      hash = (hash + Math.imul(nameCode, power)) & HASH_MASK;
+      power = Math.imul(power, 31) & HASH_MASK;
+      nameStart -= 1;
+    }
     // Every secret-ish name holds a letter; times ("10:30:00") and ports (":5432") do not, and skip the name tests.
-    if (!hasLetter(text, nameStart, nameEnd)) continue;
-    const kind = cachedNameKind(text.slice(nameStart, nameEnd));
+    if (!letters) continue;
+    const kind = nameKinds.kindOf(text, nameStart, nameEnd, hash);
     if (kind === null) continue;
     const secretName = kind === "secret";
     const keyName = kind === "key";
