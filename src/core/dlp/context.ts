@@ -61,7 +61,19 @@ const adjacentNegative: Partial<Record<EntityType, WordList>> = {
 const NUMBER_WORDS: ReadonlySet<string> = new Set(["no", "nr", "n", "nº", "num", "number", "nummer", "numéro", "numero", "número", "id"]);
 
 const TYPES = Object.keys(positive) as EntityType[];
-const TYPE_INDEX = Object.fromEntries(TYPES.map((type, index) => [type, index])) as Record<EntityType, number>;
+/** Per type index: 1 when the type has adjacent-only identifier words, or plain negative words. */
+const HAS_ADJACENT = Uint8Array.from(TYPES, (type) => (adjacentNegative[type] === undefined ? 0 : 1));
+const HAS_NEGATIVE = Uint8Array.from(TYPES, (type) => (negative[type] === undefined ? 0 : 1));
+
+/**
+ * A type's index by comparing with the seven names: reading `record[type]` with a type not known in
+ * advance is a generic keyed look-up, and the three of them per call were a tenth of `contextDelta`.
+ */
+function typeIndex(type: EntityType): number {
+  let index = 0;
+  while (index < TYPES.length - 1 && TYPES[index] !== type) index += 1;
+  return index;
+}
 const POSITIVE = (i: number): number => 1 << i;
 const NEGATIVE = (i: number): number => 1 << (8 + i);
 const ADJACENT = (i: number): number => 1 << (16 + i);
@@ -216,7 +228,8 @@ function tailKind(text: string, from: number, to: number): "hash" | "separators"
  * ("Invoice no. 0301..."), any word in the window can be a positive or plain negative context word.
  */
 export function contextDelta(type: EntityType, text: string, start: number): number {
-  const index = TYPE_INDEX[type];
+  const index = typeIndex(type);
+  const hasAdjacent = HAS_ADJACENT[index] === 1;
   const from = Math.max(0, start - CONTEXT_WINDOW_CHARS);
   let i = start;
   let sawPositive = false;
@@ -264,13 +277,14 @@ export function contextDelta(type: EntityType, text: string, start: number): num
     followingEnd = end;
     followingRoles = roles;
     wordsSeen += 1;
-    // Past the two words that decide adjacency, a positive word settles it: the rest of the window cannot change the result.
-    if (sawPositive && wordsSeen >= 2 && !(hashTail && adjacentNegative[type] !== undefined)) return CONTEXT_BOOST;
+    // A positive word settles it, past the two words that decide adjacency for a type with adjacent identifier
+    // words (for the others at once: "Correo: ana@..."): the rest of the window cannot change the result.
+    if (sawPositive && (!hasAdjacent || (wordsSeen >= 2 && !hashTail))) return CONTEXT_BOOST;
   }
   if (lastWordEnd === -1) hashTail = tailKind(text, from, start) === "hash";
-  if (hashTail && adjacentNegative[type] !== undefined) return -NEGATIVE_CONTEXT_PENALTY;
+  if (hashTail && hasAdjacent) return -NEGATIVE_CONTEXT_PENALTY;
   if (sawPositive) return CONTEXT_BOOST;
-  if (sawNegative || (hashTail && negative[type] !== undefined)) return -NEGATIVE_CONTEXT_PENALTY;
+  if (sawNegative || (hashTail && HAS_NEGATIVE[index] === 1)) return -NEGATIVE_CONTEXT_PENALTY;
   return 0;
 }
 
