@@ -1,13 +1,25 @@
 import { KeywordIndex } from "../KeywordIndex.js";
-import { type Candidate } from "../types.js";
+import { type Candidate, type EntityType } from "../types.js";
 import { isPlaceholder, shannonEntropy } from "./placeholder.js";
 import { type SecretRule } from "./SecretRule.js";
 
+/**
+ * A rule with its defaults filled in, every field present: the rules are object literals with different
+ * optional fields (a different shape each), so reading them in the scan was a generic property look-up
+ * each time; these objects all share one shape.
+ */
 interface CompiledRule {
-  readonly rule: SecretRule;
   /** The rule's pattern, sticky (`y`), with indices (`d`) when a capture group is the secret, so it maps to exact offsets. */
   readonly pattern: RegExp;
   readonly groups: readonly number[];
+  readonly type: EntityType;
+  readonly score: number;
+  readonly keywordOffset: number | "token";
+  readonly wraps: boolean;
+  readonly minEntropy: number | undefined;
+  readonly validate: SecretRule["validate"];
+  readonly extendTo: SecretRule["extendTo"];
+  readonly allowlist: readonly RegExp[];
 }
 
 interface KeywordEntry {
@@ -123,7 +135,18 @@ export class SecretRuleScanner {
       const groups = rule.secretGroups ?? [0];
       // Match indices ("d") cost an array per group on every match: asked for only when a group other than the whole match is the secret.
       const flags = [...new Set(`${rule.pattern.flags.replace(/[gyd]/g, "")}${groups.some((g) => g !== 0) ? "d" : ""}y`)].join("");
-      const compiled: CompiledRule = { rule, pattern: new RegExp(rule.pattern.source, flags), groups };
+      const compiled: CompiledRule = {
+        pattern: new RegExp(rule.pattern.source, flags),
+        groups,
+        type: rule.type ?? "API_KEY",
+        score: rule.score ?? 0.95,
+        keywordOffset: rule.keywordOffset ?? 0,
+        wraps: rule.wraps !== false,
+        minEntropy: rule.minEntropy,
+        validate: rule.validate,
+        extendTo: rule.extendTo,
+        allowlist: rule.allowlist ?? [],
+      };
       for (const keyword of rule.keywords) {
         const first = keyword.charCodeAt(0);
         const second = keyword.charCodeAt(1);
@@ -165,8 +188,8 @@ export class SecretRuleScanner {
 
   /** Tries one rule for the keyword at `at`; returns the end of what it found, or -1. */
   #tryRule(text: string, at: number, compiled: CompiledRule, covered: number, out: Candidate[]): number {
-    const { rule, pattern } = compiled;
-    const offset = rule.keywordOffset ?? 0;
+    const pattern = compiled.pattern;
+    const offset = compiled.keywordOffset;
     const start = offset === "token" ? tokenStart(text, at) : at - offset;
     if (start < covered || start < 0) return -1;
     pattern.lastIndex = start;
@@ -175,7 +198,7 @@ export class SecretRuleScanner {
     let originPrefix = 0;
     const matchEnd = match === null ? start : start + match[0].length;
     // A token wrapped by a terminal: try again with the line breaks inside it removed.
-    if (rule.wraps !== false && (match === null || text.charCodeAt(matchEnd) === 10 || text.charCodeAt(matchEnd) === 13)) {
+    if (compiled.wraps && (match === null || text.charCodeAt(matchEnd) === 10 || text.charCodeAt(matchEnd) === 13)) {
       const view = unwrapped(text, start, 4096);
       if (view !== null) {
         const prefix = text.charAt(start - 1);
@@ -203,18 +226,18 @@ export class SecretRuleScanner {
       if ((group !== 0 && span === undefined) || secret === undefined || secret === "") continue;
       const secretStart = toOriginal(span?.[0] ?? match.index);
       let secretEnd = toOriginalEnd(span?.[1] ?? match.index + secret.length);
-      if (secretStart < 0 || !this.#accepts(rule, secret, text, secretStart)) continue;
-      if (rule.extendTo !== undefined) secretEnd = rule.extendTo(text, secretEnd, match);
-      out.push({ type: rule.type ?? "API_KEY", start: secretStart, end: secretEnd, score: rule.score ?? 0.95 });
+      if (secretStart < 0 || !this.#accepts(compiled, secret, text, secretStart)) continue;
+      if (compiled.extendTo !== undefined) secretEnd = compiled.extendTo(text, secretEnd, match);
+      out.push({ type: compiled.type, start: secretStart, end: secretEnd, score: compiled.score });
       end = Math.max(end, secretEnd);
     }
     return end;
   }
 
-  #accepts(rule: SecretRule, secret: string, text: string, start: number): boolean {
-    if (rule.extendTo === undefined && isPlaceholder(secret)) return false;
-    if (rule.allowlist?.some((allowed) => allowed.test(secret)) === true) return false;
-    if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) return false;
-    return rule.validate === undefined || rule.validate(secret, text, start);
+  #accepts(compiled: CompiledRule, secret: string, text: string, start: number): boolean {
+    if (compiled.extendTo === undefined && isPlaceholder(secret)) return false;
+    if (compiled.allowlist.some((allowed) => allowed.test(secret))) return false;
+    if (compiled.minEntropy !== undefined && shannonEntropy(secret) < compiled.minEntropy) return false;
+    return compiled.validate === undefined || compiled.validate(secret, text, start);
   }
 }
