@@ -37,17 +37,23 @@ function isRunSeparator(code: number): boolean {
   return code === 32 || code === 46 || code === 45 || code === 47 || code === 40 || code === 41 || code === 13 || code === 10;
 }
 
+/** Digits in the run `runStart` last walked back over (read right after the call: no object per run). */
+let digitsInRun = 0;
+
 /**
  * Where the run ending at `runEnd` (just after its last digit) starts: back over digits and over up to
  * three separators that have a digit before them. RUN is greedy and a match always takes the whole of
  * such a stretch, so this is the index `RUN.exec` reports, found without a match array and its string.
+ * Counts the run's digits on the way (`digitsInRun`).
  */
 export function runStart(text: string, runEnd: number): number {
   let start = runEnd - 1;
+  let digits = 1;
   for (let i = start - 1; i >= 0; ) {
     const code = text.charCodeAt(i);
     if (isDigit(code)) {
       start = i;
+      digits += 1;
       i -= 1;
       continue;
     }
@@ -56,6 +62,7 @@ export function runStart(text: string, runEnd: number): number {
     if (k < 0 || k === i || !isDigit(text.charCodeAt(k))) break;
     i = k;
   }
+  digitsInRun = digits;
   return start;
 }
 
@@ -75,8 +82,7 @@ export function detectNumericRuns(text: string, out: Candidate[], detectors: Num
     // A run glued to letters ("DE89 3704 ...", "INV2024 0001 ...") is part of an identifier, not a number of its own.
     if (runFrom > 0 && isWordBefore(text.charCodeAt(runFrom - 1))) continue;
     // Digits from the current position to the end of the run: a card needs 13, an SSN 9, and both lie inside the run.
-    let digitsLeft = 0;
-    for (let i = runFrom; i < runEnd; i += 1) if (isDigit(text.charCodeAt(i))) digitsLeft += 1;
+    let digitsLeft = digitsInRun;
     let skipUntil = 0;
     let groupEnd = runFrom;
     for (let p = runFrom; p < runEnd; p = groupEnd) {
