@@ -173,8 +173,13 @@ export class GovernedPipeline {
     return { costUsd: result.costUsd, tokens, warningEvents: result.warnings.map((warning) => this.events.budgetWarning(context.project, warning)) };
   }
 
+  /** A new headers object the caller may add to: request id, rate limits, class and redactions, in that order. */
   commonHeaders(input: GatewayRequest, rateLimitHeaders: Readonly<Record<string, string>>, dataClass: DataClass, redactions: number): Record<string, string> {
-    return { "x-request-id": input.requestId, ...rateLimitHeaders, "x-palisade-classification": dataClass, "x-palisade-redactions": String(redactions) };
+    const headers: Record<string, string> = { "x-request-id": input.requestId };
+    Object.assign(headers, rateLimitHeaders);
+    headers["x-palisade-classification"] = dataClass;
+    headers["x-palisade-redactions"] = String(redactions);
+    return headers;
   }
 
   /**
