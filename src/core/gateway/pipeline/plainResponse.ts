@@ -87,7 +87,9 @@ export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Adm
     ...(filtered ? { details: filtered.auditDetails } : {}),
   });
   run.unconfirmedOutcomeId = outcome.eventId;
-  await pipeline.recorder.publish(telemetry, project, [...run.pending.splice(0), outcome, ...settled.warningEvents]);
+  // Nearly always the outcome alone (no failover, no budget threshold crossed): no copies of empty lists.
+  const events = run.pending.length === 0 && settled.warningEvents.length === 0 ? [outcome] : [...run.pending.splice(0), outcome, ...settled.warningEvents];
+  await pipeline.recorder.publish(telemetry, project, events);
   run.unconfirmedOutcomeId = undefined;
   run.recorded = true;
   if (blocked) throw blocked;
