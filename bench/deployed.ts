@@ -14,7 +14,7 @@ import { costPerMillionRequests } from "./support/costModel.js";
 import { type LoadResult, type LoadTarget, closedLoop, fixedRate, sequential } from "./support/load.js";
 import { lateTurnsLine, recordLoop, recordStackLoop, recordStages, scenarioLine } from "./support/deployedFigures.js";
 import { readLoopDiagnostics } from "./support/loopDiagnostics.js";
-import { affinityOf, canPin, pin, sampleProcess, sampleThreads } from "./support/procStats.js";
+import { affinityOf, canPin, pin, sampleCpuMicrosPrecise, sampleProcess, sampleThreads } from "./support/procStats.js";
 import { type StackServerReady, type StackStats } from "./support/stackServer.js";
 import { stopChild } from "./support/stopChild.js";
 
@@ -207,12 +207,18 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
     await closedLoop(target, 16, options.quick ? 2 : 5);
     await drained(statsUrl, 60_000);
     // At rest, the instance's own CPU: the bench's loop watch (a 10 ms monitor, and with the stage
-    // timings a 1 ms timer) is stopped meanwhile, as `palisade host` runs none.
+    // timings a 1 ms timer) is stopped meanwhile, as `palisade host` runs none. The same window with
+    // it running first, so the bench says what its watch costs.
+    const idlePercent = async (): Promise<number> => {
+      const idleAt = sampleCpuMicrosPrecise(pid);
+      await sleep(2_000);
+      return round(((sampleCpuMicrosPrecise(pid) - idleAt) / 2_000_000) * 100, 2);
+    };
+    results.idleCpuPercentWatched = await idlePercent();
     await readLoopDiagnostics(instance.ready.diagnosticsUrl, "off");
-    const idleAt = sampleProcess(pid);
-    await sleep(2_000);
-    results.idleCpuPercent = round(((sampleProcess(pid).cpuMicros - idleAt.cpuMicros) / 2_000_000) * 100, 1);
+    results.idleCpuPercent = await idlePercent();
     await readLoopDiagnostics(instance.ready.diagnosticsUrl, "on");
+    log(`deployed bench: at rest the instance used ${results.idleCpuPercent} % of a core (${results.idleCpuPercentWatched} % with the bench's loop watch running)`);
     const stackPid = stack.ready.pid;
 
     // `unwatched`: the instance's CPU is measured with the bench's loop watch stopped (no loop or GC
@@ -234,7 +240,7 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
       await readLoopDiagnostics(instance.ready.diagnosticsUrl, scenario.unwatched === true ? "off" : undefined);
       await readLoopDiagnostics(stack.ready.diagnosticsUrl);
       const threadsBefore = sampleThreads(pid);
-      const before = sampleProcess(pid);
+      const before = sampleCpuMicrosPrecise(pid);
       const stackBefore = sampleProcess(stackPid);
       const windowStartUs = process.hrtime.bigint() / 1_000n;
       const viaGateway = await scenario.run(target);
@@ -244,14 +250,15 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
       const stackLoop = await readLoopDiagnostics(stack.ready.diagnosticsUrl);
       // The appends of this scenario's events are part of its cost: wait for the queue to drain.
       const caughtUp = await drained(statsUrl, 60_000);
-      const after = sampleProcess(pid);
+      const after = sampleCpuMicrosPrecise(pid);
+      const afterRssPeakMb = sampleProcess(pid).rssPeakMb;
       const threadsAfter = sampleThreads(pid);
       const stackAfter = sampleProcess(stackPid);
       // Unwatched: the stage timings (PALISADE_BENCH_STAGES=1) still come, with the watch started again.
       const unwatchedRead = scenario.unwatched === true ? await readLoopDiagnostics(instance.ready.diagnosticsUrl, "on") : null;
       const served = viaGateway.requests + viaGateway.failures;
       const operations = difference((await statsOf(statsUrl)).operations, operationsBefore, served);
-      peakRssMb = Math.max(peakRssMb, after.rssPeakMb);
+      peakRssMb = Math.max(peakRssMb, afterRssPeakMb);
       const prefix = scenario.name;
       results[`${prefix}.rps`] = round(viaGateway.requestsPerSecond, 0);
       results[`${prefix}.directRps`] = round(viaDirect.requestsPerSecond, 0);
@@ -263,7 +270,7 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
       results[`${prefix}.failures`] = viaGateway.failures;
       results[`${prefix}.dropped`] = viaGateway.dropped;
       results[`${prefix}.drained`] = caughtUp ? 1 : 0;
-      results[`${prefix}.instanceCpuMicrosPerRequest`] = round((after.cpuMicros - before.cpuMicros) / Math.max(1, served), 0);
+      results[`${prefix}.instanceCpuMicrosPerRequest`] = round((after - before) / Math.max(1, served), 0);
       results[`${prefix}.stackCpuMicrosPerRequest`] = round((stackAfter.cpuMicros - stackBefore.cpuMicros) / Math.max(1, served), 0);
       results[`${prefix}.instanceMainThreadMicrosPerRequest`] = round((threadsAfter.mainMicros - threadsBefore.mainMicros) / Math.max(1, served), 0);
       for (const [kind, perRequest] of Object.entries(operations)) results[`${prefix}.roundTrips.${kind}`] = round(perRequest, 3);
