@@ -226,7 +226,7 @@ export async function runDeployedBench(options: DeployedBenchOptions): Promise<R
     const scenarios: { name: string; run: (load: LoadTarget) => Promise<LoadResult>; unwatched?: boolean }[] = [
       { name: "serial", run: (load) => sequential(load, options.quick ? 200 : 1_000) },
       // One caller's pace, as the side-by-side harness's 20 req/s: CPU per request where fixed costs do not amortise.
-      { name: "rate20", run: (load) => fixedRate(load, 20, options.quick ? 8 : 20), unwatched: true },
+      { name: "rate20", run: (load) => fixedRate(load, 20, options.quick ? 5 : 20), unwatched: true },
       { name: "rate100", run: (load) => fixedRate(load, 100, seconds) },
       { name: "rate200", run: (load) => fixedRate(load, 200, seconds) },
       ...(options.quick ? [] : [{ name: "rate500", run: (load: LoadTarget) => fixedRate(load, 500, seconds) }]),
