@@ -61,6 +61,15 @@ function rawExchange(requestId: string, body: Record<string, unknown>, dataClass
   });
 }
 
+// The plain answer's last lines: its length, the host's own headers and its body, which the cache hit sends again.
+const firstAnswerTail = [
+  "content-length: 276",
+  "Date: -",
+  "Connection: close",
+  "",
+  "{\"id\":\"chatcmpl-fake-1\",\"object\":\"chat.completion\",\"created\":1767225600,\"model\":\"mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello from the fake upstream.\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":8,\"total_tokens\":20}}",
+];
+
 const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: "gpt-4o-mini", messages: [{ role: "user", content }], max_tokens: 50, ...extra });
 
 describe("local host: the bytes of a governed chat answer", () => {
@@ -93,11 +102,7 @@ const GOLDEN: string[] = [
     "x-palisade-region: westeurope",
     "x-palisade-endpoint-class: standard",
     "x-palisade-cache: miss",
-    "content-length: 276",
-    "Date: -",
-    "Connection: close",
-    "",
-    "{\"id\":\"chatcmpl-fake-1\",\"object\":\"chat.completion\",\"created\":1767225600,\"model\":\"mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello from the fake upstream.\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":8,\"total_tokens\":20}}",
+    ...firstAnswerTail,
   ].join("\r\n"),
   [
     "HTTP/1.1 200 OK",
@@ -143,11 +148,7 @@ const GOLDEN: string[] = [
     "x-palisade-endpoint-class: standard",
     "x-palisade-cache: hit",
     "age: 0",
-    "content-length: 276",
-    "Date: -",
-    "Connection: close",
-    "",
-    "{\"id\":\"chatcmpl-fake-1\",\"object\":\"chat.completion\",\"created\":1767225600,\"model\":\"mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello from the fake upstream.\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":8,\"total_tokens\":20}}",
+    ...firstAnswerTail,
   ].join("\r\n"),
   [
     "HTTP/1.1 200 OK",
