@@ -19,7 +19,9 @@ import { startSeparateAzurite } from "./separateAzurite.js";
  * - the event loop's stretches during the same work, run again with a ticker on setImmediate: the main
  *   thread's own CPU between two turns of the loop (/proc/thread-self/schedstat, so preemption by other
  *   processes on a busy machine does not count), i.e. what a request arriving then would wait for.
- * Run it on two builds to compare: `node dist/bench/support/appendStretches.js [deliveries]`.
+ * Run it on two builds to compare: `node dist/bench/support/appendStretches.js [deliveries]`; to see what
+ * ran in the longest stretches, add `--cpu-prof --cpu-prof-dir=DIR --cpu-prof-interval 100` and pass each
+ * of `longestStretchWindows` to `profileStretches.js DIR/CPU.*.cpuprofile 1 8 --window=FROM-TO`.
  */
 
 const MESSAGES_PER_DELIVERY = 100;
@@ -41,6 +43,8 @@ export interface AppendStretches {
   /** Stretches over 5 ms, per delivery of 100. */
   readonly stretchesOver5MsPerDelivery: number;
   readonly longestStretchesMs: readonly number[];
+  /** The longest stretches' wall-time windows on the monotonic clock (µs), for `profileStretches.js --window=` on a `--cpu-prof` of this run. */
+  readonly longestStretchWindows: readonly string[];
 }
 
 export async function measureAppendStretches(deliveries: number): Promise<AppendStretches> {
@@ -67,13 +71,21 @@ export async function measureAppendStretches(deliveries: number): Promise<Append
     // Stretches: a ticker on setImmediate notes the main thread's CPU between two turns of the loop.
     const batches = Array.from({ length: deliveries }, delivery);
     const stretches: number[] = [];
+    const windows: { cpuMs: number; window: string }[] = [];
+    const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
     let last = mainThreadMs();
+    let lastUs = monotonicUs();
     let ticking = true;
     const tick = (): void => {
+      // The last tick comes after the append ended: what ran before it is this bench's, not the append's.
+      if (!ticking) return;
       const now = mainThreadMs();
+      const nowUs = monotonicUs();
       stretches.push(now - last);
+      if (now - last > 3) windows.push({ cpuMs: now - last, window: `${lastUs}-${nowUs}` });
       last = now;
-      if (ticking) setImmediate(tick);
+      lastUs = nowUs;
+      setImmediate(tick);
     };
     setImmediate(tick);
     await appendAll(batches);
@@ -89,6 +101,10 @@ export async function measureAppendStretches(deliveries: number): Promise<Append
       stretchMaxMs: round(stretches.at(-1) ?? 0),
       stretchesOver5MsPerDelivery: round(stretches.filter((ms) => ms > 5).length / deliveries),
       longestStretchesMs: stretches.slice(-5).map(round),
+      longestStretchWindows: windows
+        .sort((a, b) => b.cpuMs - a.cpuMs)
+        .slice(0, 5)
+        .map((w) => `${w.window} ${round(w.cpuMs)} ms`),
     };
   } finally {
     await azurite.stop();
