@@ -3,6 +3,7 @@ import { type ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusR
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { InvocationContext } from "./functionsRuntime.js";
+import { parseBodiesInSlices } from "./parseBodiesInSlices.js";
 import { streamSession } from "./streamSession.js";
 
 export interface ServiceBusTriggerOptions {
@@ -24,19 +25,6 @@ export interface ServiceBusTriggerOptions {
 
 export interface RunningTrigger {
   stop(): Promise<void>;
-}
-
-function bodyOf(message: ServiceBusReceivedMessage): unknown {
-  const body: unknown = message.body;
-  if (body instanceof Uint8Array) {
-    const text = Buffer.from(body).toString("utf8");
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  }
-  return body;
 }
 
 /**
@@ -111,7 +99,8 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
       },
       logHandler: (level, ...args) => trigger.log(`[${trigger.name}] ${level}: ${args.map(String).join(" ")}`),
     });
-    const input = many ? messages.map(bodyOf) : bodyOf(messages[0] as ServiceBusReceivedMessage);
+    const bodies = await parseBodiesInSlices(messages.map((message): unknown => message.body));
+    const input = many ? bodies : bodies[0];
     try {
       await (trigger.options.handler as (input: unknown, context: InvocationContext) => Promise<unknown>)(input, context);
     } catch (error) {
