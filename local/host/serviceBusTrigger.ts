@@ -45,6 +45,12 @@ async function withOwnSignal<T>(parent: AbortSignal, call: (signal: AbortSignal)
   }
 }
 
+/**
+ * Bodies arrive as the bytes sent: the SDK would JSON.parse each one inside the socket read that
+ * delivered it, unsliced; parseBodiesInSlices does the same parse (JSON, else text) in slices.
+ */
+const RECEIVE_BYTES = true;
+
 /** Settlements started per turn of the event loop (each is one disposition frame through the SDK). */
 const SETTLE_SLICE = 25;
 
@@ -163,7 +169,11 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
       await previous;
       abort.signal.throwIfAborted();
       return await withOwnSignal(abort.signal, (abortSignal) =>
-        trigger.client.acceptNextSession(trigger.queueName, { abortSignal, maxAutoLockRenewalDurationInMs: trigger.maxAutoLockRenewalDurationInMs ?? 300_000 }),
+        trigger.client.acceptNextSession(trigger.queueName, {
+          abortSignal,
+          maxAutoLockRenewalDurationInMs: trigger.maxAutoLockRenewalDurationInMs ?? 300_000,
+          skipParsingBodyAsJson: RECEIVE_BYTES,
+        }),
       );
     } finally {
       passOn();
@@ -191,7 +201,7 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
   };
 
   const queueLoop = async (): Promise<void> => {
-    const receiver = trigger.client.createReceiver(trigger.queueName);
+    const receiver = trigger.client.createReceiver(trigger.queueName, { skipParsingBodyAsJson: RECEIVE_BYTES });
     try {
       while (!abort.signal.aborted) {
         try {
