@@ -7,6 +7,7 @@ import { TableAuditLedger } from "../../src/adapters/tables/TableAuditLedger.js"
 import { AuditAppender, type AuditMessage } from "../../src/core/audit/AuditAppender.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { benchAuditEvent } from "./benchAuditEvent.js";
+import { benchCheckpointer } from "./benchCheckpointer.js";
 import { startSeparateAzurite } from "./separateAzurite.js";
 
 /**
@@ -19,7 +20,9 @@ import { startSeparateAzurite } from "./separateAzurite.js";
  * - the event loop's stretches during the same work, run again with a ticker on setImmediate: the main
  *   thread's own CPU between two turns of the loop (/proc/thread-self/schedstat, so preemption by other
  *   processes on a busy machine does not count), i.e. what a request arriving then would wait for.
- * Run it on two builds to compare: `node dist/bench/support/appendStretches.js [deliveries]`; to see what
+ * With `checkpoints` after the deliveries, the appender also signs a checkpoint every 1,000 entries (the
+ * deployed default: reading the new entries back and checking each, benchCheckpointer.ts).
+ * Run it on two builds to compare: `node dist/bench/support/appendStretches.js [deliveries] [checkpoints]`; to see what
  * ran in the longest stretches, add `--cpu-prof --cpu-prof-dir=DIR --cpu-prof-interval 100` and pass each
  * of `longestStretchWindows` to `profileStretches.js DIR/CPU.*.cpuprofile 1 8 --window=FROM-TO`.
  */
@@ -45,13 +48,18 @@ export interface AppendStretches {
   readonly longestStretchesMs: readonly number[];
   /** The longest stretches' wall-time windows on the monotonic clock (µs), for `profileStretches.js --window=` on a `--cpu-prof` of this run. */
   readonly longestStretchWindows: readonly string[];
+  /** Checkpoints signed during the whole run (with `checkpoints`; a failed one is only logged by the appender). */
+  readonly checkpointsSigned?: number;
 }
 
-export async function measureAppendStretches(deliveries: number): Promise<AppendStretches> {
+export async function measureAppendStretches(deliveries: number, options: { checkpoints?: boolean } = {}): Promise<AppendStretches> {
   const azurite = await startSeparateAzurite();
   try {
     const table = TableClient.fromConnectionString(azurite.connectionString, "AuditLog", { allowInsecureConnection: true });
-    const appender = new AuditAppender({ ledger: new TableAuditLedger(table, { dedupeLookup: "orQuery" }), clock: { nowInMs: () => Date.now() }, logger: silentLogger });
+    const ledger = new TableAuditLedger(table, { dedupeLookup: "orQuery" });
+    const bench = options.checkpoints === true ? benchCheckpointer(ledger) : undefined;
+    const checkpoints = bench === undefined ? {} : { checkpointer: bench.checkpointer, checkpointEvery: 1000, checkpointEveryInMs: 300_000 };
+    const appender = new AuditAppender({ ledger, clock: { nowInMs: () => Date.now() }, logger: silentLogger, ...checkpoints });
     const appendAll = async (batches: readonly AuditMessage[][]): Promise<void> => {
       for (const batch of batches) {
         const outcomes = await appender.append(batch);
@@ -105,6 +113,7 @@ export async function measureAppendStretches(deliveries: number): Promise<Append
         .sort((a, b) => b.cpuMs - a.cpuMs)
         .slice(0, 5)
         .map((w) => `${w.window} ${round(w.cpuMs)} ms`),
+      ...(bench === undefined ? {} : { checkpointsSigned: bench.signed() }),
     };
   } finally {
     await azurite.stop();
@@ -113,6 +122,6 @@ export async function measureAppendStretches(deliveries: number): Promise<Append
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const deliveries = Number(process.argv[2] ?? 30);
-  const result = await measureAppendStretches(Number.isInteger(deliveries) && deliveries > 0 ? deliveries : 30);
+  const result = await measureAppendStretches(Number.isInteger(deliveries) && deliveries > 0 ? deliveries : 30, { checkpoints: process.argv[3] === "checkpoints" });
   console.log(JSON.stringify({ ...result, loadAverage: loadavg().map((value) => Math.round(value * 10) / 10) }));
 }
