@@ -1,5 +1,6 @@
 import { TableClient } from "@azure/data-tables";
 import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { TableAuditLedger } from "../../src/adapters/tables/TableAuditLedger.js";
@@ -16,12 +17,9 @@ import { startSeparateAzurite } from "./separateAzurite.js";
  *   warm-up (5 deliveries), so it includes the optimising compiler's threads tiering the code up;
  * - cpuMicrosPerEventWarm: the same measured again after both runs, i.e. in the steady state of a
  *   long-running instance;
- * - the event loop's stretches during the same work, run again with a ticker on setImmediate: the
- *   process's own CPU between two turns of the loop (`process.cpuUsage()`, so preemption by other
- *   processes on a busy machine does not count), i.e. what a request arriving then would wait for. It
- *   includes V8's helper threads (parallel GC, compilers): part of a turn's cost too. Not
- *   /proc/thread-self/schedstat: a thread that keeps running is charged there only at the scheduler's
- *   ticks (4 ms on this VM), so its stretches read as 0, 4, 8 ms.
+ * - the event loop's stretches during the same work, run again with a ticker on setImmediate: the main
+ *   thread's own CPU between two turns of the loop (/proc/thread-self/schedstat, so preemption by other
+ *   processes on a busy machine does not count), i.e. what a request arriving then would wait for.
  * With `checkpoints` after the deliveries, the appender also signs a checkpoint every 1,000 entries (the
  * deployed default: reading the new entries back and checking each, benchCheckpointer.ts).
  * Run it on two builds to compare: `node dist/bench/support/appendStretches.js [deliveries] [checkpoints]`; to see what
@@ -35,11 +33,9 @@ const MESSAGES_PER_DELIVERY = 100;
 /** Message bodies as the trigger hands them over (bytes of JSON). */
 const delivery = (): AuditMessage[] => Array.from({ length: MESSAGES_PER_DELIVERY }, (_, i) => ({ messageId: randomUUID(), body: Buffer.from(JSON.stringify(benchAuditEvent("stretches", i))) }));
 
-/** The process's CPU time in ms, to the microsecond. */
-const cpuMs = (): number => {
-  const used = process.cpuUsage();
-  return (used.user + used.system) / 1000;
-};
+const SCHEDSTAT = "/proc/thread-self/schedstat";
+/** The main thread's CPU time in ms (wall time where the kernel does not say). */
+const mainThreadMs = existsSync(SCHEDSTAT) ? (): number => Number(readFileSync(SCHEDSTAT, "utf8").split(" ")[0]) / 1e6 : (): number => performance.now();
 
 export interface AppendStretches {
   readonly events: number;
@@ -85,13 +81,13 @@ export async function measureAppendStretches(deliveries: number, options: { chec
     const stretches: number[] = [];
     const windows: { cpuMs: number; window: string }[] = [];
     const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
-    let last = cpuMs();
+    let last = mainThreadMs();
     let lastUs = monotonicUs();
     let ticking = true;
     const tick = (): void => {
       // The last tick comes after the append ended: what ran before it is this bench's, not the append's.
       if (!ticking) return;
-      const now = cpuMs();
+      const now = mainThreadMs();
       const nowUs = monotonicUs();
       stretches.push(now - last);
       if (now - last > 3) windows.push({ cpuMs: now - last, window: `${lastUs}-${nowUs}` });
