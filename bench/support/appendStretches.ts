@@ -20,6 +20,10 @@ import { startSeparateAzurite } from "./separateAzurite.js";
  * - the event loop's stretches during the same work, run again with a ticker on setImmediate: the main
  *   thread's own CPU between two turns of the loop (/proc/thread-self/schedstat, so preemption by other
  *   processes on a busy machine does not count), i.e. what a request arriving then would wait for.
+ *   Resolution: a thread that keeps running is charged there only at the scheduler's ticks (4 ms on
+ *   this VM), so a stretch reads as about 0, 4, 8, 12 ms, each ±4 ms; compare counts and builds, not
+ *   single values. (`process.cpuUsage()` is exact but adds V8's helper threads and the background
+ *   work done while the loop waits, which made every build's longest stretch 12-25 ms.)
  * With `checkpoints` after the deliveries, the appender also signs a checkpoint every 1,000 entries (the
  * deployed default: reading the new entries back and checking each, benchCheckpointer.ts).
  * Run it on two builds to compare: `node dist/bench/support/appendStretches.js [deliveries] [checkpoints]`; to see what
