@@ -14,19 +14,46 @@ export interface LoopDiagnostics extends ThreadLoopDiagnostics {
   readonly threads?: Readonly<Record<string, ThreadLoopDiagnostics>>;
 }
 
+/** Something that watches the process while it runs (a timer or a monitor), read and reset by `read()`. */
+export interface Watch<T> {
+  read(): T;
+  close(): void;
+}
+
+/** What the diagnostics server answers while nothing is watched: no delay, no GC seen. */
+const UNWATCHED: ThreadLoopDiagnostics = { loopDelayP50Ms: 0, loopDelayP99Ms: 0, loopDelayMaxMs: 0, gcCount: 0, gcMs: 0, gcMajorCount: 0, gcMajorMs: 0, gcMaxMs: 0 };
+
 /**
  * Watches the process's event loop and garbage collections (local/loopWatch.ts) and serves what it saw
  * since the last read at `GET /` on a port of its own (a read resets it), so the bench can say, per
  * scenario, whether the tail came from a blocked loop or GC. `more` adds to each read (stage timings,
  * other threads' figures).
+ *
+ * The watch is the bench's, not the instance's: its 10 ms monitor wakes the process ~100 times a second,
+ * which the instance's /proc CPU would count. `GET /?watch=off` answers what was seen and stops it (and
+ * tells `onWatching`, so a child can stop its own watchers too) until `GET /?watch=on`: the bench turns
+ * it off where it measures the instance's CPU at rest or at a low rate.
  */
 export async function serveLoopDiagnostics(
   more: (own: ThreadLoopDiagnostics) => Promise<LoopDiagnostics> | LoopDiagnostics = (own) => own,
+  options: { readonly startWatch?: () => Watch<ThreadLoopDiagnostics>; readonly onWatching?: (watching: boolean) => void } = {},
 ): Promise<{ readonly url: string; close(): void }> {
-  const watch = watchLoop();
-  const server = createServer((_request, response) => {
-    void Promise.resolve(more(watch.read())).then(
-      (body) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body)),
+  const startWatch = options.startWatch ?? watchLoop;
+  let watch: Watch<ThreadLoopDiagnostics> | null = startWatch();
+  const server = createServer((request, response) => {
+    const wanted = new URL(request.url ?? "/", "http://diagnostics").searchParams.get("watch");
+    // Read before any watcher stops: `more` reads the child's own watchers too.
+    const body = Promise.resolve(more(watch?.read() ?? UNWATCHED));
+    if (wanted === "off" && watch !== null) {
+      watch.close();
+      watch = null;
+      options.onWatching?.(false);
+    } else if (wanted === "on" && watch === null) {
+      watch = startWatch();
+      options.onWatching?.(true);
+    }
+    void body.then(
+      (answer) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer)),
       (error: unknown) => response.writeHead(500).end(error instanceof Error ? error.message : "diagnostics failed"),
     );
   });
@@ -35,7 +62,8 @@ export async function serveLoopDiagnostics(
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     close() {
-      watch.close();
+      watch?.close();
+      watch = null;
       server.close();
     },
   };
@@ -59,9 +87,12 @@ export function worstOf(threads: Readonly<Record<string, ThreadLoopDiagnostics>>
   };
 }
 
-/** Reads (and resets) a child's diagnostics; null when it serves none. */
-export async function readLoopDiagnostics(url: string | undefined): Promise<LoopDiagnostics | null> {
+/**
+ * Reads (and resets) a child's diagnostics; null when it serves none. `watch`: "off" stops the child's
+ * watchers after this read (the bench measures the child's own CPU), "on" starts them again.
+ */
+export async function readLoopDiagnostics(url: string | undefined, watch?: "on" | "off"): Promise<LoopDiagnostics | null> {
   if (url === undefined) return null;
-  const response = await fetch(url);
+  const response = await fetch(watch === undefined ? url : `${url}?watch=${watch}`);
   return (await response.json()) as LoopDiagnostics;
 }

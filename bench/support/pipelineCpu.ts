@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { InvocationContext } from "../../local/host/functionsRuntime.js";
 import { directAnswer } from "../../local/host/directAnswer.js";
@@ -7,6 +7,7 @@ import { failureResponse, reportUnexpectedError } from "../../src/adapters/http/
 import { gatewayRequestOf, requestIdFor, toHttpResponse } from "../../src/adapters/http/gatewayHttp.js";
 import { readJsonBody } from "../../src/adapters/http/readJsonBody.js";
 import { JsonLogger } from "../../src/adapters/logging/JsonLogger.js";
+import { randomUuid } from "../../src/adapters/random/randomUuid.js";
 import { type ApiKeyRecord, type ApiKeyStore } from "../../src/core/auth/ApiKeyStore.js";
 import { ApiKeyService } from "../../src/core/auth/ApiKeyService.js";
 import { Authenticator } from "../../src/core/auth/Authenticator.js";
@@ -111,7 +112,8 @@ export async function preparePipelineCpu(): Promise<{ run: (count: number) => Pr
     policyVersion: "c".repeat(64),
     clock,
     logger,
-    newEventId: randomUUID,
+    // As the app wires it (src/composition/appServices.ts) and the local host makes invocation ids.
+    newEventId: randomUuid,
     authenticator,
     limits,
     health,
@@ -141,7 +143,7 @@ export async function preparePipelineCpu(): Promise<{ run: (count: number) => Pr
       "x-forwarded-for": "127.0.0.1",
     };
     const request = requestFor("POST", url, headers, {}, { kind: "bytes", bytes: body });
-    const context = new InvocationContext({ invocationId: randomUUID(), functionName: "chatCompletions", traceContext: invocationTraceContext(undefined), logHandler: () => undefined });
+    const context = new InvocationContext({ invocationId: randomUuid(), functionName: "chatCompletions", traceContext: invocationTraceContext(undefined), logHandler: () => undefined });
     const requestId = requestIdFor(request, () => context.invocationId);
     let result;
     try {

@@ -82,3 +82,19 @@ export function sampleThreads(pid: number): { readonly mainMicros: number; reado
   }
   return { mainMicros, otherMicros };
 }
+
+/**
+ * CPU time (µs) of all a process's threads from their schedstat (nanoseconds of run time): finer than
+ * /proc/<pid>/stat's clock ticks (10 ms), for short windows at rest or at a low rate.
+ */
+export function sampleCpuMicrosPrecise(pid: number): number {
+  let nanos = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      nanos += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0] ?? 0);
+    } catch {
+      // The thread ended between listing and reading.
+    }
+  }
+  return nanos / 1_000;
+}

@@ -1,6 +1,7 @@
 import { ServiceBusAuditPublisher } from "../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
 import { OpenAiCompletionProvider } from "../../src/adapters/openai/OpenAiCompletionProvider.js";
 import { TableUsageCounterStore } from "../../src/adapters/tables/TableUsageCounterStore.js";
+import { LimitGuard } from "../../src/core/limits/LimitGuard.js";
 
 /** How long one stage of a request took, over the calls since the last read, ms. */
 export interface StageSummary {
@@ -48,7 +49,9 @@ export class StageRecorder {
  * Bench only (PALISADE_BENCH_STAGES=1 in gatewayServer): times each round trip a governed request
  * makes, by wrapping the adapters' methods on their prototypes — the audit publishes by event type
  * (the admission before the upstream call, the outcome before release), the upstream call, and the
- * counter store's apply — so the bench can say which one the slow requests wait on.
+ * counter store's apply, and a request's settlement (`limits.settle`: what the answer waits for after
+ * the upstream call, a store write when it carries one) — so the bench can say which one the slow
+ * requests wait on.
  */
 export function timeStages(): StageRecorder {
   const recorder = new StageRecorder();
@@ -70,5 +73,6 @@ export function timeStages(): StageRecorder {
   });
   wrap(OpenAiCompletionProvider.prototype, "complete", () => "upstream");
   wrap(TableUsageCounterStore.prototype, "apply", () => "limits.apply");
+  wrap(LimitGuard.prototype, "settle", () => "limits.settle");
   return recorder;
 }

@@ -1,4 +1,5 @@
 import { type HttpResponseInit } from "@azure/functions";
+import { ReadableStream } from "node:stream/web";
 
 /** What goes on the wire for a function's answer: status, headers (lowercase names) and the body. */
 export interface DirectAnswer {
@@ -47,15 +48,44 @@ export function directAnswer(init: HttpResponseInit): DirectAnswer | null {
   return { status, headers, payload };
 }
 
+/** A streamed answer (SSE) as the wire gets it: status, headers in `Headers`' order, and the stream itself. */
+export interface DirectStream {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly stream: ReadableStream<Uint8Array>;
+}
+
+/**
+ * What `new HttpResponse(init)` would send for a web `ReadableStream` body with plain headers: its
+ * headers lowercased and in name order (as a fetch `Headers` iterates them), no content type added,
+ * and the same stream (a `Response` reads the stream it is given, it does not copy it). Made without
+ * a `Response` and a `Headers` for every streamed request. Null for anything else (a JSON or byte
+ * body, an async iterable, a locked stream, headers fetch would rewrite), which the caller sends
+ * through the real `HttpResponse`.
+ */
+export function directStream(init: HttpResponseInit): DirectStream | null {
+  const status = init.status ?? 200;
+  if (!Number.isInteger(status) || status < 200 || status > 599 || NULL_BODY_STATUSES.has(status)) return null;
+  if ((init.jsonBody !== undefined && init.jsonBody !== null) || !(init.body instanceof ReadableStream) || init.body.locked) return null;
+  const headers = plainHeaders(init.headers);
+  if (headers === null) return null;
+  const ordered: Record<string, string> = {};
+  for (const name of Object.keys(headers).sort()) ordered[name] = headers[name] ?? "";
+  return { status, headers: ordered, stream: init.body as ReadableStream<Uint8Array> };
+}
+
 /** The headers of a plain object, lowercased as `Headers` keeps them; null when `Headers` would change or refuse one. */
 function plainHeaders(init: HttpResponseInit["headers"]): Record<string, string> | null {
-  // No prototype: a header named `constructor` is a header like any other.
-  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  // A plain object (one without a prototype is a dictionary in V8: ~1 KB a response). Own names only are
+  // ever read (`Object.hasOwn`, Node's writeHead), so a header named `constructor` is a header like any other.
+  const headers: Record<string, string> = {};
   if (init === undefined) return headers;
   const prototype: unknown = Object.getPrototypeOf(init);
   if (prototype !== Object.prototype && prototype !== null) return null;
-  for (const [name, raw] of Object.entries(init as Record<string, unknown>)) {
-    const value = String(raw);
+  const record = init as Record<string, unknown>;
+  // Names only (no [name, value] pair per header): the same own enumerable names, in the same order.
+  for (const name of Object.keys(record)) {
+    const value = String(record[name]);
     const key = name.toLowerCase();
     // fetch's Headers drops a `__proto__` member of the object it is given.
     if (!TOKEN.test(name) || !NORMAL_VALUE.test(value) || Object.hasOwn(headers, key) || key === "__proto__") return null;

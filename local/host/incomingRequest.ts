@@ -27,7 +27,9 @@ export function invocationTraceContext(traceparent: string | string[] | undefine
 
 export function headersOf(request: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(request.headers)) {
+  const incoming = request.headers;
+  for (const key of Object.keys(incoming)) {
+    const value = incoming[key];
     if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(", ") : value;
   }
   // App Service's front end writes the connection's address and port into `client-ip`, overwriting

@@ -1,6 +1,6 @@
 import { type Timer, type TraceContext } from "@azure/functions";
 import { ServiceBusClient } from "@azure/service-bus";
-import { randomUUID } from "node:crypto";
+import { randomUuid } from "../../src/adapters/random/randomUuid.js";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import { coalesceAmqpWrites } from "../../src/adapters/servicebus/coalesceAmqpWrites.js";
 import { SCHEDULE_DEFAULTS } from "../../src/composition/settings.js";
@@ -105,7 +105,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
 
   const contextFor = (functionName: string, triggerMetadata: Record<string, unknown> = {}, traceContext?: TraceContext): InvocationContext =>
     new InvocationContext({
-      invocationId: randomUUID(),
+      invocationId: randomUuid(),
       functionName,
       triggerMetadata,
       ...(traceContext === undefined ? {} : { traceContext }),

@@ -9,7 +9,7 @@ export class RequestHeaders implements Headers {
   readonly #values = new Map<string, string>();
 
   constructor(init: Readonly<Record<string, string>> = {}) {
-    for (const [name, value] of Object.entries(init)) this.append(name, value);
+    for (const name of Object.keys(init)) this.append(name, init[name] ?? "");
   }
 
   append(name: string, value: string): void {
@@ -79,7 +79,14 @@ function checkedName(name: string): string {
 
 /** Leading and trailing whitespace dropped; a NUL, CR or LF refused, as fetch does. */
 function checkedValue(value: string): string {
-  const normalised = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+  const text = String(value);
+  // Nearly every value has nothing to trim (Node's parser trimmed it): no regex replace for those.
+  const normalised = text.length > 0 && !isHttpWhitespace(text.charCodeAt(0)) && !isHttpWhitespace(text.charCodeAt(text.length - 1)) ? text : text.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
   if (/[\0\r\n]/.test(normalised)) throw new TypeError("Headers: invalid header value");
   return normalised;
+}
+
+/** Tab, LF, CR or space: what fetch trims from a header value's ends. */
+function isHttpWhitespace(code: number): boolean {
+  return code === 0x09 || code === 0x0a || code === 0x0d || code === 0x20;
 }

@@ -2,7 +2,7 @@ import { type HttpResponseInit } from "@azure/functions";
 import { randomUUID } from "node:crypto";
 import { type ServerResponse } from "node:http";
 import { ReadableStream } from "node:stream/web";
-import { directAnswer } from "./directAnswer.js";
+import { directAnswer, directStream } from "./directAnswer.js";
 import { HttpResponse } from "./functionsRuntime.js";
 
 /** Whether a handler's body is a stream (SSE, say) rather than bytes, a string or JSON. */
@@ -21,6 +21,13 @@ export async function writeResponse(response: ServerResponse, result: HttpRespon
   if (direct !== null) {
     if (direct.payload === null) response.writeHead(direct.status, direct.headers).end();
     else response.writeHead(direct.status, direct.headers).end(direct.payload);
+    return;
+  }
+  const streamed = result === undefined || result instanceof HttpResponse ? null : directStream(result);
+  if (streamed !== null) {
+    response.writeHead(streamed.status, streamed.headers);
+    response.flushHeaders();
+    await pump(streamed.stream, response);
     return;
   }
   const normalised = result instanceof HttpResponse ? result : new HttpResponse(result ?? { status: 204 });

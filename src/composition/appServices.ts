@@ -28,6 +28,7 @@ import { type Policy } from "../core/policy/schema.js";
 import { readCurrentCredential } from "../core/rotation/readCurrentCredential.js";
 import { EndpointHealth } from "../core/routing/EndpointHealth.js";
 import { type SecretStore } from "../core/secrets/SecretStore.js";
+import { randomUuid } from "../adapters/random/randomUuid.js";
 import { type AuditComponents, createAuditComponents } from "./audit.js";
 import { auditConfigFrom } from "./auditConfig.js";
 import { createSubjectProtector, recordPolicyChangesAtStartUp } from "./compliance.js";
@@ -211,7 +212,8 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
       policyVersion: policy.version,
       clock,
       logger,
-      newEventId: randomUUID,
+      // The request path's event ids: the same v4 UUIDs, a fraction of randomUUID's garbage.
+      newEventId: randomUuid,
       authenticator,
       limits,
       health,
@@ -235,7 +237,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const ungoverned = new UngovernedEndpoints({
     policy: policy.policy,
     authenticator,
-    events: new AuditEventFactory({ clock, newEventId: randomUUID, policyVersion: policy.version }),
+    events: new AuditEventFactory({ clock, newEventId: randomUuid, policyVersion: policy.version }),
     auditPublisherFor: (project) => audit.publisherFor(project?.auditOnPublishFailure ?? "fail_closed"),
     logger,
   });

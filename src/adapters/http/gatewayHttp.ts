@@ -69,20 +69,22 @@ export function toHttpResponse(response: GatewayResponse, onStreamError: (error:
   const encoder = new TextEncoder();
   const iterator = response.events[Symbol.asyncIterator]();
   const requestId = response.headers["x-request-id"] ?? "unknown";
-  /** The next frame, and whether it is the last; a throw becomes a last, error frame. */
-  const nextFrame = async (): Promise<{ frame: string | null; last: boolean }> => {
-    try {
-      const next = await iterator.next();
-      return next.done ? { frame: null, last: true } : { frame: next.value, last: false };
-    } catch (error) {
-      onStreamError(error);
-      return { frame: streamFailureFrame(requestId), last: true };
-    }
-  };
   let open = true;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const { frame, last } = await nextFrame();
+      // The next frame, and whether it is the last; a throw becomes a last, error frame. Read here
+      // rather than through a helper: no object and no extra promise for each of a stream's frames.
+      let frame: string | null = null;
+      let last = false;
+      try {
+        const next = await iterator.next();
+        if (next.done === true) last = true;
+        else frame = next.value;
+      } catch (error) {
+        onStreamError(error);
+        frame = streamFailureFrame(requestId);
+        last = true;
+      }
       if (!open) return;
       if (frame !== null) controller.enqueue(encoder.encode(frame));
       if (last) {

@@ -88,13 +88,24 @@ async function readText(request: HttpRequest, maxBytes: number, tooLarge: () => 
   return (only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(chunks)).toString("utf8");
 }
 
-/** Whether `value` nests arrays or objects deeper than `limit`; iterative, so it cannot overflow itself. */
+/**
+ * Whether `value` nests arrays or objects deeper than `limit`. Recursive, but never more than `limit`
+ * calls deep (it stops there), so it cannot overflow the stack; and it allocates nothing (no list of
+ * pending nodes, no array of values per object).
+ */
 function depthExceeds(value: unknown, limit: number): boolean {
-  const pending: { readonly node: unknown; readonly depth: number }[] = [{ node: value, depth: 0 }];
-  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
-    if (typeof item.node !== "object" || item.node === null) continue;
-    if (item.depth >= limit) return true;
-    for (const child of Object.values(item.node)) pending.push({ node: child, depth: item.depth + 1 });
+  return nestedDeeper(value, 0, limit);
+}
+
+function nestedDeeper(node: unknown, depth: number, limit: number): boolean {
+  if (typeof node !== "object" || node === null) return false;
+  if (depth >= limit) return true;
+  if (Array.isArray(node)) {
+    for (let index = 0; index < node.length; index += 1) if (nestedDeeper(node[index], depth + 1, limit)) return true;
+    return false;
   }
+  const record = node as Record<string, unknown>;
+  // JSON.parse makes plain objects: their enumerable keys are their own.
+  for (const key in record) if (nestedDeeper(record[key], depth + 1, limit)) return true;
   return false;
 }

@@ -1,7 +1,7 @@
 import { type Clock } from "../clock.js";
 import { ensureError, PalisadeError } from "../errors.js";
 import { type Logger } from "../logger.js";
-import { type Policy, type ProjectPolicy } from "../policy/schema.js";
+import { type ModelPrice, type Policy, type ProjectPolicy } from "../policy/schema.js";
 import { findPrice, microsToUsd, priceUsageMicros, type TokenUsage } from "../pricing/priceUsage.js";
 import { admissionDeltas } from "./admissionDeltas.js";
 import { type BudgetWarning } from "./BudgetWarning.js";
@@ -16,8 +16,8 @@ import { settlementDeltas } from "./settlementDeltas.js";
 import { SettlementWriter } from "./SettlementWriter.js";
 import { takeBackDeltas } from "./takeBackDeltas.js";
 import { countedExactly, countedTokens } from "./tokenEncodings.js";
-import { type UsageCounterStore } from "./UsageCounterStore.js";
-import { windowsAt } from "./windows.js";
+import { type CounterDelta, type UsageCounterStore } from "./UsageCounterStore.js";
+import { type Windows, windowsAt } from "./windows.js";
 
 // The guard's vocabulary, where its callers have always found it.
 export type { BudgetWarning, ProjectBudgetWarning, Reservation, ReserveInput };
@@ -71,6 +71,51 @@ export interface SettleResult {
   readonly recorded: boolean;
 }
 
+const NOT_COUNTED = { tokens: 0, upperBound: false } as const;
+/** Read, never changed (`warnings` is readonly): one empty list for every settlement that crossed nothing. */
+const NO_WARNINGS: readonly BudgetWarning[] = Object.freeze([]);
+
+const reservedTokensFor = (promptTokens: number, maxOutputTokens: number): number => Math.max(0, Math.ceil(promptTokens)) + Math.max(0, Math.ceil(maxOutputTokens));
+
+const reservedUsdMicrosFor = (price: ModelPrice | null, promptTokens: number, maxOutputTokens: number): number =>
+  price === null ? 0 : priceUsageMicros(price, { inputTokens: promptTokens, outputTokens: maxOutputTokens });
+
+/** What a reservation holds of a limited delta: its key, amounts and holder, not its limit. */
+const heldOf = ({ key, add, heldBy }: CounterDelta): CounterDelta => (heldBy === undefined ? { key, add } : { key, add, heldBy });
+
+/** The reservation, built in one object literal. */
+function reservationOf(
+  input: ReserveInput,
+  windows: Windows,
+  reservedTokens: number,
+  reservedUsdMicros: number,
+  tracked: boolean,
+  price: ModelPrice | null,
+  counted: boolean,
+  headers: Readonly<Record<string, string>>,
+  held: readonly CounterDelta[],
+): Reservation {
+  const { project, serviceAccount } = input;
+  return {
+    projectId: project.id,
+    keyId: input.keyId,
+    serviceAccountId: serviceAccount?.id ?? null,
+    model: input.model,
+    deployment: input.deployment,
+    operation: input.operation ?? null,
+    windows,
+    reservedTokens,
+    reservedUsdMicros,
+    tracked,
+    price,
+    tags: project.tags,
+    budget: project.budget,
+    counted,
+    headers,
+    held,
+  };
+}
+
 export class LimitGuard {
   /** Reservations already settled or released by this guard: settling twice must not count twice. */
   private readonly finished = new WeakSet<Reservation>();
@@ -110,45 +155,31 @@ export class LimitGuard {
       );
     }
 
-    const countsTokens = budgeted || [project.limits, serviceAccount?.limits].some((limits) => limits?.tokensPerMinute !== undefined);
+    const countsTokens = budgeted || project.limits.tokensPerMinute !== undefined || serviceAccount?.limits.tokensPerMinute !== undefined;
     const estimate = input.estimatedPromptTokens;
-    const counted = !countsTokens ? { tokens: 0, upperBound: false } : typeof estimate === "function" ? countedTokens(estimate) : { tokens: estimate, upperBound: false };
-    const sized = (promptTokens: number) => {
-      const reservedTokens = Math.max(0, Math.ceil(promptTokens)) + Math.max(0, Math.ceil(input.maxOutputTokens));
-      const reservedUsdMicros = price === null ? 0 : priceUsageMicros(price, { inputTokens: promptTokens, outputTokens: input.maxOutputTokens });
-      return { reservedTokens, reservedUsdMicros, limited: admissionDeltas(input, windows, reservedTokens, reservedUsdMicros, this.holds.owner) };
-    };
-    let { reservedTokens, reservedUsdMicros, limited } = sized(counted.tokens);
+    const counted = !countsTokens ? NOT_COUNTED : typeof estimate === "function" ? countedTokens(estimate) : { tokens: estimate, upperBound: false };
+    // Sized in plain variables (no closures or objects a request): sized again only on the exact count below.
+    let reservedTokens = reservedTokensFor(counted.tokens, input.maxOutputTokens);
+    let reservedUsdMicros = reservedUsdMicrosFor(price, counted.tokens, input.maxOutputTokens);
+    let limited = admissionDeltas(input, windows, reservedTokens, reservedUsdMicros, this.holds.owner);
     const tracked = limited.length > 0 || budgeted;
-    const base = () => ({
-      projectId: project.id,
-      keyId: input.keyId,
-      serviceAccountId: serviceAccount?.id ?? null,
-      model: input.model,
-      deployment: input.deployment,
-      operation: input.operation ?? null,
-      windows,
-      reservedTokens,
-      reservedUsdMicros,
-      tracked,
-      price,
-      tags: project.tags,
-      budget,
-    });
 
-    if (!tracked) return { ...base(), counted: false, headers: {}, held: [] };
+    if (!tracked) return reservationOf(input, windows, reservedTokens, reservedUsdMicros, tracked, price, false, {}, []);
 
     let result = await this.admitOrFallBack(project.id, limited, budget);
     // Refused on an upper bound (the encoding was still loading): only the exact count may refuse.
     if (result !== null && !result.applied && counted.upperBound && typeof estimate === "function") {
-      ({ reservedTokens, reservedUsdMicros, limited } = sized(countedExactly(estimate)));
+      const exact = countedExactly(estimate);
+      reservedTokens = reservedTokensFor(exact, input.maxOutputTokens);
+      reservedUsdMicros = reservedUsdMicrosFor(price, exact, input.maxOutputTokens);
+      limited = admissionDeltas(input, windows, reservedTokens, reservedUsdMicros, this.holds.owner);
       result = await this.admitOrFallBack(project.id, limited, budget);
     }
-    if (result === null) return { ...base(), counted: false, headers: {}, held: [] };
+    if (result === null) return reservationOf(input, windows, reservedTokens, reservedUsdMicros, tracked, price, false, {}, []);
 
     const headers = reservationHeaders(input, windows, result.counters, now);
     if (!result.applied) throw limitRefusal(input, windows, result.refused, result.counters, headers, now, reservedTokens);
-    return { ...base(), counted: true, headers, held: limited.map(({ key, add, heldBy }) => ({ key, add, ...(heldBy === undefined ? {} : { heldBy }) })) };
+    return reservationOf(input, windows, reservedTokens, reservedUsdMicros, tracked, price, true, headers, limited.map(heldOf));
   }
 
   /**
@@ -183,16 +214,17 @@ export class LimitGuard {
   async settle(reservation: Reservation, usage: TokenUsage): Promise<SettleResult> {
     const price = reservation.price;
     const costMicros = price === null ? 0 : priceUsageMicros(price, usage);
-    const outcome = { costUsd: microsToUsd(costMicros), priced: price !== null };
-    if (!reservation.tracked) return { ...outcome, warnings: [], recorded: true };
-    if (this.finished.has(reservation)) return { ...outcome, warnings: [], recorded: false };
+    const costUsd = microsToUsd(costMicros);
+    const priced = price !== null;
+    if (!reservation.tracked) return { costUsd, priced, warnings: NO_WARNINGS, recorded: true };
+    if (this.finished.has(reservation)) return { costUsd, priced, warnings: NO_WARNINGS, recorded: false };
     this.finished.add(reservation);
 
     this.settlements.queue(reservation.projectId, settlementDeltas(reservation, usage, costMicros));
     this.settlements.noteSpend(reservation.projectId, reservation.budget, reservation.windows, costMicros);
-    if (!this.settlements.isDue(reservation.projectId)) return { ...outcome, warnings: [], recorded: true };
+    if (!this.settlements.isDue(reservation.projectId)) return { costUsd, priced, warnings: NO_WARNINGS, recorded: true };
     const flushed = await this.settlements.flushProject(reservation.projectId);
-    return { ...outcome, warnings: flushed.warnings, recorded: flushed.written };
+    return { costUsd, priced, warnings: flushed.warnings, recorded: flushed.written };
   }
 
   /** Gives back everything reserved (the request slot too): the call failed before any usage. */

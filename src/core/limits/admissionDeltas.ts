@@ -1,6 +1,7 @@
 import { type ProjectPolicy } from "../policy/schema.js";
 import { usdToMicros } from "../pricing/priceUsage.js";
-import { FIELD, type RollupPeriod, projectScope, requestsKey, serviceAccountScope, tokensKey } from "./counterKeys.js";
+import { FIELD, type RollupPeriod, projectScope, serviceAccountScope } from "./counterKeys.js";
+import { minuteKeysFor } from "./minuteKeysFor.js";
 import { periodKeysFor } from "./periodKeysFor.js";
 import { type ReserveInput } from "./ReserveInput.js";
 import { type CounterDelta } from "./UsageCounterStore.js";
@@ -22,16 +23,16 @@ export function admissionDeltas(input: ReserveInput, windows: Windows, tokens: n
 }
 
 // Limit field lists are read, never changed: one of each for every request (no tuples or arrays per call).
-const REQUEST_FIELDS = [FIELD.requests];
-const TOKEN_FIELDS = [FIELD.reserved, FIELD.settled];
+export const REQUEST_FIELDS: readonly string[] = [FIELD.requests];
+export const TOKEN_FIELDS: readonly string[] = [FIELD.reserved, FIELD.settled];
 const BUDGET_FIELDS = [FIELD.usdReserved, FIELD.usd];
 
 function scopeDeltas(deltas: CounterDelta[], windows: Windows, tokens: number, scope: string, limits: ProjectPolicy["limits"]): void {
   if (limits.requestsPerMinute !== undefined) {
-    deltas.push({ key: requestsKey(windows.minute, scope), add: { [FIELD.requests]: 1 }, limit: { fields: REQUEST_FIELDS, max: limits.requestsPerMinute } });
+    deltas.push({ key: minuteKeysFor(windows.minute, scope).requests, add: { [FIELD.requests]: 1 }, limit: { fields: REQUEST_FIELDS, max: limits.requestsPerMinute } });
   }
   if (limits.tokensPerMinute !== undefined) {
-    deltas.push({ key: tokensKey(windows.minute, scope), add: { [FIELD.reserved]: tokens }, limit: { fields: TOKEN_FIELDS, max: limits.tokensPerMinute } });
+    deltas.push({ key: minuteKeysFor(windows.minute, scope).tokens, add: { [FIELD.reserved]: tokens }, limit: { fields: TOKEN_FIELDS, max: limits.tokensPerMinute } });
   }
 }
 

@@ -64,7 +64,18 @@ export function unescapeKeyPart(value: string): string {
 }
 
 export const projectScope = "p";
-export const serviceAccountScope = (serviceAccountId: string): string => `sa:${escapeKeyPart(serviceAccountId)}`;
+/** Service accounts' scopes, built once each (bounded: past this many they are built every time). */
+const MAX_CACHED_SCOPES = 4_096;
+const serviceAccountScopes = new Map<string, string>();
+
+export function serviceAccountScope(serviceAccountId: string): string {
+  let scope = serviceAccountScopes.get(serviceAccountId);
+  if (scope === undefined) {
+    scope = `sa:${escapeKeyPart(serviceAccountId)}`;
+    if (serviceAccountScopes.size < MAX_CACHED_SCOPES) serviceAccountScopes.set(serviceAccountId, scope);
+  }
+  return scope;
+}
 
 export const requestsKey = (minute: number, scope: string): string => `L|m|${minute}|req|${scope}`;
 export const tokensKey = (minute: number, scope: string): string => `L|m|${minute}|tok|${scope}`;

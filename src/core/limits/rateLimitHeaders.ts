@@ -18,23 +18,34 @@ export function formatResetDuration(ms: number): string {
   return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
 }
 
-function tightest(uses: readonly WindowUse[]): WindowUse | null {
-  let best: WindowUse | null = null;
-  for (const use of uses) {
-    if (best === null || use.limit - use.used < best.limit - best.used) best = use;
-  }
-  return best;
+/** The one with the least remaining; the first when they tie (null: not limited). */
+export function tighterUse(first: WindowUse | null, second: WindowUse | null): WindowUse | null {
+  if (first === null) return second;
+  if (second === null) return first;
+  return second.limit - second.used < first.limit - first.used ? second : first;
 }
 
 export function rateLimitHeaders(requests: readonly WindowUse[], tokens: readonly WindowUse[], resetInMs: number): Record<string, string> {
+  let tightestRequests: WindowUse | null = null;
+  for (const use of requests) tightestRequests = tighterUse(tightestRequests, use);
+  let tightestTokens: WindowUse | null = null;
+  for (const use of tokens) tightestTokens = tighterUse(tightestTokens, use);
+  return windowRateLimitHeaders(tightestRequests, tightestTokens, resetInMs);
+}
+
+/** The headers of the tightest request and token windows (names written out: no strings built a response). */
+export function windowRateLimitHeaders(requests: WindowUse | null, tokens: WindowUse | null, resetInMs: number): Record<string, string> {
   const headers: Record<string, string> = {};
   const reset = formatResetDuration(resetInMs);
-  for (const [suffix, uses] of [["requests", requests], ["tokens", tokens]] as const) {
-    const use = tightest(uses);
-    if (use === null) continue;
-    headers[`x-ratelimit-limit-${suffix}`] = String(use.limit);
-    headers[`x-ratelimit-remaining-${suffix}`] = String(Math.max(0, use.limit - use.used));
-    headers[`x-ratelimit-reset-${suffix}`] = reset;
+  if (requests !== null) {
+    headers["x-ratelimit-limit-requests"] = String(requests.limit);
+    headers["x-ratelimit-remaining-requests"] = String(Math.max(0, requests.limit - requests.used));
+    headers["x-ratelimit-reset-requests"] = reset;
+  }
+  if (tokens !== null) {
+    headers["x-ratelimit-limit-tokens"] = String(tokens.limit);
+    headers["x-ratelimit-remaining-tokens"] = String(Math.max(0, tokens.limit - tokens.used));
+    headers["x-ratelimit-reset-tokens"] = reset;
   }
   return headers;
 }

@@ -1,23 +1,29 @@
 import { type ProjectPolicy } from "../policy/schema.js";
-import { FIELD, projectScope, requestsKey, serviceAccountScope, tokensKey } from "./counterKeys.js";
-import { rateLimitHeaders, type WindowUse } from "./rateLimitHeaders.js";
+import { REQUEST_FIELDS, TOKEN_FIELDS } from "./admissionDeltas.js";
+import { projectScope, serviceAccountScope } from "./counterKeys.js";
+import { minuteKeysFor } from "./minuteKeysFor.js";
+import { tighterUse, windowRateLimitHeaders, type WindowUse } from "./rateLimitHeaders.js";
 import { type ReserveInput } from "./ReserveInput.js";
 import { type CounterValues, sumFields } from "./UsageCounterStore.js";
 import { msUntilNextMinute, type Windows } from "./windows.js";
 
 /** The x-ratelimit-* headers for a request, from the per-minute counters as its admission saw them. */
 export function reservationHeaders(input: ReserveInput, windows: Windows, counters: Readonly<Record<string, CounterValues>>, now: number): Record<string, string> {
-  const requests: WindowUse[] = [];
-  const tokens: WindowUse[] = [];
-  const scopes: [string, ProjectPolicy["limits"]][] = [[projectScope, input.project.limits]];
-  if (input.serviceAccount !== null) scopes.push([serviceAccountScope(input.serviceAccount.id), input.serviceAccount.limits]);
-  for (const [scope, limits] of scopes) {
-    if (limits.requestsPerMinute !== undefined) {
-      requests.push({ limit: limits.requestsPerMinute, used: sumFields(counters[requestsKey(windows.minute, scope)], [FIELD.requests]) });
-    }
-    if (limits.tokensPerMinute !== undefined) {
-      tokens.push({ limit: limits.tokensPerMinute, used: sumFields(counters[tokensKey(windows.minute, scope)], [FIELD.reserved, FIELD.settled]) });
-    }
+  // The project's windows, then the service account's (the tighter one is reported): no lists a request.
+  let requests = requestsUse(input.project.limits, minuteKeysFor(windows.minute, projectScope).requests, counters);
+  let tokens = tokensUse(input.project.limits, minuteKeysFor(windows.minute, projectScope).tokens, counters);
+  if (input.serviceAccount !== null) {
+    const keys = minuteKeysFor(windows.minute, serviceAccountScope(input.serviceAccount.id));
+    requests = tighterUse(requests, requestsUse(input.serviceAccount.limits, keys.requests, counters));
+    tokens = tighterUse(tokens, tokensUse(input.serviceAccount.limits, keys.tokens, counters));
   }
-  return rateLimitHeaders(requests, tokens, msUntilNextMinute(now));
+  return windowRateLimitHeaders(requests, tokens, msUntilNextMinute(now));
+}
+
+function requestsUse(limits: ProjectPolicy["limits"], key: string, counters: Readonly<Record<string, CounterValues>>): WindowUse | null {
+  return limits.requestsPerMinute === undefined ? null : { limit: limits.requestsPerMinute, used: sumFields(counters[key], REQUEST_FIELDS) };
+}
+
+function tokensUse(limits: ProjectPolicy["limits"], key: string, counters: Readonly<Record<string, CounterValues>>): WindowUse | null {
+  return limits.tokensPerMinute === undefined ? null : { limit: limits.tokensPerMinute, used: sumFields(counters[key], TOKEN_FIELDS) };
 }

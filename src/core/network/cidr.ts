@@ -10,10 +10,20 @@ export interface Cidr {
 
 const bitsOf = (family: 4 | 6): number => (family === 4 ? 32 : 128);
 
-function maskOf(family: 4 | 6, prefixLength: number): bigint {
+/** Every mask, by family and prefix length, made once (a check is then one AND and one compare). */
+const MASKS: Readonly<Record<4 | 6, readonly bigint[]>> = {
+  4: Array.from({ length: 33 }, (_, prefixLength) => computeMask(4, prefixLength)),
+  6: Array.from({ length: 129 }, (_, prefixLength) => computeMask(6, prefixLength)),
+};
+
+function computeMask(family: 4 | 6, prefixLength: number): bigint {
   const bits = BigInt(bitsOf(family));
   const hostBits = bits - BigInt(prefixLength);
   return ((1n << bits) - 1n) ^ ((1n << hostBits) - 1n);
+}
+
+function maskOf(family: 4 | 6, prefixLength: number): bigint {
+  return MASKS[family][prefixLength] ?? computeMask(family, prefixLength);
 }
 
 interface CidrParts {
@@ -106,8 +116,22 @@ export function ipAllowed(ip: string | null, allowlist: readonly string[]): bool
   if (ip === null) return false;
   const address = parseIp(ip);
   if (address === null) return false;
-  return allowlist.some((entry) => {
-    const cidr = parseCidr(entry);
-    return cidr !== null && cidrContains(cidr, address);
-  });
+  for (const entry of allowlist) {
+    const cidr = allowlistBlock(entry);
+    if (cidr !== null && cidrContains(cidr, address)) return true;
+  }
+  return false;
+}
+
+/** Allowlist entries come from the policy, a few per service account: each parsed once, not on every request. */
+const MAX_CACHED_BLOCKS = 4_096;
+const allowlistBlocks = new Map<string, Cidr | null>();
+
+function allowlistBlock(entry: string): Cidr | null {
+  let cidr = allowlistBlocks.get(entry);
+  if (cidr === undefined) {
+    cidr = parseCidr(entry);
+    if (allowlistBlocks.size < MAX_CACHED_BLOCKS) allowlistBlocks.set(entry, cidr);
+  }
+  return cidr;
 }

@@ -95,3 +95,24 @@ describe("readJsonBody", () => {
     expect(error.message).toMatch(/cut/);
   });
 });
+
+describe("readJsonBody: nesting depth", () => {
+  const nested = (levels: number, open: string, close: string): string => `${open.repeat(levels)}${close.repeat(levels)}`;
+  const objects = (levels: number): string => `${'{"a":'.repeat(levels - 1)}{}${"}".repeat(levels - 1)}`;
+
+  it.each([
+    ["arrays", (levels: number) => nested(levels, "[", "]")],
+    ["objects", objects],
+    ["objects under a __proto__ key", (levels: number) => `{"__proto__":${objects(levels - 1)}}`],
+    ["arrays after a flat sibling", (levels: number) => `[1,"x",{"b":null},${nested(levels - 1, "[", "]")}]`],
+  ])("accepts %s 64 levels deep and refuses them 65 levels deep", async (_label, body) => {
+    expect(await readJsonBody(post(body(64)), 1_000_000)).toBeDefined();
+    const error = await refusal(readJsonBody(post(body(65)), 1_000_000));
+    expect([error.status, error.code, error.message]).toEqual([400, "invalid_request", "The request body is nested more than 64 levels deep."]);
+  });
+
+  it("refuses nesting 100,000 levels deep without overflowing the stack", async () => {
+    const error = await refusal(readJsonBody(post(nested(100_000, "[", "]")), 1_000_000));
+    expect(error.status).toBe(400);
+  });
+});

@@ -1,7 +1,7 @@
 import { type HttpResponseInit, HttpResponse } from "@azure/functions";
 import { ReadableStream } from "node:stream/web";
 import { describe, expect, it } from "vitest";
-import { directAnswer } from "../../../local/host/directAnswer.js";
+import { directAnswer, directStream } from "../../../local/host/directAnswer.js";
 
 function pairsOf(headers: Headers): [string, string][] {
   const pairs: [string, string][] = [];
@@ -65,5 +65,51 @@ describe("local host: the direct answer is what HttpResponse sends", () => {
     ["a URLSearchParams body", { body: new URLSearchParams({ a: "b" }) }],
   ])("leaves %s to HttpResponse", (_label, init) => {
     expect(directAnswer(init)).toBeNull();
+  });
+});
+
+describe("local host: the direct stream is what HttpResponse sends", () => {
+  const frames = (): ReadableStream<Uint8Array> => {
+    const chunks = ["data: {\"a\":1}\n\n", "data: [DONE]\n\n"].map((text) => new TextEncoder().encode(text));
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next === undefined) controller.close();
+        else controller.enqueue(next);
+      },
+    });
+  };
+  const bytesOf = async (stream: ReadableStream<Uint8Array> | globalThis.ReadableStream<Uint8Array>): Promise<number[]> => {
+    const out: number[] = [];
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) out.push(...chunk);
+    return out;
+  };
+
+  it.each<[string, HttpResponseInit]>([
+    ["an SSE answer with the gateway's headers", { status: 200, headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no", "x-request-id": "r-1", "X-Palisade-Region": "westeurope" } }],
+    ["a stream without headers", {}],
+    ["a stream with a 201", { status: 201, headers: { "x-b": "2", "x-a": "1" } }],
+  ])("for %s: same status, headers in the same order, same bytes", async (_label, init) => {
+    const viaHttp = new HttpResponse({ ...init, body: frames() });
+    const direct = directStream({ ...init, body: frames() });
+    if (direct === null) throw new Error("expected a direct stream");
+    expect(direct.status).toBe(viaHttp.status);
+    expect(Object.entries(direct.headers)).toEqual(pairsOf(viaHttp.headers));
+    expect(await bytesOf(direct.stream)).toEqual(await bytesOf(viaHttp.body as ReadableStream<Uint8Array>));
+  });
+
+  it.each<[string, () => HttpResponseInit]>([
+    ["a JSON body", () => ({ jsonBody: { a: 1 } })],
+    ["a string body", () => ({ body: "text" })],
+    ["a locked stream", () => {
+      const stream = frames();
+      stream.getReader();
+      return { body: stream };
+    }],
+    ["a header fetch would trim", () => ({ headers: { a: " b " }, body: frames() })],
+    ["headers given as pairs", () => ({ headers: [["a", "b"]], body: frames() })],
+    ["a 204", () => ({ status: 204, body: frames() })],
+  ])("leaves %s to HttpResponse", (_label, init) => {
+    expect(directStream(init())).toBeNull();
   });
 });

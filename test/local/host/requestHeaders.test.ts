@@ -40,6 +40,12 @@ describe("local host: RequestHeaders reads as fetch's Headers for the same reque
     expect(lean.getSetCookie()).toEqual(fetchHeaders.getSetCookie());
   });
 
+  it("trims whitespace at either end only, as Headers does", () => {
+    const values = ["lead", " lead", "trail ", "\tboth\t", "\r\nmixed \t", "in side", "", " ", "\t\t", "x"];
+    const init = Object.fromEntries(values.map((value, index) => [`x-v${index}`, value]));
+    expect(pairs(new RequestHeaders(init))).toEqual(pairs(new Headers(init)));
+  });
+
   it("changes as Headers does: append joins, set replaces, delete removes; a new Headers copies it", () => {
     const lean = new RequestHeaders(INCOMING);
     const fetchHeaders = new Headers(INCOMING);

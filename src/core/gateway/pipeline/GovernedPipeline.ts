@@ -1,3 +1,4 @@
+import { type AuditEvent } from "../../audit/AuditEvent.js";
 import { AuditEventFactory, promptDigest } from "../../audit/AuditEventFactory.js";
 import { RequestAuditEvents } from "../../audit/requestAuditEvents.js";
 import { type AuthorizedContext } from "../../auth/authorize.js";
@@ -23,6 +24,9 @@ import { cacheHitResponse } from "./cacheHitResponse.js";
 import { plainResponse } from "./plainResponse.js";
 import { streamedResponse } from "./streamedResponse.js";
 import { upstreamDetails } from "./upstreamRefusal.js";
+
+/** Most settlements cross no budget threshold: one empty list for all of them (read, never changed). */
+const NO_EVENTS: readonly AuditEvent[] = Object.freeze([]);
 
 /** Everything decided before the upstream call; the plain and streamed paths start from it. */
 export interface Admitted<T> {
@@ -170,11 +174,17 @@ export class GovernedPipeline {
       ? { inputTokens: usage.promptTokens, cachedInputTokens: usage.cachedPromptTokens, outputTokens: usage.completionTokens }
       : { inputTokens: operation.estimateInputTokens(inspection.request), outputTokens: estimatedOutputTokens ?? outputCap };
     const result = await run.telemetry.stage("settle", () => this.deps.limits.settle(reservation, tokens));
-    return { costUsd: result.costUsd, tokens, warningEvents: result.warnings.map((warning) => this.events.budgetWarning(context.project, warning)) };
+    const warnings = result.warnings;
+    return { costUsd: result.costUsd, tokens, warningEvents: warnings.length === 0 ? NO_EVENTS : warnings.map((warning) => this.events.budgetWarning(context.project, warning)) };
   }
 
+  /** A new headers object the caller may add to: request id, rate limits, class and redactions, in that order. */
   commonHeaders(input: GatewayRequest, rateLimitHeaders: Readonly<Record<string, string>>, dataClass: DataClass, redactions: number): Record<string, string> {
-    return { "x-request-id": input.requestId, ...rateLimitHeaders, "x-palisade-classification": dataClass, "x-palisade-redactions": String(redactions) };
+    const headers: Record<string, string> = { "x-request-id": input.requestId };
+    Object.assign(headers, rateLimitHeaders);
+    headers["x-palisade-classification"] = dataClass;
+    headers["x-palisade-redactions"] = String(redactions);
+    return headers;
   }
 
   /**

@@ -1,5 +1,6 @@
-import { type EntityType, type Redactor, StreamingInspector, countByType, scan, scanOptionsFromPolicy } from "../../dlp/index.js";
+import { type EntityType, type Redactor, StreamingInspector, countByType, scan } from "../../dlp/index.js";
 import { type ProjectPolicy } from "../../policy/schema.js";
+import { scanOptionsFor } from "./scanOptionsFor.js";
 
 export type FindingCounts = Partial<Record<EntityType, number>>;
 
@@ -42,7 +43,7 @@ export class OutputScanner {
   /** A whole text: redacted under `redact`; unchanged under `allow`, and under `block` (which then marks the answer blocked). */
   text(value: string): string {
     if (this.action === "allow" || value === "") return value;
-    const findings = scan(value, scanOptionsFromPolicy(this.dlp));
+    const findings = scan(value, scanOptionsFor(this.dlp));
     if (findings.length === 0) return value;
     for (const [type, count] of Object.entries(countByType(findings))) this.#counts[type] = (this.#counts[type] ?? 0) + (count ?? 0);
     if (this.action === "block") {
@@ -58,7 +59,7 @@ export class OutputScanner {
     if (this.action === "allow") return NO_CHANNEL;
     // One scan per 16 characters rather than per delta (about 4 characters a token): the same output, two to
     // three times less CPU per streamed answer (docs/dlp.md "Streaming").
-    const inspector = new StreamingInspector({ ...scanOptionsFromPolicy(this.dlp), action: this.action, minScanChars: STREAM_SCAN_CHARS }, this.redactor);
+    const inspector = new StreamingInspector({ ...scanOptionsFor(this.dlp), action: this.action, minScanChars: STREAM_SCAN_CHARS }, this.redactor);
     this.#channels.push(inspector);
     return {
       push: (piece) => (piece === "" ? "" : release(inspector.push(piece), () => (this.#blocked = true))),

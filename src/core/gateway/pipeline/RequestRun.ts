@@ -1,4 +1,4 @@
-import { type AuditEvent } from "../../audit/AuditEvent.js";
+import { type AuditActor, type AuditEvent } from "../../audit/AuditEvent.js";
 import { actorOf } from "../../audit/AuditEventFactory.js";
 import { type RequestAuditContext } from "../../audit/requestAuditEvents.js";
 import { type Principal } from "../../auth/Principal.js";
@@ -54,6 +54,8 @@ export class RequestRun {
   unconfirmedOutcomeId: string | undefined;
   /** The request's own outcome is in the trail: a later failure is not recorded again. */
   recorded = false;
+  #actor: AuditActor | undefined;
+  #actorOf: Principal | null = null;
 
   constructor(
     readonly input: GatewayRequest,
@@ -70,21 +72,34 @@ export class RequestRun {
 
   auditContext(): RequestAuditContext {
     const { facts } = this;
+    const found = facts.inspection !== undefined && facts.inspection.findingCount > 0;
+    // One literal (absent facts are undefined, which every event builder reads as absent).
     return {
       requestId: this.input.requestId,
       traceId: this.telemetry.traceId,
       operation: this.operation,
-      actor: actorOf(facts.principal),
+      actor: this.actor(),
       project: facts.project?.id ?? this.chainForRefusal(),
       environment: facts.project?.environment,
       model: facts.model,
       deployment: facts.deployment,
       classification: facts.dataClass,
       subject: facts.subject,
-      ...(facts.inspection && facts.inspection.findingCount > 0 ? { inputFindings: facts.inspection.counts, dlpAction: facts.inspection.action } : {}),
+      inputFindings: found ? facts.inspection?.counts : undefined,
+      dlpAction: found ? facts.inspection?.action : undefined,
       contentDigest: facts.contentDigest,
-      ...(facts.checkDetails ? { checkDetails: facts.checkDetails } : {}),
+      checkDetails: facts.checkDetails,
     };
+  }
+
+  /** The events' actor: one object per principal, shared by the request's events (plain data, never changed). */
+  private actor(): AuditActor {
+    const principal = this.facts.principal;
+    if (this.#actor === undefined || this.#actorOf !== principal) {
+      this.#actor = actorOf(principal);
+      this.#actorOf = principal;
+    }
+    return this.#actor;
   }
 
   /** What telemetry may know of the request: ids, classes, counts and codes (see RequestSummary). */

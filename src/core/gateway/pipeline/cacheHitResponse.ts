@@ -1,6 +1,6 @@
 import { type CachedResponse } from "../../cache/ResponseCache.js";
 import { type DataClass, type ProjectPolicy } from "../../policy/schema.js";
-import { servedByHeaders } from "../../routing/servedByHeaders.js";
+import { addServedByHeaders } from "../../routing/servedByHeaders.js";
 import { type GatewayResponse } from "../GatewayRequest.js";
 import { type GovernedPipeline } from "./GovernedPipeline.js";
 import { type RequestRun } from "./RequestRun.js";
@@ -23,15 +23,9 @@ export async function cacheHitResponse(pipeline: GovernedPipeline, run: RequestR
   });
   await pipeline.recorder.publish(run.telemetry, project, [event]);
   run.recorded = true;
-  return {
-    kind: "json",
-    status: 200,
-    headers: {
-      ...pipeline.commonHeaders(run.input, {}, dataClass, 0),
-      ...servedByHeaders({ region: hit.region, class: hit.endpointClass }),
-      "x-palisade-cache": "hit",
-      age: String(Math.max(0, Math.floor((deps.clock.nowInMs() - hit.createdAtInMs) / 1000))),
-    },
-    body: JSON.parse(hit.body) as unknown,
-  };
+  const headers = pipeline.commonHeaders(run.input, {}, dataClass, 0);
+  addServedByHeaders(headers, { region: hit.region, class: hit.endpointClass });
+  headers["x-palisade-cache"] = "hit";
+  headers.age = String(Math.max(0, Math.floor((deps.clock.nowInMs() - hit.createdAtInMs) / 1000)));
+  return { kind: "json", status: 200, headers, body: JSON.parse(hit.body) as unknown };
 }

@@ -1,9 +1,10 @@
 import { type Clock } from "../../clock.js";
-import { type Finding, Redactor, countByType, scan, scanOptionsFromPolicy } from "../../dlp/index.js";
+import { type Finding, Redactor, countByType, scan } from "../../dlp/index.js";
 import { PalisadeError } from "../../errors.js";
 import { type DataClass, type DlpAction, type ProjectPolicy } from "../../policy/schema.js";
 import { dlpClassFor } from "../../routing/classify.js";
 import { type ContentField, type Operation } from "./Operation.js";
+import { scanOptionsFor } from "./scanOptionsFor.js";
 import { type FindingCounts } from "./OutputScanner.js";
 
 export interface InputInspection<TRequest> {
@@ -55,7 +56,7 @@ const asIdentifier = (text: string): string => text.replace(/[^A-Za-z0-9_-]/g, "
  * Fails closed: a scan that throws or overruns its time budget blocks the request.
  */
 export function inspectInput<TRequest>(operation: Operation<TRequest>, request: TRequest, project: ProjectPolicy, declaredClass: DataClass, clock: Clock): InputInspection<TRequest> {
-  const options = scanOptionsFromPolicy(project.dlp);
+  const options = scanOptionsFor(project.dlp);
   const startedAt = clock.nowInMs();
   const fields = operation.contents(request);
   const uninspectable = operation.uninspectableParts(request);
@@ -77,11 +78,12 @@ export function inspectInput<TRequest>(operation: Operation<TRequest>, request: 
 
   const redactor = new Redactor();
   const counts = countByType(all);
-  const base = { request, counts, findingCount: all.length, redactions: 0, redactor, uninspectable, receivedContents: fields };
-  if (all.length === 0) return { ...base, action: "allow", raisedTo: null };
+  // Each outcome one literal (no base object spread into another).
+  const findingCount = all.length;
+  if (findingCount === 0) return { request, counts, findingCount, redactions: 0, redactor, uninspectable, receivedContents: fields, action: "allow", raisedTo: null };
   const action = project.dlp.input[declaredClass];
-  if (action === "block") return { ...base, action, raisedTo: null };
-  if (action !== "redact") return { ...base, action, raisedTo: dlpClassFor(Object.keys(counts)) };
+  if (action === "block") return { request, counts, findingCount, redactions: 0, redactor, uninspectable, receivedContents: fields, action, raisedTo: null };
+  if (action !== "redact") return { request, counts, findingCount, redactions: 0, redactor, uninspectable, receivedContents: fields, action, raisedTo: dlpClassFor(Object.keys(counts)) };
 
   let redactions = 0;
   const replacements = new Map<string, string>();
@@ -92,5 +94,5 @@ export function inspectInput<TRequest>(operation: Operation<TRequest>, request: 
     const redacted = redactor.redact(field.text, findings).text;
     replacements.set(field.path, field.kind === "identifier" ? asIdentifier(redacted) : redacted);
   }
-  return { ...base, request: operation.withContents(request, replacements), action, redactions, raisedTo: null };
+  return { request: operation.withContents(request, replacements), counts, findingCount, redactions, redactor, uninspectable, receivedContents: fields, action, raisedTo: null };
 }

@@ -1,5 +1,5 @@
 import { type DataClass } from "../../policy/schema.js";
-import { servedByHeaders } from "../../routing/servedByHeaders.js";
+import { addServedByHeaders } from "../../routing/servedByHeaders.js";
 import { type OutputSafetyResult, screenPlainAnswer } from "../../safety/outputSafety.js";
 import { isContentFilteredError } from "../../safety/safetyErrors.js";
 import { type GatewayResponse } from "../GatewayRequest.js";
@@ -9,8 +9,10 @@ import { sensitiveDataDetected } from "./inspectInput.js";
 import { noteOutputSafety } from "./noteOutputSafety.js";
 import { OutputScanner } from "./OutputScanner.js";
 import { type PipelineDeps } from "./PipelineDeps.js";
-import { type RequestRun } from "./RequestRun.js";
+import { type RequestRun, type ServedFacts } from "./RequestRun.js";
 import { storeInCache } from "./responseCacheStage.js";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * A plain (not streamed) answer: the upstream call overlapping the admission's record, the settlement,
@@ -57,15 +59,17 @@ export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Adm
     throw failed.error;
   }
   const answer = served.result;
-  run.served = { endpoint: served.endpoint, attempts: served.attempts, responseModel: answer.body.model, usage: answer.usage };
+  // One record of what was served, completed as the stages learn more (nothing keeps an earlier copy).
+  const servedFacts: Mutable<ServedFacts> = { endpoint: served.endpoint, attempts: served.attempts, responseModel: answer.body.model, usage: answer.usage };
+  run.served = servedFacts;
   const settled = await pipeline.settle(run, admitted, answer.usage);
-  run.served = { ...run.served, costUsd: settled.costUsd };
+  servedFacts.costUsd = settled.costUsd;
   await admission.durable;
 
   const scanner = new OutputScanner(project.dlp, inspection.redactor);
   const outputBody = telemetry.stageSync("inspect_output", () => operation.inspectAnswer(answer, scanner));
   const outputCounts = scanner.counts();
-  run.served = { ...run.served, outputCounts };
+  servedFacts.outputCounts = outputCounts;
   const dlpBlocked = scanner.blocked ? sensitiveDataDetected("completion", outputCounts) : null;
   const safety = dlpBlocked ? null : await screenAnswer(deps, run, admitted.dataClass, outputBody);
   const blocked = dlpBlocked ?? safety?.failure ?? null;
@@ -83,22 +87,19 @@ export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Adm
     ...(filtered ? { details: filtered.auditDetails } : {}),
   });
   run.unconfirmedOutcomeId = outcome.eventId;
-  await pipeline.recorder.publish(telemetry, project, [...run.pending.splice(0), outcome, ...settled.warningEvents]);
+  // Nearly always the outcome alone (no failover, no budget threshold crossed): no copies of empty lists.
+  const events = run.pending.length === 0 && settled.warningEvents.length === 0 ? [outcome] : [...run.pending.splice(0), outcome, ...settled.warningEvents];
+  await pipeline.recorder.publish(telemetry, project, events);
   run.unconfirmedOutcomeId = undefined;
   run.recorded = true;
   if (blocked) throw blocked;
 
   if (cacheKey) await storeInCache(deps, cacheKey, project, JSON.stringify(outputBody), served.endpoint);
-  return {
-    kind: "json",
-    status: 200,
-    headers: {
-      ...pipeline.commonHeaders(input, reservation.headers, admitted.dataClass, inspection.redactions + scanner.redactions),
-      ...servedByHeaders(served.endpoint),
-      ...(cacheKey ? { "x-palisade-cache": "miss" } : {}),
-    },
-    body: outputBody,
-  };
+  // Built in one object, in the order the headers go out.
+  const headers = pipeline.commonHeaders(input, reservation.headers, admitted.dataClass, inspection.redactions + scanner.redactions);
+  addServedByHeaders(headers, served.endpoint);
+  if (cacheKey) headers["x-palisade-cache"] = "miss";
+  return { kind: "json", status: 200, headers, body: outputBody };
 }
 
 /** Content safety on a plain answer as it would be sent; its flags, fail-open passes and the upstream's own filter go on the outcome event. */

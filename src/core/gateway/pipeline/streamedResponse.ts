@@ -1,5 +1,5 @@
 import { PalisadeError, isPalisadeError } from "../../errors.js";
-import { servedByHeaders } from "../../routing/servedByHeaders.js";
+import { addServedByHeaders } from "../../routing/servedByHeaders.js";
 import { type EndpointPolicy } from "../../policy/schema.js";
 import { type GatewayResponse } from "../GatewayRequest.js";
 import { UpstreamCallFailed, callWithFailover } from "./callWithFailover.js";
@@ -75,12 +75,9 @@ export async function streamedResponse<T>(pipeline: GovernedPipeline, admitted: 
   }
   const scanner = new OutputScanner(context.project.dlp, inspection.redactor);
   const open: OpenStream<T> = { admitted, upstream: served.result, endpoint: served.endpoint, attempts: served.attempts, session: streaming.session(request, scanner), scanner, gate: new StreamOutputGate(deps.contentSafety, context.project, admitted.dataClass), request };
-  return {
-    kind: "stream",
-    status: 200,
-    headers: { ...pipeline.commonHeaders(run.input, reservation.headers, admitted.dataClass, inspection.redactions), ...servedByHeaders(served.endpoint) },
-    events: frames(pipeline, open),
-  };
+  const headers = pipeline.commonHeaders(run.input, reservation.headers, admitted.dataClass, inspection.redactions);
+  addServedByHeaders(headers, served.endpoint);
+  return { kind: "stream", status: 200, headers, events: frames(pipeline, open) };
 }
 
 async function closeQuietly(stream: AsyncIterable<unknown>): Promise<void> {
