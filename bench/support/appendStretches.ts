@@ -7,6 +7,7 @@ import { TableAuditLedger } from "../../src/adapters/tables/TableAuditLedger.js"
 import { AuditAppender, type AuditMessage } from "../../src/core/audit/AuditAppender.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { benchAuditEvent } from "./benchAuditEvent.js";
+import { benchCheckpointer } from "./benchCheckpointer.js";
 import { startSeparateAzurite } from "./separateAzurite.js";
 
 /**
@@ -19,7 +20,15 @@ import { startSeparateAzurite } from "./separateAzurite.js";
  * - the event loop's stretches during the same work, run again with a ticker on setImmediate: the main
  *   thread's own CPU between two turns of the loop (/proc/thread-self/schedstat, so preemption by other
  *   processes on a busy machine does not count), i.e. what a request arriving then would wait for.
- * Run it on two builds to compare: `node dist/bench/support/appendStretches.js [deliveries]`.
+ *   Resolution: a thread that keeps running is charged there only at the scheduler's ticks (4 ms on
+ *   this VM), so a stretch reads as about 0, 4, 8, 12 ms, each ±4 ms; compare counts and builds, not
+ *   single values. (`process.cpuUsage()` is exact but adds V8's helper threads and the background
+ *   work done while the loop waits, which made every build's longest stretch 12-25 ms.)
+ * With `checkpoints` after the deliveries, the appender also signs a checkpoint every 1,000 entries (the
+ * deployed default: reading the new entries back and checking each, benchCheckpointer.ts).
+ * Run it on two builds to compare: `node dist/bench/support/appendStretches.js [deliveries] [checkpoints]`; to see what
+ * ran in the longest stretches, add `--cpu-prof --cpu-prof-dir=DIR --cpu-prof-interval 100` and pass each
+ * of `longestStretchWindows` to `profileStretches.js DIR/CPU.*.cpuprofile 1 8 --window=FROM-TO`.
  */
 
 const MESSAGES_PER_DELIVERY = 100;
@@ -41,13 +50,20 @@ export interface AppendStretches {
   /** Stretches over 5 ms, per delivery of 100. */
   readonly stretchesOver5MsPerDelivery: number;
   readonly longestStretchesMs: readonly number[];
+  /** The longest stretches' wall-time windows on the monotonic clock (µs), for `profileStretches.js --window=` on a `--cpu-prof` of this run. */
+  readonly longestStretchWindows: readonly string[];
+  /** Checkpoints signed during the whole run (with `checkpoints`; a failed one is only logged by the appender). */
+  readonly checkpointsSigned?: number;
 }
 
-export async function measureAppendStretches(deliveries: number): Promise<AppendStretches> {
+export async function measureAppendStretches(deliveries: number, options: { checkpoints?: boolean } = {}): Promise<AppendStretches> {
   const azurite = await startSeparateAzurite();
   try {
     const table = TableClient.fromConnectionString(azurite.connectionString, "AuditLog", { allowInsecureConnection: true });
-    const appender = new AuditAppender({ ledger: new TableAuditLedger(table, { dedupeLookup: "orQuery" }), clock: { nowInMs: () => Date.now() }, logger: silentLogger });
+    const ledger = new TableAuditLedger(table, { dedupeLookup: "orQuery" });
+    const bench = options.checkpoints === true ? benchCheckpointer(ledger) : undefined;
+    const checkpoints = bench === undefined ? {} : { checkpointer: bench.checkpointer, checkpointEvery: 1000, checkpointEveryInMs: 300_000 };
+    const appender = new AuditAppender({ ledger, clock: { nowInMs: () => Date.now() }, logger: silentLogger, ...checkpoints });
     const appendAll = async (batches: readonly AuditMessage[][]): Promise<void> => {
       for (const batch of batches) {
         const outcomes = await appender.append(batch);
@@ -67,13 +83,21 @@ export async function measureAppendStretches(deliveries: number): Promise<Append
     // Stretches: a ticker on setImmediate notes the main thread's CPU between two turns of the loop.
     const batches = Array.from({ length: deliveries }, delivery);
     const stretches: number[] = [];
+    const windows: { cpuMs: number; window: string }[] = [];
+    const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
     let last = mainThreadMs();
+    let lastUs = monotonicUs();
     let ticking = true;
     const tick = (): void => {
+      // The last tick comes after the append ended: what ran before it is this bench's, not the append's.
+      if (!ticking) return;
       const now = mainThreadMs();
+      const nowUs = monotonicUs();
       stretches.push(now - last);
+      if (now - last > 3) windows.push({ cpuMs: now - last, window: `${lastUs}-${nowUs}` });
       last = now;
-      if (ticking) setImmediate(tick);
+      lastUs = nowUs;
+      setImmediate(tick);
     };
     setImmediate(tick);
     await appendAll(batches);
@@ -89,6 +113,11 @@ export async function measureAppendStretches(deliveries: number): Promise<Append
       stretchMaxMs: round(stretches.at(-1) ?? 0),
       stretchesOver5MsPerDelivery: round(stretches.filter((ms) => ms > 5).length / deliveries),
       longestStretchesMs: stretches.slice(-5).map(round),
+      longestStretchWindows: windows
+        .sort((a, b) => b.cpuMs - a.cpuMs)
+        .slice(0, 5)
+        .map((w) => `${w.window} ${round(w.cpuMs)} ms`),
+      ...(bench === undefined ? {} : { checkpointsSigned: bench.signed() }),
     };
   } finally {
     await azurite.stop();
@@ -97,6 +126,6 @@ export async function measureAppendStretches(deliveries: number): Promise<Append
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const deliveries = Number(process.argv[2] ?? 30);
-  const result = await measureAppendStretches(Number.isInteger(deliveries) && deliveries > 0 ? deliveries : 30);
+  const result = await measureAppendStretches(Number.isInteger(deliveries) && deliveries > 0 ? deliveries : 30, { checkpoints: process.argv[3] === "checkpoints" });
   console.log(JSON.stringify({ ...result, loadAverage: loadavg().map((value) => Math.round(value * 10) / 10) }));
 }

@@ -3,6 +3,7 @@ import { type ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusR
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { InvocationContext } from "./functionsRuntime.js";
+import { parseBodiesInSlices } from "./parseBodiesInSlices.js";
 import { streamSession } from "./streamSession.js";
 
 export interface ServiceBusTriggerOptions {
@@ -26,19 +27,6 @@ export interface RunningTrigger {
   stop(): Promise<void>;
 }
 
-function bodyOf(message: ServiceBusReceivedMessage): unknown {
-  const body: unknown = message.body;
-  if (body instanceof Uint8Array) {
-    const text = Buffer.from(body).toString("utf8");
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  }
-  return body;
-}
-
 /**
  * Runs one SDK call with a signal of its own that follows `parent`. The SDK leaves a listener behind
  * on the signal of every receive and of every accept that times out; on the host's one signal they
@@ -56,6 +44,12 @@ async function withOwnSignal<T>(parent: AbortSignal, call: (signal: AbortSignal)
     parent.removeEventListener("abort", follow);
   }
 }
+
+/**
+ * Bodies arrive as the bytes sent: the SDK would JSON.parse each one inside the socket read that
+ * delivered it, unsliced; parseBodiesInSlices does the same parse (JSON, else text) in slices.
+ */
+const RECEIVE_BYTES = true;
 
 /** Settlements started per turn of the event loop (each is one disposition frame through the SDK). */
 const SETTLE_SLICE = 25;
@@ -111,7 +105,8 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
       },
       logHandler: (level, ...args) => trigger.log(`[${trigger.name}] ${level}: ${args.map(String).join(" ")}`),
     });
-    const input = many ? messages.map(bodyOf) : bodyOf(messages[0] as ServiceBusReceivedMessage);
+    const bodies = await parseBodiesInSlices(messages.map((message): unknown => message.body));
+    const input = many ? bodies : bodies[0];
     try {
       await (trigger.options.handler as (input: unknown, context: InvocationContext) => Promise<unknown>)(input, context);
     } catch (error) {
@@ -174,7 +169,11 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
       await previous;
       abort.signal.throwIfAborted();
       return await withOwnSignal(abort.signal, (abortSignal) =>
-        trigger.client.acceptNextSession(trigger.queueName, { abortSignal, maxAutoLockRenewalDurationInMs: trigger.maxAutoLockRenewalDurationInMs ?? 300_000 }),
+        trigger.client.acceptNextSession(trigger.queueName, {
+          abortSignal,
+          maxAutoLockRenewalDurationInMs: trigger.maxAutoLockRenewalDurationInMs ?? 300_000,
+          skipParsingBodyAsJson: RECEIVE_BYTES,
+        }),
       );
     } finally {
       passOn();
@@ -202,7 +201,7 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
   };
 
   const queueLoop = async (): Promise<void> => {
-    const receiver = trigger.client.createReceiver(trigger.queueName);
+    const receiver = trigger.client.createReceiver(trigger.queueName, { skipParsingBodyAsJson: RECEIVE_BYTES });
     try {
       while (!abort.signal.aborted) {
         try {

@@ -42,10 +42,11 @@ const HEX_HASH = /^[0-9a-f]{64}$/;
 /**
  * A checkpoint runs in the instance that serves requests: its entries are read in pages of this many
  * rows and checked in slices of YIELD_EVERY, so no page's decoding or slice's hashing holds the loop
- * for long (a single page of 1,000 held it for tens of ms at 200 req/s, docs/benchmarks.md).
+ * for long (a single page of 1,000 held it for tens of ms at 200 req/s; slices of 100 still took
+ * 4-9 ms of a busy turn there, ~40 µs per entry checked: docs/benchmarks.md).
  */
-const CHECKPOINT_PAGE_SIZE = 200;
-const YIELD_EVERY = 100;
+const CHECKPOINT_PAGE_SIZE = 100;
+const YIELD_EVERY = 25;
 
 /**
  * Where the next checkpoint can start, from the latest one's `resume` state — only if that state is

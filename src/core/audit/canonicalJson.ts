@@ -25,6 +25,19 @@ function serialiseString(value: string): string {
   return NEEDS_ESCAPING.test(value) ? JSON.stringify(value) : `"${value}"`;
 }
 
+/** Member names seen before, quoted: events repeat a few dozen names, each tested and quoted once. */
+const quotedNames = new Map<string, string>();
+const MAX_QUOTED_NAMES = 4096;
+
+function quotedName(name: string): string {
+  let quoted = quotedNames.get(name);
+  if (quoted === undefined) {
+    quoted = serialiseString(name);
+    if (quotedNames.size < MAX_QUOTED_NAMES) quotedNames.set(name, quoted);
+  }
+  return quoted;
+}
+
 function serialise(value: unknown): string {
   switch (typeof value) {
     case "string":
@@ -64,7 +77,7 @@ function serialiseObject(value: object): string {
     if (member === undefined) continue;
     if (!first) text += ",";
     first = false;
-    text += serialiseString(key) + ":" + serialise(member);
+    text += quotedName(key) + ":" + serialise(member);
   }
   return text + "}";
 }

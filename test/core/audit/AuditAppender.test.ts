@@ -239,6 +239,32 @@ describe("AuditAppender on an instance that also serves HTTP (issue 22: the one-
     expect(await verify("busy")).toMatchObject({ intact: true, entriesChecked: 100 });
   });
 
+  it("hashes a chunk's entries 16 per turn of the event loop, not a whole chunk of 49 in one turn before its commit", async () => {
+    const ledger = new InMemoryAuditLedger();
+    const steps: string[] = [];
+    const commit = ledger.commit.bind(ledger);
+    ledger.commit = (batch: CommitBatch) => {
+      steps.push(`commit ${batch.entries.length}`);
+      return commit(batch);
+    };
+    const appender = new AuditAppender({
+      ledger,
+      clock: new ManualClock(),
+      logger: silentLogger,
+      yieldToEventLoop: async () => {
+        steps.push("turn");
+      },
+    });
+    const events = makeAuditEvents(100, { project: "long" });
+    const outcomes = await appender.append(messages(events));
+    expect(outcomes.every((o) => o.status === "appended")).toBe(true);
+    const afterDecoding = steps.slice(6);
+    expect(steps.slice(0, 6)).toEqual(Array.from({ length: 6 }, () => "turn"));
+    // Before each chunk, then after every 16 of its entries: [16, 16, 16, 1] entries between turns.
+    expect(afterDecoding).toEqual(["turn", "turn", "turn", "turn", "commit 49", "turn", "turn", "turn", "turn", "commit 49", "turn", "commit 2"]);
+    expect((await collect(ledger.listEntries("long"))).map((e) => e.eventId)).toEqual(events.map((e) => e.eventId));
+  });
+
   it("yields after every 16 decoded messages and before each chunk, and keeps message order across the yields", async () => {
     const ledger = new InMemoryAuditLedger();
     let yields = 0;
@@ -255,8 +281,9 @@ describe("AuditAppender on an instance that also serves HTTP (issue 22: the one-
     const interleaved = a.flatMap((event, i) => (i < b.length ? [event, b[i]] : [event]));
     const outcomes = await appender.append(messages(interleaved));
     expect(outcomes.every((o) => o.status === "appended")).toBe(true);
-    // 100 messages: 6 yields while decoding; chain a in 2 chunks, chain b in 1: 3 more.
-    expect(yields).toBe(9);
+    // 100 messages: 6 yields while decoding; chain a in 2 chunks, chain b in 1: 3 more; while hashing,
+    // chain a's chunk of 49 yields 3 times (after 16, 32, 48 entries), its chunk of 11 never, chain b's 40 twice.
+    expect(yields).toBe(14);
     expect((await collect(ledger.listEntries("a"))).map((e) => e.eventId)).toEqual(a.map((e) => e.eventId));
     expect((await collect(ledger.listEntries("b"))).map((e) => e.eventId)).toEqual(b.map((e) => e.eventId));
   });

@@ -51,6 +51,25 @@ describe("AuditCheckpointer", () => {
     expect(await anchor.getLatest("a")).toEqual(cp);
   });
 
+  it("lets the event loop turn every 25 entries it checks (it runs in the instance that serves requests)", async () => {
+    const { checkpointer, append } = await setup(10);
+    await checkpointer.checkpoint("a");
+    await append(200);
+    let turns = 0;
+    let ticking = true;
+    const tick = (): void => {
+      if (!ticking) return;
+      turns += 1;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    // The fake ledger and signer answer in microtasks: every turn seen here is one the checkpoint gave.
+    const cp = await checkpointer.checkpoint("a");
+    ticking = false;
+    expect(cp.size).toBe(210);
+    expect(turns).toBeGreaterThanOrEqual(8);
+  });
+
   it("returns the latest checkpoint when nothing was appended since", async () => {
     const { signer, checkpointer } = await setup(3);
     const first = await checkpointer.checkpoint("a");
