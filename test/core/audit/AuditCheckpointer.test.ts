@@ -13,6 +13,7 @@ import { makeAuditEvents } from "../../fakes/InMemoryAuditEvents.js";
 import { InMemoryAuditLedger } from "../../fakes/InMemoryAuditLedger.js";
 import { InMemoryCheckpointAnchor } from "../../fakes/InMemoryCheckpointAnchor.js";
 import { InMemoryCheckpointSigner } from "../../fakes/InMemoryCheckpointSigner.js";
+import { loopTurnsDuring } from "../../support/loopTurns.js";
 
 /** Records which rows each listEntries call asked for and how many it yielded. */
 function recordReads(ledger: InMemoryAuditLedger) {
@@ -55,17 +56,8 @@ describe("AuditCheckpointer", () => {
     const { checkpointer, append } = await setup(10);
     await checkpointer.checkpoint("a");
     await append(200);
-    let turns = 0;
-    let ticking = true;
-    const tick = (): void => {
-      if (!ticking) return;
-      turns += 1;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
     // The fake ledger and signer answer in microtasks: every turn seen here is one the checkpoint gave.
-    const cp = await checkpointer.checkpoint("a");
-    ticking = false;
+    const { result: cp, turns } = await loopTurnsDuring(() => checkpointer.checkpoint("a"));
     expect(cp.size).toBe(210);
     expect(turns).toBeGreaterThanOrEqual(8);
   });

@@ -5,6 +5,7 @@ import { sha256Hex } from "../../../src/core/audit/hashing.js";
 import { verifyChain } from "../../../src/core/audit/verifyChain.js";
 import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
 import { InMemoryCheckpointSigner } from "../../fakes/InMemoryCheckpointSigner.js";
+import { loopTurnsDuring } from "../../support/loopTurns.js";
 
 function chain(n: number, chainId = "a"): { entries: StoredEntry[]; head: ChainHead } {
   const entries: StoredEntry[] = [];
@@ -37,16 +38,7 @@ describe("verifyChain", () => {
   it("lets the event loop turn every yieldEvery entries, and not at all without it", async () => {
     const { entries, head } = chain(500);
     const turnsDuring = async (yieldEvery?: number): Promise<number> => {
-      let turns = 0;
-      let ticking = true;
-      const tick = (): void => {
-        if (!ticking) return;
-        turns += 1;
-        setImmediate(tick);
-      };
-      setImmediate(tick);
-      const result = await verifyChain({ chainId: "a", head, entries: iterate(entries), checkpoints: [], signatureVerifier: verifier, ...(yieldEvery === undefined ? {} : { yieldEvery }) });
-      ticking = false;
+      const { result, turns } = await loopTurnsDuring(() => verifyChain({ chainId: "a", head, entries: iterate(entries), checkpoints: [], signatureVerifier: verifier, ...(yieldEvery === undefined ? {} : { yieldEvery }) }));
       expect(result).toMatchObject({ intact: true, entriesChecked: 500 });
       return turns;
     };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bodyOf, PARSE_SLICE_BYTES, parseBodiesInSlices } from "../../../local/host/parseBodiesInSlices.js";
+import { loopTurnsDuring } from "../../support/loopTurns.js";
 
 /** A JSON body of about `bytes` UTF-8 bytes. */
 const jsonBody = (index: number, bytes: number): Uint8Array => Buffer.from(JSON.stringify({ index, padding: "p".repeat(bytes) }), "utf8");
@@ -15,16 +16,7 @@ describe("parseBodiesInSlices (the local host's Service Bus trigger)", () => {
 
   it("lets the event loop turn after every slice of bytes: a batch of 100 bodies of 16 KB is not parsed in one turn", async () => {
     const batch = Array.from({ length: 100 }, (_, i) => jsonBody(i, 16 * 1024));
-    let turns = 0;
-    let ticking = true;
-    const tick = (): void => {
-      if (!ticking) return;
-      turns += 1;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    const bodies = await parseBodiesInSlices(batch);
-    ticking = false;
+    const { result: bodies, turns } = await loopTurnsDuring(() => parseBodiesInSlices(batch));
     expect(bodies.map((body) => (body as { index: number }).index)).toEqual(batch.map((_, i) => i));
     // 1.6 MB in slices of 64 KB: about 25 turns.
     expect(PARSE_SLICE_BYTES).toBe(64 * 1024);
