@@ -5,6 +5,7 @@ import { startLocalHost } from "../../../local/host/index.js";
 import { type RunningTrigger, startServiceBusTrigger } from "../../../local/host/serviceBusTrigger.js";
 import { type RunningServiceBusEmulator, startServiceBusEmulator } from "../../../local/servicebus/index.js";
 import { type FunctionDefinition } from "../../../src/functions/definition.js";
+import { sessionBatchFunction } from "./sessionQueueEmulator.js";
 
 const QUEUE = "idle";
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -116,20 +117,13 @@ function consume(options: { sessionIdleTimeoutInMs: number; minMessagesPerBatch?
   const firstSeenAt = new Map<string, number>();
   const trigger = startServiceBusTrigger({
     name: "idle",
-    options: {
-      connection: "ServiceBus",
-      queueName: QUEUE,
-      isSessionsEnabled: true,
-      cardinality: "many",
-      autoCompleteMessages: true,
-      handler: async (messages: unknown) => {
-        const ids = (messages as { id: string }[]).map((message) => message.id);
-        batches.push(ids.length);
-        for (const id of ids) if (!firstSeenAt.has(id)) firstSeenAt.set(id, Date.now());
-        await options.handle?.(ids);
-        handled.push(...ids);
-      },
-    },
+    options: sessionBatchFunction(QUEUE, async (messages: unknown) => {
+      const ids = (messages as { id: string }[]).map((message) => message.id);
+      batches.push(ids.length);
+      for (const id of ids) if (!firstSeenAt.has(id)) firstSeenAt.set(id, Date.now());
+      await options.handle?.(ids);
+      handled.push(...ids);
+    }),
     queueName: QUEUE,
     client,
     maxMessagesPerBatch: 100,

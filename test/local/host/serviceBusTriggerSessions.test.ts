@@ -1,7 +1,7 @@
 import { type ServiceBusReceiver, type ServiceBusClient } from "@azure/service-bus";
 import { describe, expect, it } from "vitest";
 import { type RunningTrigger, startServiceBusTrigger } from "../../../local/host/serviceBusTrigger.js";
-import { useSessionQueueEmulator } from "./sessionQueueEmulator.js";
+import { sessionBatchFunction, useSessionQueueEmulator } from "./sessionQueueEmulator.js";
 
 const QUEUE = "sessions";
 // A short operation timeout, as the local host's, so that idle accepts time out during the test.
@@ -56,21 +56,14 @@ describe("the local host's Service Bus trigger with sessions", () => {
     let maxHandlingAtOnce = 0;
     const trigger: RunningTrigger = startServiceBusTrigger({
       name: "sessions",
-      options: {
-        connection: "ServiceBus",
-        queueName: QUEUE,
-        isSessionsEnabled: true,
-        cardinality: "many",
-        autoCompleteMessages: true,
-        handler: async (messages: unknown) => {
-          handling += 1;
-          maxHandlingAtOnce = Math.max(maxHandlingAtOnce, handling);
-          for (const body of messages as { id: string }[]) received.push(body.id);
-          // Slow enough that a second session must be taken by another loop while this one works.
-          await new Promise((resolve) => setTimeout(resolve, 200));
-          handling -= 1;
-        },
-      },
+      options: sessionBatchFunction(QUEUE, async (messages: unknown) => {
+        handling += 1;
+        maxHandlingAtOnce = Math.max(maxHandlingAtOnce, handling);
+        for (const body of messages as { id: string }[]) received.push(body.id);
+        // Slow enough that a second session must be taken by another loop while this one works.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        handling -= 1;
+      }),
       queueName: QUEUE,
       client: watch.client,
       maxConcurrentSessions: 8,

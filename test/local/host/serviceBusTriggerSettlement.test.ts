@@ -1,7 +1,7 @@
 import { type ServiceBusReceivedMessage, type ServiceBusReceiver } from "@azure/service-bus";
 import { describe, expect, it } from "vitest";
 import { type RunningTrigger, startServiceBusTrigger } from "../../../local/host/serviceBusTrigger.js";
-import { useSessionQueueEmulator } from "./sessionQueueEmulator.js";
+import { sessionBatchFunction, useSessionQueueEmulator } from "./sessionQueueEmulator.js";
 
 const QUEUE = "settle";
 const emulator = useSessionQueueEmulator(QUEUE, { maxRetries: 0, timeoutInMs: 2_000 });
@@ -39,20 +39,13 @@ describe("the local host's Service Bus trigger settles a batch without holding t
     await sender.close();
     const trigger: RunningTrigger = startServiceBusTrigger({
       name: "settle",
-      options: {
-        connection: "ServiceBus",
-        queueName: QUEUE,
-        isSessionsEnabled: true,
-        cardinality: "many",
-        autoCompleteMessages: true,
-        handler: async (messages: unknown) => {
-          const batch = { size: (messages as unknown[]).length, loopTurnedAt: [], turned: false };
-          current = batch;
-          batches.push(batch);
-          // Stands for an HTTP request that arrived while the batch was being appended.
-          setImmediate(() => (batch.turned = true));
-        },
-      },
+      options: sessionBatchFunction(QUEUE, async (messages: unknown) => {
+        const batch = { size: (messages as unknown[]).length, loopTurnedAt: [], turned: false };
+        current = batch;
+        batches.push(batch);
+        // Stands for an HTTP request that arrived while the batch was being appended.
+        setImmediate(() => (batch.turned = true));
+      }),
       queueName: QUEUE,
       client,
       maxMessagesPerBatch: 100,

@@ -1,3 +1,4 @@
+import { type ServiceBusQueueFunctionOptions, type ServiceBusQueueHandler } from "@azure/functions";
 import { ServiceBusClient } from "@azure/service-bus";
 import { afterAll, beforeAll } from "vitest";
 import { type RunningServiceBusEmulator, startServiceBusEmulator } from "../../../local/servicebus/index.js";
@@ -34,4 +35,9 @@ export function useSessionQueueEmulator(queue: string, retryOptions: { readonly 
       return started(sdk);
     },
   };
+}
+
+/** A function on the session queue with the audit consumer's trigger settings (batches, sessions, auto-complete) and the test's handler. */
+export function sessionBatchFunction(queueName: string, handler: ServiceBusQueueHandler): ServiceBusQueueFunctionOptions {
+  return { connection: "ServiceBus", queueName, isSessionsEnabled: true, cardinality: "many", autoCompleteMessages: true, handler };
 }
