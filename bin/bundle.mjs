@@ -97,7 +97,9 @@ const common = {
 // The Functions app (package.json `main`): ES modules, one chunk per lazily loaded part.
 const result = await build({
   ...common,
-  entryPoints: { functions: "palisade:functions-entry" },
+  // The audit append's worker thread (src/composition/auditAppendWorker.ts) is an entry of its own:
+  // dist/bundle/auditAppendWorker.js, sharing chunks with the app; the CLI's `palisade host` starts it too.
+  entryPoints: { functions: "palisade:functions-entry", auditAppendWorker: join(root, "dist", "src", "composition", "auditAppendWorker.js") },
   outdir,
   splitting: true,
   format: "esm",

@@ -13,6 +13,8 @@ import { AUDIT_LOG_TABLE } from "../adapters/tables/audit/auditEntities.js";
 import { AUDIT_DEAD_LETTER_TABLE, TableAuditDeadLetters } from "../adapters/tables/audit/TableAuditDeadLetters.js";
 import { AUDIT_OUTBOX_TABLE, TableAuditOutbox } from "../adapters/tables/TableAuditOutbox.js";
 import { TableAuditLedger } from "../adapters/tables/TableAuditLedger.js";
+import { type AppendWorkerData, type AppendWorkerStorageBounds } from "../adapters/workers/appendWorkerProtocol.js";
+import { WorkerAuditAppender } from "../adapters/workers/WorkerAuditAppender.js";
 import { type Clock } from "../core/clock.js";
 import { type Logger } from "../core/logger.js";
 import { AuditAppender } from "../core/audit/AuditAppender.js";
@@ -30,6 +32,7 @@ import { type CheckpointKeyVersions, type CheckpointSigner } from "../core/audit
 import { type AuditPublishFailureMode, drainOutbox, type DrainOutboxResult, OutboxAuditPublisher } from "../core/audit/OutboxAuditPublisher.js";
 import { type SignatureVerifier } from "../core/audit/SignatureVerifier.js";
 import { deferredCheckpointAnchor, deferredCheckpointKeyPins, deferredCheckpointKeys } from "./deferredAdapters.js";
+import { auditAppendWorkerUrl } from "./auditAppendWorkerUrl.js";
 import { type TableResilience } from "./tableResilience.js";
 
 const CLOSE_TIMEOUT_IN_MS = 3_000;
@@ -63,6 +66,18 @@ export interface AuditConfig {
   readonly appendHoldInMs?: number;
   /** Wraps the outbox so telemetry can count what is stored and drained. */
   readonly observeOutbox?: (outbox: AuditOutbox) => AuditOutbox;
+  /**
+   * Append in a worker thread of this process (PALISADE_AUDIT_APPEND_WORKER, docs/audit.md), not on
+   * the thread that serves HTTP. Absent: in this thread. The worker builds its own clients from
+   * plain data: the storage's credential from these settings, the Table bounds from these numbers.
+   */
+  readonly appendWorker?: {
+    readonly timeoutInMs: number;
+    readonly credential: { readonly managedIdentityClientId?: string; readonly local: boolean };
+    readonly bounds?: AppendWorkerStorageBounds;
+    /** The worker's script (tests: a build of composition/auditAppendWorker.ts); default: the one beside this build. */
+    readonly workerUrl?: URL;
+  };
 }
 
 export interface AuditComponents {
@@ -77,8 +92,8 @@ export interface AuditComponents {
    */
   readonly keyTrust: CheckpointKeyTrust | null;
   readonly checkpointer: AuditCheckpointer;
-  /** The use case the Service Bus trigger calls. */
-  readonly appender: AuditAppender;
+  /** The use case the Service Bus trigger calls: in this thread, or in the append worker (`appendWorker`). */
+  readonly appender: Pick<AuditAppender, "append">;
   /** Publishes to the audit queue; null when no Service Bus is configured. */
   readonly publisher: AuditPublisher | null;
   readonly outbox: AuditOutbox;
@@ -173,7 +188,28 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
   const pins = deferredCheckpointKeyPins(async () => new BlobCheckpointKeyPins((await blobService()).getContainerClient(config.checkpointContainer), { createContainerIfMissing: create }));
   const keyTrust = keys.versions === undefined ? null : new CheckpointKeyTrust({ pins, keys: keys.versions, clock, logger });
   const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keyTrust ?? keys.signer, signatureVerifier: keys.verifier, clock, logger });
-  const appender = new AuditAppender({ ledger, clock, logger, checkpointer, checkpointEvery: config.checkpointEvery, checkpointEveryInMs: config.checkpointEveryInMs ?? 300_000 });
+  const checkpointEveryInMs = config.checkpointEveryInMs ?? 300_000;
+  const workerUrl = config.appendWorker === undefined ? null : (config.appendWorker.workerUrl ?? auditAppendWorkerUrl());
+  let worker: WorkerAuditAppender | null = null;
+  if (config.appendWorker !== undefined && workerUrl !== null) {
+    const { credential, bounds, timeoutInMs } = config.appendWorker;
+    const workerData: AppendWorkerData = {
+      storage:
+        "connectionString" in config.storage
+          ? { connectionString: config.storage.connectionString }
+          : { tableEndpoint: config.storage.tableEndpoint, blobEndpoint: config.storage.blobEndpoint, local: credential.local, ...(credential.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: credential.managedIdentityClientId }) },
+      ...(bounds === undefined ? {} : { bounds }),
+      checkpointContainer: config.checkpointContainer,
+      checkpointEvery: config.checkpointEvery,
+      checkpointEveryInMs,
+      createIfMissing: create,
+    };
+    worker = new WorkerAuditAppender({ workerUrl, workerData, signer: keyTrust ?? keys.signer, signatureVerifier: keys.verifier, logger, timeoutInMs });
+  } else if (config.appendWorker !== undefined) {
+    // Run from the TypeScript sources (tests), there is no built worker script to start.
+    logger.debug("audit.append.in_thread", { reason: "no built append worker beside this module" });
+  }
+  const appender = worker ?? new AuditAppender({ ledger, clock, logger, checkpointer, checkpointEvery: config.checkpointEvery, checkpointEveryInMs });
 
   let serviceBus: ServiceBusClient | null = null;
   let publisher: ServiceBusAuditPublisher | null = null;
@@ -254,6 +290,7 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
       // With the broker already gone, the SDK's close waits out its operation timeout: bound it.
       const bounded = (work: Promise<void> | undefined): Promise<unknown> =>
         Promise.race([work ?? Promise.resolve(), new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_IN_MS).unref())]);
+      await worker?.close();
       await bounded(publisher?.close());
       await bounded(serviceBus?.close());
     },

@@ -30,6 +30,24 @@ export function auditConfigFrom(
     breakerOpenForInMs: settings.PALISADE_DEPENDENCY_OPEN_FOR_IN_MS,
     appendHoldInMs: settings.PALISADE_AUDIT_APPEND_HOLD_IN_MS,
     ...(deps.tableOptions ? { tableOptions: deps.tableOptions } : {}),
+    ...(settings.PALISADE_AUDIT_APPEND_WORKER === "on"
+      ? {
+          appendWorker: {
+            timeoutInMs: settings.PALISADE_AUDIT_APPEND_WORKER_TIMEOUT_IN_MS,
+            credential: { local: settings.PALISADE_LOCAL_STACK, ...(settings.AZURE_CLIENT_ID ? { managedIdentityClientId: settings.AZURE_CLIENT_ID } : {}) },
+            ...(deps.tableOptions
+              ? {
+                  bounds: {
+                    maxRetries: settings.PALISADE_STORAGE_MAX_RETRIES,
+                    retryDelayInMs: settings.PALISADE_STORAGE_RETRY_DELAY_IN_MS,
+                    tryTimeoutInMs: settings.PALISADE_STORAGE_TRY_TIMEOUT_IN_MS,
+                    openForInMs: settings.PALISADE_DEPENDENCY_OPEN_FOR_IN_MS,
+                  },
+                }
+              : {}),
+          },
+        }
+      : {}),
     clock: deps.clock,
     logger: deps.logger,
     ...(deps.observeOutbox ? { observeOutbox: deps.observeOutbox } : {}),

@@ -21,7 +21,8 @@ export interface AuditTriggerMessage {
 }
 
 export interface AppendAuditDeps {
-  readonly appender: AuditAppender;
+  /** The AuditAppender, in this thread or behind the append worker (adapters/workers/WorkerAuditAppender.ts). */
+  readonly appender: Pick<AuditAppender, "append">;
   readonly deadLetters: AuditDeadLetters;
   readonly logger: Logger;
   /** Back off and retry through a storage outage while holding the batch (default: give it back at once). */
