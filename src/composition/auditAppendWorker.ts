@@ -42,7 +42,7 @@ const calls = new Map<number, { resolve(value: unknown): void; reject(error: Err
 const ask = <T>(message: (id: number) => FromAppendWorker): Promise<T> =>
   new Promise<T>((resolve, reject) => {
     nextCall += 1;
-    calls.set(nextCall, { resolve: resolve as (value: unknown) => void, reject });
+    calls.set(nextCall, { resolve, reject });
     post(message(nextCall));
   });
 const signer: CheckpointSigner = { sign: (digest) => ask<CheckpointSignature>((id) => ({ type: "sign", id, digest })) };

@@ -56,7 +56,7 @@ export class WorkerAuditAppender {
     this.nextId += 1;
     const id = this.nextId;
     return new Promise<AppendOutcome[]>((resolve, reject) => {
-      const timer = setTimeout(() => this.end(running, new AuditAppendWorkerError(`the audit append worker did not answer within ${this.options.timeoutInMs} ms`)), this.options.timeoutInMs);
+      const timer = setTimeout(() => void this.end(running, new AuditAppendWorkerError(`the audit append worker did not answer within ${this.options.timeoutInMs} ms`)), this.options.timeoutInMs);
       running.calls.set(id, { resolve, reject, timer });
       try {
         running.worker.postMessage({ type: "append", id, messages } satisfies ToAppendWorker);
