@@ -1,7 +1,7 @@
 import { TableClient, type TableServiceClientOptions } from "@azure/data-tables";
 import { type TokenCredential } from "@azure/identity";
 import { parentPort, workerData } from "node:worker_threads";
-import { AuditAppender } from "../core/audit/AuditAppender.js";
+import { AuditAppender, type AuditMessage } from "../core/audit/AuditAppender.js";
 import { AuditCheckpointer } from "../core/audit/AuditCheckpointer.js";
 import { type CheckpointAnchor } from "../core/audit/CheckpointAnchor.js";
 import { type CheckpointSignature, type CheckpointSigner } from "../core/audit/CheckpointSigner.js";
@@ -83,9 +83,19 @@ function composeAppender(): AuditAppender {
 
 const appender = composeAppender();
 
+/** Deliveries whose parts are still arriving, by call id. */
+const arriving = new Map<number, AuditMessage[]>();
+
 port.on("message", (message: ToAppendWorker) => {
   if (message.type === "append") {
-    appender.append(message.messages).then(
+    const messages = arriving.get(message.id) ?? [];
+    for (const item of message.messages) messages.push(item);
+    if (!message.last) {
+      arriving.set(message.id, messages);
+      return;
+    }
+    arriving.delete(message.id);
+    appender.append(messages).then(
       (outcomes) => post({ type: "appended", id: message.id, outcomes }),
       (error: unknown) => post({ type: "failed", id: message.id, error: workerError(error) }),
     );

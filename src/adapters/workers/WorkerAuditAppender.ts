@@ -22,6 +22,19 @@ export class AuditAppendWorkerError extends Error {
   override readonly name = "AuditAppendWorkerError";
 }
 
+/** What one part of a hand-over may hold (a packed message is at most 64 KB). */
+const HAND_OVER_BYTES = 64 * 1024;
+/** An event's typical size as JSON, for bodies that arrive parsed. */
+const EVENT_BYTES = 700;
+
+/** A body's size, near enough to cut the hand-over in parts: bytes and text as they are, a parsed body by its events. */
+function approximateBytes(body: unknown): number {
+  if (body instanceof Uint8Array) return body.byteLength;
+  if (typeof body === "string") return body.length;
+  const events: unknown = typeof body === "object" && body !== null ? (body as { events?: unknown }).events : undefined;
+  return Array.isArray(events) ? events.length * EVENT_BYTES : EVENT_BYTES;
+}
+
 interface Call {
   resolve(outcomes: AppendOutcome[]): void;
   reject(error: Error): void;
@@ -55,18 +68,42 @@ export class WorkerAuditAppender {
     const running = this.running ?? this.start();
     this.nextId += 1;
     const id = this.nextId;
-    return new Promise<AppendOutcome[]>((resolve, reject) => {
+    const answer = new Promise<AppendOutcome[]>((resolve, reject) => {
       const timer = setTimeout(() => void this.end(running, new AuditAppendWorkerError(`the audit append worker did not answer within ${this.options.timeoutInMs} ms`)), this.options.timeoutInMs);
       running.calls.set(id, { resolve, reject, timer });
-      try {
-        running.worker.postMessage({ type: "append", id, messages } satisfies ToAppendWorker);
-      } catch (error) {
-        // A body that cannot be cloned (never from the trigger: JSON, text or bytes).
-        clearTimeout(timer);
-        running.calls.delete(id);
-        reject(error instanceof Error ? error : new Error("the delivery could not be handed to the audit append worker"));
-      }
     });
+    // The hand-over's failure (a body that cannot be cloned; never from the trigger) ends the call, not the worker.
+    this.handOver(running, id, messages).catch((error: unknown) => this.failCall(running, id, error instanceof Error ? error : new Error("the delivery could not be handed to the audit append worker")));
+    return answer;
+  }
+
+  /**
+   * Posts the delivery in parts of about HAND_OVER_BYTES, a turn of the event loop between them:
+   * postMessage clones on this thread, and a backlog's delivery of 100 packed messages (~4 MB) cloned
+   * at once held it ~50-100 ms.
+   */
+  private async handOver(running: Running, id: number, messages: readonly AuditMessage[]): Promise<void> {
+    let from = 0;
+    let bytes = 0;
+    for (let index = 0; index < messages.length; index += 1) {
+      bytes += approximateBytes((messages[index] as AuditMessage).body);
+      const last = index === messages.length - 1;
+      if (bytes < HAND_OVER_BYTES && !last) continue;
+      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (running.ending !== null || !running.calls.has(id)) return;
+      running.worker.postMessage({ type: "append", id, messages: messages.slice(from, index + 1), last } satisfies ToAppendWorker);
+      from = index + 1;
+      bytes = 0;
+    }
+    if (messages.length === 0) running.worker.postMessage({ type: "append", id, messages: [], last: true } satisfies ToAppendWorker);
+  }
+
+  private failCall(running: Running, id: number, error: Error): void {
+    const call = running.calls.get(id);
+    if (call === undefined) return;
+    running.calls.delete(id);
+    clearTimeout(call.timer);
+    call.reject(error);
   }
 
   /** Ends the worker (calls still waiting fail and are redelivered). Safe to call twice. */
@@ -114,10 +151,10 @@ export class WorkerAuditAppender {
       case "failed": {
         const call = running.calls.get(message.id);
         if (call === undefined) return;
+        if (message.type === "failed") return this.failCall(running, message.id, errorFrom(message.error));
         running.calls.delete(message.id);
         clearTimeout(call.timer);
-        if (message.type === "appended") call.resolve([...message.outcomes]);
-        else call.reject(errorFrom(message.error));
+        call.resolve([...message.outcomes]);
         return;
       }
       case "sign":

@@ -14,6 +14,8 @@ import { InMemoryAuditDeadLetters } from "../../fakes/InMemoryAuditDeadLetters.j
 import { makeAuditEvent } from "../../fakes/InMemoryAuditEvents.js";
 import { InMemoryCheckpointSigner } from "../../fakes/InMemoryCheckpointSigner.js";
 import { appendWorkerScript } from "../../support/appendWorkerScript.js";
+import { loopTurnsDuring } from "../../support/loopTurns.js";
+import { PACKED_AUDIT_FORMAT } from "../../../src/core/audit/auditMessageBody.js";
 import { InvocationContext } from "../../../local/host/functionsRuntime.js";
 
 /** Stand-in workers for the failures the real one should not have: Node runs them as they are. */
@@ -21,6 +23,17 @@ const STAND_INS: Readonly<Record<string, string>> = {
   "hangs.mjs": `// Takes every delivery and never answers, as a worker stuck in a loop or a call would.
 import { parentPort } from "node:worker_threads";
 parentPort.on("message", () => undefined);
+`,
+  "echoes.mjs": `// Gathers a delivery's parts and answers with one outcome per message, its id as the reason, and how many parts came.
+import { parentPort } from "node:worker_threads";
+const arriving = new Map();
+parentPort.on("message", (message) => {
+  const messages = [...(arriving.get(message.id) ?? []), ...message.messages];
+  arriving.set(message.id, messages);
+  if (!message.last) return;
+  arriving.delete(message.id);
+  parentPort.postMessage({ type: "appended", id: message.id, outcomes: messages.map((m, index) => ({ status: "invalid", reason: m.messageId, index })) });
+});
 `,
   "throws.mjs": `// Throws on the first delivery it is given, as a worker with a bug would: the thread ends.
 import { parentPort } from "node:worker_threads";
@@ -134,6 +147,19 @@ describe("the audit append in a worker thread (Azurite)", () => {
       expect(await verifyStoredChain({ ledger: audit.ledger, anchor: audit.anchor, signatureVerifier: audit.signatureVerifier }, chain)).toMatchObject({ intact: true, entriesChecked: 400 });
     } finally {
       await audit.close();
+    }
+  });
+
+  it("a backlog's delivery (100 packed messages, ~4 MB parsed) is handed over in parts, a turn of the event loop between them, whole and in order", async () => {
+    const echo = new WorkerAuditAppender({ workerUrl: standIn("echoes.mjs"), workerData: { storage: { connectionString: "" }, checkpointContainer: "c", checkpointEvery: 0, checkpointEveryInMs: 0, createIfMissing: false }, signer: new InMemoryCheckpointSigner(), signatureVerifier: new InMemoryCheckpointSigner().verifier(), logger: silentLogger, timeoutInMs: 10_000 });
+    try {
+      const messages = Array.from({ length: 100 }, (_, m) => ({ messageId: `m${m}`, body: { format: PACKED_AUDIT_FORMAT, events: Array.from({ length: 60 }, (_, i) => makeAuditEvent({ project: "handover" }, i)) } }));
+      const { result, turns } = await loopTurnsDuring(() => echo.append(messages));
+      expect(result.map((outcome) => (outcome.status === "invalid" ? outcome.reason : ""))).toEqual(messages.map((message) => message.messageId));
+      // One part per packed message (60 events ≈ 42 KB): 99 turns between them. At once, the clone is one turn of ~50-100 ms.
+      expect(turns).toBeGreaterThanOrEqual(50);
+    } finally {
+      await echo.close();
     }
   });
 
