@@ -28,11 +28,12 @@ parentPort.on("message", () => undefined);
 import { parentPort } from "node:worker_threads";
 const arriving = new Map();
 parentPort.on("message", (message) => {
-  const messages = [...(arriving.get(message.id) ?? []), ...message.messages];
-  arriving.set(message.id, messages);
+  const { messages, parts } = arriving.get(message.id) ?? { messages: [], parts: 0 };
+  const now = { messages: [...messages, ...message.messages], parts: parts + 1 };
+  arriving.set(message.id, now);
   if (!message.last) return;
   arriving.delete(message.id);
-  parentPort.postMessage({ type: "appended", id: message.id, outcomes: messages.map((m, index) => ({ status: "invalid", reason: m.messageId, index })) });
+  parentPort.postMessage({ type: "appended", id: message.id, outcomes: now.messages.map((m, index) => ({ status: "invalid", reason: m.messageId, index, part: now.parts })) });
 });
 `,
   "throws.mjs": `// Throws on the first delivery it is given, as a worker with a bug would: the thread ends.
@@ -156,7 +157,8 @@ describe("the audit append in a worker thread (Azurite)", () => {
       const messages = Array.from({ length: 100 }, (_, m) => ({ messageId: `m${m}`, body: { format: PACKED_AUDIT_FORMAT, events: Array.from({ length: 60 }, (_, i) => makeAuditEvent({ project: "handover" }, i)) } }));
       const { result, turns } = await loopTurnsDuring(() => echo.append(messages));
       expect(result.map((outcome) => (outcome.status === "invalid" ? outcome.reason : ""))).toEqual(messages.map((message) => message.messageId));
-      // One part per packed message (60 events ≈ 42 KB): 99 turns between them. At once, the clone is one turn of ~50-100 ms.
+      // One part per packed message (60 events ≈ 42 KB), a turn before each but the first. At once, the clone is one turn of ~50-100 ms.
+      expect(result[0]?.part).toBeGreaterThanOrEqual(50);
       expect(turns).toBeGreaterThanOrEqual(50);
     } finally {
       await echo.close();
