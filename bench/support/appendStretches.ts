@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { TableAuditLedger } from "../../src/adapters/tables/TableAuditLedger.js";
+import { WorkerAuditAppender } from "../../src/adapters/workers/WorkerAuditAppender.js";
+import { auditAppendWorkerUrl } from "../../src/composition/auditAppendWorkerUrl.js";
 import { AuditAppender, type AuditMessage } from "../../src/core/audit/AuditAppender.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { benchAuditEvent } from "./benchAuditEvent.js";
@@ -26,7 +28,11 @@ import { startSeparateAzurite } from "./separateAzurite.js";
  *   work done while the loop waits, which made every build's longest stretch 12-25 ms.)
  * With `checkpoints` after the deliveries, the appender also signs a checkpoint every 1,000 entries (the
  * deployed default: reading the new entries back and checking each, benchCheckpointer.ts).
- * Run it on two builds to compare: `node dist/bench/support/appendStretches.js [deliveries] [checkpoints]`; to see what
+ * With `worker`, the appender is the instance's append worker (WorkerAuditAppender and the built
+ * dist/src/composition/auditAppendWorker.js, its own Table client; checkpoints are anchored in
+ * Azurite's blobs and signed by the same stand-in, asked from this thread): the stretches are then the
+ * main thread's (hand-over and outcomes), the CPU per event the whole process's, both threads.
+ * Run it on two builds to compare: `node dist/bench/support/appendStretches.js [deliveries] [checkpoints] [worker]`; to see what
  * ran in the longest stretches, add `--cpu-prof --cpu-prof-dir=DIR --cpu-prof-interval 100` and pass each
  * of `longestStretchWindows` to `profileStretches.js DIR/CPU.*.cpuprofile 1 8 --window=FROM-TO`.
  */
@@ -45,6 +51,8 @@ export interface AppendStretches {
   readonly events: number;
   readonly cpuMicrosPerEvent: number;
   readonly cpuMicrosPerEventWarm: number;
+  /** The main thread's own CPU per event in the warm run (schedstat, summed over many ticks; no ticker): what the HTTP thread pays. */
+  readonly mainThreadMicrosPerEvent: number;
   readonly stretchP99Ms: number;
   readonly stretchMaxMs: number;
   /** Stretches over 5 ms, per delivery of 100. */
@@ -56,14 +64,28 @@ export interface AppendStretches {
   readonly checkpointsSigned?: number;
 }
 
-export async function measureAppendStretches(deliveries: number, options: { checkpoints?: boolean } = {}): Promise<AppendStretches> {
+export async function measureAppendStretches(deliveries: number, options: { checkpoints?: boolean; worker?: boolean } = {}): Promise<AppendStretches> {
   const azurite = await startSeparateAzurite();
   try {
     const table = TableClient.fromConnectionString(azurite.connectionString, "AuditLog", { allowInsecureConnection: true });
     const ledger = new TableAuditLedger(table, { dedupeLookup: "orQuery" });
     const bench = options.checkpoints === true ? benchCheckpointer(ledger) : undefined;
     const checkpoints = bench === undefined ? {} : { checkpointer: bench.checkpointer, checkpointEvery: 1000, checkpointEveryInMs: 300_000 };
-    const appender = new AuditAppender({ ledger, clock: { nowInMs: () => Date.now() }, logger: silentLogger, ...checkpoints });
+    const workerUrl = options.worker === true ? auditAppendWorkerUrl() : null;
+    if (options.worker === true && workerUrl === null) throw new Error("appendStretches worker: no built dist/src/composition/auditAppendWorker.js (npm run build)");
+    const signer = benchCheckpointer(ledger).signer;
+    const appender: Pick<AuditAppender, "append"> & { close?: () => Promise<void> } =
+      workerUrl === null
+        ? new AuditAppender({ ledger, clock: { nowInMs: () => Date.now() }, logger: silentLogger, ...checkpoints })
+        : new WorkerAuditAppender({
+            workerUrl,
+            workerData: { storage: { connectionString: azurite.connectionString }, checkpointContainer: "bench-checkpoints", checkpointEvery: options.checkpoints === true ? 1000 : 0, checkpointEveryInMs: options.checkpoints === true ? 300_000 : 0, createIfMissing: true },
+            signer: { sign: async (digest) => { signed += 1; return signer.sign(digest); } },
+            signatureVerifier: signer,
+            logger: silentLogger,
+            timeoutInMs: 120_000,
+          });
+    let signed = 0;
     const appendAll = async (batches: readonly AuditMessage[][]): Promise<void> => {
       for (const batch of batches) {
         const outcomes = await appender.append(batch);
@@ -72,10 +94,13 @@ export async function measureAppendStretches(deliveries: number, options: { chec
     };
     await appendAll(Array.from({ length: 5 }, delivery)); // warm-up: JIT, connections, the table
     // CPU per event, nothing else running.
+    let mainThreadMicrosPerEvent = 0;
     const cpuMicrosPerEvent = async (): Promise<number> => {
       const measured = Array.from({ length: deliveries }, delivery);
       const before = process.cpuUsage();
+      const mainBefore = mainThreadMs();
       await appendAll(measured);
+      mainThreadMicrosPerEvent = Math.round(((mainThreadMs() - mainBefore) * 1000) / (deliveries * MESSAGES_PER_DELIVERY));
       const used = process.cpuUsage(before);
       return Math.round((used.user + used.system) / (deliveries * MESSAGES_PER_DELIVERY));
     };
@@ -105,10 +130,11 @@ export async function measureAppendStretches(deliveries: number, options: { chec
     const warm = await cpuMicrosPerEvent();
     stretches.sort((a, b) => a - b);
     const round = (ms: number): number => Math.round(ms * 100) / 100;
-    return {
+    const result: AppendStretches = {
       events: deliveries * MESSAGES_PER_DELIVERY,
       cpuMicrosPerEvent: cold,
       cpuMicrosPerEventWarm: warm,
+      mainThreadMicrosPerEvent,
       stretchP99Ms: round(stretches[Math.floor(stretches.length * 0.99)] ?? 0),
       stretchMaxMs: round(stretches.at(-1) ?? 0),
       stretchesOver5MsPerDelivery: round(stretches.filter((ms) => ms > 5).length / deliveries),
@@ -117,8 +143,10 @@ export async function measureAppendStretches(deliveries: number, options: { chec
         .sort((a, b) => b.cpuMs - a.cpuMs)
         .slice(0, 5)
         .map((w) => `${w.window} ${round(w.cpuMs)} ms`),
-      ...(bench === undefined ? {} : { checkpointsSigned: bench.signed() }),
+      ...(bench === undefined ? {} : { checkpointsSigned: workerUrl === null ? bench.signed() : signed }),
     };
+    await appender.close?.();
+    return result;
   } finally {
     await azurite.stop();
   }
@@ -126,6 +154,6 @@ export async function measureAppendStretches(deliveries: number, options: { chec
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const deliveries = Number(process.argv[2] ?? 30);
-  const result = await measureAppendStretches(Number.isInteger(deliveries) && deliveries > 0 ? deliveries : 30, { checkpoints: process.argv[3] === "checkpoints" });
+  const result = await measureAppendStretches(Number.isInteger(deliveries) && deliveries > 0 ? deliveries : 30, { checkpoints: process.argv.includes("checkpoints"), worker: process.argv.includes("worker") });
   console.log(JSON.stringify({ ...result, loadAverage: loadavg().map((value) => Math.round(value * 10) / 10) }));
 }

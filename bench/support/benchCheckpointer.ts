@@ -3,6 +3,8 @@ import { type AuditLedger } from "../../src/core/audit/AuditLedger.js";
 import { AuditCheckpointer } from "../../src/core/audit/AuditCheckpointer.js";
 import { type AnchoredNote, type CheckpointAnchor, type PutCheckpointResult } from "../../src/core/audit/CheckpointAnchor.js";
 import { type SignedCheckpoint } from "../../src/core/audit/checkpointNote.js";
+import { type CheckpointSigner } from "../../src/core/audit/CheckpointSigner.js";
+import { type SignatureVerifier } from "../../src/core/audit/SignatureVerifier.js";
 import { silentLogger } from "../../src/core/logger.js";
 
 /** Checkpoints kept in this process (the anchor's blob round trips are not the append's CPU). */
@@ -38,22 +40,24 @@ class MemoryAnchor implements CheckpointAnchor {
  * 1-13 ms of this thread per signature, which would show as the append's. The stand-in "signs" with
  * one fixed value that its verifier alone accepts (a real check is ~0.1 ms once per checkpoint).
  */
-export function benchCheckpointer(ledger: AuditLedger): { readonly checkpointer: AuditCheckpointer; readonly signed: () => number } {
+export function benchCheckpointer(ledger: AuditLedger): { readonly checkpointer: AuditCheckpointer; readonly signed: () => number; readonly signer: CheckpointSigner & SignatureVerifier } {
   const keyId = "bench://checkpoint-key/1";
   const signature = randomBytes(64);
   let signed = 0;
+  const signer: CheckpointSigner & SignatureVerifier = {
+    sign: async () => {
+      signed += 1;
+      return { keyId, signature };
+    },
+    verify: async (input) => input.keyId === keyId && signature.equals(input.signature),
+  };
   const checkpointer = new AuditCheckpointer({
     ledger,
     anchor: new MemoryAnchor(),
-    signer: {
-      sign: async () => {
-        signed += 1;
-        return { keyId, signature };
-      },
-    },
-    signatureVerifier: { verify: async (input) => input.keyId === keyId && signature.equals(input.signature) },
+    signer,
+    signatureVerifier: signer,
     clock: { nowInMs: () => Date.now() },
     logger: silentLogger,
   });
-  return { checkpointer, signed: () => signed };
+  return { checkpointer, signed: () => signed, signer };
 }
