@@ -1,5 +1,5 @@
 import { TableClient, type TableServiceClientOptions } from "@azure/data-tables";
-import { type TokenCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import { parentPort, workerData } from "node:worker_threads";
 import { AuditAppender, type AuditMessage } from "../core/audit/AuditAppender.js";
 import { AuditCheckpointer } from "../core/audit/AuditCheckpointer.js";
@@ -10,7 +10,6 @@ import { type Clock } from "../core/clock.js";
 import { type LogFields, type Logger } from "../core/logger.js";
 import { CircuitBreaker } from "../core/resilience/CircuitBreaker.js";
 import { BlobCheckpointAnchor } from "../adapters/blob/BlobCheckpointAnchor.js";
-import { createCredential } from "../adapters/identity/createCredential.js";
 import { AUDIT_LOG_TABLE } from "../adapters/tables/audit/auditEntities.js";
 import { TableAuditLedger } from "../adapters/tables/TableAuditLedger.js";
 import { tableDependencyPolicy } from "../adapters/tables/tableDependencyPolicy.js";
@@ -69,7 +68,15 @@ function composeAppender(): AuditAppender {
     table = TableClient.fromConnectionString(cs, AUDIT_LOG_TABLE, { ...options, allowInsecureConnection: /(?:Table|Blob)Endpoint=http:/i.test(cs) });
     anchor = async () => new BlobCheckpointAnchor((await import("@azure/storage-blob")).BlobServiceClient.fromConnectionString(cs).getContainerClient(data.checkpointContainer), create);
   } else {
-    const credential: TokenCredential = createCredential({ local: storage.local, ...(storage.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: storage.managedIdentityClientId }) });
+    // The identity SDK loads at the first token, not with the worker (~half of its start's CPU otherwise).
+    const credentialSettings = { local: storage.local, ...(storage.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: storage.managedIdentityClientId }) };
+    let loaded: Promise<TokenCredential> | null = null;
+    const credential: TokenCredential = {
+      getToken: async (scopes, tokenOptions) => {
+        loaded ??= import("../adapters/identity/createCredential.js").then(({ createCredential }) => createCredential(credentialSettings));
+        return (await loaded).getToken(scopes, tokenOptions);
+      },
+    };
     table = new TableClient(storage.tableEndpoint, AUDIT_LOG_TABLE, credential, options);
     anchor = async () => new BlobCheckpointAnchor(new (await import("@azure/storage-blob")).BlobServiceClient(storage.blobEndpoint, credential).getContainerClient(data.checkpointContainer), create);
   }

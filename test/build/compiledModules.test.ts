@@ -106,6 +106,29 @@ describe("the compiled app loads under plain Node ESM", () => {
     expect(ranks.length).toBe(199_998);
   }, 60_000);
 
+  it("starts the audit append worker from the bundle, where the bundled app (a chunk, the CLI) finds it, and it appends", async () => {
+    const { auditAppendWorkerUrl } = await import("../../src/composition/auditAppendWorkerUrl.js");
+    const { WorkerAuditAppender } = await import("../../src/adapters/workers/WorkerAuditAppender.js");
+    const bundled = pathToFileURL(join(root, "dist", "bundle", "auditAppendWorker.js"));
+    for (const from of ["functions.js", "chunks/audit-ABC123.js", "palisade.cjs"]) expect(auditAppendWorkerUrl(pathToFileURL(join(root, "dist", "bundle", from)).href)?.href).toBe(bundled.href);
+    expect(auditAppendWorkerUrl(pathToFileURL(join(root, "dist", "src", "composition", "audit.js")).href)?.href).toBe(pathToFileURL(join(root, "dist", "src", "composition", "auditAppendWorker.js")).href);
+    const never = { sign: () => Promise.reject(new Error("no checkpoint here")), verify: () => Promise.resolve(false) };
+    const appender = new WorkerAuditAppender({
+      workerUrl: bundled,
+      workerData: { storage: { connectionString: "UseDevelopmentStorage=true" }, checkpointContainer: "c", checkpointEvery: 0, checkpointEveryInMs: 0, createIfMissing: false },
+      signer: never,
+      signatureVerifier: never,
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+      timeoutInMs: 30_000,
+    });
+    try {
+      // A message that is not JSON needs no storage: the worker loaded the bundle's chunks and ran the appender.
+      expect(await appender.append([{ messageId: "m1", body: "not json {" }])).toMatchObject([{ status: "invalid", index: 0, messageId: "m1" }]);
+    } finally {
+      await appender.close();
+    }
+  }, 60_000);
+
   it("registers with the Functions worker, from package.json main (the bundle), every function and hook of the compiled files", async () => {
     const worker = join(await mkdtemp(join(tmpdir(), "palisade-worker-")), "fakeFunctionsWorker.cjs");
     await writeFile(worker, FAKE_FUNCTIONS_WORKER);
