@@ -11,7 +11,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  * Every field of a chat request that carries content: message text parts and refusals (tool and
  * function results included), `name`s, tool-call and function-call arguments and names sent back as
  * history, and the tools' and functions' names, descriptions and parameter-schema descriptions (at
- * any depth), plus the response format's schema descriptions.
+ * any depth), plus the response format's schema descriptions, and `prediction` (Predicted Outputs:
+ * text the model is given to reuse, so it reaches the model like a message).
  */
 export function chatContents(request: ChatCompletionRequest): ContentField[] {
   const fields: ContentField[] = [];
@@ -19,6 +20,7 @@ export function chatContents(request: ChatCompletionRequest): ContentField[] {
   const app: Collect = { fields, origin: undefined };
   toolContents(request.tools, pointer("tools"), app);
   toolContents(request.functions, pointer("functions"), app);
+  predictionContents((request as { readonly prediction?: unknown }).prediction, { fields, origin: "document" });
   if (isRecord(request.response_format)) {
     for (const found of describingTexts(request.response_format, pointer("response_format"))) if (isContent(found.text)) add(app, "text", found.text, found.path);
   }
@@ -71,6 +73,18 @@ function messageContents(message: ChatMessage, at: string, collect: Collect): vo
     const { arguments: args, name } = message.function_call;
     if (isContent(args)) add(collect, "text", args, appendPointer(at, "function_call", "arguments"));
     if (isContent(name)) add(collect, "identifier", name, appendPointer(at, "function_call", "name"));
+  }
+}
+
+/** `prediction.content`: a string or text parts (a file's content the answer is expected to repeat). */
+function predictionContents(prediction: unknown, collect: Collect): void {
+  if (!isRecord(prediction)) return;
+  const at = pointer("prediction", "content");
+  if (isContent(prediction.content)) add(collect, "text", prediction.content, at);
+  else if (Array.isArray(prediction.content)) {
+    prediction.content.forEach((part: unknown, index) => {
+      if (isRecord(part) && isContent(part.text)) add(collect, "text", part.text, appendPointer(at, index, "text"));
+    });
   }
 }
 

@@ -108,5 +108,16 @@ function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
   }
   const functionCall = message.function_call as { arguments?: unknown } | undefined;
   if (typeof functionCall?.arguments === "string") out.function_call = { ...functionCall, arguments: scanner.text(functionCall.arguments) };
-  return { ...choice, message: out };
+  return { ...choice, message: out, ...withheldLogprobs(choice.logprobs, message, out) };
+}
+
+/**
+ * Token log probabilities spell the text token by token (`token`, `bytes`, `top_logprobs`): where
+ * a text was redacted, its tokens would give the value back, so they are withheld (null).
+ */
+function withheldLogprobs(logprobs: unknown, before: Record<string, unknown>, after: Record<string, unknown>): { logprobs?: unknown } {
+  if (typeof logprobs !== "object" || logprobs === null) return {};
+  const out: Record<string, unknown> = { ...logprobs };
+  for (const field of ["content", "refusal"]) if (before[field] !== after[field] && field in out) out[field] = null;
+  return { logprobs: out };
 }
