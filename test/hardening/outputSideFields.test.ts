@@ -7,8 +7,8 @@ import { type ScriptedUpstream, startScriptedUpstream } from "./scriptedUpstream
 /**
  * Outside testing: a value output DLP redacts in `content` must not come back through any other
  * field a model answers with (token log probabilities, reasoning summaries, a second choice streamed
- * interleaved), and sensitive input must not reach the model through fields the chat request passes
- * through (`prediction`). The upstream answers exactly what each test scripts (scriptedUpstream.ts);
+ * interleaved), and sensitive input must not reach the model or the provider's storage through fields
+ * the request passes through (`prediction`, `metadata`, `store`, an audio answer). The upstream answers exactly what each test scripts (scriptedUpstream.ts);
  * the client is the real `openai` SDK.
  */
 
@@ -184,6 +184,40 @@ describe("chat: fields beside content", () => {
     const sent = upstream.received().slice(before);
     expect(sent).toHaveLength(1);
     expect(JSON.stringify(sent[0])).not.toMatch(CARD_TRACE);
+  });
+});
+
+const failureOf = async (promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> => {
+  const error = await promise.then(
+    () => null,
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof OpenAI.APIError)) throw new Error(`expected an APIError, got ${String(error)}`);
+  return error;
+};
+
+describe("chat: what the answer cannot be inspected for, and what the provider would keep", () => {
+  it("an audio answer (modalities: audio) is refused with 422 uninspectable_content where output DLP is on; nothing reaches the model", async () => {
+    const before = upstream.received().length;
+    const error = await failureOf(client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Read my card number aloud." }], modalities: ["text", "audio"], audio: { voice: "alloy", format: "wav" } }));
+    expect([error.status, error.code, error.param]).toEqual([422, "uninspectable_content", "modalities"]);
+    expect(upstream.received().length).toBe(before);
+  });
+
+  it("store: true (stored completions keep the conversation upstream) follows the project's responses.store (deny here): 403", async () => {
+    const before = upstream.received().length;
+    const error = await failureOf(client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Keep this." }], store: true }));
+    expect([error.status, error.code, error.param]).toEqual([403, "response_storage_not_allowed", "store"]);
+    expect(upstream.received().length).toBe(before);
+  });
+
+  it("a card in metadata (kept by the provider) is inspected: blocked in a blocking project, for chat and Responses", async () => {
+    const before = upstream.received().length;
+    const chat = await failureOf(client(strictKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hello" }], metadata: { note: CARD } }));
+    expect([chat.status, chat.code]).toEqual([422, "sensitive_data_detected"]);
+    const responses = await failureOf(client(strictKey).responses.create({ model: MODEL, input: "Hello", metadata: { note: CARD } }));
+    expect([responses.status, responses.code]).toEqual([422, "sensitive_data_detected"]);
+    expect(upstream.received().length).toBe(before);
   });
 });
 

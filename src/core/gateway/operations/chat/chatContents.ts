@@ -1,5 +1,6 @@
 import { type ContentField, type ContentOrigin } from "../../pipeline/Operation.js";
 import { appendPointer, describingTexts, pointer } from "../../pipeline/jsonPointer.js";
+import { metadataContents } from "../../pipeline/metadataContents.js";
 import { type ChatCompletionRequest, type ChatMessage } from "./chatRequest.js";
 
 /** Content parts DLP can read; every other part type (image_url, input_audio, file) cannot be inspected. */
@@ -12,7 +13,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  * function results included), `name`s, tool-call and function-call arguments and names sent back as
  * history, and the tools' and functions' names, descriptions and parameter-schema descriptions (at
  * any depth), plus the response format's schema descriptions, and `prediction` (Predicted Outputs:
- * text the model is given to reuse, so it reaches the model like a message).
+ * text the model is given to reuse, so it reaches the model like a message) and `metadata` values (kept
+ * upstream with a stored completion).
  */
 export function chatContents(request: ChatCompletionRequest): ContentField[] {
   const fields: ContentField[] = [];
@@ -21,6 +23,7 @@ export function chatContents(request: ChatCompletionRequest): ContentField[] {
   toolContents(request.tools, pointer("tools"), app);
   toolContents(request.functions, pointer("functions"), app);
   predictionContents((request as { readonly prediction?: unknown }).prediction, { fields, origin: "document" });
+  for (const found of metadataContents((request as { readonly metadata?: unknown }).metadata)) add(app, "text", found.text, found.path);
   if (isRecord(request.response_format)) {
     for (const found of describingTexts(request.response_format, pointer("response_format"))) if (isContent(found.text)) add(app, "text", found.text, found.path);
   }
