@@ -3,7 +3,10 @@ import { listenOn } from "../../local/listenOn.js";
 import { readBody } from "../../local/mockOpenAi/mockHttp.js";
 
 /** One answer: a JSON body, or server-sent events (`event` names them, as the Responses API does). */
-export type ScriptedAnswer = { readonly json: unknown } | { readonly events: readonly { readonly event?: string; readonly data: unknown }[] };
+export type ScriptedAnswer =
+  | { readonly json: unknown }
+  /** `delayInMs` between events: a slow stream, for tests that act while it is in flight. */
+  | { readonly events: readonly { readonly event?: string; readonly data: unknown }[]; readonly delayInMs?: number };
 
 export interface ScriptedUpstream {
   readonly url: string;
@@ -23,7 +26,7 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
   const queue: ScriptedAnswer[] = [];
   const bodies: Record<string, unknown>[] = [];
   const server: Server = createServer((request, response) => {
-    void readBody(request).then((text) => {
+    void readBody(request).then(async (text) => {
       try {
         bodies.push(JSON.parse(text) as Record<string, unknown>);
       } catch {
@@ -36,7 +39,11 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
         response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer.json));
       } else {
         response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-        for (const { event, data } of answer.events) response.write(`${event === undefined ? "" : `event: ${event}\n`}data: ${JSON.stringify(data)}\n\n`);
+        for (const { event, data } of answer.events) {
+          if (response.destroyed) return;
+          response.write(`${event === undefined ? "" : `event: ${event}\n`}data: ${JSON.stringify(data)}\n\n`);
+          if (answer.delayInMs !== undefined) await new Promise((wait) => setTimeout(wait, answer.delayInMs));
+        }
         response.end(answer.events.some(({ event }) => event !== undefined) ? "" : "data: [DONE]\n\n");
       }
     });
