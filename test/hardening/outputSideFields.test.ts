@@ -149,6 +149,38 @@ describe("chat: fields beside content", () => {
     expect(completion.choices[0]?.logprobs?.content?.map((entry) => entry.token)).toEqual(tokens);
   });
 
+  it("Azure On Your Data: a card in a citation's content or title (message.context, delta.context) is redacted, plain and streamed", async () => {
+    const context = { citations: [{ content: `Customer record: card ${CARD}, expires 12/29.`, title: `Card ${CARD}`, url: null, filepath: "customers.md", chunk_id: "0" }], intent: '["card on file"]' };
+    upstream.answerNext({
+      json: {
+        id: "chatcmpl-scripted",
+        object: "chat.completion",
+        created: 1,
+        model: MODEL,
+        choices: [{ index: 0, message: { role: "assistant", content: "See the record [doc1].", context }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+      },
+    });
+    const plain = await client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Which card is on file?" }] });
+    const citation = (plain.choices[0]?.message as unknown as { context?: { citations?: { content?: string; title?: string }[] } }).context?.citations?.[0];
+    expect(citation?.content).toMatch(/^Customer record: card \[CREDIT_CARD_\d+\], expires 12\/29\.$/);
+    expect(JSON.stringify(plain)).not.toMatch(CARD_TRACE);
+
+    upstream.answerNext({
+      events: [
+        { data: chunk([{ index: 0, delta: { role: "assistant", content: "", context }, finish_reason: null }]) },
+        { data: chunk([{ index: 0, delta: { content: "See the record [doc1]." }, finish_reason: null }]) },
+        { data: chunk([{ index: 0, delta: {}, finish_reason: "stop" }]) },
+        { data: usageChunk },
+      ],
+    });
+    const stream = await client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Which card is on file?" }], stream: true });
+    const received: unknown[] = [];
+    for await (const part of stream) received.push(part);
+    expect(JSON.stringify(received)).toContain("customers.md");
+    expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
+  });
+
   it("streamed with n: 2, the choices' pieces interleaved: each choice's card is redacted", async () => {
     const pieces = ["Card ", "4111 ", "1111 ", "1111 ", "1111", " ok"];
     upstream.answerNext({

@@ -2,6 +2,7 @@ import { type CompletionChunk, type CompletionUsage } from "../../../upstream/Co
 import { type StreamSession } from "../../pipeline/Operation.js";
 import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { sseFrame } from "../../pipeline/sseFrame.js";
+import { inspectAzureContext } from "./inspectAzureContext.js";
 
 type Delta = Record<string, unknown>;
 interface ToolCallDelta {
@@ -172,6 +173,8 @@ export class ChatStreamSession implements StreamSession {
     if (typeof functionCall?.arguments === "string" && functionCall.arguments !== "") {
       out.function_call = { ...functionCall, arguments: channels.push("function_call", functionCall.arguments) };
     }
+    // Azure On Your Data sends its citations whole, in one delta.
+    if (delta.context !== undefined) out.context = inspectAzureContext(delta.context, this.scanner);
     return out;
   }
 

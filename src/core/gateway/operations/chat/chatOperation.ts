@@ -8,6 +8,7 @@ import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
 import { requestValidationError } from "../../requestValidationError.js";
 import { mayStoreResponse } from "../responses/responseStorage.js";
 import { ChatStreamSession } from "./ChatStreamSession.js";
+import { inspectAzureContext } from "./inspectAzureContext.js";
 import { chatContents, uninspectableChatParts } from "./chatContents.js";
 import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens } from "./chatRequest.js";
 import { vouchForChatRequest } from "./vouchForChatRequest.js";
@@ -113,7 +114,7 @@ function asksForAudio(request: ChatCompletionRequest): boolean {
 
 const storeAsked = (request: ChatCompletionRequest): boolean => (request as { readonly store?: unknown }).store === true;
 
-/** Every output field of a choice: content, refusal, and tool-call (and legacy function-call) arguments. */
+/** Every output field of a choice: content, refusal, tool-call (and legacy function-call) arguments, and Azure's `context` (citations). */
 function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
   const message = choice.message;
   if (!message) return choice;
@@ -130,6 +131,7 @@ function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
   }
   const functionCall = message.function_call as { arguments?: unknown } | undefined;
   if (typeof functionCall?.arguments === "string") out.function_call = { ...functionCall, arguments: scanner.text(functionCall.arguments) };
+  if (message.context !== undefined) out.context = inspectAzureContext(message.context, scanner);
   return { ...choice, message: out, ...withheldLogprobs(choice.logprobs, message, out) };
 }
 
