@@ -34,6 +34,12 @@ const limitsSchema = z
   .object({
     requestsPerMinute: positiveInt.optional(),
     tokensPerMinute: positiveInt.optional(),
+    /**
+     * Counter store unreachable: let requests through uncounted (`fail_open`, the default; each is
+     * marked unenforced in its audit events) or refuse them with 503 `limits_unavailable` (`fail_closed`).
+     * A budget's own `failClosed` decides for budgeted projects when it is stricter.
+     */
+    onStoreUnavailable: z.enum(["fail_open", "fail_closed"]).optional(),
   })
   .strict();
 
