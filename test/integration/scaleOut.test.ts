@@ -58,7 +58,9 @@ function scaleOutPolicy(burstUrl: string, spendUrl: string): PolicyInput {
         residency: "eu",
         models: [{ name: "gpt-4o-mini", deployment: "burst-mini" }],
         defaultClassification: "internal",
-        limits: { requestsPerMinute: RPM, tokensPerMinute: 100_000_000 },
+        // Fail closed: a store too loaded to answer (a try past its timeout opens the instance's Table
+        // breaker) shows as 503s here, never as requests admitted uncounted (docs/limits.md "What fails closed").
+        limits: { requestsPerMinute: RPM, tokensPerMinute: 100_000_000, onStoreUnavailable: "fail_closed" as const },
       },
       {
         id: "spend",
@@ -225,7 +227,11 @@ describe("rate limits and budgets hold across every instance", () => {
     // The whole burst fell in one minute window, or the count below would mean nothing.
     expect(minuteOf(endedAt), "the burst crossed a minute boundary").toBe(minuteOf(startedAt));
 
-    expect(countBy(burstOutcomes, (outcome) => `${outcome.status} ${outcome.code ?? "ok"}`)).toEqual({ "200 ok": RPM, "429 rate_limit_exceeded": BURST - RPM });
+    const outcomes = countBy(burstOutcomes, (outcome) => `${outcome.status} ${outcome.code ?? "ok"}`);
+    timings.burstOutcomes = JSON.stringify(outcomes);
+    // The guarantee first, on its own: never more than the limit, whatever else happened.
+    expect(outcomes["200 ok"] ?? 0, "admitted over the limit").toBeLessThanOrEqual(RPM);
+    expect(outcomes).toEqual({ "200 ok": RPM, "429 rate_limit_exceeded": BURST - RPM });
     for (const outcome of burstOutcomes) {
       expect(outcome.headers.get("x-request-id")).toBeTruthy();
       expect(outcome.headers.get("x-ratelimit-limit-requests")).toBe(String(RPM));
