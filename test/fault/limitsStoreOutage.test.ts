@@ -29,9 +29,18 @@ describe("rate limits when the counter store is unreachable", () => {
   it("fail open: served, and both audit events of the request say its limits were not enforced; fail closed: 503 limits_unavailable", async () => {
     const openKey = await f.createKey("rl-open", "app");
     const closedKey = await f.createKey("rl-closed", "app");
-    // Warm: keys known to each instance's cache, limits counted as usual.
-    expect((await ask(f.baseUrl, openKey, "counted-1")).status).toBe(200);
-    expect((await ask(f.baseUrl, closedKey, "counted-2")).status).toBe(200);
+    // Warm: keys known to the instance's cache, limits counted as usual. On a loaded machine a Table try
+    // can time out before any fault is injected (a fast 503): asked again, as a client would.
+    const warm = async (key: string, requestId: string): Promise<number> => {
+      let status = 0;
+      for (let attempt = 0; attempt < 10 && status !== 200; attempt++) {
+        if (attempt > 0) await sleep(600);
+        status = (await ask(f.baseUrl, key, `${requestId}-${attempt}`)).status;
+      }
+      return status;
+    };
+    expect(await warm(openKey, "counted-1")).toBe(200);
+    expect(await warm(closedKey, "counted-2")).toBe(200);
 
     await f.table.setMode("refuse");
     let unenforced;
@@ -50,7 +59,7 @@ describe("rate limits when the counter store is unreachable", () => {
     let events: AuditEvent[] = [];
     const complete = await eventually(async () => {
       events = await f.chain("rl-open");
-      return eventsOf(events, "unenforced-1").some((event) => event.type === "api_call") && eventsOf(events, "counted-1").some((event) => event.type === "api_call");
+      return eventsOf(events, "unenforced-1").some((event) => event.type === "api_call") && events.some((event) => event.type === "api_call" && event.requestId?.startsWith("counted-1-") === true);
     }, 40_000);
     expect(complete).toBe(true);
     const unchecked = eventsOf(events, "unenforced-1");
@@ -58,7 +67,9 @@ describe("rate limits when the counter store is unreachable", () => {
       ["api_call", false],
       ["request_admitted", false],
     ]);
-    for (const event of eventsOf(events, "counted-1")) expect(event.details?.["limitsEnforced"], event.type).toBeUndefined();
+    const counted = events.filter((event) => event.requestId?.startsWith("counted-1-") === true && event.status === "success");
+    expect(counted.length).toBeGreaterThan(0);
+    for (const event of counted) expect(event.details?.["limitsEnforced"], event.type).toBeUndefined();
 
     const refusals = await eventually(async () => (await f.chain("rl-closed")).some((event) => event.requestId === "refused-1"), 40_000);
     expect(refusals).toBe(true);

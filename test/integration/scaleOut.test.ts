@@ -230,10 +230,20 @@ describe("rate limits and budgets hold across every instance", () => {
     const outcomes = countBy(burstOutcomes, (outcome) => `${outcome.status} ${outcome.code ?? "ok"}`);
     timings.burstOutcomes = JSON.stringify(outcomes);
     // The guarantee first, on its own: never more than the limit, whatever else happened.
-    expect(outcomes["200 ok"] ?? 0, "admitted over the limit").toBeLessThanOrEqual(RPM);
-    expect(outcomes).toEqual({ "200 ok": RPM, "429 rate_limit_exceeded": BURST - RPM });
+    const admitted = outcomes["200 ok"] ?? 0;
+    expect(admitted, "admitted over the limit").toBeLessThanOrEqual(RPM);
+    // On a loaded machine Azurite (in this process) can miss a try's timeout: that instance's Table breaker
+    // opens, and requests that need Table Storage meanwhile (a key whose cache entry expired, the limit check)
+    // get a 503 the caller may retry. Such a request took no slot unless its limit check's write landed
+    // unseen, so each one costs at most one of the 100; without any, exactly 100 are admitted.
+    const unavailable = burstOutcomes.filter((outcome) => outcome.status === 503);
+    expect(unavailable.filter((outcome) => outcome.code !== "dependency_unavailable" && outcome.code !== "limits_unavailable")).toEqual([]);
+    expect(outcomes["429 rate_limit_exceeded"]).toBe(BURST - admitted - unavailable.length);
+    expect(admitted).toBeGreaterThanOrEqual(RPM - unavailable.length);
+    if (unavailable.length === 0) expect(outcomes).toEqual({ "200 ok": RPM, "429 rate_limit_exceeded": BURST - RPM });
     for (const outcome of burstOutcomes) {
       expect(outcome.headers.get("x-request-id")).toBeTruthy();
+      if (outcome.status === 503) continue;
       expect(outcome.headers.get("x-ratelimit-limit-requests")).toBe(String(RPM));
       if (outcome.status !== 429) continue;
       const retryAfter = Number(outcome.headers.get("retry-after"));
@@ -242,7 +252,7 @@ describe("rate limits and budgets hold across every instance", () => {
       expect(outcome.headers.get("x-ratelimit-remaining-requests")).toBe("0");
     }
     // Nothing went through uncounted: the upstream saw exactly the admitted requests.
-    expect(mocks.burst?.requests().length).toBe(RPM);
+    expect(mocks.burst?.requests().length).toBe(admitted);
   }, 60_000);
 
   it("the instances are separate processes on one stack, and each served its share", async () => {
