@@ -304,6 +304,11 @@ describe("rate limits and budgets hold across every instance", () => {
     expect(accepted.length).toBeGreaterThan(0);
     expect(refused.length).toBeGreaterThan(0);
     for (const outcome of refused) {
+      // As in the burst: an overloaded local Table (breaker open) answers a fast 503; the budget fails closed.
+      if (outcome.status === 503) {
+        expect(["dependency_unavailable", "limits_unavailable"]).toContain(outcome.code);
+        continue;
+      }
       expect({ status: outcome.status, code: outcome.code, param: outcome.param }).toEqual({ status: 429, code: "budget_exceeded", param: "day" });
       expect(outcome.headers.get("x-should-retry")).toBe("false");
       expect(Number(outcome.headers.get("retry-after"))).toBeGreaterThan(0);
