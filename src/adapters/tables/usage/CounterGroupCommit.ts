@@ -45,6 +45,9 @@ interface PendingApply {
  */
 export const LANDED_MARK_PREFIX = "W|";
 const LANDED_FIELD = "landed";
+/** When an unlimited write's answer is lost: read its mark at once, then as the store's breaker (2 s by default) lets a probe through. */
+const MARK_READ_DELAYS_IN_MS = [0, 300, 700, 1_500];
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A transaction whose answer never came (a reset, a timeout, or a 412/409 to the SDK's own retry of it). */
 interface Doubt {
@@ -191,8 +194,10 @@ export class CounterGroupCommit {
           doubt = { sequence, members: [...batch], outcomes };
           const status = statusCodeOf(error);
           if (status !== 412 && status !== 409) {
-            // Any other failure: one read of the mark tells whether it landed; if that read fails too, it is unknown.
-            if ((await this.markOf(partition, mark)) === sequence && this.answerLanded(batch, doubt)) return;
+            // Any other failure: the mark tells whether it landed. Reservations ask once (unknown: the caller
+            // fails, and a landed one only over-counts); releases and settlements, which a second write would
+            // count twice the wrong way, ask until the store answers again (its breaker lets a probe through).
+            if ((await this.markOf(partition, mark, lane === "u" ? MARK_READ_DELAYS_IN_MS : [0])) === sequence && this.answerLanded(batch, doubt)) return;
             throw error;
           }
           await this.backoff.afterConflict(attempt);
@@ -224,13 +229,17 @@ export class CounterGroupCommit {
     return batch.length === 0;
   }
 
-  /** The lane's mark as stored now (0: none yet), or -1 when it cannot be read. */
-  private async markOf(partition: string, mark: string): Promise<number> {
-    try {
-      const read = await readCounterRows(this.client, partition, [mark]);
-      return read.rows.get(mark)?.values[LANDED_FIELD] ?? 0;
-    } catch {
-      return -1;
+  /** The lane's mark as stored now (0: none yet), or -1 when it could not be read after each delay. */
+  private async markOf(partition: string, mark: string, delaysInMs: readonly number[]): Promise<number> {
+    for (const delay of delaysInMs) {
+      if (delay > 0) await sleep(delay);
+      try {
+        const read = await readCounterRows(this.client, partition, [mark]);
+        return read.rows.get(mark)?.values[LANDED_FIELD] ?? 0;
+      } catch {
+        // Unreachable still (or its breaker open): look again after the next delay.
+      }
     }
+    return -1;
   }
 }
