@@ -1,19 +1,36 @@
 import metadata from "libphonenumber-js/metadata.max.json";
-import { DigitAutomaton } from "./DigitAutomaton.js";
+import { DigitAutomaton, type TypeSource } from "./DigitAutomaton.js";
 
 /**
  * Phone number validity from libphonenumber's full ("max") metadata. libphonenumber-js builds a RegExp
  * from the metadata strings on every `isValid()` call (10-20 µs per candidate, 38 % of the scan time on
  * dense text); this does what `isValid()` does — possible length, the country's general pattern, then
  * one of its number-type patterns (fixed line, mobile, toll free, ...) with that type's lengths — with
- * each region's patterns compiled once into a `DigitAutomaton` that reads digits from a buffer.
+ * expressions compiled once, and for a region validated often, a `DigitAutomaton` that reads the digits
+ * from the caller's buffer (no string, one table read per digit). Building an automaton costs about a
+ * millisecond (tens when the process is cold), so a region gets one only after HOT_AFTER validations: a
+ * process's first prompts with phone numbers do not pay for every region at once.
  */
+
+interface TypePattern {
+  readonly pattern: RegExp;
+  readonly lengths: ReadonlySet<number> | null;
+}
 
 interface RegionRules {
   readonly callingCode: string;
   readonly nationalPrefix: string | null;
-  readonly automaton: DigitAutomaton;
+  readonly lengths: ReadonlySet<number>;
+  readonly general: RegExp;
+  readonly types: readonly TypePattern[];
+  readonly typeSources: readonly TypeSource[];
+  readonly generalSource: string;
+  /** Validations so far, until the automaton is built. */
+  uses: number;
+  automaton: DigitAutomaton | null;
 }
+
+const HOT_AFTER = 32;
 
 // The metadata is positional arrays (libphonenumber-js's compressed format, version 4):
 // [0] calling code, [2] general national-number pattern, [3] possible lengths, [5] national prefix, [11] types.
@@ -27,6 +44,10 @@ function lengthsOf(value: unknown): number[] | null {
   return Array.isArray(value) ? value.filter((n): n is number => typeof n === "number") : null;
 }
 
+function anchored(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`);
+}
+
 function compile(region: string): RegionRules | null {
   const raw = countries[region];
   if (raw === undefined) return null;
@@ -34,14 +55,21 @@ function compile(region: string): RegionRules | null {
   const prefix = raw[5];
   const types = Array.isArray(raw[11]) ? (raw[11] as unknown[]) : [];
   if (typeof code !== "string" || typeof general !== "string") return null;
+  // Mobile first (the second entry): most numbers in prompts are mobiles, and a fixed-line pattern is often the longest to fail.
+  // Any type's match makes the number valid, so the order changes no verdict.
+  const typeSources = [types[1], types[0], ...types.slice(2)].flatMap((entry) =>
+    Array.isArray(entry) && typeof entry[0] === "string" ? [{ pattern: entry[0], lengths: lengthsOf(entry[1]) }] : [],
+  );
   return {
     callingCode: code,
     nationalPrefix: typeof prefix === "string" && prefix !== "" ? prefix : null,
-    automaton: new DigitAutomaton(
-      general,
-      types.flatMap((entry) => (Array.isArray(entry) && typeof entry[0] === "string" ? [{ pattern: entry[0], lengths: lengthsOf(entry[1]) }] : [])),
-      lengthsOf(lengths) ?? [],
-    ),
+    lengths: new Set(lengthsOf(lengths) ?? []),
+    general: anchored(general),
+    types: typeSources.map((type) => ({ pattern: anchored(type.pattern), lengths: type.lengths === null ? null : new Set(type.lengths) })),
+    typeSources,
+    generalSource: general,
+    uses: 0,
+    automaton: null,
   };
 }
 
@@ -67,9 +95,28 @@ function toDigits(digits: string): number {
   return digits.length > stringDigits.length ? -1 : length;
 }
 
+/** The anchored expressions' verdict on digits[from, to), as a string (a region not validated often yet). */
+function byExpressions(rules: RegionRules, digits: Uint8Array, from: number, to: number): boolean {
+  if (!rules.lengths.has(to - from)) return false;
+  let national = "";
+  for (let i = from; i < to; i += 1) national += String.fromCharCode(48 + (digits[i] ?? 0));
+  if (!rules.general.test(national)) return false;
+  for (const type of rules.types) {
+    if ((type.lengths === null || type.lengths.has(national.length)) && type.pattern.test(national)) return true;
+  }
+  return false;
+}
+
 /** digits[from, to) are a national significant number (no trunk prefix, no country code) valid in `region`. */
 export function isValidNationalDigits(digits: Uint8Array, from: number, to: number, region: string): boolean {
-  return regionRules(region)?.automaton.accepts(digits, from, to) ?? false;
+  const rules = regionRules(region);
+  if (rules === null) return false;
+  if (rules.automaton === null) {
+    rules.uses += 1;
+    if (rules.uses < HOT_AFTER) return byExpressions(rules, digits, from, to);
+    rules.automaton = new DigitAutomaton(rules.generalSource, rules.typeSources, rules.lengths);
+  }
+  return rules.automaton.accepts(digits, from, to);
 }
 
 /** Whether digits[from, ...) start with the digits of `prefix`. */
