@@ -172,7 +172,7 @@ class Nfa {
 }
 
 /** Bit `length` set for every allowed length (numbers are at most 17 digits; 31 is the last bit used). */
-export function lengthMask(lengths: Iterable<number> | null): number {
+function lengthMask(lengths: Iterable<number> | null): number {
   if (lengths === null) return ~0;
   let mask = 0;
   for (const length of lengths) if (length >= 0 && length < 32) mask |= 1 << length;
