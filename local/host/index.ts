@@ -53,10 +53,16 @@ export interface RunningLocalHost {
   readonly port: number;
   /** Runs a timer function now, as `POST /admin/functions/<name>` does. */
   runTimer(name: string): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Stops: no new connections, then (with `drainInMs`) waits up to that long for the requests in
+   * flight, streams included, to finish (so their outcomes are audited), then closes every connection.
+   */
+  stop(options?: { readonly drainInMs?: number }): Promise<void>;
 }
 
 const ROUTE_PREFIX = "/api";
+/** How long a stop waits for requests it cut to finish recording their outcome. */
+const CUT_REQUESTS_SETTLE_IN_MS = 3_000;
 
 
 /** An error's name and message for a log line (never a request's content: errors here carry none). */
@@ -189,6 +195,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   const serviceBusTriggers = options.runServiceBusTriggers ? serviceBusTriggersOf(options.definitions, environment) : [];
   let stopped = false;
   let answered = false;
+  /** Requests being handled (their answers written, streams to their end): what a graceful stop waits for. */
+  const inFlight = new Set<Promise<void>>();
   let onFirstAnswer: (() => void) | null = null;
   const server: Server = createServer({ headersTimeout: headersTimeoutInMs, connectionsCheckingInterval: Math.min(1_000, Math.max(100, headersTimeoutInMs / 4)) }, (request, response) => {
     // A socket that fails under a request or response (a reset, a write after the caller left) is
@@ -203,12 +211,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       answered = true;
       onFirstAnswer?.();
     });
-    handle(request, response).catch((error: unknown) => {
+    const handled = handle(request, response).catch((error: unknown) => {
       log(`host: unhandled error: ${describeError(error)}`);
       if (response.destroyed) return;
       if (!response.headersSent) plainError(response, 500, "The function failed.");
       else response.destroy();
     });
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
   });
   server.keepAliveTimeout = 65_000;
   const port = await listenOn(server, options.port ?? 0, options.host ?? "127.0.0.1");
@@ -274,14 +284,28 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     url: `http://${options.host ?? "127.0.0.1"}:${port}${ROUTE_PREFIX}`,
     port,
     runTimer: (name) => runTimer(name),
-    async stop() {
+    async stop(stopOptions = {}) {
       stopped = true;
       clearTimeout(triggerDelay);
       for (const handle of timerHandles) clearTimeout(handle);
+      // No new connections; idle keep-alive ones close now, busy ones once their answer is written.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const drainInMs = stopOptions.drainInMs ?? 0;
+      if (drainInMs > 0 && inFlight.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.allSettled([...inFlight]), new Promise<void>((resolve) => (timer = setTimeout(resolve, drainInMs)))]);
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      // Requests cut just now still record their outcome (a stream's api_call): give them a moment before the caller closes the app's services.
+      if (inFlight.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.allSettled([...inFlight]), new Promise<void>((resolve) => (timer = setTimeout(resolve, CUT_REQUESTS_SETTLE_IN_MS)))]);
+        clearTimeout(timer);
+      }
       await Promise.allSettled(triggers.map((trigger) => trigger.stop()));
       await Promise.allSettled(clients.map((client) => client.close()));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
     },
   };
 }

@@ -52,16 +52,18 @@ export async function writeResponse(response: ServerResponse, result: HttpRespon
 }
 
 /**
- * Copies a web stream to the socket as it produces; stops (and cancels the stream) when the caller
- * leaves, also when it left before the copy began. A stream that errors cuts the connection (the
+ * Copies a web stream to the socket as it produces; stops (and cancels the stream, waiting for the
+ * cancel to finish) when the caller leaves, also when it left before the copy began. A stream that errors cuts the connection (the
  * app ends its own failures with an error frame; this is for the ones it could not).
  */
 async function pump(body: ReadableStream<Uint8Array>, response: ServerResponse): Promise<void> {
   const reader = body.getReader();
   let closed = false;
+  // Set from the close listener (a holder, so the compiler does not narrow it to null at the await).
+  const cancel: { done: Promise<void> | null } = { done: null };
   const onClose = (): void => {
     closed = true;
-    reader.cancel().catch(() => undefined);
+    cancel.done = reader.cancel().catch(() => undefined);
   };
   if (response.destroyed) onClose();
   else response.once("close", onClose);
@@ -76,6 +78,8 @@ async function pump(body: ReadableStream<Uint8Array>, response: ServerResponse):
     response.destroy();
   } finally {
     response.off("close", onClose);
+    // The cancel runs the app's end of the stream (settling and recording its outcome): the request is over only then.
+    if (cancel.done !== null) await cancel.done;
   }
 }
 

@@ -102,8 +102,9 @@ export function createProgram(io: ProgramIo, services: CliServices = new CliServ
         const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), ...options });
         return {
           url: host.url,
-          async stop() {
-            await host.stop();
+          async stop(drainInMs) {
+            // Streams in flight finish (and are audited) before the instance goes.
+            await host.stop({ drainInMs });
             const { closeAppServices } = await import("../composition/appServices.js");
             await closeAppServices();
           },

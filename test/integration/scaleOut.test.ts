@@ -58,7 +58,9 @@ function scaleOutPolicy(burstUrl: string, spendUrl: string): PolicyInput {
         residency: "eu",
         models: [{ name: "gpt-4o-mini", deployment: "burst-mini" }],
         defaultClassification: "internal",
-        limits: { requestsPerMinute: RPM, tokensPerMinute: 100_000_000 },
+        // Fail closed: a store too loaded to answer (a try past its timeout opens the instance's Table
+        // breaker) shows as 503s here, never as requests admitted uncounted (docs/limits.md "What fails closed").
+        limits: { requestsPerMinute: RPM, tokensPerMinute: 100_000_000, onStoreUnavailable: "fail_closed" as const },
       },
       {
         id: "spend",
@@ -225,9 +227,23 @@ describe("rate limits and budgets hold across every instance", () => {
     // The whole burst fell in one minute window, or the count below would mean nothing.
     expect(minuteOf(endedAt), "the burst crossed a minute boundary").toBe(minuteOf(startedAt));
 
-    expect(countBy(burstOutcomes, (outcome) => `${outcome.status} ${outcome.code ?? "ok"}`)).toEqual({ "200 ok": RPM, "429 rate_limit_exceeded": BURST - RPM });
+    const outcomes = countBy(burstOutcomes, (outcome) => `${outcome.status} ${outcome.code ?? "ok"}`);
+    timings.burstOutcomes = JSON.stringify(outcomes);
+    // The guarantee first, on its own: never more than the limit, whatever else happened.
+    const admitted = outcomes["200 ok"] ?? 0;
+    expect(admitted, "admitted over the limit").toBeLessThanOrEqual(RPM);
+    // On a loaded machine Azurite (in this process) can miss a try's timeout: that instance's Table breaker
+    // opens, and requests that need Table Storage meanwhile (a key whose cache entry expired, the limit check)
+    // get a 503 the caller may retry. Such a request took no slot unless its limit check's write landed
+    // unseen, so each one costs at most one of the 100; without any, exactly 100 are admitted.
+    const unavailable = burstOutcomes.filter((outcome) => outcome.status === 503);
+    expect(unavailable.filter((outcome) => outcome.code !== "dependency_unavailable" && outcome.code !== "limits_unavailable")).toEqual([]);
+    expect(outcomes["429 rate_limit_exceeded"]).toBe(BURST - admitted - unavailable.length);
+    expect(admitted).toBeGreaterThanOrEqual(RPM - unavailable.length);
+    if (unavailable.length === 0) expect(outcomes).toEqual({ "200 ok": RPM, "429 rate_limit_exceeded": BURST - RPM });
     for (const outcome of burstOutcomes) {
       expect(outcome.headers.get("x-request-id")).toBeTruthy();
+      if (outcome.status === 503) continue;
       expect(outcome.headers.get("x-ratelimit-limit-requests")).toBe(String(RPM));
       if (outcome.status !== 429) continue;
       const retryAfter = Number(outcome.headers.get("retry-after"));
@@ -236,7 +252,7 @@ describe("rate limits and budgets hold across every instance", () => {
       expect(outcome.headers.get("x-ratelimit-remaining-requests")).toBe("0");
     }
     // Nothing went through uncounted: the upstream saw exactly the admitted requests.
-    expect(mocks.burst?.requests().length).toBe(RPM);
+    expect(mocks.burst?.requests().length).toBe(admitted);
   }, 60_000);
 
   it("the instances are separate processes on one stack, and each served its share", async () => {
@@ -288,6 +304,11 @@ describe("rate limits and budgets hold across every instance", () => {
     expect(accepted.length).toBeGreaterThan(0);
     expect(refused.length).toBeGreaterThan(0);
     for (const outcome of refused) {
+      // As in the burst: an overloaded local Table (breaker open) answers a fast 503; the budget fails closed.
+      if (outcome.status === 503) {
+        expect(["dependency_unavailable", "limits_unavailable"]).toContain(outcome.code);
+        continue;
+      }
       expect({ status: outcome.status, code: outcome.code, param: outcome.param }).toEqual({ status: 429, code: "budget_exceeded", param: "day" });
       expect(outcome.headers.get("x-should-retry")).toBe("false");
       expect(Number(outcome.headers.get("retry-after"))).toBeGreaterThan(0);

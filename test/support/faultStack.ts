@@ -59,9 +59,10 @@ class Capture extends Writable {
 /**
  * The whole app on the local stack with TCP fault proxies between it and Table Storage (Azurite's table
  * endpoint) and Service Bus (the emulator): the gateway, the audit trigger, the CLI all go through them.
- * Projects: `ob` (auditOnPublishFailure: outbox) and `fc` (fail_closed). One stack per test file.
+ * Projects: `ob` (auditOnPublishFailure: outbox) and `fc` (fail_closed), plus `extraProjects` (each with a
+ * service account `app`; fail_closed audit unless they say otherwise). One stack per test file.
  */
-export async function startFaultStack(): Promise<FaultStack> {
+export async function startFaultStack(options: { extraProjects?: readonly { readonly id: string; readonly [setting: string]: unknown }[] } = {}): Promise<FaultStack> {
   const directory = await mkdtemp(join(tmpdir(), "palisade-fault-"));
   const stack = await startLocalStack({ stateDirectory: directory });
   const upstream = await startMockOpenAi({ name: "upstream", region: "westeurope" });
@@ -76,10 +77,11 @@ export async function startFaultStack(): Promise<FaultStack> {
       residency: "eu",
       models: [{ name: "gpt-4o-mini", deployment: "gpt-4o-mini" }],
       auditOnPublishFailure: id === "ob" ? "outbox" : "fail_closed",
-    })),
+    })).concat((options.extraProjects ?? []).map((project) => ({ residency: "eu", models: [{ name: "gpt-4o-mini", deployment: "gpt-4o-mini" }], auditOnPublishFailure: "fail_closed", ...project }))),
     serviceAccounts: [
       { id: "app", project: "ob", permissions: ["chat.completions"] },
       { id: "app", project: "fc", permissions: ["chat.completions"] },
+      ...(options.extraProjects ?? []).map((project) => ({ id: "app", project: project.id, permissions: ["chat.completions"] })),
     ],
     endpoints: [
       {

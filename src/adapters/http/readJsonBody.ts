@@ -8,8 +8,9 @@ export const MAX_JSON_DEPTH = 64;
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
- * Reads a JSON body within a byte limit: 415 for other media types, 413 past the limit (checked on the
- * declared length first, then on the bytes actually read), 400 for JSON that does not parse.
+ * Reads a JSON body within a byte limit: 415 for other media types and for compressed bodies, 413 past the
+ * limit (checked on the declared length first, then on the bytes actually read), 400 for JSON that does
+ * not parse. A leading byte order mark is skipped.
  */
 export async function readJsonBody(request: HttpRequest, maxBytes: number): Promise<unknown> {
   const contentType = request.headers.get("content-type") ?? "";
@@ -18,13 +19,22 @@ export async function readJsonBody(request: HttpRequest, maxBytes: number): Prom
       param: "content-type",
     });
   }
+  const encoding = (request.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+  if (encoding !== "identity" && encoding !== "") {
+    // Compressed bodies would otherwise fail as "not valid JSON", which sends the caller looking in the wrong place.
+    throw new PalisadeError(415, "invalid_request_error", "unsupported_media_type", `This gateway does not accept request bodies with Content-Encoding: ${encoding.slice(0, 40)}. Send the JSON uncompressed.`, {
+      param: "content-encoding",
+    });
+  }
   const tooLarge = (): PalisadeError =>
     new PalisadeError(413, "invalid_request_error", "request_too_large", `The request body is larger than the ${maxBytes} bytes this gateway accepts. Send fewer or shorter messages.`);
   const declaredHeader = request.headers.get("content-length");
   const declared = declaredHeader === null ? Number.NaN : Number(declaredHeader);
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
 
-  const text = Number.isInteger(declared) ? await readDeclared(request, maxBytes, tooLarge) : await readText(request, maxBytes, tooLarge);
+  const read = Number.isInteger(declared) ? await readDeclared(request, maxBytes, tooLarge) : await readText(request, maxBytes, tooLarge);
+  // A UTF-8 byte order mark (what .NET and PowerShell writers put first) is not JSON; RFC 8259 lets a parser ignore it.
+  const text = read.charCodeAt(0) === 0xfeff ? read.slice(1) : read;
   if (text.trim() === "") throw new PalisadeError(400, "invalid_request_error", "invalid_json", "The request body is empty. Send a JSON chat-completions request.");
   let value: unknown;
   try {

@@ -13,7 +13,7 @@ import { statusCodeOf } from "../azure/azureErrors.js";
 import { ConflictBackoff } from "./usage/ConflictBackoff.js";
 import { readCounterValues } from "./usage/counterEntity.js";
 import { rowKeyRangeFilter } from "./usage/counterFilters.js";
-import { CounterGroupCommit, MAX_COUNTERS_PER_ROUND } from "./usage/CounterGroupCommit.js";
+import { CounterGroupCommit, LANDED_MARK_PREFIX, MAX_COUNTERS_PER_ROUND } from "./usage/CounterGroupCommit.js";
 import { CounterStoreError } from "./usage/CounterStoreError.js";
 import { addValues, logicalKeyOf, SHARD_SEPARATOR } from "./usage/physicalRows.js";
 import { TableHoldRows } from "./usage/TableHoldRows.js";
@@ -96,6 +96,11 @@ export class TableUsageCounterStore implements UsageCounterStore {
     return this.groupCommit.commits;
   }
 
+  /** Transactions that landed though their answer was lost, found by their mark and not applied again. */
+  get landedUnanswered(): number {
+    return this.groupCommit.landedUnanswered;
+  }
+
   /** Creates the table if it does not exist (the composition calls this once at start-up). */
   async createTable(): Promise<void> {
     await this.client.createTable();
@@ -120,6 +125,8 @@ export class TableUsageCounterStore implements UsageCounterStore {
     // RowKeys arrive in order and a counter's rows are contiguous: sum them as they stream by.
     let current: { key: string; values: Record<string, number> } | null = null;
     for await (const entity of entities) {
+      // The writers' marks are bookkeeping of the store, not counters.
+      if (entity.rowKey.startsWith(LANDED_MARK_PREFIX)) continue;
       const key = logicalKeyOf(entity.rowKey);
       if (current !== null && current.key !== key) {
         yield current;

@@ -3,7 +3,16 @@ import { Command, InvalidArgumentError } from "commander";
 export interface HostCommandDeps {
   readonly stderr: NodeJS.WritableStream;
   /** Starts a host serving the app's functions; resolves once it listens, with its URL and a stop. */
-  readonly startHost: (options: { port: number; runTimers: boolean; runServiceBusTriggers: boolean }) => Promise<{ url: string; stop(): Promise<void> }>;
+  readonly startHost: (options: { port: number; runTimers: boolean; runServiceBusTriggers: boolean }) => Promise<{ url: string; stop(drainInMs: number): Promise<void> }>;
+}
+
+/** Under the 10 s most process managers allow between SIGTERM and SIGKILL. */
+const DEFAULT_DRAIN_IN_MS = 8_000;
+
+function parseDrain(value: string): number {
+  const drain = Number(value);
+  if (!Number.isInteger(drain) || drain < 0 || drain > 600_000) throw new InvalidArgumentError("the drain is a whole number of milliseconds from 0 to 600000");
+  return drain;
 }
 
 function parsePort(value: string): number {
@@ -23,13 +32,14 @@ export function createHostCommand(deps: HostCommandDeps): Command {
     .option("--no-timers", "do not run timer functions on their schedules")
     .option("--no-service-bus", "do not consume the audit queue")
     .option("--json", "print only the JSON ready line ({ url, pid }) and no text on stderr")
-    .action(async (options: { port: number; timers: boolean; serviceBus: boolean; json?: boolean }) => {
+    .option("--drain <ms>", "on SIGTERM or Ctrl-C, how long requests in flight (streams included) may take to finish", parseDrain, DEFAULT_DRAIN_IN_MS)
+    .action(async (options: { port: number; timers: boolean; serviceBus: boolean; json?: boolean; drain: number }) => {
       const host = await deps.startHost({ port: options.port, runTimers: options.timers, runServiceBusTriggers: options.serviceBus });
       if (options.json !== true) deps.stderr.write(`palisade host listening on ${host.url}\n`);
       // Printed on stdout alone, so a parent process can read where this instance listens.
       process.stdout.write(`${JSON.stringify(options.json === true ? { url: host.url, pid: process.pid } : { url: host.url })}\n`);
       await new Promise<void>((resolve) => {
-        const stop = (): void => void host.stop().then(resolve);
+        const stop = (): void => void host.stop(options.drain).then(resolve);
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
       });

@@ -74,12 +74,14 @@ export class RequestAuditEvents {
   constructor(private readonly factory: AuditEventFactory) {}
 
   /** Recorded before the upstream call: the decision to call, with what was reserved and where it may go. */
-  admitted(context: RequestAuditContext, admission: { readonly candidates: readonly string[]; readonly reservedTokens: number; readonly streamed: boolean }): AuditEvent {
-    return this.create(context, {
-      type: "request_admitted",
-      status: "success",
-      details: { operation: context.operation, candidates: admission.candidates.join(","), reservedTokens: admission.reservedTokens, streamed: admission.streamed },
-    });
+  admitted(
+    context: RequestAuditContext,
+    admission: { readonly candidates: readonly string[]; readonly reservedTokens: number; readonly streamed: boolean; readonly limitsEnforced?: boolean },
+  ): AuditEvent {
+    const details: Details = { operation: context.operation, candidates: admission.candidates.join(","), reservedTokens: admission.reservedTokens, streamed: admission.streamed };
+    // Only when false: the limits were not checked (store unreachable, project fails open). Auditors look for it.
+    if (admission.limitsEnforced === false) details.limitsEnforced = false;
+    return this.create(context, { type: "request_admitted", status: "success", details });
   }
 
   /** The outcome of a request that reached an upstream (or the cache): served, blocked or failed. */

@@ -81,12 +81,21 @@ const byStart = (a: Candidate, b: Candidate): number => a.start - b.start;
 /** Past every start (offsets are below 2^31). */
 const NO_START = 0x7fffffff;
 
+/** Keeps the best of a cluster of overlapping candidates: higher score, then longer, then earlier. */
+function bestOfCluster(cluster: Candidate[], kept: Candidate[]): void {
+  const ranked = cluster.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
+  const chosen: Candidate[] = [];
+  for (const candidate of ranked) if (!chosen.some((k) => candidate.start < k.end && k.start < candidate.end)) chosen.push(candidate);
+  for (const candidate of chosen.sort(byStart)) kept.push(candidate);
+}
+
 /**
- * The candidates in text order (by start, then detector order). Each detector finds its candidates
- * front to back, so the array is a few ascending runs: merging them costs a fraction of sorting
- * objects with a comparator, which was a twentieth of the scan on text dense with findings.
+ * The kept candidates in text order (by start, then detector order), the best of each cluster of
+ * overlapping ones (overlaps are local, so each cluster is ranked on its own). Each detector finds its
+ * candidates front to back, so the array is a few ascending runs: they are merged (a fraction of sorting
+ * objects with a comparator) and the overlaps resolved in the same loop, with no array in between.
  */
-function inTextOrder(candidates: Candidate[], runEnds: readonly number[], ascending: readonly boolean[], keep: (c: Candidate) => boolean): Candidate[] {
+function keptInTextOrder(candidates: Candidate[], runEnds: readonly number[], ascending: readonly boolean[], keep: (c: Candidate) => boolean): Candidate[] {
   const heads: number[] = [];
   const ends: number[] = [];
   let from = 0;
@@ -104,7 +113,11 @@ function inTextOrder(candidates: Candidate[], runEnds: readonly number[], ascend
   });
   // The next start of each run, in a typed array: choosing the run to take from reads small integers, not a candidate per run.
   const nextStart = Int32Array.from(heads, (head) => candidates[head]?.start ?? 0);
-  const ordered: Candidate[] = [];
+  const kept: Candidate[] = [];
+  // Most candidates overlap nothing: a cluster array is made only when one does.
+  let single: Candidate | null = null;
+  let cluster: Candidate[] | null = null;
+  let clusterEnd = -1;
   for (;;) {
     let best = -1;
     let bestStart = NO_START;
@@ -115,31 +128,12 @@ function inTextOrder(candidates: Candidate[], runEnds: readonly number[], ascend
         bestStart = start;
       }
     }
-    if (best === -1) return ordered;
+    if (best === -1) break;
     const head = heads[best] ?? 0;
     heads[best] = head + 1;
     nextStart[best] = head + 1 < (ends[best] ?? 0) ? (candidates[head + 1]?.start ?? 0) : NO_START;
-    const candidate = candidates[head];
-    if (candidate !== undefined && keep(candidate)) ordered.push(candidate);
-  }
-}
-
-/** Keeps the best of a cluster of overlapping candidates: higher score, then longer, then earlier. */
-function bestOfCluster(cluster: Candidate[], kept: Candidate[]): void {
-  const ranked = cluster.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
-  const chosen: Candidate[] = [];
-  for (const candidate of ranked) if (!chosen.some((k) => candidate.start < k.end && k.start < candidate.end)) chosen.push(candidate);
-  for (const candidate of chosen.sort(byStart)) kept.push(candidate);
-}
-
-/** Keeps the best of overlapping candidates (in text order). Overlaps are local, so each cluster is ranked on its own. */
-function resolveOverlaps(ordered: readonly Candidate[]): Candidate[] {
-  const kept: Candidate[] = [];
-  // Most candidates overlap nothing: a cluster array is made only when one does.
-  let single: Candidate | null = null;
-  let cluster: Candidate[] | null = null;
-  let clusterEnd = -1;
-  for (const candidate of ordered) {
+    const candidate = candidates[head] as Candidate;
+    if (!keep(candidate)) continue;
     if (candidate.start >= clusterEnd) {
       if (cluster !== null) bestOfCluster(cluster, kept);
       else if (single !== null) kept.push(single);
@@ -147,7 +141,7 @@ function resolveOverlaps(ordered: readonly Candidate[]): Candidate[] {
       cluster = null;
     } else if (cluster === null) cluster = single === null ? [candidate] : [single, candidate];
     else cluster.push(candidate);
-    clusterEnd = Math.max(clusterEnd, candidate.end);
+    if (candidate.end > clusterEnd) clusterEnd = candidate.end;
   }
   if (cluster !== null) bestOfCluster(cluster, kept);
   else if (single !== null) kept.push(single);
@@ -166,9 +160,8 @@ export function scanNormalized(normalized: NormalizedText, options: ScanNormaliz
   const allow = options.allowlist !== undefined && options.allowlist.length > 0 ? new Set(options.allowlist.map(allowlistKey)) : null;
   const text = normalized.text;
   const { candidates, runEnds, ascending } = runDetectors(text, options);
-  const ordered = inTextOrder(candidates, runEnds, ascending, (c) => c.score >= threshold && c.start >= fromIndex && (allow === null || !allow.has(allowlistKey(text.slice(c.start, c.end)))));
   // The candidates are this scan's own objects: they become the findings in place (one object per value, not two).
-  const findings: Finding[] = resolveOverlaps(ordered);
+  const findings: Finding[] = keptInTextOrder(candidates, runEnds, ascending, (c) => c.score >= threshold && c.start >= fromIndex && (allow === null || !allow.has(allowlistKey(text.slice(c.start, c.end)))));
   for (const c of findings as Candidate[]) {
     c.score = Math.round(c.score * 100) / 100;
     if (normalized.map !== null) [c.start, c.end] = toOriginalRange(normalized, c.start, c.end);

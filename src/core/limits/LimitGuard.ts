@@ -123,6 +123,8 @@ export class LimitGuard {
   private readonly settlements: SettlementWriter;
   /** Owner and expiry of the budget this instance holds in the store. */
   readonly holds: HoldKeeper;
+  /** Requests admitted without their limits checked (store unreachable, project fails open). */
+  private unenforced = 0;
 
   constructor(private readonly deps: LimitGuardDeps) {
     const budgeted = deps.policy.projects.filter((project) => project.budget?.dailyUsd !== undefined || project.budget?.monthlyUsd !== undefined).map((project) => project.id);
@@ -166,14 +168,14 @@ export class LimitGuard {
 
     if (!tracked) return reservationOf(input, windows, reservedTokens, reservedUsdMicros, tracked, price, false, {}, []);
 
-    let result = await this.admitOrFallBack(project.id, limited, budget);
+    let result = await this.admitOrFallBack(project.id, limited, budget, project.limits);
     // Refused on an upper bound (the encoding was still loading): only the exact count may refuse.
     if (result !== null && !result.applied && counted.upperBound && typeof estimate === "function") {
       const exact = countedExactly(estimate);
       reservedTokens = reservedTokensFor(exact, input.maxOutputTokens);
       reservedUsdMicros = reservedUsdMicrosFor(price, exact, input.maxOutputTokens);
       limited = admissionDeltas(input, windows, reservedTokens, reservedUsdMicros, this.holds.owner);
-      result = await this.admitOrFallBack(project.id, limited, budget);
+      result = await this.admitOrFallBack(project.id, limited, budget, project.limits);
     }
     if (result === null) return reservationOf(input, windows, reservedTokens, reservedUsdMicros, tracked, price, false, {}, []);
 
@@ -183,10 +185,10 @@ export class LimitGuard {
   }
 
   /**
-   * One admission against the store. A store that cannot answer: 503 for a budget set to fail closed,
-   * else null (the request goes uncounted).
+   * One admission against the store. A store that cannot answer: 503 for a budget or limits set to
+   * fail closed, else null (the request goes through uncounted: `counted: false`, unenforced).
    */
-  private async admitOrFallBack(projectId: string, limited: ReturnType<typeof admissionDeltas>, budget: ProjectPolicy["budget"]) {
+  private async admitOrFallBack(projectId: string, limited: ReturnType<typeof admissionDeltas>, budget: ProjectPolicy["budget"], limits: ProjectPolicy["limits"]) {
     const budgeted = budget !== undefined && (budget.dailyUsd !== undefined || budget.monthlyUsd !== undefined);
     try {
       let result = await this.admission.admit(projectId, limited);
@@ -196,19 +198,27 @@ export class LimitGuard {
       }
       return result;
     } catch (error) {
-      const failClosed = budgeted && budget.failClosed;
-      this.deps.logger.warn("limits store unavailable", { project: projectId, failClosed, error: ensureError(error).name });
+      const budgetClosed = budgeted && budget.failClosed;
+      const failClosed = budgetClosed || limits.onStoreUnavailable === "fail_closed";
+      if (!failClosed) this.unenforced++;
+      this.deps.logger.warn("limits store unavailable", { project: projectId, failClosed, unenforcedAdmissions: this.unenforced, error: ensureError(error).name });
       if (failClosed) {
+        const setting = budgetClosed ? "its budget is set to fail closed" : "its limits are set to fail closed (limits.onStoreUnavailable)";
         throw new PalisadeError(
           503,
           "service_unavailable_error",
           "limits_unavailable",
-          `Usage limits for project "${projectId}" cannot be checked right now, and its budget is set to fail closed. Retry shortly; if it persists, check the counter store.`,
+          `Usage limits for project "${projectId}" cannot be checked right now, and ${setting}. Retry shortly; if it persists, check the counter store.`,
           { headers: { "retry-after": "1" }, cause: error },
         );
       }
       return null;
     }
+  }
+
+  /** Requests this instance let through without their limits checked (store unreachable, project fails open). */
+  get unenforcedAdmissions(): number {
+    return this.unenforced;
   }
 
   async settle(reservation: Reservation, usage: TokenUsage): Promise<SettleResult> {

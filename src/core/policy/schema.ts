@@ -37,6 +37,18 @@ const limitsSchema = z
   })
   .strict();
 
+/** A project's limits, and what happens to its requests when the counter store cannot answer. */
+const projectLimitsSchema = limitsSchema
+  .extend({
+    /**
+     * Counter store unreachable: let requests through uncounted (`fail_open`, the default; each is
+     * marked `limitsEnforced: false` in its audit events) or refuse them with 503 `limits_unavailable`
+     * (`fail_closed`). A budget's `failClosed` refuses too: either one failing closed is enough.
+     */
+    onStoreUnavailable: z.enum(["fail_open", "fail_closed"]).optional(),
+  })
+  .strict();
+
 const budgetSchema = z
   .object({
     dailyUsd: z.number().positive().optional(),
@@ -112,7 +124,7 @@ const projectSchema = z
       output: "redact",
       timeoutInMs: 250,
     }),
-    limits: limitsSchema.default({}),
+    limits: projectLimitsSchema.default({}),
     budget: budgetSchema.optional(),
     /** An audit event that cannot be published: fail the request (503) or keep it in the durable outbox. */
     auditOnPublishFailure: z.enum(["fail_closed", "outbox"]).default("fail_closed"),

@@ -35,6 +35,22 @@ describe("readJsonBody", () => {
     expect([error.status, error.code, error.param]).toEqual([415, "unsupported_media_type", "content-type"]);
   });
 
+  it("skips a leading UTF-8 byte order mark, as bytes and as a string", async () => {
+    const bom = Uint8Array.from([0xef, 0xbb, 0xbf, ...Buffer.from('{"a":1}')]);
+    expect(await readJsonBody(post(bom, { "content-type": "application/json", "content-length": String(bom.byteLength) }), 1024)).toEqual({ a: 1 });
+    expect(await readJsonBody(post('\ufeff{"a":2}'), 1024)).toEqual({ a: 2 });
+  });
+
+  it.each(["gzip", "br", "deflate"])("refuses Content-Encoding: %s with a 415 that names it (not 'not valid JSON')", async (encoding) => {
+    const error = await refusal(readJsonBody(post('{"a":1}', { "content-type": "application/json", "content-encoding": encoding }), 1024));
+    expect([error.status, error.code, error.param]).toEqual([415, "unsupported_media_type", "content-encoding"]);
+    expect(error.message).toContain(encoding);
+  });
+
+  it("accepts Content-Encoding: identity", async () => {
+    expect(await readJsonBody(post("[3]", { "content-type": "application/json", "content-encoding": "identity" }), 1024)).toEqual([3]);
+  });
+
   it("refuses with 413 on the declared length, before reading", async () => {
     const error = await refusal(readJsonBody(post('{"a":1}', { "content-type": "application/json", "content-length": "2048" }), 1024));
     expect([error.status, error.code]).toEqual([413, "request_too_large"]);

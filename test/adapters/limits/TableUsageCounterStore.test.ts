@@ -77,6 +77,29 @@ describe("TableUsageCounterStore specifics", () => {
     expect(await store.pruneMinuteWindows("p", 29_000_002)).toBe(0);
   });
 
+  it("writes each lane's mark with its transactions (one row per store instance and lane), and lists counters only", async () => {
+    const table = `UsageCountersMarks${++tables}`;
+    const store = new TableUsageCounterStore(client(table));
+    await store.createTable();
+    const limit = { fields: ["requests"], max: 100 };
+    for (let index = 0; index < 3; index++) {
+      await store.apply("p", [{ key: "L|m|5|req|p", add: { requests: 1 }, limit }]);
+      await store.apply("p", [{ key: "R|d|2026-01-01|p", add: { usd: 2 } }]);
+    }
+    const rowKeys: string[] = [];
+    for await (const entity of client(table).listEntities({ queryOptions: { filter: "PartitionKey eq 'p'" } })) rowKeys.push(entity.rowKey ?? "");
+    const marks = rowKeys.filter((key) => key.startsWith("W|"));
+    expect(marks).toHaveLength(2);
+    expect(marks.map((key) => key.slice(-2)).sort()).toEqual([".l", ".u"]);
+    const listed = [];
+    for await (const row of store.list("p", "")) listed.push(row);
+    expect(listed).toEqual([
+      { key: "L|m|5|req|p", values: { requests: 3 } },
+      { key: "R|d|2026-01-01|p", values: { usd: 6 } },
+    ]);
+    expect(store.landedUnanswered).toBe(0);
+  });
+
   it("rejects counter keys it could not store", async () => {
     const store = new TableUsageCounterStore(client("Unused"));
     await expect(store.apply("p", [{ key: "L|a!1", add: { n: 1 } }])).rejects.toThrow(RangeError);

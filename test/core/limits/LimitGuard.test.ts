@@ -150,6 +150,36 @@ describe("LimitGuard", () => {
     expect((await limitsOnly.guard.reserve(limitsOnly.input())).counted).toBe(false);
   });
 
+  it("rate limits set to fail closed refuse with 503 limits_unavailable when the store is down; failing open is counted and logged", async () => {
+    const closed = setup(limitsPolicy({ limits: { requestsPerMinute: 5, onStoreUnavailable: "fail_closed" } }));
+    closed.store.failWith = new Error("connect ECONNREFUSED");
+    const refused = await refusal(closed.guard.reserve(closed.input()));
+    expect({ status: refused.status, type: refused.type, code: refused.code, retryAfter: refused.headers?.["retry-after"] }).toEqual({
+      status: 503,
+      type: "service_unavailable_error",
+      code: "limits_unavailable",
+      retryAfter: "1",
+    });
+    expect(refused.message).toContain("limits.onStoreUnavailable");
+    expect(closed.guard.unenforcedAdmissions).toBe(0);
+
+    // Either setting fails closed: limits fail closed though the budget would fail open.
+    const both = setup(limitsPolicy({ limits: { tokensPerMinute: 50_000, onStoreUnavailable: "fail_closed" }, budget: { dailyUsd: 10, failClosed: false } }));
+    both.store.failWith = new Error("timeout");
+    expect((await refusal(both.guard.reserve(both.input()))).code).toBe("limits_unavailable");
+
+    const warned: LogFields[] = [];
+    const logger: Logger = { ...silentLogger, warn: (_message, fields) => void warned.push(fields ?? {}) };
+    const open = setup(limitsPolicy({ limits: { requestsPerMinute: 5, onStoreUnavailable: "fail_open" } }), logger);
+    open.store.failWith = new Error("timeout");
+    for (let index = 0; index < 3; index++) expect((await open.guard.reserve(open.input())).counted).toBe(false);
+    expect(open.guard.unenforcedAdmissions).toBe(3);
+    expect(warned.map((fields) => fields["unenforcedAdmissions"])).toEqual([1, 2, 3]);
+    // The store is back: counted again.
+    open.store.failWith = null;
+    expect((await open.guard.reserve(open.input())).counted).toBe(true);
+  });
+
   it("warns once when settled spend crosses the warning fraction and once when the budget is spent", async () => {
     const warned: LogFields[] = [];
     const logger: Logger = { ...silentLogger, warn: (_message, fields) => void warned.push(fields ?? {}) };

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type TableClient, TableTransaction } from "@azure/data-tables";
 import {
   addDeltas,
@@ -38,10 +39,32 @@ interface PendingApply {
   reject(error: unknown): void;
 }
 
+/**
+ * Rows of the `W|` range mark which transaction of one writer (a store instance's lane) landed last.
+ * They are bookkeeping, not counters: `list` leaves them out.
+ */
+export const LANDED_MARK_PREFIX = "W|";
+const LANDED_FIELD = "landed";
+/** When an unlimited write's answer is lost: read its mark at once, then as the store's breaker (2 s by default) lets a probe through. */
+const MARK_READ_DELAYS_IN_MS = [0, 300, 700, 1_500];
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A transaction whose answer never came (a reset, a timeout, or a 412/409 to the SDK's own retry of it). */
+interface Doubt {
+  readonly sequence: number;
+  readonly members: readonly PendingApply[];
+  readonly outcomes: readonly (ApplyCountersResult | null)[];
+}
+
 export class CounterGroupCommit {
   private readonly queues = new Map<string, PendingApply[]>();
   /** Transactions committed so far. */
   commits = 0;
+  /** Transactions whose answer was lost after they landed, found out by their mark (not written again). */
+  landedUnanswered = 0;
+  /** Unique per store instance: its lanes' marks never collide with another instance's. */
+  private readonly writer = randomUUID().slice(0, 13);
+  private sequence = 0;
 
   constructor(
     private readonly client: TableClient,
@@ -74,7 +97,7 @@ export class CounterGroupCommit {
     while (queue.length > 0) {
       const batch: PendingApply[] = [];
       try {
-        await this.commitBatch(partition, queue, batch);
+        await this.commitBatch(partition, queue, batch, lane.startsWith("limited") ? "l" : "u");
       } catch (error) {
         for (const pending of batch) pending.reject(error);
       }
@@ -95,13 +118,28 @@ export class CounterGroupCommit {
     }
   }
 
-  private async commitBatch(partition: string, queue: PendingApply[], batch: PendingApply[]): Promise<void> {
+  /**
+   * Every transaction also writes its lane's mark (`W|<writer>.<lane>`, only this lane writes it) with
+   * its sequence number. When an answer is lost, the mark tells whether the transaction landed: if it
+   * did, its calls are answered with the outcome it committed instead of being applied a second time
+   * (a release or settlement applied twice would lower a counter below what was admitted, and the
+   * limit would admit more than it should).
+   */
+  private async commitBatch(partition: string, queue: PendingApply[], batch: PendingApply[], lane: "l" | "u"): Promise<void> {
     const keySet = new Set<string>();
+    const mark = `${LANDED_MARK_PREFIX}${this.writer}.${lane}`;
+    let doubt: Doubt | null = null;
     for (let attempt = 1; attempt <= this.backoff.maxAttempts; attempt++) {
       // Calls that queued while the last round failed join this one: a conflict costs them nothing extra.
       this.fillBatch(queue, batch, keySet);
       const keys = [...keySet];
+      if (doubt !== null) keys.push(mark);
       const read = await readCounterRows(this.client, partition, keys);
+      if (doubt !== null) {
+        const landed = read.rows.get(mark)?.values[LANDED_FIELD] === doubt.sequence;
+        if (landed && this.answerLanded(batch, doubt)) return;
+        doubt = null;
+      }
       const working = new Map<string, CounterValues>(read.logical);
       /** Physical row -> what this round adds to it. */
       const writes = new Map<string, Record<string, number>>();
@@ -146,12 +184,22 @@ export class CounterGroupCommit {
           if (existing === undefined) transaction.createEntity(entity);
           else transaction.updateEntity(entity, "Replace", { etag: existing.etag });
         }
+        const sequence = ++this.sequence;
+        transaction.upsertEntity(toCounterEntity(partition, mark, { [LANDED_FIELD]: sequence }), "Replace");
         try {
           await this.client.submitTransaction(transaction.actions);
           this.commits++;
         } catch (error) {
+          // The SDK retries a try whose answer was lost: a 412/409 may then be this very transaction's own write.
+          doubt = { sequence, members: [...batch], outcomes };
           const status = statusCodeOf(error);
-          if (status !== 412 && status !== 409) throw error;
+          if (status !== 412 && status !== 409) {
+            // Any other failure: the mark tells whether it landed. Reservations ask once (unknown: the caller
+            // fails, and a landed one only over-counts); releases and settlements, which a second write would
+            // count twice the wrong way, ask until the store answers again (its breaker lets a probe through).
+            if ((await this.markOf(partition, mark, lane === "u" ? MARK_READ_DELAYS_IN_MS : [0])) === sequence && this.answerLanded(batch, doubt)) return;
+            throw error;
+          }
           await this.backoff.afterConflict(attempt);
           continue;
         }
@@ -163,5 +211,35 @@ export class CounterGroupCommit {
       return;
     }
     throw new CounterStoreError(`counters in partition "${partition}" kept changing: gave up after ${this.backoff.maxAttempts} attempts`);
+  }
+
+  /**
+   * A transaction landed though its answer was lost: its calls get the outcome it committed and leave
+   * the batch. Returns whether the batch is done (no call joined after that transaction).
+   */
+  private answerLanded(batch: PendingApply[], doubt: Doubt): boolean {
+    this.commits++;
+    this.landedUnanswered++;
+    doubt.members.forEach((pending, index) => {
+      const outcome = doubt.outcomes[index];
+      if (outcome !== undefined && outcome !== null) pending.resolve(outcome);
+      const at = batch.indexOf(pending);
+      if (at >= 0) batch.splice(at, 1);
+    });
+    return batch.length === 0;
+  }
+
+  /** The lane's mark as stored now (0: none yet), or -1 when it could not be read after each delay. */
+  private async markOf(partition: string, mark: string, delaysInMs: readonly number[]): Promise<number> {
+    for (const delay of delaysInMs) {
+      if (delay > 0) await sleep(delay);
+      try {
+        const read = await readCounterRows(this.client, partition, [mark]);
+        return read.rows.get(mark)?.values[LANDED_FIELD] ?? 0;
+      } catch {
+        // Unreachable still (or its breaker open): look again after the next delay.
+      }
+    }
+    return -1;
   }
 }

@@ -7,15 +7,14 @@ import { type Candidate } from "../types.js";
 const CANDIDATE = /(?<![\w.+\-/])\d(?:(?:[ .-]|\r?\n)?\d){12,18}(?![\w]|[.\-/]\d)/y;
 
 /** The number the first `count` digits spell. */
-function prefix(digits: readonly number[], count: number): number {
+function prefix(digits: ArrayLike<number>, count: number): number {
   let value = 0;
   for (let i = 0; i < count; i += 1) value = value * 10 + (digits[i] ?? 0);
   return value;
 }
 
 /** Issuer prefixes and lengths of the major brands (Visa, Mastercard incl. 2-series, Amex, Discover, JCB, Diners, UnionPay, Maestro, Mir, RuPay). */
-export function knownBrand(digits: readonly number[]): boolean {
-  const n = digits.length;
+export function knownBrand(digits: ArrayLike<number>, n: number = digits.length): boolean {
   const first = digits[0] ?? 0;
   if (first < 2 || first > 6) return false;
   const p2 = prefix(digits, 2);
@@ -45,12 +44,20 @@ export function knownBrand(digits: readonly number[]): boolean {
 }
 
 /**
+ * The candidate's digit values, in one buffer reused by every candidate (an array emptied and pushed to
+ * again reallocated its storage each time); `digitCount` of them are this candidate's. The candidate
+ * expression allows at most 19 digits.
+ */
+const scratch = new Uint8Array(32);
+let digitCount = 0;
+
+/**
  * Digits and grouping of a candidate in one walk (no copies): 0.8 grouped in fours (one kind of
  * separator, a line break standing for a space; the last group 1-6, the others 4-6, at most five),
- * 0.6 ungrouped, null when the grouping is not a card's. Fills `digits` with the digit codes.
+ * 0.6 ungrouped, null when the grouping is not a card's. Writes the digit values into `scratch`.
  */
-function readCandidate(text: string, from: number, to: number, digits: number[]): number | null {
-  digits.length = 0;
+function readCandidate(text: string, from: number, to: number): number | null {
+  digitCount = 0;
   let kind = 0;
   let groups = 0;
   let groupLength = 0;
@@ -58,7 +65,8 @@ function readCandidate(text: string, from: number, to: number, digits: number[])
   for (let i = from; i < to; i += 1) {
     const code = text.charCodeAt(i);
     if (code >= 48 && code <= 57) {
-      digits.push(code - 48);
+      if (digitCount < scratch.length) scratch[digitCount] = code - 48;
+      digitCount += 1;
       groupLength += 1;
       continue;
     }
@@ -75,10 +83,10 @@ function readCandidate(text: string, from: number, to: number, digits: number[])
   return 0.8;
 }
 
-function luhnValidDigits(digits: readonly number[]): boolean {
+function luhnValidDigits(digits: ArrayLike<number>, n: number): boolean {
   let sum = 0;
   let double = false;
-  for (let i = digits.length - 1; i >= 0; i -= 1) {
+  for (let i = n - 1; i >= 0; i -= 1) {
     let d = digits[i] ?? 0;
     if (double) {
       d *= 2;
@@ -90,12 +98,10 @@ function luhnValidDigits(digits: readonly number[]): boolean {
   return sum % 10 === 0;
 }
 
-function oneRepeatedDigit(digits: readonly number[]): boolean {
-  for (let i = 1; i < digits.length; i += 1) if (digits[i] !== digits[0]) return false;
+function oneRepeatedDigit(digits: ArrayLike<number>, n: number): boolean {
+  for (let i = 1; i < n; i += 1) if (digits[i] !== digits[0]) return false;
   return true;
 }
-
-const scratch: number[] = [];
 
 /** Tries a card starting exactly at `position`; returns its end, or -1. */
 export function creditCardAt(text: string, position: number, out: Candidate[]): number {
@@ -104,9 +110,9 @@ export function creditCardAt(text: string, position: number, out: Candidate[]): 
   CANDIDATE.lastIndex = position;
   if (!CANDIDATE.test(text)) return -1;
   const end = CANDIDATE.lastIndex;
-  const base = readCandidate(text, position, end, scratch);
-  if (base === null || scratch.length < 13 || scratch.length > 19) return -1;
-  if (!luhnValidDigits(scratch) || oneRepeatedDigit(scratch) || !knownBrand(scratch)) return -1;
+  const base = readCandidate(text, position, end);
+  if (base === null || digitCount < 13 || digitCount > 19) return -1;
+  if (!luhnValidDigits(scratch, digitCount) || oneRepeatedDigit(scratch, digitCount) || !knownBrand(scratch, digitCount)) return -1;
   out.push({ type: "CREDIT_CARD", start: position, end, score: scoreWithContext("CREDIT_CARD", base, text, position) });
   return end;
 }

@@ -1,5 +1,5 @@
 import { contextDelta, scoreWithContext } from "../context.js";
-import { isValidInternationalNumber, isValidNationalNumber, regionRules } from "../phone/phoneNumberValidity.js";
+import { isValidInternationalDigits, isValidNationalDigits, regionRules, startsWithDigits } from "../phone/phoneNumberValidity.js";
 import { type Candidate } from "../types.js";
 
 // Digits with the usual phone punctuation, optionally "+" or "00" first; not glued to words or ids (a "tel:" URI is fine).
@@ -49,36 +49,39 @@ function planFor(regions: readonly string[]): RegionPlan {
 
 type NationalKind = "trunk" | "bare" | null;
 
-/** Which way (if any) the digits are a valid national number of one of the regions. */
-function nationalKind(digits: string, plan: RegionPlan): NationalKind {
+/** Which way (if any) digits[0, length) are a valid national number of one of the regions. */
+function nationalKind(digits: Uint8Array, length: number, plan: RegionPlan): NationalKind {
+  const international = digits[0] === 0 && digits[1] === 0;
   for (const [prefix, regions] of plan.byTrunkPrefix) {
-    if (!digits.startsWith(prefix) || digits.startsWith("00")) continue;
-    const national = digits.slice(prefix.length);
-    for (const region of regions) if (isValidNationalNumber(national, region)) return "trunk";
+    if (international || !startsWithDigits(digits, 0, length, prefix)) continue;
+    for (const region of regions) if (isValidNationalDigits(digits, prefix.length, length, region)) return "trunk";
   }
   if (plan.nanp.length > 0) {
     // NXX-NXX-XXXX: area code and exchange never start with 0 or 1.
-    const ten = digits.length === 11 && digits.startsWith("1") ? digits.slice(1) : digits;
-    if (ten.length === 10 && ten.charCodeAt(0) >= 50 && ten.charCodeAt(3) >= 50) for (const region of plan.nanp) if (isValidNationalNumber(ten, region)) return "trunk";
+    const from = length === 11 && digits[0] === 1 ? 1 : 0;
+    if (length - from === 10 && (digits[from] ?? 0) >= 2 && (digits[from + 3] ?? 0) >= 2) for (const region of plan.nanp) if (isValidNationalDigits(digits, from, length, region)) return "trunk";
   }
-  for (const region of plan.withoutTrunkPrefix) if (isValidNationalNumber(digits, region)) return "bare";
+  for (const region of plan.withoutTrunkPrefix) if (isValidNationalDigits(digits, 0, length, region)) return "bare";
   return null;
 }
 
-/** The digits of text[from, to), joined from its digit groups (a regular-expression replace per candidate cost more). */
-function digitsOf(text: string, from: number, to: number): string {
-  let digits = "";
-  let groupStart = -1;
-  for (let i = from; i <= to; i += 1) {
-    const code = i < to ? text.charCodeAt(i) : -1;
-    if (code >= 48 && code <= 57) {
-      if (groupStart === -1) groupStart = i;
-    } else if (groupStart !== -1) {
-      digits += text.slice(groupStart, i);
-      groupStart = -1;
+/**
+ * The candidate's digit values, written into one buffer reused by every candidate (no string per
+ * candidate: the validators read the buffer). At most 18 groups of up to 5 digits fit the candidate expression.
+ */
+const digits = new Uint8Array(128);
+
+/** Writes the digits of text[from, to) into `digits`; returns how many. */
+function readDigits(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let i = from; i < to; i += 1) {
+    const value = text.charCodeAt(i) - 48;
+    if (value >= 0 && value <= 9) {
+      digits[count] = value;
+      count += 1;
     }
   }
-  return digits;
+  return count;
 }
 
 /** Tries a phone number starting exactly at `position`; returns its end, or -1. */
@@ -91,16 +94,16 @@ export function phoneNumberAt(text: string, position: number, out: Candidate[], 
   // Dates, quads, ZIP+4 and SSN shapes start with a digit: a "+" or "(" start skips the test (and its slice).
   const lead = text.charCodeAt(position);
   if (length <= 15 && lead >= 48 && lead <= 57 && NOT_A_PHONE.test(text.slice(position, end))) return -1;
-  const digits = digitsOf(text, position, end);
+  const count = readDigits(text, position, end);
   const plus = lead === 43;
   const international = plus || (lead === 48 && text.charCodeAt(position + 1) === 48);
-  const national = international && !plus ? digits.slice(2) : digits;
-  if (national.length < 7 || national.length > 15) return -1;
+  const nationalFrom = international && !plus ? 2 : 0;
+  if (count - nationalFrom < 7 || count - nationalFrom > 15) return -1;
   // Anything besides the digits and a leading "+" is phone punctuation (spaces, "-", ".", "/", brackets).
-  const formatted = length > digits.length + (plus ? 1 : 0);
+  const formatted = length > count + (plus ? 1 : 0);
   if (international) {
     const score = scoreWithContext("PHONE_NUMBER", formatted ? 0.75 : 0.6, text, position);
-    if (score < threshold || !isValidInternationalNumber(national)) return -1;
+    if (score < threshold || !isValidInternationalDigits(digits, nationalFrom, count)) return -1;
     out.push({ type: "PHONE_NUMBER", start: position, end, score });
     return end;
   }
@@ -109,7 +112,7 @@ export function phoneNumberAt(text: string, position: number, out: Candidate[], 
   const withContext = contextDelta("PHONE_NUMBER", text, position);
   const best = (formatted ? 0.6 : 0.4) + withContext;
   if (best < threshold) return -1;
-  const kind = nationalKind(digits, planFor(regions));
+  const kind = nationalKind(digits, count, planFor(regions));
   if (kind === null) return -1;
   const base = kind === "trunk" ? (formatted ? 0.6 : 0.4) : formatted ? 0.45 : 0.3;
   const score = Math.max(0, Math.min(1, base + withContext));

@@ -8,13 +8,25 @@ const PLACEHOLDER_WORDS =
 const YOUR_VALUE = /^(?:your|YOUR|Your|my|MY)[_-]/;
 const TEMPLATE = /^(?:<[^>]*>|\$\{?[A-Za-z_][\w.]*\}?|\{\{.*\}\}|%[A-Za-z_]+%|@[A-Za-z_]+@)$/;
 
+/** "<", "$", "{", "%" or "@": the characters a TEMPLATE starts with. */
+function mayBeTemplate(first: number): boolean {
+  return first === 60 || first === 36 || first === 123 || first === 37 || first === 64;
+}
+
+/** "y", "Y", "m" or "M": the characters a YOUR_VALUE starts with. */
+function mayBeYourValue(first: number): boolean {
+  return first === 121 || first === 89 || first === 109 || first === 77;
+}
+
 export function isPlaceholder(secret: string): boolean {
-  if (TEMPLATE.test(secret) || PLACEHOLDER_WORDS.test(secret) || YOUR_VALUE.test(secret)) return true;
+  // The anchored expressions only where the first character can start them (most values start otherwise).
+  const first = secret.charCodeAt(0);
+  if ((mayBeTemplate(first) && TEMPLATE.test(secret)) || PLACEHOLDER_WORDS.test(secret) || (mayBeYourValue(first) && YOUR_VALUE.test(secret))) return true;
   // "sk_live_aaaaaaaa", "ghp_0000...": the part after the last "_" or "-" is one repeated character.
   const tailStart = Math.max(secret.lastIndexOf("_"), secret.lastIndexOf("-")) + 1;
   if (secret.length - tailStart < 4) return false;
-  const first = secret.charCodeAt(tailStart);
-  for (let i = tailStart + 1; i < secret.length; i += 1) if (secret.charCodeAt(i) !== first) return false;
+  const repeated = secret.charCodeAt(tailStart);
+  for (let i = tailStart + 1; i < secret.length; i += 1) if (secret.charCodeAt(i) !== repeated) return false;
   return true;
 }
 

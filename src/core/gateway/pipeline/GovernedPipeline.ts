@@ -152,8 +152,11 @@ export class GovernedPipeline {
       }),
     );
 
+    // Limits that could not be checked (store unreachable, project fails open): every event of the request says so.
+    const limitsEnforced = !reservation.tracked || reservation.counted;
+    if (!limitsEnforced) run.note({ checkDetails: { ...run.facts.checkDetails, limitsEnforced } });
     // The decision is recorded before (fail_closed) or while (outbox) the upstream is called.
-    const admissionEvent = this.events.admitted(run.auditContext(), { candidates: plan.candidates.map((endpoint) => endpoint.id), reservedTokens: reservation.reservedTokens, streamed });
+    const admissionEvent = this.events.admitted(run.auditContext(), { candidates: plan.candidates.map((endpoint) => endpoint.id), reservedTokens: reservation.reservedTokens, streamed, limitsEnforced });
     const admission = await this.recorder.admit(telemetry, project, admissionEvent).catch(async (error: unknown) => {
       await deps.limits.release(reservation);
       throw error;

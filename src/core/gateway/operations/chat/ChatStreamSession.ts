@@ -2,6 +2,7 @@ import { type CompletionChunk, type CompletionUsage } from "../../../upstream/Co
 import { type StreamSession } from "../../pipeline/Operation.js";
 import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { sseFrame } from "../../pipeline/sseFrame.js";
+import { inspectAzureContext } from "./inspectAzureContext.js";
 
 type Delta = Record<string, unknown>;
 interface ToolCallDelta {
@@ -12,9 +13,18 @@ interface ToolCallDelta {
 
 const isToolCallDelta = (value: unknown): value is ToolCallDelta => typeof value === "object" && value !== null && typeof (value as { index?: unknown }).index === "number";
 
-/** The output channels of one choice: content, refusal, and each tool call's (or the legacy function call's) arguments. */
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * The output channels of one choice: content, refusal, and each tool call's (or the legacy function call's) arguments.
+ * Token log probabilities spell the text token by token, ahead of the hold-back: they are kept until the
+ * choice ends and released only for a text that went out unchanged (a redacted text's are withheld, null).
+ */
 class ChoiceChannels {
   readonly channels = new Map<string, OutputChannel>();
+  /** Per channel: whether what went out so far is what came in. */
+  readonly #unchanged = new Map<string, { received: string; released: string }>();
+  #logprobs: { content: unknown[]; refusal: unknown[] } | null = null;
   constructor(private readonly scanner: OutputScanner) {}
 
   push(key: string, piece: string): string {
@@ -23,15 +33,41 @@ class ChoiceChannels {
       channel = this.scanner.channel();
       this.channels.set(key, channel);
     }
-    return channel.push(piece);
+    const released = channel.push(piece);
+    const text = this.#unchanged.get(key) ?? { received: "", released: "" };
+    text.received += piece;
+    text.released += released;
+    this.#unchanged.set(key, text);
+    return released;
   }
 
-  /** Ends every channel; what each held back, by channel key. */
-  end(): Map<string, string> {
+  /** Keeps a chunk's log probabilities until the choice ends. */
+  holdLogprobs(logprobs: unknown): void {
+    if (!isRecord(logprobs)) return;
+    this.#logprobs ??= { content: [], refusal: [] };
+    for (const field of ["content", "refusal"] as const) {
+      const entries = logprobs[field];
+      if (Array.isArray(entries)) this.#logprobs[field].push(...(entries as unknown[]));
+    }
+  }
+
+  /** Ends every channel; what each held back, by channel key, and the log probabilities that may go out. */
+  end(): { rest: Map<string, string>; logprobs: Record<string, unknown> | null } {
     const rest = new Map<string, string>();
-    for (const [key, channel] of this.channels) rest.set(key, channel.end());
+    for (const [key, channel] of this.channels) {
+      const held = channel.end();
+      rest.set(key, held);
+      const text = this.#unchanged.get(key);
+      if (text) text.released += held;
+    }
     this.channels.clear();
-    return rest;
+    const changed = (key: string): boolean => {
+      const text = this.#unchanged.get(key);
+      return text !== undefined && text.received !== text.released;
+    };
+    const held = this.#logprobs;
+    const logprobs = held === null ? null : { content: changed("content") ? null : held.content, refusal: changed("refusal") ? null : held.refusal };
+    return { rest, logprobs };
   }
 }
 
@@ -67,8 +103,11 @@ export class ChatStreamSession implements StreamSession {
     const choices = upstreamChoices.map((choice) => {
       this.remember(choice.delta);
       const finishing = choice.finish_reason !== null && choice.finish_reason !== undefined;
+      this.channelsOf(choice.index).holdLogprobs(choice.logprobs);
       const delta = this.inspectDelta(choice.index, choice.delta ?? {});
-      return { ...choice, delta: finishing ? this.release(choice.index, delta) : delta };
+      if (!finishing) return "logprobs" in choice ? { ...choice, delta, logprobs: null } : { ...choice, delta };
+      const released = this.release(choice.index, delta);
+      return { ...choice, delta: released.delta, ...(released.logprobs !== null || "logprobs" in choice ? { logprobs: released.logprobs } : {}) };
     });
     if (this.scanner.blocked) return [];
     return [sseFrame({ ...chunk, choices })];
@@ -77,8 +116,10 @@ export class ChatStreamSession implements StreamSession {
   finish(): readonly string[] {
     const frames: string[] = [];
     for (const index of [...this.#choices.keys()]) {
-      const delta = this.release(index, {});
-      if (Object.keys(delta).length > 0) frames.push(sseFrame({ ...(this.#template ?? {}), choices: [{ index, delta, finish_reason: null }], usage: null }));
+      const { delta, logprobs } = this.release(index, {});
+      if (Object.keys(delta).length > 0 || logprobs !== null) {
+        frames.push(sseFrame({ ...(this.#template ?? {}), choices: [{ index, delta, ...(logprobs === null ? {} : { logprobs }), finish_reason: null }], usage: null }));
+      }
     }
     return this.scanner.blocked ? [] : frames;
   }
@@ -132,16 +173,19 @@ export class ChatStreamSession implements StreamSession {
     if (typeof functionCall?.arguments === "string" && functionCall.arguments !== "") {
       out.function_call = { ...functionCall, arguments: channels.push("function_call", functionCall.arguments) };
     }
+    // Azure On Your Data sends its citations whole, in one delta.
+    if (delta.context !== undefined) out.context = inspectAzureContext(delta.context, this.scanner);
     return out;
   }
 
-  /** Adds to `delta` what the choice's channels still hold back, each in its own field; the choice is over. */
-  private release(index: number, delta: Delta): Delta {
+  /** Adds to `delta` what the choice's channels still hold back, each in its own field, and its log probabilities; the choice is over. */
+  private release(index: number, delta: Delta): { delta: Delta; logprobs: Record<string, unknown> | null } {
     const channels = this.#choices.get(index);
-    if (!channels) return delta;
+    if (!channels) return { delta, logprobs: null };
     this.#choices.delete(index);
     const out: Delta = { ...delta };
-    for (const [key, rest] of channels.end()) {
+    const ended = channels.end();
+    for (const [key, rest] of ended.rest) {
       if (rest === "") continue;
       if (key === "content" || key === "refusal") out[key] = `${typeof out[key] === "string" ? out[key] : ""}${rest}`;
       else if (key === "function_call") {
@@ -159,7 +203,7 @@ export class ChatStreamSession implements StreamSession {
         out.tool_calls = calls;
       }
     }
-    return out;
+    return { delta: out, logprobs: ended.logprobs };
   }
 
   private remember(delta: Delta | undefined): void {

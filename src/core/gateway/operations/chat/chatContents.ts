@@ -1,5 +1,6 @@
 import { type ContentField, type ContentOrigin } from "../../pipeline/Operation.js";
 import { appendPointer, describingTexts, pointer } from "../../pipeline/jsonPointer.js";
+import { metadataContents } from "../../pipeline/metadataContents.js";
 import { type ChatCompletionRequest, type ChatMessage } from "./chatRequest.js";
 
 /** Content parts DLP can read; every other part type (image_url, input_audio, file) cannot be inspected. */
@@ -11,7 +12,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  * Every field of a chat request that carries content: message text parts and refusals (tool and
  * function results included), `name`s, tool-call and function-call arguments and names sent back as
  * history, and the tools' and functions' names, descriptions and parameter-schema descriptions (at
- * any depth), plus the response format's schema descriptions.
+ * any depth), plus the response format's schema descriptions, and `prediction` (Predicted Outputs:
+ * text the model is given to reuse, so it reaches the model like a message) and `metadata` values (kept
+ * upstream with a stored completion).
  */
 export function chatContents(request: ChatCompletionRequest): ContentField[] {
   const fields: ContentField[] = [];
@@ -19,6 +22,8 @@ export function chatContents(request: ChatCompletionRequest): ContentField[] {
   const app: Collect = { fields, origin: undefined };
   toolContents(request.tools, pointer("tools"), app);
   toolContents(request.functions, pointer("functions"), app);
+  predictionContents((request as { readonly prediction?: unknown }).prediction, { fields, origin: "document" });
+  for (const found of metadataContents((request as { readonly metadata?: unknown }).metadata)) add(app, "text", found.text, found.path);
   if (isRecord(request.response_format)) {
     for (const found of describingTexts(request.response_format, pointer("response_format"))) if (isContent(found.text)) add(app, "text", found.text, found.path);
   }
@@ -71,6 +76,18 @@ function messageContents(message: ChatMessage, at: string, collect: Collect): vo
     const { arguments: args, name } = message.function_call;
     if (isContent(args)) add(collect, "text", args, appendPointer(at, "function_call", "arguments"));
     if (isContent(name)) add(collect, "identifier", name, appendPointer(at, "function_call", "name"));
+  }
+}
+
+/** `prediction.content`: a string or text parts (a file's content the answer is expected to repeat). */
+function predictionContents(prediction: unknown, collect: Collect): void {
+  if (!isRecord(prediction)) return;
+  const at = pointer("prediction", "content");
+  if (isContent(prediction.content)) add(collect, "text", prediction.content, at);
+  else if (Array.isArray(prediction.content)) {
+    prediction.content.forEach((part: unknown, index) => {
+      if (isRecord(part) && isContent(part.text)) add(collect, "text", part.text, appendPointer(at, index, "text"));
+    });
   }
 }
 

@@ -6,7 +6,9 @@ import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
 import { type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
 import { requestValidationError } from "../../requestValidationError.js";
+import { mayStoreResponse } from "../responses/responseStorage.js";
 import { ChatStreamSession } from "./ChatStreamSession.js";
+import { inspectAzureContext } from "./inspectAzureContext.js";
 import { chatContents, uninspectableChatParts } from "./chatContents.js";
 import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens } from "./chatRequest.js";
 import { vouchForChatRequest } from "./vouchForChatRequest.js";
@@ -48,6 +50,17 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
         const param = request.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
         throw new PalisadeError(400, "invalid_request_error", "invalid_request", `${param} is ${maxTokens}; this project allows at most ${project.maxTokens}.`, { param });
       }
+      if (project.dlp.output !== "allow" && asksForAudio(request)) {
+        throw new PalisadeError(
+          422,
+          "invalid_request_error",
+          "uninspectable_content",
+          `An audio answer cannot be inspected for sensitive data, and this project's output DLP is "${project.dlp.output}". Ask for text (modalities: ["text"], no audio), or ask the project owner to set dlp.output: allow.`,
+          { param: "modalities" },
+        );
+      }
+      // Stored completions keep the conversation upstream, as a stored Response does: the same rule (responses.store).
+      if (storeAsked(request)) mayStoreResponse({ store: true }, project, undefined);
     },
 
     contents: chatContents,
@@ -69,6 +82,8 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
         body[outputCapField(request.model)] = governed.outputCap;
       }
       if (governed.user !== null) body.user = governed.user;
+      // The class is known now: pii and phi are never stored upstream (refused, as for the Responses API).
+      if (storeAsked(request) && (!governed.project || !mayStoreResponse({ store: true }, governed.project, governed.dataClass))) body.store = false;
       return body;
     },
 
@@ -91,7 +106,15 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
   };
 }
 
-/** Every output field of a choice: content, refusal, and tool-call (and legacy function-call) arguments. */
+/** `modalities` naming audio, or an `audio` output format: the answer would be speech. */
+function asksForAudio(request: ChatCompletionRequest): boolean {
+  const { modalities, audio } = request as { readonly modalities?: unknown; readonly audio?: unknown };
+  return (Array.isArray(modalities) && modalities.includes("audio")) || (audio !== undefined && audio !== null);
+}
+
+const storeAsked = (request: ChatCompletionRequest): boolean => (request as { readonly store?: unknown }).store === true;
+
+/** Every output field of a choice: content, refusal, tool-call (and legacy function-call) arguments, and Azure's `context` (citations). */
 function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
   const message = choice.message;
   if (!message) return choice;
@@ -108,5 +131,17 @@ function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
   }
   const functionCall = message.function_call as { arguments?: unknown } | undefined;
   if (typeof functionCall?.arguments === "string") out.function_call = { ...functionCall, arguments: scanner.text(functionCall.arguments) };
-  return { ...choice, message: out };
+  if (message.context !== undefined) out.context = inspectAzureContext(message.context, scanner);
+  return { ...choice, message: out, ...withheldLogprobs(choice.logprobs, message, out) };
+}
+
+/**
+ * Token log probabilities spell the text token by token (`token`, `bytes`, `top_logprobs`): where
+ * a text was redacted, its tokens would give the value back, so they are withheld (null).
+ */
+function withheldLogprobs(logprobs: unknown, before: Record<string, unknown>, after: Record<string, unknown>): { logprobs?: unknown } {
+  if (typeof logprobs !== "object" || logprobs === null) return {};
+  const out: Record<string, unknown> = { ...logprobs };
+  for (const field of ["content", "refusal"]) if (before[field] !== after[field] && field in out) out[field] = null;
+  return { logprobs: out };
 }

@@ -3,20 +3,24 @@ import { responseUsageOf } from "../../../upstream/ResponsesProvider.js";
 import { type StreamSession } from "../../pipeline/Operation.js";
 import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { sseFrame } from "../../pipeline/sseFrame.js";
-import { inspectResponseOutput } from "./inspectResponseOutput.js";
+import { type OutputTextKind, inspectResponseOutput } from "./inspectResponseOutput.js";
 
 type Event = Record<string, unknown> & { readonly type: string };
 
 /** Where a streamed text sits, and which of its fields the final events carry it in. */
-const STREAMED: Readonly<Record<string, { readonly kind: "text" | "refusal" | "arguments"; readonly phase: "delta" | "done" }>> = {
+const STREAMED: Readonly<Record<string, { readonly kind: OutputTextKind; readonly phase: "delta" | "done" }>> = {
   "response.output_text.delta": { kind: "text", phase: "delta" },
   "response.output_text.done": { kind: "text", phase: "done" },
   "response.refusal.delta": { kind: "refusal", phase: "delta" },
   "response.refusal.done": { kind: "refusal", phase: "done" },
   "response.function_call_arguments.delta": { kind: "arguments", phase: "delta" },
   "response.function_call_arguments.done": { kind: "arguments", phase: "done" },
+  "response.reasoning_summary_text.delta": { kind: "summary", phase: "delta" },
+  "response.reasoning_summary_text.done": { kind: "summary", phase: "done" },
+  "response.reasoning_text.delta": { kind: "reasoning", phase: "delta" },
+  "response.reasoning_text.done": { kind: "reasoning", phase: "done" },
 };
-const DONE_FIELD = { text: "text", refusal: "refusal", arguments: "arguments" } as const;
+const DONE_FIELD = { text: "text", refusal: "refusal", arguments: "arguments", summary: "text", reasoning: "text" } as const;
 const FINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
 const numberOr = (value: unknown, otherwise: number): number => (typeof value === "number" ? value : otherwise);
@@ -50,6 +54,9 @@ export class ResponsesStreamSession implements StreamSession {
       const field = event.part.type === "refusal" ? "refusal" : "text";
       const part = typeof event.part[field] === "string" ? { ...event.part, [field]: this.final(key, event.part[field]) } : event.part;
       return [this.frame({ ...event, part })];
+    }
+    if (event.type === "response.reasoning_summary_part.done" && isRecord(event.part) && typeof event.part.text === "string") {
+      return [this.frame({ ...event, part: { ...event.part, text: this.final(keyOf(event, "summary"), event.part.text) } })];
     }
     if (event.type === "response.output_item.done" && isRecord(event.item)) {
       return [this.frame({ ...event, item: this.inspectItem(event.item, numberOr(event.output_index, 0)) })];
@@ -86,18 +93,20 @@ export class ResponsesStreamSession implements StreamSession {
     return sseFrame({ ...body, type: "error", sequence_number: this.#sequence++, error: body }, "error");
   }
 
-  private delta(event: Event, kind: "text" | "refusal" | "arguments"): string[] {
+  private delta(event: Event, kind: OutputTextKind): string[] {
     const piece = typeof event.delta === "string" ? event.delta : "";
     this.#received.push(piece);
     const state = this.channel(keyOf(event, kind));
     const released = state.channel.push(piece);
     if (released === "") return [];
     state.released += released;
-    return [this.frame({ ...event, delta: released })];
+    // A delta's token logprobs spell text the hold-back may still redact: they go out with the `.done` event, if at all.
+    const withheld = this.scanner.action !== "allow" && Array.isArray(event.logprobs) ? { logprobs: [] } : {};
+    return [this.frame({ ...event, delta: released, ...withheld })];
   }
 
   /** Ends the channel: what it held back goes out as a last delta, then the `.done` with the inspected whole text. */
-  private done(event: Event, kind: "text" | "refusal" | "arguments"): string[] {
+  private done(event: Event, kind: OutputTextKind): string[] {
     const key = keyOf(event, kind);
     const field = DONE_FIELD[kind];
     const whole = typeof event[field] === "string" ? event[field] : "";
@@ -121,7 +130,10 @@ export class ResponsesStreamSession implements StreamSession {
       this.#finals.set(key, state.released);
       this.#channels.delete(key);
     }
-    frames.push(this.frame({ ...event, [field]: this.#finals.get(key) ?? whole }));
+    const final = this.#finals.get(key) ?? whole;
+    // The whole text's token logprobs, only for a text that went out unchanged.
+    const logprobs = final !== whole && Array.isArray(event.logprobs) ? { logprobs: [] } : {};
+    frames.push(this.frame({ ...event, [field]: final, ...logprobs }));
     return frames;
   }
 
@@ -135,7 +147,7 @@ export class ResponsesStreamSession implements StreamSession {
   }
 
   private inspectItem(item: Record<string, unknown>, outputIndex: number): Record<string, unknown> {
-    return inspectResponseOutput(item, (text, kind, contentIndex) => this.final(`${outputIndex}/${kind === "arguments" ? "" : contentIndex}/${kind}`, text));
+    return inspectResponseOutput(item, (text, kind, partIndex) => this.final(`${outputIndex}/${kind === "arguments" ? "" : partIndex}/${kind}`, text));
   }
 
   private channel(key: string): { readonly channel: OutputChannel; released: string } {
@@ -152,8 +164,9 @@ export class ResponsesStreamSession implements StreamSession {
   }
 }
 
-/** One channel per output item and content part (function call arguments: per output item). */
-function keyOf(event: Record<string, unknown>, kind: "text" | "refusal" | "arguments"): string {
+/** One channel per output item and content part or reasoning summary part (function call arguments: per output item). */
+function keyOf(event: Record<string, unknown>, kind: OutputTextKind): string {
   const outputIndex = numberOr(event.output_index, 0);
-  return kind === "arguments" ? `${outputIndex}//arguments` : `${outputIndex}/${numberOr(event.content_index, 0)}/${kind}`;
+  if (kind === "arguments") return `${outputIndex}//arguments`;
+  return `${outputIndex}/${numberOr(kind === "summary" ? event.summary_index : event.content_index, 0)}/${kind}`;
 }

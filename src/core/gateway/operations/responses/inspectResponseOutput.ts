@@ -1,21 +1,42 @@
-/** Inspects one text of an output item: its kind, and for message parts the part's index. */
-export type InspectOutputText = (text: string, kind: "text" | "refusal" | "arguments", contentIndex: number) => string;
+/** The kinds of output text: message text and refusals, call arguments, reasoning summaries and reasoning text. */
+export type OutputTextKind = "text" | "refusal" | "arguments" | "summary" | "reasoning";
+
+/** Inspects one text of an output item: its kind, and its part's index (message content, reasoning summary). */
+export type InspectOutputText = (text: string, kind: OutputTextKind, contentIndex: number) => string;
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
+/** Parts of a list with their text (`field`) inspected; `logprobs` (the text token by token) withheld where the text changed. */
+function inspectParts(parts: unknown[], textField: (part: Record<string, unknown>) => readonly [string, OutputTextKind] | null, inspect: InspectOutputText): unknown[] {
+  return parts.map((part: unknown, index) => {
+    if (!isRecord(part)) return part;
+    const found = textField(part);
+    if (found === null) return part;
+    const [field, kind] = found;
+    const text = part[field];
+    if (typeof text !== "string") return part;
+    const inspected = inspect(text, kind, index);
+    if (inspected === text) return part;
+    return { ...part, [field]: inspected, ...(Array.isArray(part.logprobs) ? { logprobs: [] } : {}) };
+  });
+}
+
+const MESSAGE_PARTS: Readonly<Record<string, readonly [string, OutputTextKind]>> = { output_text: ["text", "text"], refusal: ["refusal", "refusal"] };
+
 /**
- * One output item of a Response with its texts inspected: a message's `output_text` parts and
- * refusals, a function call's (or custom tool call's) arguments. Other items pass unchanged.
+ * One output item of a Response with its texts inspected: a message's `output_text` parts (and their
+ * token logprobs) and refusals, a function call's (or custom tool call's) arguments, a reasoning item's
+ * summaries and reasoning text. Other items pass unchanged.
  */
 export function inspectResponseOutput(item: Record<string, unknown>, inspect: InspectOutputText): Record<string, unknown> {
   if (item.type === "function_call" && typeof item.arguments === "string") return { ...item, arguments: inspect(item.arguments, "arguments", 0) };
   if (item.type === "custom_tool_call" && typeof item.input === "string") return { ...item, input: inspect(item.input, "arguments", 0) };
+  if (item.type === "reasoning") {
+    const out: Record<string, unknown> = { ...item };
+    if (Array.isArray(item.summary)) out.summary = inspectParts(item.summary, (part) => (part.type === "summary_text" ? ["text", "summary"] : null), inspect);
+    if (Array.isArray(item.content)) out.content = inspectParts(item.content, (part) => (part.type === "reasoning_text" ? ["text", "reasoning"] : null), inspect);
+    return out;
+  }
   if (item.type !== "message" || !Array.isArray(item.content)) return item;
-  const content = item.content.map((part: unknown, index) => {
-    if (!isRecord(part)) return part;
-    if (part.type === "output_text" && typeof part.text === "string") return { ...part, text: inspect(part.text, "text", index) };
-    if (part.type === "refusal" && typeof part.refusal === "string") return { ...part, refusal: inspect(part.refusal, "refusal", index) };
-    return part;
-  });
-  return { ...item, content };
+  return { ...item, content: inspectParts(item.content, (part) => (typeof part.type === "string" ? (MESSAGE_PARTS[part.type] ?? null) : null), inspect) };
 }

@@ -1,5 +1,6 @@
 import { type ContentField, type ContentOrigin } from "../../pipeline/Operation.js";
 import { appendPointer, describingTexts, pointer } from "../../pipeline/jsonPointer.js";
+import { metadataContents } from "../../pipeline/metadataContents.js";
 import { type ResponsesRequest } from "./responsesRequest.js";
 
 /** Content part types whose text DLP reads (`text`), and those it cannot read (images, files, audio). */
@@ -14,7 +15,7 @@ type Collect = (path: string, value: unknown) => void;
  * Every field of a Responses request that carries content: `instructions`; the input (a string, or
  * items: message text parts and refusals, function and custom tool call arguments and names, their
  * outputs, reasoning summaries); the tools' names, descriptions and parameter-schema descriptions;
- * and the text format's schema descriptions. Each field says who wrote it (`ContentField.origin`), so
+ * the text format's schema descriptions, and `metadata` values. Each field says who wrote it (`ContentField.origin`), so
  * content safety sends the user's words as the user prompt and tool outputs as documents.
  */
 export function responsesContents(request: ResponsesRequest): ContentField[] {
@@ -33,6 +34,8 @@ export function responsesContents(request: ResponsesRequest): ContentField[] {
     collector("identifier", "app")(appendPointer(at, "name"), tool.name);
   });
   if (isRecord(request.text)) for (const found of describingTexts(request.text, pointer("text"))) text(found.path, found.text);
+  // Kept upstream with a stored Response, and shown in the provider's dashboards.
+  for (const found of metadataContents((request as { readonly metadata?: unknown }).metadata)) text(found.path, found.text);
   return fields;
 }
 

@@ -1,0 +1,62 @@
+import { type Server, createServer } from "node:http";
+import { listenOn } from "../../local/listenOn.js";
+import { readBody } from "../../local/mockOpenAi/mockHttp.js";
+
+/** One answer: a JSON body, or server-sent events (`event` names them, as the Responses API does). */
+export type ScriptedAnswer =
+  | { readonly json: unknown }
+  /** `delayInMs` between events: a slow stream, for tests that act while it is in flight. */
+  | { readonly events: readonly { readonly event?: string; readonly data: unknown }[]; readonly delayInMs?: number };
+
+export interface ScriptedUpstream {
+  readonly url: string;
+  /** The answer to the next request (any path); a request with no answer queued gets a 500. */
+  answerNext(answer: ScriptedAnswer): void;
+  /** The bodies received, in order. */
+  received(): readonly Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+/**
+ * An upstream that answers exactly what the test scripts, field for field: for answers the mock
+ * upstream cannot give (logprobs, reasoning summaries, audio transcripts, interleaved choices), so a
+ * test can check what the gateway does with every field a real model may send.
+ */
+export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
+  const queue: ScriptedAnswer[] = [];
+  const bodies: Record<string, unknown>[] = [];
+  const server: Server = createServer((request, response) => {
+    void readBody(request).then(async (text) => {
+      try {
+        bodies.push(JSON.parse(text) as Record<string, unknown>);
+      } catch {
+        bodies.push({});
+      }
+      const answer = queue.shift();
+      if (answer === undefined) {
+        response.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "nothing scripted", type: "api_error", code: null, param: null } }));
+      } else if ("json" in answer) {
+        response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer.json));
+      } else {
+        response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+        for (const { event, data } of answer.events) {
+          if (response.destroyed) return;
+          response.write(`${event === undefined ? "" : `event: ${event}\n`}data: ${JSON.stringify(data)}\n\n`);
+          if (answer.delayInMs !== undefined) await new Promise((wait) => setTimeout(wait, answer.delayInMs));
+        }
+        response.end(answer.events.some(({ event }) => event !== undefined) ? "" : "data: [DONE]\n\n");
+      }
+    });
+  });
+  const port = await listenOn(server, 0, "127.0.0.1");
+  return {
+    url: `http://127.0.0.1:${port}`,
+    answerNext: (answer) => void queue.push(answer),
+    received: () => bodies,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
