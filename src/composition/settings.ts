@@ -51,8 +51,8 @@ const settingsSchema = z.object({
   PALISADE_AUDIT_PUBLISH_TIMEOUT_IN_MS: z.coerce.number().int().min(100).max(30_000).default(2000),
   /** How long the audit trigger holds a session through a storage outage before giving the batch back (below functionTimeout and maxAutoLockRenewalDuration). */
   PALISADE_AUDIT_APPEND_HOLD_IN_MS: z.coerce.number().int().min(0).max(3_600_000).default(240_000),
-  /** The audit append in a worker thread of the instance (`on`), or on the thread that serves HTTP (`off`: one vCPU, docs/audit.md). */
-  PALISADE_AUDIT_APPEND_WORKER: z.enum(["on", "off"]).default("on"),
+  /** The audit append in a worker thread of the instance (`on`, for instances with more than one core), or on the thread that serves HTTP (`off`, the default: docs/audit.md). */
+  PALISADE_AUDIT_APPEND_WORKER: z.enum(["on", "off"]).default("off"),
   /** A delivery the append worker has not appended within this long: the worker is restarted and the delivery given back. */
   PALISADE_AUDIT_APPEND_WORKER_TIMEOUT_IN_MS: z.coerce.number().int().min(1_000).max(600_000).default(120_000),
   /** Budget an instance holds (reservations in flight, leases) is given back this long after it stops renewing (docs/limits.md, "Holds"). */
