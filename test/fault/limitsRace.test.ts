@@ -12,7 +12,8 @@ import { type CounterValues } from "../../src/core/limits/UsageCounterStore.js";
 import { windowsAt } from "../../src/core/limits/windows.js";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
 import { CircuitBreaker } from "../../src/core/resilience/CircuitBreaker.js";
-import { type ChaosOptions, type ChaosProxy, seededRandom, startChaosProxy } from "../support/chaosProxy.js";
+import { type ChaosOptions, type ChaosProxy, startChaosProxy } from "../support/chaosProxy.js";
+import { seededRandom } from "../support/seededRandom.js";
 import { limitsPolicy, reserveInputFor } from "../core/limits/policyFixture.js";
 
 /**

@@ -7,6 +7,7 @@ import { type LocalStack, startLocalStack } from "../../local/stack.js";
 import { CliServices } from "../../src/composition/cliServices.js";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
 import { type RunningHostProcesses, type StoppedHost, ensureBuilt, startHostProcesses } from "../support/hostProcesses.js";
+import { seededRandom } from "../support/seededRandom.js";
 
 /**
  * Issue 18 item 1: a caller that disconnects from a stream, or a stream whose output DLP blocks after
@@ -26,17 +27,6 @@ const SENSITIVE_PROMPT = "[[mock:echo]] please write to jane.doe@example.com abo
 /** Long enough that a caller can leave at many points of it. */
 const LONG_PROMPT = `[[mock:echo]] ${Array.from({ length: 40 }, (_unused, index) => `word${index}`).join(" ")}`;
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed exactly. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function disconnectPolicy(fastUrl: string, slowUrl: string): PolicyInput {
   const endpoint = (id: string, baseUrl: string, deployment: string) => ({

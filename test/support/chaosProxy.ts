@@ -1,4 +1,5 @@
 import { connect, createServer, type Socket } from "node:net";
+import { seededRandom } from "./seededRandom.js";
 
 /**
  * A TCP proxy on loopback in front of `target`, on a free port, that makes a dependency slow and
@@ -39,18 +40,7 @@ export interface ChaosProxy {
   stop(): Promise<void>;
 }
 
-/** mulberry32: a small seeded generator, enough for fault decisions. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
+/** Starts the proxy on a free loopback port; `initial` sets the faults (seeded, so a run can be replayed). */
 export async function startChaosProxy(target: { host?: string; port: number }, initial: ChaosOptions): Promise<ChaosProxy> {
   const host = target.host ?? "127.0.0.1";
   let options = { ...initial };

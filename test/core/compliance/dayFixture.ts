@@ -1,16 +1,5 @@
 import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType } from "../../../src/core/audit/AuditEvent.js";
-
-/** A small seeded PRNG (mulberry32), so a generated day is the same on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../support/seededRandom.js";
 
 export const VERSION_MORNING = "a".repeat(64);
 export const VERSION_AFTERNOON = "b".repeat(64);
@@ -40,7 +29,8 @@ export function generateDay(options: { chainId?: string; date?: string; seed?: n
   const chainId = options.chainId ?? "acme";
   const date = options.date ?? "2026-03-10";
   const startInMs = Date.parse(`${date}T00:00:00.000Z`);
-  const random = seeded(options.seed ?? 42);
+  // Seeded, so a generated day is the same on every run.
+  const random = seededRandom(options.seed ?? 42);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const int = (min: number, max: number): number => min + Math.floor(random() * (max - min + 1));
   const count = options.count ?? 600;
