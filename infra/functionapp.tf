@@ -54,7 +54,7 @@ locals {
     PALISADE_DEPENDENCY_OPEN_FOR_IN_MS   = "2000"
     PALISADE_AUDIT_PUBLISH_TIMEOUT_IN_MS = "2000"
     PALISADE_AUDIT_APPEND_HOLD_IN_MS     = "240000"
-    # The audit append in a worker thread of each instance, off the thread that serves HTTP (docs/audit.md).
+    # "on" runs the audit append in a worker thread beside the HTTP thread: for instances with more than one core (docs/audit.md).
     PALISADE_AUDIT_APPEND_WORKER               = "off"
     PALISADE_AUDIT_APPEND_WORKER_TIMEOUT_IN_MS = "120000"
     PALISADE_LOG_LEVEL                         = var.log_level
