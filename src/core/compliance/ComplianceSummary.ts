@@ -109,7 +109,13 @@ export interface ComplianceSummary {
     readonly byAction: Readonly<Counts>;
     readonly blocked: number;
   };
-  readonly limits: { readonly rateLimited: number; readonly budgetExceeded: number; readonly budgetWarnings: number };
+  readonly limits: {
+    readonly rateLimited: number;
+    readonly budgetExceeded: number;
+    readonly budgetWarnings: number;
+    /** Requests served without their limits checked (counter store unreachable, project failing open: `details.limitsEnforced` false). */
+    readonly unenforced: number;
+  };
   readonly resilience: {
     readonly failovers: number;
     readonly failoversByReason: Readonly<Counts>;

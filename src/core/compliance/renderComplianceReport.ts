@@ -185,7 +185,7 @@ ${countsTable("Refusals by type", s.refusals.byType, "type")}
 ${countsTable("Refusals by reason", s.refusals.byReason, "reason")}
 ${countsTable("Policy violations by reason", s.policyViolations.byReason, "reason")}
 ${countsTable("Authentication failures by reason", s.authFailures.byReason, "reason")}
-<p>Rate limited ${e(int(s.limits.rateLimited))}; budget exceeded ${e(int(s.limits.budgetExceeded))}; budget warnings ${e(int(s.limits.budgetWarnings))}.</p>
+<p>Rate limited ${e(int(s.limits.rateLimited))}; budget exceeded ${e(int(s.limits.budgetExceeded))}; budget warnings ${e(int(s.limits.budgetWarnings))}; served with limits unchecked (store unreachable, failing open) ${e(int(s.limits.unenforced))}.</p>
 
 <h2>Sensitive data (DLP)</h2>
 <p>Events with findings ${e(int(s.dlp.eventsWithFindings))}; requests blocked for sensitive data ${e(int(s.dlp.blocked))}.</p>

@@ -95,6 +95,7 @@ export function soc2Mapping(summary: Omit<ComplianceSummary, "soc2">): Soc2Contr
         item("limits.rateLimited", "requests refused by rate limits", limits.rateLimited),
         item("limits.budgetExceeded", "requests refused by budgets", limits.budgetExceeded),
         item("limits.budgetWarnings", "budget warnings raised", limits.budgetWarnings),
+        item("limits.unenforced", "requests served with their limits unchecked (counter store unreachable, project failing open)", limits.unenforced),
         item("safety.unavailableRefused", "requests refused because content safety was unavailable (fail closed)", summary.contentSafety.unavailable),
         item("safety.failedOpen", "requests passed unscreened because content safety was unavailable (fail open)", summary.contentSafety.failedOpen),
       ],

@@ -100,6 +100,7 @@ export function summarizeDay(input: SummarizeDayInput): ComplianceSummary {
   const versions: Counts = {};
   const inventory = new Map<string, Map<string, ModelUse>>();
   let requestTotal = 0;
+  let limitsUnenforced = 0;
 
   for (const event of events) {
     byType[event.type] += 1;
@@ -114,6 +115,7 @@ export function summarizeDay(input: SummarizeDayInput): ComplianceSummary {
       if (event.details?.cache === "hit") cacheHits += 1;
       if (event.reason === "sensitive_data_detected") dlp.blocked += 1;
       if (event.reason === "upstream_error") resilience.upstreamErrors += 1;
+      if (event.details?.limitsEnforced === false) limitsUnenforced += 1;
     }
     if (isRefusalEvent(event)) {
       refusals.total += 1;
@@ -220,7 +222,7 @@ export function summarizeDay(input: SummarizeDayInput): ComplianceSummary {
     policyViolations: { total: violations.total, byReason: sortKeys(violations.byReason) },
     authFailures: { total: authFailures.total, byReason: sortKeys(authFailures.byReason) },
     dlp: { ...dlp, findingsByEntityType: sortKeys(dlp.findingsByEntityType), byAction: sortKeys(dlp.byAction) },
-    limits: { rateLimited: byType.rate_limited, budgetExceeded: byType.budget_exceeded, budgetWarnings: byType.budget_warning },
+    limits: { rateLimited: byType.rate_limited, budgetExceeded: byType.budget_exceeded, budgetWarnings: byType.budget_warning, unenforced: limitsUnenforced },
     resilience: { ...resilience, failoversByReason: sortKeys(resilience.failoversByReason), failoverRoutes: sortKeys(resilience.failoverRoutes) },
     keys: { ...keys, expiringBySeverity: sortKeys(keys.expiringBySeverity), credentials: [...credentials].sort() },
     privacy: { subjectsSeen: subjects.size, dsrExported: byType.dsr_exported, dsrErased: byType.dsr_erased },

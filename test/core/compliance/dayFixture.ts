@@ -79,7 +79,12 @@ export function generateDay(options: { chainId?: string; date?: string; seed?: n
           ...(subject === undefined ? {} : { subject }),
           ...(status === "error" && !cacheHit ? { reason: "upstream_error" } : status === "blocked" && !cacheHit ? { reason: "sensitive_data_detected" } : {}),
           // The operation from the index, not the random source, so the rest of the seeded day is unchanged.
-          details: { operation: OPERATIONS[index % OPERATIONS.length]!, ...(cacheHit ? { cache: "hit" } : { attempts: int(1, 2), endpointClass: "standard" }) },
+          details: {
+            operation: OPERATIONS[index % OPERATIONS.length]!,
+            ...(cacheHit ? { cache: "hit" } : { attempts: int(1, 2), endpointClass: "standard" }),
+            // Some served with their limits unchecked (from the index: the seeded day is otherwise unchanged).
+            ...(index % 11 === 0 ? { limitsEnforced: false } : {}),
+          },
         };
       }
       case "auth_failed":
@@ -101,7 +106,7 @@ export function generateDay(options: { chainId?: string; date?: string; seed?: n
       case "residency_blocked":
         return { ...base, status: "error", httpStatus: 503, model, reason: "no_compliant_endpoint" };
       case "request_admitted":
-        return { ...base, status: "success", model, details: { operation: "chat.completions", candidates: endpoint.id, reservedTokens: 1024, streamed: false } };
+        return { ...base, status: "success", model, details: { operation: "chat.completions", candidates: endpoint.id, reservedTokens: 1024, streamed: false, ...(index % 11 === 0 ? { limitsEnforced: false } : {}) } };
       case "budget_warning":
         return { ...base, status: "success", reason: "budget_threshold", details: { period: "daily", fraction: 0.8, spentUsd: 8, budgetUsd: 10 } };
       case "fallback_triggered":

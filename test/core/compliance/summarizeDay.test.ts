@@ -102,7 +102,11 @@ describe("summarizeDay over a generated day of every event type", () => {
       rateLimited: countWhere(inside, (e) => e.type === "rate_limited"),
       budgetExceeded: countWhere(inside, (e) => e.type === "budget_exceeded"),
       budgetWarnings: countWhere(inside, (e) => e.type === "budget_warning"),
+      // One per request: the admission event that says the same is not counted again.
+      unenforced: countWhere(requests, (e) => e.details?.limitsEnforced === false),
     });
+    expect(summary.limits.unenforced).toBeGreaterThan(0);
+    expect(summary.limits.unenforced).toBeLessThan(countWhere(inside, (e) => e.details?.limitsEnforced === false));
   });
 
   it("counts DLP findings by entity type, and blocks", () => {
