@@ -22,8 +22,10 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  */
 class ChoiceChannels {
   readonly channels = new Map<string, OutputChannel>();
-  /** Per channel: whether what went out so far is what came in. */
+  /** Per channel, from the first log probabilities on: what came in and what went out (compared when the choice ends). */
   readonly #unchanged = new Map<string, { received: string; released: string }>();
+  /** Channels that carried text before any log probabilities: not compared, so theirs are withheld. */
+  readonly #untracked = new Set<string>();
   #logprobs: { content: unknown[]; refusal: unknown[] } | null = null;
   constructor(private readonly scanner: OutputScanner) {}
 
@@ -34,6 +36,11 @@ class ChoiceChannels {
       this.channels.set(key, channel);
     }
     const released = channel.push(piece);
+    // Only a choice with log probabilities needs its text kept twice; most streams never ask for them.
+    if (this.#logprobs === null) {
+      if (piece !== "") this.#untracked.add(key);
+      return released;
+    }
     const text = this.#unchanged.get(key) ?? { received: "", released: "" };
     text.received += piece;
     text.released += released;
@@ -63,7 +70,7 @@ class ChoiceChannels {
     this.channels.clear();
     const changed = (key: string): boolean => {
       const text = this.#unchanged.get(key);
-      return text !== undefined && text.received !== text.released;
+      return this.#untracked.has(key) || (text !== undefined && text.received !== text.released);
     };
     const held = this.#logprobs;
     const logprobs = held === null ? null : { content: changed("content") ? null : held.content, refusal: changed("refusal") ? null : held.refusal };
