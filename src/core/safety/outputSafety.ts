@@ -6,10 +6,10 @@ import { type SafetyVerdict } from "./SafetyVerdict.js";
 import { safetyAuditDetails } from "./safetyAudit.js";
 import { contentFiltered, contentSafetyUnavailable } from "./safetyErrors.js";
 import { StreamedOutputTexts, outputTextOf } from "./outputTexts.js";
+import { isRecord } from "../isRecord.js";
 
 type Details = Record<string, string | number | boolean | null>;
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 const records = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.filter(isRecord) : []);
 
 /** The upstream's own filter stopped this answer (Azure: `finish_reason: "content_filter"`; Responses: `incomplete_details.reason`). */

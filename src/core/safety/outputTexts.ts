@@ -1,10 +1,11 @@
+import { isRecord } from "../isRecord.js";
+
 /**
  * The output text of an answer that content safety screens, whatever the operation: chat choices
  * (content, refusal, tool-call and function-call arguments) and Responses output items (message text
  * and refusals, function and custom tool call arguments, reasoning summaries).
  */
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 const records = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.filter(isRecord) : []);
 const str = (value: unknown): string => (typeof value === "string" ? value : "");
 const joined = (texts: readonly string[]): string => texts.filter((text) => text !== "").join("\n");

@@ -3,6 +3,7 @@ import { type StreamSession } from "../../pipeline/Operation.js";
 import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { sseFrame } from "../../pipeline/sseFrame.js";
 import { inspectAzureContext } from "./inspectAzureContext.js";
+import { isRecord } from "../../../isRecord.js";
 
 type Delta = Record<string, unknown>;
 interface ToolCallDelta {
@@ -12,8 +13,6 @@ interface ToolCallDelta {
 }
 
 const isToolCallDelta = (value: unknown): value is ToolCallDelta => typeof value === "object" && value !== null && typeof (value as { index?: unknown }).index === "number";
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
  * The output channels of one choice: content, refusal, and each tool call's (or the legacy function call's) arguments.

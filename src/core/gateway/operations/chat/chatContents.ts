@@ -2,11 +2,10 @@ import { type ContentField, type ContentOrigin } from "../../pipeline/Operation.
 import { appendPointer, describingTexts, pointer } from "../../pipeline/jsonPointer.js";
 import { metadataContents } from "../../pipeline/metadataContents.js";
 import { type ChatCompletionRequest, type ChatMessage } from "./chatRequest.js";
+import { isRecord } from "../../../isRecord.js";
 
 /** Content parts DLP can read; every other part type (image_url, input_audio, file) cannot be inspected. */
 const TEXT_PART_TYPES = new Set(["text", "refusal"]);
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
  * Every field of a chat request that carries content: message text parts and refusals (tool and

@@ -1,6 +1,5 @@
 import { type OutputScanner } from "../../pipeline/OutputScanner.js";
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+import { isRecord } from "../../../isRecord.js";
 
 /**
  * Azure OpenAI "On Your Data" adds `context` to the answer's message (or a stream's first delta): the

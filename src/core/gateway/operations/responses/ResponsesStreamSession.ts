@@ -4,6 +4,7 @@ import { type StreamSession } from "../../pipeline/Operation.js";
 import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { sseFrame } from "../../pipeline/sseFrame.js";
 import { type OutputTextKind, inspectResponseOutput } from "./inspectResponseOutput.js";
+import { isRecord } from "../../../isRecord.js";
 
 type Event = Record<string, unknown> & { readonly type: string };
 
@@ -24,7 +25,6 @@ const DONE_FIELD = { text: "text", refusal: "refusal", arguments: "arguments", s
 const FINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
 const numberOr = (value: unknown, otherwise: number): number => (typeof value === "number" ? value : otherwise);
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
  * A streamed Response, inspected as it flows. Each output text, refusal and function call's arguments

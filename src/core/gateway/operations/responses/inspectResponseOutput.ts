@@ -1,10 +1,10 @@
+import { isRecord } from "../../../isRecord.js";
+
 /** The kinds of output text: message text and refusals, call arguments, reasoning summaries and reasoning text. */
 export type OutputTextKind = "text" | "refusal" | "arguments" | "summary" | "reasoning";
 
 /** Inspects one text of an output item: its kind, and its part's index (message content, reasoning summary). */
 export type InspectOutputText = (text: string, kind: OutputTextKind, contentIndex: number) => string;
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** Parts of a list with their text (`field`) inspected; `logprobs` (the text token by token) withheld where the text changed. */
 function inspectParts(parts: unknown[], textField: (part: Record<string, unknown>) => readonly [string, OutputTextKind] | null, inspect: InspectOutputText): unknown[] {

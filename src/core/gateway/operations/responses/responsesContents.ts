@@ -2,12 +2,11 @@ import { type ContentField, type ContentOrigin } from "../../pipeline/Operation.
 import { appendPointer, describingTexts, pointer } from "../../pipeline/jsonPointer.js";
 import { metadataContents } from "../../pipeline/metadataContents.js";
 import { type ResponsesRequest } from "./responsesRequest.js";
+import { isRecord } from "../../../isRecord.js";
 
 /** Content part types whose text DLP reads (`text`), and those it cannot read (images, files, audio). */
 const TEXT_PARTS: Readonly<Record<string, string>> = { input_text: "text", output_text: "text", text: "text", summary_text: "text", reasoning_text: "text", refusal: "refusal" };
 const UNINSPECTABLE_PARTS = new Set(["input_image", "input_file", "input_audio"]);
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 type Collect = (path: string, value: unknown) => void;
 
