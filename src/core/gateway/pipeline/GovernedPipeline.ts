@@ -106,6 +106,8 @@ export class GovernedPipeline {
     const upstreamContents = (): readonly ContentField[] => (upstream ??= inspection.request === request ? inspection.receivedContents : operation.contents(inspection.request));
     let dataClass = classified;
     run.note({ dataClass });
+    // Parts let through unread (policy allowed them) are counted on every event of the request.
+    if (inspection.uninspectable > 0) run.note({ checkDetails: { ...run.facts.checkDetails, uninspectableParts: inspection.uninspectable } });
     for (const check of deps.checks ?? []) {
       const checkInput = {
         operation: operation.name,

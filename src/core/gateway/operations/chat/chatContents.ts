@@ -3,8 +3,9 @@ import { appendPointer, describingTexts, pointer } from "../../pipeline/jsonPoin
 import { metadataContents } from "../../pipeline/metadataContents.js";
 import { type ChatCompletionRequest, type ChatMessage } from "./chatRequest.js";
 import { isRecord } from "../../../isRecord.js";
+import { checkMediaPart, inlineFileText } from "../../pipeline/inlineParts.js";
 
-/** Content parts DLP can read; every other part type (image_url, input_audio, file) cannot be inspected. */
+/** Content parts DLP can read; every other part type (image_url, input_audio, file) cannot be inspected, save a file whose inline data is text. */
 const TEXT_PART_TYPES = new Set(["text", "refusal"]);
 
 /**
@@ -62,6 +63,8 @@ function messageContents(message: ChatMessage, at: string, collect: Collect): vo
       } else if (part.type === "refusal") {
         const refusal = (part as Record<string, unknown>).refusal;
         if (isContent(refusal)) add(collect, "text", refusal, appendPointer(at, "content", index, "refusal"));
+      } else if (part.type === "file") {
+        fileContents((part as Record<string, unknown>).file, appendPointer(at, "content", index, "file"), collect);
       }
     });
   }
@@ -76,6 +79,16 @@ function messageContents(message: ChatMessage, at: string, collect: Collect): vo
     if (isContent(args)) add(collect, "text", args, appendPointer(at, "function_call", "arguments"));
     if (isContent(name)) add(collect, "identifier", name, appendPointer(at, "function_call", "name"));
   }
+}
+
+/** A file part: its name, and its inline data when that is text (redactions written back encoded). */
+function fileContents(file: unknown, at: string, collect: Collect): void {
+  if (!isRecord(file)) return;
+  if (isContent(file.filename)) add(collect, "text", file.filename, appendPointer(at, "filename"));
+  const inline = inlineFileText(file.file_data);
+  if (inline === null || inline.text === "") return;
+  const path = appendPointer(at, "file_data");
+  collect.fields.push({ path, text: inline.text, kind: "text", origin: "document", encode: inline.encode });
 }
 
 /** `prediction.content`: a string or text parts (a file's content the answer is expected to repeat). */
@@ -105,12 +118,30 @@ function toolContents(tools: unknown, at: string, collect: Collect): void {
   });
 }
 
-/** Parts DLP cannot read (images, audio, files). */
+/** Parts DLP cannot read: images, audio, files that are not text, and part types Palisade does not know. */
 export function uninspectableChatParts(request: ChatCompletionRequest): number {
   let count = 0;
   for (const message of request.messages) {
     if (!Array.isArray(message.content)) continue;
-    for (const part of message.content) if (!TEXT_PART_TYPES.has(part.type)) count += 1;
+    for (const part of message.content) {
+      if (TEXT_PART_TYPES.has(part.type)) continue;
+      const file = (part as Record<string, unknown>).file;
+      if (part.type === "file" && isRecord(file) && inlineFileText(file.file_data) !== null) continue;
+      count += 1;
+    }
   }
   return count;
+}
+
+/** Refuses (400) an image or audio part whose inline data is not an image or audio (text would pass DLP unread). */
+export function checkChatMediaParts(request: ChatCompletionRequest): void {
+  request.messages.forEach((message, messageIndex) => {
+    if (!Array.isArray(message.content)) return;
+    message.content.forEach((part, index) => {
+      const at = `messages[${messageIndex}].content[${index}]`;
+      const record = part as Record<string, unknown>;
+      if (part.type === "image_url" && isRecord(record.image_url)) checkMediaPart("image", record.image_url.url, `${at}.image_url.url`);
+      else if (part.type === "input_audio" && isRecord(record.input_audio)) checkMediaPart("audio", record.input_audio.data, `${at}.input_audio.data`);
+    });
+  });
 }

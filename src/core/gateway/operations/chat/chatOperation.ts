@@ -9,7 +9,7 @@ import { requestValidationError } from "../../requestValidationError.js";
 import { mayStoreResponse } from "../responses/responseStorage.js";
 import { ChatStreamSession } from "./ChatStreamSession.js";
 import { inspectAzureContext } from "./inspectAzureContext.js";
-import { chatContents, uninspectableChatParts } from "./chatContents.js";
+import { chatContents, checkChatMediaParts, uninspectableChatParts } from "./chatContents.js";
 import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens } from "./chatRequest.js";
 import { vouchForChatRequest } from "./vouchForChatRequest.js";
 
@@ -50,6 +50,7 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
         const param = request.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
         throw new PalisadeError(400, "invalid_request_error", "invalid_request", `${param} is ${maxTokens}; this project allows at most ${project.maxTokens}.`, { param });
       }
+      checkChatMediaParts(request);
       if (project.dlp.output !== "allow" && asksForAudio(request)) {
         throw new PalisadeError(
           422,

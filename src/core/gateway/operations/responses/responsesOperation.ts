@@ -7,7 +7,7 @@ import { requestValidationError } from "../../requestValidationError.js";
 import { ResponsesStreamSession } from "./ResponsesStreamSession.js";
 import { inspectResponseOutput } from "./inspectResponseOutput.js";
 import { mayStoreResponse } from "./responseStorage.js";
-import { responsesContents, uninspectableResponsesParts } from "./responsesContents.js";
+import { checkResponsesMediaParts, responsesContents, uninspectableResponsesParts } from "./responsesContents.js";
 import { type ResponsesRequest, inputItemsOf, responsesRequestSchema } from "./responsesRequest.js";
 
 /** Framing tokens per input item, as for a chat message. */
@@ -41,6 +41,7 @@ export function createResponsesOperation(provider: ResponsesProvider): Operation
       if (request.max_output_tokens != null && request.max_output_tokens > project.maxTokens) {
         throw new PalisadeError(400, "invalid_request_error", "invalid_request", `max_output_tokens is ${request.max_output_tokens}; this project allows at most ${project.maxTokens}.`, { param: "max_output_tokens" });
       }
+      checkResponsesMediaParts(request);
       // The project's part of the store decision, before anything is inspected; the class's part comes in upstreamBody.
       mayStoreResponse(request, project, undefined);
     },
