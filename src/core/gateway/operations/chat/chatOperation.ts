@@ -7,6 +7,7 @@ import { type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
 import { requestValidationError } from "../../requestValidationError.js";
 import { mayStoreResponse } from "../responses/responseStorage.js";
+import { checkChatWebSearch, checkHostedTools } from "../responses/hostedTools.js";
 import { ChatStreamSession } from "./ChatStreamSession.js";
 import { inspectAzureContext } from "./inspectAzureContext.js";
 import { chatContents, checkChatMediaParts, uninspectableChatParts } from "./chatContents.js";
@@ -51,6 +52,8 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
         throw new PalisadeError(400, "invalid_request_error", "invalid_request", `${param} is ${maxTokens}; this project allows at most ${project.maxTokens}.`, { param });
       }
       checkChatMediaParts(request);
+      checkHostedTools(request.tools, project);
+      checkChatWebSearch((request as { readonly web_search_options?: unknown }).web_search_options, project);
       if (project.dlp.output !== "allow" && asksForAudio(request)) {
         throw new PalisadeError(
           422,

@@ -5,6 +5,7 @@ import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
 import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
 import { requestValidationError } from "../../requestValidationError.js";
 import { ResponsesStreamSession } from "./ResponsesStreamSession.js";
+import { checkHostedTools } from "./hostedTools.js";
 import { inspectResponseOutput } from "./inspectResponseOutput.js";
 import { mayStoreResponse } from "./responseStorage.js";
 import { checkResponsesMediaParts, responsesContents, uninspectableResponsesParts } from "./responsesContents.js";
@@ -42,6 +43,7 @@ export function createResponsesOperation(provider: ResponsesProvider): Operation
         throw new PalisadeError(400, "invalid_request_error", "invalid_request", `max_output_tokens is ${request.max_output_tokens}; this project allows at most ${project.maxTokens}.`, { param: "max_output_tokens" });
       }
       checkResponsesMediaParts(request);
+      checkHostedTools(request.tools, project);
       // The project's part of the store decision, before anything is inspected; the class's part comes in upstreamBody.
       mayStoreResponse(request, project, undefined);
     },
