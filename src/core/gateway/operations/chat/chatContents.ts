@@ -1,7 +1,7 @@
 import { type ContentField, type ContentOrigin } from "../../pipeline/Operation.js";
 import { appendPointer, describingTexts, pointer } from "../../pipeline/jsonPointer.js";
 import { metadataContents } from "../../pipeline/metadataContents.js";
-import { type ChatCompletionRequest, type ChatMessage } from "./chatRequest.js";
+import { type ChatCompletionRequest, type ChatMessage, toolCallOf } from "./chatRequest.js";
 import { isRecord } from "../../../isRecord.js";
 import { checkMediaPart, inlineFileText } from "../../pipeline/inlineParts.js";
 
@@ -71,8 +71,9 @@ function messageContents(message: ChatMessage, at: string, collect: Collect): vo
   if (isContent(message.refusal)) add(collect, "text", message.refusal, appendPointer(at, "refusal"));
   if (isContent(message.name)) add(collect, "identifier", message.name, appendPointer(at, "name"));
   message.tool_calls?.forEach((call, index) => {
-    if (isContent(call.function.arguments)) add(collect, "text", call.function.arguments, appendPointer(at, "tool_calls", index, "function", "arguments"));
-    if (isContent(call.function.name)) add(collect, "identifier", call.function.name, appendPointer(at, "tool_calls", index, "function", "name"));
+    const { kind, args, name } = toolCallOf(call);
+    if (isContent(args)) add(collect, "text", args, appendPointer(at, "tool_calls", index, kind, kind === "function" ? "arguments" : "input"));
+    if (isContent(name)) add(collect, "identifier", name, appendPointer(at, "tool_calls", index, kind, "name"));
   });
   if (isRecord(message.function_call)) {
     const { arguments: args, name } = message.function_call;

@@ -129,8 +129,11 @@ function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
   }
   if (Array.isArray(message.tool_calls)) {
     out.tool_calls = (message.tool_calls as unknown[]).map((call) => {
-      const fn = (call as { function?: { arguments?: unknown } }).function;
-      return typeof fn?.arguments === "string" ? { ...(call as object), function: { ...fn, arguments: scanner.text(fn.arguments) } } : call;
+      const { function: fn, custom } = call as { function?: { arguments?: unknown }; custom?: { input?: unknown } };
+      if (typeof fn?.arguments === "string") return { ...(call as object), function: { ...fn, arguments: scanner.text(fn.arguments) } };
+      // A custom tool's free-form input is its call's arguments.
+      if (typeof custom?.input === "string") return { ...(call as object), custom: { ...custom, input: scanner.text(custom.input) } };
+      return call;
     });
   }
   const functionCall = message.function_call as { arguments?: unknown } | undefined;
