@@ -13,6 +13,7 @@ import { untracedGatewayTelemetry } from "../../telemetry/GatewayTelemetry.js";
 import { type CompletionUsage } from "../../upstream/CompletionProvider.js";
 import { type GatewayRequest, type GatewayResponse } from "../GatewayRequest.js";
 import { authorizeStage, blockedInput, classifyStage, inspectStage, pseudonymousUser, raiseClass } from "./admissionStages.js";
+import { withPseudonymousIdentifiers } from "./pseudonymousIdentifiers.js";
 import { type InputInspection } from "./inspectInput.js";
 import { type ContentField, type Operation } from "./Operation.js";
 import { type PipelineDeps } from "./PipelineDeps.js";
@@ -129,7 +130,10 @@ export class GovernedPipeline {
     const plan = telemetry.stageSync("route", () => planRoute({ policy: deps.policy, project, model: operation.model(request), dataClass, requestedResidency, operation: operationKindOf(operation.name) }, deps.health));
     run.note({ deployment: plan.deployment });
     const outputCap = operation.outputCap(inspection.request, project);
-    const body = operation.upstreamBody(inspection.request, { outputCap, user: pseudonymousUser(deps.digestKey, project, operation.endUser(request)), project, dataClass });
+    const body = withPseudonymousIdentifiers(
+      operation.upstreamBody(inspection.request, { outputCap, user: pseudonymousUser(deps.digestKey, project, operation.endUser(request)), project, dataClass }),
+      (value) => pseudonymousUser(deps.digestKey, project, value),
+    );
     if (deps.digestKey) run.note({ contentDigest: promptDigest(deps.digestKey, upstreamContents().map((field) => field.text)) });
 
     const streamed = operation.isStreamed(request);
