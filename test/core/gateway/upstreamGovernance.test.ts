@@ -110,6 +110,16 @@ describe("parts DLP cannot inspect (images)", () => {
   });
 });
 
+describe("stop sequences", () => {
+  it("are inspected like the prompt: a card in one is redacted before it goes upstream (it went as sent)", async () => {
+    const h = await harness();
+    await h.service.handle(h.request({ extraBody: { stop: ["END", "card 4111 1111 1111 1111"] } }));
+    expect(received().stop).toEqual(["END", "card [CREDIT_CARD_1]"]);
+    await h.service.handle(h.request({ extraBody: { stop: "4111 1111 1111 1111" } }));
+    expect(received().stop).toBe("[CREDIT_CARD_1]");
+  });
+});
+
 describe("the user field", () => {
   it("goes upstream as a stable pseudonym per project, never as sent", async () => {
     const h = await harness();

@@ -13,8 +13,8 @@ const TEXT_PART_TYPES = new Set(["text", "refusal"]);
  * function results included), `name`s, tool-call and function-call arguments and names sent back as
  * history, and the tools' and functions' names, descriptions and parameter-schema descriptions (at
  * any depth), plus the response format's schema descriptions, and `prediction` (Predicted Outputs:
- * text the model is given to reuse, so it reaches the model like a message) and `metadata` values (kept
- * upstream with a stored completion).
+ * text the model is given to reuse, so it reaches the model like a message), `metadata` values (kept
+ * upstream with a stored completion), `stop` sequences, and a file part's name and inline text.
  */
 export function chatContents(request: ChatCompletionRequest): ContentField[] {
   const fields: ContentField[] = [];
@@ -24,6 +24,10 @@ export function chatContents(request: ChatCompletionRequest): ContentField[] {
   toolContents(request.functions, pointer("functions"), app);
   predictionContents((request as { readonly prediction?: unknown }).prediction, { fields, origin: "document" });
   for (const found of metadataContents((request as { readonly metadata?: unknown }).metadata)) add(app, "text", found.text, found.path);
+  // Stop sequences are the caller's text, sent to the model service like the prompt.
+  const stop = (request as { readonly stop?: unknown }).stop;
+  if (isContent(stop)) add(app, "text", stop, pointer("stop"));
+  else if (Array.isArray(stop)) stop.forEach((sequence: unknown, index) => isContent(sequence) && add(app, "text", sequence, pointer("stop", index)));
   if (isRecord(request.response_format)) {
     for (const found of describingTexts(request.response_format, pointer("response_format"))) if (isContent(found.text)) add(app, "text", found.text, found.path);
   }
