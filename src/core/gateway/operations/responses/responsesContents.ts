@@ -38,12 +38,26 @@ export function responsesContents(request: ResponsesRequest): ContentField[] {
     collector("identifier", "app")(appendPointer(at, "name"), tool.name);
   });
   if (isRecord(request.text)) for (const found of describingTexts(request.text, pointer("text"))) text(found.path, found.text);
+  promptVariableContents((request as { readonly prompt?: unknown }).prompt, collector("text", "user"));
   // Kept upstream with a stored Response, and shown in the provider's dashboards.
   for (const found of metadataContents((request as { readonly metadata?: unknown }).metadata)) text(found.path, found.text);
   return fields;
 }
 
 type CollectFrom = (origin: ContentOrigin) => Collect;
+
+/**
+ * A reusable prompt's variables (`prompt.variables`), filled into the stored prompt upstream: text
+ * the caller sends to the model like a message (a string, or an input part).
+ */
+function promptVariableContents(prompt: unknown, text: Collect): void {
+  if (!isRecord(prompt) || !isRecord(prompt.variables)) return;
+  const at = pointer("prompt", "variables");
+  for (const [name, value] of Object.entries(prompt.variables)) {
+    if (typeof value === "string") text(appendPointer(at, name), value);
+    else partsContents([value], appendPointer(at, name), (path, part, inline) => text(path.replace(/\/0(?=\/[^/]+$)/, ""), part, inline));
+  }
+}
 
 const MESSAGE_ORIGIN: ReadonlyMap<string, ContentOrigin> = new Map([
   ["user", "user"],
@@ -114,7 +128,6 @@ function partsContents(value: unknown, at: string, text: Collect): void {
 
 /** Parts DLP cannot read, in messages and in tool outputs: images, audio, files that are not text, unknown part types. */
 export function uninspectableResponsesParts(request: ResponsesRequest): number {
-  if (typeof request.input === "string") return 0;
   let count = 0;
   const countParts = (value: unknown): void => {
     if (!Array.isArray(value)) return;
@@ -124,6 +137,9 @@ export function uninspectableResponsesParts(request: ResponsesRequest): number {
       count += 1;
     }
   };
+  const prompt = (request as { readonly prompt?: unknown }).prompt;
+  if (isRecord(prompt) && isRecord(prompt.variables)) countParts(Object.values(prompt.variables).filter((value) => typeof value !== "string"));
+  if (typeof request.input === "string") return count;
   for (const item of request.input) {
     countParts(item.content);
     countParts(item.output);
