@@ -41,6 +41,8 @@ export interface Admitted<T> {
   readonly outputCap: number;
   readonly reservation: Reservation;
   readonly admission: Admission;
+  /** The input-token estimate (counted once, if at all). */
+  readonly inputTokens: () => number;
 }
 
 /**
@@ -145,6 +147,8 @@ export class GovernedPipeline {
       run.cache = "miss";
     }
 
+    let estimatedInput: number | undefined;
+    const inputTokens = (): number => (estimatedInput ??= operation.estimateInputTokens(inspection.request, upstreamContents()));
     const reservation = await telemetry.stage("limit", () =>
       deps.limits.reserve({
         project,
@@ -152,7 +156,7 @@ export class GovernedPipeline {
         keyId: principal.kind === "service-account" ? principal.keyId : null,
         model: operation.model(request),
         deployment: plan.deployment,
-        estimatedPromptTokens: () => operation.estimateInputTokens(inspection.request),
+        estimatedPromptTokens: inputTokens,
         maxOutputTokens: outputCap,
         operation: operationKindOf(operation.name),
       }),
@@ -168,7 +172,7 @@ export class GovernedPipeline {
       throw error;
     });
     run.admissionEventId = admission.eventId;
-    const admitted: Admitted<T> = { run, operation, context, inspection, dataClass, plan, body, outputCap, reservation, admission };
+    const admitted: Admitted<T> = { run, operation, context, inspection, dataClass, plan, body, outputCap, reservation, admission, inputTokens };
     if (streamed) return streamedResponse(this, admitted, request);
     return plainResponse(this, admitted, cacheKey);
   }
@@ -178,10 +182,10 @@ export class GovernedPipeline {
    * was cut short), at the reservation's size: the safe side for budgets.
    */
   async settle<T>(run: RequestRun, admitted: Admitted<T>, usage: CompletionUsage | null, estimatedOutputTokens?: number) {
-    const { operation, inspection, reservation, outputCap, context } = admitted;
+    const { reservation, outputCap, context } = admitted;
     const tokens = usage
       ? { inputTokens: usage.promptTokens, cachedInputTokens: usage.cachedPromptTokens, outputTokens: usage.completionTokens }
-      : { inputTokens: operation.estimateInputTokens(inspection.request), outputTokens: estimatedOutputTokens ?? outputCap };
+      : { inputTokens: admitted.inputTokens(), outputTokens: estimatedOutputTokens ?? outputCap };
     const result = await run.telemetry.stage("settle", () => this.deps.limits.settle(reservation, tokens));
     const warnings = result.warnings;
     return { costUsd: result.costUsd, tokens, warningEvents: warnings.length === 0 ? NO_EVENTS : warnings.map((warning) => this.events.budgetWarning(context.project, warning)) };

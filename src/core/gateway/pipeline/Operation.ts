@@ -30,8 +30,12 @@ export interface Operation<TRequest> {
   /** The request with some contents replaced (redactions), keyed by `ContentField.path`. */
   withContents(request: TRequest, replacements: ReadonlyMap<string, string>): TRequest;
 
-  /** Input tokens as the model will count them (for TPM limits and budgets); called only when needed. */
-  estimateInputTokens(request: TRequest): number;
+  /**
+   * Input tokens of everything the request sends the model (for TPM limits and budgets; see
+   * estimateUpstreamTokens); called only when needed. `contents`: the request's content fields, when
+   * the caller has listed them already.
+   */
+  estimateInputTokens(request: TRequest, contents?: readonly ContentField[]): number;
   /**
    * Output tokens reserved for the answer and sent upstream as its cap (so the upstream can never
    * answer beyond what was reserved); 0 for operations without output tokens (embeddings).

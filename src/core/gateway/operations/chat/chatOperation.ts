@@ -1,10 +1,11 @@
 import { PalisadeError } from "../../../errors.js";
-import { estimatePromptTokens } from "../../../limits/estimatePromptTokens.js";
+import { countTextTokens, estimatePromptTokens } from "../../../limits/estimatePromptTokens.js";
 import { type ProjectPolicy } from "../../../policy/schema.js";
 import { type CompletionProvider } from "../../../upstream/CompletionProvider.js";
 import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
 import { type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
+import { estimateUpstreamTokens } from "../../pipeline/estimateUpstreamTokens.js";
 import { requestValidationError } from "../../requestValidationError.js";
 import { mayStoreResponse } from "../responses/responseStorage.js";
 import { checkChatWebSearch, checkHostedTools } from "../responses/hostedTools.js";
@@ -71,7 +72,14 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
     uninspectableParts: uninspectableChatParts,
     withContents: (request, replacements) => replaceAtPointers(request, replacements),
 
-    estimateInputTokens: (request) => estimatePromptTokens(request.model, request.messages),
+    estimateInputTokens: (request, contents) =>
+      estimateUpstreamTokens({
+        model: request.model,
+        contents: contents ?? chatContents(request),
+        definitions: { "/tools": request.tools, "/functions": request.functions, "/response_format": request.response_format },
+        nonTextParts: uninspectableChatParts(request),
+        framing: chatFraming(request),
+      }),
     outputCap: (request, project: ProjectPolicy) => requestedMaxTokens(request) ?? Math.min(project.defaultMaxTokens ?? project.maxTokens, project.maxTokens),
     estimateOutputTokens: (request, texts) => (texts.length === 0 ? 0 : estimatePromptTokens(request.model, [{ role: "assistant", content: texts.join("") }])),
 
@@ -114,6 +122,16 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
 function asksForAudio(request: ChatCompletionRequest): boolean {
   const { modalities, audio } = request as { readonly modalities?: unknown; readonly audio?: unknown };
   return (Array.isArray(modalities) && modalities.includes("audio")) || (audio !== undefined && audio !== null);
+}
+
+/**
+ * The cookbook's framing (`num_tokens_from_messages`): 3 tokens per message and its role, 1 more for a
+ * name, 3 to prime the reply; the texts themselves are the content fields.
+ */
+function chatFraming(request: ChatCompletionRequest): number {
+  let framing = 3;
+  for (const message of request.messages) framing += 3 + countTextTokens(request.model, message.role) + (message.name !== undefined && message.name !== "" ? 1 : 0);
+  return framing;
 }
 
 const storeAsked = (request: ChatCompletionRequest): boolean => (request as { readonly store?: unknown }).store === true;

@@ -3,6 +3,7 @@ import { countTextTokens } from "../../../limits/estimatePromptTokens.js";
 import { type ResponsesProvider } from "../../../upstream/ResponsesProvider.js";
 import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
 import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
+import { estimateUpstreamTokens } from "../../pipeline/estimateUpstreamTokens.js";
 import { requestValidationError } from "../../requestValidationError.js";
 import { ResponsesStreamSession } from "./ResponsesStreamSession.js";
 import { checkHostedTools } from "./hostedTools.js";
@@ -52,8 +53,14 @@ export function createResponsesOperation(provider: ResponsesProvider): Operation
     uninspectableParts: uninspectableResponsesParts,
     withContents: (request, replacements) => replaceAtPointers(request, replacements),
 
-    estimateInputTokens: (request) =>
-      inputItemsOf(request).length * TOKENS_PER_ITEM + responsesContents(request).reduce((sum, field) => sum + countTextTokens(request.model, field.text), 0),
+    estimateInputTokens: (request, contents) =>
+      estimateUpstreamTokens({
+        model: request.model,
+        contents: contents ?? responsesContents(request),
+        definitions: { "/tools": request.tools, "/text": (request as { readonly text?: unknown }).text },
+        nonTextParts: uninspectableResponsesParts(request),
+        framing: inputItemsOf(request).length * TOKENS_PER_ITEM,
+      }),
     outputCap: (request, project) => request.max_output_tokens ?? Math.min(project.defaultMaxTokens ?? project.maxTokens, project.maxTokens),
     estimateOutputTokens: (request, texts) => countTextTokens(request.model, texts.join("")),
 
