@@ -59,4 +59,44 @@ describe("ResponsesStreamSession", () => {
     expect(deltas.join("")).toBe('{"card":"[CREDIT_CARD_1]"}');
     expect((frames.at(-1)?.item as { arguments?: string }).arguments).toBe('{"card":"[CREDIT_CARD_1]"}');
   });
+
+  it("an event of a type it does not know has every string inspected, at any depth (ids left alone)", () => {
+    const session = new ResponsesStreamSession(new OutputScanner(project("redact").dlp, new Redactor()));
+    const frames = run(session, [
+      { type: "response.new_feature.completed", item_id: "nf_1", output_index: 1, result: { title: "Payment", lines: [`card 4111 1111 1111 1111 on file`] } },
+      { type: "response.output_text.annotation.added", item_id: "msg_1", output_index: 0, annotation: { type: "url_citation", title: "Card 5555 5555 5555 4444", url: "https://example.com/" } },
+    ]);
+    expect(frames[0]).toMatchObject({ type: "response.new_feature.completed", item_id: "nf_1", result: { title: "Payment", lines: ["card [CREDIT_CARD_1] on file"] } });
+    expect((frames[1]?.annotation as { title?: string }).title).toBe("Card [CREDIT_CARD_2]");
+    expect(JSON.stringify(frames)).not.toMatch(/4111|5555/);
+  });
+
+  it("streams the deltas of an unknown text event through the hold-back, and its .done repeats the inspected whole", () => {
+    const session = new ResponsesStreamSession(new OutputScanner(project("redact").dlp, new Redactor()));
+    const pieces = ["Transcript: card 4111 ", "1111 1111", " 1111, done"];
+    const where = { item_id: "tr_1", output_index: 0, content_index: 0 };
+    const frames = run(session, [
+      ...pieces.map((delta) => ({ type: "response.transcript_text.delta", ...where, delta, logprobs: [{ token: delta }] })),
+      { type: "response.transcript_text.done", ...where, transcript: pieces.join("") },
+    ]);
+    const deltas = frames.filter((frame) => frame.type === "response.transcript_text.delta");
+    expect(deltas.map((frame) => frame.delta).join("")).toBe("Transcript: card [CREDIT_CARD_1], done");
+    expect(JSON.stringify(deltas)).not.toContain("token");
+    expect(frames.at(-1)).toMatchObject({ type: "response.transcript_text.done", transcript: "Transcript: card [CREDIT_CARD_1], done" });
+    expect(JSON.stringify(frames)).not.toContain("4111");
+    expect(session.receivedTexts().join("")).toBe(pieces.join(""));
+  });
+
+  it("under block, an unknown event carrying a value marks the answer blocked (the pipeline drops its frames and stops)", () => {
+    const scanner = new OutputScanner(project("block").dlp, new Redactor());
+    const session = new ResponsesStreamSession(scanner);
+    run(session, [{ type: "response.new_feature.completed", output_index: 0, result: "card 4111 1111 1111 1111" }]);
+    expect(scanner.blocked).toBe(true);
+  });
+
+  it("passes text-free lifecycle events unchanged", () => {
+    const session = new ResponsesStreamSession(new OutputScanner(project("redact").dlp, new Redactor()));
+    const created = { type: "response.created", response: { id: "resp_1", instructions: "card 4111 1111 1111 1111", output: [] } };
+    expect(run(session, [created])[0]).toEqual({ ...created, sequence_number: 0 });
+  });
 });

@@ -5,6 +5,7 @@ import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputSca
 import { sseFrame } from "../../pipeline/sseFrame.js";
 import { type OutputTextKind, inspectResponseOutput } from "./inspectResponseOutput.js";
 import { isRecord } from "../../../isRecord.js";
+import { inspectEventStrings } from "./inspectEventStrings.js";
 
 type Event = Record<string, unknown> & { readonly type: string };
 
@@ -26,6 +27,8 @@ const STREAMED: Readonly<Record<string, { readonly kind: OutputTextKind; readonl
 };
 const DONE_FIELD = { text: "text", refusal: "refusal", arguments: "arguments", summary: "text", reasoning: "text" } as const;
 const FINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
+/** Events that carry no model text (the `response` of `created` echoes the request, its output still empty): passed as they are. */
+const TEXT_FREE = new Set(["response.created", "response.in_progress", "response.queued", "response.output_item.added", "response.content_part.added", "response.reasoning_summary_part.added"]);
 
 const numberOr = (value: unknown, otherwise: number): number => (typeof value === "number" ? value : otherwise);
 
@@ -41,6 +44,8 @@ export class ResponsesStreamSession implements StreamSession {
   readonly #channels = new Map<string, { readonly channel: OutputChannel; released: string }>();
   /** Inspected whole texts, by channel key, once their `.done` event has passed. */
   readonly #finals = new Map<string, string>();
+  /** Channels of delta events of types Palisade does not know, with the raw text they added up to. */
+  readonly #unknown = new Map<string, { readonly channel: OutputChannel; released: string; raw: string }>();
   readonly #received: string[] = [];
   #usage: CompletionUsage | null = null;
   #sequence = 0;
@@ -70,7 +75,8 @@ export class ResponsesStreamSession implements StreamSession {
       const inspected = output.map((item: unknown, index) => (isRecord(item) ? this.inspectItem(item, index) : item));
       return [this.frame({ ...event, response: { ...event.response, output: inspected } })];
     }
-    return [this.frame(event)];
+    if (TEXT_FREE.has(event.type) || this.scanner.action === "allow") return [this.frame(event)];
+    return this.unknown(event);
   }
 
   finish(): readonly string[] {
@@ -136,6 +142,44 @@ export class ResponsesStreamSession implements StreamSession {
     // The whole text's token logprobs, only for a text that went out unchanged.
     const logprobs = final !== whole && Array.isArray(event.logprobs) ? { logprobs: [] } : {};
     frames.push(this.frame({ ...event, [field]: final, ...logprobs }));
+    return frames;
+  }
+
+  /**
+   * An event of a type this session does not know (a new API feature) may carry model text: none of
+   * it goes out unread. A `.delta` with a string `delta` streams through its own channel (the same
+   * bounded hold-back, keyed by type and position); its `.done` releases what the channel held, and
+   * every string of it (and of any other unknown event) is inspected, the whole text the deltas
+   * added up to given as the channel released it.
+   */
+  private unknown(event: Event): string[] {
+    const suffix = /\.(delta|done)$/.exec(event.type)?.[1];
+    const key = `${event.type.replace(/\.(delta|done)$/, "")}|${numberOr(event.output_index, 0)}|${numberOr(event.content_index, 0)}|${numberOr(event.summary_index, 0)}`;
+    if (suffix === "delta" && typeof event.delta === "string") {
+      this.#received.push(event.delta);
+      let state = this.#unknown.get(key);
+      if (!state) this.#unknown.set(key, (state = { channel: this.scanner.channel(), released: "", raw: "" }));
+      state.raw += event.delta;
+      const released = state.channel.push(event.delta);
+      if (released === "") return [];
+      state.released += released;
+      // Its other fields are inspected whole; token logprobs would spell held-back text: withheld.
+      const { logprobs, ...rest } = event;
+      const fields = inspectEventStrings({ ...rest, delta: "" }, (text) => this.scanner.text(text));
+      return [this.frame({ ...fields, delta: released, ...(logprobs === undefined ? {} : { logprobs: [] }) })];
+    }
+    const state = suffix === "done" ? this.#unknown.get(key) : undefined;
+    if (!state) return [this.frame(inspectEventStrings(event, (text) => this.scanner.text(text)))];
+    this.#unknown.delete(key);
+    const frames: string[] = [];
+    const held = state.channel.end();
+    state.released += held;
+    if (held !== "") {
+      // Where the event sits (its fields but the whole text), and what the channel still held.
+      const location = Object.fromEntries(Object.entries(event).filter(([, value]) => value !== state.raw));
+      frames.push(this.frame({ ...inspectEventStrings(location, (text) => this.scanner.text(text)), type: event.type.replace(/\.done$/, ".delta"), delta: held }));
+    }
+    frames.push(this.frame(inspectEventStrings(event, (text) => (text === state.raw ? state.released : this.scanner.text(text)))));
     return frames;
   }
 
