@@ -1,3 +1,4 @@
+import { inspectEventStrings } from "../gateway/operations/responses/inspectEventStrings.js";
 import { isRecord } from "../isRecord.js";
 
 /**
@@ -63,6 +64,31 @@ export function outputTextOf(body: unknown): string {
 /** A streamed text: a delta adds to its key; a whole text repeats (or, if never streamed, first says) its key. */
 type StreamedText = PlacedText & { readonly delta: boolean };
 
+/** Responses event types whose text is read by the shapes below (or that carry none); any other type is read whole. */
+const KNOWN_RESPONSES_EVENTS = new Set([
+  "response.created",
+  "response.in_progress",
+  "response.queued",
+  "response.output_item.added",
+  "response.output_item.done",
+  "response.content_part.added",
+  "response.content_part.done",
+  "response.reasoning_summary_part.added",
+  "response.reasoning_summary_part.done",
+  "response.completed",
+  "response.incomplete",
+  "response.failed",
+]);
+
+/** A Responses event neither read by the shapes below nor a delta or `.done` of a text (whose text field they read). */
+function isUnknownResponsesEvent(event: Record<string, unknown>): boolean {
+  const type = str(event.type);
+  if (!type.startsWith("response.") || KNOWN_RESPONSES_EVENTS.has(type)) return false;
+  if (type.endsWith(".delta")) return typeof event.delta !== "string";
+  if (type.endsWith(".done")) return ![event.text, event.refusal, event.arguments, event.input].some((value) => typeof value === "string");
+  return true;
+}
+
 /** The texts a Responses stream event carries: deltas, and the whole texts of `.done`, part, item and response events. */
 function responsesEventTexts(event: Record<string, unknown>): StreamedText[] {
   const type = str(event.type);
@@ -102,6 +128,14 @@ export class StreamedOutputTexts {
     if (!isRecord(event)) return "";
     // Both shapes are read whatever the operation: an event cannot hide text by looking like the other kind.
     const texts = chatChoiceTexts(event);
+    if (isUnknownResponsesEvent(event)) {
+      // A type Palisade does not know (a newer API feature): every string it carries reaches the caller, so every one is screened.
+      inspectEventStrings(event, (text) => {
+        texts.push(text);
+        return text;
+      });
+      return joined(texts);
+    }
     for (const { key, text, delta } of responsesEventTexts(event)) {
       if (text === "") continue;
       if (delta) {

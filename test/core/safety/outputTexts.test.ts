@@ -35,6 +35,13 @@ describe("outputTextOf: what a whole answer shows its caller", () => {
 });
 
 describe("StreamedOutputTexts: every text a Responses stream shows, screened once", () => {
+  it("screens every string of an event of a type it does not know (ids left alone)", () => {
+    const texts = new StreamedOutputTexts();
+    const event = { type: "response.future_feature.completed", item_id: "ff_1", output_index: 1, result: { note: "then the violence began", parts: ["more text"] } };
+    expect(texts.textOf(event)).toBe("then the violence began\nmore text");
+    expect(texts.textOf({ type: "response.web_search_call.completed", item_id: "ws_1", output_index: 0 })).toBe("");
+  });
+
   it("screens deltas, and not the whole texts that repeat them", () => {
     const texts = new StreamedOutputTexts();
     expect(texts.textOf({ type: "response.output_text.delta", ...at, delta: "Hello " })).toBe("Hello ");
