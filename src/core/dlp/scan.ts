@@ -1,3 +1,4 @@
+import { releaseCodeUnits } from "./codeUnits.js";
 import { DETECTORS, type DetectorContext } from "./detectors.js";
 import { FoundScores, typeBit } from "./FoundScores.js";
 import { KeywordIndex } from "./KeywordIndex.js";
@@ -141,7 +142,13 @@ export function scanNormalized(normalized: NormalizedText, options: ScanNormaliz
   const fromIndex = options.fromIndex ?? 0;
   const allow = options.allowlist !== undefined && options.allowlist.length > 0 ? new Set(options.allowlist.map(allowlistKey)) : null;
   const text = normalized.text;
-  const { candidates, runEnds, ascending } = runDetectors(text, options);
+  let detected: ReturnType<typeof runDetectors>;
+  try {
+    detected = runDetectors(text, options);
+  } finally {
+    releaseCodeUnits();
+  }
+  const { candidates, runEnds, ascending } = detected;
   // The candidates are this scan's own objects: they become the findings in place (one object per value, not two).
   const findings: Finding[] = keptInTextOrder(candidates, runEnds, ascending, (c) => c.score >= threshold && c.start >= fromIndex && (allow === null || !allow.has(allowlistKey(text.slice(c.start, c.end)))));
   for (const c of findings as Candidate[]) {

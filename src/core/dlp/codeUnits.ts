@@ -1,0 +1,48 @@
+import { Buffer } from "node:buffer";
+
+/**
+ * A text's UTF-16 code units in a typed array: `codeUnitsOf(text)[i] === text.charCodeAt(i)` for every
+ * i below the length. Detectors walk the text a character at a time (context words, digit runs, names,
+ * e-mail parts); `charCodeAt` in such a loop checks the string's representation on every call and cost
+ * about three times a typed-array read (49 000 characters of context windows per dense 64 KB document:
+ * 97 against 32 µs, the copy included). One array is kept for the last text asked for: every detector
+ * of a scan gets the same string, so it is filled once per scan (a native copy).
+ */
+const KEEP_AT_MOST = 1 << 20;
+let lastText: string | null = null;
+let units = new Uint16Array(0);
+let unitBytes = Buffer.alloc(0);
+
+/** Whether a "utf16le" write reads back as code units through a Uint16Array (little-endian hosts). */
+const NATIVE_IS_UTF16LE = (() => {
+  const probe = new Uint16Array(1);
+  Buffer.from(probe.buffer).write("\u0102", 0, "utf16le");
+  return probe[0] === 0x0102;
+})();
+
+function fill(text: string, into: Uint16Array, bytes: Buffer): void {
+  if (NATIVE_IS_UTF16LE && text.length >= 64) bytes.write(text, 0, text.length * 2, "utf16le");
+  else for (let i = 0; i < text.length; i += 1) into[i] = text.charCodeAt(i);
+}
+
+export function codeUnitsOf(text: string): Uint16Array {
+  // The same string object as last time: one pointer comparison.
+  if (text === lastText) return units;
+  if (text.length > KEEP_AT_MOST) {
+    const own = new Uint16Array(text.length);
+    fill(text, own, Buffer.from(own.buffer, own.byteOffset, own.byteLength));
+    return own;
+  }
+  if (units.length < text.length) {
+    units = new Uint16Array(Math.max(text.length, units.length * 2));
+    unitBytes = Buffer.from(units.buffer, units.byteOffset, units.byteLength);
+  }
+  fill(text, units, unitBytes);
+  lastText = text;
+  return units;
+}
+
+/** Drops the reference to the last text (a scan calls it when done, so no prompt is kept alive between scans). */
+export function releaseCodeUnits(): void {
+  lastText = null;
+}

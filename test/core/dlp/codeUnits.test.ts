@@ -1,0 +1,32 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { codeUnitsOf, releaseCodeUnits } from "../../../src/core/dlp/codeUnits.js";
+
+const unitsByCharCodeAt = (text: string): number[] => Array.from({ length: text.length }, (_, i) => text.charCodeAt(i));
+
+describe("codeUnitsOf", () => {
+  it("holds text.charCodeAt(i) at every i below the length, for texts one after another of any length and script (property)", () => {
+    // Short texts are copied in JavaScript, longer ones natively; one-byte and two-byte strings, lone surrogates.
+    const unit = fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0x80, max: 0xff }), fc.integer({ min: 0x100, max: 0xffff }));
+    const text = fc.array(unit, { maxLength: 300 }).map((codes) => String.fromCharCode(...codes));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(text, fc.boolean()), { minLength: 1, maxLength: 6 }), (texts) => {
+        for (const [t, release] of texts) {
+          expect(Array.from(codeUnitsOf(t).subarray(0, t.length))).toEqual(unitsByCharCodeAt(t));
+          // Asked again (as every detector of a scan asks): the same units.
+          expect(Array.from(codeUnitsOf(t).subarray(0, t.length))).toEqual(unitsByCharCodeAt(t));
+          if (release) releaseCodeUnits();
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("gives a new text of the same length its own units (not the last text's)", () => {
+    const a = `${"a".repeat(100)}x`;
+    const b = `${"b".repeat(100)}y`;
+    expect(codeUnitsOf(a)[0]).toBe(97);
+    expect(codeUnitsOf(b)[0]).toBe(98);
+    expect(codeUnitsOf(b)[100]).toBe(121);
+  });
+});
