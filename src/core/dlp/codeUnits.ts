@@ -10,8 +10,10 @@ import { Buffer } from "node:buffer";
  */
 const KEEP_AT_MOST = 1 << 20;
 let lastText: string | null = null;
-let units = new Uint16Array(0);
-let unitBytes = Buffer.alloc(0);
+let units: Uint16Array = new Uint16Array(0);
+let unitBytes: Buffer = Buffer.alloc(0);
+/** The reused array between scans (a huge text's own array is dropped when it is released). */
+let kept = units;
 
 /** Whether a "utf16le" write reads back as code units through a Uint16Array (little-endian hosts). */
 const NATIVE_IS_UTF16LE = (() => {
@@ -20,24 +22,22 @@ const NATIVE_IS_UTF16LE = (() => {
   return probe[0] === 0x0102;
 })();
 
-function fill(text: string, into: Uint16Array, bytes: Buffer): void {
-  if (NATIVE_IS_UTF16LE && text.length >= 64) bytes.write(text, 0, text.length * 2, "utf16le");
-  else for (let i = 0; i < text.length; i += 1) into[i] = text.charCodeAt(i);
+function use(array: Uint16Array): void {
+  units = array;
+  unitBytes = Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 }
 
 export function codeUnitsOf(text: string): Uint16Array {
   // The same string object as last time: one pointer comparison.
   if (text === lastText) return units;
-  if (text.length > KEEP_AT_MOST) {
-    const own = new Uint16Array(text.length);
-    fill(text, own, Buffer.from(own.buffer, own.byteOffset, own.byteLength));
-    return own;
-  }
-  if (units.length < text.length) {
-    units = new Uint16Array(Math.max(text.length, units.length * 2));
-    unitBytes = Buffer.from(units.buffer, units.byteOffset, units.byteLength);
-  }
-  fill(text, units, unitBytes);
+  // A text past KEEP_AT_MOST gets an array of its own, dropped on release (one huge text does not stay allocated).
+  if (text.length > KEEP_AT_MOST) use(new Uint16Array(text.length));
+  else if (kept.length < text.length) {
+    kept = new Uint16Array(Math.max(text.length, kept.length * 2));
+    use(kept);
+  } else if (units !== kept) use(kept);
+  if (NATIVE_IS_UTF16LE && text.length >= 64) unitBytes.write(text, 0, text.length * 2, "utf16le");
+  else for (let i = 0; i < text.length; i += 1) units[i] = text.charCodeAt(i);
   lastText = text;
   return units;
 }
@@ -45,4 +45,5 @@ export function codeUnitsOf(text: string): Uint16Array {
 /** Drops the reference to the last text (a scan calls it when done, so no prompt is kept alive between scans). */
 export function releaseCodeUnits(): void {
   lastText = null;
+  if (units !== kept) use(kept);
 }

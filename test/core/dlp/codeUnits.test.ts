@@ -29,4 +29,18 @@ describe("codeUnitsOf", () => {
     expect(codeUnitsOf(b)[0]).toBe(98);
     expect(codeUnitsOf(b)[100]).toBe(121);
   });
+
+  it("keeps a text past 1 M units in an array of its own until released, then serves small texts again", () => {
+    const huge = `${"€".repeat((1 << 20) + 5)}z`;
+    const units = codeUnitsOf(huge);
+    expect(units.length).toBe(huge.length);
+    expect(units[huge.length - 1]).toBe(122);
+    // Asked again for the same text: the same array, not a second copy.
+    expect(codeUnitsOf(huge)).toBe(units);
+    releaseCodeUnits();
+    const small = "tel 030 901820";
+    expect(Array.from(codeUnitsOf(small).subarray(0, small.length))).toEqual(unitsByCharCodeAt(small));
+    expect(codeUnitsOf(small).length).toBeLessThan(huge.length);
+  });
 });
+
