@@ -68,6 +68,51 @@ export function runStart(text: string, runEnd: number): number {
   return start;
 }
 
+/** Where the run `nextRun` last found starts (read right after the call). */
+let nextRunFrom = 0;
+
+/** Where the run `nextRun` last found starts. */
+export function lastRunFrom(): number {
+  return nextRunFrom;
+}
+
+/**
+ * The next run the RUN expression would match searching from `from` (its lastIndex): a digit without a
+ * digit before it, then digits each after at most three separators, seven digits or more. Returns its end,
+ * or -1; sets `nextRunFrom` and `digitsInRun`. A stretch with fewer digits is skipped whole: a match cannot
+ * start inside it (a later start has a digit before it, or reaches a subset of its digits). Reads the
+ * text's code units: past the first run of a dense text this is cheaper than the expression, which the
+ * scan still uses to find the first run (prose, which has none, copies nothing).
+ */
+export function nextRun(units: Uint16Array, length: number, from: number): number {
+  let i = from;
+  while (i < length) {
+    while (i < length && !isDigit(units[i] ?? 0)) i += 1;
+    if (i >= length) return -1;
+    // The look-behind: a digit right before (only where the search starts inside digits).
+    if (i > 0 && isDigit(units[i - 1] ?? 0)) {
+      while (i < length && isDigit(units[i] ?? 0)) i += 1;
+      continue;
+    }
+    let digits = 1;
+    let end = i + 1;
+    for (;;) {
+      let k = end;
+      while (k < length && k - end < 3 && isRunSeparator(units[k] ?? 0)) k += 1;
+      if (k >= length || !isDigit(units[k] ?? 0)) break;
+      digits += 1;
+      end = k + 1;
+    }
+    if (digits >= 7) {
+      nextRunFrom = i;
+      digitsInRun = digits;
+      return end;
+    }
+    i = end;
+  }
+  return -1;
+}
+
 /**
  * One pass finds the digit runs; the card, SSN and phone patterns are then tried (sticky) only at the
  * starts of digit groups inside a run, and at a "+" or "(" just before one.
@@ -77,12 +122,11 @@ export function detectNumericRuns(text: string, out: Candidate[], detectors: Num
   let cardFrom = 0;
   let ssnFrom = 0;
   let phoneFrom = 0;
-  // test, not exec: the run's end is lastIndex and its start is found by walking back (no match array per run).
-  while (RUN.test(text)) {
-    const runEnd = RUN.lastIndex;
-    const runFrom = runStart(text, runEnd);
-    // Filled by runStart: the units of this text, read instead of charCodeAt below.
-    const units = codeUnitsOf(text);
+  // The first run by the expression (test, not exec: its end is lastIndex and its start is found by walking
+  // back, no match array); the others by `nextRun` over the units the first run's walk made.
+  if (!RUN.test(text)) return;
+  const units = codeUnitsOf(text);
+  for (let runEnd = RUN.lastIndex, runFrom = runStart(text, runEnd); runEnd !== -1; runEnd = nextRun(units, text.length, runEnd), runFrom = nextRunFrom) {
     // A run glued to letters ("DE89 3704 ...", "INV2024 0001 ...") is part of an identifier, not a number of its own.
     if (runFrom > 0 && isWordBefore(units[runFrom - 1] ?? 0)) continue;
     // Digits from the current position to the end of the run: a card needs 13, an SSN 9, and both lie inside the run.
