@@ -10,6 +10,8 @@ import { Buffer } from "node:buffer";
  */
 const KEEP_AT_MOST = 1 << 20;
 let lastText: string | null = null;
+/** How many units of the reused array the last text filled (wiped on release). */
+let filled = 0;
 let units: Uint16Array = new Uint16Array(0);
 let unitBytes: Buffer = Buffer.alloc(0);
 /** The reused array between scans (a huge text's own array is dropped when it is released). */
@@ -39,11 +41,17 @@ export function codeUnitsOf(text: string): Uint16Array {
   if (NATIVE_IS_UTF16LE && text.length >= 64) unitBytes.write(text, 0, text.length * 2, "utf16le");
   else for (let i = 0; i < text.length; i += 1) units[i] = text.charCodeAt(i);
   lastText = text;
+  filled = text.length;
   return units;
 }
 
-/** Drops the reference to the last text (a scan calls it when done, so no prompt is kept alive between scans). */
+/**
+ * Drops the reference to the last text and wipes its copy (a scan calls it when done): no prompt stays
+ * in memory between scans, as a string or as code units (a memset: ~1 µs for 4 KB).
+ */
 export function releaseCodeUnits(): void {
   lastText = null;
-  if (units !== kept) use(kept);
+  if (units === kept) kept.fill(0, 0, filled);
+  else use(kept);
+  filled = 0;
 }

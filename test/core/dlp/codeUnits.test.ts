@@ -42,5 +42,11 @@ describe("codeUnitsOf", () => {
     expect(Array.from(codeUnitsOf(small).subarray(0, small.length))).toEqual(unitsByCharCodeAt(small));
     expect(codeUnitsOf(small).length).toBeLessThan(huge.length);
   });
-});
 
+  it("wipes the last text's code units when released, so no prompt stays in memory between scans", () => {
+    const secret = "password: Hunter2!Hunter2!Hunter2!Hunter2!Hunter2!Hunter2!Hunter2!";
+    const units = codeUnitsOf(secret);
+    releaseCodeUnits();
+    expect(Array.from(units.subarray(0, secret.length)).every((unit) => unit === 0)).toBe(true);
+  });
+});
