@@ -8,10 +8,18 @@
 export class RequestsInFlight {
   private count = 0;
   private waiters: (() => void)[] = [];
+  /** When a wait last ran out without a gap (performance.now() ms): the requests follow each other without one. */
+  private lastNoGapAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     /** Above this many in flight the instance is busy: there is no gap to wait for, the work goes on at once. */
     private readonly lightLoad = 2,
+    /**
+     * After a wait that found no gap, the waits that follow within this long do not wait: requests that
+     * keep the instance busy without a gap (a slow machine, a steady stream) would only spread the work
+     * over more of them.
+     */
+    private readonly noGapForMs = 200,
   ) {}
 
   get size(): number {
@@ -42,11 +50,12 @@ export class RequestsInFlight {
 
   /**
    * Resolves once no request is in flight: at once if none is, or if more than `lightLoad` are (a busy
-   * instance has no gap to move into, and the background work must go on); else when the last one
-   * ends or after `maxWaitInMs`, whichever comes first.
+   * instance has no gap to move into, and the background work must go on), or if a wait found no gap
+   * within the last `noGapForMs`; else when the last one ends or after `maxWaitInMs`, whichever comes first.
    */
   idle(maxWaitInMs: number): Promise<void> {
     if (this.count === 0 || this.count > this.lightLoad || maxWaitInMs <= 0) return Promise.resolve();
+    if (performance.now() - this.lastNoGapAt < this.noGapForMs) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const wake = (): void => {
         clearTimeout(timer);
@@ -54,6 +63,7 @@ export class RequestsInFlight {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((waiter) => waiter !== wake);
+        this.lastNoGapAt = performance.now();
         resolve();
       }, maxWaitInMs);
       this.waiters.push(wake);

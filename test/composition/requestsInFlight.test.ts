@@ -37,6 +37,16 @@ describe("RequestsInFlight: background work waits, bounded, for a gap between re
     expect(requests.size).toBe(1);
   });
 
+  it("after a wait that found no gap, does not wait again for a while: back-to-back requests would only spread the work", async () => {
+    const requests = new RequestsInFlight(2, 100);
+    requests.started();
+    await requests.idle(10);
+    expect(await settledSoon(requests.idle(1_000), 0)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(await settledSoon(requests.idle(1_000))).toBe(false);
+    requests.ended();
+  });
+
   it("does not wait when the instance is busy (more requests in flight than its light load): there is no gap to move into", async () => {
     const requests = new RequestsInFlight(2);
     for (let i = 0; i < 3; i++) requests.started();
