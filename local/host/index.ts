@@ -64,7 +64,18 @@ export interface RunningLocalHost {
    * Stops: no new connections, then (with `drainInMs`) waits up to that long for the requests in
    * flight, streams included, to finish (so their outcomes are audited), then closes every connection.
    */
-  stop(options?: { readonly drainInMs?: number }): Promise<void>;
+  stop(options?: HostStopOptions): Promise<void>;
+  /** Requests being handled now (answers being written, streams open). */
+  inFlight(): number;
+}
+
+export interface HostStopOptions {
+  readonly drainInMs?: number;
+  /**
+   * Runs once the requests are drained (their outcomes published) and before the queue triggers stop:
+   * `npm start` waits here for the audit queue to be consumed, since its Service Bus is in memory.
+   */
+  readonly beforeTriggersStop?: () => Promise<void>;
 }
 
 const ROUTE_PREFIX = "/api";
@@ -326,9 +337,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
         await Promise.race([Promise.allSettled([...inFlight]), new Promise<void>((resolve) => (timer = setTimeout(resolve, CUT_REQUESTS_SETTLE_IN_MS)))]);
         clearTimeout(timer);
       }
+      if (stopOptions.beforeTriggersStop) await stopOptions.beforeTriggersStop().catch((error: unknown) => log(`host: before the triggers stopped: ${describeError(error)}`));
       await Promise.allSettled(triggers.map((trigger) => trigger.stop()));
       await Promise.allSettled(clients.map((client) => client.close()));
       await closed;
     },
+    inFlight: () => inFlight.size,
   };
 }

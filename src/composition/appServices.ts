@@ -143,7 +143,15 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   const publisherOpened = audit.openPublisher();
 
   const apiKeyStore = new TableApiKeyStore(storage.table(TABLES.apiKeys));
-  const usageStore = new TableUsageCounterStore(storage.table(TABLES.usage));
+  // Finished minute windows and stopped writers' marks are pruned as projects are written (no TTL in Table Storage).
+  const usageStore = new TableUsageCounterStore(storage.table(TABLES.usage), {
+    housekeeping: {
+      now: () => clock.nowInMs(),
+      onPruned: (project, pruned) => {
+        if (pruned.minuteRows + pruned.marks > 0) logger.info("usage counters pruned", { project, minuteRows: pruned.minuteRows, marks: pruned.marks });
+      },
+    },
+  });
   const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
   // Started before the policy is checked, so their round trips overlap its parse and the host's start.
   const connected = Promise.all([

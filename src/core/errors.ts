@@ -49,6 +49,7 @@ export const ERROR_CODES = [
   "internal_error",
   "response_storage_not_allowed",
   "endpoint_not_governed",
+  "tool_not_allowed",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

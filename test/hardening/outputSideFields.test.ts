@@ -316,3 +316,90 @@ describe("Responses API: fields beside output_text", () => {
     expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
   });
 });
+
+describe("Responses API: a custom tool's input (caller-run, free-form text)", () => {
+  const INPUT = `charge ${CARD} now`;
+  const call = { type: "custom_tool_call", id: "ctc_1", call_id: "call_1", name: "charge", input: INPUT, status: "completed" };
+
+  it("streamed: custom_tool_call_input deltas and their done event carry no card (they passed through uninspected)", async () => {
+    const at = { item_id: "ctc_1", output_index: 0 };
+    const events: { event: string; data: Record<string, unknown> }[] = [
+      { event: "response.created", data: { response: { ...responseShell([]), status: "in_progress" } } },
+      { event: "response.output_item.added", data: { output_index: 0, item: { ...call, input: "", status: "in_progress" } } },
+      ...(INPUT.match(/.{1,5}/gs) ?? []).map((delta) => ({ event: "response.custom_tool_call_input.delta", data: { ...at, delta } })),
+      { event: "response.custom_tool_call_input.done", data: { ...at, input: INPUT } },
+      { event: "response.output_item.done", data: { output_index: 0, item: call } },
+      { event: "response.completed", data: { response: responseShell([call]) } },
+    ];
+    upstream.answerNext({ events: events.map(({ event, data }, index) => ({ event, data: { type: event, sequence_number: index, ...data } })) });
+    const stream = await client(appKey).responses.create({ model: MODEL, input: "Charge it", tools: [{ type: "custom", name: "charge", description: "Charges a card" }], stream: true });
+    const received: Record<string, unknown>[] = [];
+    let streamedInput = "";
+    for await (const event of stream) {
+      const raw = event as unknown as Record<string, unknown>;
+      received.push(raw);
+      if (raw.type === "response.custom_tool_call_input.delta" && typeof raw.delta === "string") streamedInput += raw.delta;
+    }
+    expect(received.at(-1)?.type).toBe("response.completed");
+    expect(streamedInput).toMatch(/^charge \[CREDIT_CARD_\d+\] now$/);
+    expect(received.find((event) => event.type === "response.custom_tool_call_input.done")?.input).toBe(streamedInput);
+    expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
+  });
+});
+
+describe("chat: custom tools (free-form input instead of JSON arguments)", () => {
+  const INPUT = `charge ${CARD} now`;
+  const customCall = (input: string) => ({ id: "call_1", type: "custom", custom: { name: "charge", input } });
+  const tools = [{ type: "custom" as const, custom: { name: "charge", description: "Charges a card" } }];
+
+  it("plain: a card in a custom tool call's input is redacted", async () => {
+    upstream.answerNext({
+      json: {
+        id: "chatcmpl-scripted",
+        object: "chat.completion",
+        created: 1,
+        model: MODEL,
+        choices: [{ index: 0, message: { role: "assistant", content: null, refusal: null, tool_calls: [customCall(INPUT)] }, finish_reason: "tool_calls" }],
+        usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 },
+      },
+    });
+    const answer = await client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Charge it" }], tools });
+    const call = answer.choices[0]?.message.tool_calls?.[0] as unknown as { custom?: { input?: string } } | undefined;
+    expect(call?.custom?.input).toMatch(/^charge \[CREDIT_CARD_\d+\] now$/);
+    expect(JSON.stringify(answer)).not.toMatch(CARD_TRACE);
+  });
+
+  it("streamed: a custom tool call's input fragments carry no card, and add up to the redacted input", async () => {
+    const pieces = INPUT.match(/.{1,4}/gs) ?? [];
+    upstream.answerNext({
+      events: [
+        { data: chunk([{ index: 0, delta: { role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_1", type: "custom", custom: { name: "charge", input: "" } }] }, finish_reason: null }]) },
+        ...pieces.map((input) => ({ data: chunk([{ index: 0, delta: { tool_calls: [{ index: 0, custom: { input } }] }, finish_reason: null }]) })),
+        { data: chunk([{ index: 0, delta: {}, finish_reason: "tool_calls" }]) },
+        { data: usageChunk },
+      ],
+    });
+    const stream = await client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Charge it" }], tools, stream: true });
+    const received: unknown[] = [];
+    let input = "";
+    for await (const part of stream) {
+      received.push(part);
+      for (const call of (part.choices[0]?.delta.tool_calls ?? []) as unknown as { custom?: { input?: string } }[]) input += call.custom?.input ?? "";
+    }
+    expect(input).toMatch(/^charge \[CREDIT_CARD_\d+\] now$/);
+    expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
+  });
+
+  it("a custom tool call sent back as history is accepted (it was a 400) and its input inspected", async () => {
+    upstream.answerNext({ json: { id: "chatcmpl-scripted", object: "chat.completion", created: 1, model: MODEL, choices: [{ index: 0, message: { role: "assistant", content: "Done." }, finish_reason: "stop" }], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } } });
+    const messages = [
+      { role: "user", content: "Charge it" },
+      { role: "assistant", content: null, tool_calls: [customCall(INPUT)] },
+      { role: "tool", tool_call_id: "call_1", content: "charged" },
+    ] as unknown as OpenAI.Chat.ChatCompletionMessageParam[];
+    const answer = await client(appKey).chat.completions.create({ model: MODEL, messages, tools });
+    expect(answer.choices[0]?.message.content).toBe("Done.");
+    const sent = upstream.received().at(-1) as { messages: { tool_calls?: { custom?: { input?: string } }[] }[] };
+    expect(sent.messages[1]?.tool_calls?.[0]?.custom?.input).toMatch(/^charge \[CREDIT_CARD_\d+\] now$/);
+  });
+});

@@ -1,4 +1,4 @@
-import { type TableClient, type TableEntity, TableTransaction } from "@azure/data-tables";
+import { type TableClient, type TableEntity } from "@azure/data-tables";
 import {
   type ApplyCountersOptions,
   type ApplyCountersResult,
@@ -9,7 +9,6 @@ import {
   touchedKeys,
   type UsageCounterStore,
 } from "../../core/limits/UsageCounterStore.js";
-import { statusCodeOf } from "../azure/azureErrors.js";
 import { ConflictBackoff } from "./usage/ConflictBackoff.js";
 import { readCounterValues } from "./usage/counterEntity.js";
 import { rowKeyRangeFilter } from "./usage/counterFilters.js";
@@ -17,6 +16,7 @@ import { CounterGroupCommit, LANDED_MARK_PREFIX, MAX_COUNTERS_PER_ROUND } from "
 import { CounterStoreError } from "./usage/CounterStoreError.js";
 import { addValues, logicalKeyOf, SHARD_SEPARATOR } from "./usage/physicalRows.js";
 import { TableHoldRows } from "./usage/TableHoldRows.js";
+import { pruneMinuteWindows, pruneWriterMarks } from "./usage/staleRows.js";
 
 // Thrown when the store gives up; callers have always imported it from here.
 export { CounterStoreError };
@@ -68,12 +68,34 @@ export interface TableUsageCounterStoreOptions {
   readonly random?: () => number;
   /** Shard rows an instance picks its own from (instances may share one; ETags keep that safe). Default 16. */
   readonly shardCount?: number;
+  /** Prune stale rows of the partitions this instance writes (`pruneStale`); off when absent. */
+  readonly housekeeping?: CounterHousekeeping;
 }
+
+export interface CounterHousekeeping {
+  /** Delay from a partition's first write to its first prune (off the start-up's path). Default 60 s. */
+  readonly firstAfterInMs?: number;
+  /** Then at most this often per partition, with a write. Default an hour. */
+  readonly everyInMs?: number;
+  /** Marks of other writers untouched for longer go. Default an hour: far beyond any lost answer's check (seconds). */
+  readonly markMaxAgeInMs?: number;
+  /** Minute windows older go. Default an hour: beyond any call that settles into the minute it reserved in. */
+  readonly minuteWindowMaxAgeInMs?: number;
+  readonly now?: () => number;
+  /** Told what each run deleted (logs, tests). */
+  readonly onPruned?: (partition: string, pruned: { readonly minuteRows: number; readonly marks: number }) => void;
+}
+
+const HOUR_IN_MS = 3_600_000;
 
 export class TableUsageCounterStore implements UsageCounterStore {
   private readonly backoff: ConflictBackoff;
   private readonly groupCommit: CounterGroupCommit;
   private readonly holdRows: TableHoldRows;
+  private readonly housekeeping: CounterHousekeeping | undefined;
+  private readonly housekeepingAges: { readonly markMaxAgeInMs: number; readonly minuteWindowMaxAgeInMs: number };
+  /** By partition: when a write may schedule its next prune. */
+  private readonly nextPruneAt = new Map<string, number>();
 
   constructor(
     private readonly client: TableClient,
@@ -84,6 +106,8 @@ export class TableUsageCounterStore implements UsageCounterStore {
     this.backoff = new ConflictBackoff(options.maxAttempts ?? 50, options.maxBackoffInMs ?? 50, random);
     this.groupCommit = new CounterGroupCommit(client, this.backoff, shard);
     this.holdRows = new TableHoldRows(client, this.backoff, shard);
+    this.housekeeping = options.housekeeping;
+    this.housekeepingAges = { markMaxAgeInMs: options.housekeeping?.markMaxAgeInMs ?? HOUR_IN_MS, minuteWindowMaxAgeInMs: options.housekeeping?.minuteWindowMaxAgeInMs ?? HOUR_IN_MS };
   }
 
   /** Conflicts (412/409) seen so far: the contention cost, for benchmarks and logs. */
@@ -116,6 +140,7 @@ export class TableUsageCounterStore implements UsageCounterStore {
     if ([...keys].some((key) => key.length === 0 || UNSTORABLE_KEY.test(key))) {
       return Promise.reject(new RangeError(`counter keys must be non-empty, without spaces, controls, "/", "\\", "#", "?" or "${SHARD_SEPARATOR}"`));
     }
+    this.scheduleHousekeeping(partition);
     return this.groupCommit.submit(partition, deltas, keys, options.holdExpiresAtMs);
   }
 
@@ -140,32 +165,42 @@ export class TableUsageCounterStore implements UsageCounterStore {
 
   /**
    * Deletes a partition's per-minute rows older than `beforeMinute` (floor(epochMs / 60 000)).
-   * Finished minute windows are never read again; Table Storage has no TTL, so a timer calls this.
-   * Returns how many rows were deleted. Deleting a row that is already gone succeeds.
+   * Finished minute windows are never read again; Table Storage has no TTL. Returns how many rows
+   * were deleted. Deleting a row that is already gone succeeds.
    */
-  async pruneMinuteWindows(partition: string, beforeMinute: number, options: ListCountersOptions = {}): Promise<number> {
-    const stale: string[] = [];
-    const filter = rowKeyRangeFilter(partition, "L|m|");
-    for await (const entity of this.client.listEntities<TableEntity>({ queryOptions: { filter, select: ["RowKey"] }, abortSignal: options.abortSignal })) {
-      const minute = Number(entity.rowKey.split("|")[2]);
-      if (Number.isInteger(minute) && minute < beforeMinute) stale.push(entity.rowKey);
-    }
-    for (let index = 0; index < stale.length; index += MAX_COUNTERS_PER_ROUND * 2) {
-      const transaction = new TableTransaction();
-      for (const rowKey of stale.slice(index, index + MAX_COUNTERS_PER_ROUND * 2)) transaction.deleteEntity(partition, rowKey);
-      try {
-        await this.client.submitTransaction(transaction.actions);
-      } catch (error) {
-        if (statusCodeOf(error) !== 404) throw error;
-        // One row vanished meanwhile (another pruner): fall back to one by one.
-        for (const rowKey of stale.slice(index, index + MAX_COUNTERS_PER_ROUND * 2)) {
-          await this.client.deleteEntity(partition, rowKey).catch((single: unknown) => {
-            if (statusCodeOf(single) !== 404) throw single;
-          });
-        }
-      }
-    }
-    return stale.length;
+  pruneMinuteWindows(partition: string, beforeMinute: number, options: ListCountersOptions = {}): Promise<number> {
+    return pruneMinuteWindows(this.client, partition, beforeMinute, options.abortSignal);
+  }
+
+  /**
+   * The partition's stale bookkeeping, as of `nowInMs`: minute windows and other writers' marks
+   * older than the housekeeping's ages (by default an hour each). `apply` runs it by itself when
+   * housekeeping is on (`TableUsageCounterStoreOptions.housekeeping`).
+   */
+  async pruneStale(partition: string, nowInMs: number, options: ListCountersOptions = {}): Promise<{ readonly minuteRows: number; readonly marks: number }> {
+    const ages = this.housekeepingAges;
+    const marks = await pruneWriterMarks(this.client, partition, { markPrefix: LANDED_MARK_PREFIX, ownPrefix: this.groupCommit.ownMarkPrefix, writtenBeforeMs: nowInMs - ages.markMaxAgeInMs }, options.abortSignal);
+    const minuteRows = await pruneMinuteWindows(this.client, partition, Math.floor((nowInMs - ages.minuteWindowMaxAgeInMs) / 60_000), options.abortSignal);
+    return { minuteRows, marks };
+  }
+
+  /** Schedules `pruneStale` for a partition written to: `firstAfterInMs` after its first write, then with a write at most every `everyInMs`. */
+  private scheduleHousekeeping(partition: string): void {
+    const housekeeping = this.housekeeping;
+    if (housekeeping === undefined) return;
+    const now = housekeeping.now ?? Date.now;
+    const at = now();
+    const due = this.nextPruneAt.get(partition);
+    if (due !== undefined && at < due) return;
+    const delayInMs = due === undefined ? (housekeeping.firstAfterInMs ?? 60_000) : 0;
+    this.nextPruneAt.set(partition, at + delayInMs + (housekeeping.everyInMs ?? HOUR_IN_MS));
+    const run = (): void =>
+      void this.pruneStale(partition, now()).then(
+        (pruned) => housekeeping.onPruned?.(partition, pruned),
+        // Housekeeping only: the next run tries again.
+        () => undefined,
+      );
+    setTimeout(run, delayInMs).unref();
   }
 
   renewHolds(partition: string, owner: string, expiresAtMs: number, options: ListCountersOptions = {}): Promise<number> {

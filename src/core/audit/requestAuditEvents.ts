@@ -187,6 +187,7 @@ export function refusalType(code: string): AuditEventType {
     case "model_not_priced":
     case "response_storage_not_allowed":
     case "endpoint_not_governed":
+    case "tool_not_allowed":
       return "policy_violation";
     default:
       return "api_call";

@@ -36,6 +36,13 @@ export function endpointServes(endpoint: { readonly operations?: readonly Operat
 export const responsesPolicySchema = z
   .object({
     store: z.enum(["deny", "allow"]).default("deny"),
+    /**
+     * Tools the model provider runs itself (web_search, file_search, code_interpreter, mcp, ...) send
+     * the conversation to services Palisade does not govern, and their results reach the model and the
+     * answer uninspected: refused unless their type is listed here (chat's `web_search_options` is
+     * `web_search`). Tools the caller runs (function, custom, ...) are always allowed.
+     */
+    hostedTools: z.array(z.string().min(1).max(64)).default([]),
   })
   .strict();
 
@@ -53,7 +60,7 @@ export const embeddingsPolicySchema = z
 
 export type ResponsesPolicy = z.infer<typeof responsesPolicySchema>;
 export type EmbeddingsPolicy = z.infer<typeof embeddingsPolicySchema>;
-const DEFAULT_RESPONSES_POLICY: ResponsesPolicy = { store: "deny" };
+const DEFAULT_RESPONSES_POLICY: ResponsesPolicy = { store: "deny", hostedTools: [] };
 const DEFAULT_EMBEDDINGS_POLICY: EmbeddingsPolicy = { tokenInput: "deny", maxInputs: 2048 };
 
 /** A project's settings are optional in the parsed policy (projects built in code need not name them): read them through these. */

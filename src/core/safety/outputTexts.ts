@@ -39,7 +39,10 @@ function chatChoiceTexts(body: Record<string, unknown>): string[] {
   for (const choice of records(body.choices)) {
     for (const part of [choice.message, choice.delta].filter(isRecord)) {
       texts.push(str(part.content), str(part.refusal));
-      for (const call of records(part.tool_calls)) if (isRecord(call.function)) texts.push(str(call.function.arguments));
+      for (const call of records(part.tool_calls)) {
+        if (isRecord(call.function)) texts.push(str(call.function.arguments));
+        else if (isRecord(call.custom)) texts.push(str(call.custom.input));
+      }
       if (isRecord(part.function_call)) texts.push(str(part.function_call.arguments));
     }
   }

@@ -100,6 +100,64 @@ describe("TableUsageCounterStore specifics", () => {
     expect(store.landedUnanswered).toBe(0);
   });
 
+  it("prunes the marks of writers that stopped writing; a live writer's mark and its own stay, and a pruned writer's next write marks again", async () => {
+    const table = `UsageCountersMarkPrune${++tables}`;
+    const markAge = 1_000;
+    const [stopped, live, pruner] = [0, 1, 2].map(() => new TableUsageCounterStore(client(table), { housekeeping: { firstAfterInMs: 3_600_000, markMaxAgeInMs: markAge } }));
+    await stopped!.createTable();
+    const limit = { fields: ["requests"], max: 100 };
+    const window = `L|m|${Math.floor(Date.now() / 60_000)}|req|p`;
+    const write = async (store: TableUsageCounterStore): Promise<void> => {
+      expect((await store.apply("p", [{ key: window, add: { requests: 1 }, limit }])).applied).toBe(true);
+      expect((await store.apply("p", [{ key: "R|d|2026-01-01|p", add: { usd: 2 } }])).applied).toBe(true);
+    };
+    const marks = async (): Promise<string[]> => {
+      const found: string[] = [];
+      for await (const entity of client(table).listEntities({ queryOptions: { filter: "PartitionKey eq 'p' and RowKey ge 'W|' and RowKey lt 'W}'" } })) found.push(entity.rowKey ?? "");
+      return found.sort();
+    };
+    await write(stopped!);
+    const stoppedMarks = await marks();
+    expect(stoppedMarks).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, markAge + 500));
+    await write(live!);
+    await write(pruner!);
+    const liveAndOwn = (await marks()).filter((mark) => !stoppedMarks.includes(mark));
+    expect(liveAndOwn).toHaveLength(4);
+
+    expect(await pruner!.pruneStale("p", Date.now())).toEqual({ minuteRows: 0, marks: 2 });
+    expect(await marks()).toEqual(liveAndOwn);
+    // The counters are untouched, and a writer whose marks went writes (and marks) as before.
+    await write(stopped!);
+    expect((await marks()).length).toBe(6);
+    const listed = [];
+    for await (const row of pruner!.list("p", "")) listed.push(row);
+    expect(listed).toEqual([
+      { key: window, values: { requests: 4 } },
+      { key: "R|d|2026-01-01|p", values: { usd: 8 } },
+    ]);
+  });
+
+  it("with housekeeping on, prunes a partition by itself after its first write: old minute windows and stale marks go, the current window stays", async () => {
+    const table = `UsageCountersHousekeeping${++tables}`;
+    const limit = { fields: ["requests"], max: 10 };
+    const old = new TableUsageCounterStore(client(table));
+    await old.createTable();
+    // A window of 2025 (long finished), written by a writer that is gone.
+    await old.apply("p", [{ key: "L|m|29000000|req|p", add: { requests: 1 }, limit }]);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const currentMinute = Math.floor(Date.now() / 60_000);
+    const pruned = new Promise<{ readonly minuteRows: number; readonly marks: number }>((resolve) => {
+      const store = new TableUsageCounterStore(client(table), { housekeeping: { firstAfterInMs: 50, markMaxAgeInMs: 1_000, onPruned: (_partition, counts) => resolve(counts) } });
+      void store.apply("p", [{ key: `L|m|${currentMinute}|req|p`, add: { requests: 1 }, limit }]);
+    });
+    const never = new Promise<string>((resolve) => setTimeout(() => resolve("no prune within 10 s"), 10_000).unref());
+    expect(await Promise.race([pruned, never])).toEqual({ minuteRows: 1, marks: 1 });
+    const keys = [];
+    for await (const row of old.list("p", "")) keys.push(row.key);
+    expect(keys).toEqual([`L|m|${currentMinute}|req|p`]);
+  });
+
   it("rejects counter keys it could not store", async () => {
     const store = new TableUsageCounterStore(client("Unused"));
     await expect(store.apply("p", [{ key: "L|a!1", add: { n: 1 } }])).rejects.toThrow(RangeError);

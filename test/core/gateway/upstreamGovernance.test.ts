@@ -110,6 +110,16 @@ describe("parts DLP cannot inspect (images)", () => {
   });
 });
 
+describe("stop sequences", () => {
+  it("are inspected like the prompt: a card in one is redacted before it goes upstream (it went as sent)", async () => {
+    const h = await harness();
+    await h.service.handle(h.request({ extraBody: { stop: ["END", "card 4111 1111 1111 1111"] } }));
+    expect(received().stop).toEqual(["END", "card [CREDIT_CARD_1]"]);
+    await h.service.handle(h.request({ extraBody: { stop: "4111 1111 1111 1111" } }));
+    expect(received().stop).toBe("[CREDIT_CARD_1]");
+  });
+});
+
 describe("the user field", () => {
   it("goes upstream as a stable pseudonym per project, never as sent", async () => {
     const h = await harness();
@@ -121,5 +131,23 @@ describe("the user field", () => {
     expect(received().user).not.toBe(first);
     expect(first).toMatch(/^pal-[0-9a-f]{32}$/);
     expect(JSON.stringify(mock.requests())).not.toContain("example.com");
+  });
+
+  it("safety_identifier and prompt_cache_key (user ids beside `user`) go upstream as the same stable pseudonyms, never as sent", async () => {
+    const h = await harness();
+    const identified = { safety_identifier: "alice@example.com", prompt_cache_key: "alice@example.com" };
+    await h.service.handle(h.request({ extraBody: { ...identified, user: "alice@example.com" } }));
+    const first = received();
+    expect(first.safety_identifier).toMatch(/^pal-[0-9a-f]{32}$/);
+    expect(first.prompt_cache_key).toBe(first.safety_identifier);
+    expect(first.safety_identifier).toBe(first.user);
+    await h.service.handle(h.request({ extraBody: identified }));
+    expect(received().safety_identifier).toBe(first.safety_identifier);
+    expect(JSON.stringify(mock.requests())).not.toContain("example.com");
+    // Without a digest key there is no pseudonym: the fields are not sent.
+    const keyless = await gatewayHarness({ project: { cache: undefined }, cache: false, digestKey: null, policy: { endpoints: [{ id: "mock-eu", provider: "azure", baseUrl: mock.url, region: "westeurope", residency: "eu", class: "zdr", deployments: ["mini"], priority: 1, auth: { kind: "none" }, timeoutInMs: 10_000 }] }, upstream: new OpenAiCompletionProvider({ credential: null, readApiKey: null }) });
+    await keyless.service.handle(keyless.request({ extraBody: identified }));
+    expect(received()).not.toHaveProperty("safety_identifier");
+    expect(received()).not.toHaveProperty("prompt_cache_key");
   });
 });

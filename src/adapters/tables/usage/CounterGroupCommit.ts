@@ -66,6 +66,11 @@ export class CounterGroupCommit {
   private readonly writer = randomUUID().slice(0, 13);
   private sequence = 0;
 
+  /** The start of this writer's marks' RowKeys (both lanes). */
+  get ownMarkPrefix(): string {
+    return `${LANDED_MARK_PREFIX}${this.writer}.`;
+  }
+
   constructor(
     private readonly client: TableClient,
     private readonly backoff: ConflictBackoff,

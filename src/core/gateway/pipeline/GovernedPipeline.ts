@@ -13,6 +13,7 @@ import { untracedGatewayTelemetry } from "../../telemetry/GatewayTelemetry.js";
 import { type CompletionUsage } from "../../upstream/CompletionProvider.js";
 import { type GatewayRequest, type GatewayResponse } from "../GatewayRequest.js";
 import { authorizeStage, blockedInput, classifyStage, inspectStage, pseudonymousUser, raiseClass } from "./admissionStages.js";
+import { withPseudonymousIdentifiers } from "./pseudonymousIdentifiers.js";
 import { type InputInspection } from "./inspectInput.js";
 import { type ContentField, type Operation } from "./Operation.js";
 import { type PipelineDeps } from "./PipelineDeps.js";
@@ -106,6 +107,8 @@ export class GovernedPipeline {
     const upstreamContents = (): readonly ContentField[] => (upstream ??= inspection.request === request ? inspection.receivedContents : operation.contents(inspection.request));
     let dataClass = classified;
     run.note({ dataClass });
+    // Parts let through unread (policy allowed them) are counted on every event of the request.
+    if (inspection.uninspectable > 0) run.note({ checkDetails: { ...run.facts.checkDetails, uninspectableParts: inspection.uninspectable } });
     for (const check of deps.checks ?? []) {
       const checkInput = {
         operation: operation.name,
@@ -127,7 +130,10 @@ export class GovernedPipeline {
     const plan = telemetry.stageSync("route", () => planRoute({ policy: deps.policy, project, model: operation.model(request), dataClass, requestedResidency, operation: operationKindOf(operation.name) }, deps.health));
     run.note({ deployment: plan.deployment });
     const outputCap = operation.outputCap(inspection.request, project);
-    const body = operation.upstreamBody(inspection.request, { outputCap, user: pseudonymousUser(deps.digestKey, project, operation.endUser(request)), project, dataClass });
+    const body = withPseudonymousIdentifiers(
+      operation.upstreamBody(inspection.request, { outputCap, user: pseudonymousUser(deps.digestKey, project, operation.endUser(request)), project, dataClass }),
+      (value) => pseudonymousUser(deps.digestKey, project, value),
+    );
     if (deps.digestKey) run.note({ contentDigest: promptDigest(deps.digestKey, upstreamContents().map((field) => field.text)) });
 
     const streamed = operation.isStreamed(request);

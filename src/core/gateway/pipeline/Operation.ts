@@ -69,6 +69,8 @@ export interface ContentField {
    * instructions, tool descriptions) or `model` (earlier answers). Absent counts as `app`.
    */
   readonly origin?: ContentOrigin;
+  /** How a redacted text is written back when the field is stored encoded (a text file's base64 `file_data`). */
+  readonly encode?: (text: string) => string;
 }
 
 export type ContentOrigin = "user" | "document" | "app" | "model";

@@ -92,7 +92,8 @@ export function inspectInput<TRequest>(operation: Operation<TRequest>, request: 
     if (findings.length === 0) continue;
     redactions += findings.length;
     const redacted = redactor.redact(field.text, findings).text;
-    replacements.set(field.path, field.kind === "identifier" ? asIdentifier(redacted) : redacted);
+    const written = field.kind === "identifier" ? asIdentifier(redacted) : redacted;
+    replacements.set(field.path, field.encode === undefined ? written : field.encode(written));
   }
   return { request: operation.withContents(request, replacements), counts, findingCount, redactions, redactor, uninspectable, receivedContents: fields, action, raisedTo: null };
 }

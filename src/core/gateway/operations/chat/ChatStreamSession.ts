@@ -9,8 +9,25 @@ type Delta = Record<string, unknown>;
 interface ToolCallDelta {
   readonly index: number;
   readonly function?: { readonly arguments?: unknown; readonly [key: string]: unknown };
+  /** A custom tool's call: free-form `input` in place of `function.arguments`. */
+  readonly custom?: { readonly input?: unknown; readonly [key: string]: unknown };
   readonly [key: string]: unknown;
 }
+
+/** Where a tool call delta carries its arguments: `function.arguments`, or a custom tool's `custom.input`. */
+type ArgumentsAt = readonly ["function", "arguments"] | readonly ["custom", "input"];
+
+function argumentsOf(call: ToolCallDelta): { readonly at: ArgumentsAt; readonly text: string } | null {
+  if (typeof call.function?.arguments === "string") return { at: ["function", "arguments"], text: call.function.arguments };
+  if (typeof call.custom?.input === "string") return { at: ["custom", "input"], text: call.custom.input };
+  return null;
+}
+
+const withArguments = (call: ToolCallDelta, at: ArgumentsAt, text: string): ToolCallDelta => {
+  const [block, field] = at;
+  const existing = call[block];
+  return { ...call, [block]: { ...(isRecord(existing) ? existing : {}), [field]: text } };
+};
 
 const isToolCallDelta = (value: unknown): value is ToolCallDelta => typeof value === "object" && value !== null && typeof (value as { index?: unknown }).index === "number";
 
@@ -21,6 +38,8 @@ const isToolCallDelta = (value: unknown): value is ToolCallDelta => typeof value
  */
 class ChoiceChannels {
   readonly channels = new Map<string, OutputChannel>();
+  /** Per tool call index, where its arguments go (function or custom) when the held-back rest is released. */
+  readonly argumentsAt = new Map<number, ArgumentsAt>();
   /** Per channel, from the first log probabilities on: what came in and what went out (compared when the choice ends). */
   readonly #unchanged = new Map<string, { received: string; released: string }>();
   /** Channels that carried text before any log probabilities: not compared, so theirs are withheld. */
@@ -171,8 +190,10 @@ export class ChatStreamSession implements StreamSession {
     }
     if (Array.isArray(delta.tool_calls)) {
       out.tool_calls = (delta.tool_calls as unknown[]).map((call) => {
-        if (!isToolCallDelta(call) || typeof call.function?.arguments !== "string" || call.function.arguments === "") return call;
-        return { ...call, function: { ...call.function, arguments: channels.push(`tool:${call.index}`, call.function.arguments) } };
+        const args = isToolCallDelta(call) ? argumentsOf(call) : null;
+        if (!isToolCallDelta(call) || args === null || args.text === "") return call;
+        channels.argumentsAt.set(call.index, args.at);
+        return withArguments(call, args.at, channels.push(`tool:${call.index}`, args.text));
       });
     }
     const functionCall = delta.function_call as { arguments?: unknown } | undefined;
@@ -202,8 +223,8 @@ export class ChatStreamSession implements StreamSession {
         const calls = Array.isArray(out.tool_calls) ? [...(out.tool_calls as unknown[])] : [];
         const at = calls.findIndex((call) => isToolCallDelta(call) && call.index === toolIndex);
         const existing = at >= 0 ? (calls[at] as ToolCallDelta) : { index: toolIndex };
-        const args = typeof existing.function?.arguments === "string" ? existing.function.arguments : "";
-        const merged = { ...existing, function: { ...existing.function, arguments: args + rest } };
+        const where = channels.argumentsAt.get(toolIndex) ?? (["function", "arguments"] as const);
+        const merged = withArguments(existing, where, (argumentsOf(existing)?.text ?? "") + rest);
         if (at >= 0) calls[at] = merged;
         else calls.push(merged);
         out.tool_calls = calls;
@@ -217,7 +238,10 @@ export class ChatStreamSession implements StreamSession {
     if (typeof delta.content === "string") this.#received.push(delta.content);
     if (typeof delta.refusal === "string") this.#received.push(delta.refusal);
     if (Array.isArray(delta.tool_calls)) {
-      for (const call of delta.tool_calls as unknown[]) if (isToolCallDelta(call) && typeof call.function?.arguments === "string") this.#received.push(call.function.arguments);
+      for (const call of delta.tool_calls as unknown[]) {
+        const args = isToolCallDelta(call) ? argumentsOf(call) : null;
+        if (args !== null) this.#received.push(args.text);
+      }
     }
   }
 }

@@ -1,10 +1,11 @@
 import { type ContentField, type ContentOrigin } from "../../pipeline/Operation.js";
 import { appendPointer, describingTexts, pointer } from "../../pipeline/jsonPointer.js";
 import { metadataContents } from "../../pipeline/metadataContents.js";
-import { type ChatCompletionRequest, type ChatMessage } from "./chatRequest.js";
+import { type ChatCompletionRequest, type ChatMessage, toolCallOf } from "./chatRequest.js";
 import { isRecord } from "../../../isRecord.js";
+import { checkMediaPart, inlineFileText } from "../../pipeline/inlineParts.js";
 
-/** Content parts DLP can read; every other part type (image_url, input_audio, file) cannot be inspected. */
+/** Content parts DLP can read; every other part type (image_url, input_audio, file) cannot be inspected, save a file whose inline data is text. */
 const TEXT_PART_TYPES = new Set(["text", "refusal"]);
 
 /**
@@ -12,8 +13,8 @@ const TEXT_PART_TYPES = new Set(["text", "refusal"]);
  * function results included), `name`s, tool-call and function-call arguments and names sent back as
  * history, and the tools' and functions' names, descriptions and parameter-schema descriptions (at
  * any depth), plus the response format's schema descriptions, and `prediction` (Predicted Outputs:
- * text the model is given to reuse, so it reaches the model like a message) and `metadata` values (kept
- * upstream with a stored completion).
+ * text the model is given to reuse, so it reaches the model like a message), `metadata` values (kept
+ * upstream with a stored completion), `stop` sequences, and a file part's name and inline text.
  */
 export function chatContents(request: ChatCompletionRequest): ContentField[] {
   const fields: ContentField[] = [];
@@ -23,6 +24,10 @@ export function chatContents(request: ChatCompletionRequest): ContentField[] {
   toolContents(request.functions, pointer("functions"), app);
   predictionContents((request as { readonly prediction?: unknown }).prediction, { fields, origin: "document" });
   for (const found of metadataContents((request as { readonly metadata?: unknown }).metadata)) add(app, "text", found.text, found.path);
+  // Stop sequences are the caller's text, sent to the model service like the prompt.
+  const stop = (request as { readonly stop?: unknown }).stop;
+  if (isContent(stop)) add(app, "text", stop, pointer("stop"));
+  else if (Array.isArray(stop)) stop.forEach((sequence: unknown, index) => isContent(sequence) && add(app, "text", sequence, pointer("stop", index)));
   if (isRecord(request.response_format)) {
     for (const found of describingTexts(request.response_format, pointer("response_format"))) if (isContent(found.text)) add(app, "text", found.text, found.path);
   }
@@ -62,20 +67,33 @@ function messageContents(message: ChatMessage, at: string, collect: Collect): vo
       } else if (part.type === "refusal") {
         const refusal = (part as Record<string, unknown>).refusal;
         if (isContent(refusal)) add(collect, "text", refusal, appendPointer(at, "content", index, "refusal"));
+      } else if (part.type === "file") {
+        fileContents((part as Record<string, unknown>).file, appendPointer(at, "content", index, "file"), collect);
       }
     });
   }
   if (isContent(message.refusal)) add(collect, "text", message.refusal, appendPointer(at, "refusal"));
   if (isContent(message.name)) add(collect, "identifier", message.name, appendPointer(at, "name"));
   message.tool_calls?.forEach((call, index) => {
-    if (isContent(call.function.arguments)) add(collect, "text", call.function.arguments, appendPointer(at, "tool_calls", index, "function", "arguments"));
-    if (isContent(call.function.name)) add(collect, "identifier", call.function.name, appendPointer(at, "tool_calls", index, "function", "name"));
+    const { kind, args, name } = toolCallOf(call);
+    if (isContent(args)) add(collect, "text", args, appendPointer(at, "tool_calls", index, kind, kind === "function" ? "arguments" : "input"));
+    if (isContent(name)) add(collect, "identifier", name, appendPointer(at, "tool_calls", index, kind, "name"));
   });
   if (isRecord(message.function_call)) {
     const { arguments: args, name } = message.function_call;
     if (isContent(args)) add(collect, "text", args, appendPointer(at, "function_call", "arguments"));
     if (isContent(name)) add(collect, "identifier", name, appendPointer(at, "function_call", "name"));
   }
+}
+
+/** A file part: its name, and its inline data when that is text (redactions written back encoded). */
+function fileContents(file: unknown, at: string, collect: Collect): void {
+  if (!isRecord(file)) return;
+  if (isContent(file.filename)) add(collect, "text", file.filename, appendPointer(at, "filename"));
+  const inline = inlineFileText(file.file_data);
+  if (inline === null || inline.text === "") return;
+  const path = appendPointer(at, "file_data");
+  collect.fields.push({ path, text: inline.text, kind: "text", origin: "document", encode: inline.encode });
 }
 
 /** `prediction.content`: a string or text parts (a file's content the answer is expected to repeat). */
@@ -105,12 +123,30 @@ function toolContents(tools: unknown, at: string, collect: Collect): void {
   });
 }
 
-/** Parts DLP cannot read (images, audio, files). */
+/** Parts DLP cannot read: images, audio, files that are not text, and part types Palisade does not know. */
 export function uninspectableChatParts(request: ChatCompletionRequest): number {
   let count = 0;
   for (const message of request.messages) {
     if (!Array.isArray(message.content)) continue;
-    for (const part of message.content) if (!TEXT_PART_TYPES.has(part.type)) count += 1;
+    for (const part of message.content) {
+      if (TEXT_PART_TYPES.has(part.type)) continue;
+      const file = (part as Record<string, unknown>).file;
+      if (part.type === "file" && isRecord(file) && inlineFileText(file.file_data) !== null) continue;
+      count += 1;
+    }
   }
   return count;
+}
+
+/** Refuses (400) an image or audio part whose inline data is not an image or audio (text would pass DLP unread). */
+export function checkChatMediaParts(request: ChatCompletionRequest): void {
+  request.messages.forEach((message, messageIndex) => {
+    if (!Array.isArray(message.content)) return;
+    message.content.forEach((part, index) => {
+      const at = `messages[${messageIndex}].content[${index}]`;
+      const record = part as Record<string, unknown>;
+      if (part.type === "image_url" && isRecord(record.image_url)) checkMediaPart("image", record.image_url.url, `${at}.image_url.url`);
+      else if (part.type === "input_audio" && isRecord(record.input_audio)) checkMediaPart("audio", record.input_audio.data, `${at}.input_audio.data`);
+    });
+  });
 }

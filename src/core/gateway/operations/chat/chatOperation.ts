@@ -7,9 +7,10 @@ import { type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
 import { requestValidationError } from "../../requestValidationError.js";
 import { mayStoreResponse } from "../responses/responseStorage.js";
+import { checkChatWebSearch, checkHostedTools } from "../responses/hostedTools.js";
 import { ChatStreamSession } from "./ChatStreamSession.js";
 import { inspectAzureContext } from "./inspectAzureContext.js";
-import { chatContents, uninspectableChatParts } from "./chatContents.js";
+import { chatContents, checkChatMediaParts, uninspectableChatParts } from "./chatContents.js";
 import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens } from "./chatRequest.js";
 import { vouchForChatRequest } from "./vouchForChatRequest.js";
 
@@ -50,6 +51,9 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
         const param = request.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
         throw new PalisadeError(400, "invalid_request_error", "invalid_request", `${param} is ${maxTokens}; this project allows at most ${project.maxTokens}.`, { param });
       }
+      checkChatMediaParts(request);
+      checkHostedTools(request.tools, project);
+      checkChatWebSearch((request as { readonly web_search_options?: unknown }).web_search_options, project);
       if (project.dlp.output !== "allow" && asksForAudio(request)) {
         throw new PalisadeError(
           422,
@@ -125,8 +129,11 @@ function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
   }
   if (Array.isArray(message.tool_calls)) {
     out.tool_calls = (message.tool_calls as unknown[]).map((call) => {
-      const fn = (call as { function?: { arguments?: unknown } }).function;
-      return typeof fn?.arguments === "string" ? { ...(call as object), function: { ...fn, arguments: scanner.text(fn.arguments) } } : call;
+      const { function: fn, custom } = call as { function?: { arguments?: unknown }; custom?: { input?: unknown } };
+      if (typeof fn?.arguments === "string") return { ...(call as object), function: { ...fn, arguments: scanner.text(fn.arguments) } };
+      // A custom tool's free-form input is its call's arguments.
+      if (typeof custom?.input === "string") return { ...(call as object), custom: { ...custom, input: scanner.text(custom.input) } };
+      return call;
     });
   }
   const functionCall = message.function_call as { arguments?: unknown } | undefined;

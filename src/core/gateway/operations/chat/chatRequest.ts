@@ -13,13 +13,22 @@ const imagePart = z
 const otherPart = z.object({ type: z.string() }).passthrough();
 const contentPart = z.union([textPart, imagePart, otherPart]);
 
-const toolCall = z
+const functionToolCall = z
   .object({
     id: z.string(),
     type: z.string(),
     function: z.object({ name: z.string(), arguments: z.string() }).passthrough(),
   })
   .passthrough();
+/** A custom tool's call (free-form `input` instead of JSON arguments), sent back as history. */
+const customToolCall = z
+  .object({
+    id: z.string(),
+    type: z.literal("custom"),
+    custom: z.object({ name: z.string(), input: z.string() }).passthrough(),
+  })
+  .passthrough();
+const toolCall = z.union([functionToolCall, customToolCall]);
 
 export const chatMessageSchema = z
   .object({
@@ -61,11 +70,20 @@ export function textPartsOf(message: ChatMessage): string[] {
   else if (Array.isArray(message.content)) {
     for (const part of message.content) if (part.type === "text" && typeof part.text === "string") texts.push(part.text);
   }
-  for (const call of message.tool_calls ?? []) texts.push(call.function.arguments);
+  for (const call of message.tool_calls ?? []) texts.push(toolCallOf(call).args);
   return texts;
 }
 
 /** The output budget the caller asked for, if any. */
 export function requestedMaxTokens(request: ChatCompletionRequest): number | null {
   return request.max_completion_tokens ?? request.max_tokens ?? null;
+}
+
+type ToolCall = NonNullable<ChatMessage["tool_calls"]>[number];
+
+/** A tool call sent back as history: a function's (`function.arguments`) or a custom tool's (`custom.input`). */
+export function toolCallOf(call: ToolCall): { readonly kind: "function" | "custom"; readonly args: string; readonly name: string } {
+  const { function: fn, custom } = call as { readonly function?: { readonly name: string; readonly arguments: string }; readonly custom?: { readonly name: string; readonly input: string } };
+  if (fn !== undefined) return { kind: "function", args: fn.arguments, name: fn.name };
+  return { kind: "custom", args: custom?.input ?? "", name: custom?.name ?? "" };
 }

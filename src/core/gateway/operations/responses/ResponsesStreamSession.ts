@@ -9,13 +9,16 @@ import { isRecord } from "../../../isRecord.js";
 type Event = Record<string, unknown> & { readonly type: string };
 
 /** Where a streamed text sits, and which of its fields the final events carry it in. */
-const STREAMED: Readonly<Record<string, { readonly kind: OutputTextKind; readonly phase: "delta" | "done" }>> = {
+const STREAMED: Readonly<Record<string, { readonly kind: OutputTextKind; readonly phase: "delta" | "done"; readonly field?: string }>> = {
   "response.output_text.delta": { kind: "text", phase: "delta" },
   "response.output_text.done": { kind: "text", phase: "done" },
   "response.refusal.delta": { kind: "refusal", phase: "delta" },
   "response.refusal.done": { kind: "refusal", phase: "done" },
   "response.function_call_arguments.delta": { kind: "arguments", phase: "delta" },
   "response.function_call_arguments.done": { kind: "arguments", phase: "done" },
+  // A custom tool's free-form input: the arguments of its call, in the item's `input`.
+  "response.custom_tool_call_input.delta": { kind: "arguments", phase: "delta" },
+  "response.custom_tool_call_input.done": { kind: "arguments", phase: "done", field: "input" },
   "response.reasoning_summary_text.delta": { kind: "summary", phase: "delta" },
   "response.reasoning_summary_text.done": { kind: "summary", phase: "done" },
   "response.reasoning_text.delta": { kind: "reasoning", phase: "delta" },
@@ -48,7 +51,7 @@ export class ResponsesStreamSession implements StreamSession {
     if (!isRecord(upstream) || typeof upstream.type !== "string") return [];
     const event = upstream as Event;
     const streamed = STREAMED[event.type];
-    if (streamed) return streamed.phase === "delta" ? this.delta(event, streamed.kind) : this.done(event, streamed.kind);
+    if (streamed) return streamed.phase === "delta" ? this.delta(event, streamed.kind) : this.done(event, streamed.kind, streamed.field ?? DONE_FIELD[streamed.kind]);
     if (event.type === "response.content_part.done" && isRecord(event.part)) {
       const key = keyOf(event, event.part.type === "refusal" ? "refusal" : "text");
       const field = event.part.type === "refusal" ? "refusal" : "text";
@@ -106,9 +109,8 @@ export class ResponsesStreamSession implements StreamSession {
   }
 
   /** Ends the channel: what it held back goes out as a last delta, then the `.done` with the inspected whole text. */
-  private done(event: Event, kind: OutputTextKind): string[] {
+  private done(event: Event, kind: OutputTextKind, field: string): string[] {
     const key = keyOf(event, kind);
-    const field = DONE_FIELD[kind];
     const whole = typeof event[field] === "string" ? event[field] : "";
     const frames: string[] = [];
     let state = this.#channels.get(key);

@@ -6,11 +6,15 @@ import { type ResponsesRequest } from "./responsesRequest.js";
 /**
  * Whether the upstream may keep this Response (`store`). It may only where the project says
  * `responses.store: allow` and the request's class is neither pii nor phi. Where it may not, a caller
- * that explicitly asked `store: true`, or that continues a stored response (`previous_response_id`),
- * is refused: silently not storing would break its next call in a way it could not understand.
+ * that explicitly asked `store: true`, or that continues a stored response (`previous_response_id`) or
+ * a stored conversation (`conversation`), is refused: silently not storing would break its next call in a way it could not understand.
  * Otherwise `store: false` is sent upstream (the API's default is to store).
  */
-export function mayStoreResponse(request: Pick<ResponsesRequest, "store" | "previous_response_id">, project: ProjectPolicy, dataClass: DataClass | undefined): boolean {
+export function mayStoreResponse(
+  request: Pick<ResponsesRequest, "store" | "previous_response_id"> & { readonly conversation?: unknown },
+  project: ProjectPolicy,
+  dataClass: DataClass | undefined,
+): boolean {
   const byProject = responsesPolicyOf(project).store === "allow";
   const byClass = dataClass !== "pii" && dataClass !== "phi";
   if (byProject && byClass) return true;
@@ -20,6 +24,10 @@ export function mayStoreResponse(request: Pick<ResponsesRequest, "store" | "prev
   }
   if (typeof request.previous_response_id === "string") {
     throw new PalisadeError(403, "permission_error", "response_storage_not_allowed", `previous_response_id was refused: ${why}, so there is no stored response to continue. Send the earlier turns in input instead.`, { param: "previous_response_id" });
+  }
+  // A conversation (the Conversations API) keeps every turn upstream, whatever `store` says.
+  if (request.conversation !== undefined && request.conversation !== null) {
+    throw new PalisadeError(403, "permission_error", "response_storage_not_allowed", `conversation was refused: ${why}, and a conversation keeps every turn upstream. Send the earlier turns in input instead.`, { param: "conversation" });
   }
   return false;
 }

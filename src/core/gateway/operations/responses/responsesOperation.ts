@@ -5,9 +5,10 @@ import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
 import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
 import { requestValidationError } from "../../requestValidationError.js";
 import { ResponsesStreamSession } from "./ResponsesStreamSession.js";
+import { checkHostedTools } from "./hostedTools.js";
 import { inspectResponseOutput } from "./inspectResponseOutput.js";
 import { mayStoreResponse } from "./responseStorage.js";
-import { responsesContents, uninspectableResponsesParts } from "./responsesContents.js";
+import { checkResponsesMediaParts, responsesContents, uninspectableResponsesParts } from "./responsesContents.js";
 import { type ResponsesRequest, inputItemsOf, responsesRequestSchema } from "./responsesRequest.js";
 
 /** Framing tokens per input item, as for a chat message. */
@@ -41,6 +42,8 @@ export function createResponsesOperation(provider: ResponsesProvider): Operation
       if (request.max_output_tokens != null && request.max_output_tokens > project.maxTokens) {
         throw new PalisadeError(400, "invalid_request_error", "invalid_request", `max_output_tokens is ${request.max_output_tokens}; this project allows at most ${project.maxTokens}.`, { param: "max_output_tokens" });
       }
+      checkResponsesMediaParts(request);
+      checkHostedTools(request.tools, project);
       // The project's part of the store decision, before anything is inspected; the class's part comes in upstreamBody.
       mayStoreResponse(request, project, undefined);
     },
