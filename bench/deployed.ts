@@ -38,7 +38,7 @@ type Child = ChildProcessByStdio<Writable, Readable, Readable>;
 const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function startStackChild(directory: string, pinToCore: string | null): Promise<{ child: Child; ready: StackServerReady }> {
+export async function startStackChild(directory: string, pinToCore: string | null): Promise<{ child: Child; ready: StackServerReady }> {
   const script = fileURLToPath(new URL("./support/stackServer.js", import.meta.url));
   if (!existsSync(script)) throw new Error(`${script} is missing: run the bench from the build (npm run bench)`);
   // PALISADE_BENCH_STACK_CPU_PROF=DIR: a V8 CPU profile of the stack (Azurite and the emulators) there.
@@ -66,7 +66,7 @@ async function startStackChild(directory: string, pinToCore: string | null): Pro
   return { child, ready };
 }
 
-async function statsOf(statsUrl: string): Promise<StackStats> {
+export async function statsOf(statsUrl: string): Promise<StackStats> {
   const response = await fetch(statsUrl);
   return (await response.json()) as StackStats;
 }
@@ -86,7 +86,7 @@ async function chainSize(environment: Readonly<Record<string, string>>): Promise
 }
 
 /** Waits until the audit queue is empty (every event appended), at most `timeoutInMs`; returns whether it drained. */
-async function drained(statsUrl: string, timeoutInMs: number): Promise<boolean> {
+export async function drained(statsUrl: string, timeoutInMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutInMs;
   for (;;) {
     if ((await statsOf(statsUrl)).auditQueueDepth === 0) return true;

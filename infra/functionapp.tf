@@ -57,7 +57,9 @@ locals {
     # "on" runs the audit append in a worker thread beside the HTTP thread: for instances with more than one core (docs/audit.md).
     PALISADE_AUDIT_APPEND_WORKER               = "off"
     PALISADE_AUDIT_APPEND_WORKER_TIMEOUT_IN_MS = "120000"
-    PALISADE_LOG_LEVEL                         = var.log_level
+    # At light load, the append's, the checkpoint's and the usage flush's slices wait up to this long for a gap between requests (docs/audit.md).
+    PALISADE_AUDIT_GIVE_WAY_IN_MS = "20"
+    PALISADE_LOG_LEVEL            = var.log_level
 
     PALISADE_TELEMETRY_EXPORTER = "azure-monitor"
 

@@ -40,7 +40,7 @@ class MemoryAnchor implements CheckpointAnchor {
  * 1-13 ms of this thread per signature, which would show as the append's. The stand-in "signs" with
  * one fixed value that its verifier alone accepts (a real check is ~0.1 ms once per checkpoint).
  */
-export function benchCheckpointer(ledger: AuditLedger): { readonly checkpointer: AuditCheckpointer; readonly signed: () => number; readonly signer: CheckpointSigner & SignatureVerifier } {
+export function benchCheckpointer(ledger: AuditLedger, yieldToEventLoop?: () => Promise<void>): { readonly checkpointer: AuditCheckpointer; readonly signed: () => number; readonly signer: CheckpointSigner & SignatureVerifier } {
   const keyId = "bench://checkpoint-key/1";
   const signature = randomBytes(64);
   let signed = 0;
@@ -58,6 +58,7 @@ export function benchCheckpointer(ledger: AuditLedger): { readonly checkpointer:
     signatureVerifier: signer,
     clock: { nowInMs: () => Date.now() },
     logger: silentLogger,
+    ...(yieldToEventLoop === undefined ? {} : { yieldToEventLoop }),
   });
   return { checkpointer, signed: () => signed, signer };
 }

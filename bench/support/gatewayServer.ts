@@ -4,7 +4,7 @@ import { startLocalHost } from "../../local/host/index.js";
 import { loadFunctionDefinitions } from "../../local/loadFunctionDefinitions.js";
 import { type BenchChildReady, serveUntilStopped } from "./benchChild.js";
 import { serveLoopDiagnostics } from "./loopDiagnostics.js";
-import { timeStages } from "./stageTimings.js";
+import { timeFunctions, timeStages } from "./stageTimings.js";
 import { watchCpuStretches } from "./cpuStretches.js";
 
 /**
@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   const project = process.env.PALISADE_BENCH_PROJECT ?? "bench";
   const serviceAccount = process.env.PALISADE_BENCH_SERVICE_ACCOUNT ?? "bench-app";
   // PALISADE_BENCH_STAGES=1: each round trip of a request timed (publishes, upstream, limits), served with the diagnostics.
-  const stages = process.env.PALISADE_BENCH_STAGES === "1" ? timeStages() : undefined;
+  // PALISADE_BENCH_TRACE=1 (with it): each call's window and each function invocation's too, and the loop's pauses (bench/support/tailTrace.ts).
+  const trace = process.env.PALISADE_BENCH_TRACE === "1";
+  const stages = process.env.PALISADE_BENCH_STAGES === "1" || trace ? timeStages(trace) : undefined;
   const services = await getAppServices();
   const { apiKey } = await services.apiKeys.create({ project, serviceAccount, expiresInMs: 3_600_000 });
   // PALISADE_BENCH_DEPLOYED=1: the instance as Azure and `npm start` run it, also consuming the audit
@@ -32,15 +34,18 @@ async function main(): Promise<void> {
   // PALISADE_BENCH_HOST_LOG=FILE: the host's own log lines (trigger failures, invocations) go there, for diagnosis.
   const hostLog = process.env.PALISADE_BENCH_HOST_LOG;
   const log = hostLog ? (line: string) => appendFileSync(hostLog, `${line}\n`) : () => undefined;
-  const host = await startLocalHost({ definitions: await loadFunctionDefinitions(), log, runTimers: deployed, runServiceBusTriggers: deployed });
+  const definitions = await loadFunctionDefinitions();
+  if (trace && stages) timeFunctions(definitions, stages);
+  const host = await startLocalHost({ definitions, log, runTimers: deployed, runServiceBusTriggers: deployed });
 
   // With the stage timings, the loop's late turns told apart: our own CPU or a machine with no core for us.
   // Its 1 ms timer stops with the loop watch when the bench measures this process's own CPU (`?watch=off`).
-  let stretches = stages ? watchCpuStretches() : null;
-  const diagnostics = await serveLoopDiagnostics((own) => (stages ? { ...own, stages: stages.read(), ...(stretches ? { cpuStretches: stretches.read() } : {}) } : own), {
+  // Traced, the loop watch's own 1 ms timer tells the late turns (local/loopWatch.ts), so no second one.
+  let stretches = stages && !trace ? watchCpuStretches() : null;
+  const diagnostics = await serveLoopDiagnostics((own) => (stages ? { ...own, stages: stages.read(), ...(trace ? { spans: stages.readSpans() } : {}), ...(stretches ? { cpuStretches: stretches.read() } : {}) } : own), {
     onWatching(watching) {
       stretches?.close();
-      stretches = watching && stages ? watchCpuStretches() : null;
+      stretches = watching && stages && !trace ? watchCpuStretches() : null;
     },
   });
 

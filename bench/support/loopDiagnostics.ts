@@ -2,12 +2,14 @@ import { createServer } from "node:http";
 import { type AddressInfo } from "node:net";
 import { type LoopDiagnostics as ThreadLoopDiagnostics, watchLoop } from "../../local/loopWatch.js";
 import { type CpuStretchSummary } from "./cpuStretches.js";
-import { type StageSummary } from "./stageTimings.js";
+import { type StageSpan, type StageSummary } from "./stageTimings.js";
 
 /** What a bench child's event loop and garbage collector did since the last read. */
 export interface LoopDiagnostics extends ThreadLoopDiagnostics {
   /** Per-stage round-trip timings (bench/support/stageTimings.ts), where the child times them. */
   readonly stages?: Readonly<Record<string, StageSummary>>;
+  /** With PALISADE_BENCH_TRACE=1: each timed call's window (bench/support/tailTrace.ts). */
+  readonly spans?: readonly StageSpan[];
   /** The late turns of the loop, own CPU or preempted (bench/support/cpuStretches.ts), where the child watches them. */
   readonly cpuStretches?: CpuStretchSummary;
   /** Per thread, where the child runs several (the stack's emulator threads); the top-level figures are then the worst (max) or the sum (GC ms, counts). */

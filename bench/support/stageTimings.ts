@@ -17,14 +17,34 @@ const percentile = (sorted: readonly number[], fraction: number): number => sort
 
 type AsyncMethod = (this: unknown, ...args: never[]) => Promise<unknown>;
 
-/** Durations by stage; `read()` summarises them and starts over. */
+/** One timed call with its window on the monotonic clock (µs, process.hrtime: the same in every process). */
+export interface StageSpan {
+  readonly stage: string;
+  readonly fromUs: number;
+  readonly toUs: number;
+}
+
+/** The most spans kept between two reads (PALISADE_BENCH_TRACE=1). */
+const MAX_SPANS = 50_000;
+
+/** Durations by stage; `read()` summarises them and starts over. With `keepSpans`, each call's window too (`readSpans()`). */
 export class StageRecorder {
   private samples = new Map<string, number[]>();
+  private spans: StageSpan[] = [];
 
-  record(stage: string, ms: number): void {
+  constructor(private readonly keepSpans = false) {}
+
+  record(stage: string, ms: number, fromUs?: number): void {
     const list = this.samples.get(stage) ?? [];
     list.push(ms);
     this.samples.set(stage, list);
+    if (this.keepSpans && fromUs !== undefined && this.spans.length < MAX_SPANS) this.spans.push({ stage, fromUs, toUs: fromUs + Math.round(ms * 1_000) });
+  }
+
+  readSpans(): StageSpan[] {
+    const spans = this.spans;
+    this.spans = [];
+    return spans;
   }
 
   read(): Record<string, StageSummary> {
@@ -53,17 +73,18 @@ export class StageRecorder {
  * the upstream call, a store write when it carries one) — so the bench can say which one the slow
  * requests wait on.
  */
-export function timeStages(): StageRecorder {
-  const recorder = new StageRecorder();
+export function timeStages(keepSpans = false): StageRecorder {
+  const recorder = new StageRecorder(keepSpans);
   const wrap = (prototype: object, method: string, stageOf: (args: readonly unknown[]) => string): void => {
     const original = (prototype as Record<string, AsyncMethod>)[method];
     if (typeof original !== "function") throw new Error(`stage timings: no method ${method} to time`);
     (prototype as Record<string, unknown>)[method] = async function timed(this: unknown, ...args: never[]): Promise<unknown> {
       const startedAt = performance.now();
+      const fromUs = monotonicUs();
       try {
         return await original.apply(this, args);
       } finally {
-        recorder.record(stageOf(args), performance.now() - startedAt);
+        recorder.record(stageOf(args), performance.now() - startedAt, fromUs);
       }
     };
   };
@@ -75,4 +96,31 @@ export function timeStages(): StageRecorder {
   wrap(TableUsageCounterStore.prototype, "apply", () => "limits.apply");
   wrap(LimitGuard.prototype, "settle", () => "limits.settle");
   return recorder;
+}
+
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1_000n);
+
+type Handler = (...args: never[]) => unknown;
+
+/**
+ * Bench only (PALISADE_BENCH_TRACE=1): each function's invocations as stages named `function.<name>`
+ * (the HTTP routes, the audit trigger's append, the timers), so a slow request can be matched with the
+ * invocations that ran beside it. Wraps the handlers of the definitions in place.
+ */
+export function timeFunctions(definitions: readonly { readonly name: string; readonly options: object }[], recorder: StageRecorder): void {
+  for (const definition of definitions) {
+    const options = definition.options as { handler?: Handler };
+    const original = options.handler;
+    if (typeof original !== "function") continue;
+    const stage = `function.${definition.name}`;
+    options.handler = async function timed(this: unknown, ...args: never[]): Promise<unknown> {
+      const startedAt = performance.now();
+      const fromUs = monotonicUs();
+      try {
+        return await original.apply(this, args);
+      } finally {
+        recorder.record(stage, performance.now() - startedAt, fromUs);
+      }
+    };
+  }
 }

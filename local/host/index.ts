@@ -11,6 +11,7 @@ import { parseNcrontab } from "./ncrontab.js";
 import { type BodyRateOptions, MAX_BODY_BYTES, RequestBodyError, closeAfterUnreadBody, isBodyAbandoned, requestBodyOf, watchBodyRate } from "./requestBody.js";
 import { resolveSetting } from "./resolveSetting.js";
 import { appHostJsonPath, readHostServiceBusSettings } from "./hostJsonServiceBus.js";
+import { GIVE_WAY_IN_MS, RequestsInFlight } from "../../src/composition/requestsInFlight.js";
 import { type RunningTrigger, startServiceBusTrigger } from "./serviceBusTrigger.js";
 import { headersOf, invocationTraceContext, requestFor, requestUrl } from "./incomingRequest.js";
 import { plainError, writeResponse } from "./writeResponse.js";
@@ -34,6 +35,12 @@ export interface LocalHostOptions {
    */
   readonly serviceBusTriggersDelayInMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * The longest a short batch of a Service Bus trigger waits, before each of its turns, for a moment
+   * with no HTTP request in flight (default PALISADE_AUDIT_GIVE_WAY_IN_MS or 20 ms; 0: never waits).
+   * See src/composition/requestsInFlight.ts.
+   */
+  readonly triggerGiveWayInMs?: number;
   /** host.json, whose serviceBus section configures the triggers (default: the one in the working directory). */
   readonly hostJsonPath?: string;
   /**
@@ -74,7 +81,15 @@ export interface HostStopOptions {
 const ROUTE_PREFIX = "/api";
 /** How long a stop waits for requests it cut to finish recording their outcome. */
 const CUT_REQUESTS_SETTLE_IN_MS = 3_000;
+/** How long a trigger's short batch waits, at most, per turn, for the HTTP requests in flight to end (the app's default too). */
+const DEFAULT_TRIGGER_GIVE_WAY_IN_MS = GIVE_WAY_IN_MS;
 
+
+/** PALISADE_AUDIT_GIVE_WAY_IN_MS: a whole number of ms up to a second, else the default. */
+function giveWaySetting(value: string | undefined): number {
+  const ms = Number(value);
+  return value !== undefined && value.trim() !== "" && Number.isInteger(ms) && ms >= 0 && ms <= 1_000 ? ms : DEFAULT_TRIGGER_GIVE_WAY_IN_MS;
+}
 
 /** An error's name and message for a log line (never a request's content: errors here carry none). */
 function describeError(error: unknown): string {
@@ -208,6 +223,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   let answered = false;
   /** Requests being handled (their answers written, streams to their end): what a graceful stop waits for. */
   const inFlight = new Set<Promise<void>>();
+  const requestsInFlight = new RequestsInFlight();
   let onFirstAnswer: (() => void) | null = null;
   const server: Server = createServer({ headersTimeout: headersTimeoutInMs, connectionsCheckingInterval: Math.min(1_000, Math.max(100, headersTimeoutInMs / 4)) }, (request, response) => {
     // A socket that fails under a request or response (a reset, a write after the caller left) is
@@ -229,7 +245,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
       else response.destroy();
     });
     inFlight.add(handled);
-    void handled.finally(() => inFlight.delete(handled));
+    requestsInFlight.started();
+    void handled.finally(() => {
+      inFlight.delete(handled);
+      requestsInFlight.ended();
+    });
   });
   server.keepAliveTimeout = 65_000;
   const port = await listenOn(server, options.port ?? 0, options.host ?? "127.0.0.1");
@@ -253,6 +273,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   }
 
   const triggers: RunningTrigger[] = [];
+  // The app's PALISADE_AUDIT_GIVE_WAY_IN_MS sets it too (0 turns it off, to compare).
+  const triggerGiveWayInMs = options.triggerGiveWayInMs ?? giveWaySetting(environment.PALISADE_AUDIT_GIVE_WAY_IN_MS);
   const clients: ServiceBusClient[] = [];
   let triggersStarted = false;
   let triggerDelay: NodeJS.Timeout | undefined;
@@ -278,6 +300,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
           client,
           log,
           ...hostServiceBus,
+          beforeShortBatchTurn: () => requestsInFlight.idle(triggerGiveWayInMs),
         }),
       );
     }

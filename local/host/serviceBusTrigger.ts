@@ -21,6 +21,13 @@ export interface ServiceBusTriggerOptions {
   /** How long the host keeps renewing a session's lock while the function runs (host.json `maxAutoLockRenewalDuration`, default 5 min). */
   readonly maxAutoLockRenewalDurationInMs?: number;
   readonly log: (line: string) => void;
+  /**
+   * Before each of a short batch's turns on the event loop (its parse and append, its settlement):
+   * waits, bounded, for a moment with no HTTP request in flight (RequestsInFlight.idle), so that a
+   * lone caller's request never queues behind them. A full batch (`minMessagesPerBatch` or more: the
+   * instance is busy) goes at once.
+   */
+  readonly beforeShortBatchTurn?: () => Promise<void>;
 }
 
 export interface RunningTrigger {
@@ -93,6 +100,9 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
 
   /** Runs the function on a batch and settles it; false when the function failed (the batch abandoned). */
   const invoke = async (receiver: ServiceBusReceiver, messages: ServiceBusReceivedMessage[]): Promise<boolean> => {
+    // A short batch (the batch wait ended it, not its size): nothing is behind it, so it can let a request's turn go first.
+    const giveWay = messages.length < (trigger.minMessagesPerBatch ?? 1) ? trigger.beforeShortBatchTurn : undefined;
+    if (giveWay) await giveWay();
     const context = new InvocationContext({
       invocationId: randomUUID(),
       functionName: trigger.name,
@@ -115,6 +125,7 @@ export function startServiceBusTrigger(trigger: ServiceBusTriggerOptions): Runni
       return false;
     }
     if (trigger.options.autoCompleteMessages === false) return true;
+    if (giveWay) await giveWay();
     // Settled together: one round trip's wait for the batch, not one per message.
     await settleInSlices(messages, (message) => receiver.completeMessage(message));
     return true;

@@ -40,6 +40,7 @@ import { type Telemetry, getTelemetry } from "./telemetry.js";
 import { TABLES, createStorageClients } from "./storage.js";
 import { systemClock } from "./systemClock.js";
 import { tableResilience } from "./tableResilience.js";
+import { giveWayToRequests } from "./requestsInFlight.js";
 
 export { systemClock } from "./systemClock.js";
 
@@ -240,7 +241,15 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   // The same timer renews this instance's budget holds and gives back those of dead instances, so it always runs.
   const settleEveryInMs = settings.PALISADE_LIMITS_SETTLE_EVERY_IN_MS;
   const flushEveryInMs = settleEveryInMs > 0 ? settleEveryInMs : Math.floor(settings.PALISADE_LIMITS_HOLD_EXPIRY_IN_MS / 3);
-  const usageFlusher = setInterval(() => void gateway.usageFlush.run().catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })), flushEveryInMs);
+  // Each round first gives way to the requests in flight (bounded, light load only): its writes' turns then fall between a lone caller's requests.
+  const giveWay = giveWayToRequests(settings.PALISADE_AUDIT_GIVE_WAY_IN_MS);
+  const usageFlusher = setInterval(
+    () =>
+      void giveWay()
+        .then(() => gateway.usageFlush.run())
+        .catch((error: unknown) => logger.error("usage flush failed", { error: ensureError(error).name })),
+    flushEveryInMs,
+  );
   usageFlusher.unref();
   const ungoverned = new UngovernedEndpoints({
     policy: policy.policy,

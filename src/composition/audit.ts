@@ -33,6 +33,7 @@ import { type AuditPublishFailureMode, drainOutbox, type DrainOutboxResult, Outb
 import { type SignatureVerifier } from "../core/audit/SignatureVerifier.js";
 import { deferredCheckpointAnchor, deferredCheckpointKeyPins, deferredCheckpointKeys } from "./deferredAdapters.js";
 import { auditAppendWorkerUrl } from "./auditAppendWorkerUrl.js";
+import { GIVE_WAY_IN_MS, giveWayToRequests } from "./requestsInFlight.js";
 import { type TableResilience } from "./tableResilience.js";
 
 const CLOSE_TIMEOUT_IN_MS = 3_000;
@@ -48,6 +49,11 @@ export interface AuditConfig {
   readonly checkpointEvery: number;
   /** Also sign one when a growing chain's last checkpoint is this old (0 disables; default 300,000 ms). */
   readonly checkpointEveryInMs?: number;
+  /**
+   * The longest one slice of the audit append or its checkpoint waits for the requests in flight to end
+   * (at light load; default 20 ms, 0: never waits, only the event loop's next turn). See requestsInFlight.ts.
+   */
+  readonly giveWayInMs?: number;
   readonly serviceBus?: { readonly connectionString: string } | { readonly fullyQualifiedNamespace: string; readonly credential: TokenCredential };
   readonly auditQueue: string;
   readonly clock: Clock;
@@ -187,7 +193,9 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
   // Pins live beside the notes, under the same immutability policy.
   const pins = deferredCheckpointKeyPins(async () => new BlobCheckpointKeyPins((await blobService()).getContainerClient(config.checkpointContainer), { createContainerIfMissing: create }));
   const keyTrust = keys.versions === undefined ? null : new CheckpointKeyTrust({ pins, keys: keys.versions, clock, logger });
-  const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keyTrust ?? keys.signer, signatureVerifier: keys.verifier, clock, logger });
+  // The append and its checkpoint share the event loop with the requests: at light load their slices wait, bounded, for a gap between requests.
+  const giveWay = giveWayToRequests(config.giveWayInMs ?? GIVE_WAY_IN_MS);
+  const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keyTrust ?? keys.signer, signatureVerifier: keys.verifier, clock, logger, yieldToEventLoop: giveWay });
   const checkpointEveryInMs = config.checkpointEveryInMs ?? 300_000;
   const workerUrl = config.appendWorker === undefined ? null : (config.appendWorker.workerUrl ?? auditAppendWorkerUrl());
   let worker: WorkerAuditAppender | null = null;
@@ -209,7 +217,7 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
     // Run from the TypeScript sources (tests), there is no built worker script to start.
     logger.debug("audit.append.in_thread", { reason: "no built append worker beside this module" });
   }
-  const appender = worker ?? new AuditAppender({ ledger, clock, logger, checkpointer, checkpointEvery: config.checkpointEvery, checkpointEveryInMs });
+  const appender = worker ?? new AuditAppender({ ledger, clock, logger, checkpointer, checkpointEvery: config.checkpointEvery, checkpointEveryInMs, yieldToEventLoop: giveWay });
 
   let serviceBus: ServiceBusClient | null = null;
   let publisher: ServiceBusAuditPublisher | null = null;

@@ -20,6 +20,7 @@ export function auditConfigFrom(
     checkpointContainer: settings.PALISADE_CHECKPOINT_CONTAINER,
     checkpointEvery: settings.PALISADE_CHECKPOINT_EVERY,
     checkpointEveryInMs: settings.PALISADE_CHECKPOINT_EVERY_IN_MS,
+    giveWayInMs: settings.PALISADE_AUDIT_GIVE_WAY_IN_MS,
     ...(settings.SERVICEBUS_CONNECTION_STRING
       ? { serviceBus: { connectionString: settings.SERVICEBUS_CONNECTION_STRING } }
       : settings.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE

@@ -5,6 +5,7 @@ import { readJsonBody } from "../adapters/http/readJsonBody.js";
 import { type GatewayRequest } from "../core/gateway/GatewayRequest.js";
 import { type Operation } from "../core/gateway/pipeline/Operation.js";
 import { type GatewayOperations } from "./gateway.js";
+import { appRequestsInFlight } from "./requestsInFlight.js";
 import { getAppServices } from "./services.js";
 
 /** Adjusts the gateway request for a front door (an Azure route maps its deployment to a model, say). */
@@ -19,7 +20,9 @@ export function operationRoute<T>(
   select: (operations: GatewayOperations) => Operation<T>,
   frontDoor?: FrontDoor,
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
-  return async (request, context) => {
+  // Counted while in flight: the audit append and its checkpoint run their slices between requests (requestsInFlight.ts).
+  return (request, context) => appRequestsInFlight.track(() => handle(request, context));
+  async function handle(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     const requestId = requestIdFor(request, () => context.invocationId);
     try {
       const services = await getAppServices();
@@ -33,5 +36,5 @@ export function operationRoute<T>(
     } catch (error) {
       return failureResponse(error, requestId, context);
     }
-  };
+  }
 }

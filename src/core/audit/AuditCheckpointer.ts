@@ -17,6 +17,11 @@ export interface AuditCheckpointerDeps {
   readonly signatureVerifier: SignatureVerifier;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * Awaited between slices of the entries' check (default: the event loop's next turn). The instance
+   * that serves requests makes it wait, bounded, for a moment with none in flight (composition/audit.ts).
+   */
+  readonly yieldToEventLoop?: () => Promise<void>;
 }
 
 export interface CheckpointOptions {
@@ -116,6 +121,7 @@ export class AuditCheckpointer {
       resumeFrom: resume,
       trackTree: true,
       yieldEvery: YIELD_EVERY,
+      ...(this.deps.yieldToEventLoop === undefined ? {} : { yieldTo: this.deps.yieldToEventLoop }),
     });
     const tree = this.treeOf(chainId, result);
     return tree.size === latest.size ? "unchanged" : tree;
@@ -133,6 +139,7 @@ export class AuditCheckpointer {
       collectLeaves: true,
       trackTree: true,
       yieldEvery: YIELD_EVERY,
+      ...(this.deps.yieldToEventLoop === undefined ? {} : { yieldTo: this.deps.yieldToEventLoop }),
     });
     const tree = this.treeOf(chainId, result);
     const leaves = result.leaves ?? [];

@@ -77,6 +77,8 @@ export interface VerifyChainInput {
    * serves requests, and checking a thousand entries in one pass held its loop for tens of ms.
    */
   readonly yieldEvery?: number;
+  /** What a yield awaits (default: the event loop's next turn); the instance can make it wait for a gap between requests. */
+  readonly yieldTo?: () => Promise<void>;
 }
 
 interface Failure {
@@ -210,7 +212,7 @@ export async function verifyChain(input: VerifyChainInput): Promise<VerifyResult
     expected += 1;
     if (wantedSizes.has(expected)) computedRoots.set(expected, accumulator.root().toString("hex"));
     if (input.onProgress !== undefined && expected % progressEvery === 0) input.onProgress(expected);
-    if (input.yieldEvery !== undefined && (expected - start) % input.yieldEvery === 0) await yieldToEventLoop();
+    if (input.yieldEvery !== undefined && (expected - start) % input.yieldEvery === 0) await (input.yieldTo ?? yieldToEventLoop)();
   }
   if (pendingBreak !== null) {
     const confirmed = head !== null && head.size === pendingBreak.sequence + 1 && head.lastHash === pendingBreak.hash;

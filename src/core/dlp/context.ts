@@ -1,3 +1,4 @@
+import { codeUnitsOf } from "./codeUnits.js";
 import { type EntityType } from "./types.js";
 
 /**
@@ -115,9 +116,9 @@ function isLetter(code: number): boolean {
 /** Per one-byte code: its lower case when it is a letter, else 0 (the scan view is one-byte; one read instead of a chain of comparisons). */
 const LETTER_LOWER = Uint8Array.from({ length: 256 }, (_, code) => (isLetter(code) ? lowerCode(code) : 0));
 
-/** The lower-cased letter at text[i], or 0 when it is not a letter. */
-function letterAt(text: string, i: number): number {
-  const code = text.charCodeAt(i);
+/** The lower-cased letter at units[i] (`codeUnitsOf` the text), or 0 when it is not a letter. */
+function letterAt(units: Uint16Array, i: number): number {
+  const code = units[i] ?? 256;
   return code < 256 ? (LETTER_LOWER[code] ?? 0) : 0;
 }
 
@@ -158,14 +159,14 @@ class WordTable {
   }
 
   /** Roles of the listed word of `length` characters with this hash spelled at text[from...], or 0. */
-  find(hash: number, text: string, from: number, length: number): number {
+  find(hash: number, units: Uint16Array, from: number, length: number): number {
     const keys = this.#keys;
     let slot = hash & this.#mask;
     for (let key = keys[slot] ?? 0; key !== 0; key = keys[slot] ?? 0) {
       if (key === hash + 1) {
         const index = this.#entry[slot] ?? 0;
         const word = this.words[index] ?? "";
-        if (word.length === length && spells(text, from, word)) return this.roles[index] ?? 0;
+        if (word.length === length && spells(units, from, word)) return this.roles[index] ?? 0;
       }
       slot = (slot + 1) & this.#mask;
     }
@@ -185,8 +186,8 @@ const IS_STEM_LENGTH = Uint8Array.from({ length: LONGEST_STEM + 1 }, (_, length)
 const STEM_START = new Uint8Array(256 * 256);
 for (const stem of allLists.flatMap((l) => l.stems)) STEM_START[(stem.charCodeAt(0) << 8) | stem.charCodeAt(1)] = 1;
 
-function spells(text: string, from: number, lower: string): boolean {
-  for (let k = 0; k < lower.length; k += 1) if (letterAt(text, from + k) !== lower.charCodeAt(k)) return false;
+function spells(units: Uint16Array, from: number, lower: string): boolean {
+  for (let k = 0; k < lower.length; k += 1) if (letterAt(units, from + k) !== lower.charCodeAt(k)) return false;
   return true;
 }
 
@@ -196,25 +197,25 @@ function spells(text: string, from: number, lower: string): boolean {
  * word's first letters, only as far as the longest stem (slicing and lower-casing every word of every
  * window cost more than the detectors).
  */
-function wordRoles(text: string, from: number, to: number, hash: number): number {
+function wordRoles(units: Uint16Array, from: number, to: number, hash: number): number {
   let stemRoles = 0;
-  if (to - from >= SHORTEST_STEM && STEM_START[(letterAt(text, from) << 8) | letterAt(text, from + 1)] === 1) {
+  if (to - from >= SHORTEST_STEM && STEM_START[(letterAt(units, from) << 8) | letterAt(units, from + 1)] === 1) {
     let prefix = 0;
     const last = Math.min(to, from + LONGEST_STEM);
     for (let k = from; k < last; k += 1) {
-      prefix = (Math.imul(prefix, 31) + letterAt(text, k)) & HASH_MASK;
+      prefix = (Math.imul(prefix, 31) + letterAt(units, k)) & HASH_MASK;
       const length = k - from + 1;
-      if (IS_STEM_LENGTH[length] === 1) stemRoles |= KNOWN_STEMS.find(prefix, text, from, length);
+      if (IS_STEM_LENGTH[length] === 1) stemRoles |= KNOWN_STEMS.find(prefix, units, from, length);
     }
   }
-  return KNOWN_WORDS.find(hash, text, from, to - from) || stemRoles;
+  return KNOWN_WORDS.find(hash, units, from, to - from) || stemRoles;
 }
 
 /** "#", or only separators (" no. ", ": ", " - ") between the last word and the candidate. */
-function tailKind(text: string, from: number, to: number): "hash" | "separators" | "other" {
+function tailKind(units: Uint16Array, from: number, to: number): "hash" | "separators" | "other" {
   let kind: "hash" | "separators" | "other" = "separators";
   for (let i = from; i < to; i += 1) {
-    const code = text.charCodeAt(i);
+    const code = units[i] ?? 0;
     if (code === 35) kind = "hash";
     else if (code === 32 || code === 9 || code === 10 || code === 13) continue;
     else if (code !== 46 && code !== 58 && code !== 45 && code !== 47 && code !== 0xb0) return kind === "hash" ? "hash" : "other";
@@ -228,6 +229,7 @@ function tailKind(text: string, from: number, to: number): "hash" | "separators"
  * ("Invoice no. 0301..."), any word in the window can be a positive or plain negative context word.
  */
 export function contextDelta(type: EntityType, text: string, start: number): number {
+  const units = codeUnitsOf(text);
   const index = typeIndex(type);
   const hasAdjacent = HAS_ADJACENT[index] === 1;
   const from = Math.max(0, start - CONTEXT_WINDOW_CHARS);
@@ -242,7 +244,7 @@ export function contextDelta(type: EntityType, text: string, start: number): num
   let adjacentCandidate = false;
   let hashTail = false;
   while (i > from) {
-    if (letterAt(text, i - 1) === 0) {
+    if (letterAt(units, i - 1) === 0) {
       i -= 1;
       continue;
     }
@@ -250,21 +252,21 @@ export function contextDelta(type: EntityType, text: string, start: number): num
     // The word's hash, built from its last letter back: sum of letter * 31^(letters after it), as `hashOf` computes it forwards.
     let hash = 0;
     let power = 1;
-    for (let letter = letterAt(text, i - 1); i > from && letter !== 0; letter = letterAt(text, i - 1)) {
+    for (let letter = letterAt(units, i - 1); i > from && letter !== 0; letter = letterAt(units, i - 1)) {
       hash = (hash + Math.imul(letter, power)) & HASH_MASK;
       power = Math.imul(power, 31) & HASH_MASK;
       i -= 1;
     }
     // A word cut by the window's edge is not a context word.
-    if (i === from && from > 0 && letterAt(text, from - 1) !== 0) break;
-    let roles = wordRoles(text, i, end, hash);
+    if (i === from && from > 0 && letterAt(units, from - 1) !== 0) break;
+    let roles = wordRoles(units, i, end, hash);
     if ((roles & PHRASE_START) !== 0 && followingStart !== -1) {
       const phrase = `${text.slice(i, end).toLowerCase()} ${text.slice(followingStart, followingEnd).toLowerCase()}`;
       if (PHRASES.has(phrase)) roles |= rolesOf(phrase);
     }
     if (wordsSeen === 0) {
       lastWordEnd = end;
-      const tail = tailKind(text, end, start);
+      const tail = tailKind(units, end, start);
       hashTail = tail === "hash";
       adjacentCandidate = tail === "separators";
       if (adjacentCandidate && (roles & ADJACENT(index)) !== 0) return -NEGATIVE_CONTEXT_PENALTY;
@@ -281,7 +283,7 @@ export function contextDelta(type: EntityType, text: string, start: number): num
     // words (for the others at once: "Correo: ana@..."): the rest of the window cannot change the result.
     if (sawPositive && (!hasAdjacent || (wordsSeen >= 2 && !hashTail))) return CONTEXT_BOOST;
   }
-  if (lastWordEnd === -1) hashTail = tailKind(text, from, start) === "hash";
+  if (lastWordEnd === -1) hashTail = tailKind(units, from, start) === "hash";
   if (hashTail && hasAdjacent) return -NEGATIVE_CONTEXT_PENALTY;
   if (sawPositive) return CONTEXT_BOOST;
   if (sawNegative || (hashTail && HAS_NEGATIVE[index] === 1)) return -NEGATIVE_CONTEXT_PENALTY;

@@ -1,7 +1,9 @@
+import { releaseCodeUnits } from "./codeUnits.js";
 import { DETECTORS, type DetectorContext } from "./detectors.js";
+import { FoundScores, typeBit } from "./FoundScores.js";
 import { KeywordIndex } from "./KeywordIndex.js";
 import { type NormalizedText, normalizeForScan, toOriginalRange } from "./normalizeForScan.js";
-import { type Candidate, DEFAULT_PHONE_REGIONS, DEFAULT_THRESHOLD, type EntityType, type Finding, type ScanOptions } from "./types.js";
+import { type Candidate, DEFAULT_PHONE_REGIONS, DEFAULT_THRESHOLD, type Finding, type ScanOptions } from "./types.js";
 
 /** Compared without case, whitespace and punctuation, so "+1 800 555 0100" allows "1-800-555-0100"... after the country code. */
 export function allowlistKey(value: string): string {
@@ -11,31 +13,13 @@ export function allowlistKey(value: string): string {
 /** Every detector's keywords, found in one pass per text. */
 const KEYWORDS = new KeywordIndex(DETECTORS.map((detector) => detector.keywords ?? []));
 
+/** Per detector, the bits (`typeBit`) of the types it can find. */
+const DETECTOR_TYPE_BITS = DETECTORS.map((detector) => detector.types.reduce((bits, type) => bits | typeBit(type), 0));
+
 /** Whether candidates[from, to) are in ascending start order (each detector's usually are). */
 function isAscending(candidates: readonly Candidate[], from: number, to: number): boolean {
   for (let i = from + 1; i < to; i += 1) if ((candidates[i - 1]?.start ?? 0) > (candidates[i]?.start ?? 0)) return false;
   return true;
-}
-
-/** The best score a candidate of `type` spanning exactly [start, end) has in candidates[from, to), or -1. */
-function scoreInRun(candidates: readonly Candidate[], from: number, to: number, ascending: boolean, type: EntityType, start: number, end: number): number {
-  let best = -1;
-  let i = from;
-  if (ascending) {
-    // First candidate starting at or after `start`.
-    let hi = to;
-    while (i < hi) {
-      const mid = (i + hi) >> 1;
-      if ((candidates[mid]?.start ?? 0) < start) i = mid + 1;
-      else hi = mid;
-    }
-  }
-  for (; i < to; i += 1) {
-    const c = candidates[i] as Candidate;
-    if (ascending && c.start > start) break;
-    if (c.start === start && c.end === end && c.type === type && c.score > best) best = c.score;
-  }
-  return best;
 }
 
 /** Every detector's candidates, where each detector's run of them ends in the array, and whether each run is in text order. */
@@ -44,15 +28,13 @@ function runDetectors(text: string, options: ScanOptions): { candidates: Candida
   const candidates: Candidate[] = [];
   const runEnds: number[] = [];
   const ascending: boolean[] = [];
+  const runTypes: number[] = [];
+  const found = new FoundScores(candidates, runEnds, ascending, runTypes);
   const context: DetectorContext = {
     wants: (type) => wanted === undefined || wanted.includes(type),
     phoneRegions: options.phoneRegions ?? DEFAULT_PHONE_REGIONS,
     threshold: options.threshold ?? DEFAULT_THRESHOLD,
-    foundScore: (type, start, end) => {
-      let best = -1;
-      for (let r = 0, from = 0; r < runEnds.length; from = runEnds[r] ?? 0, r += 1) best = Math.max(best, scoreInRun(candidates, from, runEnds[r] ?? 0, ascending[r] ?? false, type, start, end));
-      return best;
-    },
+    foundScore: (type, start, end) => found.best(type, start, end),
   };
   const keywordAt = KEYWORDS.find(text);
   // Detectors may share a `needs` function (a digit anywhere): asked once per text (on a short streamed step each test was a pass over it).
@@ -72,6 +54,7 @@ function runDetectors(text: string, options: ScanOptions): { candidates: Candida
     const from = candidates.length;
     detector.detect(text, candidates, context, at);
     ascending.push(isAscending(candidates, from, candidates.length));
+    runTypes.push(DETECTOR_TYPE_BITS[i] ?? 0);
     runEnds.push(candidates.length);
   });
   return { candidates, runEnds, ascending };
@@ -159,7 +142,13 @@ export function scanNormalized(normalized: NormalizedText, options: ScanNormaliz
   const fromIndex = options.fromIndex ?? 0;
   const allow = options.allowlist !== undefined && options.allowlist.length > 0 ? new Set(options.allowlist.map(allowlistKey)) : null;
   const text = normalized.text;
-  const { candidates, runEnds, ascending } = runDetectors(text, options);
+  let detected: ReturnType<typeof runDetectors>;
+  try {
+    detected = runDetectors(text, options);
+  } finally {
+    releaseCodeUnits();
+  }
+  const { candidates, runEnds, ascending } = detected;
   // The candidates are this scan's own objects: they become the findings in place (one object per value, not two).
   const findings: Finding[] = keptInTextOrder(candidates, runEnds, ascending, (c) => c.score >= threshold && c.start >= fromIndex && (allow === null || !allow.has(allowlistKey(text.slice(c.start, c.end)))));
   for (const c of findings as Candidate[]) {

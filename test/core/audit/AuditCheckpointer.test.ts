@@ -14,6 +14,7 @@ import { InMemoryAuditLedger } from "../../fakes/InMemoryAuditLedger.js";
 import { InMemoryCheckpointAnchor } from "../../fakes/InMemoryCheckpointAnchor.js";
 import { InMemoryCheckpointSigner } from "../../fakes/InMemoryCheckpointSigner.js";
 import { loopTurnsDuring } from "../../support/loopTurns.js";
+import { RequestsInFlight, giveWayToRequests } from "../../../src/composition/requestsInFlight.js";
 
 /** Records which rows each listEntries call asked for and how many it yielded. */
 function recordReads(ledger: InMemoryAuditLedger) {
@@ -60,6 +61,26 @@ describe("AuditCheckpointer", () => {
     const { result: cp, turns } = await loopTurnsDuring(() => checkpointer.checkpoint("a"));
     expect(cp.size).toBe(210);
     expect(turns).toBeGreaterThanOrEqual(8);
+  });
+
+  it("checks one slice at a time between requests: with a request in flight it stops after 25 entries until the request ends", async () => {
+    const { ledger, anchor, signer, append } = await setup(10);
+    const requests = new RequestsInFlight();
+    const checkpointer = new AuditCheckpointer({ ledger, anchor, signer, signatureVerifier: signer.verifier(), clock: new ManualClock(), logger: silentLogger, yieldToEventLoop: giveWayToRequests(10_000, requests) });
+    await checkpointer.checkpoint("a");
+    await append(200);
+    const reads = recordReads(ledger);
+    requests.started();
+    let done = false;
+    const checkpoint = checkpointer.checkpoint("a").then((cp) => {
+      done = true;
+      return cp;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(done).toBe(false);
+    expect(reads.reduce((rows, read) => rows + read.rows, 0)).toBeLessThanOrEqual(26);
+    requests.ended();
+    expect((await checkpoint).size).toBe(210);
   });
 
   it("returns the latest checkpoint when nothing was appended since", async () => {

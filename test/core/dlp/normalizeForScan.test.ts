@@ -40,4 +40,20 @@ describe("normalizeForScan", () => {
   it("folds what evasions use: full-width and other-script digits, dashes, no-break spaces, invisible characters", () => {
     expect(normalizeForScan("\uFF14\uFF11 \u0661\u0662\u2013\u00A0x\u200By€").text).toBe("41 12- xy\u00B7");
   });
+
+  it("normalises a long text whose first non-ASCII character comes early, late or never the same way (property)", () => {
+    // Past the first 1 024 characters the ASCII test changes; the view must not.
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3000 }), pieces, (asciiLength, chars) => {
+        const ascii = "a7 ".repeat(1000).slice(0, asciiLength);
+        for (const text of [ascii + chars.join(""), chars.join("") + ascii, ascii]) {
+          const normalized = normalizeForScan(text);
+          expect(normalized.text).toBe([...text].map((c) => normalizeForScan(c).text).join(""));
+          if (text === ascii) expect(normalized).toEqual({ text, map: null });
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
+

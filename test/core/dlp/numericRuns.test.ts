@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { runStart } from "../../../src/core/dlp/detectors/numericRuns.js";
+import { codeUnitsOf } from "../../../src/core/dlp/codeUnits.js";
+import { lastRunFrom, nextRun, runStart } from "../../../src/core/dlp/detectors/numericRuns.js";
 
 const RUN = /(?<!\d)\d(?:[ .\-/()\r\n]{0,3}\d){6,}/g;
 
@@ -21,3 +22,24 @@ describe("runStart", () => {
     expect(runStart("x1234567", 8)).toBe(1);
   });
 });
+
+describe("nextRun", () => {
+  it("finds the same runs as the run expression, from any search start (property)", () => {
+    const alphabet = fc.constantFrom(..."0123456789", " ", ".", "-", "/", "(", ")", "\n", "\r", "a", "+", ",", ":", "€");
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 80, size: "max" }).map((chars) => chars.join("")), fc.nat(80), (text, from) => {
+        const units = codeUnitsOf(text);
+        const expected: number[][] = [];
+        RUN.lastIndex = Math.min(from, text.length);
+        for (let m = RUN.exec(text); m !== null; m = RUN.exec(text)) expected.push([m.index, m.index + m[0].length]);
+        const found: number[][] = [];
+        for (let end = nextRun(units, text.length, Math.min(from, text.length)); end !== -1; end = nextRun(units, text.length, end)) {
+          found.push([lastRunFrom(), end]);
+        }
+        expect(found).toEqual(expected);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+

@@ -1,4 +1,5 @@
 import { scoreWithContext } from "../context.js";
+import { codeUnitsOf } from "../codeUnits.js";
 import { type Candidate } from "../types.js";
 
 // 13-19 digits, optionally grouped by one kind of separator (a line break may stand for a space: a number
@@ -62,8 +63,9 @@ function readCandidate(text: string, from: number, to: number): number | null {
   let groups = 0;
   let groupLength = 0;
   let bad = false;
+  const units = codeUnitsOf(text);
   for (let i = from; i < to; i += 1) {
-    const code = text.charCodeAt(i);
+    const code = units[i] ?? 0;
     if (code >= 48 && code <= 57) {
       if (digitCount < scratch.length) scratch[digitCount] = code - 48;
       digitCount += 1;

@@ -1,3 +1,4 @@
+import { codeUnitsOf } from "../codeUnits.js";
 import { type Candidate } from "../types.js";
 import { creditCardAt } from "./creditCard.js";
 import { phoneNumberAt } from "./phone.js";
@@ -47,10 +48,11 @@ let digitsInRun = 0;
  * Counts the run's digits on the way (`digitsInRun`).
  */
 export function runStart(text: string, runEnd: number): number {
+  const units = codeUnitsOf(text);
   let start = runEnd - 1;
   let digits = 1;
   for (let i = start - 1; i >= 0; ) {
-    const code = text.charCodeAt(i);
+    const code = units[i] ?? 0;
     if (isDigit(code)) {
       start = i;
       digits += 1;
@@ -58,12 +60,57 @@ export function runStart(text: string, runEnd: number): number {
       continue;
     }
     let k = i;
-    while (k >= 0 && i - k < 3 && isRunSeparator(text.charCodeAt(k))) k -= 1;
-    if (k < 0 || k === i || !isDigit(text.charCodeAt(k))) break;
+    while (k >= 0 && i - k < 3 && isRunSeparator(units[k] ?? 0)) k -= 1;
+    if (k < 0 || k === i || !isDigit(units[k] ?? 0)) break;
     i = k;
   }
   digitsInRun = digits;
   return start;
+}
+
+/** Where the run `nextRun` last found starts (read right after the call). */
+let nextRunFrom = 0;
+
+/** Where the run `nextRun` last found starts. */
+export function lastRunFrom(): number {
+  return nextRunFrom;
+}
+
+/**
+ * The next run the RUN expression would match searching from `from` (its lastIndex): a digit without a
+ * digit before it, then digits each after at most three separators, seven digits or more. Returns its end,
+ * or -1; sets `nextRunFrom` and `digitsInRun`. A stretch with fewer digits is skipped whole: a match cannot
+ * start inside it (a later start has a digit before it, or reaches a subset of its digits). Reads the
+ * text's code units: past the first run of a dense text this is cheaper than the expression, which the
+ * scan still uses to find the first run (prose, which has none, copies nothing).
+ */
+export function nextRun(units: Uint16Array, length: number, from: number): number {
+  let i = from;
+  while (i < length) {
+    while (i < length && !isDigit(units[i] ?? 0)) i += 1;
+    if (i >= length) return -1;
+    // The look-behind: a digit right before (only where the search starts inside digits).
+    if (i > 0 && isDigit(units[i - 1] ?? 0)) {
+      while (i < length && isDigit(units[i] ?? 0)) i += 1;
+      continue;
+    }
+    let digits = 1;
+    let end = i + 1;
+    for (;;) {
+      let k = end;
+      while (k < length && k - end < 3 && isRunSeparator(units[k] ?? 0)) k += 1;
+      if (k >= length || !isDigit(units[k] ?? 0)) break;
+      digits += 1;
+      end = k + 1;
+    }
+    if (digits >= 7) {
+      nextRunFrom = i;
+      digitsInRun = digits;
+      return end;
+    }
+    i = end;
+  }
+  return -1;
 }
 
 /**
@@ -75,12 +122,13 @@ export function detectNumericRuns(text: string, out: Candidate[], detectors: Num
   let cardFrom = 0;
   let ssnFrom = 0;
   let phoneFrom = 0;
-  // test, not exec: the run's end is lastIndex and its start is found by walking back (no match array per run).
-  while (RUN.test(text)) {
-    const runEnd = RUN.lastIndex;
-    const runFrom = runStart(text, runEnd);
+  // The first run by the expression (test, not exec: its end is lastIndex and its start is found by walking
+  // back, no match array); the others by `nextRun` over the units the first run's walk made.
+  if (!RUN.test(text)) return;
+  const units = codeUnitsOf(text);
+  for (let runEnd = RUN.lastIndex, runFrom = runStart(text, runEnd); runEnd !== -1; runEnd = nextRun(units, text.length, runEnd), runFrom = nextRunFrom) {
     // A run glued to letters ("DE89 3704 ...", "INV2024 0001 ...") is part of an identifier, not a number of its own.
-    if (runFrom > 0 && isWordBefore(text.charCodeAt(runFrom - 1))) continue;
+    if (runFrom > 0 && isWordBefore(units[runFrom - 1] ?? 0)) continue;
     // Digits from the current position to the end of the run: a card needs 13, an SSN 9, and both lie inside the run.
     let digitsLeft = digitsInRun;
     let skipUntil = 0;
@@ -88,11 +136,11 @@ export function detectNumericRuns(text: string, out: Candidate[], detectors: Num
     for (let p = runFrom; p < runEnd; p = groupEnd) {
       // Each step takes one digit group (a digit not preceded by one) and the separators after it.
       groupEnd = p + 1;
-      while (groupEnd < runEnd && isDigit(text.charCodeAt(groupEnd))) groupEnd += 1;
+      while (groupEnd < runEnd && isDigit(units[groupEnd] ?? 0)) groupEnd += 1;
       const digitsHere = digitsLeft;
       digitsLeft -= groupEnd - p;
-      while (groupEnd < runEnd && !isDigit(text.charCodeAt(groupEnd))) groupEnd += 1;
-      const beforeCode = p > 0 ? text.charCodeAt(p - 1) : -1;
+      while (groupEnd < runEnd && !isDigit(units[groupEnd] ?? 0)) groupEnd += 1;
+      const beforeCode = p > 0 ? (units[p - 1] ?? 0) : -1;
       if (p < skipUntil || isBlockedStart(beforeCode)) continue;
       // Cards first: the digits inside a card are not also a phone number or an SSN.
       if (detectors.card && p >= cardFrom && digitsHere >= 13) {
@@ -110,9 +158,8 @@ export function detectNumericRuns(text: string, out: Candidate[], detectors: Num
       if (detectors.phone) {
         // A leading "+", "+ " or "(" belongs to the phone number.
         let start = p;
-        const before = text.charAt(p - 1);
-        if (before === "(" || before === "+") start = p - 1;
-        else if (before === " " && text.charAt(p - 2) === "+") start = p - 2;
+        if (beforeCode === 40 || beforeCode === 43) start = p - 1;
+        else if (beforeCode === 32 && p >= 2 && units[p - 2] === 43) start = p - 2;
         if (start >= phoneFrom) {
           let end = phoneNumberAt(text, start, out, detectors.phoneRegions, detectors.threshold);
           if (end === -1 && start !== p) end = phoneNumberAt(text, p, out, detectors.phoneRegions, detectors.threshold);

@@ -1,5 +1,6 @@
 import { contextDelta, scoreWithContext } from "../context.js";
 import { isValidInternationalDigits, isValidNationalDigits, regionRules, startsWithDigits } from "../phone/phoneNumberValidity.js";
+import { codeUnitsOf } from "../codeUnits.js";
 import { type Candidate } from "../types.js";
 
 // Digits with the usual phone punctuation, optionally "+" or "00" first; not glued to words or ids (a "tel:" URI is fine).
@@ -73,9 +74,10 @@ const digits = new Uint8Array(128);
 
 /** Writes the digits of text[from, to) into `digits`; returns how many. */
 function readDigits(text: string, from: number, to: number): number {
+  const units = codeUnitsOf(text);
   let count = 0;
   for (let i = from; i < to; i += 1) {
-    const value = text.charCodeAt(i) - 48;
+    const value = (units[i] ?? 0) - 48;
     if (value >= 0 && value <= 9) {
       digits[count] = value;
       count += 1;

@@ -1,3 +1,4 @@
+import { codeUnitsOf } from "../codeUnits.js";
 import { type Candidate } from "../types.js";
 import { looksLikeKeyValue, looksLikeSecretValue } from "./looksLikeSecretValue.js";
 import { shannonEntropy } from "./placeholder.js";
@@ -101,19 +102,21 @@ function nameKind(name: string): NameKind {
 
 function scanOperator(text: string, operator: ":" | "=", out: Candidate[], foundScore: FoundScore): void {
   let at = text.indexOf(operator);
-  while (at !== -1) {
+  // Only once an operator is found: a text without one never copies its units.
+  const units = at === -1 ? null : codeUnitsOf(text);
+  while (at !== -1 && units !== null) {
     const next = at + 1;
     at = text.indexOf(operator, next);
     const following = text.charAt(next);
     if ((operator === ":" && (following === "=" || following === ":" || following === "/")) || (operator === "=" && (text.charAt(next - 2) === ":" || following === "=" || text.charAt(next - 2) === "="))) continue;
     let nameEnd = next - 1;
     // Aligned assignments (Terraform, YAML written by hand) put up to a few dozen blanks before the operator.
-    while (nameEnd > 0 && isBlank(text.charCodeAt(nameEnd - 1)) && next - 1 - nameEnd < 40) nameEnd -= 1;
-    let code = text.charCodeAt(nameEnd - 1);
+    while (nameEnd > 0 && isBlank(units[nameEnd - 1] ?? -1) && next - 1 - nameEnd < 40) nameEnd -= 1;
+    let code = units[nameEnd - 1] ?? -1;
     // os.environ["NAME"] = "...", settings['NAME'] = ...
     if (code === 93) {
       nameEnd -= 1;
-      code = text.charCodeAt(nameEnd - 1);
+      code = units[nameEnd - 1] ?? -1;
     }
     if (nameEnd > 0 && (code === 34 || code === 39 || code === 96)) nameEnd -= 1;
     // Back over the name, hashing it (sum of code * 31^(characters after it)) and noting whether it holds a letter.
@@ -122,7 +125,7 @@ function scanOperator(text: string, operator: ":" | "=", out: Candidate[], found
     let power = 1;
     let letters = false;
     while (nameStart > 0 && nameEnd - nameStart < 64) {
-      const nameCode = text.charCodeAt(nameStart - 1);
+      const nameCode = units[nameStart - 1] ?? -1;
       if (!isNameChar(nameCode)) break;
       if (isLetter(nameCode)) letters = true;
       hash = (hash + Math.imul(nameCode, power)) & HASH_MASK;
@@ -137,7 +140,7 @@ function scanOperator(text: string, operator: ":" | "=", out: Candidate[], found
     const keyName = kind === "key";
     const vendor = typeof kind === "object" ? kind : undefined;
     let cursor = operator === "=" && following === ">" ? next + 1 : next;
-    while (cursor < text.length && isBlank(text.charCodeAt(cursor)) && cursor - next < 8) cursor += 1;
+    while (cursor < text.length && isBlank(units[cursor] ?? -1) && cursor - next < 8) cursor += 1;
     VALUE.lastIndex = cursor;
     const m = VALUE.exec(text);
     if (m === null) continue;
