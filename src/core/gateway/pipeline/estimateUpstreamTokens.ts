@@ -29,11 +29,9 @@ export function estimateUpstreamTokens(input: UpstreamInput): number {
   const roots = Object.keys(input.definitions);
   let total = input.framing + input.nonTextParts * NON_TEXT_PART_TOKENS;
   for (const field of input.contents) if (!roots.some((root) => isUnder(field.path, root))) total += countTextTokens(input.model, field.text);
-  for (const value of Object.values(input.definitions)) {
-    // One count per tool: an app sends the same tools with every request, and each is remembered (TokenCountMemo).
-    for (const definition of Array.isArray(value) ? (value as unknown[]) : [value]) {
-      if (definition !== undefined && definition !== null) total += countTextTokens(input.model, JSON.stringify(definition, null, 1));
-    }
+  for (const definition of Object.values(input.definitions)) {
+    // One count per list: an app sends the same tools with every request, and the count is remembered (TokenCountMemo).
+    if (definition !== undefined && definition !== null) total += countTextTokens(input.model, JSON.stringify(definition, null, 1));
   }
   return total;
 }
