@@ -87,6 +87,14 @@ describe("ResponsesStreamSession", () => {
     expect(session.receivedTexts().join("")).toBe(pieces.join(""));
   });
 
+  it("an unknown delta stream that never sees its .done releases what it held when the stream ends", () => {
+    const session = new ResponsesStreamSession(new OutputScanner(project("redact").dlp, new Redactor()));
+    const frames = run(session, [{ type: "response.transcript_text.delta", output_index: 0, delta: "card 4111 1111 1111 1111" }]);
+    const tail = session.finish().map((frame) => JSON.parse(frame.split("data: ")[1] ?? "{}") as Record<string, unknown>);
+    expect([...frames, ...tail].map((frame) => frame.delta).join("")).toBe("card [CREDIT_CARD_1]");
+    expect(tail[0]?.type).toBe("response.transcript_text.delta");
+  });
+
   it("under block, an unknown event carrying a value marks the answer blocked (the pipeline drops its frames and stops)", () => {
     const scanner = new OutputScanner(project("block").dlp, new Redactor());
     const session = new ResponsesStreamSession(scanner);

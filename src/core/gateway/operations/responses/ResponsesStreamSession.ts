@@ -45,7 +45,7 @@ export class ResponsesStreamSession implements StreamSession {
   /** Inspected whole texts, by channel key, once their `.done` event has passed. */
   readonly #finals = new Map<string, string>();
   /** Channels of delta events of types Palisade does not know, with the raw text they added up to. */
-  readonly #unknown = new Map<string, { readonly channel: OutputChannel; released: string; raw: string }>();
+  readonly #unknown = new Map<string, { readonly channel: OutputChannel; released: string; raw: string; last: Record<string, unknown> }>();
   readonly #received: string[] = [];
   #usage: CompletionUsage | null = null;
   #sequence = 0;
@@ -79,8 +79,15 @@ export class ResponsesStreamSession implements StreamSession {
     return this.unknown(event);
   }
 
+  /** Unknown delta streams that never saw their `.done`: what their channels still hold goes out as a last delta. */
   finish(): readonly string[] {
-    return [];
+    const frames: string[] = [];
+    for (const state of this.#unknown.values()) {
+      const held = state.channel.end();
+      if (held !== "") frames.push(this.frame({ ...state.last, type: String(state.last.type), delta: held }));
+    }
+    this.#unknown.clear();
+    return frames;
   }
 
   usage(): CompletionUsage | null {
@@ -158,15 +165,17 @@ export class ResponsesStreamSession implements StreamSession {
     if (suffix === "delta" && typeof event.delta === "string") {
       this.#received.push(event.delta);
       let state = this.#unknown.get(key);
-      if (!state) this.#unknown.set(key, (state = { channel: this.scanner.channel(), released: "", raw: "" }));
+      // Its other fields are inspected whole; token logprobs would spell held-back text: withheld.
+      const { logprobs, ...rest } = event;
+      const fields = inspectEventStrings({ ...rest, delta: "" }, (text) => this.scanner.text(text));
+      const last = { ...fields, ...(logprobs === undefined ? {} : { logprobs: [] }) };
+      if (!state) this.#unknown.set(key, (state = { channel: this.scanner.channel(), released: "", raw: "", last }));
+      state.last = last;
       state.raw += event.delta;
       const released = state.channel.push(event.delta);
       if (released === "") return [];
       state.released += released;
-      // Its other fields are inspected whole; token logprobs would spell held-back text: withheld.
-      const { logprobs, ...rest } = event;
-      const fields = inspectEventStrings({ ...rest, delta: "" }, (text) => this.scanner.text(text));
-      return [this.frame({ ...fields, delta: released, ...(logprobs === undefined ? {} : { logprobs: [] }) })];
+      return [this.frame({ ...last, type: event.type, delta: released })];
     }
     const state = suffix === "done" ? this.#unknown.get(key) : undefined;
     if (!state) return [this.frame(inspectEventStrings(event, (text) => this.scanner.text(text)))];
