@@ -403,3 +403,92 @@ describe("chat: custom tools (free-form input instead of JSON arguments)", () =>
     expect(sent.messages[1]?.tool_calls?.[0]?.custom?.input).toMatch(/^charge \[CREDIT_CARD_\d+\] now$/);
   });
 });
+
+describe("fields and items without a rule of their own (a provider's extra field, a hosted tool's results, a type added later)", () => {
+  const CARD_REDACTED = /\[CREDIT_CARD_\d+\]/;
+
+  it("chat, plain: a card in a message field Palisade has no rule for (reasoning_content, annotations) is redacted", async () => {
+    upstream.answerNext({
+      json: {
+        id: "chatcmpl-scripted",
+        object: "chat.completion",
+        created: 1,
+        model: MODEL,
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: "assistant",
+              content: "I cannot repeat it.",
+              reasoning_content: `The user wrote ${CARD_TEXT}`,
+              annotations: [{ type: "url_citation", url_citation: { url: "https://example.com", title: `Card ${CARD}`, start_index: 0, end_index: 1 } }],
+            },
+            finish_reason: "stop",
+          },
+        ],
+        usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 },
+      },
+    });
+    const answer = await client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is my card?" }] });
+    const message = answer.choices[0]?.message as unknown as { reasoning_content: string; annotations: { url_citation: { title: string } }[] };
+    expect(message.reasoning_content).toMatch(CARD_REDACTED);
+    expect(message.annotations[0]?.url_citation.title).toMatch(CARD_REDACTED);
+    expect(JSON.stringify(answer)).not.toMatch(CARD_TRACE);
+  });
+
+  it("chat, streamed: a card split over chunks of a delta field without a rule (reasoning_content) does not come through, and the field adds up to the redacted text", async () => {
+    upstream.answerNext({
+      events: [
+        { data: chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]) },
+        ...CARD_TOKENS.map((token) => ({ data: chunk([{ index: 0, delta: { reasoning_content: token }, finish_reason: null }]) })),
+        { data: chunk([{ index: 0, delta: { content: "Done." }, finish_reason: null }]) },
+        { data: chunk([{ index: 0, delta: {}, finish_reason: "stop" }]) },
+        { data: usageChunk },
+      ],
+    });
+    const stream = await client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is my card?" }], stream: true });
+    let reasoning = "";
+    const received: unknown[] = [];
+    for await (const part of stream) {
+      received.push(part);
+      reasoning += (part.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? "";
+    }
+    expect(reasoning).toMatch(/^Your card is \[CREDIT_CARD_\d+\]\.$/);
+    expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
+  });
+
+  it("Responses, plain: a hosted tool's output (mcp_call) and an item of an unknown type are inspected; an image generation's picture is left as it is", async () => {
+    const picture = Buffer.from(`\x89PNG 4111111111111111`).toString("base64");
+    upstream.answerNext({
+      json: responseShell([
+        { type: "mcp_call", id: "mcp_1", server_label: "crm", name: "lookup", arguments: `{"card":"${CARD}"}`, output: `Card on file: ${CARD}` },
+        { type: "future_item", id: "fi_1", payload: { note: `card ${CARD}` } },
+        { type: "image_generation_call", id: "ig_1", status: "completed", result: picture },
+        { type: "message", id: "msg_1", role: "assistant", status: "completed", content: [{ type: "output_text", text: "Done.", annotations: [] }] },
+      ]),
+    });
+    const answer = await client(appKey).responses.create({ model: MODEL, input: "Look up my card" });
+    const items = answer.output as unknown as Record<string, unknown>[];
+    expect(String(items[0]?.output)).toMatch(CARD_REDACTED);
+    expect(String(items[0]?.arguments)).toMatch(CARD_REDACTED);
+    expect((items[1]?.payload as { note: string }).note).toMatch(CARD_REDACTED);
+    expect(items[2]?.result).toBe(picture);
+    expect(JSON.stringify(items.slice(0, 2))).not.toMatch(CARD_TRACE);
+  });
+
+  it("Responses, streamed: an unknown item's strings are redacted in output_item.done and in response.completed", async () => {
+    const item = { type: "file_search_call", id: "fs_1", status: "completed", queries: ["card"], results: [{ file_id: "file_1", text: `Customer card ${CARD}` }] };
+    const events: { event: string; data: Record<string, unknown> }[] = [
+      { event: "response.created", data: { response: { ...responseShell([]), status: "in_progress" } } },
+      { event: "response.output_item.done", data: { output_index: 0, item } },
+      { event: "response.completed", data: { response: responseShell([item]) } },
+    ];
+    upstream.answerNext({ events: events.map(({ event, data }, index) => ({ event, data: { type: event, sequence_number: index, ...data } })) });
+    const stream = await client(appKey).responses.create({ model: MODEL, input: "Search my files", stream: true });
+    const received: { type: string }[] = [];
+    for await (const event of stream) received.push(event);
+    expect(received.at(-1)?.type).toBe("response.completed");
+    expect(JSON.stringify(received)).toMatch(CARD_REDACTED);
+    expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
+  });
+});

@@ -1,4 +1,4 @@
-import { inspectEventStrings } from "../gateway/operations/responses/inspectEventStrings.js";
+import { inspectEveryString } from "../gateway/pipeline/inspectEveryString.js";
 import { isRecord } from "../isRecord.js";
 
 /**
@@ -130,7 +130,7 @@ export class StreamedOutputTexts {
     const texts = chatChoiceTexts(event);
     if (isUnknownResponsesEvent(event)) {
       // A type Palisade does not know (a newer API feature): every string it carries reaches the caller, so every one is screened.
-      inspectEventStrings(event, (text) => {
+      inspectEveryString(event, (text) => {
         texts.push(text);
         return text;
       });

@@ -3,9 +3,13 @@ import { type StreamSession } from "../../pipeline/Operation.js";
 import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { sseFrame } from "../../pipeline/sseFrame.js";
 import { inspectAzureContext } from "./inspectAzureContext.js";
+import { MESSAGE_FIELDS_WITH_RULES } from "./otherMessageFields.js";
+import { inspectEveryString } from "../../pipeline/inspectEveryString.js";
 import { isRecord } from "../../../isRecord.js";
 
 type Delta = Record<string, unknown>;
+/** Channel keys of delta fields without a rule of their own (`other:reasoning_content`). */
+const OTHER_FIELD = "other:";
 interface ToolCallDelta {
   readonly index: number;
   readonly function?: { readonly arguments?: unknown; readonly [key: string]: unknown };
@@ -97,9 +101,9 @@ class ChoiceChannels {
 }
 
 /**
- * A streamed chat completion, inspected as it flows. Each choice's content, refusal and every tool
- * call's arguments (which arrive in fragments across chunks) is its own channel with the bounded
- * hold-back of content; a choice's held-back text is released in the chunk that carries its
+ * A streamed chat completion, inspected as it flows. Each choice's content, refusal, every tool
+ * call's arguments (which arrive in fragments across chunks) and any other text field of the delta
+ * (`reasoning_content`) is its own channel with the bounded hold-back of content; a choice's held-back text is released in the chunk that carries its
  * `finish_reason`, so the stream stays what OpenAI's SDK stream helpers accumulate.
  */
 export class ChatStreamSession implements StreamSession {
@@ -202,6 +206,12 @@ export class ChatStreamSession implements StreamSession {
     }
     // Azure On Your Data sends its citations whole, in one delta.
     if (delta.context !== undefined) out.context = inspectAzureContext(delta.context, this.scanner);
+    for (const [field, value] of Object.entries(delta)) {
+      if (MESSAGE_FIELDS_WITH_RULES.has(field) || value === null) continue;
+      // A text streamed in a field without a rule (`reasoning_content`): its own held-back channel, like content.
+      if (typeof value === "string") out[field] = value === "" ? value : channels.push(`${OTHER_FIELD}${field}`, value);
+      else out[field] = inspectEveryString(value, (text) => this.scanner.text(text));
+    }
     return out;
   }
 
@@ -215,7 +225,10 @@ export class ChatStreamSession implements StreamSession {
     for (const [key, rest] of ended.rest) {
       if (rest === "") continue;
       if (key === "content" || key === "refusal") out[key] = `${typeof out[key] === "string" ? out[key] : ""}${rest}`;
-      else if (key === "function_call") {
+      else if (key.startsWith(OTHER_FIELD)) {
+        const field = key.slice(OTHER_FIELD.length);
+        out[field] = `${typeof out[field] === "string" ? out[field] : ""}${rest}`;
+      } else if (key === "function_call") {
         const call = (out.function_call ?? {}) as { arguments?: unknown };
         out.function_call = { ...call, arguments: `${typeof call.arguments === "string" ? call.arguments : ""}${rest}` };
       } else {
@@ -243,6 +256,7 @@ export class ChatStreamSession implements StreamSession {
         if (args !== null) this.#received.push(args.text);
       }
     }
+    for (const [field, value] of Object.entries(delta)) if (typeof value === "string" && !MESSAGE_FIELDS_WITH_RULES.has(field)) this.#received.push(value);
   }
 }
 

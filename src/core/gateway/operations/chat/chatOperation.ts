@@ -11,6 +11,7 @@ import { mayStoreResponse } from "../responses/responseStorage.js";
 import { checkChatWebSearch, checkHostedTools } from "../responses/hostedTools.js";
 import { ChatStreamSession } from "./ChatStreamSession.js";
 import { inspectAzureContext } from "./inspectAzureContext.js";
+import { inspectOtherMessageFields } from "./otherMessageFields.js";
 import { chatContents, checkChatMediaParts, uninspectableChatParts } from "./chatContents.js";
 import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens } from "./chatRequest.js";
 import { vouchForChatRequest } from "./vouchForChatRequest.js";
@@ -136,7 +137,7 @@ function chatFraming(request: ChatCompletionRequest): number {
 
 const storeAsked = (request: ChatCompletionRequest): boolean => (request as { readonly store?: unknown }).store === true;
 
-/** Every output field of a choice: content, refusal, tool-call (and legacy function-call) arguments, and Azure's `context` (citations). */
+/** Every output field of a choice: content, refusal, tool-call (and legacy function-call) arguments, Azure's `context` (citations), and every string of any other field. */
 function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
   const message = choice.message;
   if (!message) return choice;
@@ -157,6 +158,7 @@ function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
   const functionCall = message.function_call as { arguments?: unknown } | undefined;
   if (typeof functionCall?.arguments === "string") out.function_call = { ...functionCall, arguments: scanner.text(functionCall.arguments) };
   if (message.context !== undefined) out.context = inspectAzureContext(message.context, scanner);
+  inspectOtherMessageFields(message, out, (text) => scanner.text(text));
   return { ...choice, message: out, ...withheldLogprobs(choice.logprobs, message, out) };
 }
 

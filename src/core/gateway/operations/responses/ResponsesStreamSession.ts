@@ -5,12 +5,15 @@ import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputSca
 import { sseFrame } from "../../pipeline/sseFrame.js";
 import { type OutputTextKind, inspectResponseOutput } from "./inspectResponseOutput.js";
 import { isRecord } from "../../../isRecord.js";
-import { inspectEventStrings } from "./inspectEventStrings.js";
+import { inspectEveryString } from "../../pipeline/inspectEveryString.js";
 
 type Event = Record<string, unknown> & { readonly type: string };
 
+/** The kinds of text streamed by events of their own (`other` strings come whole, in items). */
+type StreamedTextKind = Exclude<OutputTextKind, "other">;
+
 /** Where a streamed text sits, and which of its fields the final events carry it in. */
-const STREAMED: Readonly<Record<string, { readonly kind: OutputTextKind; readonly phase: "delta" | "done"; readonly field?: string }>> = {
+const STREAMED: Readonly<Record<string, { readonly kind: StreamedTextKind; readonly phase: "delta" | "done"; readonly field?: string }>> = {
   "response.output_text.delta": { kind: "text", phase: "delta" },
   "response.output_text.done": { kind: "text", phase: "done" },
   "response.refusal.delta": { kind: "refusal", phase: "delta" },
@@ -167,7 +170,7 @@ export class ResponsesStreamSession implements StreamSession {
       let state = this.#unknown.get(key);
       // Its other fields are inspected whole; token logprobs would spell held-back text: withheld.
       const { logprobs, ...rest } = event;
-      const fields = inspectEventStrings({ ...rest, delta: "" }, (text) => this.scanner.text(text));
+      const fields = inspectEveryString({ ...rest, delta: "" }, (text) => this.scanner.text(text));
       const last = { ...fields, ...(logprobs === undefined ? {} : { logprobs: [] }) };
       if (!state) this.#unknown.set(key, (state = { channel: this.scanner.channel(), released: "", raw: "", last }));
       state.last = last;
@@ -178,7 +181,7 @@ export class ResponsesStreamSession implements StreamSession {
       return [this.frame({ ...last, type: event.type, delta: released })];
     }
     const state = suffix === "done" ? this.#unknown.get(key) : undefined;
-    if (!state) return [this.frame(inspectEventStrings(event, (text) => this.scanner.text(text)))];
+    if (!state) return [this.frame(inspectEveryString(event, (text) => this.scanner.text(text)))];
     this.#unknown.delete(key);
     const frames: string[] = [];
     const held = state.channel.end();
@@ -186,9 +189,9 @@ export class ResponsesStreamSession implements StreamSession {
     if (held !== "") {
       // Where the event sits (its fields but the whole text), and what the channel still held.
       const location = Object.fromEntries(Object.entries(event).filter(([, value]) => value !== state.raw));
-      frames.push(this.frame({ ...inspectEventStrings(location, (text) => this.scanner.text(text)), type: event.type.replace(/\.done$/, ".delta"), delta: held }));
+      frames.push(this.frame({ ...inspectEveryString(location, (text) => this.scanner.text(text)), type: event.type.replace(/\.done$/, ".delta"), delta: held }));
     }
-    frames.push(this.frame(inspectEventStrings(event, (text) => (text === state.raw ? state.released : this.scanner.text(text)))));
+    frames.push(this.frame(inspectEveryString(event, (text) => (text === state.raw ? state.released : this.scanner.text(text)))));
     return frames;
   }
 
@@ -202,7 +205,8 @@ export class ResponsesStreamSession implements StreamSession {
   }
 
   private inspectItem(item: Record<string, unknown>, outputIndex: number): Record<string, unknown> {
-    return inspectResponseOutput(item, (text, kind, partIndex) => this.final(`${outputIndex}/${kind === "arguments" ? "" : partIndex}/${kind}`, text));
+    // Strings without a specific rule were not streamed as a text of their own: inspected as they are.
+    return inspectResponseOutput(item, (text, kind, partIndex) => (kind === "other" ? this.scanner.text(text) : this.final(`${outputIndex}/${kind === "arguments" ? "" : partIndex}/${kind}`, text)));
   }
 
   private channel(key: string): { readonly channel: OutputChannel; released: string } {

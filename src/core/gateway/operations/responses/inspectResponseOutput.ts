@@ -1,7 +1,11 @@
 import { isRecord } from "../../../isRecord.js";
+import { inspectEveryString } from "../../pipeline/inspectEveryString.js";
 
-/** The kinds of output text: message text and refusals, call arguments, reasoning summaries and reasoning text. */
-export type OutputTextKind = "text" | "refusal" | "arguments" | "summary" | "reasoning";
+/**
+ * The kinds of output text: message text and refusals, call arguments, reasoning summaries and
+ * reasoning text; `other` is any string of an item or part Palisade has no specific rule for.
+ */
+export type OutputTextKind = "text" | "refusal" | "arguments" | "summary" | "reasoning" | "other";
 
 /** Inspects one text of an output item: its kind, and its part's index (message content, reasoning summary). */
 export type InspectOutputText = (text: string, kind: OutputTextKind, contentIndex: number) => string;
@@ -24,9 +28,26 @@ function inspectParts(parts: unknown[], textField: (part: Record<string, unknown
 const MESSAGE_PARTS: Readonly<Record<string, readonly [string, OutputTextKind]>> = { output_text: ["text", "text"], refusal: ["refusal", "refusal"] };
 
 /**
+ * Fields of an item type that hold binary data, not text: an image generation's picture (base64).
+ * Everything else of an item without a specific rule is text to inspect.
+ */
+const BINARY_FIELDS: Readonly<Record<string, readonly string[]>> = { image_generation_call: ["result"] };
+
+/**
+ * Every string of an item (or a message part) with no specific rule: a hosted tool's call and results
+ * (`mcp_call` arguments and output, `file_search_call` results, `web_search_call` queries,
+ * `code_interpreter_call` code and logs) or a type added to the API after this code was written.
+ */
+function inspectOther(value: Record<string, unknown>, inspect: InspectOutputText): Record<string, unknown> {
+  const binary = typeof value.type === "string" ? BINARY_FIELDS[value.type] : undefined;
+  const inspected = inspectEveryString(binary ? Object.fromEntries(Object.entries(value).filter(([key]) => !binary.includes(key))) : value, (text) => inspect(text, "other", 0));
+  return binary ? { ...value, ...inspected } : inspected;
+}
+
+/**
  * One output item of a Response with its texts inspected: a message's `output_text` parts (and their
  * token logprobs) and refusals, a function call's (or custom tool call's) arguments, a reasoning item's
- * summaries and reasoning text. Other items pass unchanged.
+ * summaries and reasoning text; every string of any other item or message part (`inspectOther`).
  */
 export function inspectResponseOutput(item: Record<string, unknown>, inspect: InspectOutputText): Record<string, unknown> {
   if (item.type === "function_call" && typeof item.arguments === "string") return { ...item, arguments: inspect(item.arguments, "arguments", 0) };
@@ -37,6 +58,8 @@ export function inspectResponseOutput(item: Record<string, unknown>, inspect: In
     if (Array.isArray(item.content)) out.content = inspectParts(item.content, (part) => (part.type === "reasoning_text" ? ["text", "reasoning"] : null), inspect);
     return out;
   }
-  if (item.type !== "message" || !Array.isArray(item.content)) return item;
-  return { ...item, content: inspectParts(item.content, (part) => (typeof part.type === "string" ? (MESSAGE_PARTS[part.type] ?? null) : null), inspect) };
+  if (item.type !== "message") return inspectOther(item, inspect);
+  if (!Array.isArray(item.content)) return item;
+  const content = inspectParts(item.content, (part) => (typeof part.type === "string" ? (MESSAGE_PARTS[part.type] ?? null) : null), inspect);
+  return { ...item, content: content.map((part) => (isRecord(part) && !(typeof part.type === "string" && part.type in MESSAGE_PARTS) ? inspectOther(part, inspect) : part)) };
 }
