@@ -58,7 +58,7 @@ locals {
     PALISADE_AUDIT_APPEND_WORKER               = "off"
     PALISADE_AUDIT_APPEND_WORKER_TIMEOUT_IN_MS = "120000"
     # At light load, the append's, the checkpoint's and the usage flush's slices wait up to this long for a gap between requests (docs/audit.md).
-    PALISADE_AUDIT_GIVE_WAY_IN_MS = "20"
+    PALISADE_AUDIT_GIVE_WAY_IN_MS = "0"
     PALISADE_LOG_LEVEL            = var.log_level
 
     PALISADE_TELEMETRY_EXPORTER = "azure-monitor"

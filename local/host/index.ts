@@ -37,7 +37,7 @@ export interface LocalHostOptions {
   readonly log?: (line: string) => void;
   /**
    * The longest a short batch of a Service Bus trigger waits, before each of its turns, for a moment
-   * with no HTTP request in flight (default PALISADE_AUDIT_GIVE_WAY_IN_MS or 20 ms; 0: never waits).
+   * with no HTTP request in flight (PALISADE_AUDIT_GIVE_WAY_IN_MS; default 0: never waits).
    * See src/composition/requestsInFlight.ts.
    */
   readonly triggerGiveWayInMs?: number;

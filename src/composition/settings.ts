@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GIVE_WAY_IN_MS } from "./requestsInFlight.js";
 
 /**
  * Every setting the app reads, parsed once from the environment (app settings in Azure,
@@ -39,7 +40,7 @@ const settingsSchema = z.object({
   /** Also checkpoint a growing chain whose last checkpoint is this old (0: by count only); docs/audit.md. */
   PALISADE_CHECKPOINT_EVERY_IN_MS: z.coerce.number().int().min(0).default(300_000),
   /** The longest a slice of the audit append or its checkpoint waits for a gap between requests (light load); 0: never (docs/audit.md). */
-  PALISADE_AUDIT_GIVE_WAY_IN_MS: z.coerce.number().int().min(0).max(1000).default(20),
+  PALISADE_AUDIT_GIVE_WAY_IN_MS: z.coerce.number().int().min(0).max(1000).default(GIVE_WAY_IN_MS),
   /** Share of a rate limit or budget one instance may lease ahead of its requests; 0 turns leases off (docs/limits.md). */
   PALISADE_LIMITS_LEASE_FRACTION: z.coerce.number().min(0).max(0.5).default(0.05),
   /** How long settled usage may wait to be written in one round; 0 writes each settlement at once. */
