@@ -153,6 +153,19 @@ export async function fixedRate(target: LoadTarget, rate: number, durationInSeco
  * One caller, one request at a time, `count` requests on one keep-alive connection, latency in µs
  * resolution (autocannon rounds to whole milliseconds, too coarse for a single caller's tail).
  */
+/** One POST of `body` on `agent`, its answer read to the end: the status, or 0 on an error or after 30 s. */
+export function postForStatus(agent: Agent, url: URL, headers: Record<string, string>, body: Buffer): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const call = request({ agent, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: "POST", headers }, (response) => {
+      response.resume();
+      response.on("end", () => resolve(response.statusCode ?? 0));
+    });
+    call.setTimeout(30_000, () => call.destroy(new Error("timeout")));
+    call.on("error", () => resolve(0));
+    call.end(body);
+  });
+}
+
 export async function sequential(target: LoadTarget, count: number): Promise<LoadResult> {
   const url = new URL(target.url);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -164,15 +177,7 @@ export async function sequential(target: LoadTarget, count: number): Promise<Loa
   const startedAt = performance.now();
   for (let index = 0; index < count; index++) {
     const sentAt = performance.now();
-    const status = await new Promise<number>((resolve) => {
-      const call = request({ agent, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: "POST", headers }, (response) => {
-        response.resume();
-        response.on("end", () => resolve(response.statusCode ?? 0));
-      });
-      call.setTimeout(30_000, () => call.destroy(new Error("timeout")));
-      call.on("error", () => resolve(0));
-      call.end(body);
-    });
+    const status = await postForStatus(agent, url, headers, body);
     if (status >= 200 && status < 300) latencies[completed++] = performance.now() - sentAt;
     else failures += 1;
   }

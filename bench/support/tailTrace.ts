@@ -1,12 +1,12 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startMockOpenAi } from "../../local/mockOpenAi/index.js";
 import { type LoopPause } from "../../local/loopWatch.js";
 import { drained, startStackChild } from "../deployed.js";
 import { DEPLOYMENT, REQUEST_BODY, benchPolicy, startGatewayChild } from "../gateway.js";
-import { type LoadTarget, closedLoop } from "./load.js";
+import { type LoadTarget, closedLoop, postForStatus } from "./load.js";
 import { type LoopDiagnostics, readLoopDiagnostics } from "./loopDiagnostics.js";
 import { affinityOf, canPin, pin } from "./procStats.js";
 import { type StageSpan } from "./stageTimings.js";
@@ -47,15 +47,7 @@ async function paced(target: LoadTarget, count: number, rate: number): Promise<S
     const wait = startedAt + (index * 1000) / rate - performance.now();
     if (wait > 0) await sleep(wait);
     const fromUs = monotonicUs();
-    const status = await new Promise<number>((resolve) => {
-      const call = request({ agent, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: "POST", headers }, (response) => {
-        response.resume();
-        response.on("end", () => resolve(response.statusCode ?? 0));
-      });
-      call.setTimeout(30_000, () => call.destroy(new Error("timeout")));
-      call.on("error", () => resolve(0));
-      call.end(body);
-    });
+    const status = await postForStatus(agent, url, headers, body);
     if (status >= 200 && status < 300) samples.push({ fromUs, toUs: monotonicUs() });
   }
   agent.destroy();

@@ -11,7 +11,7 @@ import { AUDIT_LOG_TABLE } from "../../src/adapters/tables/audit/auditEntities.j
 import { type AuditEvent } from "../../src/core/audit/AuditEvent.js";
 import { queryAuditEvents } from "../../src/core/audit/queryAuditEvents.js";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
-import { type ScriptedUpstream, startScriptedUpstream } from "../hardening/scriptedUpstream.js";
+import { type ScriptedUpstream, slowWordStream, startScriptedUpstream } from "../hardening/scriptedUpstream.js";
 import { ROOT, ensureBuilt } from "../support/hostProcesses.js";
 
 /**
@@ -75,7 +75,6 @@ async function startNpmStart(): Promise<{ exports: Record<string, string>; outpu
   return { exports, output, exited };
 }
 
-const chunk = (choices: unknown[]) => ({ id: "chatcmpl-slow", object: "chat.completion.chunk", created: 1, model: MODEL, choices });
 
 describe("Ctrl-C (SIGINT) on npm start with a stream in flight", () => {
   it("lets the stream finish and appends its api_call to the ledger before the stack stops", async () => {
@@ -85,15 +84,7 @@ describe("Ctrl-C (SIGINT) on npm start with a stream in flight", () => {
     const connectionString = exports.AZURE_STORAGE_CONNECTION_STRING ?? "";
     const ledger = new TableAuditLedger(TableClient.fromConnectionString(connectionString, AUDIT_LOG_TABLE, { allowInsecureConnection: true }));
 
-    upstream.answerNext({
-      delayInMs: CHUNK_DELAY_IN_MS,
-      events: [
-        { data: chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]) },
-        ...Array.from({ length: CHUNKS }, (_, at) => ({ data: chunk([{ index: 0, delta: { content: `word${at} ` }, finish_reason: null }]) })),
-        { data: chunk([{ index: 0, delta: {}, finish_reason: "stop" }]) },
-        { data: { ...chunk([]), usage: { prompt_tokens: 6, completion_tokens: CHUNKS, total_tokens: CHUNKS + 6 } } },
-      ],
-    });
+    upstream.answerNext(slowWordStream(MODEL, CHUNKS, CHUNK_DELAY_IN_MS));
     // The user's shell: the two variables npm start printed, and a client built with no options but them.
     const client = new OpenAI({ baseURL: exports.OPENAI_BASE_URL, apiKey: exports.OPENAI_API_KEY, maxRetries: 0, timeout: 30_000 });
     const { data: stream, response } = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Tell me a long story." }], stream: true }).withResponse();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditEvent } from "../../src/core/audit/AuditEvent.js";
 import { queryAuditEvents } from "../../src/core/audit/queryAuditEvents.js";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
-import { startScriptedUpstream, type ScriptedUpstream } from "../hardening/scriptedUpstream.js";
+import { slowWordStream, startScriptedUpstream, type ScriptedUpstream } from "../hardening/scriptedUpstream.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
 import { type RunningHostProcesses, type StoppedHost, ensureBuilt, startHostProcesses } from "../support/hostProcesses.js";
 
@@ -66,7 +66,6 @@ interface StreamOutcome {
   ending: "done" | "error frame" | "cut" | "open";
 }
 
-const chunk = (choices: unknown[]) => ({ id: "chatcmpl-slow", object: "chat.completion.chunk", created: 1, model: MODEL, choices });
 
 /** Starts a streamed request; resolves once its first content arrived, with the outcome filled in as it goes. */
 async function startStream(url: string, requestId: string): Promise<{ outcome: StreamOutcome; finished: Promise<void> }> {
@@ -112,15 +111,7 @@ async function ledger(): Promise<AuditEvent[]> {
 async function sigtermMidStreams(drainInMs: number): Promise<{ stopped: readonly StoppedHost[]; outcomes: StreamOutcome[] }> {
   const instance = await startInstance(drainInMs);
   for (let index = 0; index < STREAMS; index += 1) {
-    upstream.answerNext({
-      delayInMs: CHUNK_DELAY_IN_MS,
-      events: [
-        { data: chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]) },
-        ...Array.from({ length: CHUNKS }, (_, at) => ({ data: chunk([{ index: 0, delta: { content: `word${at} ` }, finish_reason: null }]) })),
-        { data: chunk([{ index: 0, delta: {}, finish_reason: "stop" }]) },
-        { data: { ...chunk([]), usage: { prompt_tokens: 6, completion_tokens: CHUNKS, total_tokens: CHUNKS + 6 } } },
-      ],
-    });
+    upstream.answerNext(slowWordStream(MODEL, CHUNKS, CHUNK_DELAY_IN_MS));
   }
   const streams = await Promise.all(Array.from({ length: STREAMS }, (_, index) => startStream(instance.urls[0] ?? "", `sigterm-${drainInMs}-${index}-${Date.now()}`)));
   const stopped = await instance.stop();

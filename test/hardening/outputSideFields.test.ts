@@ -82,19 +82,14 @@ const CARD_TOKENS = ["Your", " card", " is", " 4111", " 1111", " 1111", " 1111",
 const CARD_TEXT = CARD_TOKENS.join("");
 
 const chunk = (choices: unknown[]) => ({ id: "chatcmpl-scripted", object: "chat.completion.chunk", created: 1, model: MODEL, choices });
+/** A whole chat answer with these choices, as the upstream sends it. */
+const chatAnswer = (choices: unknown[]) => ({ id: "chatcmpl-scripted", object: "chat.completion", created: 1, model: MODEL, choices, usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 } });
 const usageChunk = { ...chunk([]), usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 } };
 
 describe("chat: fields beside content", () => {
   it("plain: the redacted card does not come back in logprobs (token, bytes, top_logprobs)", async () => {
     upstream.answerNext({
-      json: {
-        id: "chatcmpl-scripted",
-        object: "chat.completion",
-        created: 1,
-        model: MODEL,
-        choices: [{ index: 0, message: { role: "assistant", content: CARD_TEXT, refusal: null }, logprobs: logprobsOf(CARD_TOKENS), finish_reason: "stop" }],
-        usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 },
-      },
+      json: chatAnswer([{ index: 0, message: { role: "assistant", content: CARD_TEXT, refusal: null }, logprobs: logprobsOf(CARD_TOKENS), finish_reason: "stop" }]),
     });
     const answer = await client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is my card?" }], logprobs: true, top_logprobs: 1 });
     expect(answer.choices[0]?.message.content).toMatch(/^Your card is \[CREDIT_CARD_\d+\]\.$/);
@@ -354,14 +349,7 @@ describe("chat: custom tools (free-form input instead of JSON arguments)", () =>
 
   it("plain: a card in a custom tool call's input is redacted", async () => {
     upstream.answerNext({
-      json: {
-        id: "chatcmpl-scripted",
-        object: "chat.completion",
-        created: 1,
-        model: MODEL,
-        choices: [{ index: 0, message: { role: "assistant", content: null, refusal: null, tool_calls: [customCall(INPUT)] }, finish_reason: "tool_calls" }],
-        usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 },
-      },
+      json: chatAnswer([{ index: 0, message: { role: "assistant", content: null, refusal: null, tool_calls: [customCall(INPUT)] }, finish_reason: "tool_calls" }]),
     });
     const answer = await client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Charge it" }], tools });
     const call = answer.choices[0]?.message.tool_calls?.[0] as unknown as { custom?: { input?: string } } | undefined;
@@ -409,25 +397,18 @@ describe("fields and items without a rule of their own (a provider's extra field
 
   it("chat, plain: a card in a message field Palisade has no rule for (reasoning_content, annotations) is redacted", async () => {
     upstream.answerNext({
-      json: {
-        id: "chatcmpl-scripted",
-        object: "chat.completion",
-        created: 1,
-        model: MODEL,
-        choices: [
-          {
-            index: 0,
-            message: {
-              role: "assistant",
-              content: "I cannot repeat it.",
-              reasoning_content: `The user wrote ${CARD_TEXT}`,
-              annotations: [{ type: "url_citation", url_citation: { url: "https://example.com", title: `Card ${CARD}`, start_index: 0, end_index: 1 } }],
-            },
-            finish_reason: "stop",
+      json: chatAnswer([
+        {
+          index: 0,
+          message: {
+            role: "assistant",
+            content: "I cannot repeat it.",
+            reasoning_content: `The user wrote ${CARD_TEXT}`,
+            annotations: [{ type: "url_citation", url_citation: { url: "https://example.com", title: `Card ${CARD}`, start_index: 0, end_index: 1 } }],
           },
-        ],
-        usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 },
-      },
+          finish_reason: "stop",
+        },
+      ]),
     });
     const answer = await client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is my card?" }] });
     const message = answer.choices[0]?.message as unknown as { reasoning_content: string; annotations: { url_citation: { title: string } }[] };

@@ -60,3 +60,20 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
       }),
   };
 }
+
+/**
+ * A slow chat stream of `words` words (`word0 word1 ...`), one chunk every `delayInMs`, then its
+ * finish and usage chunks: for tests that act while a stream is in flight (SIGTERM, Ctrl-C, a cut).
+ */
+export function slowWordStream(model: string, words: number, delayInMs: number): ScriptedAnswer {
+  const chunk = (choices: unknown[]) => ({ id: "chatcmpl-slow", object: "chat.completion.chunk", created: 1, model, choices });
+  return {
+    delayInMs,
+    events: [
+      { data: chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]) },
+      ...Array.from({ length: words }, (_, at) => ({ data: chunk([{ index: 0, delta: { content: `word${at} ` }, finish_reason: null }]) })),
+      { data: chunk([{ index: 0, delta: {}, finish_reason: "stop" }]) },
+      { data: { ...chunk([]), usage: { prompt_tokens: 6, completion_tokens: words, total_tokens: words + 6 } } },
+    ],
+  };
+}

@@ -1,9 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type RunningMockOpenAi, startMockOpenAi } from "../../../local/mockOpenAi/index.js";
-import { OpenAiCompletionProvider } from "../../../src/adapters/openai/OpenAiCompletionProvider.js";
+import { describe, expect, it } from "vitest";
 import { type GatewayRequest } from "../../../src/core/gateway/GatewayRequest.js";
 import { createResponsesOperation } from "../../../src/core/gateway/operations/responses/responsesOperation.js";
-import { type ProjectInput, gatewayHarness, jsonResponse, refusalOf } from "./gatewayHarness.js";
+import { jsonResponse, refusalOf } from "./gatewayHarness.js";
+import { useMockUpstreamHarness } from "./mockUpstreamHarness.js";
 
 /**
  * Outside testing (session 11): tools the model provider runs itself. An `mcp` tool makes the provider
@@ -12,28 +11,7 @@ import { type ProjectInput, gatewayHarness, jsonResponse, refusalOf } from "./ga
  * passed through untouched. Now refused (403 tool_not_allowed) unless the project lists their type in
  * `responses.hostedTools`; tools the caller runs (function, custom) pass as before.
  */
-let mock: RunningMockOpenAi;
-beforeAll(async () => {
-  mock = await startMockOpenAi({ name: "mock-eu", region: "westeurope" });
-});
-afterAll(async () => mock.stop());
-afterEach(() => mock.clearRequests());
-
-const provider = new OpenAiCompletionProvider({ credential: null, readApiKey: null });
-const harness = (project: Partial<ProjectInput> = {}) =>
-  gatewayHarness({
-    project: { cache: undefined, ...project },
-    cache: false,
-    policy: {
-      endpoints: [{ id: "mock-eu", provider: "azure", baseUrl: mock.url, region: "westeurope", residency: "eu", class: "zdr", deployments: ["mini"], priority: 1, auth: { kind: "none" }, timeoutInMs: 10_000 }],
-      serviceAccounts: [
-        { id: "app", project: "acme", permissions: ["chat.completions", "responses.create"], ipAllowlist: ["10.0.0.0/8"] },
-        { id: "lister", project: "acme", permissions: ["models.list"] },
-        { id: "tokyo-app", project: "tokyo", permissions: ["chat.completions"] },
-      ],
-    },
-    upstream: provider,
-  });
+const { mock, provider, harness } = useMockUpstreamHarness();
 type Harness = Awaited<ReturnType<typeof harness>>;
 
 const FUNCTION_TOOL = { type: "function", name: "lookup", parameters: { type: "object", properties: {} } };
@@ -55,7 +33,7 @@ describe("hosted tools on the Responses API", () => {
     const h = await harness();
     const error = await refusalOf(handleResponses(h, responses(h, [FUNCTION_TOOL, tool])));
     expect([error.status, error.code, error.param]).toEqual([403, "tool_not_allowed", "tools[1].type"]);
-    expect(mock.requests()).toHaveLength(0);
+    expect(mock().requests()).toHaveLength(0);
     expect(h.audit.events.at(-1)).toMatchObject({ type: "policy_violation", status: "blocked", reason: "tool_not_allowed" });
   });
 
@@ -64,7 +42,7 @@ describe("hosted tools on the Responses API", () => {
     expect(jsonResponse(await handleResponses(h, responses(h, [FUNCTION_TOOL]))).status).toBe(200);
     const allowing = await harness({ responses: { store: "deny", hostedTools: ["mcp"] } });
     expect(jsonResponse(await handleResponses(allowing, responses(allowing, [FUNCTION_TOOL, MCP_TOOL]))).status).toBe(200);
-    expect(JSON.stringify(mock.requests().at(-1)?.body)).toContain("mcp.example.invalid");
+    expect(JSON.stringify(mock().requests().at(-1)?.body)).toContain("mcp.example.invalid");
   });
 });
 
@@ -73,7 +51,7 @@ describe("hosted tools on Chat Completions", () => {
     const h = await harness();
     const error = await refusalOf(h.service.handle(h.request({ extraBody: { web_search_options: {} } })));
     expect([error.status, error.code, error.param]).toEqual([403, "tool_not_allowed", "web_search_options"]);
-    expect(mock.requests()).toHaveLength(0);
+    expect(mock().requests()).toHaveLength(0);
     const allowing = await harness({ responses: { store: "deny", hostedTools: ["web_search"] } });
     expect(jsonResponse(await allowing.service.handle(allowing.request({ extraBody: { web_search_options: {} } }))).status).toBe(200);
   });

@@ -1,9 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type RunningMockOpenAi, startMockOpenAi } from "../../../local/mockOpenAi/index.js";
-import { OpenAiCompletionProvider } from "../../../src/adapters/openai/OpenAiCompletionProvider.js";
+import { describe, expect, it } from "vitest";
 import { createResponsesOperation } from "../../../src/core/gateway/operations/responses/responsesOperation.js";
 import { type GatewayRequest } from "../../../src/core/gateway/GatewayRequest.js";
-import { CARD, type ProjectInput, gatewayHarness, jsonResponse, refusalOf } from "./gatewayHarness.js";
+import { CARD, jsonResponse, refusalOf } from "./gatewayHarness.js";
+import { useMockUpstreamHarness } from "./mockUpstreamHarness.js";
 
 /**
  * Parts that carry data instead of text (issue: loose end 1 of session 10). Text smuggled as an
@@ -12,31 +11,10 @@ import { CARD, type ProjectInput, gatewayHarness, jsonResponse, refusalOf } from
  * refused (400), a file's text is inspected (and redacted in its own encoding), and what stays
  * unreadable is counted, refused for pii, and audited when let through.
  */
-let mock: RunningMockOpenAi;
-beforeAll(async () => {
-  mock = await startMockOpenAi({ name: "mock-eu", region: "westeurope" });
-});
-afterAll(async () => mock.stop());
-afterEach(() => mock.clearRequests());
-
-const provider = new OpenAiCompletionProvider({ credential: null, readApiKey: null });
-const harness = (project: Partial<ProjectInput> = {}) =>
-  gatewayHarness({
-    project: { cache: undefined, ...project },
-    cache: false,
-    policy: {
-      endpoints: [{ id: "mock-eu", provider: "azure", baseUrl: mock.url, region: "westeurope", residency: "eu", class: "zdr", deployments: ["mini"], priority: 1, auth: { kind: "none" }, timeoutInMs: 10_000 }],
-      serviceAccounts: [
-        { id: "app", project: "acme", permissions: ["chat.completions", "responses.create"], ipAllowlist: ["10.0.0.0/8"] },
-        { id: "lister", project: "acme", permissions: ["models.list"] },
-        { id: "tokyo-app", project: "tokyo", permissions: ["chat.completions"] },
-      ],
-    },
-    upstream: provider,
-  });
+const { mock, provider, harness } = useMockUpstreamHarness();
 type Harness = Awaited<ReturnType<typeof harness>>;
 
-const received = (): Record<string, unknown> => mock.requests().at(-1)?.body ?? {};
+const received = (): Record<string, unknown> => mock().requests().at(-1)?.body ?? {};
 const base64 = (text: string): string => Buffer.from(text, "utf8").toString("base64");
 const SECRET_TEXT = `Customer card: ${CARD}`;
 const PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
@@ -56,7 +34,7 @@ async function expectNotMedia(promise: Promise<unknown>, param: string): Promise
   const error = await refusalOf(promise);
   expect([error.status, error.code, error.param]).toEqual([400, "invalid_request", param]);
   expect(error.message).not.toContain("4111");
-  expect(mock.requests()).toHaveLength(0);
+  expect(mock().requests()).toHaveLength(0);
 }
 
 describe("chat: an image_url part must hold an image", () => {
@@ -125,7 +103,7 @@ describe("chat: a file part's text is inspected like a message", () => {
     const h = await harness();
     const error = await refusalOf(h.service.handle(chat(h, [file(`data:text/csv;base64,${base64(`name,card\nAda,${CARD}`)}`)], "public")));
     expect([error.status, error.code]).toEqual([422, "sensitive_data_detected"]);
-    expect(mock.requests()).toHaveLength(0);
+    expect(mock().requests()).toHaveLength(0);
   });
 
   it("the file name is inspected too", async () => {

@@ -1,9 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type RunningMockOpenAi, startMockOpenAi } from "../../../local/mockOpenAi/index.js";
-import { OpenAiCompletionProvider } from "../../../src/adapters/openai/OpenAiCompletionProvider.js";
+import { describe, expect, it } from "vitest";
 import { type GatewayRequest } from "../../../src/core/gateway/GatewayRequest.js";
 import { createResponsesOperation } from "../../../src/core/gateway/operations/responses/responsesOperation.js";
-import { CARD, type ProjectInput, gatewayHarness, jsonResponse, refusalOf } from "./gatewayHarness.js";
+import { CARD, jsonResponse, refusalOf } from "./gatewayHarness.js";
+import { useMockUpstreamHarness } from "./mockUpstreamHarness.js";
 
 /**
  * Outside testing (session 11), Responses fields that carried content or retention past the rules:
@@ -11,28 +10,7 @@ import { CARD, type ProjectInput, gatewayHarness, jsonResponse, refusalOf } from
  * not inspected) and `conversation` (the Conversations API keeps every turn upstream, whatever
  * `store` says, and was not refused where storing is denied).
  */
-let mock: RunningMockOpenAi;
-beforeAll(async () => {
-  mock = await startMockOpenAi({ name: "mock-eu", region: "westeurope" });
-});
-afterAll(async () => mock.stop());
-afterEach(() => mock.clearRequests());
-
-const provider = new OpenAiCompletionProvider({ credential: null, readApiKey: null });
-const harness = (project: Partial<ProjectInput> = {}) =>
-  gatewayHarness({
-    project: { cache: undefined, ...project },
-    cache: false,
-    policy: {
-      endpoints: [{ id: "mock-eu", provider: "azure", baseUrl: mock.url, region: "westeurope", residency: "eu", class: "zdr", deployments: ["mini"], priority: 1, auth: { kind: "none" }, timeoutInMs: 10_000 }],
-      serviceAccounts: [
-        { id: "app", project: "acme", permissions: ["chat.completions", "responses.create"], ipAllowlist: ["10.0.0.0/8"] },
-        { id: "lister", project: "acme", permissions: ["models.list"] },
-        { id: "tokyo-app", project: "tokyo", permissions: ["chat.completions"] },
-      ],
-    },
-    upstream: provider,
-  });
+const { mock, provider, harness } = useMockUpstreamHarness();
 type Harness = Awaited<ReturnType<typeof harness>>;
 
 const responses = (h: Harness, extra: Record<string, unknown>, dataClassHeader?: string): GatewayRequest => ({
@@ -40,7 +18,7 @@ const responses = (h: Harness, extra: Record<string, unknown>, dataClassHeader?:
   body: { model: "gpt-4o-mini", max_output_tokens: 50, input: "Use the template.", ...extra },
 });
 const handle = (h: Harness, request: GatewayRequest) => h.pipeline.handle(createResponsesOperation(provider), request);
-const received = (): Record<string, unknown> => mock.requests().at(-1)?.body ?? {};
+const received = (): Record<string, unknown> => mock().requests().at(-1)?.body ?? {};
 
 describe("a reusable prompt's variables", () => {
   it("are inspected like the prompt: a card in a string variable or an input_text variable is redacted", async () => {
@@ -57,7 +35,7 @@ describe("a reusable prompt's variables", () => {
     expect([blocked.status, blocked.code]).toEqual([422, "sensitive_data_detected"]);
     const image = await refusalOf(handle(h, responses(h, { prompt: { id: "pmpt_1", variables: { photo: { type: "input_image", image_url: "https://example.com/a.png" } } } }, "pii")));
     expect([image.status, image.code]).toEqual([422, "uninspectable_content"]);
-    expect(mock.requests()).toHaveLength(0);
+    expect(mock().requests()).toHaveLength(0);
   });
 });
 
@@ -66,7 +44,7 @@ describe("conversation (the Conversations API)", () => {
     const h = await harness();
     const error = await refusalOf(handle(h, responses(h, { conversation: "conv_123" })));
     expect([error.status, error.code, error.param]).toEqual([403, "response_storage_not_allowed", "conversation"]);
-    expect(mock.requests()).toHaveLength(0);
+    expect(mock().requests()).toHaveLength(0);
     const allowing = await harness({ responses: { store: "allow" } });
     expect(jsonResponse(await handle(allowing, responses(allowing, { conversation: { id: "conv_123" } }))).status).toBe(200);
     const pii = await refusalOf(handle(allowing, responses(allowing, { conversation: "conv_123" }, "pii")));
