@@ -273,7 +273,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   }
 
   const triggers: RunningTrigger[] = [];
-  // The app's PALISADE_AUDIT_GIVE_WAY_IN_MS sets it too (0 turns it off, to compare).
+  // The app's PALISADE_AUDIT_GIVE_WAY_IN_MS sets it too (0, the default, never waits).
   const triggerGiveWayInMs = options.triggerGiveWayInMs ?? giveWaySetting(environment.PALISADE_AUDIT_GIVE_WAY_IN_MS);
   const clients: ServiceBusClient[] = [];
   let triggersStarted = false;

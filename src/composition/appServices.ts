@@ -241,7 +241,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   // The same timer renews this instance's budget holds and gives back those of dead instances, so it always runs.
   const settleEveryInMs = settings.PALISADE_LIMITS_SETTLE_EVERY_IN_MS;
   const flushEveryInMs = settleEveryInMs > 0 ? settleEveryInMs : Math.floor(settings.PALISADE_LIMITS_HOLD_EXPIRY_IN_MS / 3);
-  // Each round first gives way to the requests in flight (bounded, light load only): its writes' turns then fall between a lone caller's requests.
+  // With PALISADE_AUDIT_GIVE_WAY_IN_MS above 0 (off by default), each round first waits for a gap between requests (bounded, light load only).
   const giveWay = giveWayToRequests(settings.PALISADE_AUDIT_GIVE_WAY_IN_MS);
   const usageFlusher = setInterval(
     () =>

@@ -193,7 +193,7 @@ export function createAuditComponents(config: AuditConfig): AuditComponents {
   // Pins live beside the notes, under the same immutability policy.
   const pins = deferredCheckpointKeyPins(async () => new BlobCheckpointKeyPins((await blobService()).getContainerClient(config.checkpointContainer), { createContainerIfMissing: create }));
   const keyTrust = keys.versions === undefined ? null : new CheckpointKeyTrust({ pins, keys: keys.versions, clock, logger });
-  // The append and its checkpoint share the event loop with the requests: at light load their slices wait, bounded, for a gap between requests.
+  // The append and its checkpoint share the event loop with the requests: with a give-way above 0 (off by default), their slices wait, bounded, for a gap between requests at light load.
   const giveWay = giveWayToRequests(config.giveWayInMs ?? GIVE_WAY_IN_MS);
   const checkpointer = new AuditCheckpointer({ ledger, anchor, signer: keyTrust ?? keys.signer, signatureVerifier: keys.verifier, clock, logger, yieldToEventLoop: giveWay });
   const checkpointEveryInMs = config.checkpointEveryInMs ?? 300_000;
