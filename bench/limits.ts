@@ -3,10 +3,12 @@ import { performance } from "node:perf_hooks";
 import { startAzurite } from "../local/azurite.js";
 import { TableUsageCounterStore } from "../src/adapters/tables/TableUsageCounterStore.js";
 import { type Clock } from "../src/core/clock.js";
-import { type ChatMessageForCount, estimatePromptTokens } from "../src/core/limits/estimatePromptTokens.js";
+import { createChatOperation } from "../src/core/gateway/operations/chat/chatOperation.js";
+import { type ChatMessageForCount } from "../src/core/limits/estimatePromptTokens.js";
 import { LimitGuard, type ReserveInput } from "../src/core/limits/LimitGuard.js";
 import { silentLogger } from "../src/core/logger.js";
 import { type Policy, policySchema } from "../src/core/policy/schema.js";
+import { type UpstreamProvider } from "../src/core/upstream/UpstreamProvider.js";
 import { DEPLOYMENT, REQUEST_BODY } from "./gateway.js";
 
 /**
@@ -49,10 +51,18 @@ function percentile(sorted: readonly number[], fraction: number): number {
   return Math.round((sorted[index] ?? Number.NaN) * 1000) / 1000;
 }
 
-/** CPU µs per prompt estimate, over `rounds` calls (chat i is `chatFor(i)`). */
+const unused = (): never => {
+  throw new Error("the limits bench never calls the upstream");
+};
+/** The chat operation, for the input-token estimate the request path makes (`estimateInputTokens`). */
+const upstream: UpstreamProvider = { complete: unused, stream: unused, createEmbeddings: unused, createResponse: unused, streamResponse: unused };
+const chatOperation = createChatOperation(upstream);
+
+/** CPU µs per input-token estimate of a chat request, over `rounds` calls (chat i is `chatFor(i)`; parsed before the clock starts). */
 function estimateMicros(rounds: number, chatFor: (round: number) => readonly ChatMessageForCount[]): number {
+  const requests = Array.from({ length: rounds }, (_, round) => chatOperation.parse({ model: DEPLOYMENT, messages: chatFor(round) }));
   const started = process.cpuUsage();
-  for (let round = 0; round < rounds; round += 1) estimatePromptTokens(DEPLOYMENT, chatFor(round));
+  for (const request of requests) chatOperation.estimateInputTokens(request);
   const used = process.cpuUsage(started);
   return Math.round(((used.user + used.system) / rounds) * 10) / 10;
 }
@@ -65,7 +75,7 @@ function measurePromptEstimate(rounds: number): Record<string, number> {
     { role: system.role, content: systemPrompt },
     { role: question.role, content: `${question.content} (variant ${round})` },
   ];
-  estimateMicros(200, () => chat); // warm the JIT
+  estimateMicros(2_000, (round) => withQuestion(round, `${system.content} (warm-up ${round})`)); // warm the JIT and the count memo's paths
   return {
     promptEstimateRepeatedMicros: estimateMicros(rounds, () => chat),
     promptEstimateNewQuestionMicros: estimateMicros(rounds, (round) => withQuestion(round, system.content)),
