@@ -9,6 +9,12 @@ export interface InlineData {
   readonly mediaType: string | null;
   /** The decoded bytes (computed on each call: keep the result). */
   readonly bytes: () => Uint8Array;
+  /**
+   * About the first `count` bytes, decoding only the start (an image's signature without decoding
+   * megabytes); may be fewer or differ where the start is oddly encoded, so only a positive match on
+   * it may skip \`bytes()\`.
+   */
+  readonly head: (count: number) => Uint8Array;
   /** The same value (same prefix, same encoding) carrying `text` instead, as UTF-8. */
   readonly encode: (text: string) => string;
 }
@@ -32,14 +38,17 @@ export function inlineData(value: string, options: { readonly bareBase64: boolea
     return {
       mediaType,
       bytes: () => (isBase64 ? base64Bytes(payload) : percentDecoded(payload)),
+      head: (count) => (isBase64 ? base64Head(payload, count) : percentDecoded(payload.slice(0, count * 3)).subarray(0, count)),
       encode: (text) => prefix + (isBase64 ? Buffer.from(text, "utf8").toString("base64") : encodeURIComponent(text)),
     };
   }
   if (!options.bareBase64 || !BASE64.test(value)) return null;
-  return { mediaType: null, bytes: () => base64Bytes(value), encode: (text) => Buffer.from(text, "utf8").toString("base64") };
+  return { mediaType: null, bytes: () => base64Bytes(value), head: (count) => base64Head(value, count), encode: (text) => Buffer.from(text, "utf8").toString("base64") };
 }
 
 const base64Bytes = (payload: string): Uint8Array => Buffer.from(decodeURIComponentSafe(payload), "base64");
+/** Four base64 characters per three bytes: the start of the payload only. */
+const base64Head = (payload: string, count: number): Uint8Array => base64Bytes(payload.slice(0, Math.ceil(count / 3) * 4)).subarray(0, count);
 
 /** Base64 in a URL may itself be percent-encoded (`%2B` for `+`). */
 function decodeURIComponentSafe(payload: string): string {

@@ -14,6 +14,9 @@ import { hasImageSignature, inlineData, textOf } from "./inlineData.js";
 
 export type MediaKind = "image" | "audio";
 
+/** The longest image signature `hasImageSignature` reads (WebP: RIFF....WEBP). */
+const IMAGE_SIGNATURE_BYTES = 12;
+
 /** Throws a 400 naming `param` when an image or audio part's inline data is not of its kind. */
 export function checkMediaPart(kind: MediaKind, value: unknown, param: string): void {
   if (typeof value !== "string") return;
@@ -23,6 +26,8 @@ export function checkMediaPart(kind: MediaKind, value: unknown, param: string): 
   if (data.mediaType !== null && !data.mediaType.startsWith(`${kind}/`)) {
     throw notMedia(kind, param, `a data: URL whose media type is not ${kind}/*`);
   }
+  // An image is recognised by its first bytes: most are, and then nothing more is decoded.
+  if (kind === "image" && hasImageSignature(data.head(IMAGE_SIGNATURE_BYTES))) return;
   const bytes = data.bytes();
   if (kind === "image" && hasImageSignature(bytes)) return;
   if (bytes.length > 0 && textOf(bytes) !== null) throw notMedia(kind, param, "text, not an encoded " + kind);
