@@ -1,8 +1,9 @@
 import { type AuditLedger } from "./AuditLedger.js";
 import { type CheckpointAnchor } from "./CheckpointAnchor.js";
-import { checkpointNoteText, type SignedCheckpoint } from "./checkpointNote.js";
+import { type SignedCheckpoint } from "./checkpointNote.js";
 import { collect } from "./AuditCheckpointer.js";
 import { entryLeafHash, formatSequence, parseEntryBody } from "./ChainEntry.js";
+import { isCheckpointSigned } from "./isCheckpointSigned.js";
 import { inclusionProof, merkleRoot, verifyInclusion } from "./merkle.js";
 import { type SignatureVerifier } from "./SignatureVerifier.js";
 
@@ -112,11 +113,7 @@ export async function checkAuditInclusionProof(proof: AuditInclusionProof, verif
     if (checkpoint.size !== proof.treeSize || checkpoint.rootHash !== proof.rootHash || checkpoint.origin !== proof.chainId) {
       return bad(`Entry ${proof.sequence}: the proof's root is not the signed checkpoint's root.`);
     }
-    const signed = await verifier.verify({
-      keyId: checkpoint.keyId,
-      message: Buffer.from(checkpointNoteText(checkpoint), "utf8"),
-      signature: Buffer.from(checkpoint.signature, "base64"),
-    });
+    const signed = await isCheckpointSigned(checkpoint, verifier);
     if (!signed) return { valid: false, signed: true, problem: "bad_checkpoint_signature", sequence: proof.sequence, message: `The checkpoint at size ${checkpoint.size} is not validly signed.` };
   }
   return {

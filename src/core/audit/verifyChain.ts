@@ -1,7 +1,8 @@
 import { type ChainHead } from "./AuditLedger.js";
 import { canonicalJson, GENESIS_HASH, parseEntryBody, parseSequence, type StoredEntry } from "./ChainEntry.js";
-import { checkpointNoteText, type SignedCheckpoint } from "./checkpointNote.js";
+import { type SignedCheckpoint } from "./checkpointNote.js";
 import { sha256 } from "./hashing.js";
+import { isCheckpointSigned } from "./isCheckpointSigned.js";
 import { leafHash, MerkleAccumulator } from "./merkle.js";
 import { type SignatureVerifier } from "./SignatureVerifier.js";
 import { yieldToEventLoop } from "./yieldToEventLoop.js";
@@ -52,6 +53,11 @@ export interface ResumePoint {
   readonly size: number;
   readonly lastHash: string;
   readonly lastLeafProof: readonly Uint8Array[];
+}
+
+/** The tree's state at a resume point, ready for the next leaf. */
+export function accumulatorAt(point: ResumePoint): MerkleAccumulator {
+  return point.size === 0 ? new MerkleAccumulator() : MerkleAccumulator.resume(point.size, leafHash(Buffer.from(point.lastHash, "hex")), point.lastLeafProof);
 }
 
 export interface VerifyChainInput {
@@ -143,10 +149,7 @@ export async function verifyChain(input: VerifyChainInput): Promise<VerifyResult
   const resume = input.resumeFrom;
   const start = resume?.size ?? 0;
   if (checkpoints.some((c) => c.size < start)) throw new RangeError(`An incremental check from ${start} cannot check a checkpoint below it`);
-  const accumulator =
-    resume === undefined || resume.size === 0
-      ? new MerkleAccumulator()
-      : MerkleAccumulator.resume(resume.size, leafHash(Buffer.from(resume.lastHash, "hex")), resume.lastLeafProof);
+  const accumulator = resume === undefined ? new MerkleAccumulator() : accumulatorAt(resume);
   const leaves: Buffer[] = [];
   const progressEvery = input.progressEvery ?? 10_000;
   if (wantedSizes.has(start)) computedRoots.set(start, accumulator.root().toString("hex"));
@@ -223,13 +226,7 @@ export async function verifyChain(input: VerifyChainInput): Promise<VerifyResult
 
   // Checkpoints: a bad signature means the note cannot be trusted at all.
   for (const checkpoint of checkpoints) {
-    const ok =
-      checkpoint.origin === chainId &&
-      (await input.signatureVerifier.verify({
-        keyId: checkpoint.keyId,
-        message: Buffer.from(checkpointNoteText(checkpoint), "utf8"),
-        signature: Buffer.from(checkpoint.signature, "base64"),
-      }));
+    const ok = checkpoint.origin === chainId && (await isCheckpointSigned(checkpoint, input.signatureVerifier));
     if (!ok) {
       return fail(
         { problem: "bad_checkpoint_signature", checkpointSize: checkpoint.size, message: `The checkpoint at size ${checkpoint.size} does not carry a valid signature.` },
