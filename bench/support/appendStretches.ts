@@ -27,7 +27,8 @@ import { startSeparateAzurite } from "./separateAzurite.js";
  *   single values. (`process.cpuUsage()` is exact but adds V8's helper threads and the background
  *   work done while the loop waits, which made every build's longest stretch 12-25 ms.)
  * With `checkpoints` after the deliveries, the appender also signs a checkpoint every 1,000 entries (the
- * deployed default: reading the new entries back and checking each, benchCheckpointer.ts).
+ * deployed default: from the hashes the appender committed, benchCheckpointer.ts; before session 12 it
+ * read the new entries back and checked each).
  * With `worker`, the appender is the instance's append worker (WorkerAuditAppender and the built
  * dist/src/composition/auditAppendWorker.js, its own Table client; checkpoints are anchored in
  * Azurite's blobs and signed by the same stand-in, asked from this thread): the stretches are then the

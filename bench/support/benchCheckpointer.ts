@@ -34,8 +34,9 @@ class MemoryAnchor implements CheckpointAnchor {
 }
 
 /**
- * The checkpointer the deployed appender runs (AuditCheckpointer over the real ledger, so the new
- * entries are read back and checked), with the anchor in memory and a stand-in for Key Vault's
+ * The checkpointer the deployed appender runs (AuditCheckpointer over the real ledger: given the
+ * appender's run it reads back only entries another writer appended, called without one it reads the
+ * new entries back and checks them), with the anchor in memory and a stand-in for Key Vault's
  * signature: in Azure the vault signs on its own machines, and the local emulator's BigInt ECDSA takes
  * 1-13 ms of this thread per signature, which would show as the append's. The stand-in "signs" with
  * one fixed value that its verifier alone accepts (a real check is ~0.1 ms once per checkpoint).

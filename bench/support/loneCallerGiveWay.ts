@@ -17,7 +17,7 @@ import { startSeparateAzurite } from "./separateAzurite.js";
  *   of its own CPU, each followed by a 1 ms timer standing for a round trip, counted in flight;
  * - meanwhile the append as the trigger runs it at that pace: a delivery of 40 messages every 200 ms
  *   through AuditAppender and TableAuditLedger (Azurite in another process), a checkpoint every 1,000
- *   entries (reading them back and checking each, benchCheckpointer.ts).
+ *   entries (from the hashes the appender committed, reading none back since session 12: benchCheckpointer.ts).
  * Per request: `foreignCpu`, this process's CPU during the request beyond the median request's (what
  * ran in front of it, whatever the machine's load: CPU time is not spent while waiting for a core; on a
  * quiet core the request waits about that long), and its wall latency (the machine's). Prints one JSON

@@ -19,7 +19,7 @@ import { type AppendWorkerData, errorFrom, type FromAppendWorker, type ToAppendW
 /*
  * The audit append's own thread, composed here (its composition root) (started by WorkerAuditAppender): the core's AuditAppender over its own
  * Table client, so that decoding, canonical JSON, hashing, the entity-group transaction, the Tables
- * SDK's pipeline, the checkpoint's re-check and all their garbage run on this isolate, not on the
+ * SDK's pipeline, the checkpoint and all their garbage run on this isolate, not on the
  * thread that serves HTTP. The checkpoint key stays with the main thread (Key Vault's client, the key
  * pins): a signature is one request there.
  */

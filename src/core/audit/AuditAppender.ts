@@ -6,6 +6,7 @@ import { unpackAuditBody } from "./auditMessageBody.js";
 import { type AuditCheckpointer } from "./AuditCheckpointer.js";
 import { type AuditLedger, type LedgerHead } from "./AuditLedger.js";
 import { createEntry, GENESIS_HASH, MAX_CANONICAL_LENGTH, type StoredEntry } from "./ChainEntry.js";
+import { CommittedRuns } from "./CommittedRuns.js";
 import { yieldToEventLoop } from "./yieldToEventLoop.js";
 
 /** One delivered message: its broker id (for logs) and body (object, JSON text or bytes; one event or packed: auditMessageBody.ts). */
@@ -32,7 +33,7 @@ export interface AuditAppenderDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   /** Signs a checkpoint whenever a chain crosses a multiple of `checkpointEvery`. */
-  readonly checkpointer?: AuditCheckpointer;
+  readonly checkpointer?: Pick<AuditCheckpointer, "checkpoint">;
   readonly checkpointEvery?: number;
   /**
    * Also sign one when a chain grows and its last checkpoint (by this appender) is this old, so that what
@@ -68,6 +69,12 @@ const DECODE_SLICE = 16;
  * the transaction's body built and sent in the same turn, held the loop for 3-7 ms on a busy machine.
  */
 const ENTRY_SLICE = 16;
+/**
+ * Entry hashes kept for the checkpoint (CommittedRuns: ~90 bytes each): over all chains 50,000 (~4.5 MB),
+ * per chain twice `checkpointEvery` and at least 2,000 (a delivery can carry more than a small one).
+ */
+const COMMITTED_HASHES_KEPT = 50_000;
+const MIN_COMMITTED_HASHES_PER_CHAIN = 2_000;
 
 interface Pending {
   /** Position in the delivery's outcomes. */
@@ -96,11 +103,15 @@ export class AuditAppender {
   private readonly heads = new Map<string, LedgerHead>();
   /** Chain id -> when this appender last signed a checkpoint of it. */
   private readonly checkpointedAt = new Map<string, number>();
+  /** What this appender committed since each chain's latest checkpoint: its checkpoint does not read it back. */
+  private readonly committed: CommittedRuns | undefined;
 
   constructor(private readonly deps: AuditAppenderDeps) {
     this.maxAttempts = deps.maxAttempts ?? 8;
     this.headCacheSize = deps.headCacheSize ?? 1024;
     this.yieldToEventLoop = deps.yieldToEventLoop ?? yieldToEventLoop;
+    const every = deps.checkpointEvery !== undefined && deps.checkpointEvery > 0 ? deps.checkpointEvery : 0;
+    this.committed = deps.checkpointer === undefined ? undefined : new CommittedRuns({ perChain: Math.max(2 * every, MIN_COMMITTED_HASHES_PER_CHAIN), total: COMMITTED_HASHES_KEPT });
   }
 
   async append(messages: readonly AuditMessage[], options: { abortSignal?: AbortSignal } = {}): Promise<AppendOutcome[]> {
@@ -175,6 +186,8 @@ export class AuditAppender {
           const outcome = await this.commitChunk(chainId, chunk, head, appended, results, options);
           if (outcome.committed) {
             sizeBefore ??= from;
+            // Known committed: the head had exactly this size and last hash (its ETag matched).
+            this.committed?.committed(chainId, from, head?.lastHash ?? GENESIS_HASH, outcome.hashes);
             head = outcome.head;
             this.remember(chainId, head);
             break;
@@ -190,8 +203,10 @@ export class AuditAppender {
         }
       }
     } catch (error) {
-      // The outcome of the last commit may be unknown (a timeout): read the head again next time.
+      // The outcome of the last commit may be unknown (a timeout): read the head again next time. The run
+      // goes too: no later commit could continue it anyway if that one landed (the head moved past it).
       this.heads.delete(chainId);
+      this.committed?.forget(chainId);
       throw error;
     }
     if (sizeBefore !== undefined) await this.maybeCheckpoint(chainId, sizeBefore, head?.size ?? sizeBefore);
@@ -220,7 +235,7 @@ export class AuditAppender {
     appended: ReadonlyMap<string, number>,
     results: Map<number, AppendStatus>,
     options: { abortSignal?: AbortSignal },
-  ): Promise<{ committed: true; head: LedgerHead | null } | { committed: false }> {
+  ): Promise<{ committed: true; head: LedgerHead | null; hashes: readonly string[] } | { committed: false }> {
     const ts = new Date(this.deps.clock.nowInMs()).toISOString();
     let prevHash = head?.lastHash ?? GENESIS_HASH;
     let size = head?.size ?? 0;
@@ -247,7 +262,7 @@ export class AuditAppender {
       prevHash = entry.hash;
       size += 1;
     }
-    if (entries.length === 0) return { committed: true, head };
+    if (entries.length === 0) return { committed: true, head, hashes: [] };
     const newHead = { chainId, size, lastHash: prevHash, updatedAt: ts };
     const result = await this.deps.ledger.commit({ chainId, expectedEtag: head?.etag ?? null, entries, head: newHead }, options);
     if (!result.committed) {
@@ -257,7 +272,7 @@ export class AuditAppender {
     accepted.forEach((p, i) => {
       results.set(p.slot, { status: "appended", eventId: p.event.eventId, chainId, sequence: Number((entries[i] as StoredEntry).rowKey) });
     });
-    return { committed: true, head: { ...newHead, etag: result.etag } };
+    return { committed: true, head: { ...newHead, etag: result.etag }, hashes: entries.map((entry) => entry.hash) };
   }
 
   private async maybeCheckpoint(chainId: string, before: number, after: number): Promise<void> {
@@ -269,7 +284,9 @@ export class AuditAppender {
     const byTime = checkpointEveryInMs !== undefined && checkpointEveryInMs > 0 && (last === undefined || now - last >= checkpointEveryInMs);
     if (!byCount && !byTime) return;
     try {
-      await checkpointer.checkpoint(chainId);
+      const committed = this.committed?.get(chainId);
+      const signed = await checkpointer.checkpoint(chainId, committed === undefined ? {} : { committed });
+      this.committed?.checkpointed(chainId, signed.size);
       this.checkpointedAt.set(chainId, now);
     } catch (error) {
       // The entries are committed; the nightly job (or `palisade audit checkpoint`) retries.

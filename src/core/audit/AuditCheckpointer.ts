@@ -2,13 +2,17 @@ import { type Clock } from "../clock.js";
 import { type Logger } from "../logger.js";
 import { type AuditLedger, type LedgerHead } from "./AuditLedger.js";
 import { AuditIntegrityError } from "./AuditIntegrityError.js";
+import { GENESIS_HASH } from "./ChainEntry.js";
 import { type CheckpointAnchor } from "./CheckpointAnchor.js";
 import { checkpointNoteText, type SignedCheckpoint } from "./checkpointNote.js";
 import { type CheckpointSigner } from "./CheckpointSigner.js";
+import { type CommittedRun } from "./CommittedRuns.js";
+import { type CheckpointTree, extendFromCommitted } from "./extendFromCommitted.js";
 import { sha256 } from "./hashing.js";
 import { consistencyProof, leafHash, verifyConsistency, verifyInclusion } from "./merkle.js";
 import { type SignatureVerifier } from "./SignatureVerifier.js";
 import { type ResumePoint, verifyChain, type VerifyResult } from "./verifyChain.js";
+import { yieldToEventLoop } from "./yieldToEventLoop.js";
 
 export interface AuditCheckpointerDeps {
   readonly ledger: AuditLedger;
@@ -26,15 +30,18 @@ export interface AuditCheckpointerDeps {
 
 export interface CheckpointOptions {
   readonly abortSignal?: AbortSignal;
+  /**
+   * The entry hashes the caller's appender committed since the chain's latest checkpoint (AuditAppender):
+   * the entries they cover are not read back (extendFromCommitted). Without it, or when it does not fit
+   * the chain as found, the new entries are read and checked.
+   */
+  readonly committed?: CommittedRun;
 }
 
-/** The tree a checkpoint signs. */
-interface Tree {
-  readonly size: number;
-  readonly root: Buffer;
-  readonly lastHash: string;
-  readonly lastLeafProof: readonly Buffer[];
-}
+type Tree = CheckpointTree;
+
+/** The tree before the first entry: where the first checkpoint of a chain starts. */
+const EMPTY_TREE: ResumePoint = { size: 0, lastHash: GENESIS_HASH, lastLeafProof: [] };
 
 export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -86,20 +93,48 @@ export function resumePointOf(latest: SignedCheckpoint): ResumePoint | null {
  *
  * Full (no checkpoint yet, or one without a usable `resume`): verifies the whole chain against the head
  * and every earlier checkpoint, and checks an RFC 6962 consistency proof from the latest one.
+ *
+ * From the appender's commits (`committed`, AuditAppender's checkpoints only): the entries its own
+ * ETag-conditional commits wrote since the latest checkpoint are not read back; the tree is extended from
+ * the hashes it computed and committed (extendFromCommitted). Any other range is read and checked as above,
+ * and anything that does not fit falls back to the read path, so the tree is the one it would sign.
  */
 export class AuditCheckpointer {
   constructor(private readonly deps: AuditCheckpointerDeps) {}
 
-  async checkpoint(chainId: string, options: CheckpointOptions = {}): Promise<SignedCheckpoint> {
+  async checkpoint(chainId: string, { committed, ...options }: CheckpointOptions = {}): Promise<SignedCheckpoint> {
     const { ledger, anchor, logger } = this.deps;
     const head = await ledger.getHead(chainId, options);
     if (head === null || head.size === 0) throw new AuditIntegrityError("no_chain", `Chain ${chainId} has no entries to checkpoint.`);
     const latest = await anchor.getLatest(chainId, options);
     const resume = latest === null ? null : resumePointOf(latest);
     if (latest !== null && resume === null) logger.warn("audit.checkpoint.full_read", { chainId, latestSize: latest.size });
-    const tree = latest !== null && resume !== null ? await this.extend(chainId, head, latest, resume, options) : await this.full(chainId, head, options);
+    const base = latest === null ? EMPTY_TREE : resume;
+    const known = committed === undefined || base === null || head.size <= base.size ? null : await this.fromCommitted(chainId, head, latest, base, committed, options);
+    const tree = known ?? (latest !== null && resume !== null ? await this.extend(chainId, head, latest, resume, options) : await this.full(chainId, head, options));
     if (tree === "unchanged") return latest as SignedCheckpoint;
     return this.signAndAnchor(chainId, tree, options);
+  }
+
+  /** Continues the signed tree with the hashes the caller committed; null: take the read path. */
+  private async fromCommitted(chainId: string, head: LedgerHead, latest: SignedCheckpoint | null, base: ResumePoint, committed: CommittedRun, options: CheckpointOptions): Promise<Tree | null> {
+    const { ledger, signatureVerifier, logger } = this.deps;
+    const tree = await extendFromCommitted({
+      chainId,
+      ledger,
+      signatureVerifier,
+      head,
+      latest,
+      base,
+      committed,
+      pageSize: CHECKPOINT_PAGE_SIZE,
+      yieldEvery: YIELD_EVERY,
+      yieldTo: this.deps.yieldToEventLoop ?? yieldToEventLoop,
+      options,
+    });
+    // Not an error: the read path decides (another writer's checkpoint passed the run, a restart, a conflict).
+    if (tree === null) logger.info("audit.checkpoint.read_back", { chainId, headSize: head.size, latestSize: latest?.size ?? 0, from: committed.from, hashes: committed.hashes.length });
+    return tree;
   }
 
   /** Checks the entries after `latest` only, continuing its signed tree. */

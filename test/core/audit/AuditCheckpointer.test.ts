@@ -7,7 +7,7 @@ import { isAuditIntegrityError } from "../../../src/core/audit/AuditIntegrityErr
 import { createEntry, entryLeafHash, formatSequence, GENESIS_HASH } from "../../../src/core/audit/ChainEntry.js";
 import { checkpointNoteText, type SignedCheckpoint } from "../../../src/core/audit/checkpointNote.js";
 import { type ListEntriesOptions } from "../../../src/core/audit/AuditLedger.js";
-import { merkleRoot } from "../../../src/core/audit/merkle.js";
+import { leafHash, merkleRoot } from "../../../src/core/audit/merkle.js";
 import { verifyStoredChain } from "../../../src/core/audit/verifyStoredChain.js";
 import { makeAuditEvents } from "../../fakes/InMemoryAuditEvents.js";
 import { InMemoryAuditLedger } from "../../fakes/InMemoryAuditLedger.js";
@@ -166,5 +166,90 @@ describe("AuditCheckpointer", () => {
     chain.head = { ...chain.head!, size: 6, lastHash: chain.rows.get(formatSequence(5))!.hash };
     await expect(checkpointer.checkpoint("a")).rejects.toMatchObject({ problem: "truncated_after_checkpoint", firstBadSequence: 6 });
     expect(signer.signCount).toBe(1);
+  });
+
+  describe("from what its appender committed", () => {
+    function appenders() {
+      const ledger = new InMemoryAuditLedger({ maxEntriesPerCommit: 7 });
+      const anchor = new InMemoryCheckpointAnchor();
+      const signer = new InMemoryCheckpointSigner();
+      const clock = new ManualClock();
+      const checkpointer = new AuditCheckpointer({ ledger, anchor, signer, signatureVerifier: signer.verifier(), clock, logger: silentLogger });
+      const ours = new AuditAppender({ ledger, clock, logger: silentLogger, checkpointer, checkpointEvery: 10 });
+      const theirs = new AuditAppender({ ledger, clock, logger: silentLogger });
+      const by = (appender: AuditAppender) => (n: number) => appender.append(makeAuditEvents(n, { project: "a" }).map((body) => ({ body })));
+      const rootOfStored = async () => merkleRoot((await collect(ledger.listEntries("a"))).map((e) => entryLeafHash(e.canonical))).toString("hex");
+      return { ledger, anchor, signer, checkpointer, ours: by(ours), theirs: by(theirs), rootOfStored };
+    }
+
+    it("reads none of the entries it committed, and signs the root over the whole chain", async () => {
+      const { ledger, anchor, signer, ours, rootOfStored } = appenders();
+      const reads = recordReads(ledger);
+      await ours(25);
+      await ours(8);
+      expect(reads).toEqual([]);
+      expect((await collect(anchor.list("a"))).map((c) => c.size)).toEqual([25, 33]);
+      expect((await anchor.getLatest("a"))?.rootHash).toBe(await rootOfStored());
+      expect(await verifyStoredChain({ ledger, anchor, signatureVerifier: signer.verifier() }, "a")).toMatchObject({ intact: true, checkpointsChecked: 2 });
+    });
+
+    it("reads back only the entries another writer appended", async () => {
+      const { ledger, anchor, ours, theirs, rootOfStored } = appenders();
+      await ours(12);
+      await theirs(5);
+      const reads = recordReads(ledger);
+      await ours(8);
+      expect(reads).toEqual([{ from: 12, rows: 5 }]);
+      expect(await anchor.getLatest("a")).toMatchObject({ size: 25, rootHash: await rootOfStored() });
+      // The same after the next checkpoint (the run restarts after each conflict).
+      await theirs(3);
+      reads.length = 0;
+      await ours(9);
+      expect(reads).toEqual([{ from: 25, rows: 3 }]);
+      expect(await anchor.getLatest("a")).toMatchObject({ size: 37, rootHash: await rootOfStored() });
+    });
+
+    it("a run that does not fit the chain is not used: the entries are read back and the read path signs", async () => {
+      const { ledger, anchor, checkpointer, ours, theirs, rootOfStored } = appenders();
+      await ours(10);
+      await theirs(6);
+      const stored = await collect(ledger.listEntries("a", { fromSequence: 10 }));
+      const right = { from: 10, prevHash: stored[0]!.prevHash, hashes: stored.map((e) => e.hash) };
+      const root = await rootOfStored();
+      const reads = recordReads(ledger);
+      for (const wrong of [
+        { ...right, hashes: [...right.hashes.slice(0, -1), "ab".repeat(32)] },
+        { ...right, prevHash: "cd".repeat(32) },
+        { from: 12, prevHash: "ef".repeat(32), hashes: right.hashes.slice(2) },
+      ]) {
+        reads.length = 0;
+        anchor.notes.get("a")!.delete(16);
+        expect(await checkpointer.checkpoint("a", { committed: wrong })).toMatchObject({ size: 16, rootHash: root });
+        expect(reads.at(-1)).toEqual({ from: 10, rows: 6 });
+      }
+      reads.length = 0;
+      anchor.notes.get("a")!.delete(16);
+      expect(await checkpointer.checkpoint("a", { committed: right })).toMatchObject({ size: 16, rootHash: root });
+      expect(reads).toEqual([]);
+      // A run that ends before the head (another writer appended after it): only the rest is read.
+      anchor.notes.get("a")!.delete(16);
+      expect(await checkpointer.checkpoint("a", { committed: { ...right, hashes: right.hashes.slice(0, 3) } })).toMatchObject({ size: 16, rootHash: root });
+      expect(reads).toEqual([{ from: 13, rows: 3 }]);
+    });
+
+    it("an entry rewritten after its commit is not read back: the checkpoint signs what was committed, and verify reports the rewrite", async () => {
+      const { ledger, anchor, signer, ours } = appenders();
+      await ours(13);
+      await ours(5);
+      const chain = ledger.chains.get("a")!;
+      const entry = chain.rows.get(formatSequence(15))!;
+      chain.rows.set(entry.rowKey, { ...entry, canonical: entry.canonical.replace('"api_call"', '"api_kall"') });
+      const reads = recordReads(ledger);
+      await ours(5);
+      expect(reads).toEqual([]);
+      const committedLeaves = (await collect(ledger.listEntries("a"))).map((e) => leafHash(Buffer.from(e.hash, "hex")));
+      expect(await anchor.getLatest("a")).toMatchObject({ size: 23, rootHash: merkleRoot(committedLeaves).toString("hex") });
+      expect(await verifyStoredChain({ ledger, anchor, signatureVerifier: signer.verifier() }, "a")).toMatchObject({ intact: false, problem: "payload_edited", firstBadSequence: 15 });
+    });
   });
 });
