@@ -2,6 +2,7 @@ import { TableClient, type TransactionAction } from "@azure/data-tables";
 import { performance } from "node:perf_hooks";
 import { startAzurite } from "../local/azurite.js";
 import { startSeparateAzurite } from "./support/separateAzurite.js";
+import { measureCheckpointCost } from "./support/checkpointCost.js";
 import { TableAuditLedger } from "../src/adapters/tables/TableAuditLedger.js";
 import { AuditAppender } from "../src/core/audit/AuditAppender.js";
 import { type AuditEvent } from "../src/core/audit/AuditEvent.js";
@@ -33,6 +34,9 @@ import { silentLogger } from "../src/core/logger.js";
  *   RFC 6962 root (reading is measured separately, above).
  * - fullVerifyPerSecond: entries/s through the whole verifier (adds JSON parse, re-canonicalisation
  *   and the column checks), also in memory. Azurite is stopped first so it does not share the CPU.
+ * - checkpoint*: one checkpoint of 1,000 new entries as the appender signs it, from the hashes it
+ *   committed (`...FromCommitted`) and by reading them back (`...ReadBack`, the read path), alternated
+ *   in one process (support/checkpointCost.ts): this process's CPU (µs, median) and Table requests.
  */
 
 const systemClock: Clock = { nowInMs: () => Date.now() };
@@ -116,6 +120,7 @@ export async function runAuditBench(options: { quick: boolean }): Promise<Record
   } finally {
     await separate.stop();
   }
+  const checkpoint = await measureCheckpointCost(options.quick ? 4 : 10);
   const azurite = await startAzurite();
   try {
     const { figures: shared, ledger } = await measureAppends(azurite.connectionString, perChain, perChain8);
@@ -164,6 +169,10 @@ export async function runAuditBench(options: { quick: boolean }): Promise<Record
       readPerSecond: round(readPerSecond),
       verifyPerSecond: round(verifyPerSecond),
       fullVerifyPerSecond: round(fullVerifyPerSecond),
+      checkpointCpuMicrosFromCommitted: checkpoint.fromCommitted.cpuMicrosMedian,
+      checkpointCpuMicrosReadBack: checkpoint.readBack.cpuMicrosMedian,
+      checkpointTableRequestsFromCommitted: checkpoint.fromCommitted.tableRequestsMedian,
+      checkpointTableRequestsReadBack: checkpoint.readBack.tableRequestsMedian,
     };
   } finally {
     await azurite.stop();
