@@ -472,4 +472,61 @@ describe("fields and items without a rule of their own (a provider's extra field
     expect(JSON.stringify(received)).toMatch(CARD_REDACTED);
     expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
   });
+
+  it("Responses, streamed: an item that arrives whole in output_item.added (an MCP approval request: added and done, no deltas) and a part added with text are redacted there too", async () => {
+    // Outside testing (session 12): `.added` events were passed unread, and an MCP approval request's arguments (the model's text) come whole in them.
+    const approval = { type: "mcp_approval_request", id: "mcpr_1", server_label: "crm", name: "charge", arguments: `{"card":"${CARD}"}` };
+    const msg = { item_id: "msg_1", output_index: 1, content_index: 0 };
+    const message = { type: "message", id: "msg_1", role: "assistant", status: "completed", content: [{ type: "output_text", text: `Card ${CARD}`, annotations: [] }] };
+    const events: { event: string; data: Record<string, unknown> }[] = [
+      { event: "response.created", data: { response: { ...responseShell([]), status: "in_progress" } } },
+      { event: "response.output_item.added", data: { output_index: 0, item: approval } },
+      { event: "response.output_item.done", data: { output_index: 0, item: approval } },
+      { event: "response.output_item.added", data: { output_index: 1, item: { ...message, status: "in_progress", content: [] } } },
+      { event: "response.content_part.added", data: { ...msg, part: { type: "output_text", text: `Card ${CARD}`, annotations: [] } } },
+      { event: "response.output_text.done", data: { ...msg, text: `Card ${CARD}` } },
+      { event: "response.content_part.done", data: { ...msg, part: { type: "output_text", text: `Card ${CARD}`, annotations: [] } } },
+      { event: "response.output_item.done", data: { output_index: 1, item: message } },
+      { event: "response.completed", data: { response: responseShell([approval, message]) } },
+    ];
+    upstream.answerNext({ events: events.map(({ event, data }, index) => ({ event, data: { type: event, sequence_number: index, ...data } })) });
+    const stream = client(appKey).responses.stream({ model: MODEL, input: "Charge my card" });
+    const received: { type: string }[] = [];
+    for await (const event of stream) received.push(event);
+    const final = await stream.finalResponse();
+    expect(received.filter((event) => event.type === "response.output_item.added")).toHaveLength(2);
+    expect(JSON.stringify(received)).toMatch(CARD_REDACTED);
+    expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
+    expect(JSON.stringify(final)).not.toMatch(CARD_TRACE);
+  });
+
+  it("Responses, plain and streamed: a card in an output_text part's annotations (a citation's title, a file's name) is redacted, as chat's annotations are", async () => {
+    const annotations = [
+      { type: "url_citation", url: "https://example.com/", title: `Card ${CARD}`, start_index: 0, end_index: 5 },
+      { type: "file_citation", file_id: "file_1", filename: `card ${CARD}.pdf`, index: 0 },
+    ];
+    const message = { type: "message", id: "msg_1", role: "assistant", status: "completed", content: [{ type: "output_text", text: "Found it.", annotations }] };
+    upstream.answerNext({ json: responseShell([message]) });
+    const plain = await client(appKey).responses.create({ model: MODEL, input: "Find my card" });
+    expect(JSON.stringify(plain.output)).toMatch(CARD_REDACTED);
+    expect(JSON.stringify(plain)).not.toMatch(CARD_TRACE);
+
+    const msg = { item_id: "msg_1", output_index: 0, content_index: 0 };
+    const events: { event: string; data: Record<string, unknown> }[] = [
+      { event: "response.created", data: { response: { ...responseShell([]), status: "in_progress" } } },
+      { event: "response.output_item.added", data: { output_index: 0, item: { ...message, status: "in_progress", content: [] } } },
+      { event: "response.content_part.added", data: { ...msg, part: { type: "output_text", text: "", annotations: [] } } },
+      { event: "response.output_text.delta", data: { ...msg, delta: "Found it." } },
+      { event: "response.output_text.done", data: { ...msg, text: "Found it." } },
+      { event: "response.content_part.done", data: { ...msg, part: message.content[0] } },
+      { event: "response.output_item.done", data: { output_index: 0, item: message } },
+      { event: "response.completed", data: { response: responseShell([message]) } },
+    ];
+    upstream.answerNext({ events: events.map(({ event, data }, index) => ({ event, data: { type: event, sequence_number: index, ...data } })) });
+    const stream = await client(appKey).responses.create({ model: MODEL, input: "Find my card", stream: true });
+    const received: { type: string }[] = [];
+    for await (const event of stream) received.push(event);
+    expect(received.at(-1)?.type).toBe("response.completed");
+    expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
+  });
 });
