@@ -50,7 +50,7 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
       }
       const maxTokens = requestedMaxTokens(request);
       if (maxTokens !== null && maxTokens > project.maxTokens) {
-        const param = request.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
+        const param = request.max_tokens === maxTokens ? "max_tokens" : "max_completion_tokens";
         throw new PalisadeError(400, "invalid_request_error", "invalid_request", `${param} is ${maxTokens}; this project allows at most ${project.maxTokens}.`, { param });
       }
       checkChatMediaParts(request);
@@ -82,6 +82,8 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
         framing: chatFraming(request),
       }),
     outputCap: (request, project: ProjectPolicy) => requestedMaxTokens(request) ?? Math.min(project.defaultMaxTokens ?? project.maxTokens, project.maxTokens),
+    // The cap holds per choice: `n` choices may write n times as much.
+    answersPerRequest: (request) => request.n ?? 1,
     estimateOutputTokens: (request, texts) => (texts.length === 0 ? 0 : estimatePromptTokens(request.model, [{ role: "assistant", content: texts.join("") }])),
 
     upstreamBody(request, governed) {

@@ -58,7 +58,11 @@ export class ResponsesStreamSession implements StreamSession {
   #usage: CompletionUsage | null = null;
   #sequence = 0;
 
-  constructor(private readonly scanner: OutputScanner) {}
+  /** `onFinal`: the upstream's final Response and its usage, as they came (ResponseHistoryTokens remembers them). */
+  constructor(
+    private readonly scanner: OutputScanner,
+    private readonly onFinal?: (response: Record<string, unknown>, usage: CompletionUsage | null) => void,
+  ) {}
 
   push(upstream: unknown): readonly string[] {
     if (!isRecord(upstream) || typeof upstream.type !== "string") return [];
@@ -80,6 +84,7 @@ export class ResponsesStreamSession implements StreamSession {
     }
     if (FINAL.has(event.type) && isRecord(event.response)) {
       this.#usage = responseUsageOf(event.response.usage) ?? this.#usage;
+      this.onFinal?.(event.response, this.#usage);
       const output = Array.isArray(event.response.output) ? event.response.output : [];
       const inspected = output.map((item: unknown, index) => (isRecord(item) ? this.inspectItem(item, index) : item));
       return [this.frame({ ...event, response: { ...event.response, output: inspected } })];
