@@ -2,7 +2,7 @@ import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
-import { type ScriptedUpstream, startScriptedUpstream } from "./scriptedUpstream.js";
+import { type ScriptedUpstream, scriptedResponse, startScriptedUpstream } from "./scriptedUpstream.js";
 
 /**
  * Outside testing (session 12): content safety on answers read only the fields it had a rule for, while
@@ -75,15 +75,7 @@ const usageChunk = { ...chunk([]), usage: { prompt_tokens: 5, completion_tokens:
 /** `text` in pieces of about a token each (4 characters). */
 const pieces = (text: string): string[] => text.match(/[\s\S]{1,4}/g) ?? [];
 
-const responseShell = (output: unknown[]) => ({
-  id: "resp_scripted",
-  object: "response",
-  created_at: 1,
-  status: "completed",
-  model: MODEL,
-  output,
-  usage: { input_tokens: 5, output_tokens: 8, total_tokens: 13, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } },
-});
+const responseShell = (output: unknown[]) => scriptedResponse(MODEL, output);
 const calmMessage = { type: "message", id: "msg_1", role: "assistant", status: "completed", content: [{ type: "output_text", text: "Done.", annotations: [] }] };
 
 describe("content safety reads every field of an answer that output DLP reads", () => {

@@ -2,7 +2,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
-import { type ScriptedUpstream, startScriptedUpstream } from "./scriptedUpstream.js";
+import { type ScriptedUpstream, scriptedResponse, startScriptedUpstream } from "./scriptedUpstream.js";
 
 /**
  * Outside testing: a value output DLP redacts in `content` must not come back through any other
@@ -248,15 +248,7 @@ describe("chat: what the answer cannot be inspected for, and what the provider w
   });
 });
 
-const responseShell = (output: unknown[]) => ({
-  id: "resp_scripted",
-  object: "response",
-  created_at: 1,
-  status: "completed",
-  model: MODEL,
-  output,
-  usage: { input_tokens: 5, output_tokens: 8, total_tokens: 13, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 4 } },
-});
+const responseShell = (output: unknown[]) => scriptedResponse(MODEL, output);
 const SUMMARY = `The user's card is ${CARD}; I will not repeat it.`;
 const reasoningItem = { type: "reasoning", id: "rs_1", summary: [{ type: "summary_text", text: SUMMARY }] };
 
