@@ -430,6 +430,22 @@ describe("fields and items without a rule of their own (a provider's extra field
     expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
   });
 
+  it("chat, streamed: a chunk's choice that carries a whole message beside its delta (some OpenAI-compatible servers send one) has it redacted", async () => {
+    upstream.answerNext({
+      events: [
+        { data: chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]) },
+        { data: chunk([{ index: 0, delta: { content: "Done." }, message: { role: "assistant", content: CARD_TEXT, reasoning_content: `It was ${CARD}` }, finish_reason: null }]) },
+        { data: chunk([{ index: 0, delta: {}, finish_reason: "stop" }]) },
+        { data: usageChunk },
+      ],
+    });
+    const stream = await client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is my card?" }], stream: true });
+    const received: unknown[] = [];
+    for await (const part of stream) received.push(part);
+    expect(JSON.stringify(received)).toMatch(CARD_REDACTED);
+    expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
+  });
+
   it("Responses, plain: a hosted tool's output (mcp_call) and an item of an unknown type are inspected; an image generation's picture is left as it is", async () => {
     const picture = Buffer.from(`\x89PNG 4111111111111111`).toString("base64");
     upstream.answerNext({
