@@ -2,7 +2,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
-import { type ScriptedUpstream, startScriptedUpstream } from "./scriptedUpstream.js";
+import { type ScriptedUpstream, scriptedResponse, startScriptedUpstream } from "./scriptedUpstream.js";
 
 /**
  * Outside testing: a value output DLP redacts in `content` must not come back through any other
@@ -248,15 +248,7 @@ describe("chat: what the answer cannot be inspected for, and what the provider w
   });
 });
 
-const responseShell = (output: unknown[]) => ({
-  id: "resp_scripted",
-  object: "response",
-  created_at: 1,
-  status: "completed",
-  model: MODEL,
-  output,
-  usage: { input_tokens: 5, output_tokens: 8, total_tokens: 13, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 4 } },
-});
+const responseShell = (output: unknown[]) => scriptedResponse(MODEL, output);
 const SUMMARY = `The user's card is ${CARD}; I will not repeat it.`;
 const reasoningItem = { type: "reasoning", id: "rs_1", summary: [{ type: "summary_text", text: SUMMARY }] };
 
@@ -438,6 +430,22 @@ describe("fields and items without a rule of their own (a provider's extra field
     expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
   });
 
+  it("chat, streamed: a chunk's choice that carries a whole message beside its delta (some OpenAI-compatible servers send one) has it redacted", async () => {
+    upstream.answerNext({
+      events: [
+        { data: chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]) },
+        { data: chunk([{ index: 0, delta: { content: "Done." }, message: { role: "assistant", content: CARD_TEXT, reasoning_content: `It was ${CARD}` }, finish_reason: null }]) },
+        { data: chunk([{ index: 0, delta: {}, finish_reason: "stop" }]) },
+        { data: usageChunk },
+      ],
+    });
+    const stream = await client(appKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is my card?" }], stream: true });
+    const received: unknown[] = [];
+    for await (const part of stream) received.push(part);
+    expect(JSON.stringify(received)).toMatch(CARD_REDACTED);
+    expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
+  });
+
   it("Responses, plain: a hosted tool's output (mcp_call) and an item of an unknown type are inspected; an image generation's picture is left as it is", async () => {
     const picture = Buffer.from(`\x89PNG 4111111111111111`).toString("base64");
     upstream.answerNext({
@@ -470,6 +478,63 @@ describe("fields and items without a rule of their own (a provider's extra field
     for await (const event of stream) received.push(event);
     expect(received.at(-1)?.type).toBe("response.completed");
     expect(JSON.stringify(received)).toMatch(CARD_REDACTED);
+    expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
+  });
+
+  it("Responses, streamed: an item that arrives whole in output_item.added (an MCP approval request: added and done, no deltas) and a part added with text are redacted there too", async () => {
+    // Outside testing (session 12): `.added` events were passed unread, and an MCP approval request's arguments (the model's text) come whole in them.
+    const approval = { type: "mcp_approval_request", id: "mcpr_1", server_label: "crm", name: "charge", arguments: `{"card":"${CARD}"}` };
+    const msg = { item_id: "msg_1", output_index: 1, content_index: 0 };
+    const message = { type: "message", id: "msg_1", role: "assistant", status: "completed", content: [{ type: "output_text", text: `Card ${CARD}`, annotations: [] }] };
+    const events: { event: string; data: Record<string, unknown> }[] = [
+      { event: "response.created", data: { response: { ...responseShell([]), status: "in_progress" } } },
+      { event: "response.output_item.added", data: { output_index: 0, item: approval } },
+      { event: "response.output_item.done", data: { output_index: 0, item: approval } },
+      { event: "response.output_item.added", data: { output_index: 1, item: { ...message, status: "in_progress", content: [] } } },
+      { event: "response.content_part.added", data: { ...msg, part: { type: "output_text", text: `Card ${CARD}`, annotations: [] } } },
+      { event: "response.output_text.done", data: { ...msg, text: `Card ${CARD}` } },
+      { event: "response.content_part.done", data: { ...msg, part: { type: "output_text", text: `Card ${CARD}`, annotations: [] } } },
+      { event: "response.output_item.done", data: { output_index: 1, item: message } },
+      { event: "response.completed", data: { response: responseShell([approval, message]) } },
+    ];
+    upstream.answerNext({ events: events.map(({ event, data }, index) => ({ event, data: { type: event, sequence_number: index, ...data } })) });
+    const stream = client(appKey).responses.stream({ model: MODEL, input: "Charge my card" });
+    const received: { type: string }[] = [];
+    for await (const event of stream) received.push(event);
+    const final = await stream.finalResponse();
+    expect(received.filter((event) => event.type === "response.output_item.added")).toHaveLength(2);
+    expect(JSON.stringify(received)).toMatch(CARD_REDACTED);
+    expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
+    expect(JSON.stringify(final)).not.toMatch(CARD_TRACE);
+  });
+
+  it("Responses, plain and streamed: a card in an output_text part's annotations (a citation's title, a file's name) is redacted, as chat's annotations are", async () => {
+    const annotations = [
+      { type: "url_citation", url: "https://example.com/", title: `Card ${CARD}`, start_index: 0, end_index: 5 },
+      { type: "file_citation", file_id: "file_1", filename: `card ${CARD}.pdf`, index: 0 },
+    ];
+    const message = { type: "message", id: "msg_1", role: "assistant", status: "completed", content: [{ type: "output_text", text: "Found it.", annotations }] };
+    upstream.answerNext({ json: responseShell([message]) });
+    const plain = await client(appKey).responses.create({ model: MODEL, input: "Find my card" });
+    expect(JSON.stringify(plain.output)).toMatch(CARD_REDACTED);
+    expect(JSON.stringify(plain)).not.toMatch(CARD_TRACE);
+
+    const msg = { item_id: "msg_1", output_index: 0, content_index: 0 };
+    const events: { event: string; data: Record<string, unknown> }[] = [
+      { event: "response.created", data: { response: { ...responseShell([]), status: "in_progress" } } },
+      { event: "response.output_item.added", data: { output_index: 0, item: { ...message, status: "in_progress", content: [] } } },
+      { event: "response.content_part.added", data: { ...msg, part: { type: "output_text", text: "", annotations: [] } } },
+      { event: "response.output_text.delta", data: { ...msg, delta: "Found it." } },
+      { event: "response.output_text.done", data: { ...msg, text: "Found it." } },
+      { event: "response.content_part.done", data: { ...msg, part: message.content[0] } },
+      { event: "response.output_item.done", data: { output_index: 0, item: message } },
+      { event: "response.completed", data: { response: responseShell([message]) } },
+    ];
+    upstream.answerNext({ events: events.map(({ event, data }, index) => ({ event, data: { type: event, sequence_number: index, ...data } })) });
+    const stream = await client(appKey).responses.create({ model: MODEL, input: "Find my card", stream: true });
+    const received: { type: string }[] = [];
+    for await (const event of stream) received.push(event);
+    expect(received.at(-1)?.type).toBe("response.completed");
     expect(JSON.stringify(received)).not.toMatch(CARD_TRACE);
   });
 });

@@ -77,3 +77,14 @@ export function slowWordStream(model: string, words: number, delayInMs: number):
     ],
   };
 }
+
+/** A whole Response of `model` with these output items, as the upstream sends it (5 tokens in, 8 out). */
+export const scriptedResponse = (model: string, output: unknown[]) => ({
+  id: "resp_scripted",
+  object: "response",
+  created_at: 1,
+  status: "completed",
+  model,
+  output,
+  usage: { input_tokens: 5, output_tokens: 8, total_tokens: 13, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 4 } },
+});

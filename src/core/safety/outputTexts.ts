@@ -1,10 +1,13 @@
+import { MESSAGE_FIELDS_WITH_RULES } from "../gateway/operations/chat/otherMessageFields.js";
 import { inspectEveryString } from "../gateway/pipeline/inspectEveryString.js";
 import { isRecord } from "../isRecord.js";
 
 /**
  * The output text of an answer that content safety screens, whatever the operation: chat choices
- * (content, refusal, tool-call and function-call arguments) and Responses output items (message text
- * and refusals, function and custom tool call arguments, reasoning summaries).
+ * (content, refusal, tool-call and function-call arguments, and every string of a message or delta
+ * field without a rule, such as `reasoning_content`) and Responses output items (message text and
+ * refusals, function and custom tool call arguments, reasoning summaries and text, and every string of
+ * an item or part of any other type). What output DLP reads, content safety reads.
  */
 
 const records = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.filter(isRecord) : []);
@@ -20,18 +23,50 @@ interface PlacedText {
 const textKey = (outputIndex: number, contentIndex: number, kind: "text" | "refusal"): string => `${outputIndex}/${contentIndex}/${kind}`;
 const argumentsKey = (outputIndex: number): string => `${outputIndex}//arguments`;
 const summaryKey = (outputIndex: number, summaryIndex: number): string => `${outputIndex}/s${summaryIndex}/summary`;
+const otherKey = (outputIndex: number, ordinal: number): string => `${outputIndex}/o${ordinal}/other`;
 const indexOr0 = (value: unknown): number => (typeof value === "number" ? value : 0);
+
+/**
+ * Every string of a value without a rule of its own, ids and types left out (inspectEveryString's
+ * structural fields), and `binary` fields too: base64 pictures or speech are not text to screen.
+ */
+function everyString(value: unknown, into: string[], binary: readonly string[] = []): void {
+  const read = isRecord(value) && binary.some((field) => field in value) ? Object.fromEntries(Object.entries(value).filter(([field]) => !binary.includes(field))) : value;
+  inspectEveryString(read, (text) => {
+    into.push(text);
+    return text;
+  });
+}
+
+/** Item types with binary fields (an image generation's picture): as output DLP leaves them. */
+const BINARY_ITEM_FIELDS: Readonly<Record<string, readonly string[]>> = { image_generation_call: ["result"] };
+/** A chat audio answer's speech (base64); its `transcript` is text. */
+const AUDIO_BINARY = ["data"] as const;
+
+const RESPONSES_ITEMS_WITH_RULES: ReadonlySet<string> = new Set(["message", "function_call", "custom_tool_call", "reasoning"]);
+const MESSAGE_PARTS_WITH_RULES: ReadonlySet<string> = new Set(["output_text", "refusal"]);
 
 /** The texts of one Responses output item. */
 function itemTexts(item: Record<string, unknown>, outputIndex: number): PlacedText[] {
   const texts: PlacedText[] = [];
   if (item.type === "function_call") texts.push({ key: argumentsKey(outputIndex), text: str(item.arguments) });
   if (item.type === "custom_tool_call") texts.push({ key: argumentsKey(outputIndex), text: str(item.input) });
-  records(item.content).forEach((part, index) => {
-    if (typeof part.text === "string") texts.push({ key: textKey(outputIndex, index, "text"), text: part.text });
-    if (typeof part.refusal === "string") texts.push({ key: textKey(outputIndex, index, "refusal"), text: part.refusal });
-  });
-  records(item.summary).forEach((part, index) => texts.push({ key: summaryKey(outputIndex, index), text: str(part.text) }));
+  const others: string[] = [];
+  // A hosted tool's call and results (`web_search_call`, `code_interpreter_call`, `mcp_call`, ...) or a type added later: every string.
+  if (typeof item.type === "string" && !RESPONSES_ITEMS_WITH_RULES.has(item.type)) everyString(item, others, BINARY_ITEM_FIELDS[item.type]);
+  else {
+    records(item.content).forEach((part, index) => {
+      // A message part of a type without a rule: every string, as output DLP reads it.
+      if (item.type === "message" && typeof part.type === "string" && !MESSAGE_PARTS_WITH_RULES.has(part.type)) everyString(part, others);
+      else {
+        if (typeof part.text === "string") texts.push({ key: textKey(outputIndex, index, "text"), text: part.text });
+        if (typeof part.refusal === "string") texts.push({ key: textKey(outputIndex, index, "refusal"), text: part.refusal });
+        if (Array.isArray(part.annotations)) everyString(part.annotations, others);
+      }
+    });
+    records(item.summary).forEach((part, index) => texts.push({ key: summaryKey(outputIndex, index), text: str(part.text) }));
+  }
+  others.forEach((text, ordinal) => texts.push({ key: otherKey(outputIndex, ordinal), text }));
   return texts;
 }
 
@@ -45,6 +80,8 @@ function chatChoiceTexts(body: Record<string, unknown>): string[] {
         else if (isRecord(call.custom)) texts.push(str(call.custom.input));
       }
       if (isRecord(part.function_call)) texts.push(str(part.function_call.arguments));
+      // A field without a rule (`reasoning_content`, `annotations`, an audio answer's transcript, one added later): every string.
+      for (const [field, value] of Object.entries(part)) if (!MESSAGE_FIELDS_WITH_RULES.has(field) && value !== null) everyString(value, texts, field === "audio" ? AUDIO_BINARY : []);
     }
   }
   return texts;

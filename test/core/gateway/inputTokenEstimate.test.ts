@@ -4,12 +4,12 @@ import { type GatewayRequest } from "../../../src/core/gateway/GatewayRequest.js
 import { type Operation } from "../../../src/core/gateway/pipeline/Operation.js";
 import { createEmbeddingsOperation } from "../../../src/core/gateway/operations/embeddings/embeddingsOperation.js";
 import { createResponsesOperation } from "../../../src/core/gateway/operations/responses/responsesOperation.js";
-import { type Completion, type CompletionCallOptions } from "../../../src/core/upstream/CompletionProvider.js";
+import { type Completion, type CompletionCallOptions, type CompletionUsage } from "../../../src/core/upstream/CompletionProvider.js";
 import { type EmbeddingsResult } from "../../../src/core/upstream/EmbeddingsProvider.js";
 import { type ResponseResult } from "../../../src/core/upstream/ResponsesProvider.js";
 import { type EndpointPolicy } from "../../../src/core/policy/schema.js";
-import { FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
-import { gatewayHarness } from "./gatewayHarness.js";
+import { DEFAULT_USAGE, FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
+import { collect, gatewayHarness, jsonResponse } from "./gatewayHarness.js";
 
 /**
  * The TPM reservation made before the upstream call must cover every text the request sends the
@@ -23,6 +23,8 @@ class GatedProvider extends FakeCompletionProvider {
   #open: () => void = () => undefined;
   readonly #gate = new Promise<void>((resolve) => (this.#open = resolve));
   waiting = 0;
+  /** Calls pass at once while true (a turn served before the burst). */
+  passing = false;
 
   open(): void {
     this.#open();
@@ -44,6 +46,7 @@ class GatedProvider extends FakeCompletionProvider {
   }
 
   private async held(): Promise<void> {
+    if (this.passing) return;
     this.waiting += 1;
     await this.#gate;
   }
@@ -54,11 +57,27 @@ const BURST = 8;
 const tokens = (text: string): number => encode(text).length;
 const sum = (texts: readonly string[]): number => texts.reduce((total, text) => total + tokens(text), 0);
 
+type Kind = "chat" | "responses" | "embeddings";
+
+/** Before the burst, in the minute before it: a turn served (a Response to continue), with what the upstream answered. */
+interface Before {
+  readonly body: Record<string, unknown>;
+  readonly usage: CompletionUsage;
+  /** The burst's body, given the id of the Response served before. */
+  readonly then: (responseId: string) => Record<string, unknown>;
+  /** What the upstream answers each of the burst (default: DEFAULT_USAGE). */
+  readonly burstUsage?: CompletionUsage;
+}
+
 /** Sends BURST copies of `body` at once against a tokensPerMinute limit; how many the gateway admitted. */
-async function burst(kind: "chat" | "responses" | "embeddings", body: Record<string, unknown>): Promise<number> {
+async function burst(kind: Kind, body: Record<string, unknown>): Promise<number> {
+  return (await burstAfter(kind, { body, usage: DEFAULT_USAGE, then: () => body }, false)).admitted;
+}
+
+async function burstAfter(kind: Kind, before: Before, serveBefore = true): Promise<{ admitted: number; handle: (body: Record<string, unknown>) => Promise<unknown> }> {
   const provider = new GatedProvider();
   const h = await gatewayHarness({
-    project: { limits: { tokensPerMinute: LIMIT }, cache: undefined, embeddings: { tokenInput: "allow" }, uninspectableInputs: "allow" },
+    project: { limits: { tokensPerMinute: LIMIT }, cache: undefined, embeddings: { tokenInput: "allow" }, uninspectableInputs: "allow", responses: { store: "allow", hostedTools: [] } },
     cache: false,
     upstream: provider,
     policy: {
@@ -70,8 +89,22 @@ async function burst(kind: "chat" | "responses" | "embeddings", body: Record<str
       endpoints: [{ id: "eu-west-std", provider: "azure", baseUrl: "https://eu-west-std.example.invalid", region: "westeurope", residency: "eu", class: "standard", deployments: ["mini"], operations: ["chat", "responses", "embeddings"], priority: 1, auth: { kind: "none" }, timeoutInMs: 5_000 }],
     },
   });
+  // One operation for the whole test: what it learnt from the turn before is what the burst is estimated with.
   const operation: Operation<unknown> | null = kind === "responses" ? createResponsesOperation(provider) : kind === "embeddings" ? createEmbeddingsOperation(provider) : null;
   const handle = (request: GatewayRequest) => (operation === null ? h.service.handle(request) : h.pipeline.handle(operation, request));
+  let responseId = "";
+  if (serveBefore) {
+    provider.passing = true;
+    provider.next(before.body.stream === true ? FakeCompletionProvider.stream(["Noted."], { usage: before.usage }) : FakeCompletionProvider.answer("Noted.", before.usage));
+    const served = await handle({ ...h.request(), body: before.body });
+    if (served.kind === "stream") responseId = /"id":"(resp_[^"]+)"/.exec((await collect(served.events)).join(""))?.[1] ?? "";
+    else responseId = String(jsonResponse(served).body.id);
+    provider.passing = false;
+    // The burst comes in the next minute: the turn before is settled in its own window.
+    h.clock.advance(60_000);
+  }
+  const body = before.then(responseId);
+  if (before.burstUsage) provider.defaultUsage = before.burstUsage;
   let refused = 0;
   const outcomes = Array.from({ length: BURST }, () =>
     handle({ ...h.request(), body }).then(
@@ -86,7 +119,8 @@ async function burst(kind: "chat" | "responses" | "embeddings", body: Record<str
   provider.open();
   const settled = await Promise.all(outcomes);
   expect(settled.filter((outcome) => outcome !== "served" && outcome !== "rate_limit_exceeded")).toEqual([]);
-  return provider.waiting;
+  provider.passing = true;
+  return { admitted: provider.waiting, handle: (next) => handle({ ...h.request(), body: next }) };
 }
 
 const OUTPUT_CAP = 10;
@@ -124,6 +158,32 @@ describe("the input-token estimate counts everything sent upstream (a burst stay
     expect(admitted * readByTheModel).toBeLessThanOrEqual(LIMIT);
   });
 
+  it("chat: n choices are each written up to max_tokens (the reservation is the cap times n)", async () => {
+    const choices = 8;
+    const cap = 100;
+    // Each choice writes its whole cap, and the upstream bills them all.
+    const usage: CompletionUsage = { promptTokens: 10, cachedPromptTokens: 0, completionTokens: choices * cap };
+    const body = { model: "gpt-4o-mini", max_tokens: cap, n: choices, messages: [{ role: "user", content: "Name a colour." }] };
+    const { admitted } = await burstAfter("chat", { body, usage, then: () => body, burstUsage: usage }, false);
+    expect(admitted).toBeGreaterThan(0);
+    expect(admitted * choices * cap).toBeLessThanOrEqual(LIMIT);
+  });
+
+  it("chat: max_tokens and max_completion_tokens both sent reserve the larger (an upstream may honour either), and the larger is what the project's maxTokens bounds", async () => {
+    const cap = 1_000;
+    const body = { model: "gpt-4o-mini", max_completion_tokens: OUTPUT_CAP, max_tokens: cap, messages: [{ role: "user", content: "Name a colour." }] };
+    const usage: CompletionUsage = { promptTokens: 10, cachedPromptTokens: 0, completionTokens: cap };
+    const { admitted, handle } = await burstAfter("chat", { body, usage, then: () => body, burstUsage: usage }, false);
+    expect(admitted).toBeGreaterThan(0);
+    expect(admitted * cap).toBeLessThanOrEqual(LIMIT);
+    // The harness's project allows 1,024 output tokens.
+    const beyond = await handle({ ...body, max_tokens: 100_000 }).then(
+      () => null,
+      (error: unknown) => error as { status?: number; param?: string },
+    );
+    expect({ status: beyond?.status, param: beyond?.param }).toEqual({ status: 400, param: "max_tokens" });
+  });
+
   it("Responses: tool parameter schemas and the output format's schema (keys and enums, not only descriptions)", async () => {
     const body = {
       model: "gpt-4o-mini",
@@ -147,5 +207,35 @@ describe("the input-token estimate counts everything sent upstream (a burst stay
     const admittedTexts = await burst("embeddings", { model: "gpt-4o-mini", input: texts });
     expect(admittedTexts).toBeGreaterThan(0);
     expect(admittedTexts * sum(texts)).toBeLessThanOrEqual(LIMIT);
+  });
+
+  it("Responses: the stored history a request continues (previous_response_id, conversation) where this instance served the turn before, plain and streamed", async () => {
+    // What the model reads again: the turn before's input (its own history included) and its answer.
+    const history: CompletionUsage = { promptTokens: 700, cachedPromptTokens: 0, completionTokens: 200 };
+    const readByTheModel = history.promptTokens + history.completionTokens + OUTPUT_CAP;
+    const turn = { model: "gpt-4o-mini", max_output_tokens: OUTPUT_CAP, input: "And then?" };
+    for (const before of [
+      { body: { ...turn, store: true }, usage: history, then: (id: string) => ({ ...turn, previous_response_id: id }) },
+      { body: { ...turn, conversation: "conv_1", stream: true }, usage: history, then: () => ({ ...turn, conversation: { id: "conv_1" } }) },
+    ]) {
+      const { admitted } = await burstAfter("responses", before);
+      expect(admitted).toBeGreaterThan(0);
+      expect(admitted * readByTheModel).toBeLessThanOrEqual(LIMIT);
+    }
+  });
+
+  it("Responses: a history this instance has not seen is settled at what the upstream reports, and the next request in the window is refused", async () => {
+    const turn = { model: "gpt-4o-mini", max_output_tokens: OUTPUT_CAP, input: "And then?" };
+    // A Response served elsewhere: nothing to count before the call (the bound docs/limits.md states).
+    const elsewhere = { body: turn, usage: DEFAULT_USAGE, then: () => ({ ...turn, previous_response_id: "resp_served_elsewhere" }), burstUsage: { promptTokens: LIMIT / 4, cachedPromptTokens: 0, completionTokens: 5 } };
+    const { admitted, handle } = await burstAfter("responses", elsewhere, false);
+    // Each was reserved at its own input: the whole burst went (the bound: one history per request in flight).
+    expect(admitted).toBe(BURST);
+    // Each read a history of LIMIT / 4 tokens and is settled at that: the window is over.
+    const next = await handle(turn).then(
+      () => "served",
+      (error: unknown) => (error as { code?: string }).code,
+    );
+    expect(next).toBe("rate_limit_exceeded");
   });
 });

@@ -28,6 +28,24 @@ describe("outputTextOf: what a whole answer shows its caller", () => {
     expect(outputTextOf({ output: [message("Hello.")], output_text: "Something else." })).toBe("Hello.\nSomething else.");
   });
 
+  it("reads every string of a chat message field without a rule (reasoning_content, annotations, an audio transcript), not the audio itself", () => {
+    const message = { content: "Hi", reasoning_content: "Thinking.", annotations: [{ type: "url_citation", url_citation: { title: "A page" } }], audio: { id: "audio_1", data: "UklGRg==", transcript: "Hi there" } };
+    expect(outputTextOf({ choices: [{ message }] }).split("\n")).toEqual(["Hi", "Thinking.", "A page", "Hi there"]);
+    const texts = new StreamedOutputTexts();
+    expect(texts.textOf({ choices: [{ index: 0, delta: { reasoning_content: "then the violence" } }] })).toBe("then the violence");
+  });
+
+  it("reads every string of a Responses item or message part of another type (a hosted tool's results, a type added later), not a generated picture", () => {
+    const body = {
+      output: [
+        { type: "mcp_call", id: "mcp_1", name: "lookup", arguments: "{}", output: "Tool said this." },
+        { type: "image_generation_call", id: "ig_1", status: "completed", result: "iVBORw0KGgo=" },
+        { type: "message", content: [{ type: "output_text", text: "Hello.", annotations: [{ type: "url_citation", title: "A page" }] }, { type: "future_part", note: "New text." }] },
+      ],
+    };
+    expect(outputTextOf(body).split("\n")).toEqual(["lookup", "{}", "Tool said this.", "Hello.", "A page", "New text."]);
+  });
+
   it("reads chat content, refusals and tool and legacy function call arguments", () => {
     const body = { choices: [{ message: { content: "Hi", refusal: "No", tool_calls: [{ function: { arguments: "{}" } }], function_call: { arguments: '{"a":1}' } } }] };
     expect(outputTextOf(body)).toBe('Hi\nNo\n{}\n{"a":1}');

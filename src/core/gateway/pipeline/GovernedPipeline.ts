@@ -38,7 +38,8 @@ export interface Admitted<T> {
   readonly dataClass: DataClass;
   readonly plan: RoutePlan;
   readonly body: Readonly<Record<string, unknown>>;
-  readonly outputCap: number;
+  /** Output tokens reserved: the cap sent upstream times the answers asked for. */
+  readonly reservedOutputTokens: number;
   readonly reservation: Reservation;
   readonly admission: Admission;
   /** The input-token estimate (counted once, if at all). */
@@ -132,6 +133,7 @@ export class GovernedPipeline {
     const plan = telemetry.stageSync("route", () => planRoute({ policy: deps.policy, project, model: operation.model(request), dataClass, requestedResidency, operation: operationKindOf(operation.name) }, deps.health));
     run.note({ deployment: plan.deployment });
     const outputCap = operation.outputCap(inspection.request, project);
+    const reservedOutputTokens = outputCap * (operation.answersPerRequest?.(inspection.request) ?? 1);
     const body = withPseudonymousIdentifiers(
       operation.upstreamBody(inspection.request, { outputCap, user: pseudonymousUser(deps.digestKey, project, operation.endUser(request)), project, dataClass }),
       (value) => pseudonymousUser(deps.digestKey, project, value),
@@ -157,7 +159,7 @@ export class GovernedPipeline {
         model: operation.model(request),
         deployment: plan.deployment,
         estimatedPromptTokens: inputTokens,
-        maxOutputTokens: outputCap,
+        maxOutputTokens: reservedOutputTokens,
         operation: operationKindOf(operation.name),
       }),
     );
@@ -172,7 +174,7 @@ export class GovernedPipeline {
       throw error;
     });
     run.admissionEventId = admission.eventId;
-    const admitted: Admitted<T> = { run, operation, context, inspection, dataClass, plan, body, outputCap, reservation, admission, inputTokens };
+    const admitted: Admitted<T> = { run, operation, context, inspection, dataClass, plan, body, reservedOutputTokens, reservation, admission, inputTokens };
     if (streamed) return streamedResponse(this, admitted, request);
     return plainResponse(this, admitted, cacheKey);
   }
@@ -182,10 +184,10 @@ export class GovernedPipeline {
    * was cut short), at the reservation's size: the safe side for budgets.
    */
   async settle<T>(run: RequestRun, admitted: Admitted<T>, usage: CompletionUsage | null, estimatedOutputTokens?: number) {
-    const { reservation, outputCap, context } = admitted;
+    const { reservation, reservedOutputTokens, context } = admitted;
     const tokens = usage
       ? { inputTokens: usage.promptTokens, cachedInputTokens: usage.cachedPromptTokens, outputTokens: usage.completionTokens }
-      : { inputTokens: admitted.inputTokens(), outputTokens: estimatedOutputTokens ?? outputCap };
+      : { inputTokens: admitted.inputTokens(), outputTokens: estimatedOutputTokens ?? reservedOutputTokens };
     const result = await run.telemetry.stage("settle", () => this.deps.limits.settle(reservation, tokens));
     const warnings = result.warnings;
     return { costUsd: result.costUsd, tokens, warningEvents: warnings.length === 0 ? NO_EVENTS : warnings.map((warning) => this.events.budgetWarning(context.project, warning)) };

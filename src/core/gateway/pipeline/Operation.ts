@@ -41,6 +41,11 @@ export interface Operation<TRequest> {
    * answer beyond what was reserved); 0 for operations without output tokens (embeddings).
    */
   outputCap(request: TRequest, project: ProjectPolicy): number;
+  /**
+   * How many answers the upstream writes, each up to `outputCap` (chat's `n`: every choice is
+   * generated and billed); absent: one. The reservation covers all of them.
+   */
+  answersPerRequest?(request: TRequest): number;
   /** The body sent upstream: governed fields set, everything else passed through as the caller sent it. */
   upstreamBody(request: TRequest, governed: GovernedFields): Readonly<Record<string, unknown>>;
   /** Output tokens of `texts` (answers cut short before the upstream reported usage are settled on it). */

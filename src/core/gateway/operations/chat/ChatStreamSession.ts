@@ -3,6 +3,7 @@ import { type StreamSession } from "../../pipeline/Operation.js";
 import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { sseFrame } from "../../pipeline/sseFrame.js";
 import { inspectAzureContext } from "./inspectAzureContext.js";
+import { inspectChoice } from "./inspectChoice.js";
 import { MESSAGE_FIELDS_WITH_RULES } from "./otherMessageFields.js";
 import { inspectEveryString } from "../../pipeline/inspectEveryString.js";
 import { isRecord } from "../../../isRecord.js";
@@ -129,7 +130,8 @@ export class ChatStreamSession implements StreamSession {
       for (const choice of upstreamChoices) this.remember(choice.delta);
       return [sseFrame(chunk)];
     }
-    const choices = upstreamChoices.map((choice) => {
+    const choices = upstreamChoices.map((upstreamChoice) => {
+      const choice = this.withWholeMessage(upstreamChoice);
       this.remember(choice.delta);
       const finishing = choice.finish_reason !== null && choice.finish_reason !== undefined;
       this.channelsOf(choice.index).holdLogprobs(choice.logprobs);
@@ -174,6 +176,16 @@ export class ChatStreamSession implements StreamSession {
 
   errorFrame(error: { readonly message: string; readonly type: string; readonly code: string }): string {
     return sseFrame({ error: { message: error.message, type: error.type, code: error.code, param: null } });
+  }
+
+  /**
+   * A chunk's choice that carries a whole `message` beside (or instead of) its delta: some
+   * OpenAI-compatible servers send one. Inspected whole, as a plain answer's (a raw reader sees it).
+   */
+  private withWholeMessage<C extends Readonly<Record<string, unknown>>>(choice: C): C {
+    const message = choice.message;
+    if (!isRecord(message)) return choice;
+    return { ...choice, message: inspectChoice({ message }, this.scanner).message };
   }
 
   private channelsOf(index: number): ChoiceChannels {

@@ -3,15 +3,13 @@ import { countTextTokens, estimatePromptTokens } from "../../../limits/estimateP
 import { type ProjectPolicy } from "../../../policy/schema.js";
 import { type CompletionProvider } from "../../../upstream/CompletionProvider.js";
 import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
-import { type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
 import { estimateUpstreamTokens } from "../../pipeline/estimateUpstreamTokens.js";
 import { requestValidationError } from "../../requestValidationError.js";
 import { mayStoreResponse } from "../responses/responseStorage.js";
 import { checkChatWebSearch, checkHostedTools } from "../responses/hostedTools.js";
 import { ChatStreamSession } from "./ChatStreamSession.js";
-import { inspectAzureContext } from "./inspectAzureContext.js";
-import { inspectOtherMessageFields } from "./otherMessageFields.js";
+import { type Choice, inspectChoice } from "./inspectChoice.js";
 import { chatContents, checkChatMediaParts, uninspectableChatParts } from "./chatContents.js";
 import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens } from "./chatRequest.js";
 import { vouchForChatRequest } from "./vouchForChatRequest.js";
@@ -23,8 +21,6 @@ import { vouchForChatRequest } from "./vouchForChatRequest.js";
 export function outputCapField(model: string): "max_tokens" | "max_completion_tokens" {
   return /^(o\d|gpt-5)/i.test(model) ? "max_completion_tokens" : "max_tokens";
 }
-
-type Choice = Record<string, unknown> & { readonly message?: Record<string, unknown> };
 
 /** `POST /v1/chat/completions`, plain and streamed. */
 export function createChatOperation(provider: CompletionProvider): Operation<ChatCompletionRequest> {
@@ -50,7 +46,7 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
       }
       const maxTokens = requestedMaxTokens(request);
       if (maxTokens !== null && maxTokens > project.maxTokens) {
-        const param = request.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
+        const param = request.max_tokens === maxTokens ? "max_tokens" : "max_completion_tokens";
         throw new PalisadeError(400, "invalid_request_error", "invalid_request", `${param} is ${maxTokens}; this project allows at most ${project.maxTokens}.`, { param });
       }
       checkChatMediaParts(request);
@@ -82,6 +78,8 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
         framing: chatFraming(request),
       }),
     outputCap: (request, project: ProjectPolicy) => requestedMaxTokens(request) ?? Math.min(project.defaultMaxTokens ?? project.maxTokens, project.maxTokens),
+    // The cap holds per choice: `n` choices may write n times as much.
+    answersPerRequest: (request) => request.n ?? 1,
     estimateOutputTokens: (request, texts) => (texts.length === 0 ? 0 : estimatePromptTokens(request.model, [{ role: "assistant", content: texts.join("") }])),
 
     upstreamBody(request, governed) {
@@ -136,39 +134,3 @@ function chatFraming(request: ChatCompletionRequest): number {
 }
 
 const storeAsked = (request: ChatCompletionRequest): boolean => (request as { readonly store?: unknown }).store === true;
-
-/** Every output field of a choice: content, refusal, tool-call (and legacy function-call) arguments, Azure's `context` (citations), and every string of any other field. */
-function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
-  const message = choice.message;
-  if (!message) return choice;
-  const out: Record<string, unknown> = { ...message };
-  for (const field of ["content", "refusal"]) {
-    const value = message[field];
-    if (typeof value === "string") out[field] = scanner.text(value);
-  }
-  if (Array.isArray(message.tool_calls)) {
-    out.tool_calls = (message.tool_calls as unknown[]).map((call) => {
-      const { function: fn, custom } = call as { function?: { arguments?: unknown }; custom?: { input?: unknown } };
-      if (typeof fn?.arguments === "string") return { ...(call as object), function: { ...fn, arguments: scanner.text(fn.arguments) } };
-      // A custom tool's free-form input is its call's arguments.
-      if (typeof custom?.input === "string") return { ...(call as object), custom: { ...custom, input: scanner.text(custom.input) } };
-      return call;
-    });
-  }
-  const functionCall = message.function_call as { arguments?: unknown } | undefined;
-  if (typeof functionCall?.arguments === "string") out.function_call = { ...functionCall, arguments: scanner.text(functionCall.arguments) };
-  if (message.context !== undefined) out.context = inspectAzureContext(message.context, scanner);
-  inspectOtherMessageFields(message, out, (text) => scanner.text(text));
-  return { ...choice, message: out, ...withheldLogprobs(choice.logprobs, message, out) };
-}
-
-/**
- * Token log probabilities spell the text token by token (`token`, `bytes`, `top_logprobs`): where
- * a text was redacted, its tokens would give the value back, so they are withheld (null).
- */
-function withheldLogprobs(logprobs: unknown, before: Record<string, unknown>, after: Record<string, unknown>): { logprobs?: unknown } {
-  if (typeof logprobs !== "object" || logprobs === null) return {};
-  const out: Record<string, unknown> = { ...logprobs };
-  for (const field of ["content", "refusal"]) if (before[field] !== after[field] && field in out) out[field] = null;
-  return { logprobs: out };
-}

@@ -74,9 +74,15 @@ export function textPartsOf(message: ChatMessage): string[] {
   return texts;
 }
 
-/** The output budget the caller asked for, if any. */
+/**
+ * The output budget the caller asked for, if any. Sent both, the larger: OpenAI refuses the pair, but an
+ * upstream may honour either one (an older Azure API version knows only `max_tokens`), so the bound and
+ * the reservation hold whichever it is.
+ */
 export function requestedMaxTokens(request: ChatCompletionRequest): number | null {
-  return request.max_completion_tokens ?? request.max_tokens ?? null;
+  const { max_completion_tokens: completion, max_tokens: tokens } = request;
+  if (completion == null) return tokens ?? null;
+  return tokens == null ? completion : Math.max(completion, tokens);
 }
 
 type ToolCall = NonNullable<ChatMessage["tool_calls"]>[number];

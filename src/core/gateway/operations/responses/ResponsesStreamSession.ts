@@ -3,7 +3,7 @@ import { responseUsageOf } from "../../../upstream/ResponsesProvider.js";
 import { type StreamSession } from "../../pipeline/Operation.js";
 import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { sseFrame } from "../../pipeline/sseFrame.js";
-import { type OutputTextKind, inspectResponseOutput } from "./inspectResponseOutput.js";
+import { type OutputTextKind, inspectAnnotations, inspectResponseOutput } from "./inspectResponseOutput.js";
 import { isRecord } from "../../../isRecord.js";
 import { inspectEveryString } from "../../pipeline/inspectEveryString.js";
 
@@ -31,7 +31,12 @@ const STREAMED: Readonly<Record<string, { readonly kind: StreamedTextKind; reado
 const DONE_FIELD = { text: "text", refusal: "refusal", arguments: "arguments", summary: "text", reasoning: "text" } as const;
 const FINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
 /** Events that carry no model text (the `response` of `created` echoes the request, its output still empty): passed as they are. */
-const TEXT_FREE = new Set(["response.created", "response.in_progress", "response.queued", "response.output_item.added", "response.content_part.added", "response.reasoning_summary_part.added"]);
+const TEXT_FREE = new Set(["response.created", "response.in_progress", "response.queued"]);
+/**
+ * Events that open an item or a part: nearly always empty, but an item may come whole in them (an MCP
+ * approval request has no deltas: only `.added` and `.done`), so any text they hold is inspected whole.
+ */
+const ADDED = new Set(["response.output_item.added", "response.content_part.added", "response.reasoning_summary_part.added"]);
 
 const numberOr = (value: unknown, otherwise: number): number => (typeof value === "number" ? value : otherwise);
 
@@ -53,7 +58,11 @@ export class ResponsesStreamSession implements StreamSession {
   #usage: CompletionUsage | null = null;
   #sequence = 0;
 
-  constructor(private readonly scanner: OutputScanner) {}
+  /** `onFinal`: the upstream's final Response and its usage, as they came (ResponseHistoryTokens remembers them). */
+  constructor(
+    private readonly scanner: OutputScanner,
+    private readonly onFinal?: (response: Record<string, unknown>, usage: CompletionUsage | null) => void,
+  ) {}
 
   push(upstream: unknown): readonly string[] {
     if (!isRecord(upstream) || typeof upstream.type !== "string") return [];
@@ -64,7 +73,8 @@ export class ResponsesStreamSession implements StreamSession {
       const key = keyOf(event, event.part.type === "refusal" ? "refusal" : "text");
       const field = event.part.type === "refusal" ? "refusal" : "text";
       const part = typeof event.part[field] === "string" ? { ...event.part, [field]: this.final(key, event.part[field]) } : event.part;
-      return [this.frame({ ...event, part })];
+      const annotations = inspectAnnotations(part, (text) => this.scanner.text(text));
+      return [this.frame({ ...event, part: annotations === part.annotations ? part : { ...part, annotations } })];
     }
     if (event.type === "response.reasoning_summary_part.done" && isRecord(event.part) && typeof event.part.text === "string") {
       return [this.frame({ ...event, part: { ...event.part, text: this.final(keyOf(event, "summary"), event.part.text) } })];
@@ -74,11 +84,13 @@ export class ResponsesStreamSession implements StreamSession {
     }
     if (FINAL.has(event.type) && isRecord(event.response)) {
       this.#usage = responseUsageOf(event.response.usage) ?? this.#usage;
+      this.onFinal?.(event.response, this.#usage);
       const output = Array.isArray(event.response.output) ? event.response.output : [];
       const inspected = output.map((item: unknown, index) => (isRecord(item) ? this.inspectItem(item, index) : item));
       return [this.frame({ ...event, response: { ...event.response, output: inspected } })];
     }
     if (TEXT_FREE.has(event.type) || this.scanner.action === "allow") return [this.frame(event)];
+    if (ADDED.has(event.type)) return [this.frame(this.added(event))];
     return this.unknown(event);
   }
 
@@ -193,6 +205,13 @@ export class ResponsesStreamSession implements StreamSession {
     }
     frames.push(this.frame(inspectEveryString(event, (text) => (text === state.raw ? state.released : this.scanner.text(text)))));
     return frames;
+  }
+
+  /** An `.added` event with every text of its item or part inspected whole (its deltas and `.done` are inspected as they come). */
+  private added(event: Event): Event {
+    if (isRecord(event.item)) return { ...event, item: inspectResponseOutput(event.item, (text) => this.scanner.text(text)) };
+    if (isRecord(event.part)) return { ...event, part: inspectEveryString(event.part, (text) => this.scanner.text(text)) };
+    return event;
   }
 
   /** The inspected whole text for a key; a text never seen streaming is inspected now. */

@@ -20,9 +20,18 @@ function inspectParts(parts: unknown[], textField: (part: Record<string, unknown
     const text = part[field];
     if (typeof text !== "string") return part;
     const inspected = inspect(text, kind, index);
-    if (inspected === text) return part;
-    return { ...part, [field]: inspected, ...(Array.isArray(part.logprobs) ? { logprobs: [] } : {}) };
+    const annotations = inspectAnnotations(part, inspect);
+    if (inspected === text && annotations === part.annotations) return part;
+    return { ...part, [field]: inspected, ...(annotations === part.annotations ? {} : { annotations }), ...(inspected !== text && Array.isArray(part.logprobs) ? { logprobs: [] } : {}) };
   });
+}
+
+/**
+ * A text part's `annotations` (a web search's `url_citation` titles, a file search's file names):
+ * strings the caller sees beside the text, inspected as they are, as chat's `annotations` are.
+ */
+export function inspectAnnotations(part: Record<string, unknown>, inspect: InspectOutputText): unknown {
+  return Array.isArray(part.annotations) && part.annotations.length > 0 ? inspectEveryString(part.annotations, (text) => inspect(text, "other", 0)) : part.annotations;
 }
 
 const MESSAGE_PARTS: Readonly<Record<string, readonly [string, OutputTextKind]>> = { output_text: ["text", "text"], refusal: ["refusal", "refusal"] };

@@ -5,6 +5,7 @@ import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
 import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
 import { estimateUpstreamTokens } from "../../pipeline/estimateUpstreamTokens.js";
 import { requestValidationError } from "../../requestValidationError.js";
+import { ResponseHistoryTokens } from "./ResponseHistoryTokens.js";
 import { ResponsesStreamSession } from "./ResponsesStreamSession.js";
 import { checkHostedTools } from "./hostedTools.js";
 import { inspectResponseOutput } from "./inspectResponseOutput.js";
@@ -19,8 +20,10 @@ const TOKENS_PER_ITEM = 3;
  * `POST /v1/responses`, plain and streamed. Inspects instructions, every input item and the tools;
  * inspects output text, refusals and function-call arguments (streamed with the bounded hold-back);
  * decides `store` by policy (responseStorage.ts). Never cached: a Response has an id and may be stored.
+ * `history`: the tokens of the stored Responses and conversations this instance served, which a request
+ * that continues one (`previous_response_id`, `conversation`) makes the model read again.
  */
-export function createResponsesOperation(provider: ResponsesProvider): Operation<ResponsesRequest> {
+export function createResponsesOperation(provider: ResponsesProvider, history: ResponseHistoryTokens = new ResponseHistoryTokens()): Operation<ResponsesRequest> {
   return {
     name: "responses",
     permission: "responses.create",
@@ -60,7 +63,7 @@ export function createResponsesOperation(provider: ResponsesProvider): Operation
         definitions: { "/tools": request.tools, "/text": (request as { readonly text?: unknown }).text },
         nonTextParts: uninspectableResponsesParts(request),
         framing: inputItemsOf(request).length * TOKENS_PER_ITEM,
-      }),
+      }) + history.tokensOf(request),
     outputCap: (request, project) => request.max_output_tokens ?? Math.min(project.defaultMaxTokens ?? project.maxTokens, project.maxTokens),
     estimateOutputTokens: (request, texts) => countTextTokens(request.model, texts.join("")),
 
@@ -74,6 +77,7 @@ export function createResponsesOperation(provider: ResponsesProvider): Operation
 
     async call(endpoint, body, options): Promise<PlainAnswer> {
       const result = await provider.createResponse(endpoint, body, options);
+      history.remember(body, result.body, result.usage);
       return { body: result.body, usage: result.usage };
     },
 
@@ -88,7 +92,7 @@ export function createResponsesOperation(provider: ResponsesProvider): Operation
 
     streaming: {
       open: (endpoint, body, options) => provider.streamResponse(endpoint, body, options),
-      session: (_request, scanner) => new ResponsesStreamSession(scanner),
+      session: (request, scanner) => new ResponsesStreamSession(scanner, (response, usage) => history.remember(request, response, usage)),
     },
   };
 }
