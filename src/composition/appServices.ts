@@ -17,7 +17,7 @@ import { ModelsService } from "../core/gateway/ModelsService.js";
 import { UngovernedEndpoints } from "../core/gateway/UngovernedEndpoints.js";
 import { AuditEventFactory } from "../core/audit/AuditEventFactory.js";
 import { ensureError } from "../core/errors.js";
-import { LimitGuard } from "../core/limits/LimitGuard.js";
+import { LEASE_NEXT_MINUTE_AHEAD_IN_MS, LimitGuard } from "../core/limits/LimitGuard.js";
 import { ContentSafetyScreen } from "../core/safety/ContentSafetyScreen.js";
 import { ContentSafetyStage } from "../core/safety/ContentSafetyStage.js";
 import { ContentSafetyCheck } from "../core/safety/ContentSafetyCheck.js";
@@ -41,6 +41,7 @@ import { TABLES, createStorageClients } from "./storage.js";
 import { systemClock } from "./systemClock.js";
 import { tableResilience } from "./tableResilience.js";
 import { giveWayToRequests } from "./requestsInFlight.js";
+import { beforeEachMinute } from "./beforeEachMinute.js";
 
 export { systemClock } from "./systemClock.js";
 
@@ -251,6 +252,10 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     flushEveryInMs,
   );
   usageFlusher.unref();
+  // The minute counters in use are leased for the next minute before it starts: its first requests wait for no store round trip.
+  const nextMinuteLeaser = beforeEachMinute(clock, LEASE_NEXT_MINUTE_AHEAD_IN_MS, () =>
+    void limits.leaseNextMinute().catch((error: unknown) => logger.error("next minute not leased", { error: ensureError(error).name })),
+  );
   const ungoverned = new UngovernedEndpoints({
     policy: policy.policy,
     authenticator,
@@ -299,6 +304,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     telemetry,
     async close() {
       clearInterval(usageFlusher);
+      nextMinuteLeaser.stop();
       clearTimeout(policyTrailTimer);
       clearTimeout(tokenEncodingsTimer);
       await Promise.race([recordPolicyTrail(), new Promise((resolve) => setTimeout(resolve, BACKGROUND_CLOSE_TIMEOUT_IN_MS).unref())]);

@@ -1,3 +1,4 @@
+import { minuteOfKey } from "./counterKeys.js";
 import { type HoldKeeper } from "./HoldKeeper.js";
 import { type CounterNeed, LocalAllowances, type ReturnedAllowance } from "./LocalAllowances.js";
 import { type ApplyCountersResult, type CounterDelta } from "./UsageCounterStore.js";
@@ -10,14 +11,14 @@ import { type ApplyCountersResult, type CounterDelta } from "./UsageCounterStore
  * (docs/limits.md).
  */
 
-const isFinishedMinute = (key: string, currentMinute: number): boolean => key.startsWith("L|m|") && Number(key.split("|")[2]) < currentMinute;
-
 export class CounterAdmission {
   private readonly allowances: LocalAllowances;
   /** One lease acquisition in flight per project; other requests wait for it, then look again. */
   private readonly acquiring = new Map<string, Promise<void>>();
   /** What the requests waiting for a project's acquisition need, by counter: the next lease covers it. */
   private readonly waiting = new Map<string, Map<string, number>>();
+  /** One lease of the next minute's windows in flight per project (`leaseNextMinute`). */
+  private readonly leasingAhead = new Map<string, Promise<void>>();
 
   constructor(
     private readonly holds: HoldKeeper,
@@ -64,15 +65,41 @@ export class CounterAdmission {
 
   /** Waits for the lease acquisitions in flight (before every lease is handed back at shutdown). */
   async quiesce(): Promise<void> {
-    await Promise.all(this.acquiring.values());
+    await Promise.all([...this.acquiring.values(), ...this.leasingAhead.values()]);
   }
 
   /**
    * Takes back leases to hand to the store: those no request used since the last call and those
-   * of finished minutes, or every one (`everything`: shutdown, or holds forfeited).
+   * of finished minutes, or every one (`everything`: shutdown, or holds forfeited). Leases of the
+   * next minute stay until that minute has had a flush interval to use them.
    */
   returnLeases(everything: boolean, currentMinute: number): ReadonlyMap<string, readonly ReturnedAllowance[]> {
-    return this.allowances.reclaim({ everything, isOver: (key) => isFinishedMinute(key, currentMinute) });
+    return this.allowances.reclaim({
+      everything,
+      isOver: (key) => (minuteOfKey(key) ?? currentMinute) < currentMinute,
+      isAhead: (key) => (minuteOfKey(key) ?? currentMinute) > currentMinute,
+    });
+  }
+
+  /**
+   * Shortly before minute `minute` ends: leases the next minute's window of every minute counter
+   * this instance is using, off any request's path, so the first requests of the next minute are
+   * admitted from memory instead of waiting for a store round trip. Limit-checked like any lease.
+   * A failure or a refusal costs nothing and turns nothing exact: the next minute's first request
+   * acquires on its path, as it would have without this.
+   */
+  async leaseNextMinute(minute: number): Promise<void> {
+    const leases: Promise<void>[] = [];
+    for (const [project, needs] of this.allowances.nextMinuteNeeds(minute)) {
+      if (this.leasingAhead.has(project)) continue;
+      const done = this.commitLeases(project, needs).then(
+        () => undefined,
+        () => undefined,
+      );
+      this.leasingAhead.set(project, done);
+      leases.push(done.then(() => void this.leasingAhead.delete(project)));
+    }
+    await Promise.all(leases);
   }
 
   private addWaiting(project: string, needs: readonly CounterNeed[], sign: 1 | -1): void {
@@ -110,15 +137,26 @@ export class CounterAdmission {
   private async topUp(project: string, needs: readonly CounterNeed[]): Promise<void> {
     const extras = needs.map((need) => this.allowances.extraFor(project, { ...need, amount: 0 }));
     this.allowances.markExhausted(project, needs.filter((_, index) => extras[index] === 0).map((need) => need.key));
-    const leased = needs.flatMap((need, index) => ((extras[index] ?? 0) > 0 ? [{ need, amount: extras[index] ?? 0 }] : []));
-    if (leased.length === 0) return;
+    const refused = await this.commitLeases(project, needs);
+    this.allowances.markExhausted(project, refused);
+  }
+
+  /**
+   * Commits a lease only (no request's need) for each counter with room for one, in one
+   * limit-checked apply, and credits it. Returns the keys the store refused (none when applied).
+   */
+  private async commitLeases(project: string, needs: readonly CounterNeed[]): Promise<readonly string[]> {
+    const leased: { need: CounterNeed; amount: number }[] = [];
+    for (const need of needs) {
+      const amount = this.allowances.extraFor(project, { ...need, amount: 0 });
+      if (amount > 0) leased.push({ need, amount });
+    }
+    if (leased.length === 0) return [];
     const result = await this.holds.apply(project, leased.map(({ need, amount }) => deltaOf(need, amount)));
     this.allowances.observe(project, needs, result.counters);
-    if (!result.applied) {
-      this.allowances.markExhausted(project, result.refused);
-      return;
-    }
+    if (!result.applied) return result.refused;
     for (const { need, amount } of leased) this.allowances.credit(project, need, amount, true);
+    return [];
   }
 
   /** Commits what the leases do not cover; with `lease`, adds a lease, and retries without it if refused. */

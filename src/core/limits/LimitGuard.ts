@@ -17,7 +17,7 @@ import { SettlementWriter } from "./SettlementWriter.js";
 import { takeBackDeltas } from "./takeBackDeltas.js";
 import { countedExactly, countedTokens } from "./tokenEncodings.js";
 import { type CounterDelta, type UsageCounterStore } from "./UsageCounterStore.js";
-import { type Windows, windowsAt } from "./windows.js";
+import { msUntilNextMinute, type Windows, windowsAt } from "./windows.js";
 
 // The guard's vocabulary, where its callers have always found it.
 export type { BudgetWarning, ProjectBudgetWarning, Reservation, ReserveInput };
@@ -57,6 +57,12 @@ export interface LimitGuardDeps {
 
 /** Default hold expiry: with renewal and sweeps every third of it, a dead instance's budget is back within 80 s. */
 export const DEFAULT_HOLD_EXPIRY_IN_MS = 60_000;
+
+/**
+ * How long before a minute ends its successor's windows are leased (`leaseNextMinute`): time for
+ * a slow store round trip, while capacity of a window nobody can use yet is committed only briefly.
+ */
+export const LEASE_NEXT_MINUTE_AHEAD_IN_MS = 2_000;
 
 export interface SettleResult {
   readonly costUsd: number;
@@ -252,6 +258,18 @@ export class LimitGuard {
    */
   async flush(): Promise<ProjectBudgetWarning[]> {
     return this.flushAll(false);
+  }
+
+  /**
+   * Leases the next minute's windows for the minute counters this instance is using, so the first
+   * requests of that minute are admitted from memory (docs/limits.md, "Leases"). A timer calls it
+   * `LEASE_NEXT_MINUTE_AHEAD_IN_MS` before each minute ends; earlier than twice that, or with
+   * leases off, it does nothing.
+   */
+  async leaseNextMinute(): Promise<void> {
+    const now = this.deps.clock.nowInMs();
+    if (msUntilNextMinute(now) > 2 * LEASE_NEXT_MINUTE_AHEAD_IN_MS) return;
+    await this.admission.leaseNextMinute(windowsAt(now).minute);
   }
 
   /** Hands back every lease and writes everything pending: call it before the instance stops. */

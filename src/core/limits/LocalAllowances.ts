@@ -1,3 +1,4 @@
+import { inMinuteWindow, minuteOfKey } from "./counterKeys.js";
 import { type CounterLimit, type CounterValues } from "./UsageCounterStore.js";
 
 /**
@@ -28,6 +29,8 @@ interface Allowance {
   left: number;
   readonly field: string;
   readonly heldBy: string | undefined;
+  /** The limit the lease was committed against (unknown for a share given back): what leasing it again needs. */
+  limit: CounterLimit | undefined;
   /** Taken from since the last flush; an untouched allowance is handed back. */
   touched: boolean;
   /** Below this, the allowance is topped up ahead of need: half of the last lease. */
@@ -143,7 +146,7 @@ export class LocalAllowances {
    * Adds capacity committed in the store beyond what requests took: a new lease (`lease`), or a
    * request's share given back. A lease also sets the mark below which it is topped up ahead of need.
    */
-  credit(partition: string, need: Pick<CounterNeed, "key" | "field" | "heldBy">, amount: number, lease = false): void {
+  credit(partition: string, need: Pick<CounterNeed, "key" | "field" | "heldBy"> & { readonly limit?: CounterLimit }, amount: number, lease = false): void {
     if (amount <= 0) return;
     let allowances = this.allowances.get(partition);
     if (allowances === undefined) {
@@ -156,9 +159,30 @@ export class LocalAllowances {
       allowance.left += amount;
       allowance.touched = true;
       if (lease) allowance.lowWater = lowWater;
+      allowance.limit ??= need.limit;
     } else {
-      allowances.set(need.key, { left: amount, field: need.field, heldBy: need.heldBy, touched: true, lowWater });
+      allowances.set(need.key, { left: amount, field: need.field, heldBy: need.heldBy, limit: need.limit, touched: true, lowWater });
     }
+  }
+
+  /**
+   * The minute counters of window `minute` this instance is using (holding a lease that was not
+   * handed back as idle), as needs of nothing in the next window, by partition: what to lease
+   * before the minute turns. Counters already leased in the next window are left out.
+   */
+  nextMinuteNeeds(minute: number): Map<string, CounterNeed[]> {
+    const byPartition = new Map<string, CounterNeed[]>();
+    for (const [partition, allowances] of this.allowances) {
+      for (const [key, { field, heldBy, limit }] of allowances) {
+        if (limit === undefined || minuteOfKey(key) !== minute) continue;
+        const next = inMinuteWindow(key, minute + 1);
+        if (allowances.has(next)) continue;
+        const needs = byPartition.get(partition) ?? [];
+        needs.push(heldBy === undefined ? { key: next, field, amount: 0, limit } : { key: next, field, amount: 0, limit, heldBy });
+        byPartition.set(partition, needs);
+      }
+    }
+    return byPartition;
   }
 
   /** The needs whose lease fell below half of its size (and whose window has room): worth topping up now. */
@@ -206,9 +230,11 @@ export class LocalAllowances {
    * Allowances to hand back to the store: those no request took from since the last call, those
    * whose counter is exhausted, and all of them when `everything`. Allowances of windows that are
    * over (`isOver`) are dropped instead: nobody can use them, and writing to them is wasted.
+   * Those of windows not started yet (`isAhead`: leased before the minute turns) are kept until
+   * their window has had a flush interval to use them, unless `everything`.
    * Resets the `touched` marks. Returns the amounts by partition.
    */
-  reclaim(options: { everything: boolean; isOver: (key: string) => boolean }): Map<string, ReturnedAllowance[]> {
+  reclaim(options: { everything: boolean; isOver: (key: string) => boolean; isAhead: (key: string) => boolean }): Map<string, ReturnedAllowance[]> {
     const returned = new Map<string, ReturnedAllowance[]>();
     for (const [partition, allowances] of this.allowances) {
       const known = this.knowledge.get(partition);
@@ -217,6 +243,7 @@ export class LocalAllowances {
           allowances.delete(key);
           continue;
         }
+        if (!options.everything && options.isAhead(key)) continue;
         const idle = !allowance.touched || known?.get(key)?.exhausted === true;
         allowance.touched = false;
         if (!options.everything && !idle) continue;

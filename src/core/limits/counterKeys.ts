@@ -80,6 +80,22 @@ export function serviceAccountScope(serviceAccountId: string): string {
 export const requestsKey = (minute: number, scope: string): string => `L|m|${minute}|req|${scope}`;
 export const tokensKey = (minute: number, scope: string): string => `L|m|${minute}|tok|${scope}`;
 
+const MINUTE_PREFIX = "L|m|";
+
+/** The minute window of a per-minute counter key (`L|m|<minute>|...`), or null for any other key. */
+export function minuteOfKey(key: string): number | null {
+  if (!key.startsWith(MINUTE_PREFIX)) return null;
+  const end = key.indexOf("|", MINUTE_PREFIX.length);
+  const minute = Number(key.slice(MINUTE_PREFIX.length, end < 0 ? undefined : end));
+  return end < 0 || !Number.isInteger(minute) ? null : minute;
+}
+
+/** The same per-minute counter (same kind and scope) in another minute window; other keys unchanged. */
+export function inMinuteWindow(key: string, minute: number): string {
+  if (minuteOfKey(key) === null) return key;
+  return `${MINUTE_PREFIX}${minute}${key.slice(key.indexOf("|", MINUTE_PREFIX.length))}`;
+}
+
 export const periodPrefix = (period: RollupPeriod, windows: Pick<Windows, "day" | "month">): string =>
   period === "day" ? `R|d|${windows.day}|` : `R|M|${windows.month}|`;
 

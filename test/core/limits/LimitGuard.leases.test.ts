@@ -4,14 +4,16 @@ import { ManualClock } from "../../../src/core/clock.js";
 import { isPalisadeError } from "../../../src/core/errors.js";
 import { silentLogger } from "../../../src/core/logger.js";
 import { projectPeriodKey, projectScope, requestsKey, tokensKey } from "../../../src/core/limits/counterKeys.js";
-import { LimitGuard } from "../../../src/core/limits/LimitGuard.js";
-import { type CounterValues } from "../../../src/core/limits/UsageCounterStore.js";
-import { windowsAt } from "../../../src/core/limits/windows.js";
+import { LEASE_NEXT_MINUTE_AHEAD_IN_MS, LimitGuard } from "../../../src/core/limits/LimitGuard.js";
+import { type ApplyCountersOptions, type CounterDelta, type CounterValues } from "../../../src/core/limits/UsageCounterStore.js";
+import { MINUTE_IN_MS, windowsAt } from "../../../src/core/limits/windows.js";
 import { type Policy } from "../../../src/core/policy/schema.js";
 import { InMemoryUsageCounterStore } from "../../fakes/InMemoryUsageCounterStore.js";
 import { limitsPolicy, reserveInputFor } from "./policyFixture.js";
 
 const START = Date.UTC(2026, 2, 10, 12, 0, 15);
+/** The first instant of the minute after START's. */
+const NEXT_MINUTE_AT = Date.UTC(2026, 2, 10, 12, 1, 0);
 
 /** Instances of the app: each its own guard (leases, pending settlements), all on one store. */
 function instances(policy: Policy, count: number, options: { leaseFraction?: number; settleEveryInMs?: number } = {}) {
@@ -27,6 +29,27 @@ function instances(policy: Policy, count: number, options: { leaseFraction?: num
     return {};
   };
   return { store, clock, guards, input, counter };
+}
+
+/** The fake store, recording which of its methods were called (each one is at least one Table call in the app). */
+class CallRecordingStore extends InMemoryUsageCounterStore {
+  readonly calls: string[] = [];
+  override apply(partition: string, deltas: readonly CounterDelta[], options?: ApplyCountersOptions) {
+    this.calls.push("apply");
+    return super.apply(partition, deltas, options);
+  }
+  override list(partition: string, keyPrefix: string) {
+    this.calls.push("list");
+    return super.list(partition, keyPrefix);
+  }
+  override renewHolds(partition: string, owner: string, expiresAtMs: number) {
+    this.calls.push("renewHolds");
+    return super.renewHolds(partition, owner, expiresAtMs);
+  }
+  override reclaimExpiredHolds(partition: string, nowInMs: number) {
+    this.calls.push("reclaimExpiredHolds");
+    return super.reclaimExpiredHolds(partition, nowInMs);
+  }
 }
 
 async function admitted(promise: Promise<unknown>): Promise<boolean> {
@@ -161,6 +184,87 @@ describe("LimitGuard with leases", () => {
     );
   });
 
+  it("never admits more than a window's limit while minutes turn, with the next minute leased ahead, and the store agrees", async () => {
+    // Rounds run one after another, the steps of a round concurrently: a request to an instance,
+    // its flush, its timer leasing the next minute (the clock moved to that moment), or time passing.
+    const step = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ kind: fc.constant("reserve" as const), instance: fc.nat({ max: 2 }), prompt: fc.integer({ min: 1, max: 400 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant("flush" as const), instance: fc.nat({ max: 2 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant("ahead" as const), instance: fc.nat({ max: 2 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 40_000 }) }) },
+    );
+    let leasedAhead = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 500, max: 5000 }),
+        fc.double({ min: 0.01, max: 0.5, noNaN: true }),
+        fc.array(fc.array(step, { minLength: 1, maxLength: 8 }), { minLength: 5, maxLength: 40 }),
+        async (rpm, tpm, fraction, rounds) => {
+          const { clock, guards, input, counter } = instances(limitsPolicy({ limits: { requestsPerMinute: rpm, tokensPerMinute: tpm } }), 3, { leaseFraction: fraction });
+          const admittedIn = new Map<number, { requests: number; tokens: number }>();
+          for (const round of rounds) {
+            await Promise.all(
+              round.map(async (next) => {
+                if (next.kind === "advance") {
+                  clock.advance(next.ms);
+                  return;
+                }
+                const guard = guards[next.instance];
+                if (!guard) throw new Error("no guard");
+                if (next.kind === "flush") {
+                  await guard.flush();
+                  return;
+                }
+                if (next.kind === "ahead") {
+                  const minute = windowsAt(clock.nowInMs()).minute;
+                  clock.set(Math.max(clock.nowInMs(), (minute + 1) * MINUTE_IN_MS - LEASE_NEXT_MINUTE_AHEAD_IN_MS));
+                  await guard.leaseNextMinute();
+                  // Still before the boundary, the next minute's count can only be leases taken ahead.
+                  const still = windowsAt(clock.nowInMs()).minute === minute;
+                  if (still && ((await counter(requestsKey(minute + 1, projectScope)))["requests"] ?? 0) > 0) leasedAhead++;
+                  return;
+                }
+                try {
+                  const reservation = await guard.reserve(input({ estimatedPromptTokens: next.prompt, maxOutputTokens: 10 }));
+                  const counted = admittedIn.get(reservation.windows.minute) ?? { requests: 0, tokens: 0 };
+                  admittedIn.set(reservation.windows.minute, { requests: counted.requests + 1, tokens: counted.tokens + next.prompt + 10 });
+                } catch (error) {
+                  if (!isPalisadeError(error) || error.status !== 429) throw error;
+                }
+              }),
+            );
+          }
+          for (const counted of admittedIn.values()) {
+            expect(counted.requests).toBeLessThanOrEqual(rpm);
+            expect(counted.tokens).toBeLessThanOrEqual(tpm);
+          }
+          for (const guard of guards) await guard.close();
+          // Leases of finished minutes are dropped, not handed back: the store holds at least what was
+          // admitted there, never more than the limit. From the current minute on, exactly what was admitted.
+          const current = windowsAt(clock.nowInMs()).minute;
+          for (const minute of new Set([...admittedIn.keys(), current, current + 1])) {
+            const counted = admittedIn.get(minute) ?? { requests: 0, tokens: 0 };
+            const requests = (await counter(requestsKey(minute, projectScope)))["requests"] ?? 0;
+            const tokens = (await counter(tokensKey(minute, projectScope)))["reserved"] ?? 0;
+            expect(requests).toBeLessThanOrEqual(rpm);
+            expect(tokens).toBeLessThanOrEqual(tpm);
+            if (minute >= current) {
+              expect(requests).toBe(counted.requests);
+              expect(tokens).toBe(counted.tokens);
+            } else {
+              expect(requests).toBeGreaterThanOrEqual(counted.requests);
+              expect(tokens).toBeGreaterThanOrEqual(counted.tokens);
+            }
+          }
+        },
+      ),
+      { numRuns: 120, seed: 20261207 },
+    );
+    // The runs did lease minutes ahead (the property is about them, not only about the minutes turning).
+    expect(leasedAhead).toBeGreaterThan(0);
+  });
+
   it("admits exactly the limit when every instance has more callers than the limit", async () => {
     const { guards, input } = instances(limitsPolicy({ limits: { requestsPerMinute: 100 } }), 4);
     const calls = Array.from({ length: 1000 }, (_, index) => guards[index % 4]?.reserve(input()) ?? Promise.reject(new Error("no guard")));
@@ -222,6 +326,105 @@ describe("LimitGuard with leases", () => {
     clock.advance(5000);
     expect(await guard.flush()).toEqual([{ project: "proj", period: "day", fraction: 0.5, spentUsd: 0.006, budgetUsd: 0.01 }]);
     expect(await guard.flush()).toEqual([]);
+  });
+
+  it("leases the next minute before it starts, so its first request calls no store (rate limits and budget)", async () => {
+    const { store, clock, guards, input, counter } = instances(limitsPolicy({ limits: { requestsPerMinute: 1000, tokensPerMinute: 1_000_000 }, budget: { dailyUsd: 100 } }), 1);
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    await guard.reserve(input()); // leases this minute's windows and the day's budget
+    clock.set(NEXT_MINUTE_AT - 5_000);
+    await guard.leaseNextMinute(); // earlier than twice the lead: nothing yet
+    expect(store.applyCalls).toBe(1);
+    clock.set(NEXT_MINUTE_AT - 2_000);
+    await guard.leaseNextMinute();
+    expect(store.applyCalls).toBe(2);
+    await guard.leaseNextMinute(); // already leased: not again
+    expect(store.applyCalls).toBe(2);
+    const next = windowsAt(NEXT_MINUTE_AT).minute;
+    expect((await counter(requestsKey(next, projectScope)))["requests"]).toBe(50);
+    expect((await counter(tokensKey(next, projectScope)))["reserved"]).toBe(50_000);
+    // A caller keeps going; the flushes before the boundary keep the lease of a minute that has not started.
+    for (const at of [-1_500, -500, -100]) {
+      clock.set(NEXT_MINUTE_AT + at);
+      await guard.reserve(input());
+      await guard.flush();
+    }
+    clock.set(NEXT_MINUTE_AT + 20);
+    const calls = store.applyCalls;
+    const first = await guard.reserve(input());
+    expect(first.windows.minute).toBe(next);
+    expect(store.applyCalls).toBe(calls);
+    expect(first.headers["x-ratelimit-remaining-requests"]).toBe("999");
+    await guard.close();
+    expect((await counter(requestsKey(next, projectScope)))["requests"]).toBe(1);
+  });
+
+  it("hands an unused lease of the next minute back once that minute has had a flush interval", async () => {
+    const { clock, guards, input, counter } = instances(limitsPolicy({ limits: { requestsPerMinute: 1000 } }), 1);
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    await guard.reserve(input());
+    clock.set(NEXT_MINUTE_AT - 2_000);
+    await guard.leaseNextMinute();
+    const next = requestsKey(windowsAt(NEXT_MINUTE_AT).minute, projectScope);
+    expect((await counter(next))["requests"]).toBe(50);
+    // Kept by the flushes before its minute and by the first one in it (as a new lease would be).
+    for (const at of [-1_000, 0]) {
+      clock.set(NEXT_MINUTE_AT + at);
+      await guard.flush();
+    }
+    expect((await counter(next))["requests"]).toBe(50);
+    clock.set(NEXT_MINUTE_AT + 1_000);
+    await guard.flush();
+    expect((await counter(next))["requests"]).toBe(0);
+  });
+
+  it("a lease of the next minute that the store refuses turns nothing exact: that minute still leases", async () => {
+    const { store, clock, guards, input } = instances(limitsPolicy({ limits: { requestsPerMinute: 100 } }), 1, { leaseFraction: 0.2 });
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    await guard.reserve(input());
+    const next = requestsKey(windowsAt(NEXT_MINUTE_AT).minute, projectScope);
+    // Other instances hold 90 of the next minute's 100: no room for a lease of 20.
+    await store.apply("proj", [{ key: next, add: { requests: 90 } }]);
+    clock.set(NEXT_MINUTE_AT - 2_000);
+    const before = store.applyCalls;
+    await guard.leaseNextMinute();
+    expect(store.applyCalls).toBe(before + 1);
+    // They hand back what they held before the minute starts.
+    await store.apply("proj", [{ key: next, add: { requests: -90 } }]);
+    clock.set(NEXT_MINUTE_AT + 100);
+    await guard.reserve(input()); // acquires on its path, with a lease
+    const acquired = store.applyCalls;
+    expect(acquired).toBe(before + 3);
+    await guard.reserve(input());
+    expect(store.applyCalls).toBe(acquired);
+  });
+
+  it("an idle instance's flush calls the store for nothing: only the hold renewal and sweep, every third of the expiry", async () => {
+    const policy = limitsPolicy({ limits: { requestsPerMinute: 1000 }, budget: { dailyUsd: 100 } });
+    const store = new CallRecordingStore();
+    const clock = new ManualClock(START);
+    const guard = new LimitGuard({ store, clock, policy, logger: silentLogger, leaseFraction: 0.05, settleEveryInMs: 1000 });
+    const input = reserveInputFor(policy, { withServiceAccount: false });
+    await guard.settle(await guard.reserve(input()), { inputTokens: 100, outputTokens: 50 });
+    // Traffic stops. The first flush writes the settlement, renews and sweeps; the second hands the idle leases back.
+    clock.advance(1000);
+    await guard.flush();
+    clock.advance(1000);
+    await guard.flush();
+    expect(store.calls).toEqual(["apply", "apply", "renewHolds", "reclaimExpiredHolds", "apply"]);
+    store.calls.length = 0;
+    // The timer keeps running each second: nothing changed, nothing to write.
+    for (let second = 3; second <= 20; second++) {
+      clock.advance(1000);
+      await guard.flush();
+    }
+    expect(store.calls).toEqual([]);
+    clock.advance(1000); // 20 s (a third of the 60 s expiry) after the last renewal
+    await guard.flush();
+    expect(store.calls).toEqual(["renewHolds", "reclaimExpiredHolds"]);
   });
 
   it("hands an idle lease back on the second flush, so another instance can use it", async () => {

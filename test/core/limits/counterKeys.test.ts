@@ -1,5 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { escapeKeyPart, operationField, operationFieldsOf, unescapeKeyPart, withOperationFields } from "../../../src/core/limits/counterKeys.js";
+import {
+  escapeKeyPart,
+  inMinuteWindow,
+  minuteOfKey,
+  operationField,
+  operationFieldsOf,
+  projectPeriodKey,
+  requestsKey,
+  serviceAccountScope,
+  tokensKey,
+  unescapeKeyPart,
+  withOperationFields,
+} from "../../../src/core/limits/counterKeys.js";
 
 describe("counter key parts", () => {
   it("keeps a safe id as it is and escapes everything else as UTF-8 hex, both ways", () => {
@@ -19,5 +31,19 @@ describe("operation fields", () => {
       expect(withOperationFields("chat", { usd: 3 })).toEqual({ usd: 3, [operationField("chat", "usd")]: 3 });
     }
     expect(operationFieldsOf(withOperationFields("responses", measures)).get("responses")).toEqual(measures);
+  });
+});
+
+describe("minute window keys", () => {
+  it("reads a per-minute key's window and moves the same counter to another window; other keys have none", () => {
+    const scope = serviceAccountScope("a|b");
+    expect(minuteOfKey(requestsKey(29_563_200, scope))).toBe(29_563_200);
+    expect(inMinuteWindow(tokensKey(29_563_200, scope), 29_563_201)).toBe(tokensKey(29_563_201, scope));
+    expect(inMinuteWindow(requestsKey(7, "p"), 8)).toBe(requestsKey(8, "p"));
+    const day = projectPeriodKey("day", { day: "2026-12-07", month: "2026-12" });
+    expect(minuteOfKey(day)).toBeNull();
+    expect(inMinuteWindow(day, 8)).toBe(day);
+    expect(minuteOfKey("L|m|x|req|p")).toBeNull();
+    expect(minuteOfKey("L|m|12")).toBeNull();
   });
 });
