@@ -215,6 +215,9 @@ describe("stored Responses belong to the project that made them", () => {
       const next = await platform(openKey).responses.create({ model: "gpt-4o-mini", input: "and then", previous_response_id: id });
       expect(next.previous_response_id).toBe(id);
     }
+    // The attempt is in the neighbour's trail as a policy violation.
+    const refusal = await waitForEvent("neighbour", (candidate) => candidate.reason === "response_not_found");
+    expect(refusal).toMatchObject({ type: "policy_violation", status: "blocked", httpStatus: 404 });
   });
 
   it("an id Palisade has no record of, and a conversation, are refused the same way", async () => {

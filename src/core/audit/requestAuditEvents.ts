@@ -188,6 +188,8 @@ export function refusalType(code: string): AuditEventType {
     case "response_storage_not_allowed":
     case "endpoint_not_governed":
     case "tool_not_allowed":
+    // Continuing another project's stored Response (or one Palisade has no record of): an attempt to cross projects.
+    case "response_not_found":
       return "policy_violation";
     default:
       return "api_call";
