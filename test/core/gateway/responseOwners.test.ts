@@ -4,7 +4,7 @@ import { type GatewayResponse } from "../../../src/core/gateway/GatewayRequest.j
 import { createResponsesOperation } from "../../../src/core/gateway/operations/responses/responsesOperation.js";
 import { InMemoryStoredResponseOwners } from "../../../src/core/gateway/operations/responses/StoredResponseOwners.js";
 import { type ResponseStreamEvent, type ResponsesProvider } from "../../../src/core/upstream/ResponsesProvider.js";
-import { collect, gatewayHarness, refusalOf } from "./gatewayHarness.js";
+import { collect, gatewayHarness, RESPONSES_ONLY_POLICY, refusalOf } from "./gatewayHarness.js";
 
 /** Owners whose records wait until `release` (or fail with `failWith`); `asked` settles when a record is begun. */
 class HeldOwners extends InMemoryStoredResponseOwners {
@@ -49,14 +49,7 @@ async function harness(store: "allow" | "deny" = "allow") {
   return gatewayHarness({
     project: { cache: undefined, responses: { store, hostedTools: [] } },
     cache: false,
-    policy: {
-      serviceAccounts: [
-        { id: "app", project: "acme", permissions: ["responses.create"], ipAllowlist: ["10.0.0.0/8"] },
-        { id: "lister", project: "acme", permissions: ["models.list"] },
-        { id: "tokyo-app", project: "tokyo", permissions: ["chat.completions"] },
-      ],
-      endpoints: [{ id: "eu-west-std", provider: "azure", baseUrl: "https://eu-west-std.example.invalid", region: "westeurope", residency: "eu", class: "standard", deployments: ["mini"], operations: ["responses"], priority: 1, auth: { kind: "none" }, timeoutInMs: 5_000 }],
-    },
+    policy: RESPONSES_ONLY_POLICY,
   });
 }
 
