@@ -30,7 +30,7 @@ locals {
   }
 
   # The tables the app reads and writes (see DESIGN.md, "What lasts").
-  storage_tables = ["ApiKeys", "UsageCounters", "AuditLog", "AuditOutbox", "AuditDeadLetters", "RotationState", "ResponseCache", "SubjectKeys", "PolicySnapshots"]
+  storage_tables = ["ApiKeys", "UsageCounters", "AuditLog", "AuditOutbox", "AuditDeadLetters", "RotationState", "ResponseCache", "SubjectKeys", "PolicySnapshots", "StoredResponseOwners"]
 
   containers = {
     checkpoints = "audit-checkpoints"

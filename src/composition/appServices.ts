@@ -9,6 +9,7 @@ import { JsonLogger } from "../adapters/logging/JsonLogger.js";
 import { OpenAiCompletionProvider } from "../adapters/openai/OpenAiCompletionProvider.js";
 import { TableApiKeyStore } from "../adapters/tables/TableApiKeyStore.js";
 import { TableResponseCache } from "../adapters/tables/TableResponseCache.js";
+import { TableStoredResponseOwners } from "../adapters/tables/TableStoredResponseOwners.js";
 import { TableUsageCounterStore } from "../adapters/tables/TableUsageCounterStore.js";
 import { ApiKeyService } from "../core/auth/ApiKeyService.js";
 import { Authenticator } from "../core/auth/Authenticator.js";
@@ -154,6 +155,8 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     },
   });
   const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
+  // In Azure the table is provisioned by infra/; on the local stack it is created on first use.
+  const responseOwners = new TableStoredResponseOwners(storage.table(TABLES.storedResponseOwners), { createTableIfMissing: settings.PALISADE_LOCAL_STACK });
   // Started before the policy is checked, so their round trips overlap its parse and the host's start.
   const connected = Promise.all([
     digestKeyFrom(secrets, settings),
@@ -236,7 +239,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
       checks: [new ContentSafetyCheck(contentSafety)],
       contentSafety,
     },
-    { provider },
+    { provider, responseOwners },
   );
   // Settled usage is written in rounds and idle leases handed back; a timer keeps that going when traffic stops.
   // The same timer renews this instance's budget holds and gives back those of dead instances, so it always runs.

@@ -8,6 +8,7 @@ import { type EmbeddingsRequest } from "../core/gateway/operations/embeddings/em
 import { createEmbeddingsOperation } from "../core/gateway/operations/embeddings/embeddingsOperation.js";
 import { type ResponsesRequest } from "../core/gateway/operations/responses/responsesRequest.js";
 import { createResponsesOperation } from "../core/gateway/operations/responses/responsesOperation.js";
+import { type StoredResponseOwners } from "../core/gateway/operations/responses/StoredResponseOwners.js";
 import { type UpstreamProvider } from "../core/upstream/UpstreamProvider.js";
 
 /** The operations the routes map to (each holds its provider port). */
@@ -25,6 +26,8 @@ export interface Gateway {
 
 export interface GatewayPorts {
   readonly provider: UpstreamProvider;
+  /** Which project made each stored Response (shared by every instance). */
+  readonly responseOwners: StoredResponseOwners;
 }
 
 /** Wires the governed pipeline, its operations and the usage flush from the app's adapters. */
@@ -33,7 +36,7 @@ export function createGateway(deps: PipelineDeps, ports: GatewayPorts): Gateway 
   const operations: GatewayOperations = {
     chat: createChatOperation(ports.provider),
     embeddings: createEmbeddingsOperation(ports.provider),
-    responses: createResponsesOperation(ports.provider),
+    responses: createResponsesOperation(ports.provider, ports.responseOwners),
   };
   const usageFlush = new UsageFlush({ policy: deps.policy, limits: deps.limits, events: pipeline.events, auditPublisherFor: deps.auditPublisherFor });
   return { pipeline, operations, usageFlush };

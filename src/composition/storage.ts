@@ -37,4 +37,5 @@ export const TABLES = {
   auditOutbox: "AuditOutbox",
   responseCache: "ResponseCache",
   rotationState: "RotationState",
+  storedResponseOwners: "StoredResponseOwners",
 } as const;

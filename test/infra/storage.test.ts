@@ -34,7 +34,7 @@ describe("storage account policy", () => {
     expect(refersTo(tables.storage_account_id, "azurerm_storage_account.main.id")).toBe(true);
     expect(expr(tables.for_each)).toBe("toset(local.storage_tables)");
     expect([...(localsOf(infra).storage_tables as string[])].sort()).toEqual(
-      ["ApiKeys", "AuditDeadLetters", "AuditLog", "AuditOutbox", "PolicySnapshots", "ResponseCache", "RotationState", "SubjectKeys", "UsageCounters"].sort(),
+      ["ApiKeys", "AuditDeadLetters", "AuditLog", "AuditOutbox", "PolicySnapshots", "ResponseCache", "RotationState", "StoredResponseOwners", "SubjectKeys", "UsageCounters"].sort(),
     );
   });
 

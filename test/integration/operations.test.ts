@@ -11,6 +11,7 @@ let gateway: GatewayStack<OperationUpstream>;
 let appKey: string;
 let chatOnlyKey: string;
 let openKey: string;
+let neighbourKey: string;
 
 const platform = (apiKey: string, headers: Record<string, string> = {}): OpenAI => new OpenAI({ baseURL: gateway.baseUrl, apiKey, maxRetries: 0, timeout: 15_000, defaultHeaders: headers });
 const azure = (apiKey: string, deployment?: string): AzureOpenAI =>
@@ -42,6 +43,7 @@ beforeAll(async () => {
   appKey = await gateway.createKey("acme", "app");
   chatOnlyKey = await gateway.createKey("acme", "chat-only");
   openKey = await gateway.createKey("open", "open-app");
+  neighbourKey = await gateway.createKey("neighbour", "neighbour-app");
 }, 90_000);
 
 afterAll(async () => {
@@ -190,6 +192,40 @@ describe("the Responses API through the openai SDK", () => {
     expect(pii.code).toBe("response_storage_not_allowed");
     await platform(openKey, { "x-data-classification": "pii" }).responses.create({ model: "gpt-4o-mini", input: "x" });
     expect(lastBody("zdr")?.store).toBe(false);
+  });
+});
+
+describe("stored Responses belong to the project that made them", () => {
+  async function createdStreamed(client: OpenAI, input: string): Promise<string> {
+    let id = "";
+    for await (const event of await client.responses.create({ model: "gpt-4o-mini", input, stream: true })) if (event.type === "response.completed") id = event.response.id;
+    return id;
+  }
+
+  it("another project that also allows storing cannot continue one (404, as if it did not exist); the maker can, plain and streamed", async () => {
+    const plain = await platform(openKey).responses.create({ model: "gpt-4o-mini", input: "remember this" });
+    const streamed = await createdStreamed(platform(openKey), "remember that");
+    for (const id of [plain.id, streamed]) {
+      expect(id).toMatch(/^resp_/);
+      gateway.mocks.chat.clearRequests();
+      const stolen = await apiErrorOf(platform(neighbourKey).responses.create({ model: "gpt-4o-mini", input: "what did they say?", previous_response_id: id }));
+      expect({ status: stolen.status, type: stolen.type, code: stolen.code, param: stolen.param }).toEqual({ status: 404, type: "not_found_error", code: "response_not_found", param: "previous_response_id" });
+      expect(stolen.message).not.toContain(id);
+      expect(gateway.mocks.chat.requests()).toHaveLength(0);
+      const next = await platform(openKey).responses.create({ model: "gpt-4o-mini", input: "and then", previous_response_id: id });
+      expect(next.previous_response_id).toBe(id);
+    }
+    // The attempt is in the neighbour's trail as a policy violation.
+    const refusal = await waitForEvent("neighbour", (candidate) => candidate.reason === "response_not_found");
+    expect(refusal).toMatchObject({ type: "policy_violation", status: "blocked", httpStatus: 404 });
+  });
+
+  it("an id Palisade has no record of, and a conversation, are refused the same way", async () => {
+    const unknown = await apiErrorOf(platform(openKey).responses.create({ model: "gpt-4o-mini", input: "x", previous_response_id: "resp_made_elsewhere" }));
+    expect({ status: unknown.status, code: unknown.code, param: unknown.param }).toEqual({ status: 404, code: "response_not_found", param: "previous_response_id" });
+    const conversation = await apiErrorOf(platform(openKey).responses.create({ model: "gpt-4o-mini", input: "x", conversation: "conv_123" }));
+    expect({ status: conversation.status, code: conversation.code, param: conversation.param }).toEqual({ status: 404, code: "response_not_found", param: "conversation" });
+    expect(gateway.mocks.chat.requests()).toHaveLength(0);
   });
 });
 

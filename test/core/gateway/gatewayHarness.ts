@@ -126,6 +126,16 @@ export interface HarnessOptions {
 
 export type Harness = Awaited<ReturnType<typeof gatewayHarness>>;
 
+/** Service accounts and one endpoint for the Responses API only (`acme/app` may create Responses). */
+export const RESPONSES_ONLY_POLICY: Partial<PolicyInput> = {
+  serviceAccounts: [
+    { id: "app", project: "acme", permissions: ["responses.create"], ipAllowlist: ["10.0.0.0/8"] },
+    { id: "lister", project: "acme", permissions: ["models.list"] },
+    { id: "tokyo-app", project: "tokyo", permissions: ["chat.completions"] },
+  ],
+  endpoints: [{ id: "eu-west-std", provider: "azure", baseUrl: "https://eu-west-std.example.invalid", region: "westeurope", residency: "eu", class: "standard", deployments: ["mini"], operations: ["responses"], priority: 1, auth: { kind: "none" }, timeoutInMs: 5_000 }],
+};
+
 /** The governed pipeline with the chat operation, wired to fakes, with keys for `acme/app`, `acme/lister` and `tokyo/tokyo-app`. */
 export async function gatewayHarness(options: HarnessOptions = {}) {
   const policy = gatewayPolicy(options.project ?? {}, options.policy ?? {});

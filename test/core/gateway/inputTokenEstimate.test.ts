@@ -4,6 +4,7 @@ import { type GatewayRequest } from "../../../src/core/gateway/GatewayRequest.js
 import { type Operation } from "../../../src/core/gateway/pipeline/Operation.js";
 import { createEmbeddingsOperation } from "../../../src/core/gateway/operations/embeddings/embeddingsOperation.js";
 import { createResponsesOperation } from "../../../src/core/gateway/operations/responses/responsesOperation.js";
+import { InMemoryStoredResponseOwners } from "../../../src/core/gateway/operations/responses/StoredResponseOwners.js";
 import { type Completion, type CompletionCallOptions, type CompletionUsage } from "../../../src/core/upstream/CompletionProvider.js";
 import { type EmbeddingsResult } from "../../../src/core/upstream/EmbeddingsProvider.js";
 import { type ResponseResult } from "../../../src/core/upstream/ResponsesProvider.js";
@@ -67,6 +68,8 @@ interface Before {
   readonly then: (responseId: string) => Record<string, unknown>;
   /** What the upstream answers each of the burst (default: DEFAULT_USAGE). */
   readonly burstUsage?: CompletionUsage;
+  /** A stored Response of this project that another instance served (its owner recorded, its tokens unknown here). */
+  readonly servedElsewhere?: string;
 }
 
 /** Sends BURST copies of `body` at once against a tokensPerMinute limit; how many the gateway admitted. */
@@ -90,7 +93,9 @@ async function burstAfter(kind: Kind, before: Before, serveBefore = true): Promi
     },
   });
   // One operation for the whole test: what it learnt from the turn before is what the burst is estimated with.
-  const operation: Operation<unknown> | null = kind === "responses" ? createResponsesOperation(provider) : kind === "embeddings" ? createEmbeddingsOperation(provider) : null;
+  const owners = new InMemoryStoredResponseOwners();
+  if (before.servedElsewhere !== undefined) await owners.record(before.servedElsewhere, "acme");
+  const operation: Operation<unknown> | null = kind === "responses" ? createResponsesOperation(provider, owners) : kind === "embeddings" ? createEmbeddingsOperation(provider) : null;
   const handle = (request: GatewayRequest) => (operation === null ? h.service.handle(request) : h.pipeline.handle(operation, request));
   let responseId = "";
   if (serveBefore) {
@@ -209,14 +214,14 @@ describe("the input-token estimate counts everything sent upstream (a burst stay
     expect(admittedTexts * sum(texts)).toBeLessThanOrEqual(LIMIT);
   });
 
-  it("Responses: the stored history a request continues (previous_response_id, conversation) where this instance served the turn before, plain and streamed", async () => {
+  it("Responses: the stored history a request continues (previous_response_id) where this instance served the turn before, plain and streamed", async () => {
     // What the model reads again: the turn before's input (its own history included) and its answer.
     const history: CompletionUsage = { promptTokens: 700, cachedPromptTokens: 0, completionTokens: 200 };
     const readByTheModel = history.promptTokens + history.completionTokens + OUTPUT_CAP;
     const turn = { model: "gpt-4o-mini", max_output_tokens: OUTPUT_CAP, input: "And then?" };
     for (const before of [
       { body: { ...turn, store: true }, usage: history, then: (id: string) => ({ ...turn, previous_response_id: id }) },
-      { body: { ...turn, conversation: "conv_1", stream: true }, usage: history, then: () => ({ ...turn, conversation: { id: "conv_1" } }) },
+      { body: { ...turn, stream: true }, usage: history, then: (id: string) => ({ ...turn, previous_response_id: id }) },
     ]) {
       const { admitted } = await burstAfter("responses", before);
       expect(admitted).toBeGreaterThan(0);
@@ -227,7 +232,7 @@ describe("the input-token estimate counts everything sent upstream (a burst stay
   it("Responses: a history this instance has not seen is settled at what the upstream reports, and the next request in the window is refused", async () => {
     const turn = { model: "gpt-4o-mini", max_output_tokens: OUTPUT_CAP, input: "And then?" };
     // A Response served elsewhere: nothing to count before the call (the bound docs/limits.md states).
-    const elsewhere = { body: turn, usage: DEFAULT_USAGE, then: () => ({ ...turn, previous_response_id: "resp_served_elsewhere" }), burstUsage: { promptTokens: LIMIT / 4, cachedPromptTokens: 0, completionTokens: 5 } };
+    const elsewhere = { body: turn, usage: DEFAULT_USAGE, servedElsewhere: "resp_served_elsewhere", then: () => ({ ...turn, previous_response_id: "resp_served_elsewhere" }), burstUsage: { promptTokens: LIMIT / 4, cachedPromptTokens: 0, completionTokens: 5 } };
     const { admitted, handle } = await burstAfter("responses", elsewhere, false);
     // Each was reserved at its own input: the whole burst went (the bound: one history per request in flight).
     expect(admitted).toBe(BURST);

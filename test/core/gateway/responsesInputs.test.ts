@@ -40,14 +40,16 @@ describe("a reusable prompt's variables", () => {
 });
 
 describe("conversation (the Conversations API)", () => {
-  it("is refused where storing is denied (403 response_storage_not_allowed), and passes where it is allowed", async () => {
+  it("is refused where storing is denied (403 response_storage_not_allowed), and where it is allowed too (404: Palisade cannot know whose conversation it is)", async () => {
     const h = await harness();
     const error = await refusalOf(handle(h, responses(h, { conversation: "conv_123" })));
     expect([error.status, error.code, error.param]).toEqual([403, "response_storage_not_allowed", "conversation"]);
     expect(mock().requests()).toHaveLength(0);
     const allowing = await harness({ responses: { store: "allow" } });
-    expect(jsonResponse(await handle(allowing, responses(allowing, { conversation: { id: "conv_123" } }))).status).toBe(200);
-    const pii = await refusalOf(handle(allowing, responses(allowing, { conversation: "conv_123" }, "pii")));
-    expect(pii.code).toBe("response_storage_not_allowed");
+    for (const conversation of ["conv_123", { id: "conv_123" }]) {
+      const unowned = await refusalOf(handle(allowing, responses(allowing, { conversation })));
+      expect([unowned.status, unowned.type, unowned.code, unowned.param]).toEqual([404, "not_found_error", "response_not_found", "conversation"]);
+    }
+    expect(mock().requests()).toHaveLength(0);
   });
 });

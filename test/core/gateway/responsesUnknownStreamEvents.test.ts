@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createResponsesOperation } from "../../../src/core/gateway/operations/responses/responsesOperation.js";
 import { type GatewayResponse } from "../../../src/core/gateway/GatewayRequest.js";
 import { type ResponseStreamEvent, type ResponsesProvider } from "../../../src/core/upstream/ResponsesProvider.js";
-import { CARD, collect, gatewayHarness } from "./gatewayHarness.js";
+import { CARD, collect, gatewayHarness, RESPONSES_ONLY_POLICY } from "./gatewayHarness.js";
 
 /**
  * Outside testing (session 11): a Responses stream event of a type the session did not know went to
@@ -31,14 +31,7 @@ async function streamed(output: "redact" | "block"): Promise<string> {
   const h = await gatewayHarness({
     project: { cache: undefined, dlp: { output } },
     cache: false,
-    policy: {
-      serviceAccounts: [
-        { id: "app", project: "acme", permissions: ["responses.create"], ipAllowlist: ["10.0.0.0/8"] },
-        { id: "lister", project: "acme", permissions: ["models.list"] },
-        { id: "tokyo-app", project: "tokyo", permissions: ["chat.completions"] },
-      ],
-      endpoints: [{ id: "eu-west-std", provider: "azure", baseUrl: "https://eu-west-std.example.invalid", region: "westeurope", residency: "eu", class: "standard", deployments: ["mini"], operations: ["responses"], priority: 1, auth: { kind: "none" }, timeoutInMs: 5_000 }],
-    },
+    policy: RESPONSES_ONLY_POLICY,
   });
   const response: GatewayResponse = await h.pipeline.handle(createResponsesOperation(provider), { ...h.request(), body: { model: "gpt-4o-mini", input: "hello", stream: true, max_output_tokens: 50 } });
   if (response.kind !== "stream") throw new Error(`expected a stream, got ${response.kind}`);

@@ -95,6 +95,9 @@ export class GovernedPipeline {
     }
     const project = context.project;
     run.note({ project, deployment: context.model?.deployment, allowedModel: context.model?.name });
+    // Before anything is inspected or reserved: another project's stored Response is not even confirmed to exist.
+    const continuation = operation.checkContinuation?.(request, project);
+    if (continuation) await telemetry.stage("authorize", () => continuation);
 
     const declared = parseDataClassHeader(input.dataClassHeader);
     const { inspection, classified } = telemetry.stageSync("inspect", () => {

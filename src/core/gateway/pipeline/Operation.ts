@@ -22,6 +22,11 @@ export interface Operation<TRequest> {
   /** Policy bounds known once the project is (item counts, token caps); throws a 400 PalisadeError. */
   checkBounds(request: TRequest, project: ProjectPolicy): void;
   isStreamed(request: TRequest): boolean;
+  /**
+   * What the request continues upstream (a stored Response) must be the project's own; throws a 404
+   * PalisadeError otherwise. Undefined when the request continues nothing (nothing to wait for).
+   */
+  checkContinuation?(request: TRequest, project: ProjectPolicy): Promise<void> | undefined;
 
   /** Every field that carries content, each named by where it sits (never by what it says). */
   contents(request: TRequest): readonly ContentField[];
@@ -60,7 +65,10 @@ export interface Operation<TRequest> {
   readonly streaming?: OperationStreaming<TRequest>;
 }
 
-export type UpstreamCallOptions = CompletionCallOptions;
+export interface UpstreamCallOptions extends CompletionCallOptions {
+  /** The calling project (an operation that records what it made upstream, stored Responses, needs it). */
+  readonly projectId?: string;
+}
 
 /** One field that carries content. */
 export interface ContentField {

@@ -37,7 +37,7 @@ export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Adm
         telemetry.attempt(
           endpoint,
           plan.deployment,
-          (traceparent) => operation.call(endpoint, body, { deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent, tracestate: input.tracestate, abortSignal: abort?.signal }),
+          (traceparent) => operation.call(endpoint, body, { projectId: project.id, deployment: plan.deployment, timeoutInMs, requestId: input.requestId, traceparent, tracestate: input.tracestate, abortSignal: abort?.signal }),
           (answer) => ({ responseModel: answer.body.model, usage: answer.usage }),
         ),
       (from, to, reason) => pipeline.events.fallback(run.auditContext(), from, to, reason, plan.residency),

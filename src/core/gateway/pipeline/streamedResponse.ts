@@ -46,7 +46,7 @@ export async function streamedResponse<T>(pipeline: GovernedPipeline, admitted: 
       plan,
       (endpoint, timeoutInMs) =>
         run.telemetry.attempt(endpoint, plan.deployment, (traceparent) =>
-          streaming.open(endpoint, body, { deployment: plan.deployment, timeoutInMs, requestId: run.input.requestId, traceparent, tracestate: run.input.tracestate }),
+          streaming.open(endpoint, body, { projectId: context.project.id, deployment: plan.deployment, timeoutInMs, requestId: run.input.requestId, traceparent, tracestate: run.input.tracestate }),
         ),
       (from, to, reason) => pipeline.events.fallback(run.auditContext(), from, to, reason, plan.residency),
       run.pending,

@@ -10,6 +10,8 @@ import { ResponsesStreamSession } from "./ResponsesStreamSession.js";
 import { checkHostedTools } from "./hostedTools.js";
 import { inspectResponseOutput } from "./inspectResponseOutput.js";
 import { mayStoreResponse } from "./responseStorage.js";
+import { checkContinuation, recordingOwner, storedUpstream } from "./responseOwnership.js";
+import { InMemoryStoredResponseOwners, type StoredResponseOwners } from "./StoredResponseOwners.js";
 import { checkResponsesMediaParts, responsesContents, uninspectableResponsesParts } from "./responsesContents.js";
 import { type ResponsesRequest, inputItemsOf, responsesRequestSchema } from "./responsesRequest.js";
 
@@ -20,10 +22,15 @@ const TOKENS_PER_ITEM = 3;
  * `POST /v1/responses`, plain and streamed. Inspects instructions, every input item and the tools;
  * inspects output text, refusals and function-call arguments (streamed with the bounded hold-back);
  * decides `store` by policy (responseStorage.ts). Never cached: a Response has an id and may be stored.
- * `history`: the tokens of the stored Responses and conversations this instance served, which a request
- * that continues one (`previous_response_id`, `conversation`) makes the model read again.
+ * `owners`: which project made each stored Response; a continuation (`previous_response_id`) passes only
+ * for that project (responseOwnership.ts). `history`: the tokens of the stored Responses this instance
+ * served, which a request that continues one makes the model read again.
  */
-export function createResponsesOperation(provider: ResponsesProvider, history: ResponseHistoryTokens = new ResponseHistoryTokens()): Operation<ResponsesRequest> {
+export function createResponsesOperation(
+  provider: ResponsesProvider,
+  owners: StoredResponseOwners = new InMemoryStoredResponseOwners(),
+  history: ResponseHistoryTokens = new ResponseHistoryTokens(),
+): Operation<ResponsesRequest> {
   return {
     name: "responses",
     permission: "responses.create",
@@ -37,6 +44,7 @@ export function createResponsesOperation(provider: ResponsesProvider, history: R
     model: (request) => request.model,
     endUser: (request) => request.user,
     isStreamed: (request) => request.stream === true,
+    checkContinuation: (request, project) => checkContinuation(owners, request, project),
 
     checkBounds(request, project) {
       const items = inputItemsOf(request).length;
@@ -77,6 +85,9 @@ export function createResponsesOperation(provider: ResponsesProvider, history: R
 
     async call(endpoint, body, options): Promise<PlainAnswer> {
       const result = await provider.createResponse(endpoint, body, options);
+      // Recorded before the answer goes on, so the caller cannot continue it before the record exists.
+      const id = result.body.id;
+      if (options.projectId !== undefined && storedUpstream(body) && typeof id === "string" && id !== "") await owners.record(id, options.projectId);
       history.remember(body, result.body, result.usage);
       return { body: result.body, usage: result.usage };
     },
@@ -91,7 +102,12 @@ export function createResponsesOperation(provider: ResponsesProvider, history: R
     },
 
     streaming: {
-      open: (endpoint, body, options) => provider.streamResponse(endpoint, body, options),
+      async open(endpoint, body, options) {
+        const events = await provider.streamResponse(endpoint, body, options);
+        const projectId = options.projectId;
+        if (projectId === undefined || !storedUpstream(body)) return events;
+        return recordingOwner(events, (id) => owners.record(id, projectId));
+      },
       session: (request, scanner) => new ResponsesStreamSession(scanner, (response, usage) => history.remember(request, response, usage)),
     },
   };

@@ -1,0 +1,31 @@
+import { TableClient } from "@azure/data-tables";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningAzurite, startAzurite } from "../../../local/azurite.js";
+import { STORED_RESPONSE_OWNERS_TABLE, TableStoredResponseOwners } from "../../../src/adapters/tables/TableStoredResponseOwners.js";
+import { describeStoredResponseOwnersContract } from "../../contracts/storedResponseOwners.contract.js";
+
+let azurite: RunningAzurite;
+let table: TableClient;
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+  table = TableClient.fromConnectionString(azurite.connectionString, STORED_RESPONSE_OWNERS_TABLE, { allowInsecureConnection: true });
+});
+afterAll(async () => {
+  await azurite?.stop();
+});
+
+describeStoredResponseOwnersContract("TableStoredResponseOwners on Azurite", () => Promise.resolve(new TableStoredResponseOwners(table)));
+
+describe("TableStoredResponseOwners specifics", () => {
+  it("keeps a small row: the project id under a hash of the Response id, never the id itself", async () => {
+    await new TableStoredResponseOwners(table).record("resp_row_shape", "acme");
+    const rows = [];
+    for await (const row of table.listEntities()) rows.push(row);
+    const row = rows.find((candidate) => candidate.projectId === "acme");
+    expect(row).toBeDefined();
+    expect(JSON.stringify(rows)).not.toContain("resp_row_shape");
+    expect(row?.rowKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(row?.partitionKey).toBe(String(row?.rowKey).slice(0, 2));
+  });
+});

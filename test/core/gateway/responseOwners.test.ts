@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { PalisadeError } from "../../../src/core/errors.js";
+import { type GatewayResponse } from "../../../src/core/gateway/GatewayRequest.js";
+import { createResponsesOperation } from "../../../src/core/gateway/operations/responses/responsesOperation.js";
+import { InMemoryStoredResponseOwners } from "../../../src/core/gateway/operations/responses/StoredResponseOwners.js";
+import { type ResponseStreamEvent, type ResponsesProvider } from "../../../src/core/upstream/ResponsesProvider.js";
+import { collect, gatewayHarness, RESPONSES_ONLY_POLICY, refusalOf } from "./gatewayHarness.js";
+
+/** Owners whose records wait until `release` (or fail with `failWith`); `asked` settles when a record is begun. */
+class HeldOwners extends InMemoryStoredResponseOwners {
+  readonly recorded: string[] = [];
+  failWith: Error | null = null;
+  #release: () => void = () => undefined;
+  readonly #released = new Promise<void>((resolve) => (this.#release = resolve));
+  #ask: () => void = () => undefined;
+  readonly asked = new Promise<void>((resolve) => (this.#ask = resolve));
+
+  release(): void {
+    this.#release();
+  }
+
+  override async record(responseId: string, projectId: string): Promise<void> {
+    this.#ask();
+    await this.#released;
+    if (this.failWith) throw this.failWith;
+    this.recorded.push(responseId);
+    await super.record(responseId, projectId);
+  }
+}
+
+/** Lets every pending promise chain run (no timer: the next turn of the event loop). */
+const settleMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const events: ResponseStreamEvent[] = [
+  { type: "response.created", response: { id: "resp_1", output: [] } },
+  { type: "response.output_text.delta", item_id: "msg_1", output_index: 0, content_index: 0, delta: "Hello." },
+  { type: "response.output_text.done", item_id: "msg_1", output_index: 0, content_index: 0, text: "Hello." },
+  { type: "response.completed", response: { id: "resp_1", output: [], usage: { input_tokens: 5, output_tokens: 2 } } },
+];
+const provider: ResponsesProvider = {
+  createResponse: () => Promise.resolve({ body: { id: "resp_plain", object: "response", output: [] }, usage: null }),
+  streamResponse: async () =>
+    (async function* () {
+      for (const event of events) yield event;
+    })(),
+};
+
+async function harness(store: "allow" | "deny" = "allow") {
+  return gatewayHarness({
+    project: { cache: undefined, responses: { store, hostedTools: [] } },
+    cache: false,
+    policy: RESPONSES_ONLY_POLICY,
+  });
+}
+
+describe("the owner of a stored Response is recorded before the answer goes out", () => {
+  it("streamed: no frame reaches the caller until the record is written", async () => {
+    const h = await harness();
+    const owners = new HeldOwners();
+    const response: GatewayResponse = await h.pipeline.handle(createResponsesOperation(provider, owners), { ...h.request(), body: { model: "gpt-4o-mini", input: "hi", stream: true } });
+    if (response.kind !== "stream") throw new Error(`expected a stream, got ${response.kind}`);
+    const iterator = response.events[Symbol.asyncIterator]();
+    const first = iterator.next();
+    let released = false;
+    void first.then(() => (released = true));
+    await owners.asked;
+    await settleMicrotasks();
+    expect(released).toBe(false);
+    owners.release();
+    expect(String((await first).value)).toContain("response.created");
+    expect(owners.recorded).toEqual(["resp_1"]);
+    await iterator.return?.(undefined);
+    await expect(owners.ownerOf("resp_1")).resolves.toBe("acme");
+  });
+
+  it("plain: the answer waits for the record; a record that fails fails the request, nothing unowned is served", async () => {
+    const h = await harness();
+    const owners = new HeldOwners();
+    const answered = h.pipeline.handle(createResponsesOperation(provider, owners), { ...h.request(), body: { model: "gpt-4o-mini", input: "hi" } });
+    let done = false;
+    void answered.then(() => (done = true));
+    await owners.asked;
+    await settleMicrotasks();
+    expect(done).toBe(false);
+    owners.release();
+    await answered;
+    await expect(owners.ownerOf("resp_plain")).resolves.toBe("acme");
+
+    const failing = new HeldOwners();
+    failing.failWith = new PalisadeError(503, "service_unavailable_error", "dependency_unavailable", "Table storage is unavailable.");
+    failing.release();
+    const refusal = await refusalOf(h.pipeline.handle(createResponsesOperation(provider, failing), { ...h.request(), body: { model: "gpt-4o-mini", input: "hi" } }));
+    expect([refusal.status, refusal.code]).toEqual([503, "dependency_unavailable"]);
+  });
+
+  it("nothing is recorded where store: false went upstream", async () => {
+    const h = await harness("deny");
+    const owners = new HeldOwners();
+    owners.release();
+    await h.pipeline.handle(createResponsesOperation(provider, owners), { ...h.request(), body: { model: "gpt-4o-mini", input: "hi" } });
+    const response = await h.pipeline.handle(createResponsesOperation(provider, owners), { ...h.request(), body: { model: "gpt-4o-mini", input: "hi", stream: true } });
+    if (response.kind === "stream") await collect(response.events);
+    expect(owners.recorded).toEqual([]);
+  });
+});
