@@ -93,6 +93,23 @@ describe("the owner of a stored Response is recorded before the answer goes out"
     expect([refusal.status, refusal.code]).toEqual([503, "dependency_unavailable"]);
   });
 
+  it("plain: a record that fails after the upstream answered leaves the paid call settled and audited, not released", async () => {
+    const h = await harness();
+    const paid: ResponsesProvider = {
+      ...provider,
+      createResponse: () => Promise.resolve({ body: { id: "resp_paid", object: "response", output: [] }, usage: { promptTokens: 40, cachedPromptTokens: 0, completionTokens: 25 } }),
+    };
+    const failing = new HeldOwners();
+    failing.failWith = new Error("socket hang up");
+    failing.release();
+    const refusal = await refusalOf(h.pipeline.handle(createResponsesOperation(paid, failing), { ...h.request(), body: { model: "gpt-4o-mini", input: "hi" } }));
+    expect([refusal.status, refusal.code]).toEqual([503, "dependency_unavailable"]);
+    // The outcome event carries what the call cost: the settlement counted it (a release would have handed it back).
+    const outcome = h.audit.events.find((event) => event.requestId !== undefined && event.type !== "request_admitted" && event.tokens !== undefined);
+    expect(outcome).toMatchObject({ httpStatus: 503, tokens: { input: 40, output: 25 } });
+    expect(outcome?.costUsd ?? 0).toBeGreaterThan(0);
+  });
+
   it("nothing is recorded where store: false went upstream", async () => {
     const h = await harness("deny");
     const owners = new HeldOwners();

@@ -27,6 +27,12 @@ export interface Operation<TRequest> {
    * PalisadeError otherwise. Undefined when the request continues nothing (nothing to wait for).
    */
   checkContinuation?(request: TRequest, project: ProjectPolicy): Promise<void> | undefined;
+  /**
+   * The last step before a plain answer that passed inspection goes out (a stored Response's owner is
+   * recorded here). Its failure fails the request, but after the settlement: the call was paid, so its
+   * usage counts. `upstreamBody` is what was sent upstream. Undefined when there is nothing to do.
+   */
+  beforeRelease?(answer: PlainAnswer, upstreamBody: Readonly<Record<string, unknown>>, projectId: string): Promise<void> | undefined;
 
   /** Every field that carries content, each named by where it sits (never by what it says). */
   contents(request: TRequest): readonly ContentField[];

@@ -1,3 +1,4 @@
+import { dependencyUnavailable, PalisadeError } from "../../errors.js";
 import { type DataClass } from "../../policy/schema.js";
 import { addServedByHeaders } from "../../routing/servedByHeaders.js";
 import { type OutputSafetyResult, screenPlainAnswer } from "../../safety/outputSafety.js";
@@ -7,6 +8,7 @@ import { UpstreamCallFailed, callWithFailover } from "./callWithFailover.js";
 import { type Admitted, type GovernedPipeline } from "./GovernedPipeline.js";
 import { sensitiveDataDetected } from "./inspectInput.js";
 import { noteOutputSafety } from "./noteOutputSafety.js";
+import { type Operation, type PlainAnswer } from "./Operation.js";
 import { OutputScanner } from "./OutputScanner.js";
 import { type PipelineDeps } from "./PipelineDeps.js";
 import { type RequestRun, type ServedFacts } from "./RequestRun.js";
@@ -72,7 +74,7 @@ export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Adm
   servedFacts.outputCounts = outputCounts;
   const dlpBlocked = scanner.blocked ? sensitiveDataDetected("completion", outputCounts) : null;
   const safety = dlpBlocked ? null : await screenAnswer(deps, run, admitted.dataClass, outputBody);
-  const blocked = dlpBlocked ?? safety?.failure ?? null;
+  const blocked = dlpBlocked ?? safety?.failure ?? (await beforeRelease(operation, answer, body, project.id));
   const filtered = isContentFilteredError(blocked) ? blocked : null;
   // A blocked answer was still a paid call: its event keeps the tokens, cost and endpoint.
   const outcome = pipeline.events.outcome(run.auditContext(), {
@@ -100,6 +102,16 @@ export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Adm
   addServedByHeaders(headers, served.endpoint);
   if (cacheKey) headers["x-palisade-cache"] = "miss";
   return { kind: "json", status: 200, headers, body: outputBody };
+}
+
+/** The operation's last step before release (Operation.beforeRelease); its failure becomes the request's refusal. */
+async function beforeRelease<T>(operation: Operation<T>, answer: PlainAnswer, upstreamBody: Readonly<Record<string, unknown>>, projectId: string): Promise<PalisadeError | null> {
+  try {
+    await operation.beforeRelease?.(answer, upstreamBody, projectId);
+    return null;
+  } catch (error) {
+    return error instanceof PalisadeError ? error : dependencyUnavailable("stored-response-owners", { cause: error });
+  }
 }
 
 /** Content safety on a plain answer as it would be sent; its flags, fail-open passes and the upstream's own filter go on the outcome event. */

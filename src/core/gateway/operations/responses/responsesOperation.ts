@@ -85,11 +85,15 @@ export function createResponsesOperation(
 
     async call(endpoint, body, options): Promise<PlainAnswer> {
       const result = await provider.createResponse(endpoint, body, options);
-      // Recorded before the answer goes on, so the caller cannot continue it before the record exists.
-      const id = result.body.id;
-      if (options.projectId !== undefined && storedUpstream(body) && typeof id === "string" && id !== "") await owners.record(id, options.projectId);
       history.remember(body, result.body, result.usage);
       return { body: result.body, usage: result.usage };
+    },
+
+    // Recorded before the answer goes out, so the caller cannot continue it before the record exists;
+    // after the settlement, so a record that fails still leaves the paid call counted.
+    beforeRelease(answer, upstreamBody, projectId) {
+      const id = answer.body.id;
+      return storedUpstream(upstreamBody) && typeof id === "string" && id !== "" ? owners.record(id, projectId) : undefined;
     },
 
     inspectAnswer(answer, scanner) {
