@@ -71,7 +71,7 @@ export function createResponsesOperation(
         definitions: { "/tools": request.tools, "/text": (request as { readonly text?: unknown }).text },
         nonTextParts: uninspectableResponsesParts(request),
         framing: inputItemsOf(request).length * TOKENS_PER_ITEM,
-      }) + history.tokensOf(request),
+      }) + history.tokensOf(request.previous_response_id),
     outputCap: (request, project) => request.max_output_tokens ?? Math.min(project.defaultMaxTokens ?? project.maxTokens, project.maxTokens),
     estimateOutputTokens: (request, texts) => countTextTokens(request.model, texts.join("")),
 
@@ -85,7 +85,7 @@ export function createResponsesOperation(
 
     async call(endpoint, body, options): Promise<PlainAnswer> {
       const result = await provider.createResponse(endpoint, body, options);
-      history.remember(body, result.body, result.usage);
+      history.remember(result.body, result.usage);
       return { body: result.body, usage: result.usage };
     },
 
@@ -112,7 +112,7 @@ export function createResponsesOperation(
         if (projectId === undefined || !storedUpstream(body)) return events;
         return recordingOwner(events, (id) => owners.record(id, projectId));
       },
-      session: (request, scanner) => new ResponsesStreamSession(scanner, (response, usage) => history.remember(request, response, usage)),
+      session: (_request, scanner) => new ResponsesStreamSession(scanner, (response, usage) => history.remember(response, usage)),
     },
   };
 }
