@@ -43,9 +43,9 @@ function instances(policy: Policy, count: number, options: { leaseFraction?: num
 
 /**
  * A caller keeps going up to the boundary at `at` (a flush after each request, as the app's timer
- * would), then makes the first request after it: that request and the store calls it made.
+ * would), then `burst` requests arrive together just after it: the first of them and the store calls they made.
  */
-async function throughBoundary({ store, clock, input }: ReturnType<typeof instances>, guard: LimitGuard, at: number) {
+async function throughBoundary({ store, clock, input }: ReturnType<typeof instances>, guard: LimitGuard, at: number, burst = 1) {
   for (const ahead of [-1_500, -500, -100]) {
     clock.set(at + ahead);
     await guard.reserve(input());
@@ -53,7 +53,8 @@ async function throughBoundary({ store, clock, input }: ReturnType<typeof instan
   }
   clock.set(at + 20);
   const calls = store.applyCalls;
-  const first = await guard.reserve(input());
+  const [first] = await Promise.all(Array.from({ length: burst }, () => guard.reserve(input())));
+  if (first === undefined) throw new Error("no request");
   return { first, storeCalls: store.applyCalls - calls };
 }
 
@@ -407,7 +408,7 @@ describe("LimitGuard with leases", () => {
   it.each([
     { turning: "day", at: Date.UTC(2026, 2, 11) },
     { turning: "month", at: Date.UTC(2026, 3, 1) },
-  ] as const)("leases the next $turning's budget before it starts, so the first request after the boundary calls no store", async ({ turning, at }) => {
+  ] as const)("leases the next $turning's budget before it starts, so the first requests after the boundary call no store", async ({ turning, at }) => {
     const policy = limitsPolicy({ limits: { requestsPerMinute: 1000, tokensPerMinute: 1_000_000 }, budget: { dailyUsd: 100, monthlyUsd: 1000 } });
     const setup = instances(policy, 1);
     const { clock, guards, input, counter } = setup;
@@ -421,13 +422,14 @@ describe("LimitGuard with leases", () => {
     const nextBudget = projectPeriodKey(turning, after);
     // A lease only, held by this instance: 5% of the budget (in micro-dollars), no request's cost.
     expect((await counter(nextBudget))["usdReserved"]).toBe((turning === "day" ? 100 : 1000) * 1_000_000 * 0.05);
-    const { first, storeCalls } = await throughBoundary(setup, guard, at);
+    // Ten arrive together: none waits for an acquisition (without the lease ahead, all ten wait for one).
+    const { first, storeCalls } = await throughBoundary(setup, guard, at, 10);
     expect(first.windows[turning]).toBe(after[turning]);
     expect(storeCalls).toBe(0);
     await guard.close();
-    // Once every lease is handed back the new period holds exactly the one request's reserved cost.
-    expect((await counter(projectPeriodKey("day", after)))["usdReserved"]).toBe(first.reservedUsdMicros);
-    expect((await counter(projectPeriodKey("month", after)))["usdReserved"]).toBe(turning === "month" ? first.reservedUsdMicros : 5 * first.reservedUsdMicros);
+    // Once every lease is handed back the new period holds exactly the ten requests' reserved cost.
+    expect((await counter(projectPeriodKey("day", after)))["usdReserved"]).toBe(10 * first.reservedUsdMicros);
+    expect((await counter(projectPeriodKey("month", after)))["usdReserved"]).toBe((turning === "month" ? 10 : 14) * first.reservedUsdMicros);
   });
 
   it("hands an unused lease of the next minute back once that minute has had a flush interval", async () => {
