@@ -80,6 +80,12 @@ describe("window order and the next window", () => {
     expect(inNextWindows(projectPeriodKey("month", lastMinuteOfTenth), lastMinuteOfTenth, nextWindows(lastMinuteOfTenth))).toBeNull();
     const noon = windowsAt(Date.UTC(2026, 2, 10, 12, 0));
     expect(inNextWindows(projectPeriodKey("day", noon), noon, nextWindows(noon))).toBeNull();
+    // The year turns with the last minute of December: the new year's rows order after the old one's.
+    const lastMinuteOfYear = windowsAt(Date.UTC(2026, 11, 31, 23, 59));
+    const newYear = nextWindows(lastMinuteOfYear);
+    expect(inNextWindows(projectPeriodKey("month", lastMinuteOfYear), lastMinuteOfYear, newYear)).toBe("R|M|2027-01|p");
+    expect(windowOrder(projectPeriodKey("day", newYear), lastMinuteOfYear)).toBe(1);
+    expect(windowOrder(projectPeriodKey("month", lastMinuteOfYear), newYear)).toBe(-1);
     // A counter of another window than the current one has no successor to lease.
     expect(inNextWindows(requestsKey(lastMinuteOfMarch.minute - 1, "p"), lastMinuteOfMarch, firstOfApril)).toBeNull();
     expect(inNextWindows(projectPeriodKey("day", firstOfApril), lastMinuteOfMarch, firstOfApril)).toBeNull();
