@@ -71,8 +71,8 @@ export class StageRecorder {
  * (the admission before the upstream call, the outcome before release), the upstream call, and the
  * counter store's apply, and a request's settlement (`limits.settle`: what the answer waits for after
  * the upstream call, a store write when it carries one) — so the bench can say which one the slow
- * requests wait on. The guard's reserve, flush and leaseNextMinute are spans too: they tell whose an
- * apply was (a request's admission, the usage timer's, or the lease of the next minute).
+ * requests wait on. The guard's reserve, flush and leaseNextWindows are spans too: they tell whose an
+ * apply was (a request's admission, the usage timer's, or the lease of the next windows).
  */
 export function timeStages(keepSpans = false): StageRecorder {
   const recorder = new StageRecorder(keepSpans);
@@ -96,10 +96,10 @@ export function timeStages(keepSpans = false): StageRecorder {
   wrap(OpenAiCompletionProvider.prototype, "complete", () => "upstream");
   wrap(TableUsageCounterStore.prototype, "apply", () => "limits.apply");
   wrap(LimitGuard.prototype, "settle", () => "limits.settle");
-  // Where a store apply came from: a request's reservation, the timer's flush, or the lease of the next minute.
+  // Where a store apply came from: a request's reservation, the timer's flush, or the lease of the next windows.
   wrap(LimitGuard.prototype, "reserve", () => "limits.reserve");
   wrap(LimitGuard.prototype, "flush", () => "limits.flush");
-  wrap(LimitGuard.prototype, "leaseNextMinute", () => "limits.leaseNextMinute");
+  wrap(LimitGuard.prototype, "leaseNextWindows", () => "limits.leaseNextWindows");
   return recorder;
 }
 

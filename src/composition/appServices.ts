@@ -18,7 +18,7 @@ import { ModelsService } from "../core/gateway/ModelsService.js";
 import { UngovernedEndpoints } from "../core/gateway/UngovernedEndpoints.js";
 import { AuditEventFactory } from "../core/audit/AuditEventFactory.js";
 import { ensureError } from "../core/errors.js";
-import { LEASE_NEXT_MINUTE_AHEAD_IN_MS, LimitGuard } from "../core/limits/LimitGuard.js";
+import { LEASE_NEXT_WINDOWS_AHEAD_IN_MS, LimitGuard } from "../core/limits/LimitGuard.js";
 import { ContentSafetyScreen } from "../core/safety/ContentSafetyScreen.js";
 import { ContentSafetyStage } from "../core/safety/ContentSafetyStage.js";
 import { ContentSafetyCheck } from "../core/safety/ContentSafetyCheck.js";
@@ -255,9 +255,10 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     flushEveryInMs,
   );
   usageFlusher.unref();
-  // The minute counters in use are leased for the next minute before it starts: its first requests wait for no store round trip.
-  const nextMinuteLeaser = beforeEachMinute(clock, LEASE_NEXT_MINUTE_AHEAD_IN_MS, () =>
-    void limits.leaseNextMinute().catch((error: unknown) => logger.error("next minute not leased", { error: ensureError(error).name })),
+  // The counters in use are leased for the windows that start with the next minute (and the next day's or month's
+  // budget when that turns too) before it starts: the first requests after the boundary wait for no store round trip.
+  const nextWindowsLeaser = beforeEachMinute(clock, LEASE_NEXT_WINDOWS_AHEAD_IN_MS, () =>
+    void limits.leaseNextWindows().catch((error: unknown) => logger.error("next windows not leased", { error: ensureError(error).name })),
   );
   const ungoverned = new UngovernedEndpoints({
     policy: policy.policy,
@@ -307,7 +308,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     telemetry,
     async close() {
       clearInterval(usageFlusher);
-      nextMinuteLeaser.stop();
+      nextWindowsLeaser.stop();
       clearTimeout(policyTrailTimer);
       clearTimeout(tokenEncodingsTimer);
       await Promise.race([recordPolicyTrail(), new Promise((resolve) => setTimeout(resolve, BACKGROUND_CLOSE_TIMEOUT_IN_MS).unref())]);

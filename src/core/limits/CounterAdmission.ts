@@ -1,7 +1,8 @@
-import { minuteOfKey } from "./counterKeys.js";
+import { inNextWindows, windowOrder } from "./counterKeys.js";
 import { type HoldKeeper } from "./HoldKeeper.js";
 import { type CounterNeed, LocalAllowances, type ReturnedAllowance } from "./LocalAllowances.js";
 import { type ApplyCountersResult, type CounterDelta } from "./UsageCounterStore.js";
+import { nextWindows, type Windows } from "./windows.js";
 
 /**
  * The admission check: a request's limited counters (rate limits, budget reservations) either all
@@ -17,7 +18,7 @@ export class CounterAdmission {
   private readonly acquiring = new Map<string, Promise<void>>();
   /** What the requests waiting for a project's acquisition need, by counter: the next lease covers it. */
   private readonly waiting = new Map<string, Map<string, number>>();
-  /** One lease of the next minute's windows in flight per project (`leaseNextMinute`). */
+  /** One lease of the next windows in flight per project (`leaseNextWindows`). */
   private readonly leasingAhead = new Map<string, Promise<void>>();
 
   constructor(
@@ -70,27 +71,29 @@ export class CounterAdmission {
 
   /**
    * Takes back leases to hand to the store: those no request used since the last call and those
-   * of finished minutes, or every one (`everything`: shutdown, or holds forfeited). Leases of the
-   * next minute stay until that minute has had a flush interval to use them.
+   * of finished windows, or every one (`everything`: shutdown, or holds forfeited). Leases of
+   * windows after `current` stay until their window has had a flush interval to use them.
    */
-  returnLeases(everything: boolean, currentMinute: number): ReadonlyMap<string, readonly ReturnedAllowance[]> {
+  returnLeases(everything: boolean, current: Windows): ReadonlyMap<string, readonly ReturnedAllowance[]> {
     return this.allowances.reclaim({
       everything,
-      isOver: (key) => (minuteOfKey(key) ?? currentMinute) < currentMinute,
-      isAhead: (key) => (minuteOfKey(key) ?? currentMinute) > currentMinute,
+      isOver: (key) => windowOrder(key, current) < 0,
+      isAhead: (key) => windowOrder(key, current) > 0,
     });
   }
 
   /**
-   * Shortly before minute `minute` ends: leases the next minute's window of every minute counter
-   * this instance is using, off any request's path, so the first requests of the next minute are
+   * Shortly before the minute of `current` ends: leases the next window of every counter this
+   * instance is using whose window ends with it (every minute counter; day and month budgets when
+   * the day or month turns), off any request's path, so the first requests after the boundary are
    * admitted from memory instead of waiting for a store round trip. Limit-checked like any lease.
-   * A failure or a refusal costs nothing and turns nothing exact: the next minute's first request
-   * acquires on its path, as it would have without this.
+   * A failure or a refusal costs nothing and turns nothing exact: the first request after the
+   * boundary acquires on its path, as it would have without this.
    */
-  async leaseNextMinute(minute: number): Promise<void> {
+  async leaseNextWindows(current: Windows): Promise<void> {
+    const next = nextWindows(current);
     const leases: Promise<void>[] = [];
-    for (const [project, needs] of this.allowances.nextMinuteNeeds(minute)) {
+    for (const [project, needs] of this.allowances.nextWindowNeeds((key) => inNextWindows(key, current, next))) {
       if (this.leasingAhead.has(project)) continue;
       const done = this.commitLeases(project, needs).then(
         () => undefined,

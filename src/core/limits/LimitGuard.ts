@@ -59,10 +59,10 @@ export interface LimitGuardDeps {
 export const DEFAULT_HOLD_EXPIRY_IN_MS = 60_000;
 
 /**
- * How long before a minute ends its successor's windows are leased (`leaseNextMinute`): time for
- * a slow store round trip, while capacity of a window nobody can use yet is committed only briefly.
+ * How long before a minute ends the windows starting with the next are leased (`leaseNextWindows`):
+ * time for a slow store round trip, while capacity of a window nobody can use yet is committed only briefly.
  */
-export const LEASE_NEXT_MINUTE_AHEAD_IN_MS = 2_000;
+export const LEASE_NEXT_WINDOWS_AHEAD_IN_MS = 2_000;
 
 export interface SettleResult {
   readonly costUsd: number;
@@ -261,15 +261,16 @@ export class LimitGuard {
   }
 
   /**
-   * Leases the next minute's windows for the minute counters this instance is using, so the first
-   * requests of that minute are admitted from memory (docs/limits.md, "Leases"). A timer calls it
-   * `LEASE_NEXT_MINUTE_AHEAD_IN_MS` before each minute ends; earlier than twice that, or with
+   * Leases the windows that start with the next minute (every minute counter; the day's and the
+   * month's budget when they turn too) for the counters this instance is using, so the first
+   * requests after the boundary are admitted from memory (docs/limits.md, "Leases"). A timer calls
+   * it `LEASE_NEXT_WINDOWS_AHEAD_IN_MS` before each minute ends; earlier than twice that, or with
    * leases off, it does nothing.
    */
-  async leaseNextMinute(): Promise<void> {
+  async leaseNextWindows(): Promise<void> {
     const now = this.deps.clock.nowInMs();
-    if (msUntilNextMinute(now) > 2 * LEASE_NEXT_MINUTE_AHEAD_IN_MS) return;
-    await this.admission.leaseNextMinute(windowsAt(now).minute);
+    if (msUntilNextMinute(now) > 2 * LEASE_NEXT_WINDOWS_AHEAD_IN_MS) return;
+    await this.admission.leaseNextWindows(windowsAt(now));
   }
 
   /** Hands back every lease and writes everything pending: call it before the instance stops. */
@@ -280,8 +281,8 @@ export class LimitGuard {
   private async flushAll(everything: boolean): Promise<ProjectBudgetWarning[]> {
     // A top-up still in flight would credit a lease after the hand-back, and nobody would return it.
     if (everything) await this.admission.quiesce();
-    const minute = windowsAt(this.deps.clock.nowInMs()).minute;
-    this.settlements.queueReturned(this.admission.returnLeases(everything, minute));
+    const windows = windowsAt(this.deps.clock.nowInMs());
+    this.settlements.queueReturned(this.admission.returnLeases(everything, windows));
     const warnings: ProjectBudgetWarning[] = [];
     for (const project of this.settlements.partitions()) {
       const flushed = await this.settlements.flushProject(project);
@@ -291,7 +292,7 @@ export class LimitGuard {
     if (!everything && (await this.holds.maintain())) {
       // Not renewed in time: what is leased locally may already be reclaimed. Hand it back (capped at
       // what is still held, so nothing comes back twice) and lease anew under the new owner name.
-      this.settlements.queueReturned(this.admission.returnLeases(true, minute));
+      this.settlements.queueReturned(this.admission.returnLeases(true, windows));
       for (const project of this.settlements.partitions()) await this.settlements.flushProject(project);
     }
     return warnings;

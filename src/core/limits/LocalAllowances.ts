@@ -1,4 +1,3 @@
-import { inMinuteWindow, minuteOfKey } from "./counterKeys.js";
 import { type CounterLimit, type CounterValues } from "./UsageCounterStore.js";
 
 /**
@@ -166,17 +165,18 @@ export class LocalAllowances {
   }
 
   /**
-   * The minute counters of window `minute` this instance is using (holding a lease that was not
-   * handed back as idle), as needs of nothing in the next window, by partition: what to lease
-   * before the minute turns. Counters already leased in the next window are left out.
+   * The counters this instance is using (holding a lease that was not handed back as idle) whose
+   * window turns next, as needs of nothing in the window after (`successor`: its key there, or null
+   * when the counter's window does not turn), by partition: what to lease before the boundary.
+   * Counters already leased in the next window are left out.
    */
-  nextMinuteNeeds(minute: number): Map<string, CounterNeed[]> {
+  nextWindowNeeds(successor: (key: string) => string | null): Map<string, CounterNeed[]> {
     const byPartition = new Map<string, CounterNeed[]>();
     for (const [partition, allowances] of this.allowances) {
       for (const [key, { field, heldBy, limit }] of allowances) {
-        if (limit === undefined || minuteOfKey(key) !== minute) continue;
-        const next = inMinuteWindow(key, minute + 1);
-        if (allowances.has(next)) continue;
+        if (limit === undefined) continue;
+        const next = successor(key);
+        if (next === null || allowances.has(next)) continue;
         const needs = byPartition.get(partition) ?? [];
         needs.push(heldBy === undefined ? { key: next, field, amount: 0, limit } : { key: next, field, amount: 0, limit, heldBy });
         byPartition.set(partition, needs);
@@ -229,22 +229,23 @@ export class LocalAllowances {
   /**
    * Allowances to hand back to the store: those no request took from since the last call, those
    * whose counter is exhausted, and all of them when `everything`. Allowances of windows that are
-   * over (`isOver`) are dropped instead: nobody can use them, and writing to them is wasted.
-   * Those of windows not started yet (`isAhead`: leased before the minute turns) are kept until
-   * their window has had a flush interval to use them, unless `everything`.
-   * Resets the `touched` marks. Returns the amounts by partition.
+   * over (`isOver`) nobody can use: held ones (budget) are handed back at once, so the hold shrinks;
+   * the others are dropped, as writing to them is wasted. Those of windows not started yet
+   * (`isAhead`: leased before the boundary) are kept until their window has had a flush interval to
+   * use them, unless `everything`. Resets the `touched` marks. Returns the amounts by partition.
    */
   reclaim(options: { everything: boolean; isOver: (key: string) => boolean; isAhead: (key: string) => boolean }): Map<string, ReturnedAllowance[]> {
     const returned = new Map<string, ReturnedAllowance[]>();
     for (const [partition, allowances] of this.allowances) {
       const known = this.knowledge.get(partition);
       for (const [key, allowance] of allowances) {
-        if (options.isOver(key)) {
+        const over = options.isOver(key);
+        if (over && allowance.heldBy === undefined) {
           allowances.delete(key);
           continue;
         }
         if (!options.everything && options.isAhead(key)) continue;
-        const idle = !allowance.touched || known?.get(key)?.exhausted === true;
+        const idle = over || !allowance.touched || known?.get(key)?.exhausted === true;
         allowance.touched = false;
         if (!options.everything && !idle) continue;
         if (allowance.left > 0) {

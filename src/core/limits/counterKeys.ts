@@ -99,6 +99,45 @@ export function inMinuteWindow(key: string, minute: number): string {
 export const periodPrefix = (period: RollupPeriod, windows: Pick<Windows, "day" | "month">): string =>
   period === "day" ? `R|d|${windows.day}|` : `R|M|${windows.month}|`;
 
+/** `R|d|` + `YYYY-MM-DD` + `|`, `R|M|` + `YYYY-MM` + `|`: where each period's window sits in its keys. */
+const PERIOD_WINDOWS: readonly { readonly period: RollupPeriod; readonly prefix: string; readonly length: number }[] = [
+  { period: "day", prefix: "R|d|", length: 10 },
+  { period: "month", prefix: "R|M|", length: 7 },
+];
+
+/**
+ * Where a counter's window lies from `windows`: over (-1), current (0) or not started yet (1).
+ * Minute counters compare minutes, day and month rows their UTC period; any other key is current.
+ */
+export function windowOrder(key: string, windows: Windows): -1 | 0 | 1 {
+  const minute = minuteOfKey(key);
+  if (minute !== null) return minute < windows.minute ? -1 : minute > windows.minute ? 1 : 0;
+  for (const { period, prefix, length } of PERIOD_WINDOWS) {
+    if (!key.startsWith(prefix) || key[prefix.length + length] !== "|") continue;
+    // ISO dates order as strings.
+    const window = key.slice(prefix.length, prefix.length + length);
+    const current = windows[period];
+    return window < current ? -1 : window > current ? 1 : 0;
+  }
+  return 0;
+}
+
+/**
+ * The same counter in the window that follows its own, when that window starts with `next` (the
+ * windows of the minute after `current`'s): every minute counter of `current`, a day row when the
+ * day turns, a month row when the month does. Null for any other key.
+ */
+export function inNextWindows(key: string, current: Windows, next: Windows): string | null {
+  if (minuteOfKey(key) !== null) return windowOrder(key, current) === 0 ? inMinuteWindow(key, next.minute) : null;
+  for (const { period } of PERIOD_WINDOWS) {
+    const prefix = periodPrefix(period, current);
+    if (!key.startsWith(prefix)) continue;
+    const nextPrefix = periodPrefix(period, next);
+    return nextPrefix === prefix ? null : `${nextPrefix}${key.slice(prefix.length)}`;
+  }
+  return null;
+}
+
 export const projectPeriodKey = (period: RollupPeriod, windows: Pick<Windows, "day" | "month">): string => `${periodPrefix(period, windows)}p`;
 
 export type RollupDimension = "key" | "model" | "tag";

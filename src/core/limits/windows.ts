@@ -20,10 +20,19 @@ let lastWindows: Windows | null = null;
 export function windowsAt(epochMs: number): Windows {
   const minute = Math.floor(epochMs / MINUTE_IN_MS);
   if (lastWindows !== null && lastWindows.minute === minute) return lastWindows;
-  const iso = new Date(epochMs).toISOString();
-  const windows: Windows = Object.freeze({ minute, day: iso.slice(0, 10), month: iso.slice(0, 7) });
+  const windows = windowsOfMinute(minute);
   lastWindows = windows;
   return windows;
+}
+
+/** The windows of the minute after `windows`' (a day or a month may turn with it). Not cached: requests keep theirs. */
+export function nextWindows(windows: Pick<Windows, "minute">): Windows {
+  return windowsOfMinute(windows.minute + 1);
+}
+
+function windowsOfMinute(minute: number): Windows {
+  const iso = new Date(minute * MINUTE_IN_MS).toISOString();
+  return Object.freeze({ minute, day: iso.slice(0, 10), month: iso.slice(0, 7) });
 }
 
 /** Milliseconds from `epochMs` until the current minute window ends. */

@@ -4,10 +4,11 @@ import { ManualClock } from "../../../src/core/clock.js";
 import { isPalisadeError } from "../../../src/core/errors.js";
 import { silentLogger } from "../../../src/core/logger.js";
 import { projectPeriodKey, projectScope, requestsKey, tokensKey } from "../../../src/core/limits/counterKeys.js";
-import { LEASE_NEXT_MINUTE_AHEAD_IN_MS, LimitGuard } from "../../../src/core/limits/LimitGuard.js";
+import { LEASE_NEXT_WINDOWS_AHEAD_IN_MS, LimitGuard } from "../../../src/core/limits/LimitGuard.js";
 import { type ApplyCountersOptions, type CounterDelta, type CounterValues } from "../../../src/core/limits/UsageCounterStore.js";
 import { MINUTE_IN_MS, windowsAt } from "../../../src/core/limits/windows.js";
 import { type Policy } from "../../../src/core/policy/schema.js";
+import { usdToMicros } from "../../../src/core/pricing/priceUsage.js";
 import { InMemoryUsageCounterStore } from "../../fakes/InMemoryUsageCounterStore.js";
 import { limitsPolicy, reserveInputFor } from "./policyFixture.js";
 
@@ -16,12 +17,21 @@ const START = Date.UTC(2026, 2, 10, 12, 0, 15);
 const NEXT_MINUTE_AT = Date.UTC(2026, 2, 10, 12, 1, 0);
 
 /** Instances of the app: each its own guard (leases, pending settlements), all on one store. */
-function instances(policy: Policy, count: number, options: { leaseFraction?: number; settleEveryInMs?: number } = {}) {
+function instances(policy: Policy, count: number, options: { leaseFraction?: number; settleEveryInMs?: number; startAt?: number; holdExpiryInMs?: number } = {}) {
   const store = new InMemoryUsageCounterStore();
-  const clock = new ManualClock(START);
+  const clock = new ManualClock(options.startAt ?? START);
   const guards = Array.from(
     { length: count },
-    () => new LimitGuard({ store, clock, policy, logger: silentLogger, leaseFraction: options.leaseFraction ?? 0.05, settleEveryInMs: options.settleEveryInMs ?? 1000 }),
+    () =>
+      new LimitGuard({
+        store,
+        clock,
+        policy,
+        logger: silentLogger,
+        leaseFraction: options.leaseFraction ?? 0.05,
+        settleEveryInMs: options.settleEveryInMs ?? 1000,
+        ...(options.holdExpiryInMs === undefined ? {} : { holdExpiryInMs: options.holdExpiryInMs }),
+      }),
   );
   const input = reserveInputFor(policy, { withServiceAccount: false });
   const counter = async (key: string): Promise<CounterValues> => {
@@ -29,6 +39,23 @@ function instances(policy: Policy, count: number, options: { leaseFraction?: num
     return {};
   };
   return { store, clock, guards, input, counter };
+}
+
+/**
+ * A caller keeps going up to the boundary at `at` (a flush after each request, as the app's timer
+ * would), then `burst` requests arrive together just after it: the first of them and the store calls they made.
+ */
+async function throughBoundary({ store, clock, input }: ReturnType<typeof instances>, guard: LimitGuard, at: number, burst = 1) {
+  for (const ahead of [-1_500, -500, -100]) {
+    clock.set(at + ahead);
+    await guard.reserve(input());
+    await guard.flush();
+  }
+  clock.set(at + 20);
+  const calls = store.applyCalls;
+  const [first] = await Promise.all(Array.from({ length: burst }, () => guard.reserve(input())));
+  if (first === undefined) throw new Error("no request");
+  return { first, storeCalls: store.applyCalls - calls };
 }
 
 /** The fake store, recording which of its methods were called (each one is at least one Table call in the app). */
@@ -184,25 +211,34 @@ describe("LimitGuard with leases", () => {
     );
   });
 
-  it("never admits more than a window's limit while minutes turn, with the next minute leased ahead, and the store agrees", async () => {
+  it("never admits more than a window's limit while minutes, a day and a month turn, with the next windows leased ahead, and the store agrees", async () => {
     // Rounds run one after another, the steps of a round concurrently: a request to an instance,
-    // its flush, its timer leasing the next minute (the clock moved to that moment), or time passing.
+    // its flush, its timer leasing the next windows (the clock moved to that moment), or time passing.
     const step = fc.oneof(
       { weight: 6, arbitrary: fc.record({ kind: fc.constant("reserve" as const), instance: fc.nat({ max: 2 }), prompt: fc.integer({ min: 1, max: 400 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("flush" as const), instance: fc.nat({ max: 2 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("ahead" as const), instance: fc.nat({ max: 2 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 40_000 }) }) },
     );
-    let leasedAhead = 0;
+    // 90 s before a day and a month end (31 March, UTC): most runs see both turn.
+    const startAt = Date.UTC(2026, 3, 1) - 90_000;
+    const leasedAhead = { minute: 0, day: 0, month: 0 };
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 40 }),
         fc.integer({ min: 500, max: 5000 }),
+        // A request reserves 110-1,100 micro-dollars: budgets of 5-40 thousand, the month's up to 2.5 days' worth.
+        fc.integer({ min: 5_000, max: 40_000 }),
+        fc.double({ min: 1, max: 2.5, noNaN: true }),
         fc.double({ min: 0.01, max: 0.5, noNaN: true }),
         fc.array(fc.array(step, { minLength: 1, maxLength: 8 }), { minLength: 5, maxLength: 40 }),
-        async (rpm, tpm, fraction, rounds) => {
-          const { clock, guards, input, counter } = instances(limitsPolicy({ limits: { requestsPerMinute: rpm, tokensPerMinute: tpm } }), 3, { leaseFraction: fraction });
+        async (rpm, tpm, dailyMicros, monthDays, fraction, rounds) => {
+          const budget = { dailyUsd: dailyMicros / 1_000_000, monthlyUsd: Math.round(dailyMicros * monthDays) / 1_000_000 };
+          const policy = limitsPolicy({ limits: { requestsPerMinute: rpm, tokensPerMinute: tpm }, budget });
+          // Holds outlive the run: no instance is taken for dead, so what is admitted stays held.
+          const { clock, guards, input, counter } = instances(policy, 3, { leaseFraction: fraction, startAt, holdExpiryInMs: 30 * 86_400_000 });
           const admittedIn = new Map<number, { requests: number; tokens: number }>();
+          const spentIn = new Map<string, number>();
           for (const round of rounds) {
             await Promise.all(
               round.map(async (next) => {
@@ -217,18 +253,25 @@ describe("LimitGuard with leases", () => {
                   return;
                 }
                 if (next.kind === "ahead") {
-                  const minute = windowsAt(clock.nowInMs()).minute;
-                  clock.set(Math.max(clock.nowInMs(), (minute + 1) * MINUTE_IN_MS - LEASE_NEXT_MINUTE_AHEAD_IN_MS));
-                  await guard.leaseNextMinute();
-                  // Still before the boundary, the next minute's count can only be leases taken ahead.
-                  const still = windowsAt(clock.nowInMs()).minute === minute;
-                  if (still && ((await counter(requestsKey(minute + 1, projectScope)))["requests"] ?? 0) > 0) leasedAhead++;
+                  const current = windowsAt(clock.nowInMs());
+                  clock.set(Math.max(clock.nowInMs(), (current.minute + 1) * MINUTE_IN_MS - LEASE_NEXT_WINDOWS_AHEAD_IN_MS));
+                  await guard.leaseNextWindows();
+                  // Still before the boundary, the next windows' counts can only be leases taken ahead.
+                  if (windowsAt(clock.nowInMs()).minute !== current.minute) return;
+                  const after = windowsAt((current.minute + 1) * MINUTE_IN_MS);
+                  if (((await counter(requestsKey(after.minute, projectScope)))["requests"] ?? 0) > 0) leasedAhead.minute++;
+                  for (const period of ["day", "month"] as const) {
+                    if (after[period] !== current[period] && ((await counter(projectPeriodKey(period, after)))["usdReserved"] ?? 0) > 0) leasedAhead[period]++;
+                  }
                   return;
                 }
                 try {
                   const reservation = await guard.reserve(input({ estimatedPromptTokens: next.prompt, maxOutputTokens: 10 }));
                   const counted = admittedIn.get(reservation.windows.minute) ?? { requests: 0, tokens: 0 };
                   admittedIn.set(reservation.windows.minute, { requests: counted.requests + 1, tokens: counted.tokens + next.prompt + 10 });
+                  for (const key of [projectPeriodKey("day", reservation.windows), projectPeriodKey("month", reservation.windows)]) {
+                    spentIn.set(key, (spentIn.get(key) ?? 0) + reservation.reservedUsdMicros);
+                  }
                 } catch (error) {
                   if (!isPalisadeError(error) || error.status !== 429) throw error;
                 }
@@ -239,17 +282,18 @@ describe("LimitGuard with leases", () => {
             expect(counted.requests).toBeLessThanOrEqual(rpm);
             expect(counted.tokens).toBeLessThanOrEqual(tpm);
           }
+          for (const [key, micros] of spentIn) expect(micros).toBeLessThanOrEqual(key.startsWith("R|d|") ? dailyMicros : usdToMicros(budget.monthlyUsd));
           for (const guard of guards) await guard.close();
           // Leases of finished minutes are dropped, not handed back: the store holds at least what was
           // admitted there, never more than the limit. From the current minute on, exactly what was admitted.
-          const current = windowsAt(clock.nowInMs()).minute;
-          for (const minute of new Set([...admittedIn.keys(), current, current + 1])) {
+          const current = windowsAt(clock.nowInMs());
+          for (const minute of new Set([...admittedIn.keys(), current.minute, current.minute + 1])) {
             const counted = admittedIn.get(minute) ?? { requests: 0, tokens: 0 };
             const requests = (await counter(requestsKey(minute, projectScope)))["requests"] ?? 0;
             const tokens = (await counter(tokensKey(minute, projectScope)))["reserved"] ?? 0;
             expect(requests).toBeLessThanOrEqual(rpm);
             expect(tokens).toBeLessThanOrEqual(tpm);
-            if (minute >= current) {
+            if (minute >= current.minute) {
               expect(requests).toBe(counted.requests);
               expect(tokens).toBe(counted.tokens);
             } else {
@@ -257,12 +301,19 @@ describe("LimitGuard with leases", () => {
               expect(tokens).toBeGreaterThanOrEqual(counted.tokens);
             }
           }
+          // Budget leases are held, so they are handed back even when their day or month is over:
+          // every day and month row, the one leased ahead included, holds exactly what was admitted in it.
+          const after = windowsAt((current.minute + 1) * MINUTE_IN_MS);
+          const periods = [startAt, clock.nowInMs(), after.minute * MINUTE_IN_MS].flatMap((at) => [projectPeriodKey("day", windowsAt(at)), projectPeriodKey("month", windowsAt(at))]);
+          for (const key of new Set([...spentIn.keys(), ...periods])) expect((await counter(key))["usdReserved"] ?? 0).toBe(spentIn.get(key) ?? 0);
         },
       ),
       { numRuns: 120, seed: 20261207 },
     );
-    // The runs did lease minutes ahead (the property is about them, not only about the minutes turning).
-    expect(leasedAhead).toBeGreaterThan(0);
+    // The runs did lease minutes, the day and the month ahead (the property is about them, not only about windows turning).
+    expect(leasedAhead.minute).toBeGreaterThan(0);
+    expect(leasedAhead.day).toBeGreaterThan(0);
+    expect(leasedAhead.month).toBeGreaterThan(0);
   });
 
   it("admits exactly the limit when every instance has more callers than the limit", async () => {
@@ -329,35 +380,56 @@ describe("LimitGuard with leases", () => {
   });
 
   it("leases the next minute before it starts, so its first request calls no store (rate limits and budget)", async () => {
-    const { store, clock, guards, input, counter } = instances(limitsPolicy({ limits: { requestsPerMinute: 1000, tokensPerMinute: 1_000_000 }, budget: { dailyUsd: 100 } }), 1);
+    const setup = instances(limitsPolicy({ limits: { requestsPerMinute: 1000, tokensPerMinute: 1_000_000 }, budget: { dailyUsd: 100 } }), 1);
+    const { store, clock, guards, input, counter } = setup;
     const [guard] = guards;
     if (!guard) throw new Error("no guard");
     await guard.reserve(input()); // leases this minute's windows and the day's budget
     clock.set(NEXT_MINUTE_AT - 5_000);
-    await guard.leaseNextMinute(); // earlier than twice the lead: nothing yet
+    await guard.leaseNextWindows(); // earlier than twice the lead: nothing yet
     expect(store.applyCalls).toBe(1);
     clock.set(NEXT_MINUTE_AT - 2_000);
-    await guard.leaseNextMinute();
+    await guard.leaseNextWindows();
     expect(store.applyCalls).toBe(2);
-    await guard.leaseNextMinute(); // already leased: not again
+    await guard.leaseNextWindows(); // already leased: not again
     expect(store.applyCalls).toBe(2);
     const next = windowsAt(NEXT_MINUTE_AT).minute;
     expect((await counter(requestsKey(next, projectScope)))["requests"]).toBe(50);
     expect((await counter(tokensKey(next, projectScope)))["reserved"]).toBe(50_000);
-    // A caller keeps going; the flushes before the boundary keep the lease of a minute that has not started.
-    for (const at of [-1_500, -500, -100]) {
-      clock.set(NEXT_MINUTE_AT + at);
-      await guard.reserve(input());
-      await guard.flush();
-    }
-    clock.set(NEXT_MINUTE_AT + 20);
-    const calls = store.applyCalls;
-    const first = await guard.reserve(input());
+    // The flushes before the boundary keep the lease of a minute that has not started.
+    const { first, storeCalls } = await throughBoundary(setup, guard, NEXT_MINUTE_AT);
     expect(first.windows.minute).toBe(next);
-    expect(store.applyCalls).toBe(calls);
+    expect(storeCalls).toBe(0);
     expect(first.headers["x-ratelimit-remaining-requests"]).toBe("999");
     await guard.close();
     expect((await counter(requestsKey(next, projectScope)))["requests"]).toBe(1);
+  });
+
+  it.each([
+    { turning: "day", at: Date.UTC(2026, 2, 11) },
+    { turning: "month", at: Date.UTC(2026, 3, 1) },
+  ] as const)("leases the next $turning's budget before it starts, so the first requests after the boundary call no store", async ({ turning, at }) => {
+    const policy = limitsPolicy({ limits: { requestsPerMinute: 1000, tokensPerMinute: 1_000_000 }, budget: { dailyUsd: 100, monthlyUsd: 1000 } });
+    const setup = instances(policy, 1);
+    const { clock, guards, input, counter } = setup;
+    const [guard] = guards;
+    if (!guard) throw new Error("no guard");
+    clock.set(at - 45_000);
+    await guard.reserve(input()); // leases this minute's windows, the day's and the month's budget
+    clock.set(at - 2_000);
+    await guard.leaseNextWindows();
+    const after = windowsAt(at);
+    const nextBudget = projectPeriodKey(turning, after);
+    // A lease only, held by this instance: 5% of the budget (in micro-dollars), no request's cost.
+    expect((await counter(nextBudget))["usdReserved"]).toBe((turning === "day" ? 100 : 1000) * 1_000_000 * 0.05);
+    // Ten arrive together: none waits for an acquisition (without the lease ahead, all ten wait for one).
+    const { first, storeCalls } = await throughBoundary(setup, guard, at, 10);
+    expect(first.windows[turning]).toBe(after[turning]);
+    expect(storeCalls).toBe(0);
+    await guard.close();
+    // Once every lease is handed back the new period holds exactly the ten requests' reserved cost.
+    expect((await counter(projectPeriodKey("day", after)))["usdReserved"]).toBe(10 * first.reservedUsdMicros);
+    expect((await counter(projectPeriodKey("month", after)))["usdReserved"]).toBe((turning === "month" ? 10 : 14) * first.reservedUsdMicros);
   });
 
   it("hands an unused lease of the next minute back once that minute has had a flush interval", async () => {
@@ -366,7 +438,7 @@ describe("LimitGuard with leases", () => {
     if (!guard) throw new Error("no guard");
     await guard.reserve(input());
     clock.set(NEXT_MINUTE_AT - 2_000);
-    await guard.leaseNextMinute();
+    await guard.leaseNextWindows();
     const next = requestsKey(windowsAt(NEXT_MINUTE_AT).minute, projectScope);
     expect((await counter(next))["requests"]).toBe(50);
     // Kept by the flushes before its minute and by the first one in it (as a new lease would be).
@@ -390,7 +462,7 @@ describe("LimitGuard with leases", () => {
     await store.apply("proj", [{ key: next, add: { requests: 90 } }]);
     clock.set(NEXT_MINUTE_AT - 2_000);
     const before = store.applyCalls;
-    await guard.leaseNextMinute();
+    await guard.leaseNextWindows();
     expect(store.applyCalls).toBe(before + 1);
     // They hand back what they held before the minute starts.
     await store.apply("proj", [{ key: next, add: { requests: -90 } }]);
