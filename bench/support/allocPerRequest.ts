@@ -6,7 +6,8 @@ import { startMockOpenAi } from "../../local/mockOpenAi/index.js";
 import { drained, startStackChild } from "../deployed.js";
 import { REQUEST_BODY, benchPolicy, startGatewayChild } from "../gateway.js";
 import { type HeapFigures } from "./heapWatch.js";
-import { type LoadTarget, closedLoop, fixedRate } from "./load.js";
+import { Agent } from "node:http";
+import { type LoadTarget, closedLoop, postForStatus } from "./load.js";
 import { readLoopDiagnostics } from "./loopDiagnostics.js";
 import { affinityOf, canPin, pin } from "./procStats.js";
 import { stopChild } from "./stopChild.js";
@@ -19,10 +20,11 @@ import { stopChild } from "./stopChild.js";
  * on core 0, ONE instance on core 1 that serves, consumes the audit queue (its appends in the worker
  * thread, the receive and hand-over on the main thread) and runs its timers.
  *
- *   node dist/bench/support/allocPerRequest.js [ROUNDS=3] [REQUESTS=2000] [RATE=200] [OTHER_DIST ...]
+ *   node dist/bench/support/allocPerRequest.js [ROUNDS=3] [REQUESTS=2000] [OTHER_DIST ...]
  *
  * Each round starts a fresh instance, warms it (3 s closed loop, 16 callers), reads its allocation at
- * rest for 2 s (the timers), then sends REQUESTS at RATE req/s and waits for the audit queue to drain.
+ * rest for 2 s (the timers), then sends exactly REQUESTS, 16 callers at a time (`closedCount`: the
+ * same work however slow the machine is), and waits for the audit queue to drain.
  * Prints per request: KB allocated in the young generation (raw, and net of the rest rate over the
  * same time), KB promoted by scavenges, and scavenges and mark-compacts per 1,000 requests. Each
  * OTHER_DIST is another build's `dist` holding this bench support (copy `bench/support/heapWatch.js`,
@@ -59,7 +61,34 @@ async function heapOf(url: string | undefined, watch?: "off"): Promise<HeapFigur
   return read.heap;
 }
 
-async function measure(build: string, start: StartInstance, environment: Record<string, string>, statsUrl: string, core: string | null, requests: number, rate: number): Promise<Round> {
+/** As many callers as the side-by-side harness's connections, each sending its next request when the last one answered. */
+const CONNECTIONS = 16;
+
+/**
+ * Exactly `count` requests, `connections` at a time on as many keep-alive connections: every request is
+ * served however slow the machine (a fixed rate drops what a starved instance cannot take, and the
+ * timers' and connections' own allocation then weigh on fewer requests).
+ */
+async function closedCount(target: LoadTarget, connections: number, count: number): Promise<{ requests: number; failures: number }> {
+  const url = new URL(target.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const body = Buffer.from(target.body);
+  const headers = { ...target.headers, "content-length": String(body.byteLength) };
+  let sent = 0;
+  let failures = 0;
+  const caller = async (): Promise<void> => {
+    for (; sent < count; ) {
+      sent += 1;
+      const status = await postForStatus(agent, url, headers, body);
+      if (status < 200 || status > 299) failures += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, caller));
+  agent.destroy();
+  return { requests: count - failures, failures };
+}
+
+async function measure(build: string, start: StartInstance, environment: Record<string, string>, statsUrl: string, core: string | null, requests: number): Promise<Round> {
   const instance = await start({ ...environment, PALISADE_BENCH_DEPLOYED: "1", PALISADE_BENCH_HEAP: "1" }, core, null);
   try {
     const target: LoadTarget = { url: `${instance.ready.url}/v1/chat/completions`, headers: { "content-type": "application/json", authorization: `Bearer ${instance.ready.apiKey}` }, body: REQUEST_BODY };
@@ -70,7 +99,7 @@ async function measure(build: string, start: StartInstance, environment: Record<
     await heapOf(instance.ready.diagnosticsUrl, "off");
     await sleep(2_000);
     const rest = await heapOf(instance.ready.diagnosticsUrl);
-    const run = await fixedRate(target, rate, requests / rate);
+    const run = await closedCount(target, CONNECTIONS, requests);
     await drained(statsUrl, 60_000);
     const loaded = await heapOf(instance.ready.diagnosticsUrl);
     const served = Math.max(1, run.requests + run.failures);
@@ -117,10 +146,9 @@ async function topSites(file: string, count: number): Promise<string[]> {
 }
 
 async function main(): Promise<void> {
-  const [roundsArg, requestsArg, rateArg, ...otherDists] = process.argv.slice(2);
+  const [roundsArg, requestsArg, ...otherDists] = process.argv.slice(2);
   const rounds = Number(roundsArg ?? 3);
   const requests = Number(requestsArg ?? 2000);
-  const rate = Number(rateArg ?? 200);
   // Read here and taken out of the environment the children inherit: only the profiled round samples.
   const profileFile = process.env.PALISADE_BENCH_HEAP_PROFILE;
   delete process.env.PALISADE_BENCH_HEAP_PROFILE;
@@ -147,7 +175,7 @@ async function main(): Promise<void> {
       // Alternated, and the order flipped every other round, so drift weighs on every build alike.
       const order = index % 2 === 0 ? builds : [...builds].reverse();
       for (const build of order) {
-        const result = await measure(build.name, build.start, environment, stack.ready.statsUrl, core, requests, rate);
+        const result = await measure(build.name, build.start, environment, stack.ready.statsUrl, core, requests);
         all.push(result);
         process.stdout.write(`${JSON.stringify(result)}\n`);
       }
@@ -165,7 +193,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${other.name} / this build, median of the pairs: young ${ratio("youngKbPerRequest")}, net young ${ratio("netYoungKbPerRequest")}, promoted ${ratio("promotedKbPerRequest")}\n`);
     }
     if (profileFile) {
-      const profiled = await measure(here, (environmentWith, pinTo, cpu) => startGatewayChild({ ...environmentWith, PALISADE_BENCH_HEAP_PROFILE: profileFile }, pinTo, cpu), environment, stack.ready.statsUrl, core, requests, rate);
+      const profiled = await measure(here, (environmentWith, pinTo, cpu) => startGatewayChild({ ...environmentWith, PALISADE_BENCH_HEAP_PROFILE: profileFile }, pinTo, cpu), environment, stack.ready.statsUrl, core, requests);
       process.stdout.write(`profiled round (the profiler's own cost included): ${JSON.stringify(profiled)}\n${(await topSites(profileFile, 40)).join("\n")}\n`);
     }
   } finally {
