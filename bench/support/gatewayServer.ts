@@ -3,7 +3,8 @@ import { getAppServices } from "../../src/composition/appServices.js";
 import { startLocalHost } from "../../local/host/index.js";
 import { loadFunctionDefinitions } from "../../local/loadFunctionDefinitions.js";
 import { type BenchChildReady, serveUntilStopped } from "./benchChild.js";
-import { serveLoopDiagnostics } from "./loopDiagnostics.js";
+import { sampleAllocations, watchHeap } from "./heapWatch.js";
+import { type LoopDiagnostics, serveLoopDiagnostics } from "./loopDiagnostics.js";
 import { timeFunctions, timeStages } from "./stageTimings.js";
 import { watchCpuStretches } from "./cpuStretches.js";
 
@@ -42,7 +43,17 @@ async function main(): Promise<void> {
   // Its 1 ms timer stops with the loop watch when the bench measures this process's own CPU (`?watch=off`).
   // Traced, the loop watch's own 1 ms timer tells the late turns (local/loopWatch.ts), so no second one.
   let stretches = stages && !trace ? watchCpuStretches() : null;
-  const diagnostics = await serveLoopDiagnostics((own) => (stages ? { ...own, stages: stages.read(), ...(trace ? { spans: stages.readSpans() } : {}), ...(stretches ? { cpuStretches: stretches.read() } : {}) } : own), {
+  // PALISADE_BENCH_HEAP=1: the main isolate's allocation and promotion since the last read; PALISADE_BENCH_HEAP_PROFILE=FILE:
+  // a sampling profile of every allocation written there at each read (bench/support/allocPerRequest.ts).
+  const heap = process.env.PALISADE_BENCH_HEAP === "1" ? watchHeap() : null;
+  const heapProfileFile = process.env.PALISADE_BENCH_HEAP_PROFILE;
+  const heapProfile = heapProfileFile ? sampleAllocations(heapProfileFile) : null;
+  const withStages = (own: LoopDiagnostics): LoopDiagnostics =>
+    stages ? { ...own, stages: stages.read(), ...(trace ? { spans: stages.readSpans() } : {}), ...(stretches ? { cpuStretches: stretches.read() } : {}) } : own;
+  const diagnostics = await serveLoopDiagnostics(async (own) => {
+    await heapProfile?.read();
+    return heap ? { ...withStages(own), heap: heap.read() } : withStages(own);
+  }, {
     onWatching(watching) {
       stretches?.close();
       stretches = watching && stages && !trace ? watchCpuStretches() : null;
@@ -52,6 +63,8 @@ async function main(): Promise<void> {
   serveUntilStopped({ url: host.url, pid: process.pid, apiKey, diagnosticsUrl: diagnostics.url }, async () => {
     diagnostics.close();
     stretches?.close();
+    heap?.close();
+    heapProfile?.close();
     await host.stop().catch(() => undefined);
     await services.close();
   });

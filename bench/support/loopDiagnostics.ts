@@ -2,6 +2,7 @@ import { createServer } from "node:http";
 import { type AddressInfo } from "node:net";
 import { type LoopDiagnostics as ThreadLoopDiagnostics, watchLoop } from "../../local/loopWatch.js";
 import { type CpuStretchSummary } from "./cpuStretches.js";
+import { type HeapFigures } from "./heapWatch.js";
 import { type StageSpan, type StageSummary } from "./stageTimings.js";
 
 /** What a bench child's event loop and garbage collector did since the last read. */
@@ -14,6 +15,8 @@ export interface LoopDiagnostics extends ThreadLoopDiagnostics {
   readonly cpuStretches?: CpuStretchSummary;
   /** Per thread, where the child runs several (the stack's emulator threads); the top-level figures are then the worst (max) or the sum (GC ms, counts). */
   readonly threads?: Readonly<Record<string, ThreadLoopDiagnostics>>;
+  /** With PALISADE_BENCH_HEAP=1: the main isolate's allocation and promotion (bench/support/heapWatch.ts). */
+  readonly heap?: HeapFigures;
 }
 
 /** Something that watches the process while it runs (a timer or a monitor), read and reset by `read()`. */

@@ -24,6 +24,7 @@ import { ContentSafetyStage } from "../../src/core/safety/ContentSafetyStage.js"
 import { type Completion, type CompletionProvider } from "../../src/core/upstream/CompletionProvider.js";
 import { type UpstreamProvider } from "../../src/core/upstream/UpstreamProvider.js";
 import { REQUEST_BODY, benchPolicy } from "../gateway.js";
+import { watchHeap } from "./heapWatch.js";
 
 /**
  * The CPU of the HTTP path's own work per governed chat completion, in ONE process, without sockets:
@@ -37,7 +38,8 @@ import { REQUEST_BODY, benchPolicy } from "../gateway.js";
  *   node dist/bench/support/pipelineCpu.js [ROUNDS] [PER_ROUND] [OTHER_DIST ...]
  *
  * Prints CPU µs per request (`process.cpuUsage`, so GC counts), median over rounds of PER_ROUND
- * requests, 16 in flight. Each OTHER_DIST is another build's `dist` holding this file (copy it there):
+ * requests, 16 in flight, and the KB each request allocates on the heap (V8's GC profiler,
+ * bench/support/heapWatch.ts: the same figure whatever the machine's load, issue 22). Each OTHER_DIST is another build's `dist` holding this file (copy it there):
  * its rounds are alternated with this build's in the same process, so a loaded machine weighs on both
  * alike, and the median ratio of each pair is printed.
  */
@@ -188,23 +190,28 @@ async function main(): Promise<void> {
     builds.push({ name: dist, prepare: module.preparePipelineCpu });
   }
   const prepared = [];
-  for (const build of builds) prepared.push({ ...build, ...(await build.prepare()), perRequest: [] as number[] });
+  for (const build of builds) prepared.push({ ...build, ...(await build.prepare()), perRequest: [] as number[], kbPerRequest: [] as number[] });
+  const heap = watchHeap();
   for (let round = 0; round < rounds; round += 1) {
     // Alternated, and in the reverse order every other round.
     const order = round % 2 === 0 ? prepared : [...prepared].reverse();
     for (const build of order) {
+      heap.read();
       const before = cpuMicros();
       await build.run(perRound);
       build.perRequest.push((cpuMicros() - before) / perRound);
+      build.kbPerRequest.push(heap.read().youngAllocatedBytes / perRound / 1024);
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
+  heap.close();
   const [self] = prepared;
   for (const build of prepared) {
     const ratios = self ? build.perRequest.map((value, index) => value / (self.perRequest[index] ?? Number.NaN)) : [];
+    const kbRatios = self ? build.kbPerRequest.map((value, index) => value / (self.kbPerRequest[index] ?? Number.NaN)) : [];
     process.stdout.write(
-      `${build.name}: ${median(build.perRequest).toFixed(0)} µs CPU per request (median of ${rounds} rounds of ${perRound}), ${build.failures()} not 200` +
-        (build === self ? "\n" : `; ratio to this build ${median(ratios).toFixed(3)}\n`),
+      `${build.name}: ${median(build.perRequest).toFixed(0)} µs CPU and ${median(build.kbPerRequest).toFixed(1)} KB allocated per request (median of ${rounds} rounds of ${perRound}; best ${Math.min(...build.kbPerRequest).toFixed(1)} KB), ${build.failures()} not 200` +
+        (build === self ? "\n" : `; ratio to this build ${median(ratios).toFixed(3)} CPU, ${median(kbRatios).toFixed(3)} KB\n`),
     );
   }
 }

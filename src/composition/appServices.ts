@@ -1,6 +1,7 @@
 import { SecretClient } from "@azure/keyvault-secrets";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { quietAzureSdkTracing } from "../adapters/azure/quietSdkTracing.js";
 import { createCredential } from "../adapters/identity/createCredential.js";
 import { KeyVaultSecretStore } from "../adapters/keyvault/KeyVaultSecretStore.js";
 import { JsonTokenRankFiles } from "../adapters/tokenizer/JsonTokenRankFiles.js";
@@ -124,6 +125,8 @@ const POLICY_TRAIL_DELAY_IN_MS = 2_000;
  * (the token encodings, the policy-change trail) runs later, in the background.
  */
 export async function createAppServices(settings: Settings, clock: Clock = systemClock): Promise<AppServices> {
+  // The Azure SDKs' spans are never exported: their tracing allocates nothing per call (issue 22).
+  quietAzureSdkTracing();
   const logger = new JsonLogger(settings.PALISADE_LOG_LEVEL);
   const credential = createCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID, local: settings.PALISADE_LOCAL_STACK });
   // The policy is read and checked while the connections open: they need only the settings.

@@ -9,6 +9,7 @@ import { type SignatureVerifier } from "../core/audit/SignatureVerifier.js";
 import { type Clock } from "../core/clock.js";
 import { type LogFields, type Logger } from "../core/logger.js";
 import { CircuitBreaker } from "../core/resilience/CircuitBreaker.js";
+import { quietAzureSdkTracing } from "../adapters/azure/quietSdkTracing.js";
 import { BlobCheckpointAnchor } from "../adapters/blob/BlobCheckpointAnchor.js";
 import { AUDIT_LOG_TABLE } from "../adapters/tables/audit/auditEntities.js";
 import { TableAuditLedger } from "../adapters/tables/TableAuditLedger.js";
@@ -24,6 +25,8 @@ import { type AppendWorkerData, errorFrom, type FromAppendWorker, type ToAppendW
  * pins): a signature is one request there.
  */
 
+// This isolate's Azure SDK spans are not exported either (src/adapters/azure/quietSdkTracing.ts).
+quietAzureSdkTracing();
 const port = parentPort;
 if (port === null) throw new Error("auditAppendWorker runs as a worker thread (WorkerAuditAppender)");
 const data = workerData as AppendWorkerData;

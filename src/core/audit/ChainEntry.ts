@@ -65,12 +65,12 @@ export interface CreateEntryInput {
 }
 
 /**
- * `canonicalJson` of the entry's body, written with its six members already in RFC 8785 order
- * (chain, event, format, prev, seq, ts) instead of building the object and sorting its keys for every
- * event; the verifier re-canonicalises the parsed body generically, so a difference would show there.
+ * `canonicalJson` of the entry's body, its six members written in RFC 8785 order (chain, event,
+ * format, prev, seq, ts) so sorting them costs a pass; one writer makes the whole text, the event
+ * included, as one string (a template around the event's text made a rope and then its flat copy).
  */
 function canonicalEntryBody(input: CreateEntryInput): string {
-  return `{"chain":${canonicalJson(input.chainId)},"event":${canonicalJson(input.event)},"format":"${ENTRY_FORMAT}","prev":${canonicalJson(input.prevHash)},"seq":${canonicalJson(input.sequence)},"ts":${canonicalJson(input.ts)}}`;
+  return canonicalJson({ chain: input.chainId, event: input.event, format: ENTRY_FORMAT, prev: input.prevHash, seq: input.sequence, ts: input.ts });
 }
 
 export function createEntry(input: CreateEntryInput): StoredEntry {

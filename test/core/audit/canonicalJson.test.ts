@@ -51,6 +51,16 @@ describe("canonicalJson", () => {
     expect(canonicalJson({ b: undefined, a: [undefined, 1], d: new Date(Date.UTC(2026, 0, 1)) })).toBe('{"a":[null,1],"d":"2026-01-01T00:00:00.000Z"}');
   });
 
+  it("writes each text whole when one call follows another of a different length, or runs inside one (a toJSON that canonicalises)", () => {
+    const long = { z: "x".repeat(50), a: [1, 2, 3], m: { b: true, a: null } };
+    const inner = { toJSON: () => canonicalJson({ y: 2, x: [1] }) };
+    expect(canonicalJson(long)).toBe(reference(long));
+    expect(canonicalJson({ b: 1 })).toBe('{"b":1}');
+    expect(canonicalJson({ b: inner, a: "s" })).toBe('{"a":"s","b":"{\\"x\\":[1],\\"y\\":2}"}');
+    expect(() => canonicalJson({ a: [1, Number.NaN] })).toThrow(TypeError);
+    expect(canonicalJson(long)).toBe(reference(long));
+  });
+
   it("refuses NaN, the infinities and values JSON cannot hold, wherever they are", () => {
     for (const bad of [Number.NaN, Infinity, -Infinity, { a: [1, Number.NaN] }, undefined, () => 1, { f: () => 1 }, 10n, Symbol("s")]) {
       expect(() => canonicalJson(bad), String(typeof bad)).toThrow(TypeError);

@@ -66,7 +66,10 @@ export function buildEntityGroupRequest(accountUrl: string, tableName: string, o
         : `PUT ${tableUrl}(PartitionKey='${keyLiteral(row.partitionKey)}',RowKey='${keyLiteral(row.rowKey)}') HTTP/1.1${CRLF}Content-Type: application/json${CRLF}DataServiceVersion: 3.0${CRLF}Accept: application/json${CRLF}If-Match: ${operation.ifMatch}`;
     parts.push(`${partHeader}${head}${CRLF}${CRLF}${CRLF}${rowJson(row)}`);
   }
-  const body = `${parts.join(CRLF)}${CRLF}--${changeset}--${CRLF}--${batch}--${CRLF}`;
+  // The closing boundaries as the last part: ONE join makes the body flat, where a template around the
+  // join made a rope that the credential policy's byte count then copied flat again (issue 22).
+  parts.push(`--${changeset}--${CRLF}--${batch}--${CRLF}`);
+  const body = parts.join(CRLF);
   return {
     url: `${base}/$batch${query}`,
     headers: {
