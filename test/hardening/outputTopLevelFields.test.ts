@@ -2,12 +2,13 @@ import OpenAI, { APIError, AzureOpenAI } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
-import { type ScriptedUpstream, startScriptedUpstream } from "./scriptedUpstream.js";
+import { type ScriptedUpstream, scriptedResponse, startScriptedUpstream } from "./scriptedUpstream.js";
 
 /**
  * Outside testing (session 13): output DLP and content safety read a chat answer's choices, and
  * nothing beside them. A provider's top-level field (Perplexity's `citations` and `search_results`,
- * one added later) went to the client unread, plain and in every streamed chunk; Azure On Your
+ * one added later) went to the client unread, plain and in every streamed chunk, and so did a
+ * Response's beside its output (xAI's `citations`); Azure On Your
  * Data's `context` was redacted but never screened. The real `openai` client (and `AzureOpenAI`),
  * the scripted upstream, the Content Safety emulator (harm comes from `[[cs:violence=6]]` directives).
  */
@@ -38,11 +39,11 @@ function policy(): PolicyInput {
       },
     ],
     serviceAccounts: [
-      { id: "app", project: "acme", permissions: ["chat.completions"] },
-      { id: "screened-app", project: "screened", permissions: ["chat.completions"] },
+      { id: "app", project: "acme", permissions: ["chat.completions", "responses.create"] },
+      { id: "screened-app", project: "screened", permissions: ["chat.completions", "responses.create"] },
     ],
     endpoints: [
-      { id: "scripted", provider: "azure", baseUrl: upstream.url, region: "westeurope", residency: "eu", class: "standard", deployments: [MODEL], operations: ["chat"], auth: { kind: "none" }, timeoutInMs: 5_000 },
+      { id: "scripted", provider: "azure", baseUrl: upstream.url, region: "westeurope", residency: "eu", class: "standard", deployments: [MODEL], operations: ["chat", "responses"], auth: { kind: "none" }, timeoutInMs: 5_000 },
     ],
   };
 }
@@ -214,5 +215,50 @@ describe("Azure On Your Data: `context` is screened as output (AzureOpenAI clien
     expect(failure).toBeNull();
     expect(shown).toContain("archive.md");
     expect(shown).not.toMatch(CARD_TRACE);
+  });
+});
+
+describe("Responses: top-level fields beside output are output", () => {
+  const message = { type: "message", id: "msg_1", role: "assistant", status: "completed", content: [{ type: "output_text", text: "See the billing page.", annotations: [] }] };
+  /** xAI-style: every source the search saw, beside the answer. */
+  const withCitations = (text: string) => ({ ...scriptedResponse(MODEL, [message]), instructions: null, metadata: {}, citations: ["https://example.com/billing", "https://example.com/help"], search_notes: [{ title: "Billing help", note: `Pay with ${text} today.` }] });
+  const streamOf = (response: Record<string, unknown>) => ({
+    events: [
+      { event: "response.created", data: { type: "response.created", response: { ...response, status: "in_progress", output: [] } } },
+      { event: "response.output_item.done", data: { type: "response.output_item.done", output_index: 0, item: message } },
+      { event: "response.completed", data: { type: "response.completed", response } },
+    ],
+  });
+
+  it("plain and streamed: a card in a top-level field is redacted; the citations' URLs are kept", async () => {
+    upstream.answerNext({ json: withCitations(CARD) });
+    const plain = await client(redactKey).responses.create({ model: MODEL, input: "How do I pay?" });
+    expect(JSON.stringify(plain)).toMatch(/\[CREDIT_CARD_\d+\]/);
+    expect(JSON.stringify(plain)).not.toMatch(CARD_TRACE);
+    expect(plain.output_text).toBe("See the billing page.");
+    expect((plain as unknown as { citations: string[] }).citations).toEqual(["https://example.com/billing", "https://example.com/help"]);
+
+    upstream.answerNext(streamOf(withCitations(CARD)));
+    let shown = "";
+    for await (const event of await client(redactKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true })) shown += JSON.stringify(event);
+    expect(shown).toContain("response.completed");
+    expect(shown).toMatch(/\[CREDIT_CARD_\d+\]/);
+    expect(shown).not.toMatch(CARD_TRACE);
+  });
+
+  it("plain and streamed: a harmful text in a top-level field is refused (content_filter) before it is shown", async () => {
+    upstream.answerNext({ json: withCitations(HARM) });
+    const refused = await failureOf(client(screenedKey).responses.create({ model: MODEL, input: "How do I pay?" }));
+    expect({ status: refused?.status, code: refused?.code }).toEqual({ status: 400, code: "content_filter" });
+
+    upstream.answerNext(streamOf(withCitations(HARM)));
+    let shown = "";
+    const failure = await (async () => {
+      for await (const event of await client(screenedKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true })) shown += JSON.stringify(event);
+      return null;
+    })().catch((error: unknown) => error);
+    expect((failure as APIError | null)?.code).toBe("content_filter");
+    expect(shown).not.toContain("[[cs:");
+    expect(shown).not.toContain("response.completed");
   });
 });

@@ -1,4 +1,5 @@
 import { ANSWER_FIELDS_WITH_RULES, MESSAGE_FIELDS_WITH_RULES } from "../gateway/operations/chat/fieldsWithoutRules.js";
+import { RESPONSE_FIELDS_WITH_RULES } from "../gateway/operations/responses/responseFieldsWithoutRules.js";
 import { inspectEveryString } from "../gateway/pipeline/inspectEveryString.js";
 import { isRecord } from "../isRecord.js";
 
@@ -94,9 +95,18 @@ function chatChoiceTexts(body: Record<string, unknown>): string[] {
  */
 function answerFieldTexts(body: Record<string, unknown>): { readonly field: string; readonly texts: string[] }[] {
   if (!Array.isArray(body.choices) && !str(body.object).startsWith("chat.completion")) return [];
+  return fieldTexts(body, ANSWER_FIELDS_WITH_RULES);
+}
+
+/** The same for a Response (a plain answer, or the one a stream event carries): its fields beside output, metadata and the request's echo. */
+function responseFieldTexts(body: Record<string, unknown>): { readonly field: string; readonly texts: string[] }[] {
+  return str(body.object) === "response" || Array.isArray(body.output) ? fieldTexts(body, RESPONSE_FIELDS_WITH_RULES) : [];
+}
+
+function fieldTexts(body: Record<string, unknown>, withRules: ReadonlySet<string>): { readonly field: string; readonly texts: string[] }[] {
   const found: { field: string; texts: string[] }[] = [];
   for (const [field, value] of Object.entries(body)) {
-    if (ANSWER_FIELDS_WITH_RULES.has(field) || value === null) continue;
+    if (withRules.has(field) || value === null) continue;
     const texts: string[] = [];
     everyString(value, texts);
     if (texts.length > 0) found.push({ field, texts });
@@ -108,7 +118,7 @@ function answerFieldTexts(body: Record<string, unknown>): { readonly field: stri
 export function outputTextOf(body: unknown): string {
   if (!isRecord(body)) return "";
   const texts = chatChoiceTexts(body);
-  for (const found of answerFieldTexts(body)) texts.push(...found.texts);
+  for (const found of [...answerFieldTexts(body), ...responseFieldTexts(body)]) texts.push(...found.texts);
   records(body.output).forEach((item, index) => texts.push(...itemTexts(item, index).map((placed) => placed.text)));
   // The SDK's convenience field repeats the message text; read it only if it says something else.
   const outputText = str(body.output_text);
@@ -184,8 +194,9 @@ export class StreamedOutputTexts {
     // Both shapes are read whatever the operation: an event cannot hide text by looking like the other kind.
     const texts = chatChoiceTexts(event);
     // A chunk's top-level field repeats its value in every chunk (Perplexity's `search_results`): screened when it changes.
-    for (const found of answerFieldTexts(event)) {
-      const key = `answer/${found.field}`;
+    const placed = [...answerFieldTexts(event).map((found) => ({ ...found, key: `answer/${found.field}` })), ...(isRecord(event.response) ? responseFieldTexts(event.response) : []).map((found) => ({ ...found, key: `response/${found.field}` }))];
+    for (const found of placed) {
+      const key = found.key;
       const text = joined(found.texts);
       if (this.sofar.get(key) === text) continue;
       this.sofar.set(key, text);
