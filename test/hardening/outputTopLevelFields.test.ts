@@ -261,4 +261,20 @@ describe("Responses: top-level fields beside output are output", () => {
     expect(shown).not.toContain("[[cs:");
     expect(shown).not.toContain("response.completed");
   });
+
+  it("streamed: an `error` event's text is screened like the rest (output DLP read it; content safety did not, and the SDK yields it)", async () => {
+    upstream.answerNext({
+      events: [
+        { event: "response.created", data: { type: "response.created", response: { ...scriptedResponse(MODEL, []), status: "in_progress" } } },
+        { event: "error", data: { type: "error", code: "server_error", message: `The model said: ${HARM}`, param: null } },
+      ],
+    });
+    let shown = "";
+    const failure = await (async () => {
+      for await (const event of await client(screenedKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true })) shown += JSON.stringify(event);
+      return null;
+    })().catch((error: unknown) => error);
+    expect((failure as APIError | null)?.code).toBe("content_filter");
+    expect(shown).not.toContain("[[cs:");
+  });
 });

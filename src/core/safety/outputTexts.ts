@@ -145,10 +145,15 @@ const KNOWN_RESPONSES_EVENTS = new Set([
   "response.failed",
 ]);
 
-/** A Responses event neither read by the shapes below nor a delta or `.done` of a text (whose text field they read). */
+/**
+ * A Responses event neither read by the shapes below nor a delta or `.done` of a text (whose text field
+ * they read). A type outside `response.` (the API's `error` event, whose message the caller's SDK yields)
+ * is one too; a chat chunk has no type.
+ */
 function isUnknownResponsesEvent(event: Record<string, unknown>): boolean {
   const type = str(event.type);
-  if (!type.startsWith("response.") || KNOWN_RESPONSES_EVENTS.has(type)) return false;
+  if (type === "" || KNOWN_RESPONSES_EVENTS.has(type)) return false;
+  if (!type.startsWith("response.")) return true;
   if (type.endsWith(".delta")) return typeof event.delta !== "string";
   if (type.endsWith(".done")) return ![event.text, event.refusal, event.arguments, event.input].some((value) => typeof value === "string");
   return true;
