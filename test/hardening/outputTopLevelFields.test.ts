@@ -2,6 +2,7 @@ import OpenAI, { APIError, AzureOpenAI } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
+import { failureOf } from "./failureOf.js";
 import { type ScriptedUpstream, scriptedResponse, startScriptedUpstream } from "./scriptedUpstream.js";
 
 /**
@@ -97,14 +98,35 @@ async function drain(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise
   }
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<APIError | null> {
-  return promise.then(
-    () => null,
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(APIError);
-      return error as APIError;
-    },
-  );
+/** Everything a Responses stream showed its client, and the error it ended with (null: it ended well). */
+async function drainResponses(stream: AsyncIterable<unknown>): Promise<{ shown: string; failure: APIError | null }> {
+  let shown = "";
+  const failure = await (async () => {
+    for await (const event of stream) shown += JSON.stringify(event);
+    return null;
+  })().catch((error: unknown) => {
+    expect(error).toBeInstanceOf(APIError);
+    return error as APIError;
+  });
+  return { shown, failure };
+}
+
+/** A chat stream: a first delta (with `first`), the content (with `extra` at its chunk's top level), the finish and usage chunks. */
+const chatStream = (first: Record<string, unknown>, content: string, extra: Record<string, unknown> = {}) => ({
+  events: [
+    { data: chunk([{ index: 0, delta: { role: "assistant", content: "", ...first }, finish_reason: null }]) },
+    { data: chunk([{ index: 0, delta: { content }, finish_reason: null }], extra) },
+    { data: chunk([{ index: 0, delta: {}, finish_reason: "stop" }]) },
+    { data: usageChunk },
+  ],
+});
+
+/** Content safety stopped the stream before any of its text, or the harm, reached the client. */
+async function expectStoppedUnshown(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<void> {
+  const { shown, content, failure } = await drain(stream);
+  expect(failure?.code).toBe("content_filter");
+  expect(shown).not.toContain("[[cs:");
+  expect(content).toBe("");
 }
 
 describe("chat: top-level fields beside choices are output", () => {
@@ -148,19 +170,8 @@ describe("chat: top-level fields beside choices are output", () => {
   });
 
   it("streamed: a harmful text in a top-level field stops the stream before the chunk that carries it", async () => {
-    upstream.answerNext({
-      events: [
-        { data: chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]) },
-        { data: chunk([{ index: 0, delta: { content: "See the billing page." }, finish_reason: null }], searchFields(HARM)) },
-        { data: chunk([{ index: 0, delta: {}, finish_reason: "stop" }]) },
-        { data: usageChunk },
-      ],
-    });
-    const stream = await client(screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }], stream: true });
-    const { shown, content, failure } = await drain(stream);
-    expect(failure?.code).toBe("content_filter");
-    expect(shown).not.toContain("[[cs:");
-    expect(content).toBe("");
+    upstream.answerNext(chatStream({}, "See the billing page.", searchFields(HARM)));
+    await expectStoppedUnshown(await client(screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }], stream: true }));
   });
 });
 
@@ -181,19 +192,8 @@ describe("Azure On Your Data: `context` is screened as output (AzureOpenAI clien
   });
 
   it("streamed: a harmful citation in the first delta stops the stream before it is shown", async () => {
-    upstream.answerNext({
-      events: [
-        { data: chunk([{ index: 0, delta: { role: "assistant", content: "", context: context(HARM) }, finish_reason: null }]) },
-        { data: chunk([{ index: 0, delta: { content: "See the archive [doc1]." }, finish_reason: null }]) },
-        { data: chunk([{ index: 0, delta: {}, finish_reason: "stop" }]) },
-        { data: usageChunk },
-      ],
-    });
-    const stream = await azure(screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is in the archive?" }], stream: true });
-    const { shown, content, failure } = await drain(stream);
-    expect(failure?.code).toBe("content_filter");
-    expect(shown).not.toContain("[[cs:");
-    expect(content).toBe("");
+    upstream.answerNext(chatStream({ context: context(HARM) }, "See the archive [doc1]."));
+    await expectStoppedUnshown(await azure(screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is in the archive?" }], stream: true }));
   });
 
   it("all_retrieved_documents (include_contexts) is inspected by DLP like the citations, plain and streamed", async () => {
@@ -203,14 +203,7 @@ describe("Azure On Your Data: `context` is screened as output (AzureOpenAI clien
     expect(JSON.stringify(plain)).toMatch(/Customer card \[CREDIT_CARD_\d+\]\./);
     expect(JSON.stringify(plain)).not.toMatch(CARD_TRACE);
 
-    upstream.answerNext({
-      events: [
-        { data: chunk([{ index: 0, delta: { role: "assistant", content: "", context: withDocuments }, finish_reason: null }]) },
-        { data: chunk([{ index: 0, delta: { content: "See the record [doc1]." }, finish_reason: null }]) },
-        { data: chunk([{ index: 0, delta: {}, finish_reason: "stop" }]) },
-        { data: usageChunk },
-      ],
-    });
+    upstream.answerNext(chatStream({ context: withDocuments }, "See the record [doc1]."));
     const { shown, failure } = await drain(await azure(redactKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Which card?" }], stream: true }));
     expect(failure).toBeNull();
     expect(shown).toContain("archive.md");
@@ -239,8 +232,8 @@ describe("Responses: top-level fields beside output are output", () => {
     expect((plain as unknown as { citations: string[] }).citations).toEqual(["https://example.com/billing", "https://example.com/help"]);
 
     upstream.answerNext(streamOf(withCitations(CARD)));
-    let shown = "";
-    for await (const event of await client(redactKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true })) shown += JSON.stringify(event);
+    const { shown, failure } = await drainResponses(await client(redactKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true }));
+    expect(failure).toBeNull();
     expect(shown).toContain("response.completed");
     expect(shown).toMatch(/\[CREDIT_CARD_\d+\]/);
     expect(shown).not.toMatch(CARD_TRACE);
@@ -252,12 +245,8 @@ describe("Responses: top-level fields beside output are output", () => {
     expect({ status: refused?.status, code: refused?.code }).toEqual({ status: 400, code: "content_filter" });
 
     upstream.answerNext(streamOf(withCitations(HARM)));
-    let shown = "";
-    const failure = await (async () => {
-      for await (const event of await client(screenedKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true })) shown += JSON.stringify(event);
-      return null;
-    })().catch((error: unknown) => error);
-    expect((failure as APIError | null)?.code).toBe("content_filter");
+    const { shown, failure } = await drainResponses(await client(screenedKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true }));
+    expect(failure?.code).toBe("content_filter");
     expect(shown).not.toContain("[[cs:");
     expect(shown).not.toContain("response.completed");
   });
@@ -269,12 +258,8 @@ describe("Responses: top-level fields beside output are output", () => {
         { event: "error", data: { type: "error", code: "server_error", message: `The model said: ${HARM}`, param: null } },
       ],
     });
-    let shown = "";
-    const failure = await (async () => {
-      for await (const event of await client(screenedKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true })) shown += JSON.stringify(event);
-      return null;
-    })().catch((error: unknown) => error);
-    expect((failure as APIError | null)?.code).toBe("content_filter");
+    const { shown, failure } = await drainResponses(await client(screenedKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true }));
+    expect(failure?.code).toBe("content_filter");
     expect(shown).not.toContain("[[cs:");
   });
 });
