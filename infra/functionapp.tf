@@ -30,22 +30,25 @@ locals {
     # The separate identity the rotateKeys timer uses for Key Vault writes and key regeneration.
     PALISADE_ROTATION_CLIENT_ID = azurerm_user_assigned_identity.rotation.client_id
 
-    PALISADE_POLICY                   = var.policy_path
-    PALISADE_AUDIT_DIGEST_SECRET      = var.audit_digest_secret_name
-    PALISADE_CHECKPOINT_KEY           = azurerm_key_vault_key.checkpoint.name
-    PALISADE_CHECKPOINT_CONTAINER     = azurerm_storage_container.checkpoints.name
-    PALISADE_CHECKPOINT_EVERY         = tostring(var.checkpoint_every)
-    PALISADE_CHECKPOINT_EVERY_IN_MS   = "300000"
-    PALISADE_COMPLIANCE_CONTAINER     = azurerm_storage_container.compliance.name
-    PALISADE_ARM_BASE_URL             = "https://management.azure.com"
-    PALISADE_OPENAI_ADMIN_BASE_URL    = "https://api.openai.com/v1"
-    PALISADE_OPENAI_ADMIN_KEY_SECRET  = "openai-admin-key"
-    PALISADE_ROTATION_LEASE_IN_MS     = "600000"
-    KEY_EXPIRY_CHECK_SCHEDULE         = var.schedules.key_expiry_check
-    ROTATE_KEYS_SCHEDULE              = var.schedules.rotate_keys
-    COMPLIANCE_SCHEDULE               = var.schedules.compliance
-    AUDIT_OUTBOX_SCHEDULE             = var.schedules.audit_outbox
-    AUDIT_DEAD_LETTER_REPLAY_SCHEDULE = var.schedules.audit_dead_letter_replay
+    PALISADE_POLICY                       = var.policy_path
+    PALISADE_AUDIT_DIGEST_SECRET          = var.audit_digest_secret_name
+    PALISADE_CHECKPOINT_KEY               = azurerm_key_vault_key.checkpoint.name
+    PALISADE_CHECKPOINT_CONTAINER         = azurerm_storage_container.checkpoints.name
+    PALISADE_CHECKPOINT_EVERY             = tostring(var.checkpoint_every)
+    PALISADE_CHECKPOINT_EVERY_IN_MS       = "300000"
+    PALISADE_COMPLIANCE_CONTAINER         = azurerm_storage_container.compliance.name
+    PALISADE_ARM_BASE_URL                 = "https://management.azure.com"
+    PALISADE_OPENAI_ADMIN_BASE_URL        = "https://api.openai.com/v1"
+    PALISADE_OPENAI_ADMIN_KEY_SECRET      = "openai-admin-key"
+    PALISADE_ROTATION_LEASE_IN_MS         = "600000"
+    KEY_EXPIRY_CHECK_SCHEDULE             = var.schedules.key_expiry_check
+    ROTATE_KEYS_SCHEDULE                  = var.schedules.rotate_keys
+    COMPLIANCE_SCHEDULE                   = var.schedules.compliance
+    AUDIT_OUTBOX_SCHEDULE                 = var.schedules.audit_outbox
+    AUDIT_DEAD_LETTER_REPLAY_SCHEDULE     = var.schedules.audit_dead_letter_replay
+    STORED_RESPONSE_OWNERS_PURGE_SCHEDULE = var.schedules.stored_response_owners_purge
+    # Stored Responses' owner records count this long (OpenAI keeps stored Responses 30 days), then are purged.
+    PALISADE_STORED_RESPONSE_RETENTION_IN_DAYS = tostring(var.stored_response_retention_in_days)
     # Audit under faults (docs/audit.md): bounded Table tries, the dependency breaker, the publish
     # timeout, and how long the audit trigger holds a batch through a storage outage (under functionTimeout).
     PALISADE_STORAGE_TRY_TIMEOUT_IN_MS   = "4000"

@@ -248,11 +248,12 @@ variable "checkpoint_every" {
 variable "schedules" {
   description = "NCRONTAB schedules (six fields, seconds first) of the timer functions."
   type = object({
-    key_expiry_check         = optional(string, "0 0 */6 * * *")
-    rotate_keys              = optional(string, "0 30 * * * *")
-    compliance               = optional(string, "0 0 2 * * *")
-    audit_outbox             = optional(string, "0 * * * * *")
-    audit_dead_letter_replay = optional(string, "0 */5 * * * *")
+    key_expiry_check             = optional(string, "0 0 */6 * * *")
+    rotate_keys                  = optional(string, "0 30 * * * *")
+    compliance                   = optional(string, "0 0 2 * * *")
+    audit_outbox                 = optional(string, "0 * * * * *")
+    audit_dead_letter_replay     = optional(string, "0 */5 * * * *")
+    stored_response_owners_purge = optional(string, "0 20 * * * *")
   })
   default = {}
 
@@ -298,5 +299,16 @@ variable "checkpoint_key_lifetime_in_days" {
   validation {
     condition     = var.checkpoint_key_lifetime_in_days >= 60 && var.checkpoint_key_lifetime_in_days <= 730 && floor(var.checkpoint_key_lifetime_in_days) == var.checkpoint_key_lifetime_in_days
     error_message = "checkpoint_key_lifetime_in_days must be a whole number of days from 60 (more than the 30-day notice) to 730."
+  }
+}
+
+variable "stored_response_retention_in_days" {
+  description = "PALISADE_STORED_RESPONSE_RETENTION_IN_DAYS: how long a stored Response's owner record counts (OpenAI keeps stored Responses 30 days); expired records are purged hourly."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.stored_response_retention_in_days >= 1 && var.stored_response_retention_in_days <= 3650 && floor(var.stored_response_retention_in_days) == var.stored_response_retention_in_days
+    error_message = "stored_response_retention_in_days must be a whole number of days from 1 to 3650."
   }
 }

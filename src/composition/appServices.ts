@@ -17,6 +17,7 @@ import { Authenticator } from "../core/auth/Authenticator.js";
 import { type Clock } from "../core/clock.js";
 import { ModelsService } from "../core/gateway/ModelsService.js";
 import { UngovernedEndpoints } from "../core/gateway/UngovernedEndpoints.js";
+import { type StoredResponseOwners } from "../core/gateway/operations/responses/StoredResponseOwners.js";
 import { AuditEventFactory } from "../core/audit/AuditEventFactory.js";
 import { ensureError } from "../core/errors.js";
 import { LEASE_NEXT_WINDOWS_AHEAD_IN_MS, LimitGuard } from "../core/limits/LimitGuard.js";
@@ -66,6 +67,8 @@ export interface AppServices {
   readonly secrets: SecretStore | null;
   readonly audit: AuditComponents;
   readonly telemetry: Telemetry;
+  /** Which project made each stored Response (the purge timer deletes expired records). */
+  readonly responseOwners: StoredResponseOwners;
   close(): Promise<void>;
 }
 
@@ -159,7 +162,11 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
   });
   const cacheStore = new TableResponseCache(storage.table(TABLES.responseCache), clock);
   // In Azure the table is provisioned by infra/; on the local stack it is created on first use.
-  const responseOwners = new TableStoredResponseOwners(storage.table(TABLES.storedResponseOwners), { createTableIfMissing: settings.PALISADE_LOCAL_STACK });
+  const responseOwners = new TableStoredResponseOwners(storage.table(TABLES.storedResponseOwners), {
+    clock,
+    retentionInMs: settings.PALISADE_STORED_RESPONSE_RETENTION_IN_DAYS * 86_400_000,
+    createTableIfMissing: settings.PALISADE_LOCAL_STACK,
+  });
   // Started before the policy is checked, so their round trips overlap its parse and the host's start.
   const connected = Promise.all([
     digestKeyFrom(secrets, settings),
@@ -309,6 +316,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
     secrets,
     audit,
     telemetry,
+    responseOwners,
     async close() {
       clearInterval(usageFlusher);
       nextWindowsLeaser.stop();

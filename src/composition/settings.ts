@@ -12,6 +12,7 @@ export const SCHEDULE_DEFAULTS = {
   COMPLIANCE_SCHEDULE: "0 0 2 * * *",
   AUDIT_OUTBOX_SCHEDULE: "0 * * * * *",
   AUDIT_DEAD_LETTER_REPLAY_SCHEDULE: "0 */5 * * * *",
+  STORED_RESPONSE_OWNERS_PURGE_SCHEDULE: "0 20 * * * *",
 } as const;
 
 const optionalText = z
@@ -65,6 +66,9 @@ const settingsSchema = z.object({
   COMPLIANCE_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.COMPLIANCE_SCHEDULE),
   AUDIT_OUTBOX_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.AUDIT_OUTBOX_SCHEDULE),
   AUDIT_DEAD_LETTER_REPLAY_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.AUDIT_DEAD_LETTER_REPLAY_SCHEDULE),
+  STORED_RESPONSE_OWNERS_PURGE_SCHEDULE: z.string().default(SCHEDULE_DEFAULTS.STORED_RESPONSE_OWNERS_PURGE_SCHEDULE),
+  /** How long a stored Response's owner record counts (OpenAI keeps stored Responses 30 days); expired records are purged by a timer. */
+  PALISADE_STORED_RESPONSE_RETENTION_IN_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   PALISADE_TELEMETRY_EXPORTER: z.enum(["none", "console", "otlp", "azure-monitor"]).default("none"),
   /** The share of requests traced; metrics count every request (docs/observability.md). */
   PALISADE_TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(0.01),

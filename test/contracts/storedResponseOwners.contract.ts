@@ -1,19 +1,33 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { type StoredResponseOwners } from "../../src/core/gateway/operations/responses/StoredResponseOwners.js";
+import { ManualClock } from "../../src/core/clock.js";
+import { type StoredResponseOwners, type StoredResponseOwnersOptions } from "../../src/core/gateway/operations/responses/StoredResponseOwners.js";
 
 /** A fresh id per test, so suites sharing one table never collide. */
 const freshId = (): string => `resp_${randomBytes(12).toString("hex")}`;
 
-export function describeStoredResponseOwnersContract(label: string, factory: () => Promise<StoredResponseOwners>): void {
+const DAY_IN_MS = 86_400_000;
+const MINUTE_IN_MS = 60_000;
+const RETENTION_IN_MS = 30 * DAY_IN_MS;
+
+/**
+ * `factory` builds owners over an empty store with these options. The clock starts at the real time:
+ * the Table adapter dates a record by its row's Timestamp, which the storage service sets.
+ */
+export function describeStoredResponseOwnersContract(label: string, factory: (options: StoredResponseOwnersOptions) => Promise<StoredResponseOwners>): void {
+  const start = async (): Promise<{ owners: StoredResponseOwners; clock: ManualClock }> => {
+    const clock = new ManualClock(Date.now());
+    return { owners: await factory({ clock, retentionInMs: RETENTION_IN_MS }), clock };
+  };
+
   describe(`StoredResponseOwners contract: ${label}`, () => {
     it("knows no owner for an id never recorded", async () => {
-      const owners = await factory();
+      const { owners } = await start();
       await expect(owners.ownerOf(freshId())).resolves.toBeNull();
     });
 
     it("returns the project recorded for an id, and keeps ids apart", async () => {
-      const owners = await factory();
+      const { owners } = await start();
       const [first, second] = [freshId(), freshId()];
       await owners.record(first, "acme");
       await owners.record(second, "open");
@@ -22,7 +36,7 @@ export function describeStoredResponseOwnersContract(label: string, factory: () 
     });
 
     it("keeps the first record: a repeat, even naming another project, changes nothing", async () => {
-      const owners = await factory();
+      const { owners } = await start();
       const id = freshId();
       await owners.record(id, "acme");
       await owners.record(id, "acme");
@@ -31,11 +45,42 @@ export function describeStoredResponseOwnersContract(label: string, factory: () 
     });
 
     it("takes ids with characters a table key may not hold, and tells ids that differ only in case apart", async () => {
-      const owners = await factory();
+      const { owners } = await start();
       const odd = `${freshId()}/#?\\ü`;
       await owners.record(odd, "acme");
       await expect(owners.ownerOf(odd)).resolves.toBe("acme");
       await expect(owners.ownerOf(odd.toUpperCase())).resolves.toBeNull();
+    });
+
+    it("knows the owner until the retention is over, and none after it (expired is absent)", async () => {
+      const { owners, clock } = await start();
+      const id = freshId();
+      await owners.record(id, "acme");
+      clock.advance(RETENTION_IN_MS - MINUTE_IN_MS);
+      await expect(owners.ownerOf(id)).resolves.toBe("acme");
+      clock.advance(2 * MINUTE_IN_MS);
+      await expect(owners.ownerOf(id)).resolves.toBeNull();
+    });
+
+    it("purges expired records only, at most maxRows a run, and reports how many it deleted", async () => {
+      const { owners, clock } = await start();
+      const [old1, old2, old3, recent] = [freshId(), freshId(), freshId(), freshId()];
+      for (const id of [old1, old2, old3]) await owners.record(id, "acme");
+      const madeAtInMs = clock.nowInMs();
+      clock.advance(DAY_IN_MS);
+      await owners.record(recent, "acme");
+      clock.advance(RETENTION_IN_MS - DAY_IN_MS + MINUTE_IN_MS);
+
+      await expect(owners.purgeExpired({ maxRows: 0 })).resolves.toBe(0);
+      await expect(owners.purgeExpired({ maxRows: 2 })).resolves.toBe(2);
+      await expect(owners.purgeExpired({ maxRows: 100 })).resolves.toBe(1);
+      await expect(owners.purgeExpired({ maxRows: 100 })).resolves.toBe(0);
+      await expect(owners.ownerOf(recent)).resolves.toBe("acme");
+
+      // Back before they expired: the purged records are gone, not merely read as expired.
+      clock.set(madeAtInMs + MINUTE_IN_MS);
+      for (const id of [old1, old2, old3]) await expect(owners.ownerOf(id)).resolves.toBeNull();
+      await expect(owners.ownerOf(recent)).resolves.toBe("acme");
     });
   });
 }

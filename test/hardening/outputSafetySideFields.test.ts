@@ -1,7 +1,8 @@
-import OpenAI, { APIError } from "openai";
+import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
+import { failureOf } from "./failureOf.js";
 import { type ScriptedUpstream, scriptedResponse, startScriptedUpstream } from "./scriptedUpstream.js";
 
 /**
@@ -52,15 +53,6 @@ afterAll(async () => {
 
 const client = (): OpenAI => new OpenAI({ baseURL: gateway.baseUrl, apiKey, maxRetries: 0, timeout: 15_000 });
 
-async function failureOf(promise: Promise<unknown>): Promise<APIError | null> {
-  return promise.then(
-    () => null,
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(APIError);
-      return error as APIError;
-    },
-  );
-}
 
 const chunk = (choices: unknown[]) => ({ id: "chatcmpl-scripted", object: "chat.completion.chunk", created: 1, model: MODEL, choices });
 const chatAnswer = (message: Record<string, unknown>) => ({

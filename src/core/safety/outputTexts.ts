@@ -1,11 +1,13 @@
-import { MESSAGE_FIELDS_WITH_RULES } from "../gateway/operations/chat/otherMessageFields.js";
+import { ANSWER_FIELDS_WITH_RULES, MESSAGE_FIELDS_WITH_RULES } from "../gateway/operations/chat/fieldsWithoutRules.js";
+import { RESPONSE_FIELDS_WITH_RULES } from "../gateway/operations/responses/responseFieldsWithoutRules.js";
 import { inspectEveryString } from "../gateway/pipeline/inspectEveryString.js";
 import { isRecord } from "../isRecord.js";
 
 /**
  * The output text of an answer that content safety screens, whatever the operation: chat choices
  * (content, refusal, tool-call and function-call arguments, and every string of a message or delta
- * field without a rule, such as `reasoning_content`) and Responses output items (message text and
+ * field without a rule, such as `reasoning_content` or Azure On Your Data's `context`), the top-level
+ * fields of a chat answer beside its choices (`citations`, `search_results`) and Responses output items (message text and
  * refusals, function and custom tool call arguments, reasoning summaries and text, and every string of
  * an item or part of any other type). What output DLP reads, content safety reads.
  */
@@ -87,10 +89,36 @@ function chatChoiceTexts(body: Record<string, unknown>): string[] {
   return texts;
 }
 
+/**
+ * The texts of a chat answer's (or chunk's) top-level fields without a rule, by field. A body is read
+ * as chat when it has choices or says it is one: a Response's top level echoes the request instead.
+ */
+function answerFieldTexts(body: Record<string, unknown>): { readonly field: string; readonly texts: string[] }[] {
+  if (!Array.isArray(body.choices) && !str(body.object).startsWith("chat.completion")) return [];
+  return fieldTexts(body, ANSWER_FIELDS_WITH_RULES);
+}
+
+/** The same for a Response (a plain answer, or the one a stream event carries): its fields beside output, metadata and the request's echo. */
+function responseFieldTexts(body: Record<string, unknown>): { readonly field: string; readonly texts: string[] }[] {
+  return str(body.object) === "response" || Array.isArray(body.output) ? fieldTexts(body, RESPONSE_FIELDS_WITH_RULES) : [];
+}
+
+function fieldTexts(body: Record<string, unknown>, withRules: ReadonlySet<string>): { readonly field: string; readonly texts: string[] }[] {
+  const found: { field: string; texts: string[] }[] = [];
+  for (const [field, value] of Object.entries(body)) {
+    if (withRules.has(field) || value === null) continue;
+    const texts: string[] = [];
+    everyString(value, texts);
+    if (texts.length > 0) found.push({ field, texts });
+  }
+  return found;
+}
+
 /** The output text of a whole (plain) answer. */
 export function outputTextOf(body: unknown): string {
   if (!isRecord(body)) return "";
   const texts = chatChoiceTexts(body);
+  for (const found of [...answerFieldTexts(body), ...responseFieldTexts(body)]) texts.push(...found.texts);
   records(body.output).forEach((item, index) => texts.push(...itemTexts(item, index).map((placed) => placed.text)));
   // The SDK's convenience field repeats the message text; read it only if it says something else.
   const outputText = str(body.output_text);
@@ -117,10 +145,15 @@ const KNOWN_RESPONSES_EVENTS = new Set([
   "response.failed",
 ]);
 
-/** A Responses event neither read by the shapes below nor a delta or `.done` of a text (whose text field they read). */
+/**
+ * A Responses event neither read by the shapes below nor a delta or `.done` of a text (whose text field
+ * they read). A type outside `response.` (the API's `error` event, whose message the caller's SDK yields)
+ * is one too; a chat chunk has no type.
+ */
 function isUnknownResponsesEvent(event: Record<string, unknown>): boolean {
   const type = str(event.type);
-  if (!type.startsWith("response.") || KNOWN_RESPONSES_EVENTS.has(type)) return false;
+  if (type === "" || KNOWN_RESPONSES_EVENTS.has(type)) return false;
+  if (!type.startsWith("response.")) return true;
   if (type.endsWith(".delta")) return typeof event.delta !== "string";
   if (type.endsWith(".done")) return ![event.text, event.refusal, event.arguments, event.input].some((value) => typeof value === "string");
   return true;
@@ -165,6 +198,15 @@ export class StreamedOutputTexts {
     if (!isRecord(event)) return "";
     // Both shapes are read whatever the operation: an event cannot hide text by looking like the other kind.
     const texts = chatChoiceTexts(event);
+    // A chunk's top-level field repeats its value in every chunk (Perplexity's `search_results`): screened when it changes.
+    const placed = [...answerFieldTexts(event).map((found) => ({ ...found, key: `answer/${found.field}` })), ...(isRecord(event.response) ? responseFieldTexts(event.response) : []).map((found) => ({ ...found, key: `response/${found.field}` }))];
+    for (const found of placed) {
+      const key = found.key;
+      const text = joined(found.texts);
+      if (this.sofar.get(key) === text) continue;
+      this.sofar.set(key, text);
+      texts.push(text);
+    }
     if (isUnknownResponsesEvent(event)) {
       // A type Palisade does not know (a newer API feature): every string it carries reaches the caller, so every one is screened.
       inspectEveryString(event, (text) => {

@@ -120,3 +120,20 @@ describe("the owner of a stored Response is recorded before the answer goes out"
     expect(owners.recorded).toEqual([]);
   });
 });
+
+describe("an owner record expires with the retention", () => {
+  it("a continuation of a Response whose record expired is refused 404 response_not_found, as one never recorded", async () => {
+    const h = await harness();
+    // Short, so the harness's API key is still valid when it is over.
+    const retentionInMs = 10 * 60_000;
+    const owners = new InMemoryStoredResponseOwners({ clock: h.clock, retentionInMs });
+    const operation = createResponsesOperation(provider, owners);
+    await h.pipeline.handle(operation, { ...h.request(), body: { model: "gpt-4o-mini", input: "hi" } });
+    const continuation = () => h.pipeline.handle(operation, { ...h.request(), body: { model: "gpt-4o-mini", input: "and then?", previous_response_id: "resp_plain" } });
+    h.clock.advance(retentionInMs - 60_000);
+    expect((await continuation()).status).toBe(200);
+    h.clock.advance(60_000);
+    const refusal = await refusalOf(continuation());
+    expect([refusal.status, refusal.code, refusal.param]).toEqual([404, "response_not_found", "previous_response_id"]);
+  });
+});

@@ -2,9 +2,8 @@ import { type CompletionChunk, type CompletionUsage } from "../../../upstream/Co
 import { type StreamSession } from "../../pipeline/Operation.js";
 import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { sseFrame } from "../../pipeline/sseFrame.js";
-import { inspectAzureContext } from "./inspectAzureContext.js";
 import { inspectChoice } from "./inspectChoice.js";
-import { MESSAGE_FIELDS_WITH_RULES } from "./otherMessageFields.js";
+import { ANSWER_FIELDS_WITH_RULES, MESSAGE_FIELDS_WITH_RULES } from "./fieldsWithoutRules.js";
 import { inspectEveryString } from "../../pipeline/inspectEveryString.js";
 import { isRecord } from "../../../isRecord.js";
 
@@ -105,13 +104,16 @@ class ChoiceChannels {
  * A streamed chat completion, inspected as it flows. Each choice's content, refusal, every tool
  * call's arguments (which arrive in fragments across chunks) and any other text field of the delta
  * (`reasoning_content`) is its own channel with the bounded hold-back of content; a choice's held-back text is released in the chunk that carries its
- * `finish_reason`, so the stream stays what OpenAI's SDK stream helpers accumulate.
+ * `finish_reason`, so the stream stays what OpenAI's SDK stream helpers accumulate. Values that come
+ * whole (a delta's `context`, a chunk's top-level `search_results`) are inspected whole.
  */
 export class ChatStreamSession implements StreamSession {
   readonly #choices = new Map<number, ChoiceChannels>();
   readonly #received: string[] = [];
   #usage: CompletionUsage | null = null;
   #template: CompletionChunk | null = null;
+  /** Per top-level field without a rule: the last value received (as JSON) and what went out for it. */
+  readonly #answerFields = new Map<string, { readonly json: string; readonly inspected: unknown }>();
 
   constructor(
     private readonly scanner: OutputScanner,
@@ -124,12 +126,15 @@ export class ChatStreamSession implements StreamSession {
     // The usage-only chunk is sent by closingFrames, when the caller asked for it (upstream input: no choices is none).
     const upstreamChoices = (chunk.choices as CompletionChunk["choices"] | undefined) ?? [];
     // Azure OpenAI's prompt annotations (`prompt_filter_results`) come in a chunk of their own, before any choice: passed on.
-    if (upstreamChoices.length === 0) return chunk.prompt_filter_results === undefined ? [] : [sseFrame({ ...chunk, usage: undefined })];
-    this.#template ??= { ...chunk, choices: [] };
+    if (upstreamChoices.length === 0) return chunk.prompt_filter_results === undefined ? [] : [sseFrame({ ...this.withAnswerFieldsInspected(chunk), usage: undefined })];
     if (this.scanner.action === "allow") {
+      this.#template ??= { ...chunk, choices: [] };
       for (const choice of upstreamChoices) this.remember(choice.delta);
       return [sseFrame(chunk)];
     }
+    // The template repeats the first chunk's fields in the frames Palisade writes itself (the usage chunk): inspected ones.
+    const inspected = this.withAnswerFieldsInspected(chunk);
+    this.#template ??= { ...inspected, choices: [] };
     const choices = upstreamChoices.map((upstreamChoice) => {
       const choice = this.withWholeMessage(upstreamChoice);
       this.remember(choice.delta);
@@ -141,7 +146,7 @@ export class ChatStreamSession implements StreamSession {
       return { ...choice, delta: released.delta, ...(released.logprobs !== null || "logprobs" in choice ? { logprobs: released.logprobs } : {}) };
     });
     if (this.scanner.blocked) return [];
-    return [sseFrame({ ...chunk, choices })];
+    return [sseFrame({ ...inspected, choices })];
   }
 
   finish(): readonly string[] {
@@ -176,6 +181,28 @@ export class ChatStreamSession implements StreamSession {
 
   errorFrame(error: { readonly message: string; readonly type: string; readonly code: string }): string {
     return sseFrame({ error: { message: error.message, type: error.type, code: error.code, param: null } });
+  }
+
+  /**
+   * The chunk with its top-level fields beside the choices inspected (Perplexity's `citations` and
+   * `search_results`). Such a field repeats the same value in every chunk: inspected once (its
+   * findings counted once), the result reused while the value stays the same.
+   */
+  private withAnswerFieldsInspected(chunk: CompletionChunk): CompletionChunk {
+    if (this.scanner.action === "allow") return chunk;
+    let out: Record<string, unknown> | null = null;
+    for (const field of Object.keys(chunk)) {
+      const value = chunk[field];
+      if (ANSWER_FIELDS_WITH_RULES.has(field) || value === null || value === undefined) continue;
+      const json = JSON.stringify(value);
+      let seen = this.#answerFields.get(field);
+      if (seen?.json !== json) {
+        seen = { json, inspected: inspectEveryString(value, (text) => this.scanner.text(text)) };
+        this.#answerFields.set(field, seen);
+      }
+      if (seen.inspected !== value) (out ??= { ...chunk })[field] = seen.inspected;
+    }
+    return (out ?? chunk) as CompletionChunk;
   }
 
   /**
@@ -216,11 +243,10 @@ export class ChatStreamSession implements StreamSession {
     if (typeof functionCall?.arguments === "string" && functionCall.arguments !== "") {
       out.function_call = { ...functionCall, arguments: channels.push("function_call", functionCall.arguments) };
     }
-    // Azure On Your Data sends its citations whole, in one delta.
-    if (delta.context !== undefined) out.context = inspectAzureContext(delta.context, this.scanner);
     for (const [field, value] of Object.entries(delta)) {
       if (MESSAGE_FIELDS_WITH_RULES.has(field) || value === null) continue;
       // A text streamed in a field without a rule (`reasoning_content`): its own held-back channel, like content.
+      // A value that comes whole (Azure On Your Data's `context`, in the first delta): inspected whole.
       if (typeof value === "string") out[field] = value === "" ? value : channels.push(`${OTHER_FIELD}${field}`, value);
       else out[field] = inspectEveryString(value, (text) => this.scanner.text(text));
     }

@@ -9,6 +9,7 @@ import { requestValidationError } from "../../requestValidationError.js";
 import { mayStoreResponse } from "../responses/responseStorage.js";
 import { checkChatWebSearch, checkHostedTools } from "../responses/hostedTools.js";
 import { ChatStreamSession } from "./ChatStreamSession.js";
+import { ANSWER_FIELDS_WITH_RULES, inspectFieldsWithoutRules } from "./fieldsWithoutRules.js";
 import { type Choice, inspectChoice } from "./inspectChoice.js";
 import { chatContents, checkChatMediaParts, uninspectableChatParts } from "./chatContents.js";
 import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens } from "./chatRequest.js";
@@ -106,7 +107,10 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
     inspectAnswer(answer, scanner) {
       if (scanner.action === "allow") return answer.body;
       const choices = Array.isArray(answer.body.choices) ? (answer.body.choices as Choice[]) : [];
-      return { ...answer.body, choices: choices.map((choice) => inspectChoice(choice, scanner)) };
+      const out: Record<string, unknown> = { ...answer.body, choices: choices.map((choice) => inspectChoice(choice, scanner)) };
+      // A provider's fields beside the choices (Perplexity's `citations`, `search_results`) reach the caller too.
+      inspectFieldsWithoutRules(answer.body, ANSWER_FIELDS_WITH_RULES, out, (text) => scanner.text(text));
+      return out;
     },
 
     streaming: {

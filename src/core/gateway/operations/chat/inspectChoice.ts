@@ -1,10 +1,9 @@
 import { type OutputScanner } from "../../pipeline/OutputScanner.js";
-import { inspectAzureContext } from "./inspectAzureContext.js";
-import { inspectOtherMessageFields } from "./otherMessageFields.js";
+import { MESSAGE_FIELDS_WITH_RULES, inspectFieldsWithoutRules } from "./fieldsWithoutRules.js";
 
 export type Choice = Record<string, unknown> & { readonly message?: Record<string, unknown> };
 
-/** Every output field of a choice: content, refusal, tool-call (and legacy function-call) arguments, Azure's `context` (citations), and every string of any other field. */
+/** Every output field of a choice: content, refusal, tool-call (and legacy function-call) arguments, and every string of any other field (Azure's `context` among them). */
 export function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
   const message = choice.message;
   if (!message) return choice;
@@ -24,8 +23,7 @@ export function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
   }
   const functionCall = message.function_call as { arguments?: unknown } | undefined;
   if (typeof functionCall?.arguments === "string") out.function_call = { ...functionCall, arguments: scanner.text(functionCall.arguments) };
-  if (message.context !== undefined) out.context = inspectAzureContext(message.context, scanner);
-  inspectOtherMessageFields(message, out, (text) => scanner.text(text));
+  inspectFieldsWithoutRules(message, MESSAGE_FIELDS_WITH_RULES, out, (text) => scanner.text(text));
   return { ...choice, message: out, ...withheldLogprobs(choice.logprobs, message, out) };
 }
 

@@ -1,4 +1,6 @@
 import { type CompletionUsage } from "../../../upstream/CompletionProvider.js";
+import { inspectFieldsWithoutRules } from "../chat/fieldsWithoutRules.js";
+import { RESPONSE_FIELDS_WITH_RULES } from "./responseFieldsWithoutRules.js";
 import { responseUsageOf } from "../../../upstream/ResponsesProvider.js";
 import { type StreamSession } from "../../pipeline/Operation.js";
 import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
@@ -87,11 +89,21 @@ export class ResponsesStreamSession implements StreamSession {
       this.onFinal?.(event.response, this.#usage);
       const output = Array.isArray(event.response.output) ? event.response.output : [];
       const inspected = output.map((item: unknown, index) => (isRecord(item) ? this.inspectItem(item, index) : item));
-      return [this.frame({ ...event, response: { ...event.response, output: inspected } })];
+      return [this.frame({ ...event, response: { ...this.inspectResponseFields(event.response), output: inspected } })];
     }
-    if (TEXT_FREE.has(event.type) || this.scanner.action === "allow") return [this.frame(event)];
+    if (this.scanner.action === "allow") return [this.frame(event)];
+    // The Response a lifecycle event carries has no output yet; a provider's field beside it may have text.
+    if (TEXT_FREE.has(event.type)) return [this.frame(isRecord(event.response) ? { ...event, response: this.inspectResponseFields(event.response) } : event)];
     if (ADDED.has(event.type)) return [this.frame(this.added(event))];
     return this.unknown(event);
+  }
+
+  /** The Response with its top-level fields without a rule (xAI's `citations`) inspected whole. */
+  private inspectResponseFields(response: Record<string, unknown>): Record<string, unknown> {
+    if (this.scanner.action === "allow") return response;
+    const out: Record<string, unknown> = { ...response };
+    inspectFieldsWithoutRules(response, RESPONSE_FIELDS_WITH_RULES, out, (text) => this.scanner.text(text));
+    return out;
   }
 
   /** Unknown delta streams that never saw their `.done`: what their channels still hold goes out as a last delta. */

@@ -1,4 +1,6 @@
 import { PalisadeError } from "../../../errors.js";
+import { inspectFieldsWithoutRules } from "../chat/fieldsWithoutRules.js";
+import { RESPONSE_FIELDS_WITH_RULES } from "./responseFieldsWithoutRules.js";
 import { countTextTokens } from "../../../limits/estimatePromptTokens.js";
 import { type ResponsesProvider } from "../../../upstream/ResponsesProvider.js";
 import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
@@ -102,6 +104,8 @@ export function createResponsesOperation(
       const body: Record<string, unknown> = { ...answer.body, output };
       // Some upstreams add the SDK's convenience field; it repeats the output text, so it is inspected too.
       if (typeof answer.body.output_text === "string") body.output_text = scanner.text(answer.body.output_text);
+      // A provider's fields beside the output (xAI's `citations`) reach the caller too.
+      inspectFieldsWithoutRules(answer.body, RESPONSE_FIELDS_WITH_RULES, body, (text) => scanner.text(text));
       return body;
     },
 
