@@ -64,6 +64,12 @@ export function inputStrings(value: unknown, at: string, walk: InputWalk = newWa
   return walk;
 }
 
+/** `inputStrings` for the fields of `record` that `keep` picks (a call item's arguments and its results have different authors). */
+export function inputFieldStrings(record: Readonly<Record<string, unknown>>, at: string, keep: (key: string) => boolean, walk: InputWalk = newWalk()): InputWalk {
+  visitFields(record, at, walk, 0, keep);
+  return walk;
+}
+
 function visit(value: unknown, path: string, key: string | null, walk: InputWalk, depth: number): void {
   if (typeof value === "string") {
     if (value === "" || PLAIN_WORD.test(value) || (key !== null && STRUCTURAL.has(key))) return;
@@ -75,8 +81,12 @@ function visit(value: unknown, path: string, key: string | null, walk: InputWalk
     value.forEach((item: unknown, index) => visit(item, appendPointer(path, index), null, walk, depth + 1));
     return;
   }
-  if (!isRecord(value)) return;
+  if (isRecord(value)) visitFields(value, path, walk, depth, null);
+}
+
+function visitFields(value: Readonly<Record<string, unknown>>, path: string, walk: InputWalk, depth: number, keep: ((key: string) => boolean) | null): void {
   for (const [childKey, child] of Object.entries(value)) {
+    if (keep !== null && !keep(childKey)) continue;
     const childPath = appendPointer(path, childKey);
     if (childKey !== "" && !KEYWORDS.has(childKey) && !STRUCTURAL.has(childKey) && !PLAIN_WORD.test(childKey)) walk.found.push({ path: childPath, text: childKey, kind: "text", readOnly: true });
     if (!mediaValue(childKey, child, childPath, walk)) visit(child, childPath, childKey, walk, depth + 1);

@@ -5,8 +5,10 @@ import { type ContentField } from "./Operation.js";
 const WINDOW = 128;
 /** A character a value can continue with. */
 const CONTINUES = /[\p{L}\p{Nd}@＠._+-]/u;
-/** A digit or an at sign near the seam: every value worth the scan has one on one side at least. */
+/** A digit or an at sign: every value worth the scan has one next to the seam on one side at least. */
 const VALUE_MARK = /[\p{Nd}@＠]/u;
+const LAST_WORD = /\S*$/u;
+const FIRST_WORD = /^\S*/u;
 /**
  * How the model may see two texts joined: directly (content parts) or with a break (messages). A
  * space joins the groups of a card split between them; nothing joins a value cut mid-group or a token.
@@ -22,6 +24,7 @@ const SEPARATORS = ["", " "];
 export function seamFindings(fields: readonly ContentField[], options: ScanOptions, findingsOf: (field: ContentField) => readonly Finding[]): { readonly byField: Map<number, Finding[]>; readonly found: Finding[] } {
   const byField = new Map<number, Finding[]>();
   const found: Finding[] = [];
+  if (fields.length < 2) return { byField, found };
   let previous = -1;
   fields.forEach((field, index) => {
     if (field.kind !== "text" || field.readOnly === true) return;
@@ -53,11 +56,18 @@ export function seamFindings(fields: readonly ContentField[], options: ScanOptio
 /** A finding of the same type on that side covers the part. */
 const covered = (part: Finding, own: readonly Finding[]): boolean => own.some((finding) => finding.type === part.type && finding.start <= part.start && finding.end >= part.end);
 
+/**
+ * Worth a scan: both sides end in a character a value continues with, and the word that ends the
+ * first or starts the second holds a digit or an at sign (a split card, phone, IBAN or e-mail always
+ * does; a sentence ending "EUR." before "Next question" does not, so a chat's turns cost nothing).
+ */
 function mayContinue(first: string, second: string): boolean {
-  const last = first.trimEnd().at(-1);
-  const next = second.trimStart()[0];
+  const end = first.trimEnd();
+  const start = second.trimStart();
+  const last = end.at(-1);
+  const next = start[0];
   if (last === undefined || next === undefined || !CONTINUES.test(last) || !CONTINUES.test(next)) return false;
-  return VALUE_MARK.test(first.slice(-24)) || VALUE_MARK.test(second.slice(0, 24));
+  return VALUE_MARK.test(LAST_WORD.exec(end.slice(-64))?.[0] ?? "") || VALUE_MARK.test(FIRST_WORD.exec(start.slice(0, 64))?.[0] ?? "");
 }
 
 /** The piece grown over every finding of the same field it overlaps (the redaction then takes them all at once). */

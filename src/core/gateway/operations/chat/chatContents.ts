@@ -44,7 +44,7 @@ export function chatContents(request: ChatCompletionRequest): ContentField[] {
   const walk = newWalk();
   // Definitions: the model reads every string of them (it is shown the schemas).
   for (const field of ["tools", "functions", "tool_choice", "function_call", "response_format"] as const) inputStrings(request[field as keyof ChatCompletionRequest], pointer(field), walk);
-  for (const [field, value] of Object.entries(request)) if (!REQUEST_FIELDS.has(field)) inputStrings(value, pointer(field), walk);
+  for (const field in request) if (!REQUEST_FIELDS.has(field)) inputStrings((request as Record<string, unknown>)[field], pointer(field), walk);
   addWalk(walk, fields, undefined);
   predictionContents((request as { readonly prediction?: unknown }).prediction, { fields, origin: "document" });
   for (const found of metadataContents((request as { readonly metadata?: unknown }).metadata)) fields.push(found);

@@ -1,7 +1,7 @@
 import { type ContentField, type ContentOrigin } from "../../pipeline/Operation.js";
 import { pointer } from "../../pipeline/jsonPointer.js";
 import { metadataContents } from "../../pipeline/metadataContents.js";
-import { type InputWalk, inputStrings, newWalk } from "../../pipeline/inputStrings.js";
+import { type InputWalk, inputFieldStrings, inputStrings, newWalk } from "../../pipeline/inputStrings.js";
 import { type ResponsesRequest } from "./responsesRequest.js";
 import { isRecord } from "../../../isRecord.js";
 
@@ -30,19 +30,22 @@ const MESSAGE_ORIGIN: ReadonlyMap<string, ContentOrigin> = new Map([
   ["developer", "app"],
   ["assistant", "model"],
 ]);
-/** Items the model produced (sent back as history): its calls and reasoning. */
-const MODEL_ITEMS = new Set(["function_call", "custom_tool_call", "reasoning", "local_shell_call", "shell_call", "apply_patch_call", "computer_call", "mcp_call", "web_search_call", "file_search_call", "code_interpreter_call", "image_generation_call"]);
-
 /**
- * Who wrote an input item: a message by its role; the model's own calls and reasoning; and anything
- * else that carries text (tool outputs, items of types Palisade does not know) is third-party content,
- * screened as a document.
+ * Who wrote an input item: a message by its role; the model its calls (`*_call`: arguments, commands,
+ * queries) and reasoning; anything else that carries text (tool outputs, items of types Palisade does
+ * not know) is third-party content, screened as a document.
  */
-function itemOrigin(item: Record<string, unknown>): ContentOrigin {
-  if (typeof item.type === "string" && MODEL_ITEMS.has(item.type)) return "model";
+function itemOrigin(item: Readonly<Record<string, unknown>>): ContentOrigin {
+  if (isCall(item) || item.type === "reasoning") return "model";
   if ((item.type === undefined || item.type === "message") && typeof item.role === "string") return MESSAGE_ORIGIN.get(item.role) ?? "document";
   return "document";
 }
+
+const isCall = (item: Readonly<Record<string, unknown>>): boolean => typeof item.type === "string" && item.type.endsWith("_call");
+/** A hosted tool's call item carries what the service returned (an MCP server's answer, search results, logs): documents. */
+const CALL_RESULTS = new Set(["output", "outputs", "results", "error"]);
+const isResult = (key: string): boolean => CALL_RESULTS.has(key);
+const isNotResult = (key: string): boolean => !CALL_RESULTS.has(key);
 
 interface ResponsesInput {
   readonly fields: ContentField[];
@@ -77,7 +80,11 @@ function walk(request: ResponsesRequest): ResponsesInput {
   if (typeof request.input === "string") take(inputStrings(request.input, pointer("input")), "user");
   else {
     request.input.forEach((item, index) => {
-      take(inputStrings(item, pointer("input", index)), itemOrigin(item));
+      const at = pointer("input", index);
+      if (isCall(item)) {
+        take(inputFieldStrings(item, at, isNotResult), "model");
+        take(inputFieldStrings(item, at, isResult), "document");
+      } else take(inputStrings(item, at), itemOrigin(item));
       for (const list of PART_LISTS) uninspectable += unknownParts(item[list]);
     });
   }
