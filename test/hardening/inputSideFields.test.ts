@@ -23,13 +23,21 @@ const EMAIL = "jane.doe@contoso.com";
 let upstream: RecordingUpstream;
 let gateway: GatewayStack<"unused">;
 let appKey: string;
+let openKey: string;
 
 function policy(): PolicyInput {
   const models = [{ name: MODEL, deployment: MODEL }];
   return {
     version: 1,
-    projects: [{ id: "acme", residency: "eu", models, maxTokens: 512, auditOnPublishFailure: "outbox", embeddings: { maxInputs: 16, tokenInput: "deny" } }],
-    serviceAccounts: [{ id: "app", project: "acme", permissions: ["chat.completions", "responses.create", "embeddings.create"] }],
+    projects: [
+      { id: "acme", residency: "eu", models, maxTokens: 512, auditOnPublishFailure: "outbox", embeddings: { maxInputs: 16, tokenInput: "deny" } },
+      // The explicit opt-in: data DLP cannot read goes upstream unread (and is counted on the audit event).
+      { id: "open", residency: "eu", models, maxTokens: 512, auditOnPublishFailure: "outbox", uninspectableInputs: "allow" },
+    ],
+    serviceAccounts: [
+      { id: "app", project: "acme", permissions: ["chat.completions", "responses.create", "embeddings.create"] },
+      { id: "open-app", project: "open", permissions: ["chat.completions"] },
+    ],
     endpoints: [
       {
         id: "recording",
@@ -50,7 +58,7 @@ function policy(): PolicyInput {
 beforeAll(async () => {
   upstream = await startRecordingUpstream();
   gateway = await startGatewayStack({ upstreams: { unused: { name: "unused", region: "westeurope" } }, policy });
-  appKey = await gateway.createKey("acme", "app");
+  [appKey, openKey] = await Promise.all([gateway.createKey("acme", "app"), gateway.createKey("open", "open-app")]);
 }, 60_000);
 
 afterAll(async () => {
@@ -222,5 +230,19 @@ describe("what must not change", () => {
     const tools = fnTool({ type: "object", properties: { city: { type: "string", description: "City, e.g. Paris" }, unit: { type: "string", enum: ["celsius", "fahrenheit"], default: "celsius" } }, required: ["city"] });
     const outcome = await outcomeOf(chat({ tools, tool_choice: { type: "function", function: { name: "lookup" } } }));
     expect(outcome.kind === "sent" && outcome.body.tools).toEqual(tools);
+  });
+});
+
+describe("data DLP cannot read: the policy decides, and by default it is refused", () => {
+  const png = `data:image/png;base64,${Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(`tEXtcard ${CARD}`)]).toString("base64")}`;
+  const withImage = { messages: user([{ type: "text", text: "What is in this picture?" }, { type: "image_url", image_url: { url: png } }]) };
+
+  it("an image (here a PNG whose text chunk holds a card) is refused by default: 422 uninspectable_content, nothing upstream", async () => {
+    expect(await outcomeOf(chat(withImage))).toEqual({ kind: "refused", status: 422, code: "uninspectable_content" });
+  });
+
+  it("a project that opts in (uninspectableInputs: allow) sends it unread, as its owner chose", async () => {
+    const outcome = await outcomeOf(() => new OpenAI({ baseURL: gateway.baseUrl, apiKey: openKey, maxRetries: 0 }).chat.completions.create({ model: MODEL, ...withImage } as never));
+    expect(outcome.kind === "sent" && outcome.leaks).toEqual(["card"]);
   });
 });
