@@ -1,4 +1,9 @@
+import { createOpenAI } from "@ai-sdk/openai";
+import { ChatOpenAI } from "@langchain/openai";
+import { tool } from "@langchain/core/tools";
+import { APICallError, generateText } from "ai";
 import OpenAI, { APIError, AzureOpenAI } from "openai";
+import { z } from "zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
@@ -117,6 +122,7 @@ async function outcomeOf(send: () => Promise<unknown>): Promise<Outcome> {
     // A stream is read to its end, as an app does.
     if (result !== null && typeof result === "object" && Symbol.asyncIterator in result) for await (const _ of result as AsyncIterable<unknown>);
   } catch (error) {
+    if (APICallError.isInstance(error) && typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) return { kind: "refused", status: error.statusCode, code: null };
     if (error instanceof APIError && typeof error.status === "number" && error.status >= 400 && error.status < 500) return { kind: "refused", status: error.status, code: typeof error.code === "string" ? error.code : null };
     throw error;
   }
@@ -244,5 +250,35 @@ describe("data DLP cannot read: the policy decides, and by default it is refused
   it("a project that opts in (uninspectableInputs: allow) sends it unread, as its owner chose", async () => {
     const outcome = await outcomeOf(() => new OpenAI({ baseURL: gateway.baseUrl, apiKey: openKey, maxRetries: 0 }).chat.completions.create({ model: MODEL, ...withImage } as never));
     expect(outcome.kind === "sent" && outcome.leaks).toEqual(["card"]);
+  });
+});
+
+describe("LangChain and the AI SDK, as apps use them", () => {
+  it("LangChain bindTools: a zod enum holding a card (the schema goes upstream whole) is redacted", async () => {
+    const pay = tool(async () => "ok", { name: "pay", description: "Pay with a stored card", schema: z.object({ card: z.enum([CARD, "other"]) }) });
+    const model = new ChatOpenAI({ model: MODEL, apiKey: appKey, maxRetries: 0, configuration: { baseURL: gateway.baseUrl } }).bindTools([pay]);
+    const outcome = await outcomeOf(() => model.invoke("Pay the usual way."));
+    expect(outcome.kind === "sent" && outcome.leaks).toEqual([]);
+  });
+
+  it("LangChain: a card split over two content blocks of one message", async () => {
+    const model = new ChatOpenAI({ model: MODEL, apiKey: appKey, maxRetries: 0, configuration: { baseURL: gateway.baseUrl } });
+    const outcome = await outcomeOf(() => model.invoke([{ role: "user", content: [{ type: "text", text: "card 4539 1488 0343" }, { type: "text", text: "6467" }] }]));
+    expect(outcome.kind === "sent" && outcome.leaks).toEqual([]);
+  });
+
+  it("AI SDK (Responses): a text file part holding an API key is read and redacted", async () => {
+    const provider = createOpenAI({ baseURL: gateway.baseUrl, apiKey: appKey });
+    const outcome = await outcomeOf(() =>
+      generateText({ model: provider.responses(MODEL), maxRetries: 0, messages: [{ role: "user", content: [{ type: "text", text: "Check this config." }, { type: "file", data: Buffer.from(`TOKEN=${GITHUB_TOKEN}\n`), mediaType: "application/pdf", filename: "config.pdf" }] }] }),
+    );
+    expect(outcome.kind === "sent" && outcome.leaks).toEqual([]);
+  });
+
+  it("AI SDK (chat): an image part is refused by default (uninspectable)", async () => {
+    const provider = createOpenAI({ baseURL: gateway.baseUrl, apiKey: appKey });
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]);
+    const outcome = await outcomeOf(() => generateText({ model: provider.chat(MODEL), maxRetries: 0, messages: [{ role: "user", content: [{ type: "text", text: "What is this?" }, { type: "image", image: png, mediaType: "image/png" }] }] }));
+    expect(outcome).toMatchObject({ kind: "refused", status: 422 });
   });
 });
