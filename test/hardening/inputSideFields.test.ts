@@ -6,6 +6,7 @@ import OpenAI, { APIError, AzureOpenAI } from "openai";
 import { z } from "zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
+import { oneEndpoint } from "./hardeningPolicy.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
 import { type RecordingUpstream, startRecordingUpstream } from "./recordingUpstream.js";
 
@@ -43,20 +44,7 @@ function policy(): PolicyInput {
       { id: "app", project: "acme", permissions: ["chat.completions", "responses.create", "embeddings.create"] },
       { id: "open-app", project: "open", permissions: ["chat.completions"] },
     ],
-    endpoints: [
-      {
-        id: "recording",
-        provider: "azure",
-        baseUrl: upstream.url,
-        region: "westeurope",
-        residency: "eu",
-        class: "standard",
-        deployments: [MODEL],
-        operations: ["chat", "responses", "embeddings"],
-        auth: { kind: "none" },
-        timeoutInMs: 5_000,
-      },
-    ],
+    endpoints: [oneEndpoint("recording", upstream.url)],
   };
 }
 
