@@ -86,6 +86,20 @@ export function hardeningPolicy(urls: Readonly<Record<HardeningUpstream, string>
   };
 }
 
+/** One EU standard endpoint serving MODEL for chat, Responses and embeddings at `url` (a scripted or recording upstream). */
+export const oneEndpoint = (id: string, url: string): PolicyInput["endpoints"][number] => ({
+  id,
+  provider: "azure",
+  baseUrl: url,
+  region: "westeurope",
+  residency: "eu",
+  class: "standard",
+  deployments: [MODEL],
+  operations: ["chat", "responses", "embeddings"],
+  auth: { kind: "none" },
+  timeoutInMs: 5_000,
+});
+
 /** The OpenAI error shape every /api/v1 refusal must have. */
 export interface OpenAiErrorShape {
   readonly error: { readonly message: string; readonly type: string; readonly code: string; readonly param: string | null };

@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
+import { oneEndpoint } from "./hardeningPolicy.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
 import { type ScriptedUpstream, scriptedResponse, startScriptedUpstream } from "./scriptedUpstream.js";
 
@@ -41,20 +42,7 @@ function policy(): PolicyInput {
       { id: "app", project: "acme", permissions: ["chat.completions", "responses.create"] },
       { id: "strict-app", project: "strict", permissions: ["chat.completions", "responses.create"] },
     ],
-    endpoints: [
-      {
-        id: "scripted",
-        provider: "azure",
-        baseUrl: upstream.url,
-        region: "westeurope",
-        residency: "eu",
-        class: "standard",
-        deployments: [MODEL],
-        operations: ["chat", "responses"],
-        auth: { kind: "none" },
-        timeoutInMs: 5_000,
-      },
-    ],
+    endpoints: [oneEndpoint("scripted", upstream.url)],
   };
 }
 

@@ -3,7 +3,8 @@ import { Buffer } from "node:buffer";
 /**
  * The view detectors scan: NFKC per code point (full-width and other compatibility digits become
  * ASCII), remaining decimal digits of any script folded to ASCII, dashes to "-", spaces to " ",
- * and format characters (zero-width, bidi controls, soft hyphen, variation selectors) removed.
+ * and format characters (zero-width, bidi controls, soft hyphen, variation selectors) and combining
+ * marks removed.
  * Per code point, so every unit of the view maps back to the code point it came from. Characters above
  * U+00FF that no detector reads (other scripts, curly quotes, emoji) become one Latin-1 stand-in per
  * code point (a letter for letters, marks and numbers, "·" for the rest), so the view is a one-byte
@@ -30,6 +31,8 @@ const NOT_ASCII = /[\u0080-\uFFFF]/;
 /** How much of the text is searched for a non-ASCII character before asking for its UTF-8 length. */
 const HEAD_CHARS = 1024;
 const FORMAT = /^\p{Cf}$/u;
+/** Nonspacing and enclosing marks: stacked on a digit or a letter they hide it from every detector (`4\u0301`). */
+const COMBINING = /^[\p{Mn}\p{Me}]$/u;
 const DECIMAL_DIGIT = /^\p{Nd}$/u;
 const DASH = /^[\p{Pd}\u2212]$/u;
 const SPACE = /^\p{Zs}$/u;
@@ -48,11 +51,16 @@ function digitValue(cp: number): number {
   return (cp - zero) % 10;
 }
 
-/** Format characters and the invisible fillers, joiners and variation selectors used to split values. */
+/**
+ * Format characters, combining marks, and the invisible fillers, joiners and variation selectors used
+ * to split values. A mark left after NFKC (one with no precomposed form, as on a digit) is dropped:
+ * no detector reads marks, and a mark between two characters would otherwise split a value.
+ */
 function isInvisible(char: string): boolean {
   const cp = char.codePointAt(0) ?? 0;
   return (
     FORMAT.test(char) ||
+    COMBINING.test(char) ||
     cp === 0x034f ||
     cp === 0x115f ||
     cp === 0x1160 ||

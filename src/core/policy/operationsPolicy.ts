@@ -48,7 +48,7 @@ export const responsesPolicySchema = z
 
 /**
  * Token-array input (`input: [[1, 2, ...]]`) cannot be read by DLP. Refused unless the project says
- * `allow`, and always refused for pii and phi.
+ * `allow`, and then only where `uninspectableInputs` is `allow` too.
  */
 export const embeddingsPolicySchema = z
   .object({

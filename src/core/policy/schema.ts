@@ -111,8 +111,8 @@ const projectSchema = z
      */
     defaultMaxTokens: positiveInt.optional(),
     /**
-     * Content parts DLP cannot read (images, audio, files): allow or deny them. Unset: allowed, except
-     * for requests of class pii or phi, which are refused unless this says allow.
+     * Content parts DLP cannot read (images, audio, binary files, file ids and URLs): `allow` lets them
+     * go upstream unread (counted on the audit event). Unset or `deny`: refused (422), whatever the class.
      */
     uninspectableInputs: z.enum(["allow", "deny"]).optional(),
     maxMessages: positiveInt.default(256),

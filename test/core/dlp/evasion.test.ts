@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { redact, scan } from "../../../src/core/dlp/index.js";
 import { loadDlpCorpus } from "../../../bench/dlp.js";
 
-const INVISIBLE = ["\u200B", "\u200C", "\u200D", "\u2060", "\uFEFF", "\u00AD", "\u200E", "\uFE0F"];
+// Combining marks too (an accent, a strike-through overlay, an enclosing circle): stacked on a digit they hid it.
+const INVISIBLE = ["\u200B", "\u200C", "\u200D", "\u2060", "\uFEFF", "\u00AD", "\u200E", "\uFE0F", "\u0301", "\u0336", "\u20DD"];
 
 // Plain-ASCII positives, so the inserted characters are the only obfuscation.
 const positives = loadDlpCorpus()

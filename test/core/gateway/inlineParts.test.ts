@@ -51,8 +51,8 @@ describe("chat: an image_url part must hold an image", () => {
     expect(h.audit.events.at(-1)).toMatchObject({ status: "blocked", reason: "invalid_request" });
   });
 
-  it("a real image and a remote URL still pass (uninspectable, counted on the audit event)", async () => {
-    const h = await harness();
+  it("a real image and a remote URL pass where the project allows uninspectable parts (counted on the audit event)", async () => {
+    const h = await harness({ uninspectableInputs: "allow" });
     const response = jsonResponse(await h.service.handle(chat(h, [image(PNG), image("https://example.com/cat.png")])));
     expect(response.status).toBe(200);
     expect(JSON.stringify(received())).toContain("image/png");
@@ -67,8 +67,8 @@ describe("chat: audio parts must hold audio", () => {
     await expectNotMedia(h.service.handle(chat(h, [{ type: "input_audio", input_audio: { data: base64(SECRET_TEXT), format: "wav" } }])), "messages[0].content[1].input_audio.data");
   });
 
-  it("real audio bytes pass as uninspectable", async () => {
-    const h = await harness();
+  it("real audio bytes pass as uninspectable where the project allows them", async () => {
+    const h = await harness({ uninspectableInputs: "allow" });
     const wav = Buffer.concat([Buffer.from("RIFF"), Buffer.from([36, 0, 0, 0]), Buffer.from("WAVEfmt "), Buffer.alloc(8)]).toString("base64");
     expect(jsonResponse(await h.service.handle(chat(h, [{ type: "input_audio", input_audio: { data: wav, format: "wav" } }]))).status).toBe(200);
   });
@@ -107,15 +107,17 @@ describe("chat: a file part's text is inspected like a message", () => {
   });
 
   it("the file name is inspected too", async () => {
-    const h = await harness();
+    const h = await harness({ uninspectableInputs: "allow" });
     await h.service.handle(chat(h, [file(PDF, `statement ${CARD}.pdf`)]));
     expect(JSON.stringify(received())).not.toContain(CARD);
   });
 
-  it("a binary file stays uninspectable: refused for pii unless the project allows", async () => {
+  it("a binary file stays uninspectable: refused, whatever the class, unless the project allows", async () => {
     const h = await harness();
-    const error = await refusalOf(h.service.handle(chat(h, [file(PDF, "statement.pdf")], "pii")));
-    expect([error.status, error.code]).toEqual([422, "uninspectable_content"]);
+    for (const dataClass of ["internal", "pii"] as const) {
+      const error = await refusalOf(h.service.handle(chat(h, [file(PDF, "statement.pdf")], dataClass)));
+      expect([error.status, error.code]).toEqual([422, "uninspectable_content"]);
+    }
     const text = await harness();
     expect(jsonResponse(await text.service.handle(chat(text, [file(`data:text/plain;base64,${base64("hello")}`)], "pii"))).status).toBe(200);
   });
@@ -141,10 +143,11 @@ describe("Responses: input_image, input_audio and input_file follow the same rul
     expect(Buffer.from(sent.split(",")[1] ?? "", "base64").toString("utf8")).toBe(JSON.stringify({ card: "[CREDIT_CARD_1]" }));
   });
 
-  it("an input_image that is a real image passes; a part type Palisade does not know counts as uninspectable (refused for pii)", async () => {
+  it("an input_image that is a real image passes where allowed; a part type Palisade does not know counts as uninspectable (refused by default)", async () => {
+    const allowing = await harness({ uninspectableInputs: "allow" });
+    expect(jsonResponse(await handleResponses(allowing, responses(allowing, [{ type: "input_image", image_url: PNG }]))).status).toBe(200);
     const h = await harness();
-    expect(jsonResponse(await handleResponses(h, responses(h, [{ type: "input_image", image_url: PNG }]))).status).toBe(200);
-    const error = await refusalOf(handleResponses(h, responses(h, [{ type: "input_text_v2", text: SECRET_TEXT }], "pii")));
+    const error = await refusalOf(handleResponses(h, responses(h, [{ type: "input_text_v2", text: SECRET_TEXT }])));
     expect([error.status, error.code]).toEqual([422, "uninspectable_content"]);
   });
 });

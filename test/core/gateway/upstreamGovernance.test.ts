@@ -96,9 +96,10 @@ describe("parts DLP cannot inspect (images)", () => {
     expect(h.audit.events.at(-1)).toMatchObject({ type: "pii_detected", reason: "uninspectable_content" });
   });
 
-  it("pass for other classes by default, and for pii when the project says allow", async () => {
+  it("are refused for every class by default (nothing goes upstream unread unless the project opts in), and pass when it says allow", async () => {
     const defaults = await harness();
-    expect(jsonResponse(await defaults.service.handle(withImage(defaults))).status).toBe(200);
+    expect((await refusalOf(defaults.service.handle(withImage(defaults)))).code).toBe("uninspectable_content");
+    expect(mock.requests()).toHaveLength(0);
     const allowing = await harness({ uninspectableInputs: "allow" });
     expect(jsonResponse(await allowing.service.handle(withImage(allowing, "pii"))).status).toBe(200);
     expect(JSON.stringify(received())).toContain("image_url");

@@ -94,6 +94,8 @@ export interface ContentField {
   readonly origin?: ContentOrigin;
   /** How a redacted text is written back when the field is stored encoded (a text file's base64 `file_data`). */
   readonly encode?: (text: string) => string;
+  /** An object's key (a schema's property name, a metadata key): nothing can be written there, so a finding under `redact` refuses. */
+  readonly readOnly?: true;
 }
 
 export type ContentOrigin = "user" | "document" | "app" | "model";

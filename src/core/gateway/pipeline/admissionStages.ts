@@ -37,19 +37,18 @@ export function blockedInput(inspection: InputInspection<unknown>): PalisadeErro
 
 /**
  * Classify: the declared class (or the project's default) raised by the findings. Parts DLP cannot
- * read are refused where the project says deny, and for pii/phi unless it says allow.
+ * read (images, audio, binary files, file ids) are refused unless the project says allow: what goes
+ * upstream unread is an explicit opt-in, never a default.
  */
 export function classifyStage(inspection: InputInspection<unknown>, project: ProjectPolicy, declared: DataClass | undefined): DataClass {
   const dataClass = classify({ declared, projectDefault: project.defaultClassification, dlpRaisedTo: inspection.raisedTo });
   if (inspection.uninspectable > 0) {
-    const setting = project.uninspectableInputs;
-    const refused = setting === "deny" || (setting === undefined && (dataClass === "pii" || dataClass === "phi"));
-    if (refused) {
+    if (project.uninspectableInputs !== "allow") {
       throw new PalisadeError(
         422,
         "invalid_request_error",
         "uninspectable_content",
-        `The request has ${inspection.uninspectable} part(s) Palisade cannot inspect (images, audio or files), and this project does not allow them for ${dataClass} data. Send text only, or ask the project owner to set uninspectableInputs: allow.`,
+        `The request has ${inspection.uninspectable} part(s) Palisade cannot inspect (images, audio, binary files or file ids), and this project does not allow them. Send text (text files are inspected), or ask the project owner to set uninspectableInputs: allow.`,
         { param: "messages" },
       );
     }

@@ -15,8 +15,8 @@ export interface InlineData {
    * it may skip \`bytes()\`.
    */
   readonly head: (count: number) => Uint8Array;
-  /** The same value (same prefix, same encoding) carrying `text` instead, as UTF-8. */
-  readonly encode: (text: string) => string;
+  /** The same value (same prefix, same encoding) carrying `text` instead, as UTF-8 or in `charset`. */
+  readonly encode: (text: string, charset?: TextCharset) => string;
 }
 
 const DATA_URL = /^data:([^,]*),/i;
@@ -39,11 +39,11 @@ export function inlineData(value: string, options: { readonly bareBase64: boolea
       mediaType,
       bytes: () => (isBase64 ? base64Bytes(payload) : percentDecoded(payload)),
       head: (count) => (isBase64 ? base64Head(payload, count) : percentDecoded(payload.slice(0, count * 3)).subarray(0, count)),
-      encode: (text) => prefix + (isBase64 ? Buffer.from(text, "utf8").toString("base64") : encodeURIComponent(text)),
+      encode: (text, charset = "utf8") => prefix + (isBase64 ? encodedText(text, charset).toString("base64") : charset === "utf8" ? encodeURIComponent(text) : percentEncoded(encodedText(text, charset))),
     };
   }
   if (!options.bareBase64 || !BASE64.test(value)) return null;
-  return { mediaType: null, bytes: () => base64Bytes(value), head: (count) => base64Head(value, count), encode: (text) => Buffer.from(text, "utf8").toString("base64") };
+  return { mediaType: null, bytes: () => base64Bytes(value), head: (count) => base64Head(value, count), encode: (text, charset = "utf8") => encodedText(text, charset).toString("base64") };
 }
 
 const base64Bytes = (payload: string): Uint8Array => Buffer.from(decodeURIComponentSafe(payload), "base64");
@@ -84,6 +84,40 @@ export function textOf(bytes: Uint8Array): string | null {
     return null;
   }
 }
+
+/** How a file's text is encoded: written back the same way. */
+export type TextCharset = "utf8" | "utf16le" | "utf16be" | "latin1";
+
+/**
+ * A file's bytes as text in whichever encoding text files come in: UTF-8; UTF-16 with its byte-order
+ * mark; otherwise Latin-1 / Windows-1252 when no byte is a control character but tab, line and page
+ * breaks (binary formats, images and compressed streams are full of them; a PDF with uncompressed
+ * text and a binary comment line is not, and is read). Null for binary.
+ */
+export function fileTextOf(bytes: Uint8Array): { readonly text: string; readonly charset: TextCharset } | null {
+  const utf8 = textOf(bytes);
+  if (utf8 !== null) return { text: utf8, charset: "utf8" };
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length % 2 === 0 && bytes[0] === 0xff && bytes[1] === 0xfe) return { text: buffer.toString("utf16le", 2), charset: "utf16le" };
+  if (bytes.length % 2 === 0 && bytes[0] === 0xfe && bytes[1] === 0xff) return { text: Buffer.from(buffer.subarray(2)).swap16().toString("utf16le"), charset: "utf16be" };
+  for (const byte of bytes) if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0c && byte !== 0x0d) || byte === 0x7f) return null;
+  return { text: buffer.toString("latin1"), charset: "latin1" };
+}
+
+function encodedText(text: string, charset: TextCharset): Buffer {
+  switch (charset) {
+    case "utf8":
+      return Buffer.from(text, "utf8");
+    case "latin1":
+      return Buffer.from(text, "latin1");
+    case "utf16le":
+      return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]);
+    case "utf16be":
+      return Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, "utf16le").swap16()]);
+  }
+}
+
+const percentEncoded = (bytes: Uint8Array): string => Array.from(bytes, (byte) => (/[A-Za-z0-9\-_.~]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).padStart(2, "0").toUpperCase()}`)).join("");
 
 /** First bytes of the image formats the model services take (PNG, JPEG, GIF, WebP). */
 export function hasImageSignature(bytes: Uint8Array): boolean {

@@ -1,13 +1,14 @@
 import { PalisadeError } from "../../errors.js";
-import { hasImageSignature, inlineData, textOf } from "./inlineData.js";
+import { fileTextOf, hasImageSignature, inlineData, textOf } from "./inlineData.js";
 
 /**
  * The one rule for parts that carry data rather than text (images, audio, files), shared by every
  * operation:
  * - an image or audio part must hold an image or audio: inline data of another media type, or bytes
  *   that are text, is refused (400), since text there would reach the model unread by DLP;
- * - a file's inline data that is text (UTF-8, whatever media type it declares) is inspected like a
- *   message, and redactions are written back in the same encoding;
+ * - a file's inline data that is text (UTF-8, UTF-16 with a byte-order mark, or Latin-1 without control
+ *   characters; whatever media type it declares) is inspected like a message, and redactions are
+ *   written back in the same encoding;
  * - everything else (real images and audio, binary files, remote URLs, file ids) cannot be read and
  *   counts as uninspectable: the project's `uninspectableInputs` decides, and the audit event counts them.
  */
@@ -49,11 +50,11 @@ export interface InlineText {
   readonly encode: (text: string) => string;
 }
 
-/** `file_data` (a data URL, or bare base64 as some clients send it) read as text; null when it is not text. */
+/** `file_data` (a data URL, or bare base64 as some clients send it) read as text (fileTextOf's encodings); null when it is not text. */
 export function inlineFileText(value: unknown): InlineText | null {
   if (typeof value !== "string") return null;
   const data = inlineData(value, { bareBase64: true });
   if (data === null) return null;
-  const text = textOf(data.bytes());
-  return text === null ? null : { text, encode: data.encode };
+  const decoded = fileTextOf(data.bytes());
+  return decoded === null ? null : { text: decoded.text, encode: (text) => data.encode(text, decoded.charset) };
 }

@@ -5,6 +5,7 @@ import { type DataClass, type DlpAction, type ProjectPolicy } from "../../policy
 import { dlpClassFor } from "../../routing/classify.js";
 import { type ContentField, type Operation } from "./Operation.js";
 import { scanOptionsFor } from "./scanOptionsFor.js";
+import { seamFindings } from "./seamFindings.js";
 import { type FindingCounts } from "./OutputScanner.js";
 
 export interface InputInspection<TRequest> {
@@ -62,6 +63,7 @@ export function inspectInput<TRequest>(operation: Operation<TRequest>, request: 
   const uninspectable = operation.uninspectableParts(request);
   const findingsByText = new Map<string, Finding[]>();
   const all: Finding[] = [];
+  let seams: ReturnType<typeof seamFindings> | undefined;
   try {
     for (const field of fields) {
       const key = keyOf(field);
@@ -71,6 +73,8 @@ export function inspectInput<TRequest>(operation: Operation<TRequest>, request: 
       findingsByText.set(key, findings);
       all.push(...findings);
     }
+    seams = seamFindings(fields, options, (field) => findingsByText.get(keyOf(field)) ?? []);
+    all.push(...seams.found);
   } catch {
     throw inspectionFailed();
   }
@@ -85,15 +89,21 @@ export function inspectInput<TRequest>(operation: Operation<TRequest>, request: 
   if (action === "block") return { request, counts, findingCount, redactions: 0, redactor, uninspectable, receivedContents: fields, action, raisedTo: null };
   if (action !== "redact") return { request, counts, findingCount, redactions: 0, redactor, uninspectable, receivedContents: fields, action, raisedTo: dlpClassFor(Object.keys(counts)) };
 
+  // A key (a property name) cannot be redacted in place: what it holds refuses the request instead.
+  if (fields.some((field) => field.readOnly === true && (findingsByText.get(keyOf(field))?.length ?? 0) > 0)) {
+    return { request, counts, findingCount, redactions: 0, redactor, uninspectable, receivedContents: fields, action: "block", raisedTo: null };
+  }
   let redactions = 0;
   const replacements = new Map<string, string>();
-  for (const field of fields) {
-    const findings = findingsByText.get(keyOf(field)) ?? [];
-    if (findings.length === 0) continue;
+  fields.forEach((field, index) => {
+    const own = findingsByText.get(keyOf(field)) ?? [];
+    const split = seams?.byField.get(index);
+    const findings = split === undefined ? own : [...own, ...split];
+    if (findings.length === 0) return;
     redactions += findings.length;
     const redacted = redactor.redact(field.text, findings).text;
     const written = field.kind === "identifier" ? asIdentifier(redacted) : redacted;
     replacements.set(field.path, field.encode === undefined ? written : field.encode(written));
-  }
+  });
   return { request: operation.withContents(request, replacements), counts, findingCount, redactions, redactor, uninspectable, receivedContents: fields, action, raisedTo: null };
 }

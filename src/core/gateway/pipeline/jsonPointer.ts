@@ -43,27 +43,3 @@ function replaceAt(node: unknown, path: readonly string[], text: string): unknow
   }
   return node;
 }
-
-/**
- * The texts of a JSON Schema (or any JSON value) that describe things: every string under a
- * `description` or `title` key, at any depth, with its pointer. Tool parameter schemas carry them.
- */
-export function describingTexts(node: unknown, at: string): { path: string; text: string }[] {
-  const found: { path: string; text: string }[] = [];
-  const visit = (value: unknown, path: string, depth: number): void => {
-    // Schemas are caller input: a bound on depth keeps a hostile one from exhausting the stack.
-    if (depth > 64) return;
-    if (Array.isArray(value)) {
-      value.forEach((item, index) => visit(item, appendPointer(path, index), depth + 1));
-      return;
-    }
-    if (typeof value !== "object" || value === null) return;
-    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-      const childPath = appendPointer(path, key);
-      if ((key === "description" || key === "title") && typeof child === "string") found.push({ path: childPath, text: child });
-      else visit(child, childPath, depth + 1);
-    }
-  };
-  visit(node, at, 0);
-  return found;
-}

@@ -1,37 +1,63 @@
 import { type ContentField, type ContentOrigin } from "../../pipeline/Operation.js";
-import { appendPointer, describingTexts, pointer } from "../../pipeline/jsonPointer.js";
+import { appendPointer, pointer } from "../../pipeline/jsonPointer.js";
 import { metadataContents } from "../../pipeline/metadataContents.js";
+import { type InputWalk, inputStrings, newWalk } from "../../pipeline/inputStrings.js";
 import { type ChatCompletionRequest, type ChatMessage, toolCallOf } from "./chatRequest.js";
 import { isRecord } from "../../../isRecord.js";
 import { checkMediaPart, inlineFileText } from "../../pipeline/inlineParts.js";
 
 /** Content parts DLP can read; every other part type (image_url, input_audio, file) cannot be inspected, save a file whose inline data is text. */
 const TEXT_PART_TYPES = new Set(["text", "refusal"]);
+/** Part types with a rule of their own below; the strings of any other part are read by the generic walk (and the part still counts as uninspectable). */
+const KNOWN_PART_TYPES = new Set(["text", "refusal", "file", "image_url", "input_audio"]);
+
+/** Message fields with a rule below; the strings of any other field (a provider's extension, a field added later) are read by the generic walk. */
+const MESSAGE_FIELDS = new Set(["role", "content", "refusal", "name", "tool_calls", "function_call", "tool_call_id"]);
+
+/**
+ * Top-level fields that carry no text (numbers, switches, enums), or have a rule of their own
+ * (`user`, `safety_identifier` and `prompt_cache_key` are pseudonymised). Every other field's strings
+ * are read by the generic walk: Azure On Your Data's `data_sources` (its `role_information` is a system
+ * prompt), a parameter added to the API after this list.
+ */
+const REQUEST_FIELDS = new Set([
+  "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p", "n", "user", "tools", "functions",
+  "response_format", "tool_choice", "function_call", "prediction", "metadata", "stop", "store", "logprobs", "top_logprobs", "seed", "presence_penalty",
+  "frequency_penalty", "logit_bias", "parallel_tool_calls", "service_tier", "reasoning_effort", "verbosity", "modalities", "audio", "web_search_options",
+  "safety_identifier", "prompt_cache_key", "prompt_cache_retention",
+]);
 
 /**
  * Every field of a chat request that carries content: message text parts and refusals (tool and
  * function results included), `name`s, tool-call and function-call arguments and names sent back as
- * history, and the tools' and functions' names, descriptions and parameter-schema descriptions (at
- * any depth), plus the response format's schema descriptions, and `prediction` (Predicted Outputs:
- * text the model is given to reuse, so it reaches the model like a message), `metadata` values (kept
- * upstream with a stored completion), `stop` sequences, and a file part's name and inline text.
+ * history, every string of the tools' and functions' definitions and of the response format (names,
+ * descriptions, enums, defaults, property names, a custom tool's grammar: the model reads them all),
+ * the tool choice, `prediction` (Predicted Outputs: text the model is given to reuse, so it reaches
+ * the model like a message), `metadata` keys and values (kept upstream with a stored completion),
+ * `stop` sequences, a file part's name and inline text, and the strings of message fields, part types
+ * and request fields Palisade has no rule for.
  */
 export function chatContents(request: ChatCompletionRequest): ContentField[] {
   const fields: ContentField[] = [];
   request.messages.forEach((message, index) => messageContents(message, pointer("messages", index), { fields, origin: originOf(message.role) }));
   const app: Collect = { fields, origin: undefined };
-  toolContents(request.tools, pointer("tools"), app);
-  toolContents(request.functions, pointer("functions"), app);
+  const walk = newWalk();
+  // Definitions: the model reads every string of them (it is shown the schemas).
+  for (const field of ["tools", "functions", "tool_choice", "function_call", "response_format"] as const) inputStrings(request[field as keyof ChatCompletionRequest], pointer(field), walk);
+  for (const field in request) if (!REQUEST_FIELDS.has(field)) inputStrings((request as Record<string, unknown>)[field], pointer(field), walk);
+  addWalk(walk, fields, undefined);
   predictionContents((request as { readonly prediction?: unknown }).prediction, { fields, origin: "document" });
-  for (const found of metadataContents((request as { readonly metadata?: unknown }).metadata)) add(app, "text", found.text, found.path);
+  for (const found of metadataContents((request as { readonly metadata?: unknown }).metadata)) fields.push(found);
   // Stop sequences are the caller's text, sent to the model service like the prompt.
   const stop = (request as { readonly stop?: unknown }).stop;
   if (isContent(stop)) add(app, "text", stop, pointer("stop"));
   else if (Array.isArray(stop)) stop.forEach((sequence: unknown, index) => isContent(sequence) && add(app, "text", sequence, pointer("stop", index)));
-  if (isRecord(request.response_format)) {
-    for (const found of describingTexts(request.response_format, pointer("response_format"))) if (isContent(found.text)) add(app, "text", found.text, found.path);
-  }
   return fields;
+}
+
+/** The walk's strings as content fields of `origin` (absent: `app`). */
+function addWalk(walk: InputWalk, fields: ContentField[], origin: ContentOrigin | undefined): void {
+  for (const found of walk.found) fields.push(origin === undefined ? found : { ...found, origin });
 }
 
 /** A content value, worth a field (and its pointer, built only then). */
@@ -69,8 +95,13 @@ function messageContents(message: ChatMessage, at: string, collect: Collect): vo
         if (isContent(refusal)) add(collect, "text", refusal, appendPointer(at, "content", index, "refusal"));
       } else if (part.type === "file") {
         fileContents((part as Record<string, unknown>).file, appendPointer(at, "content", index, "file"), collect);
+      } else if (!KNOWN_PART_TYPES.has(part.type)) {
+        addWalk(inputStrings(part, appendPointer(at, "content", index)), collect.fields, collect.origin);
       }
     });
+  }
+  for (const field in message) {
+    if (!MESSAGE_FIELDS.has(field)) addWalk(inputStrings((message as Record<string, unknown>)[field], appendPointer(at, field)), collect.fields, collect.origin);
   }
   if (isContent(message.refusal)) add(collect, "text", message.refusal, appendPointer(at, "refusal"));
   if (isContent(message.name)) add(collect, "identifier", message.name, appendPointer(at, "name"));
@@ -106,21 +137,6 @@ function predictionContents(prediction: unknown, collect: Collect): void {
       if (isRecord(part) && isContent(part.text)) add(collect, "text", part.text, appendPointer(at, index, "text"));
     });
   }
-}
-
-/** Tools (`tools[i].function`, or a custom tool's own block) and legacy `functions[i]`. */
-function toolContents(tools: unknown, at: string, collect: Collect): void {
-  if (!Array.isArray(tools)) return;
-  tools.forEach((tool: unknown, index) => {
-    if (!isRecord(tool)) return;
-    const toolAt = appendPointer(at, index);
-    for (const found of describingTexts(tool, toolAt)) if (isContent(found.text)) add(collect, "text", found.text, found.path);
-    if (isContent(tool.name)) add(collect, "identifier", tool.name, appendPointer(toolAt, "name"));
-    for (const kind of ["function", "custom"]) {
-      const block = tool[kind];
-      if (isRecord(block) && isContent(block.name)) add(collect, "identifier", block.name, appendPointer(toolAt, kind, "name"));
-    }
-  });
 }
 
 /** Parts DLP cannot read: images, audio, files that are not text, and part types Palisade does not know. */

@@ -10,7 +10,7 @@ import { type EmbeddingsRequest, embeddingInputsOf, embeddingsRequestSchema, tok
 /**
  * `POST /v1/embeddings`. Every input text is inspected (and redacted in place); token arrays cannot be
  * read, so they are refused unless the project sets `embeddings.tokenInput: allow`, and then count as
- * uninspectable parts (refused for pii and phi unless the project allows uninspectable inputs).
+ * uninspectable parts (refused unless the project allows uninspectable inputs too).
  * Embeddings have no output tokens and no text in the answer; a public, finding-free request is cacheable.
  */
 export function createEmbeddingsOperation(provider: EmbeddingsProvider): Operation<EmbeddingsRequest> {
