@@ -9,6 +9,8 @@ import { createEmbeddingsOperation } from "../core/gateway/operations/embeddings
 import { type ResponsesRequest } from "../core/gateway/operations/responses/responsesRequest.js";
 import { createResponsesOperation } from "../core/gateway/operations/responses/responsesOperation.js";
 import { type StoredResponseOwners } from "../core/gateway/operations/responses/StoredResponseOwners.js";
+import { createStoredResponseOperation } from "../core/gateway/operations/responses/storedResponseOperation.js";
+import { type StoredResponseRequest } from "../core/gateway/operations/responses/storedResponseRequest.js";
 import { type UpstreamProvider } from "../core/upstream/UpstreamProvider.js";
 
 /** The operations the routes map to (each holds its provider port). */
@@ -16,6 +18,8 @@ export interface GatewayOperations {
   readonly chat: Operation<ChatCompletionRequest>;
   readonly embeddings: Operation<EmbeddingsRequest>;
   readonly responses: Operation<ResponsesRequest>;
+  /** `GET /responses/{id}`: a stored Response read back by the project that made it. */
+  readonly retrieveResponse: Operation<StoredResponseRequest>;
 }
 
 export interface Gateway {
@@ -37,6 +41,7 @@ export function createGateway(deps: PipelineDeps, ports: GatewayPorts): Gateway 
     chat: createChatOperation(ports.provider),
     embeddings: createEmbeddingsOperation(ports.provider),
     responses: createResponsesOperation(ports.provider, ports.responseOwners),
+    retrieveResponse: createStoredResponseOperation("retrieve", ports.provider, ports.responseOwners),
   };
   const usageFlush = new UsageFlush({ policy: deps.policy, limits: deps.limits, events: pipeline.events, auditPublisherFor: deps.auditPublisherFor });
   return { pipeline, operations, usageFlush };

@@ -12,29 +12,29 @@ export function describeStoredResponseOwnersContract(label: string, factory: () 
       await expect(owners.ownerOf(freshId())).resolves.toBeNull();
     });
 
-    it("returns the project recorded for an id, and keeps ids apart", async () => {
+    it("returns the owner recorded for an id (project, model, endpoint), and keeps ids apart", async () => {
       const owners = await factory();
       const [first, second] = [freshId(), freshId()];
-      await owners.record(first, "acme");
-      await owners.record(second, "open");
-      await expect(owners.ownerOf(first)).resolves.toBe("acme");
-      await expect(owners.ownerOf(second)).resolves.toBe("open");
+      await owners.record(first, { projectId: "acme", model: "gpt-4o-mini", endpointId: "eu-chat" });
+      await owners.record(second, { projectId: "open" });
+      await expect(owners.ownerOf(first)).resolves.toEqual({ projectId: "acme", model: "gpt-4o-mini", endpointId: "eu-chat" });
+      await expect(owners.ownerOf(second)).resolves.toEqual({ projectId: "open" });
     });
 
     it("keeps the first record: a repeat, even naming another project, changes nothing", async () => {
       const owners = await factory();
       const id = freshId();
-      await owners.record(id, "acme");
-      await owners.record(id, "acme");
-      await owners.record(id, "intruder");
-      await expect(owners.ownerOf(id)).resolves.toBe("acme");
+      await owners.record(id, { projectId: "acme", endpointId: "eu-chat" });
+      await owners.record(id, { projectId: "acme", endpointId: "eu-zdr" });
+      await owners.record(id, { projectId: "intruder" });
+      await expect(owners.ownerOf(id)).resolves.toEqual({ projectId: "acme", endpointId: "eu-chat" });
     });
 
     it("takes ids with characters a table key may not hold, and tells ids that differ only in case apart", async () => {
       const owners = await factory();
       const odd = `${freshId()}/#?\\ü`;
-      await owners.record(odd, "acme");
-      await expect(owners.ownerOf(odd)).resolves.toBe("acme");
+      await owners.record(odd, { projectId: "acme" });
+      await expect(owners.ownerOf(odd)).resolves.toEqual({ projectId: "acme" });
       await expect(owners.ownerOf(odd.toUpperCase())).resolves.toBeNull();
     });
   });

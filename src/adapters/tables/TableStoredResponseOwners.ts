@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type TableClient } from "@azure/data-tables";
-import { type StoredResponseOwners } from "../../core/gateway/operations/responses/StoredResponseOwners.js";
+import { type StoredResponseOwner, type StoredResponseOwners } from "../../core/gateway/operations/responses/StoredResponseOwners.js";
 import { ensureTable, once, statusCodeOf } from "../azure/azureErrors.js";
 
 export const STORED_RESPONSE_OWNERS_TABLE = "StoredResponseOwners";
@@ -9,6 +9,8 @@ interface OwnerEntity {
   partitionKey: string;
   rowKey: string;
   projectId: string;
+  model?: string;
+  endpointId?: string;
 }
 
 export interface TableStoredResponseOwnersOptions {
@@ -20,7 +22,8 @@ export interface TableStoredResponseOwnersOptions {
  * StoredResponseOwners on Azure Table Storage, table `StoredResponseOwners`: one small row per stored
  * Response. RowKey is the SHA-256 of the Response id (any id fits a key, and the id itself is not
  * kept); PartitionKey its first two hex digits, so rows spread over 256 partitions. The row holds the
- * project id only. Written with an insert: the first record stands (409 on a repeat is fine).
+ * project id, the model name and the endpoint id (names, no content). Written with an insert: the
+ * first record stands (409 on a repeat is fine).
  */
 export class TableStoredResponseOwners implements StoredResponseOwners {
   private readonly ready = once(() => (this.options.createTableIfMissing === false ? Promise.resolve() : ensureTable(() => this.table.createTable())));
@@ -30,9 +33,11 @@ export class TableStoredResponseOwners implements StoredResponseOwners {
     private readonly options: TableStoredResponseOwnersOptions = {},
   ) {}
 
-  async record(responseId: string, projectId: string): Promise<void> {
+  async record(responseId: string, owner: StoredResponseOwner): Promise<void> {
     await this.ready();
-    const entity: OwnerEntity = { ...keysOf(responseId), projectId };
+    const entity: OwnerEntity = { ...keysOf(responseId), projectId: owner.projectId };
+    if (owner.model !== undefined) entity.model = owner.model;
+    if (owner.endpointId !== undefined) entity.endpointId = owner.endpointId;
     try {
       await this.table.createEntity(entity);
     } catch (error) {
@@ -40,12 +45,17 @@ export class TableStoredResponseOwners implements StoredResponseOwners {
     }
   }
 
-  async ownerOf(responseId: string): Promise<string | null> {
+  async ownerOf(responseId: string): Promise<StoredResponseOwner | null> {
     await this.ready();
     const { partitionKey, rowKey } = keysOf(responseId);
     try {
-      const entity = await this.table.getEntity<OwnerEntity>(partitionKey, rowKey, { queryOptions: { select: ["projectId"] } });
-      return typeof entity.projectId === "string" ? entity.projectId : null;
+      const entity = await this.table.getEntity<OwnerEntity>(partitionKey, rowKey, { queryOptions: { select: ["projectId", "model", "endpointId"] } });
+      if (typeof entity.projectId !== "string") return null;
+      return {
+        projectId: entity.projectId,
+        ...(typeof entity.model === "string" ? { model: entity.model } : {}),
+        ...(typeof entity.endpointId === "string" ? { endpointId: entity.endpointId } : {}),
+      };
     } catch (error) {
       if (statusCodeOf(error) === 404) return null;
       throw error;

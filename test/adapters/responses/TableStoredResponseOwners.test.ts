@@ -18,12 +18,12 @@ afterAll(async () => {
 describeStoredResponseOwnersContract("TableStoredResponseOwners on Azurite", () => Promise.resolve(new TableStoredResponseOwners(table)));
 
 describe("TableStoredResponseOwners specifics", () => {
-  it("keeps a small row: the project id under a hash of the Response id, never the id itself", async () => {
-    await new TableStoredResponseOwners(table).record("resp_row_shape", "acme");
+  it("keeps a small row: the project, model and endpoint names under a hash of the Response id, never the id itself", async () => {
+    await new TableStoredResponseOwners(table).record("resp_row_shape", { projectId: "acme", model: "gpt-4o-mini", endpointId: "eu-chat" });
     const rows = [];
     for await (const row of table.listEntities()) rows.push(row);
     const row = rows.find((candidate) => candidate.projectId === "acme");
-    expect(row).toBeDefined();
+    expect(row).toMatchObject({ model: "gpt-4o-mini", endpointId: "eu-chat" });
     expect(JSON.stringify(rows)).not.toContain("resp_row_shape");
     expect(row?.rowKey).toMatch(/^[0-9a-f]{64}$/);
     expect(row?.partitionKey).toBe(String(row?.rowKey).slice(0, 2));
