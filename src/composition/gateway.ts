@@ -20,6 +20,10 @@ export interface GatewayOperations {
   readonly responses: Operation<ResponsesRequest>;
   /** `GET /responses/{id}`: a stored Response read back by the project that made it. */
   readonly retrieveResponse: Operation<StoredResponseRequest>;
+  /** `DELETE /responses/{id}`: the maker deletes it upstream, then its owner record goes. */
+  readonly deleteResponse: Operation<StoredResponseRequest>;
+  /** `POST /responses/{id}/cancel`: the maker cancels a background Response. */
+  readonly cancelResponse: Operation<StoredResponseRequest>;
 }
 
 export interface Gateway {
@@ -42,6 +46,8 @@ export function createGateway(deps: PipelineDeps, ports: GatewayPorts): Gateway 
     embeddings: createEmbeddingsOperation(ports.provider),
     responses: createResponsesOperation(ports.provider, ports.responseOwners),
     retrieveResponse: createStoredResponseOperation("retrieve", ports.provider, ports.responseOwners),
+    deleteResponse: createStoredResponseOperation("delete", ports.provider, ports.responseOwners),
+    cancelResponse: createStoredResponseOperation("cancel", ports.provider, ports.responseOwners),
   };
   const usageFlush = new UsageFlush({ policy: deps.policy, limits: deps.limits, events: pipeline.events, auditPublisherFor: deps.auditPublisherFor });
   return { pipeline, operations, usageFlush };

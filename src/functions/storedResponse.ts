@@ -1,11 +1,11 @@
 import { storedResponseRoute } from "../composition/storedResponseRoute.js";
 import { defineFunction } from "./definition.js";
 
-/** GET /api/v1/responses/{id}: a stored Response read back by the project that made it (`client.responses.retrieve`). */
-export const storedResponse = storedResponseRoute({ GET: (operations) => operations.retrieveResponse });
+/** /api/v1/responses/{id}: a stored Response read back (GET, `client.responses.retrieve`) or deleted (DELETE) by the project that made it. */
+export const storedResponse = storedResponseRoute({ GET: (operations) => operations.retrieveResponse, DELETE: (operations) => operations.deleteResponse });
 
 export const definition = defineFunction({
   kind: "http",
   name: "storedResponse",
-  options: { route: "v1/responses/{id}", methods: ["GET"], authLevel: "anonymous", handler: storedResponse },
+  options: { route: "v1/responses/{id}", methods: ["GET", "DELETE"], authLevel: "anonymous", handler: storedResponse },
 });

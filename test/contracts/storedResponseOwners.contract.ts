@@ -30,6 +30,19 @@ export function describeStoredResponseOwnersContract(label: string, factory: () 
       await expect(owners.ownerOf(id)).resolves.toEqual({ projectId: "acme", endpointId: "eu-chat" });
     });
 
+    it("forgets an id (then knows no owner, and a new record stands); forgetting an id never recorded succeeds", async () => {
+      const owners = await factory();
+      const [id, other] = [freshId(), freshId()];
+      await owners.record(id, { projectId: "acme" });
+      await owners.record(other, { projectId: "acme" });
+      await owners.forget(id);
+      await expect(owners.ownerOf(id)).resolves.toBeNull();
+      await expect(owners.ownerOf(other)).resolves.toEqual({ projectId: "acme" });
+      await owners.forget(freshId());
+      await owners.record(id, { projectId: "open" });
+      await expect(owners.ownerOf(id)).resolves.toEqual({ projectId: "open" });
+    });
+
     it("takes ids with characters a table key may not hold, and tells ids that differ only in case apart", async () => {
       const owners = await factory();
       const odd = `${freshId()}/#?\\ü`;

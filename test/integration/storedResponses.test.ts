@@ -76,3 +76,27 @@ describe("responses.retrieve(id) through Palisade", () => {
     expect(error.message).toMatch(/without stream/);
   }, 30_000);
 });
+
+describe("responses.delete(id) and responses.cancel(id) through Palisade", () => {
+  it("only the maker deletes; after the upstream deleted it, reading it back is 404 and the owner record is gone", async () => {
+    const id = await storedWithCard();
+    const refused = await apiErrorOf(platform(key("neighbour")).responses.delete(id));
+    expect({ status: refused.status, code: refused.code }).toEqual({ status: 404, code: "response_not_found" });
+    expect(running.stack().mocks.chat.storedResponseIds()).toContain(id);
+    await platform(key("open")).responses.delete(id);
+    expect(running.stack().mocks.chat.storedResponseIds()).not.toContain(id);
+    running.stack().mocks.chat.clearRequests();
+    expect((await apiErrorOf(platform(key("open")).responses.retrieve(id))).status).toBe(404);
+    // Forgotten by Palisade: the retrieve did not even reach the upstream.
+    expect(upstreamCalls()).toEqual([]);
+  }, 30_000);
+
+  it("a background Response is cancelled by its maker (AzureOpenAI too); another project gets 404", async () => {
+    const made = await platform(key("open")).responses.create({ model: "gpt-4o-mini", input: "long job", background: true });
+    expect(made.status).toBe("queued");
+    expect((await apiErrorOf(azure(key("neighbour")).responses.cancel(made.id))).status).toBe(404);
+    const cancelled = await azure(key("open")).responses.cancel(made.id);
+    expect(cancelled.status).toBe("cancelled");
+    expect(upstreamCalls().at(-1)).toBe(`/openai/v1/responses/${made.id}/cancel`);
+  }, 30_000);
+});

@@ -61,8 +61,19 @@ export class TableStoredResponseOwners implements StoredResponseOwners {
       throw error;
     }
   }
+
+  async forget(responseId: string): Promise<void> {
+    await this.ready();
+    const { partitionKey, rowKey } = keysOf(responseId);
+    try {
+      await this.table.deleteEntity(partitionKey, rowKey);
+    } catch (error) {
+      if (statusCodeOf(error) !== 404) throw error;
+    }
+  }
 }
 
+/** A row's keys for `responseId`. */
 function keysOf(responseId: string): { partitionKey: string; rowKey: string } {
   const rowKey = createHash("sha256").update(responseId, "utf8").digest("hex");
   return { partitionKey: rowKey.slice(0, 2), rowKey };

@@ -13,7 +13,14 @@ async function harness(project: Parameters<typeof gatewayHarness>[0] extends inf
   const provider = new FakeCompletionProvider();
   const retrieve = createStoredResponseOperation("retrieve", provider, owners);
   const read = (responseId: string, query: [string, string][] = []) => h.pipeline.handle(retrieve, { ...h.request(), body: { response_id: responseId, query } });
-  return { h, owners, provider, retrieve, read };
+  /** Another call on a stored Response, by `acme/app`. */
+  const call = (action: "delete" | "cancel", responseId: string) => h.pipeline.handle(createStoredResponseOperation(action, provider, owners), { ...h.request(), body: { response_id: responseId, query: [] } });
+  /** `resp_mine` made by acme, `resp_theirs` by tokyo, both on the one endpoint. */
+  const recordBoth = async (): Promise<void> => {
+    await owners.record("resp_mine", { projectId: "acme", model: "gpt-4o-mini", endpointId: ENDPOINT });
+    await owners.record("resp_theirs", { projectId: "tokyo", model: "gpt-4o-mini", endpointId: ENDPOINT });
+  };
+  return { h, owners, provider, retrieve, read, call, recordBoth };
 }
 
 describe("GET /responses/{id}: a stored Response read back through the governed pipeline", () => {
@@ -94,5 +101,41 @@ describe("GET /responses/{id}: a stored Response read back through the governed 
     provider.next({ kind: "fail", error: new UpstreamError("fatal", "not found", 404) });
     const refusal = await refusalOf(read("resp_expired"));
     expect([refusal.status, refusal.code]).toEqual([404, "response_not_found"]);
+  });
+});
+
+describe("DELETE /responses/{id} and POST /responses/{id}/cancel: the maker only", () => {
+  it("delete: the owner record goes once the upstream says deleted, not when the upstream fails; another project gets 404 and the upstream is not asked", async () => {
+    const { h, owners, provider, call, recordBoth } = await harness();
+    const del = (id: string) => call("delete", id);
+    await recordBoth();
+
+    provider.next({ kind: "fail", error: new UpstreamError("server_error", "boom", 500) });
+    await refusalOf(del("resp_mine"));
+    await expect(owners.ownerOf("resp_mine")).resolves.not.toBeNull();
+
+    const deleted = jsonResponse(await del("resp_mine"));
+    expect(deleted.body).toEqual({ id: "resp_mine", object: "response", deleted: true });
+    await expect(owners.ownerOf("resp_mine")).resolves.toBeNull();
+    expect(provider.calls.at(-1)).toMatchObject({ method: "callStoredResponse", endpointId: ENDPOINT, body: { action: "delete", responseId: "resp_mine" } });
+
+    const calls = provider.calls.length;
+    const refusal = await refusalOf(del("resp_theirs"));
+    expect([refusal.status, refusal.code]).toEqual([404, "response_not_found"]);
+    expect(provider.calls).toHaveLength(calls);
+    await expect(owners.ownerOf("resp_theirs")).resolves.toMatchObject({ projectId: "tokyo" });
+    expect(h.audit.events.filter((event) => event.type === "api_call").map((event) => event.details?.operation)).toContain("responses.delete");
+  });
+
+  it("cancel: the maker's cancelled Response comes back inspected; another project's is 404", async () => {
+    const { provider, call, recordBoth } = await harness();
+    const stop = (id: string) => call("cancel", id);
+    await recordBoth();
+    provider.next(FakeCompletionProvider.answer(`partial ${CARD}`));
+    const cancelled = jsonResponse(await stop("resp_mine"));
+    expect(cancelled.body.status).toBe("cancelled");
+    expect(JSON.stringify(cancelled.body)).not.toContain(CARD);
+    expect((await refusalOf(stop("resp_theirs"))).status).toBe(404);
+    expect(provider.calls.map((call) => call.body.action)).toEqual(["cancel"]);
   });
 });

@@ -18,6 +18,8 @@ export interface StoredResponseOwners {
   record(responseId: string, owner: StoredResponseOwner): Promise<void>;
   /** The maker of `responseId`; null when Palisade has no record of it. */
   ownerOf(responseId: string): Promise<StoredResponseOwner | null>;
+  /** Forgets `responseId` (once the upstream deleted it); succeeds if there is no record. */
+  forget(responseId: string): Promise<void>;
 }
 
 /** Owners kept per instance (oldest out): for one instance and tests; the app uses Table Storage. */
@@ -39,5 +41,10 @@ export class InMemoryStoredResponseOwners implements StoredResponseOwners {
   ownerOf(responseId: string): Promise<StoredResponseOwner | null> {
     const owner = this.#owners.get(responseId);
     return Promise.resolve(owner === undefined ? null : { ...owner });
+  }
+
+  forget(responseId: string): Promise<void> {
+    this.#owners.delete(responseId);
+    return Promise.resolve();
   }
 }

@@ -65,6 +65,11 @@ export function createStoredResponseOperation(action: StoredResponseAction, prov
       }
     },
 
+    // A deleted Response's owner row goes once the upstream says it is deleted (a failed delete keeps it).
+    beforeRelease(answer, upstreamBody) {
+      return action === "delete" && answer.body.deleted === true ? owners.forget(String(upstreamBody.response_id)) : undefined;
+    },
+
     inspectAnswer(answer, scanner) {
       if (action === "delete") return answer.body;
       if (action !== "input_items") return inspectResponseAnswer(answer.body, scanner);
