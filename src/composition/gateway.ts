@@ -24,6 +24,8 @@ export interface GatewayOperations {
   readonly deleteResponse: Operation<StoredResponseRequest>;
   /** `POST /responses/{id}/cancel`: the maker cancels a background Response. */
   readonly cancelResponse: Operation<StoredResponseRequest>;
+  /** `GET /responses/{id}/input_items`: the maker lists what it sent, inspected like output. */
+  readonly listResponseInputItems: Operation<StoredResponseRequest>;
 }
 
 export interface Gateway {
@@ -48,6 +50,7 @@ export function createGateway(deps: PipelineDeps, ports: GatewayPorts): Gateway 
     retrieveResponse: createStoredResponseOperation("retrieve", ports.provider, ports.responseOwners),
     deleteResponse: createStoredResponseOperation("delete", ports.provider, ports.responseOwners),
     cancelResponse: createStoredResponseOperation("cancel", ports.provider, ports.responseOwners),
+    listResponseInputItems: createStoredResponseOperation("input_items", ports.provider, ports.responseOwners),
   };
   const usageFlush = new UsageFlush({ policy: deps.policy, limits: deps.limits, events: pipeline.events, auditPublisherFor: deps.auditPublisherFor });
   return { pipeline, operations, usageFlush };

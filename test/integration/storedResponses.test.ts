@@ -100,3 +100,15 @@ describe("responses.delete(id) and responses.cancel(id) through Palisade", () =>
     expect(upstreamCalls().at(-1)).toBe(`/openai/v1/responses/${made.id}/cancel`);
   }, 30_000);
 });
+
+describe("responses.inputItems.list(id) through Palisade", () => {
+  it("the maker lists what it sent (as it went upstream: redacted); another project gets 404", async () => {
+    const made = await platform(key("open")).responses.create({ model: "gpt-4o-mini", input: `remember ${CARD}` });
+    const items = [];
+    for await (const item of platform(key("open")).responses.inputItems.list(made.id)) items.push(item);
+    expect(JSON.stringify(items)).toContain("[CREDIT_CARD_1]");
+    expect(JSON.stringify(items)).not.toContain(CARD);
+    expect(upstreamCalls().at(-1)).toBe(`/openai/v1/responses/${made.id}/input_items`);
+    expect((await apiErrorOf(platform(key("neighbour")).responses.inputItems.list(made.id))).status).toBe(404);
+  }, 30_000);
+});

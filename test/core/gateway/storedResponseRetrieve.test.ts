@@ -139,3 +139,17 @@ describe("DELETE /responses/{id} and POST /responses/{id}/cancel: the maker only
     expect(provider.calls.map((call) => call.body.action)).toEqual(["cancel"]);
   });
 });
+
+describe("GET /responses/{id}/input_items: the maker only, inspected like output", () => {
+  it("each item's strings are inspected (a card in the input arrives redacted); another project's is 404; paging passes on", async () => {
+    const { owners, provider, recordBoth, h } = await harness();
+    await recordBoth();
+    const list = (id: string) => h.pipeline.handle(createStoredResponseOperation("input_items", provider, owners), { ...h.request(), body: { response_id: id, query: [["limit", "5"], ["order", "asc"]] } });
+    provider.next(FakeCompletionProvider.answer(`my card ${CARD}`));
+    const listed = jsonResponse(await list("resp_mine"));
+    expect(JSON.stringify(listed.body)).not.toContain(CARD);
+    expect(listed.body.data).toEqual([expect.objectContaining({ role: "user", content: [{ type: "input_text", text: "my card [CREDIT_CARD_1]" }] })]);
+    expect(provider.calls.at(-1)?.body).toEqual({ action: "input_items", responseId: "resp_mine", query: [["limit", "5"], ["order", "asc"]] });
+    expect((await refusalOf(list("resp_theirs"))).status).toBe(404);
+  });
+});
