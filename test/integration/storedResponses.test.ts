@@ -112,3 +112,22 @@ describe("responses.inputItems.list(id) through Palisade", () => {
     expect((await apiErrorOf(platform(key("neighbour")).responses.inputItems.list(made.id))).status).toBe(404);
   }, 30_000);
 });
+
+describe("background: true end to end", () => {
+  it("created queued, polled with retrieve until completed: the polled answer is inspected (its card redacted), and only the maker may poll", async () => {
+    const made = await platform(key("open")).responses.create({ model: "gpt-4o-mini", input: `go ${sayDirective(`your card ${CARD}`)}`, background: true });
+    expect(made.status).toBe("queued");
+    expect(made.output).toEqual([]);
+    const statuses: string[] = [];
+    let polled = made;
+    for (let poll = 0; poll < 5 && polled.status !== "completed"; poll += 1) {
+      polled = await platform(key("open")).responses.retrieve(made.id);
+      statuses.push(polled.status ?? "");
+    }
+    expect(statuses).toEqual(["in_progress", "completed"]);
+    expect(polled.output_text).toBe("your card [CREDIT_CARD_1]");
+    expect(JSON.stringify(polled)).not.toContain(CARD);
+    expect(polled.usage?.output_tokens).toBeGreaterThan(0);
+    expect((await apiErrorOf(platform(key("neighbour")).responses.retrieve(made.id))).status).toBe(404);
+  }, 30_000);
+});
