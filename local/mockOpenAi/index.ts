@@ -4,6 +4,7 @@ import { mockEmbeddings, embeddingTextsOf } from "./embeddings.js";
 import { type MockFault, directivesIn } from "./faults.js";
 import { readBody, sendError, sleep } from "./mockHttp.js";
 import { StoredResponses, planMockResponse, responseEvents, responseObject, responsesTextsOf } from "./responses.js";
+import { MockStoredResponseCalls } from "./storedResponses.js";
 import { listenOn } from "../listenOn.js";
 
 export type { MockFault } from "./faults.js";
@@ -46,6 +47,7 @@ export interface RunningMockOpenAi {
  * (`/openai/deployments/{d}/chat/completions`) and platform routes (`/v1/chat/completions`),
  * plain and SSE answers with usage, fault injection, and a log of what it received. Embeddings
  * (embeddings.ts) and the Responses API (responses.ts) on the same routes, plus Azure's v1 paths.
+ * Stored Responses can be read back, deleted, cancelled and their input listed (storedResponses.ts).
  * Admin API: `PUT /_mock/fault` (JSON MockFault, or empty to clear), `GET /_mock/requests`, `DELETE /_mock/requests`.
  */
 export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<RunningMockOpenAi> {
@@ -127,6 +129,17 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
   };
 
   const storedResponses = new StoredResponses(maxRecorded);
+  const storedCalls = new MockStoredResponseCalls(storedResponses);
+
+  /** A call on a stored Response (retrieve, delete, cancel, input items): recorded, then answered from what the mock kept. */
+  const handleStored = (request: IncomingMessage, response: ServerResponse, path: string, id: string, action: string | undefined): void => {
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(request.headers)) if (typeof value === "string") headers[key] = value;
+    recorded.push({ path, deployment: null, headers, body: {}, receivedAtInMs: Date.now() });
+    if (recorded.length > maxRecorded) recorded.shift();
+    request.resume();
+    storedCalls.answer(response, request.method ?? "GET", id, action, { "x-mock-endpoint": name, "x-mock-region": region });
+  };
 
   /** Embeddings and the Responses API: same recording and faults as chat, answers from their own modules. */
   const handleOperation = async (request: IncomingMessage, response: ServerResponse, path: string, deployment: string | null, operation: "embeddings" | "responses"): Promise<void> => {
@@ -157,7 +170,9 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
     }
     const createdAt = Math.floor(Date.now() / 1000);
     if (body.stream !== true) {
-      response.writeHead(200, { "content-type": "application/json", ...served }).end(JSON.stringify(responseObject(outcome.plan, createdAt, "completed")));
+      // A background Response is answered queued; retrieving it moves it on (storedResponses.ts).
+      if (body.background === true) storedCalls.queue(outcome.plan.id);
+      response.writeHead(200, { "content-type": "application/json", ...served }).end(JSON.stringify(responseObject(outcome.plan, createdAt, body.background === true ? "queued" : "completed")));
       return;
     }
     response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...served });
@@ -182,8 +197,11 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
     const path = url.pathname;
     const azure = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(path);
     const operation = request.method === "POST" ? operationRouteOf(path) : null;
+    const stored = /^\/(?:v1|openai\/v1|openai)\/responses\/([^/]+)(?:\/(cancel|input_items))?$/.exec(path);
     const work = path.startsWith("/_mock/")
       ? handleAdmin(request, response, path)
+      : stored
+        ? Promise.resolve(handleStored(request, response, path, decodeURIComponent(stored[1] ?? ""), stored[2]))
       : request.method === "POST" && (azure || path === "/v1/chat/completions" || path === "/openai/v1/chat/completions")
         ? handleCompletion(request, response, path, azure?.[1] ? decodeURIComponent(azure[1]) : null)
         : operation

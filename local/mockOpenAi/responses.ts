@@ -10,6 +10,9 @@ import { type ScriptedToolCall, scriptedAnswerIn } from "./toolCalls.js";
 
 interface StoredResponse {
   readonly texts: readonly string[];
+  /** The Response as made (completed, or queued when made with `background: true`), for GET /responses/{id}. */
+  readonly plan?: MockResponsesPlan;
+  readonly createdAt?: number;
 }
 
 /** Responses stored because the caller did not send `store: false`: what `previous_response_id` may name. */
@@ -24,6 +27,10 @@ export class StoredResponses {
 
   get(id: string): StoredResponse | undefined {
     return this.byId.get(id);
+  }
+
+  delete(id: string): boolean {
+    return this.byId.delete(id);
   }
 
   ids(): string[] {
@@ -102,8 +109,9 @@ export function planMockResponse(body: Readonly<Record<string, unknown>>, model:
   const id = `resp_${randomUUID().replaceAll("-", "")}`;
   const outputText = [text ?? "", refusal ?? "", ...functionCalls.map((call) => call.arguments)].join("");
   const usage = { input_tokens: roughTokens(prompt), output_tokens: roughTokens(outputText) };
-  if (body.store !== false) options.stored.set(id, { texts: [...history, ...texts.all, outputText] });
-  return { kind: "ok", plan: { id, model, text, refusal, functionCalls, usage, body } };
+  const plan: MockResponsesPlan = { id, model, text, refusal, functionCalls, usage, body };
+  if (body.store !== false) options.stored.set(id, { texts: [...history, ...texts.all, outputText], plan, createdAt: Math.floor(Date.now() / 1000) });
+  return { kind: "ok", plan };
 }
 
 const hasMessage = (plan: MockResponsesPlan): boolean => plan.text !== null || plan.refusal !== null;
@@ -128,8 +136,8 @@ const functionCallItem = (plan: MockResponsesPlan, index: number, status: "in_pr
   return { type: "function_call", id: `fc_${index}_${plan.id.slice(5)}`, call_id: `call_${index}_${plan.id.slice(5, 13)}`, name: call.name, arguments: status === "completed" ? call.arguments : "", status };
 };
 
-/** The Response object, in progress (no output yet) or completed. */
-export function responseObject(plan: MockResponsesPlan, createdAt: number, status: "in_progress" | "completed"): Record<string, unknown> {
+/** The Response object: queued or in progress (no output yet), cancelled, or completed. */
+export function responseObject(plan: MockResponsesPlan, createdAt: number, status: "queued" | "in_progress" | "cancelled" | "completed"): Record<string, unknown> {
   const output = status === "completed" ? [...(hasMessage(plan) ? [messageItem(plan, "completed")] : []), ...plan.functionCalls.map((_, index) => functionCallItem(plan, index, "completed"))] : [];
   const { body } = plan;
   return {
@@ -146,6 +154,7 @@ export function responseObject(plan: MockResponsesPlan, createdAt: number, statu
     parallel_tool_calls: body.parallel_tool_calls ?? true,
     previous_response_id: body.previous_response_id ?? null,
     store: body.store !== false,
+    background: body.background === true,
     temperature: body.temperature ?? 1,
     text: { format: { type: "text" } },
     tool_choice: body.tool_choice ?? "auto",

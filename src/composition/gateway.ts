@@ -9,6 +9,8 @@ import { createEmbeddingsOperation } from "../core/gateway/operations/embeddings
 import { type ResponsesRequest } from "../core/gateway/operations/responses/responsesRequest.js";
 import { createResponsesOperation } from "../core/gateway/operations/responses/responsesOperation.js";
 import { type StoredResponseOwners } from "../core/gateway/operations/responses/StoredResponseOwners.js";
+import { createStoredResponseOperation } from "../core/gateway/operations/responses/storedResponseOperation.js";
+import { type StoredResponseRequest } from "../core/gateway/operations/responses/storedResponseRequest.js";
 import { type UpstreamProvider } from "../core/upstream/UpstreamProvider.js";
 
 /** The operations the routes map to (each holds its provider port). */
@@ -16,6 +18,14 @@ export interface GatewayOperations {
   readonly chat: Operation<ChatCompletionRequest>;
   readonly embeddings: Operation<EmbeddingsRequest>;
   readonly responses: Operation<ResponsesRequest>;
+  /** `GET /responses/{id}`: a stored Response read back by the project that made it. */
+  readonly retrieveResponse: Operation<StoredResponseRequest>;
+  /** `DELETE /responses/{id}`: the maker deletes it upstream, then its owner record goes. */
+  readonly deleteResponse: Operation<StoredResponseRequest>;
+  /** `POST /responses/{id}/cancel`: the maker cancels a background Response. */
+  readonly cancelResponse: Operation<StoredResponseRequest>;
+  /** `GET /responses/{id}/input_items`: the maker lists what it sent, inspected like output. */
+  readonly listResponseInputItems: Operation<StoredResponseRequest>;
 }
 
 export interface Gateway {
@@ -37,6 +47,10 @@ export function createGateway(deps: PipelineDeps, ports: GatewayPorts): Gateway 
     chat: createChatOperation(ports.provider),
     embeddings: createEmbeddingsOperation(ports.provider),
     responses: createResponsesOperation(ports.provider, ports.responseOwners),
+    retrieveResponse: createStoredResponseOperation("retrieve", ports.provider, ports.responseOwners),
+    deleteResponse: createStoredResponseOperation("delete", ports.provider, ports.responseOwners),
+    cancelResponse: createStoredResponseOperation("cancel", ports.provider, ports.responseOwners),
+    listResponseInputItems: createStoredResponseOperation("input_items", ports.provider, ports.responseOwners),
   };
   const usageFlush = new UsageFlush({ policy: deps.policy, limits: deps.limits, events: pipeline.events, auditPublisherFor: deps.auditPublisherFor });
   return { pipeline, operations, usageFlush };

@@ -26,38 +26,51 @@ export function describeStoredResponseOwnersContract(label: string, factory: (op
       await expect(owners.ownerOf(freshId())).resolves.toBeNull();
     });
 
-    it("returns the project recorded for an id, and keeps ids apart", async () => {
+    it("returns the owner recorded for an id (project, model, endpoint), and keeps ids apart", async () => {
       const { owners } = await start();
       const [first, second] = [freshId(), freshId()];
-      await owners.record(first, "acme");
-      await owners.record(second, "open");
-      await expect(owners.ownerOf(first)).resolves.toBe("acme");
-      await expect(owners.ownerOf(second)).resolves.toBe("open");
+      await owners.record(first, { projectId: "acme", model: "gpt-4o-mini", endpointId: "eu-chat" });
+      await owners.record(second, { projectId: "open" });
+      await expect(owners.ownerOf(first)).resolves.toEqual({ projectId: "acme", model: "gpt-4o-mini", endpointId: "eu-chat" });
+      await expect(owners.ownerOf(second)).resolves.toEqual({ projectId: "open" });
     });
 
     it("keeps the first record: a repeat, even naming another project, changes nothing", async () => {
       const { owners } = await start();
       const id = freshId();
-      await owners.record(id, "acme");
-      await owners.record(id, "acme");
-      await owners.record(id, "intruder");
-      await expect(owners.ownerOf(id)).resolves.toBe("acme");
+      await owners.record(id, { projectId: "acme", endpointId: "eu-chat" });
+      await owners.record(id, { projectId: "acme", endpointId: "eu-zdr" });
+      await owners.record(id, { projectId: "intruder" });
+      await expect(owners.ownerOf(id)).resolves.toEqual({ projectId: "acme", endpointId: "eu-chat" });
+    });
+
+    it("forgets an id (then knows no owner, and a new record stands); forgetting an id never recorded succeeds", async () => {
+      const { owners } = await start();
+      const [id, other] = [freshId(), freshId()];
+      await owners.record(id, { projectId: "acme" });
+      await owners.record(other, { projectId: "acme" });
+      await owners.forget(id);
+      await expect(owners.ownerOf(id)).resolves.toBeNull();
+      await expect(owners.ownerOf(other)).resolves.toEqual({ projectId: "acme" });
+      await owners.forget(freshId());
+      await owners.record(id, { projectId: "open" });
+      await expect(owners.ownerOf(id)).resolves.toEqual({ projectId: "open" });
     });
 
     it("takes ids with characters a table key may not hold, and tells ids that differ only in case apart", async () => {
       const { owners } = await start();
       const odd = `${freshId()}/#?\\ü`;
-      await owners.record(odd, "acme");
-      await expect(owners.ownerOf(odd)).resolves.toBe("acme");
+      await owners.record(odd, { projectId: "acme" });
+      await expect(owners.ownerOf(odd)).resolves.toEqual({ projectId: "acme" });
       await expect(owners.ownerOf(odd.toUpperCase())).resolves.toBeNull();
     });
 
     it("knows the owner until the retention is over, and none after it (expired is absent)", async () => {
       const { owners, clock } = await start();
       const id = freshId();
-      await owners.record(id, "acme");
+      await owners.record(id, { projectId: "acme" });
       clock.advance(RETENTION_IN_MS - MINUTE_IN_MS);
-      await expect(owners.ownerOf(id)).resolves.toBe("acme");
+      await expect(owners.ownerOf(id)).resolves.toEqual({ projectId: "acme" });
       clock.advance(2 * MINUTE_IN_MS);
       await expect(owners.ownerOf(id)).resolves.toBeNull();
     });
@@ -65,22 +78,22 @@ export function describeStoredResponseOwnersContract(label: string, factory: (op
     it("purges expired records only, at most maxRows a run, and reports how many it deleted", async () => {
       const { owners, clock } = await start();
       const [old1, old2, old3, recent] = [freshId(), freshId(), freshId(), freshId()];
-      for (const id of [old1, old2, old3]) await owners.record(id, "acme");
+      for (const id of [old1, old2, old3]) await owners.record(id, { projectId: "acme" });
       const madeAtInMs = clock.nowInMs();
       clock.advance(DAY_IN_MS);
-      await owners.record(recent, "acme");
+      await owners.record(recent, { projectId: "acme" });
       clock.advance(RETENTION_IN_MS - DAY_IN_MS + MINUTE_IN_MS);
 
       await expect(owners.purgeExpired({ maxRows: 0 })).resolves.toBe(0);
       await expect(owners.purgeExpired({ maxRows: 2 })).resolves.toBe(2);
       await expect(owners.purgeExpired({ maxRows: 100 })).resolves.toBe(1);
       await expect(owners.purgeExpired({ maxRows: 100 })).resolves.toBe(0);
-      await expect(owners.ownerOf(recent)).resolves.toBe("acme");
+      await expect(owners.ownerOf(recent)).resolves.toEqual({ projectId: "acme" });
 
       // Back before they expired: the purged records are gone, not merely read as expired.
       clock.set(madeAtInMs + MINUTE_IN_MS);
       for (const id of [old1, old2, old3]) await expect(owners.ownerOf(id)).resolves.toBeNull();
-      await expect(owners.ownerOf(recent)).resolves.toBe("acme");
+      await expect(owners.ownerOf(recent)).resolves.toEqual({ projectId: "acme" });
     });
   });
 }

@@ -9,7 +9,7 @@ import {
   type UpstreamFailureKind,
 } from "../../src/core/upstream/CompletionProvider.js";
 import { type EmbeddingsResult } from "../../src/core/upstream/EmbeddingsProvider.js";
-import { type ResponseResult, type ResponseStreamEvent } from "../../src/core/upstream/ResponsesProvider.js";
+import { type ResponseResult, type ResponseStreamEvent, type StoredResponseCall } from "../../src/core/upstream/ResponsesProvider.js";
 import { type UpstreamProvider } from "../../src/core/upstream/UpstreamProvider.js";
 import { fakeEmbeddingsBody, fakeResponseBody, fakeResponseEvents } from "./fakeOperationBodies.js";
 
@@ -27,7 +27,7 @@ export type FakeBehaviour =
   | { readonly kind: "fail"; readonly error: UpstreamError };
 
 export interface RecordedCall {
-  readonly method: "complete" | "stream" | "createEmbeddings" | "createResponse" | "streamResponse";
+  readonly method: "complete" | "stream" | "createEmbeddings" | "createResponse" | "streamResponse" | "callStoredResponse";
   readonly endpointId: string;
   readonly region: string;
   readonly endpointClass: EndpointPolicy["class"];
@@ -150,6 +150,26 @@ export class FakeCompletionProvider implements CompletionProvider, UpstreamProvi
     const breakAfter = behaviour.kind === "stream" ? behaviour.breakAfter : undefined;
     const usage = behaviour.usage === undefined ? this.defaultUsage : behaviour.usage;
     return this.responseEvents(endpoint, `resp_fake_${this.calls.length}`, options.deployment, pieces, usage, breakAfter);
+  }
+
+  /**
+   * A stored Response, by id: retrieve and cancel answer the Response (output text the behaviour's
+   * content; cancel's status `cancelled`), delete `{ deleted: true }`, input_items a list of one user
+   * message saying the content. `usage` is always null (a read bills nothing); the body keeps its own.
+   */
+  async callStoredResponse(endpoint: EndpointPolicy, call: StoredResponseCall, options: CompletionCallOptions): Promise<ResponseResult> {
+    const behaviour = this.take(endpoint, "callStoredResponse", { action: call.action, responseId: call.responseId, query: call.query.map(([key, value]) => [key, value]) }, options);
+    if (behaviour.kind === "fail") throw behaviour.error;
+    const text = behaviour.kind === "answer" ? behaviour.content : behaviour.pieces.join("");
+    const usage = behaviour.usage === undefined ? this.defaultUsage : behaviour.usage;
+    const id = call.responseId;
+    if (call.action === "delete") return { body: { id, object: "response", deleted: true }, usage: null };
+    if (call.action === "input_items") {
+      const item = { type: "message", id: `msg_in_${id}`, status: "completed", role: "user", content: [{ type: "input_text", text }] };
+      return { body: { object: "list", data: [item], first_id: item.id, last_id: item.id, has_more: false }, usage: null };
+    }
+    const body = fakeResponseBody(id, options.deployment, text, usage);
+    return { body: call.action === "cancel" ? { ...body, status: "cancelled" } : body, usage: null };
   }
 
   private async *responseEvents(endpoint: EndpointPolicy, id: string, model: string, pieces: readonly string[], usage: CompletionUsage | null, breakAfter: number | undefined): AsyncIterable<ResponseStreamEvent> {

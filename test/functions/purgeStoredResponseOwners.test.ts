@@ -17,13 +17,13 @@ describe("purgeStoredResponseOwners function", () => {
   it("deletes the expired records, and keeps the others", async () => {
     const clock = new ManualClock();
     const owners = new InMemoryStoredResponseOwners({ clock, retentionInMs: 1_000 });
-    await owners.record("resp_old", "acme");
+    await owners.record("resp_old", { projectId: "acme" });
     clock.advance(600);
-    await owners.record("resp_new", "acme");
+    await owners.record("resp_new", { projectId: "acme" });
     clock.advance(600);
     const handler = createPurgeStoredResponseOwnersHandler(() => Promise.resolve(owners));
     await expect(handler(timer, context())).resolves.toBe(1);
-    await expect(owners.ownerOf("resp_new")).resolves.toBe("acme");
+    await expect(owners.ownerOf("resp_new")).resolves.toEqual({ projectId: "acme" });
   });
 
   it("is bounded: one run deletes at most PURGE_MAX_ROWS", async () => {

@@ -1,9 +1,8 @@
-import OpenAI, { APIError, AzureOpenAI } from "openai";
+import OpenAI, { AzureOpenAI } from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sayDirective, toolDirective } from "../../local/mockOpenAi/toolCalls.js";
-import { type AuditEvent } from "../../src/core/audit/AuditEvent.js";
-import { queryAuditEvents } from "../../src/core/audit/queryAuditEvents.js";
 import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
+import { apiErrorOf, waitForEvent } from "../support/openaiCalls.js";
 import { OPERATION_UPSTREAMS, type OperationUpstream, operationsPolicy } from "./operationsPolicyFixture.js";
 
 const CARD = "4111 1111 1111 1111";
@@ -17,26 +16,6 @@ const platform = (apiKey: string, headers: Record<string, string> = {}): OpenAI 
 const azure = (apiKey: string, deployment?: string): AzureOpenAI =>
   new AzureOpenAI({ endpoint: gateway.host.url, apiKey, apiVersion: "2024-10-21", maxRetries: 0, timeout: 15_000, ...(deployment ? { deployment } : {}) });
 const lastBody = (name: OperationUpstream): Readonly<Record<string, unknown>> | undefined => gateway.mocks[name].requests().at(-1)?.body;
-
-async function apiErrorOf(promise: Promise<unknown>): Promise<APIError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(APIError);
-  return error as APIError;
-}
-
-async function waitForEvent(chainId: string, matches: (event: AuditEvent) => boolean, timeoutInMs = 20_000): Promise<AuditEvent | undefined> {
-  const { getAppServices } = await import("../../src/composition/appServices.js");
-  const services = await getAppServices();
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    for await (const event of queryAuditEvents(services.audit.ledger, { chainId })) if (matches(event)) return event;
-    if (Date.now() > deadline) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 beforeAll(async () => {
   gateway = await startGatewayStack({ upstreams: OPERATION_UPSTREAMS, policy: operationsPolicy, runServiceBusTriggers: true });

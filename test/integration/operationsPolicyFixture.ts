@@ -1,4 +1,6 @@
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { type PolicyInput } from "../../src/core/policy/schema.js";
+import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
 
 export const OPERATION_UPSTREAMS = {
   chat: { name: "eu-chat", region: "westeurope" },
@@ -49,5 +51,35 @@ export function operationsPolicy(urls: Readonly<Record<OperationUpstream, string
     ],
     pricing: { "gpt-4o-mini": { inputPer1M: 0.15, outputPer1M: 0.6 }, "embed-small": { embeddingsPer1M: 0.02 } },
     routing: { maxAttempts: 2, totalDeadlineInMs: 10_000 },
+  };
+}
+
+/**
+ * The gateway stack of an operations test file, over the three upstreams and this policy: started before
+ * the file's tests (the keys named are created then), stopped after them, the mocks' records cleared
+ * before each test. `stack()` is the running stack, `key(project, account)` a created key.
+ */
+export function useOperationsStack(accounts: readonly (readonly [project: string, serviceAccount: string])[]): {
+  readonly stack: () => GatewayStack<OperationUpstream>;
+  readonly key: (project: string, serviceAccount: string) => string;
+} {
+  let gateway: GatewayStack<OperationUpstream> | undefined;
+  const keys = new Map<string, string>();
+  beforeAll(async () => {
+    gateway = await startGatewayStack({ upstreams: OPERATION_UPSTREAMS, policy: operationsPolicy, runServiceBusTriggers: true });
+    for (const [project, account] of accounts) keys.set(`${project}/${account}`, await gateway.createKey(project, account));
+  }, 90_000);
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+  beforeEach(() => {
+    for (const mock of Object.values(gateway?.mocks ?? {})) mock.clearRequests();
+  });
+  return {
+    stack: () => {
+      if (gateway === undefined) throw new Error("the stack is not started yet");
+      return gateway;
+    },
+    key: (project, account) => keys.get(`${project}/${account}`) ?? "",
   };
 }

@@ -9,12 +9,12 @@ import {
   UpstreamError,
 } from "../../core/upstream/CompletionProvider.js";
 import { type EmbeddingsResult } from "../../core/upstream/EmbeddingsProvider.js";
-import { type ResponseResult, type ResponseStreamEvent, responseUsageOf } from "../../core/upstream/ResponsesProvider.js";
+import { type ResponseResult, type ResponseStreamEvent, type StoredResponseCall, responseUsageOf } from "../../core/upstream/ResponsesProvider.js";
 import { type UpstreamProvider } from "../../core/upstream/UpstreamProvider.js";
 import { statusError, toUpstreamError } from "./toUpstreamError.js";
 import { upstreamEventStream } from "./upstreamEventStream.js";
 import { type UpstreamAnswer, type UpstreamHttpClient, createUpstreamHttpClient } from "./upstreamHttpClient.js";
-import { type UpstreamOperation, type UpstreamTarget, upstreamTargetOf, upstreamUrlOf } from "./upstreamTarget.js";
+import { type UpstreamOperation, type UpstreamTarget, storedResponseRequestOf, upstreamTargetOf, upstreamUrlOf } from "./upstreamTarget.js";
 
 const COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default";
 /** Names Palisade to the upstream (the SDK sent its own name and platform headers). */
@@ -82,6 +82,22 @@ export class OpenAiCompletionProvider implements CompletionProvider, UpstreamPro
 
   async streamResponse(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<AsyncIterable<ResponseStreamEvent>> {
     return this.events<ResponseStreamEvent>(endpoint, await this.post(endpoint, "responses", { ...body, model: options.deployment, stream: true }, options, true));
+  }
+
+  /** A stored Response by id (GET, DELETE, or POST cancel), without a body; an error status becomes an `UpstreamError`. */
+  async callStoredResponse(endpoint: EndpointPolicy, call: StoredResponseCall, options: CompletionCallOptions): Promise<ResponseResult> {
+    const { method, url } = storedResponseRequestOf(endpoint, call);
+    const { "content-type": _json, ...headers } = await this.headers(endpoint, options);
+    let answer: UpstreamAnswer;
+    try {
+      // Not kept among the targets: every id is a new URL.
+      answer = await this.http.post({ target: upstreamTargetOf(url), method, headers, body: "", timeoutInMs: options.timeoutInMs, signal: options.abortSignal, streamed: false });
+    } catch (error) {
+      throw toUpstreamError(error, endpoint);
+    }
+    if (answer.kind === "whole" && (answer.status < 200 || answer.status > 299)) throw statusError(endpoint, answer.status, answer.headers, answer.body);
+    const json = jsonOf(answer, endpoint);
+    return { body: call.action === "retrieve" || call.action === "cancel" ? withOutputText(json) : json, usage: null };
   }
 
   /** One POST; an error status becomes the `UpstreamError` routing reads. */

@@ -9,6 +9,8 @@ export interface UpstreamHttpClientOptions {
 
 export interface UpstreamPost {
   readonly target: UpstreamTarget;
+  /** POST unless said (a stored Response is read with GET and deleted with DELETE, without a body). */
+  readonly method?: "POST" | "GET" | "DELETE";
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
   /** Until the whole answer is in; for a streamed answer, until its headers are. */
@@ -81,9 +83,11 @@ export function createUpstreamHttpClient(options: UpstreamHttpClientOptions = {}
 function post(request: UpstreamPost, agent: HttpAgent): Promise<UpstreamAnswer> {
   const { target, signal } = request;
   if (signal?.aborted) return Promise.reject(aborted());
+  const method = request.method ?? "POST";
   const body = Buffer.from(request.body, "utf8");
-  const headers = { ...request.headers, "content-length": String(body.byteLength) };
-  const requestOptions = { hostname: target.hostname, port: target.port, path: target.path, method: "POST", headers, agent };
+  // A GET or DELETE without a body says nothing of one.
+  const headers = method !== "POST" && body.byteLength === 0 ? request.headers : { ...request.headers, "content-length": String(body.byteLength) };
+  const requestOptions = { hostname: target.hostname, port: target.port, path: target.path, method, headers, agent };
 
   return new Promise<UpstreamAnswer>((resolve, reject) => {
     const outgoing: ClientRequest = target.secure ? httpsRequest(requestOptions) : httpRequest(requestOptions);

@@ -1,4 +1,5 @@
 import { type EndpointPolicy } from "../../core/policy/schema.js";
+import { type StoredResponseAction, type StoredResponseCall } from "../../core/upstream/ResponsesProvider.js";
 
 /** Where one operation of one deployment is POSTed: parsed once, reused by every call. */
 export interface UpstreamTarget {
@@ -29,6 +30,24 @@ export function upstreamUrlOf(endpoint: EndpointPolicy, deployment: string, oper
   if (endpoint.provider === "openai") return `${base}${path}`;
   if (operation === "responses") return `${base}/openai/v1${path}`;
   return `${base}/openai/deployments/${encodeURIComponent(deployment)}${path}?api-version=${encodeURIComponent(endpoint.apiVersion)}`;
+}
+
+const STORED_RESPONSE_ROUTES: Readonly<Record<StoredResponseAction, { readonly method: "GET" | "DELETE" | "POST"; readonly suffix: string }>> = {
+  retrieve: { method: "GET", suffix: "" },
+  delete: { method: "DELETE", suffix: "" },
+  cancel: { method: "POST", suffix: "/cancel" },
+  input_items: { method: "GET", suffix: "/input_items" },
+};
+
+/**
+ * The method and URL of a call on a stored Response: `{responses URL}/{id}[/cancel|/input_items]?query`,
+ * under the same base as the Responses API (Azure: the v1 API, which keeps stored Responses per resource).
+ */
+export function storedResponseRequestOf(endpoint: EndpointPolicy, call: StoredResponseCall): { readonly method: "GET" | "DELETE" | "POST"; readonly url: string } {
+  const route = STORED_RESPONSE_ROUTES[call.action];
+  const query = new URLSearchParams(call.query.map(([key, value]): [string, string] => [key, value])).toString();
+  const url = `${upstreamUrlOf(endpoint, "", "responses")}/${encodeURIComponent(call.responseId)}${route.suffix}${query === "" ? "" : `?${query}`}`;
+  return { method: route.method, url };
 }
 
 /** Parses the URL above; only http and https are called. */

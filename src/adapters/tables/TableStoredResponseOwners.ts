@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type TableClient, odata } from "@azure/data-tables";
 import { type Clock } from "../../core/clock.js";
-import { type PurgeExpiredOptions, type StoredResponseOwners } from "../../core/gateway/operations/responses/StoredResponseOwners.js";
+import { type PurgeExpiredOptions, type StoredResponseOwner, type StoredResponseOwners } from "../../core/gateway/operations/responses/StoredResponseOwners.js";
 import { ensureTable, once, statusCodeOf } from "../azure/azureErrors.js";
 
 export const STORED_RESPONSE_OWNERS_TABLE = "StoredResponseOwners";
@@ -10,6 +10,8 @@ interface OwnerEntity {
   partitionKey: string;
   rowKey: string;
   projectId: string;
+  model?: string;
+  endpointId?: string;
   /** When the record stops counting (the clock at the insert, plus the retention). */
   expiresAt?: Date;
   /** Set by the service on insert (rows are never updated): dates a row written before rows had `expiresAt`. */
@@ -32,7 +34,7 @@ export interface TableStoredResponseOwnersOptions {
  * StoredResponseOwners on Azure Table Storage, table `StoredResponseOwners`: one small row per stored
  * Response. RowKey is the SHA-256 of the Response id (any id fits a key, and the id itself is not
  * kept); PartitionKey its first two hex digits, so rows spread over 256 partitions. The row holds the
- * project id and when it expires (`expiresAt`, the retention after it was made; a retention changed
+ * project id, the model name and the endpoint id (names, no content), and when it expires (`expiresAt`, the retention after it was made; a retention changed
  * later applies to new rows). Written with an insert: the first record stands (409 on a repeat is
  * fine). Table Storage has no TTL: an expired row is read as absent, and `purgeExpired` deletes it (a
  * query over the whole table, in pages). A row written before rows had `expiresAt` expires the
@@ -46,9 +48,11 @@ export class TableStoredResponseOwners implements StoredResponseOwners {
     private readonly options: TableStoredResponseOwnersOptions,
   ) {}
 
-  async record(responseId: string, projectId: string): Promise<void> {
+  async record(responseId: string, owner: StoredResponseOwner): Promise<void> {
     await this.ready();
-    const entity: OwnerEntity = { ...keysOf(responseId), projectId, expiresAt: new Date(this.options.clock.nowInMs() + this.options.retentionInMs) };
+    const entity: OwnerEntity = { ...keysOf(responseId), projectId: owner.projectId, expiresAt: new Date(this.options.clock.nowInMs() + this.options.retentionInMs) };
+    if (owner.model !== undefined) entity.model = owner.model;
+    if (owner.endpointId !== undefined) entity.endpointId = owner.endpointId;
     try {
       await this.table.createEntity(entity);
     } catch (error) {
@@ -56,17 +60,28 @@ export class TableStoredResponseOwners implements StoredResponseOwners {
     }
   }
 
-  async ownerOf(responseId: string): Promise<string | null> {
+  async ownerOf(responseId: string): Promise<StoredResponseOwner | null> {
     await this.ready();
     const { partitionKey, rowKey } = keysOf(responseId);
     try {
-      const entity = await this.table.getEntity<OwnerEntity>(partitionKey, rowKey, { queryOptions: { select: ["projectId", "expiresAt", "Timestamp"] } });
-      if (this.expired(entity)) return null;
-      return typeof entity.projectId === "string" ? entity.projectId : null;
+      const entity = await this.table.getEntity<OwnerEntity>(partitionKey, rowKey, { queryOptions: { select: ["projectId", "model", "endpointId", "expiresAt", "Timestamp"] } });
+      if (this.expired(entity) || typeof entity.projectId !== "string") return null;
+      return {
+        projectId: entity.projectId,
+        ...(typeof entity.model === "string" ? { model: entity.model } : {}),
+        ...(typeof entity.endpointId === "string" ? { endpointId: entity.endpointId } : {}),
+      };
     } catch (error) {
       if (statusCodeOf(error) === 404) return null;
       throw error;
     }
+  }
+
+  /** Forgets `responseId` (once the upstream deleted it); no record is fine. */
+  async forget(responseId: string): Promise<void> {
+    await this.ready();
+    const { partitionKey, rowKey } = keysOf(responseId);
+    await this.delete(partitionKey, rowKey);
   }
 
   async purgeExpired({ maxRows }: PurgeExpiredOptions): Promise<number> {

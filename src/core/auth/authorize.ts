@@ -63,17 +63,20 @@ export function authorize(input: AuthorizeInput): AuthorizedContext {
   const requested = input.requestedProject?.trim() || null;
   const context = input.principal.kind === "service-account" ? authorizeServiceAccount(input, input.principal, requested) : authorizeUser(input, input.principal, requested);
   if (input.model === undefined || input.model === null) return context;
-  const model =
-    context.project.models.find((candidate) => candidate.name === input.model) ??
-    (input.modelMayBeDeployment === true ? context.project.models.find((candidate) => candidate.deployment === input.model) : undefined);
+  return { ...context, model: authorizedModel(context.project, input.model, input.modelMayBeDeployment === true) };
+}
+
+/** A model of the project's allowlist, by name (or by its deployment, from an Azure path); 403 `model_not_allowed` otherwise. */
+export function authorizedModel(project: ProjectPolicy, name: string, mayBeDeployment = false): AuthorizedModel {
+  const model = project.models.find((candidate) => candidate.name === name) ?? (mayBeDeployment ? project.models.find((candidate) => candidate.deployment === name) : undefined);
   if (model === undefined) {
     throw modelNotAllowed(
-      quoted(input.model),
-      context.project.id,
-      context.project.models.map((candidate) => candidate.name),
+      quoted(name),
+      project.id,
+      project.models.map((candidate) => candidate.name),
     );
   }
-  return { ...context, model: { name: model.name, deployment: model.deployment } };
+  return { name: model.name, deployment: model.deployment };
 }
 
 function authorizeServiceAccount(input: AuthorizeInput, principal: ServiceAccountPrincipal, requested: string | null): AuthorizedContext {

@@ -17,9 +17,10 @@ export const DEFAULT_ENDPOINT_OPERATIONS: readonly OperationKind[] = ["chat", "r
 /** Optional (read through `endpointServes`), so endpoints built in code need not name it. */
 export const endpointOperationsSchema = z.array(z.enum(OPERATION_KINDS)).min(1, "an endpoint serves at least one operation").optional();
 
-/** The operation kind an endpoint must serve for a pipeline operation (`chat.completions` is chat). */
+/** The operation kind an endpoint must serve for a pipeline operation (`chat.completions` is chat; `responses.retrieve` and the other calls on a stored Response are responses). */
 export function operationKindOf(operationName: string): OperationKind {
   if (operationName === "embeddings" || operationName === "responses") return operationName;
+  if (operationName.startsWith("responses.")) return "responses";
   return "chat";
 }
 

@@ -97,3 +97,21 @@ export function noCompliantEndpoint(
     headers: retryAfterInMs !== null && retryAfterInMs > 0 ? { "retry-after": String(Math.ceil(retryAfterInMs / 1000)) } : {},
   });
 }
+
+/**
+ * The plan narrowed to the one endpoint that keeps what the request reads (a stored Response): no
+ * failover elsewhere, since no other endpoint has it. 503 when that endpoint is not among the
+ * compliant ones (gone from the policy, or not allowed this class or residency).
+ */
+export function pinRoute(plan: RoutePlan, endpointId: string): RoutePlan {
+  const candidates = plan.candidates.filter((endpoint) => endpoint.id === endpointId);
+  if (candidates.length === 0) {
+    throw new PalisadeError(
+      503,
+      "service_unavailable_error",
+      "no_compliant_endpoint",
+      `The endpoint that keeps this Response may not serve data class "${plan.dataClass}" in residency "${plan.residency}" for model "${plan.model}", or is no longer in the policy, so it cannot be reached through Palisade. Ask the project's operator.`,
+    );
+  }
+  return { ...plan, candidates };
+}

@@ -120,6 +120,8 @@ export function outputTextOf(body: unknown): string {
   const texts = chatChoiceTexts(body);
   for (const found of [...answerFieldTexts(body), ...responseFieldTexts(body)]) texts.push(...found.texts);
   records(body.output).forEach((item, index) => texts.push(...itemTexts(item, index).map((placed) => placed.text)));
+  // A list of Responses items (a stored Response's input items): each read like an output item.
+  if (body.object === "list") records(body.data).filter((item) => typeof item.type === "string").forEach((item, index) => texts.push(...itemTexts(item, index).map((placed) => placed.text)));
   // The SDK's convenience field repeats the message text; read it only if it says something else.
   const outputText = str(body.output_text);
   if (outputText !== "" && !texts.includes(outputText) && outputText !== joined(texts)) texts.push(outputText);

@@ -14,6 +14,16 @@ export interface ResponseStreamEvent {
   readonly [key: string]: unknown;
 }
 
+/** What can be done to a Response the upstream keeps, by id. */
+export type StoredResponseAction = "retrieve" | "delete" | "cancel" | "input_items";
+
+/** One call on a stored Response: the action, the id, and the query to pass on (names and flags, never content). */
+export interface StoredResponseCall {
+  readonly action: StoredResponseAction;
+  readonly responseId: string;
+  readonly query: readonly (readonly [string, string])[];
+}
+
 /**
  * Calls one upstream endpoint's Responses API (`/v1/responses`; on Azure, the v1 path
  * `/openai/v1/responses`). The body is OpenAI's Responses body with the model mapped to
@@ -22,6 +32,16 @@ export interface ResponseStreamEvent {
 export interface ResponsesProvider {
   createResponse(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<ResponseResult>;
   streamResponse(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<AsyncIterable<ResponseStreamEvent>>;
+}
+
+/** Calls on the Responses an upstream endpoint keeps. */
+export interface StoredResponsesProvider {
+  /**
+   * A stored Response, by id: `GET /responses/{id}`, `DELETE /responses/{id}`, `POST
+   * /responses/{id}/cancel`, `GET /responses/{id}/input_items` (on Azure under `/openai/v1`). The
+   * answer's JSON body as is; `usage` is always null (a read bills nothing). Never retries.
+   */
+  callStoredResponse(endpoint: EndpointPolicy, call: StoredResponseCall, options: CompletionCallOptions): Promise<ResponseResult>;
 }
 
 /** Usage as a Response reports it (`input_tokens`, `output_tokens`, cached input in `input_tokens_details`). */

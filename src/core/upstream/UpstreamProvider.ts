@@ -1,6 +1,6 @@
 import { type CompletionProvider } from "./CompletionProvider.js";
 import { type EmbeddingsProvider } from "./EmbeddingsProvider.js";
-import { type ResponsesProvider } from "./ResponsesProvider.js";
+import { type ResponsesProvider, type StoredResponsesProvider } from "./ResponsesProvider.js";
 
-/** Everything the gateway asks of an upstream: chat completions, embeddings and the Responses API. */
-export type UpstreamProvider = CompletionProvider & EmbeddingsProvider & ResponsesProvider;
+/** Everything the gateway asks of an upstream: chat completions, embeddings and the Responses API (stored Responses too). */
+export type UpstreamProvider = CompletionProvider & EmbeddingsProvider & ResponsesProvider & StoredResponsesProvider;

@@ -26,13 +26,13 @@ const freshTable = (): TableClient => TableClient.fromConnectionString(azurite.c
 describeStoredResponseOwnersContract("TableStoredResponseOwners on Azurite", (options) => Promise.resolve(new TableStoredResponseOwners(freshTable(), options)));
 
 describe("TableStoredResponseOwners specifics", () => {
-  it("keeps a small row: the project id and its expiry under a hash of the Response id, never the id itself", async () => {
+  it("keeps a small row: the project, model and endpoint names and the expiry under a hash of the Response id, never the id itself", async () => {
     const clock = new ManualClock(Date.now());
-    await new TableStoredResponseOwners(table, { clock, retentionInMs: RETENTION_IN_MS }).record("resp_row_shape", "acme");
+    await new TableStoredResponseOwners(table, { clock, retentionInMs: RETENTION_IN_MS }).record("resp_row_shape", { projectId: "acme", model: "gpt-4o-mini", endpointId: "eu-chat" });
     const rows = [];
     for await (const row of table.listEntities()) rows.push(row);
-    const row = rows.find((candidate) => candidate.projectId === "acme");
-    expect(row).toBeDefined();
+    const row = rows.find((candidate) => candidate.rowKey === createHash("sha256").update("resp_row_shape", "utf8").digest("hex"));
+    expect(row).toMatchObject({ model: "gpt-4o-mini", endpointId: "eu-chat" });
     expect(JSON.stringify(rows)).not.toContain("resp_row_shape");
     expect(row?.rowKey).toMatch(/^[0-9a-f]{64}$/);
     expect(row?.partitionKey).toBe(String(row?.rowKey).slice(0, 2));
@@ -46,7 +46,7 @@ describe("TableStoredResponseOwners specifics", () => {
     await legacy.createEntity({ partitionKey: rowKey.slice(0, 2), rowKey, projectId: "acme" });
     const clock = new ManualClock(Date.now() + RETENTION_IN_MS - 60_000);
     const owners = new TableStoredResponseOwners(legacy, { clock, retentionInMs: RETENTION_IN_MS });
-    await expect(owners.ownerOf("resp_legacy")).resolves.toBe("acme");
+    await expect(owners.ownerOf("resp_legacy")).resolves.toEqual({ projectId: "acme" });
     await expect(owners.purgeExpired({ maxRows: 10 })).resolves.toBe(0);
     clock.advance(2 * 60_000);
     await expect(owners.ownerOf("resp_legacy")).resolves.toBeNull();

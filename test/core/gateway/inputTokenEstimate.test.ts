@@ -94,7 +94,7 @@ async function burstAfter(kind: Kind, before: Before, serveBefore = true): Promi
   });
   // One operation for the whole test: what it learnt from the turn before is what the burst is estimated with.
   const owners = new InMemoryStoredResponseOwners();
-  if (before.servedElsewhere !== undefined) await owners.record(before.servedElsewhere, "acme");
+  if (before.servedElsewhere !== undefined) await owners.record(before.servedElsewhere, { projectId: "acme" });
   const operation: Operation<unknown> | null = kind === "responses" ? createResponsesOperation(provider, owners) : kind === "embeddings" ? createEmbeddingsOperation(provider) : null;
   const handle = (request: GatewayRequest) => (operation === null ? h.service.handle(request) : h.pipeline.handle(operation, request));
   let responseId = "";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PalisadeError } from "../../../src/core/errors.js";
 import { type GatewayResponse } from "../../../src/core/gateway/GatewayRequest.js";
 import { createResponsesOperation } from "../../../src/core/gateway/operations/responses/responsesOperation.js";
-import { InMemoryStoredResponseOwners } from "../../../src/core/gateway/operations/responses/StoredResponseOwners.js";
+import { InMemoryStoredResponseOwners, type StoredResponseOwner } from "../../../src/core/gateway/operations/responses/StoredResponseOwners.js";
 import { type ResponseStreamEvent, type ResponsesProvider } from "../../../src/core/upstream/ResponsesProvider.js";
 import { collect, gatewayHarness, RESPONSES_ONLY_POLICY, refusalOf } from "./gatewayHarness.js";
 
@@ -19,12 +19,12 @@ class HeldOwners extends InMemoryStoredResponseOwners {
     this.#release();
   }
 
-  override async record(responseId: string, projectId: string): Promise<void> {
+  override async record(responseId: string, owner: StoredResponseOwner): Promise<void> {
     this.#ask();
     await this.#released;
     if (this.failWith) throw this.failWith;
     this.recorded.push(responseId);
-    await super.record(responseId, projectId);
+    await super.record(responseId, owner);
   }
 }
 
@@ -70,7 +70,7 @@ describe("the owner of a stored Response is recorded before the answer goes out"
     expect(String((await first).value)).toContain("response.created");
     expect(owners.recorded).toEqual(["resp_1"]);
     await iterator.return?.(undefined);
-    await expect(owners.ownerOf("resp_1")).resolves.toBe("acme");
+    await expect(owners.ownerOf("resp_1")).resolves.toEqual({ projectId: "acme", model: "gpt-4o-mini", endpointId: "eu-west-std" });
   });
 
   it("plain: the answer waits for the record; a record that fails fails the request, nothing unowned is served", async () => {
@@ -84,7 +84,7 @@ describe("the owner of a stored Response is recorded before the answer goes out"
     expect(done).toBe(false);
     owners.release();
     await answered;
-    await expect(owners.ownerOf("resp_plain")).resolves.toBe("acme");
+    await expect(owners.ownerOf("resp_plain")).resolves.toEqual({ projectId: "acme", model: "gpt-4o-mini", endpointId: "eu-west-std" });
 
     const failing = new HeldOwners();
     failing.failWith = new PalisadeError(503, "service_unavailable_error", "dependency_unavailable", "Table storage is unavailable.");

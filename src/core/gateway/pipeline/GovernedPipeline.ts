@@ -1,13 +1,13 @@
 import { type AuditEvent } from "../../audit/AuditEvent.js";
 import { AuditEventFactory, promptDigest } from "../../audit/AuditEventFactory.js";
 import { RequestAuditEvents } from "../../audit/requestAuditEvents.js";
-import { type AuthorizedContext } from "../../auth/authorize.js";
+import { type AuthorizedContext, authorizedModel } from "../../auth/authorize.js";
 import { PalisadeError, isPalisadeError } from "../../errors.js";
 import { type Reservation } from "../../limits/LimitGuard.js";
 import { type DataClass } from "../../policy/schema.js";
 import { parseDataClassHeader, parseResidencyHeader } from "../../routing/parseRoutingHeaders.js";
 import { operationKindOf } from "../../policy/operationsPolicy.js";
-import { type RoutePlan, planRoute } from "../../routing/planRoute.js";
+import { type RoutePlan, pinRoute, planRoute } from "../../routing/planRoute.js";
 import { subjectOf } from "../../privacy/subjectOf.js";
 import { untracedGatewayTelemetry } from "../../telemetry/GatewayTelemetry.js";
 import { type CompletionUsage } from "../../upstream/CompletionProvider.js";
@@ -82,11 +82,25 @@ export class GovernedPipeline {
     run.note({ principal });
 
     let request = operation.parse(input.body);
-    run.note({ model: operation.model(request) });
+    // An operation on something kept upstream names its model once located (below).
+    if (!operation.locate) run.note({ model: operation.model(request) });
     const subjectId = subjectOf({ "x-palisade-subject": input.subjectHeader }, operation.endUser(request));
     if (subjectId !== null && deps.subjects) run.note({ subject: (await deps.subjects.protect(subjectId)).value });
 
-    const context = telemetry.stageSync("authorize", () => authorizeStage(operation, request, principal, deps.policy, input));
+    let context = telemetry.stageSync("authorize", () => authorizeStage(operation, request, principal, deps.policy, input));
+    // Something kept upstream (a stored Response) is found for the project first: 404 if not its own; then its model is authorised.
+    let pinnedEndpoint: string | undefined;
+    const locating = operation.locate?.(request, context.project);
+    if (locating) {
+      const authorized = context;
+      // A refusal goes to the project's chain through its own publisher.
+      run.note({ project: authorized.project });
+      const located = await telemetry.stage("authorize", () => locating);
+      request = located.request;
+      pinnedEndpoint = located.endpointId;
+      run.note({ model: operation.model(request) });
+      context = { ...authorized, model: authorizedModel(authorized.project, operation.model(request)) };
+    }
     // An Azure deployment path that named a model by its deployment: the request goes on with the model's name.
     const resolvedModel = context.model?.name;
     if (resolvedModel !== undefined && resolvedModel !== operation.model(request)) {
@@ -133,7 +147,10 @@ export class GovernedPipeline {
     }
 
     const requestedResidency = parseResidencyHeader(input.residencyHeader);
-    const plan = telemetry.stageSync("route", () => planRoute({ policy: deps.policy, project, model: operation.model(request), dataClass, requestedResidency, operation: operationKindOf(operation.name) }, deps.health));
+    const plan = telemetry.stageSync("route", () => {
+      const planned = planRoute({ policy: deps.policy, project, model: operation.model(request), dataClass, requestedResidency, operation: operationKindOf(operation.name) }, deps.health);
+      return pinnedEndpoint === undefined ? planned : pinRoute(planned, pinnedEndpoint);
+    });
     run.note({ deployment: plan.deployment });
     const outputCap = operation.outputCap(inspection.request, project);
     const reservedOutputTokens = outputCap * (operation.answersPerRequest?.(inspection.request) ?? 1);

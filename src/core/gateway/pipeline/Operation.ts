@@ -28,11 +28,19 @@ export interface Operation<TRequest> {
    */
   checkContinuation?(request: TRequest, project: ProjectPolicy): Promise<void> | undefined;
   /**
+   * An operation on something already kept upstream (a stored Response, by id) finds it for the
+   * project: the request comes back naming the model it was made with (authorised like any model) and
+   * the endpoint that keeps it (the only one it is routed to). Throws a 404 PalisadeError when it is
+   * not the project's. Runs right after authorization, before anything is inspected or reserved; the
+   * request's `model` is not checked before it.
+   */
+  locate?(request: TRequest, project: ProjectPolicy): Promise<Located<TRequest>>;
+  /**
    * The last step before a plain answer that passed inspection goes out (a stored Response's owner is
    * recorded here). Its failure fails the request, but after the settlement: the call was paid, so its
-   * usage counts. `upstreamBody` is what was sent upstream. Undefined when there is nothing to do.
+   * usage counts. `upstreamBody` is what was sent upstream, `served` who answered. Undefined when there is nothing to do.
    */
-  beforeRelease?(answer: PlainAnswer, upstreamBody: Readonly<Record<string, unknown>>, projectId: string): Promise<void> | undefined;
+  beforeRelease?(answer: PlainAnswer, upstreamBody: Readonly<Record<string, unknown>>, served: ServedBy): Promise<void> | undefined;
 
   /** Every field that carries content, each named by where it sits (never by what it says). */
   contents(request: TRequest): readonly ContentField[];
@@ -74,6 +82,18 @@ export interface Operation<TRequest> {
 export interface UpstreamCallOptions extends CompletionCallOptions {
   /** The calling project (an operation that records what it made upstream, stored Responses, needs it). */
   readonly projectId?: string;
+}
+
+/** A request located upstream (Operation.locate): it names its model now, and the one endpoint that can serve it. */
+export interface Located<TRequest> {
+  readonly request: TRequest;
+  readonly endpointId: string;
+}
+
+/** Who made a plain answer: the calling project and the endpoint that answered. */
+export interface ServedBy {
+  readonly projectId: string;
+  readonly endpointId: string;
 }
 
 /** One field that carries content. */

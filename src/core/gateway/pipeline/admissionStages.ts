@@ -17,7 +17,8 @@ export function authorizeStage<T>(operation: Operation<T>, request: T, principal
     requestedProject: input.requestedProject,
     permission: operation.permission,
     clientIp: input.clientIp,
-    model: operation.model(request),
+    // An operation on something kept upstream learns its model when it is located (Operation.locate).
+    model: operation.locate ? null : operation.model(request),
     modelMayBeDeployment: input.modelFromDeploymentPath === true,
   });
   operation.checkBounds(request, context.project);

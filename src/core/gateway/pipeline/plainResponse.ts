@@ -8,7 +8,7 @@ import { UpstreamCallFailed, callWithFailover } from "./callWithFailover.js";
 import { type Admitted, type GovernedPipeline } from "./GovernedPipeline.js";
 import { sensitiveDataDetected } from "./inspectInput.js";
 import { noteOutputSafety } from "./noteOutputSafety.js";
-import { type Operation, type PlainAnswer } from "./Operation.js";
+import { type Operation, type PlainAnswer, type ServedBy } from "./Operation.js";
 import { OutputScanner } from "./OutputScanner.js";
 import { type PipelineDeps } from "./PipelineDeps.js";
 import { type RequestRun, type ServedFacts } from "./RequestRun.js";
@@ -74,7 +74,7 @@ export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Adm
   servedFacts.outputCounts = outputCounts;
   const dlpBlocked = scanner.blocked ? sensitiveDataDetected("completion", outputCounts) : null;
   const safety = dlpBlocked ? null : await screenAnswer(deps, run, admitted.dataClass, outputBody);
-  const blocked = dlpBlocked ?? safety?.failure ?? (await beforeRelease(operation, answer, body, project.id));
+  const blocked = dlpBlocked ?? safety?.failure ?? (await beforeRelease(operation, answer, body, { projectId: project.id, endpointId: served.endpoint.id }));
   const filtered = isContentFilteredError(blocked) ? blocked : null;
   // A blocked answer was still a paid call: its event keeps the tokens, cost and endpoint.
   const outcome = pipeline.events.outcome(run.auditContext(), {
@@ -105,9 +105,9 @@ export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Adm
 }
 
 /** The operation's last step before release (Operation.beforeRelease); its failure becomes the request's refusal. */
-async function beforeRelease<T>(operation: Operation<T>, answer: PlainAnswer, upstreamBody: Readonly<Record<string, unknown>>, projectId: string): Promise<PalisadeError | null> {
+async function beforeRelease<T>(operation: Operation<T>, answer: PlainAnswer, upstreamBody: Readonly<Record<string, unknown>>, servedBy: ServedBy): Promise<PalisadeError | null> {
   try {
-    await operation.beforeRelease?.(answer, upstreamBody, projectId);
+    await operation.beforeRelease?.(answer, upstreamBody, servedBy);
     return null;
   } catch (error) {
     return error instanceof PalisadeError ? error : dependencyUnavailable("stored-response-owners", { cause: error });

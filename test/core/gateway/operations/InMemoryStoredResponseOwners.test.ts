@@ -8,8 +8,8 @@ describeStoredResponseOwnersContract("InMemoryStoredResponseOwners", (options) =
 describe("InMemoryStoredResponseOwners specifics", () => {
   it("forgets the oldest record past its capacity", async () => {
     const owners = new InMemoryStoredResponseOwners({ clock: new ManualClock(), retentionInMs: 60_000 }, 2);
-    for (const id of ["resp_1", "resp_2", "resp_3"]) await owners.record(id, "acme");
+    for (const id of ["resp_1", "resp_2", "resp_3"]) await owners.record(id, { projectId: "acme" });
     await expect(owners.ownerOf("resp_1")).resolves.toBeNull();
-    await expect(owners.ownerOf("resp_3")).resolves.toBe("acme");
+    await expect(owners.ownerOf("resp_3")).resolves.toEqual({ projectId: "acme" });
   });
 });

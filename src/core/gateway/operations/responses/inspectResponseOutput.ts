@@ -1,5 +1,8 @@
 import { isRecord } from "../../../isRecord.js";
 import { inspectEveryString } from "../../pipeline/inspectEveryString.js";
+import { type OutputScanner } from "../../pipeline/OutputScanner.js";
+import { inspectFieldsWithoutRules } from "../chat/fieldsWithoutRules.js";
+import { RESPONSE_FIELDS_WITH_RULES } from "./responseFieldsWithoutRules.js";
 
 /**
  * The kinds of output text: message text and refusals, call arguments, reasoning summaries and
@@ -71,4 +74,19 @@ export function inspectResponseOutput(item: Record<string, unknown>, inspect: In
   if (!Array.isArray(item.content)) return item;
   const content = inspectParts(item.content, (part) => (typeof part.type === "string" ? (MESSAGE_PARTS[part.type] ?? null) : null), inspect);
   return { ...item, content: content.map((part) => (isRecord(part) && !(typeof part.type === "string" && part.type in MESSAGE_PARTS) ? inspectOther(part, inspect) : part)) };
+}
+
+/**
+ * A Response object (created, or read back by id) with every output item inspected through `scanner`,
+ * and the SDK's `output_text` convenience field some upstreams add (it repeats the output text).
+ */
+export function inspectResponseAnswer(response: Readonly<Record<string, unknown>>, scanner: OutputScanner): Readonly<Record<string, unknown>> {
+  if (scanner.action === "allow" || !Array.isArray(response.output)) return response;
+  const output = (response.output as unknown[]).map((item) => (isRecord(item) ? inspectResponseOutput(item, (text) => scanner.text(text)) : item));
+  const body: Record<string, unknown> = { ...response, output };
+  // Some upstreams add the SDK's convenience field; it repeats the output text, so it is inspected too.
+  if (typeof response.output_text === "string") body.output_text = scanner.text(response.output_text);
+  // A provider's fields beside the output (xAI's `citations`) reach the caller too.
+  inspectFieldsWithoutRules(response, RESPONSE_FIELDS_WITH_RULES, body, (text) => scanner.text(text));
+  return body;
 }

@@ -26,7 +26,7 @@ export function checkContinuation(owners: StoredResponseOwners, request: Respons
   const previous = request.previous_response_id;
   if (typeof previous !== "string") return undefined;
   return owners.ownerOf(previous).then((owner) => {
-    if (owner !== project.id) {
+    if (owner?.projectId !== project.id) {
       throw notFound("previous_response_id", "previous_response_id names no stored Response this project made through Palisade. Continue one of this project's own Responses, or send the earlier turns in input.");
     }
   });

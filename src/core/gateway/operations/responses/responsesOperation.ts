@@ -1,6 +1,4 @@
 import { PalisadeError } from "../../../errors.js";
-import { inspectFieldsWithoutRules } from "../chat/fieldsWithoutRules.js";
-import { RESPONSE_FIELDS_WITH_RULES } from "./responseFieldsWithoutRules.js";
 import { countTextTokens } from "../../../limits/estimatePromptTokens.js";
 import { type ResponsesProvider } from "../../../upstream/ResponsesProvider.js";
 import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
@@ -10,10 +8,10 @@ import { requestValidationError } from "../../requestValidationError.js";
 import { ResponseHistoryTokens } from "./ResponseHistoryTokens.js";
 import { ResponsesStreamSession } from "./ResponsesStreamSession.js";
 import { checkHostedTools } from "./hostedTools.js";
-import { inspectResponseOutput } from "./inspectResponseOutput.js";
+import { inspectResponseAnswer } from "./inspectResponseOutput.js";
 import { mayStoreResponse } from "./responseStorage.js";
 import { checkContinuation, recordingOwner, storedUpstream } from "./responseOwnership.js";
-import { InMemoryStoredResponseOwners, type StoredResponseOwners } from "./StoredResponseOwners.js";
+import { InMemoryStoredResponseOwners, type StoredResponseOwner, type StoredResponseOwners } from "./StoredResponseOwners.js";
 import { checkResponsesMediaParts, responsesContents, uninspectableResponsesParts } from "./responsesContents.js";
 import { type ResponsesRequest, inputItemsOf, responsesRequestSchema } from "./responsesRequest.js";
 
@@ -93,30 +91,26 @@ export function createResponsesOperation(
 
     // Recorded before the answer goes out, so the caller cannot continue it before the record exists;
     // after the settlement, so a record that fails still leaves the paid call counted.
-    beforeRelease(answer, upstreamBody, projectId) {
+    beforeRelease(answer, upstreamBody, served) {
       const id = answer.body.id;
-      return storedUpstream(upstreamBody) && typeof id === "string" && id !== "" ? owners.record(id, projectId) : undefined;
+      return storedUpstream(upstreamBody) && typeof id === "string" && id !== "" ? owners.record(id, ownerOf(upstreamBody, served.projectId, served.endpointId)) : undefined;
     },
 
-    inspectAnswer(answer, scanner) {
-      if (scanner.action === "allow" || !Array.isArray(answer.body.output)) return answer.body;
-      const output = (answer.body.output as unknown[]).map((item) => (typeof item === "object" && item !== null ? inspectResponseOutput(item as Record<string, unknown>, (text) => scanner.text(text)) : item));
-      const body: Record<string, unknown> = { ...answer.body, output };
-      // Some upstreams add the SDK's convenience field; it repeats the output text, so it is inspected too.
-      if (typeof answer.body.output_text === "string") body.output_text = scanner.text(answer.body.output_text);
-      // A provider's fields beside the output (xAI's `citations`) reach the caller too.
-      inspectFieldsWithoutRules(answer.body, RESPONSE_FIELDS_WITH_RULES, body, (text) => scanner.text(text));
-      return body;
-    },
+    inspectAnswer: (answer, scanner) => inspectResponseAnswer(answer.body, scanner),
 
     streaming: {
       async open(endpoint, body, options) {
         const events = await provider.streamResponse(endpoint, body, options);
         const projectId = options.projectId;
         if (projectId === undefined || !storedUpstream(body)) return events;
-        return recordingOwner(events, (id) => owners.record(id, projectId));
+        return recordingOwner(events, (id) => owners.record(id, ownerOf(body, projectId, endpoint.id)));
       },
       session: (_request, scanner) => new ResponsesStreamSession(scanner, (response, usage) => history.remember(response, usage)),
     },
   };
+}
+
+/** The owner record of a Response made with `upstreamBody` (its `model` is the project's model name; the provider sends the deployment). */
+function ownerOf(upstreamBody: Readonly<Record<string, unknown>>, projectId: string, endpointId: string): StoredResponseOwner {
+  return typeof upstreamBody.model === "string" ? { projectId, model: upstreamBody.model, endpointId } : { projectId, endpointId };
 }

@@ -1,0 +1,81 @@
+import { PalisadeError } from "../../../errors.js";
+import { isRecord } from "../../../isRecord.js";
+import { isUpstreamError } from "../../../upstream/CompletionProvider.js";
+import { type StoredResponseAction, type StoredResponsesProvider } from "../../../upstream/ResponsesProvider.js";
+import { type Operation } from "../../pipeline/Operation.js";
+import { inspectResponseAnswer, inspectResponseOutput } from "./inspectResponseOutput.js";
+import { type StoredResponseOwners } from "./StoredResponseOwners.js";
+import { type StoredResponseRequest, parseStoredResponseRequest } from "./storedResponseRequest.js";
+
+/** 404, not 403: another project's Response is not confirmed to exist. */
+const notFound = (message: string): PalisadeError => new PalisadeError(404, "not_found_error", "response_not_found", message, { param: "response_id" });
+
+const NOT_THE_PROJECTS =
+  "No stored Response with this id was made by this project through Palisade. Read back only Responses this project made (with store allowed by its policy).";
+
+/**
+ * A call on a Response the upstream keeps (`responses.retrieve`, `.delete`, `.cancel`, `.input_items`),
+ * governed like any operation: `locate` finds the Response's owner record (404 unless this project
+ * made it; the model it was made with is then authorised, and the endpoint that keeps it is the only
+ * one called), nothing is sent but the id and the query's names and flags, no tokens are reserved,
+ * and what comes back goes through output inspection like a Response that was just made.
+ */
+export function createStoredResponseOperation(action: StoredResponseAction, provider: StoredResponsesProvider, owners: StoredResponseOwners): Operation<StoredResponseRequest> {
+  return {
+    name: `responses.${action}`,
+    // The permission that lets a project make Responses lets it read back (and delete) its own.
+    permission: "responses.create",
+    cacheable: false,
+
+    parse: parseStoredResponseRequest,
+    model: (request) => request.model,
+    endUser: () => undefined,
+    isStreamed: () => false,
+    checkBounds: () => undefined,
+
+    async locate(request, project) {
+      const owner = await owners.ownerOf(request.responseId);
+      if (owner?.projectId !== project.id) throw notFound(NOT_THE_PROJECTS);
+      if (owner.model === undefined || owner.endpointId === undefined) {
+        throw notFound("This Response was made before Palisade kept which model and endpoint made it, so it cannot be reached through Palisade. Make it again, or continue it with previous_response_id.");
+      }
+      return { request: { ...request, model: owner.model }, endpointId: owner.endpointId };
+    },
+
+    // Nothing the caller sends is content: an id, and the names and flags of the query.
+    contents: () => [],
+    uninspectableParts: () => 0,
+    withContents: (request) => request,
+    estimateInputTokens: () => 0,
+    outputCap: () => 0,
+    estimateOutputTokens: () => 0,
+    upstreamBody: (request) => ({ response_id: request.responseId, query: request.query }),
+
+    async call(endpoint, body, options) {
+      const responseId = String(body.response_id);
+      const query = Array.isArray(body.query) ? (body.query as [string, string][]) : [];
+      try {
+        const result = await provider.callStoredResponse(endpoint, { action, responseId, query }, options);
+        // A read bills nothing: whatever usage the stored Response reports was settled when it was made.
+        return { body: result.body, usage: null };
+      } catch (error) {
+        // The upstream no longer has it (deleted, or past its retention): the caller's 404, not an upstream failure.
+        if (isUpstreamError(error) && error.status === 404) throw notFound("The upstream keeps no Response with this id any more (deleted, or past its retention).");
+        throw error;
+      }
+    },
+
+    // A deleted Response's owner row goes once the upstream says it is deleted (a failed delete keeps it).
+    beforeRelease(answer, upstreamBody) {
+      return action === "delete" && answer.body.deleted === true ? owners.forget(String(upstreamBody.response_id)) : undefined;
+    },
+
+    inspectAnswer(answer, scanner) {
+      if (action === "delete") return answer.body;
+      if (action !== "input_items") return inspectResponseAnswer(answer.body, scanner);
+      // A list of input items: each inspected like an output item (every string of a part without a rule).
+      if (scanner.action === "allow" || !Array.isArray(answer.body.data)) return answer.body;
+      return { ...answer.body, data: (answer.body.data as unknown[]).map((item) => (isRecord(item) ? inspectResponseOutput(item, (text) => scanner.text(text)) : item)) };
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import OpenAI, { AzureOpenAI } from "openai";
+import { describe, expect, it } from "vitest";
+import { sayDirective } from "../../local/mockOpenAi/toolCalls.js";
+import { apiErrorOf, waitForEvent } from "../support/openaiCalls.js";
+import { useOperationsStack } from "./operationsPolicyFixture.js";
+
+/**
+ * Stored Responses read back through Palisade with the real `openai` clients: two projects that both
+ * allow storing (`open` makes them, `neighbour` asks for them), a scripted upstream whose stored answer
+ * holds a card number.
+ */
+const CARD = "4111 1111 1111 1111";
+const running = useOperationsStack([
+  ["open", "open-app"],
+  ["neighbour", "neighbour-app"],
+]);
+
+const key = (project: "open" | "neighbour"): string => running.key(project, `${project}-app`);
+const platform = (apiKey: string): OpenAI => new OpenAI({ baseURL: running.stack().baseUrl, apiKey, maxRetries: 0, timeout: 15_000 });
+const azure = (apiKey: string): AzureOpenAI => new AzureOpenAI({ endpoint: running.stack().host.url, apiKey, apiVersion: "2025-04-01-preview", maxRetries: 0, timeout: 15_000 });
+const azureV1 = (apiKey: string): OpenAI => new OpenAI({ baseURL: `${running.stack().host.url}/openai/v1`, apiKey, maxRetries: 0, timeout: 15_000 });
+const upstreamCalls = () => running.stack().mocks.chat.requests().map((request) => request.path);
+
+/** A Response `open` made and stored, whose upstream copy says the card number. */
+async function storedWithCard(): Promise<string> {
+  const made = await platform(key("open")).responses.create({ model: "gpt-4o-mini", input: `go ${sayDirective(`your card ${CARD}`)}` });
+  expect(made.output_text).toBe("your card [CREDIT_CARD_1]");
+  expect(running.stack().mocks.chat.storedResponseIds()).toContain(made.id);
+  return made.id;
+}
+
+describe("responses.retrieve(id) through Palisade", () => {
+  it("the maker reads its stored Response back, the card redacted as on the way out; the read is audited in its chain", async () => {
+    const id = await storedWithCard();
+    running.stack().mocks.chat.clearRequests();
+    const { data: read, response } = await platform(key("open")).responses.retrieve(id).withResponse();
+    expect(read.id).toBe(id);
+    expect(read.output_text).toBe("your card [CREDIT_CARD_1]");
+    expect(JSON.stringify(read)).not.toContain(CARD);
+    expect(Number(response.headers.get("x-palisade-redactions"))).toBeGreaterThan(0);
+    expect(upstreamCalls()).toEqual([`/openai/v1/responses/${id}`]);
+    const requestId = response.headers.get("x-request-id");
+    const outcome = await waitForEvent("open", (event) => event.requestId === requestId && event.type === "api_call");
+    expect(outcome).toMatchObject({ status: "success", endpointId: "eu-chat", model: "gpt-4o-mini", details: expect.objectContaining({ operation: "responses.retrieve" }) });
+    expect(JSON.stringify(outcome)).not.toContain(CARD);
+  }, 30_000);
+
+  it("another project asking for it gets 404 response_not_found (the SDK's NotFoundError), and the upstream is never asked", async () => {
+    const id = await storedWithCard();
+    running.stack().mocks.chat.clearRequests();
+    const stolen = await apiErrorOf(platform(key("neighbour")).responses.retrieve(id));
+    expect({ status: stolen.status, type: stolen.type, code: stolen.code }).toEqual({ status: 404, type: "not_found_error", code: "response_not_found" });
+    expect(stolen).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(stolen.message).not.toContain(id);
+    const unknown = await apiErrorOf(platform(key("open")).responses.retrieve("resp_made_elsewhere"));
+    expect(unknown.status).toBe(404);
+    expect(upstreamCalls()).toEqual([]);
+    const refusal = await waitForEvent("neighbour", (event) => event.reason === "response_not_found" && event.details?.operation === "responses.retrieve");
+    expect(refusal).toMatchObject({ type: "policy_violation", status: "blocked", httpStatus: 404 });
+  }, 30_000);
+
+  it("AzureOpenAI (/openai/responses/{id}?api-version=) and OpenAI on Azure's v1 API read it back the same way", async () => {
+    const id = await storedWithCard();
+    running.stack().mocks.chat.clearRequests();
+    expect((await azure(key("open")).responses.retrieve(id)).output_text).toBe("your card [CREDIT_CARD_1]");
+    expect((await azureV1(key("open")).responses.retrieve(id)).output_text).toBe("your card [CREDIT_CARD_1]");
+    // The upstream's v1 API is called without the caller's dated api-version.
+    expect(upstreamCalls()).toEqual([`/openai/v1/responses/${id}`, `/openai/v1/responses/${id}`]);
+    expect((await apiErrorOf(azure(key("neighbour")).responses.retrieve(id))).status).toBe(404);
+  }, 30_000);
+
+  it("stream: true on the retrieve is refused with a clear 400", async () => {
+    const id = await storedWithCard();
+    const error = await apiErrorOf(platform(key("open")).responses.retrieve(id, { stream: true }));
+    expect({ status: error.status, code: error.code, param: error.param }).toEqual({ status: 400, code: "invalid_request", param: "stream" });
+    expect(error.message).toMatch(/without stream/);
+  }, 30_000);
+});
+
+describe("responses.delete(id) and responses.cancel(id) through Palisade", () => {
+  it("only the maker deletes; after the upstream deleted it, reading it back is 404 and the owner record is gone", async () => {
+    const id = await storedWithCard();
+    const refused = await apiErrorOf(platform(key("neighbour")).responses.delete(id));
+    expect({ status: refused.status, code: refused.code }).toEqual({ status: 404, code: "response_not_found" });
+    expect(running.stack().mocks.chat.storedResponseIds()).toContain(id);
+    await platform(key("open")).responses.delete(id);
+    expect(running.stack().mocks.chat.storedResponseIds()).not.toContain(id);
+    running.stack().mocks.chat.clearRequests();
+    expect((await apiErrorOf(platform(key("open")).responses.retrieve(id))).status).toBe(404);
+    // Forgotten by Palisade: the retrieve did not even reach the upstream.
+    expect(upstreamCalls()).toEqual([]);
+  }, 30_000);
+
+  it("a background Response is cancelled by its maker (AzureOpenAI too); another project gets 404", async () => {
+    const made = await platform(key("open")).responses.create({ model: "gpt-4o-mini", input: "long job", background: true });
+    expect(made.status).toBe("queued");
+    expect((await apiErrorOf(azure(key("neighbour")).responses.cancel(made.id))).status).toBe(404);
+    const cancelled = await azure(key("open")).responses.cancel(made.id);
+    expect(cancelled.status).toBe("cancelled");
+    expect(upstreamCalls().at(-1)).toBe(`/openai/v1/responses/${made.id}/cancel`);
+  }, 30_000);
+});
+
+describe("responses.inputItems.list(id) through Palisade", () => {
+  it("the maker lists what it sent (as it went upstream: redacted); another project gets 404", async () => {
+    const made = await platform(key("open")).responses.create({ model: "gpt-4o-mini", input: `remember ${CARD}` });
+    const items = [];
+    for await (const item of platform(key("open")).responses.inputItems.list(made.id)) items.push(item);
+    expect(JSON.stringify(items)).toContain("[CREDIT_CARD_1]");
+    expect(JSON.stringify(items)).not.toContain(CARD);
+    expect(upstreamCalls().at(-1)).toBe(`/openai/v1/responses/${made.id}/input_items`);
+    expect((await apiErrorOf(platform(key("neighbour")).responses.inputItems.list(made.id))).status).toBe(404);
+  }, 30_000);
+});
+
+describe("background: true end to end", () => {
+  it("created queued, polled with retrieve until completed: the polled answer is inspected (its card redacted), and only the maker may poll", async () => {
+    const made = await platform(key("open")).responses.create({ model: "gpt-4o-mini", input: `go ${sayDirective(`your card ${CARD}`)}`, background: true });
+    expect(made.status).toBe("queued");
+    expect(made.output).toEqual([]);
+    const statuses: string[] = [];
+    let polled = made;
+    for (let poll = 0; poll < 5 && polled.status !== "completed"; poll += 1) {
+      polled = await platform(key("open")).responses.retrieve(made.id);
+      statuses.push(polled.status ?? "");
+    }
+    expect(statuses).toEqual(["in_progress", "completed"]);
+    expect(polled.output_text).toBe("your card [CREDIT_CARD_1]");
+    expect(JSON.stringify(polled)).not.toContain(CARD);
+    expect(polled.usage?.output_tokens).toBeGreaterThan(0);
+    expect((await apiErrorOf(platform(key("neighbour")).responses.retrieve(made.id))).status).toBe(404);
+  }, 30_000);
+});
