@@ -270,11 +270,11 @@ describe("rate limits and budgets hold across every instance", () => {
       (outcome) => String(outcome.instance),
     );
     timings.admittedByInstance = JSON.stringify(admitted);
-    for (let instance = 0; instance < INSTANCES; instance++) {
-      // Round-robin: each answered a quarter of the burst, and admitted some of the shared 100.
-      expect(answered[String(instance)]).toBe(BURST / INSTANCES);
-      expect(admitted[String(instance)] ?? 0).toBeGreaterThan(0);
-    }
+    // Round-robin: each answered a quarter of the burst.
+    for (let instance = 0; instance < INSTANCES; instance++) expect(answered[String(instance)]).toBe(BURST / INSTANCES);
+    // The shared 100 were admitted by several processes. Not necessarily by all: an instance whose first
+    // lease came after the others had leased the whole window admits none of it, and that is exact.
+    expect(Object.values(admitted).filter((count) => count > 0).length).toBeGreaterThanOrEqual(2);
   });
 
   it(`keeps spend within a $${BUDGET_USD} daily budget across ${INSTANCES} instances, and settles to the real usage`, async () => {
