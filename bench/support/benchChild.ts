@@ -10,9 +10,9 @@ export interface BenchChildReady {
 /**
  * The life of a bench child process: says it is ready (one JSON line on stdout, which the parent
  * waits for), then runs `shutdown` once and exits on SIGTERM, SIGINT or when stdin closes (the
- * parent died).
+ * parent died; `untilStdinCloses: false` for a server another harness starts with no stdin).
  */
-export function serveUntilStopped(ready: BenchChildReady, shutdown: () => Promise<void>): void {
+export function serveUntilStopped(ready: BenchChildReady, shutdown: () => Promise<void>, untilStdinCloses = true): void {
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -22,7 +22,9 @@ export function serveUntilStopped(ready: BenchChildReady, shutdown: () => Promis
   };
   process.once("SIGTERM", () => void stop());
   process.once("SIGINT", () => void stop());
-  process.stdin.on("end", () => void stop());
-  process.stdin.resume();
+  if (untilStdinCloses) {
+    process.stdin.on("end", () => void stop());
+    process.stdin.resume();
+  }
   process.stdout.write(`${JSON.stringify(ready)}\n`);
 }

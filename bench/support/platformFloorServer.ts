@@ -20,9 +20,12 @@ import { serveUntilStopped } from "./benchChild.js";
  *
  * Settings come from the parent: the local stack's `SERVICEBUS_CONNECTION_STRING` and
  * `SERVICEBUS_AUDIT_QUEUE`, plus `PALISADE_FLOOR_UPSTREAM_URL` and `PALISADE_FLOOR_DEPLOYMENT`.
- * Diagnostic: `PALISADE_FLOOR_PARTS=host,upstream` (any of host, upstream, servicebus; all by
- * default) leaves the other parts out, to split the floor by part. Without `upstream` the answer is
- * a fixed completion of the mock's size.
+ * Diagnostic: `PALISADE_FLOOR_PARTS=host,upstream` (any of host, upstream, servicebus, admission;
+ * host, upstream and servicebus by default) leaves the other parts out, to split the floor by part.
+ * Without `upstream` the answer is a fixed completion of the mock's size. `admission` adds the
+ * `fail_closed` floor's other round trip: a `request_admitted`-sized event published and awaited
+ * BEFORE the upstream call (docs/audit.md: the decision is durable before the model sees the prompt).
+ * `PALISADE_FLOOR_PORT` serves on that port (the side-by-side harness's `$PORT`), else a free one.
  * Serves until stopped, as the gateway server does (`serveUntilStopped`; the API key is unused).
  */
 
@@ -59,6 +62,12 @@ function apiCallEvent(requestId: string): AuditEvent {
     contentDigest: "hmac-sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
     details: { endpointsTried: 1 },
   };
+}
+
+/** A `request_admitted` event of the size the gateway publishes before the upstream call. */
+function admissionEvent(requestId: string): AuditEvent {
+  const { tokens: _tokens, costUsd: _costUsd, latencyInMs: _latencyInMs, httpStatus: _httpStatus, ...admitted } = apiCallEvent(requestId);
+  return { ...admitted, type: "request_admitted", details: { operation: "chat.completions", candidates: "eu-west-standard", reservedTokens: 1091, streamed: false } };
 }
 
 /** What the mock upstream answers, for runs without the upstream part. */
@@ -98,6 +107,7 @@ async function main(): Promise<void> {
   const parts = new Set((process.env.PALISADE_FLOOR_PARTS ?? "host,upstream,servicebus").split(","));
   const handler = async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const body = (await readJsonBody(request, 1_048_576)) as Record<string, unknown>;
+    if (parts.has("admission")) await publisher.publish([admissionEvent(context.invocationId)]);
     const answer = parts.has("upstream")
       ? (await upstream.complete(endpoint, body, { deployment, timeoutInMs: endpoint.timeoutInMs, requestId: context.invocationId })).body
       : fixedCompletion(deployment);
@@ -107,12 +117,13 @@ async function main(): Promise<void> {
   const definitions: FunctionDefinition[] = [
     { kind: "http", name: "platformFloor", options: { route: "v1/chat/completions", methods: ["POST"], authLevel: "anonymous", handler } },
   ];
-  const host = await startLocalHost({ definitions, log: () => undefined });
+  const port = process.env.PALISADE_FLOOR_PORT;
+  const host = await startLocalHost({ definitions, log: () => undefined, ...(port ? { port: Number(port) } : {}) });
 
   serveUntilStopped({ url: host.url, pid: process.pid, apiKey: "unused" }, async () => {
     await host.stop().catch(() => undefined);
     await publisher.close();
-  });
+  }, port === undefined);
 }
 
 main().catch((error: unknown) => {
