@@ -18,6 +18,7 @@ import { type Clock } from "../core/clock.js";
 import { ModelsService } from "../core/gateway/ModelsService.js";
 import { UngovernedEndpoints } from "../core/gateway/UngovernedEndpoints.js";
 import { type StoredResponseOwners } from "../core/gateway/operations/responses/StoredResponseOwners.js";
+import { ownersWithLegacyRoutes } from "../core/gateway/operations/responses/ownersWithLegacyRoutes.js";
 import { AuditEventFactory } from "../core/audit/AuditEventFactory.js";
 import { ensureError } from "../core/errors.js";
 import { LEASE_NEXT_WINDOWS_AHEAD_IN_MS, LimitGuard } from "../core/limits/LimitGuard.js";
@@ -249,7 +250,8 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
       checks: [new ContentSafetyCheck(contentSafety)],
       contentSafety,
     },
-    { provider, responseOwners },
+    // Owner records of session 12 builds lack model and endpoint: read back where a create would have gone.
+    { provider, responseOwners: ownersWithLegacyRoutes(responseOwners, policy.policy) },
   );
   // Settled usage is written in rounds and idle leases handed back; a timer keeps that going when traffic stops.
   // The same timer renews this instance's budget holds and gives back those of dead instances, so it always runs.
