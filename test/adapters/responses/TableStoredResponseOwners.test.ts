@@ -120,6 +120,19 @@ describe("TableStoredResponseOwners specifics", () => {
     await expect(expiryRows()).resolves.toBe(5);
   });
 
+  it("a purge run is bounded by maxRows also when the expired rows share partitions (and pairs go 50 to a transaction)", async () => {
+    const clock = new ManualClock(Date.now());
+    const owners = new TableStoredResponseOwners(freshTable(), { clock, retentionInMs: RETENTION_IN_MS });
+    // 120 ids over only two partitions.
+    const ids: string[] = [];
+    for (let index = 0; ids.length < 120; index += 1) if (["00", "01"].includes(keysOf(`resp_shared_${index}`).partitionKey)) ids.push(`resp_shared_${index}`);
+    await inParallel(ids.map((id) => () => owners.record(id, { projectId: "acme" })));
+    clock.advance(RETENTION_IN_MS + 60_000);
+    const runs: number[] = [];
+    for (let run = 0; run < 4; run += 1) runs.push(await owners.purgeExpired({ maxRows: 55 }));
+    expect(runs).toEqual([55, 55, 10, 0]);
+  });
+
   it("a purge's Table requests follow what expired, not how many rows live", async () => {
     const expiring = Array.from({ length: 120 }, (_, index) => `resp_expiring_${index}`);
     const requestsOfPurge = async (liveRows: number): Promise<number> => {
