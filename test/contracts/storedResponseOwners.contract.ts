@@ -95,5 +95,23 @@ export function describeStoredResponseOwnersContract(label: string, factory: (op
       for (const id of [old1, old2, old3]) await expect(owners.ownerOf(id)).resolves.toBeNull();
       await expect(owners.ownerOf(recent)).resolves.toEqual({ projectId: "acme" });
     });
+
+    it("purges many records over several expiry days in bounded runs, each day once it ends, keeping the live ones", async () => {
+      const { owners, clock } = await start();
+      const days = [0, 1, 2].map(() => Array.from({ length: 30 }, freshId));
+      for (const [day, ids] of days.entries()) {
+        for (const id of ids) await owners.record(id, { projectId: "acme" });
+        if (day < 2) clock.advance(DAY_IN_MS);
+      }
+      // Day 0's records expired a minute ago, day 1's and 2's are live.
+      clock.advance(RETENTION_IN_MS - 2 * DAY_IN_MS + MINUTE_IN_MS);
+      const runs: number[] = [];
+      for (let run = 0; run < 4; run += 1) runs.push(await owners.purgeExpired({ maxRows: 12 }));
+      expect(runs).toEqual([12, 12, 6, 0]);
+      for (const id of [...(days[1] ?? []), ...(days[2] ?? [])]) await expect(owners.ownerOf(id)).resolves.toEqual({ projectId: "acme" });
+      clock.advance(2 * DAY_IN_MS);
+      await expect(owners.purgeExpired({ maxRows: 100 })).resolves.toBe(60);
+      for (const id of days.flat()) await expect(owners.ownerOf(id)).resolves.toBeNull();
+    });
   });
 }
