@@ -42,7 +42,7 @@ function policy(): PolicyInput {
     ],
     serviceAccounts: [
       { id: "app", project: "acme", permissions: ["chat.completions", "responses.create", "embeddings.create"] },
-      { id: "open-app", project: "open", permissions: ["chat.completions"] },
+      { id: "open-app", project: "open", permissions: ["chat.completions", "responses.create"] },
     ],
     endpoints: [oneEndpoint("recording", upstream.url)],
   };
@@ -238,6 +238,26 @@ describe("data DLP cannot read: the policy decides, and by default it is refused
   it("a project that opts in (uninspectableInputs: allow) sends it unread, as its owner chose", async () => {
     const outcome = await outcomeOf(() => new OpenAI({ baseURL: gateway.baseUrl, apiKey: openKey, maxRetries: 0 }).chat.completions.create({ model: MODEL, ...withImage } as never));
     expect(outcome.kind === "sent" && outcome.leaks).toEqual(["card"]);
+  });
+});
+
+describe("URLs the provider fetches (session 14): the URL is text sent on to its host, inspected even where the project lets the fetched data go unread", () => {
+  const open = (): OpenAI => new OpenAI({ baseURL: gateway.baseUrl, apiKey: openKey, maxRetries: 0 });
+  const cardUrl = `https://images.example/lookup?card=${CARD_DIGITS}`;
+
+  it.each([
+    ["chat: an image_url part's https URL", () => open().chat.completions.create({ model: MODEL, messages: user([{ type: "text", text: "What is this?" }, { type: "image_url", image_url: { url: cardUrl } }]) } as never)],
+    ["Responses: an input_image's image_url", () => open().responses.create({ model: MODEL, input: [{ role: "user", content: [{ type: "input_image", image_url: `https://images.example/u/${EMAIL}/a.png`, detail: "auto" }] }] } as never)],
+    ["Responses: an input_file's file_url", () => open().responses.create({ model: MODEL, input: [{ role: "user", content: [{ type: "input_file", file_url: `https://files.example/dl?token=${GITHUB_TOKEN}` }] }] } as never)],
+  ])("%s: the value in the URL never reaches the upstream", async (_name, send) => {
+    const outcome = await outcomeOf(send);
+    if (outcome.kind === "sent") expect(outcome.leaks).toEqual([]);
+  });
+
+  it("a URL without sensitive values reaches the upstream exactly as sent", async () => {
+    const url = "https://images.example/cat.png?size=large";
+    const outcome = await outcomeOf(() => open().chat.completions.create({ model: MODEL, messages: user([{ type: "image_url", image_url: { url } }]) } as never));
+    expect(outcome.kind === "sent" && (outcome.body.messages as { content: { image_url: { url: string } }[] }[])[0]?.content[0]?.image_url.url).toBe(url);
   });
 });
 

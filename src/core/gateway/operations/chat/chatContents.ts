@@ -4,7 +4,7 @@ import { metadataContents } from "../../pipeline/metadataContents.js";
 import { type InputWalk, inputStrings, newWalk } from "../../pipeline/inputStrings.js";
 import { type ChatCompletionRequest, type ChatMessage, toolCallOf } from "./chatRequest.js";
 import { isRecord } from "../../../isRecord.js";
-import { checkMediaPart, inlineFileText } from "../../pipeline/inlineParts.js";
+import { checkMediaPart, inlineFileText, remoteUrlOf } from "../../pipeline/inlineParts.js";
 import { DATA_SOURCE_FIELDS, dataSourceContents } from "./dataSources.js";
 
 /** Content parts DLP can read; every other part type (image_url, input_audio, file) cannot be inspected, save a file whose inline data is text. */
@@ -35,7 +35,7 @@ const REQUEST_FIELDS = new Set([
  * descriptions, enums, defaults, property names, a custom tool's grammar: the model reads them all),
  * the tool choice, `prediction` (Predicted Outputs: text the model is given to reuse, so it reaches
  * the model like a message), `metadata` keys and values (kept upstream with a stored completion),
- * `stop` sequences, a file part's name and inline text, and the strings of message fields, part types
+ * `stop` sequences, a file part's name and inline text, a remote image's URL, and the strings of message fields, part types
  * and request fields Palisade has no rule for.
  */
 export function chatContents(request: ChatCompletionRequest): ContentField[] {
@@ -97,6 +97,10 @@ function messageContents(message: ChatMessage, at: string, collect: Collect): vo
         if (isContent(refusal)) add(collect, "text", refusal, appendPointer(at, "content", index, "refusal"));
       } else if (part.type === "file") {
         fileContents((part as Record<string, unknown>).file, appendPointer(at, "content", index, "file"), collect);
+      } else if (part.type === "image_url") {
+        // The image is fetched unread; the URL itself goes to the provider and on to its host.
+        const url = remoteUrlOf(isRecord(part.image_url) ? part.image_url.url : undefined);
+        if (url !== null) add(collect, "text", url, appendPointer(at, "content", index, "image_url", "url"));
       } else if (!KNOWN_PART_TYPES.has(part.type)) {
         addWalk(inputStrings(part, appendPointer(at, "content", index)), collect.fields, collect.origin);
       }
