@@ -189,6 +189,7 @@ const RESPONSES_CASES: readonly Case[] = [
   { name: "tool_choice naming a function", send: responses({ tools: [{ type: "function", name: `pay_${CARD.replace(/ /g, "-")}`, parameters: { type: "object", properties: {} }, strict: false }], tool_choice: { type: "function", name: `pay_${CARD.replace(/ /g, "-")}` } }) },
   { name: "a custom tool's grammar", send: responses({ tools: [{ type: "custom", name: "emit", format: { type: "grammar", syntax: "lark", definition: `start: "${CARD}"` } }] }) },
   { name: "a text.format schema's default", send: responses({ text: { format: { type: "json_schema", name: "out", schema: stringProperty({ default: EMAIL }), strict: false } } }) },
+  { name: "a stored prompt (its content Palisade never sees; the project denies uninspectable inputs)", send: responses({ prompt: { id: "pmpt_1", version: "2", variables: { topic: "leave" } } }), expect: "refused" },
   { name: "instructions with a full-width card", send: responses({ instructions: "card ４５３９ １４８８ ０３４３ ６４６７" }), expect: "sent" },
 ];
 
