@@ -43,7 +43,7 @@ function policy(): PolicyInput {
       },
     ],
     serviceAccounts: [
-      { id: "app", project: "acme", permissions: ["chat.completions"] },
+      { id: "app", project: "acme", permissions: ["chat.completions", "responses.create"] },
       { id: "rag-app", project: "rag", permissions: ["chat.completions"] },
     ],
     endpoints: [oneEndpoint("recording", upstream.url)],
@@ -84,7 +84,7 @@ const ask = (client: OpenAI, dataSources: unknown[], content = "What is the leav
 
 /** No secret, host or connection string in a refusal's message. */
 function expectNothingEchoed(message: string): void {
-  for (const value of [SEARCH_KEY, COSMOS_PASSWORD, SEARCH_HOST, "evil.example", COSMOS_HOST]) expect(message).not.toContain(value);
+  for (const value of [SEARCH_KEY, COSMOS_PASSWORD, SEARCH_HOST, "evil.example", "vision.example", COSMOS_HOST]) expect(message).not.toContain(value);
 }
 
 describe("a project that allows no data source", () => {
@@ -103,6 +103,19 @@ describe("a project that allows no data source", () => {
     expect(event).toMatchObject({ type: "policy_violation", status: "blocked", reason: "data_source_not_allowed", httpStatus: 403 });
     expect(JSON.stringify(event)).not.toContain(SEARCH_KEY);
   }, 30_000);
+
+  it("sent on the Responses API (v1 route), it is held to the same list", async () => {
+    const error = await apiErrorOf(azureV1(acmeKey).responses.create({ model: MODEL, input: "hi", data_sources: [search()] } as never));
+    expect([error.status, error.code, error.param]).toEqual([403, "data_source_not_allowed", "data_sources[0].type"]);
+  });
+
+  it("Azure's vision enhancements (OCR, grounding) need a Computer Vision data source: refused with it", async () => {
+    const error = await apiErrorOf(
+      azure(acmeKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], enhancements: { ocr: { enabled: true }, grounding: { enabled: true } }, dataSources: [{ type: "AzureComputerVision", parameters: { endpoint: "https://vision.example", key: SEARCH_KEY } }] } as never),
+    );
+    expect([error.status, error.code, error.param]).toEqual([403, "data_source_not_allowed", "dataSources[0].type"]);
+    expectNothingEchoed(error.message);
+  });
 
   it("the older camel-case dataSources is refused the same way", async () => {
     const error = await apiErrorOf(azure(acmeKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], dataSources: [{ type: "AzureCognitiveSearch", parameters: { endpoint: `https://${SEARCH_HOST}`, key: SEARCH_KEY } }] } as never));
