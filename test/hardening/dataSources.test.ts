@@ -39,12 +39,13 @@ function policy(): PolicyInput {
         residency: "eu",
         models,
         auditOnPublishFailure: "outbox",
+        responses: { store: "deny", hostedTools: ["mcp"], mcpServers: ["mcp.contoso-eu.example"] },
         chat: { dataSources: [{ type: "azure_search", hosts: [SEARCH_HOST, EMBED_HOST] }, { type: "azure_cosmos_db", hosts: [COSMOS_HOST, EMBED_HOST] }, { type: "azure_ml_index", hosts: [SEARCH_HOST] }] },
       },
     ],
     serviceAccounts: [
       { id: "app", project: "acme", permissions: ["chat.completions", "responses.create"] },
-      { id: "rag-app", project: "rag", permissions: ["chat.completions"] },
+      { id: "rag-app", project: "rag", permissions: ["chat.completions", "responses.create"] },
     ],
     endpoints: [oneEndpoint("recording", upstream.url)],
   };
@@ -166,5 +167,18 @@ describe("a project that lists azure_search and azure_cosmos_db at its own hosts
   it("a malformed data_sources is a 400 naming the field", async () => {
     const error = await apiErrorOf(ask(azure(ragKey), [{ parameters: {} }]));
     expect([error.status, error.code, error.param]).toEqual([400, "invalid_request", "data_sources[0]"]);
+  });
+});
+
+describe("the same class on the Responses API: an allowed mcp tool's server", () => {
+  const mcp = (serverUrl: string) => [{ type: "mcp", server_label: "crm", server_url: serverUrl, require_approval: "never" }];
+  it("passes at a host the project lists in responses.mcpServers, and is refused (403 tool_not_allowed) anywhere else", async () => {
+    const before = upstream.received().length;
+    await azureV1(ragKey).responses.create({ model: MODEL, input: "Find the customer.", tools: mcp("https://mcp.contoso-eu.example/sse") } as never);
+    expect(upstream.received().length).toBe(before + 1);
+    const error = await apiErrorOf(azureV1(ragKey).responses.create({ model: MODEL, input: "Find the customer.", tools: mcp("https://mcp.evil.example/sse") } as never));
+    expect([error.status, error.code, error.param]).toEqual([403, "tool_not_allowed", "tools[0].server_url"]);
+    expect(error.message).not.toContain("evil.example");
+    expect(upstream.received().length).toBe(before + 1);
   });
 });

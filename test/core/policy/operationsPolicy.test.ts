@@ -14,7 +14,7 @@ describe("operation settings in the policy", () => {
     expect(endpointServes(parsed.endpoints[0] ?? {}, "embeddings")).toBe(true);
     expect(endpointServes(parsed.endpoints[0] ?? {}, "chat")).toBe(false);
     const project = parsed.projects[0];
-    expect(project && responsesPolicyOf(project)).toEqual({ store: "deny", hostedTools: [] });
+    expect(project && responsesPolicyOf(project)).toEqual({ store: "deny", hostedTools: [], mcpServers: [] });
     expect(project && embeddingsPolicyOf(project)).toEqual({ tokenInput: "deny", maxInputs: 2048 });
     const allowing = policySchema.parse({ ...base, projects: [{ ...base.projects[0], responses: { store: "allow" }, embeddings: { tokenInput: "allow" } }] });
     expect(allowing.projects[0] && responsesPolicyOf(allowing.projects[0]).store).toBe("allow");
