@@ -50,6 +50,7 @@ export const ERROR_CODES = [
   "response_storage_not_allowed",
   "endpoint_not_governed",
   "tool_not_allowed",
+  "data_source_not_allowed",
   "response_not_found",
 ] as const;
 

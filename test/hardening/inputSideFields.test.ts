@@ -42,7 +42,7 @@ function policy(): PolicyInput {
     ],
     serviceAccounts: [
       { id: "app", project: "acme", permissions: ["chat.completions", "responses.create", "embeddings.create"] },
-      { id: "open-app", project: "open", permissions: ["chat.completions"] },
+      { id: "open-app", project: "open", permissions: ["chat.completions", "responses.create"] },
     ],
     endpoints: [oneEndpoint("recording", upstream.url)],
   };
@@ -179,6 +179,8 @@ const RESPONSES_CASES: readonly Case[] = [
   { name: "a reasoning item's encrypted_content holding plain text", send: responses({ input: [{ type: "reasoning", id: "rs_1", summary: [], encrypted_content: `card ${CARD}` }, { role: "user", content: "go on" }] }) },
   { name: "a reasoning item's content", send: responses({ input: [{ type: "reasoning", id: "rs_1", summary: [], content: [{ type: "reasoning_text", text: `card ${CARD}` }] }, { role: "user", content: "go on" }] }) },
   { name: "an item_reference with a text field", send: responses({ input: [{ type: "item_reference", id: "msg_1", text: `card ${CARD}` }, { role: "user", content: "go on" }] }) },
+  // An item stored upstream, maybe by another project: its content is not in the request (session 14: it went).
+  { name: "an item_reference (an item stored upstream)", send: responses({ input: [{ role: "user", content: "go on" }, { type: "item_reference", id: "msg_1" }] }), expect: "refused" },
   { name: "a local_shell_call's env and command", send: responses({ input: [{ type: "local_shell_call", id: "ls_1", call_id: "c1", status: "completed", action: { type: "exec", command: ["curl", "-H", `Authorization: token ${GITHUB_TOKEN}`], env: { CARD } } }, { type: "local_shell_call_output", call_id: "c1", output: "ok" }] }) },
   { name: "an mcp_call's arguments", send: responses({ input: [{ type: "mcp_call", id: "mcp_1", server_label: "crm", name: "find", arguments: `{"email":"${EMAIL}"}`, output: "none" }, { role: "user", content: "go on" }] }) },
   { name: "a computer_call_output's screenshot as text", send: responses({ input: [{ type: "computer_call", id: "cu_1", call_id: "c1", action: { type: "screenshot" }, pending_safety_checks: [], status: "completed" }, { type: "computer_call_output", call_id: "c1", output: { type: "computer_screenshot", image_url: `data:text/plain;base64,${b64(`card ${CARD}`)}` } }] }) },
@@ -189,6 +191,7 @@ const RESPONSES_CASES: readonly Case[] = [
   { name: "tool_choice naming a function", send: responses({ tools: [{ type: "function", name: `pay_${CARD.replace(/ /g, "-")}`, parameters: { type: "object", properties: {} }, strict: false }], tool_choice: { type: "function", name: `pay_${CARD.replace(/ /g, "-")}` } }) },
   { name: "a custom tool's grammar", send: responses({ tools: [{ type: "custom", name: "emit", format: { type: "grammar", syntax: "lark", definition: `start: "${CARD}"` } }] }) },
   { name: "a text.format schema's default", send: responses({ text: { format: { type: "json_schema", name: "out", schema: stringProperty({ default: EMAIL }), strict: false } } }) },
+  { name: "a stored prompt (its content Palisade never sees; the project denies uninspectable inputs)", send: responses({ prompt: { id: "pmpt_1", version: "2", variables: { topic: "leave" } } }), expect: "refused" },
   { name: "instructions with a full-width card", send: responses({ instructions: "card ４５３９ １４８８ ０３４３ ６４６７" }), expect: "sent" },
 ];
 
@@ -238,6 +241,26 @@ describe("data DLP cannot read: the policy decides, and by default it is refused
   it("a project that opts in (uninspectableInputs: allow) sends it unread, as its owner chose", async () => {
     const outcome = await outcomeOf(() => new OpenAI({ baseURL: gateway.baseUrl, apiKey: openKey, maxRetries: 0 }).chat.completions.create({ model: MODEL, ...withImage } as never));
     expect(outcome.kind === "sent" && outcome.leaks).toEqual(["card"]);
+  });
+});
+
+describe("URLs the provider fetches (session 14): the URL is text sent on to its host, inspected even where the project lets the fetched data go unread", () => {
+  const open = (): OpenAI => new OpenAI({ baseURL: gateway.baseUrl, apiKey: openKey, maxRetries: 0 });
+  const cardUrl = `https://images.example/lookup?card=${CARD_DIGITS}`;
+
+  it.each([
+    ["chat: an image_url part's https URL", () => open().chat.completions.create({ model: MODEL, messages: user([{ type: "text", text: "What is this?" }, { type: "image_url", image_url: { url: cardUrl } }]) } as never)],
+    ["Responses: an input_image's image_url", () => open().responses.create({ model: MODEL, input: [{ role: "user", content: [{ type: "input_image", image_url: `https://images.example/u/${EMAIL}/a.png`, detail: "auto" }] }] } as never)],
+    ["Responses: an input_file's file_url", () => open().responses.create({ model: MODEL, input: [{ role: "user", content: [{ type: "input_file", file_url: `https://files.example/dl?token=${GITHUB_TOKEN}` }] }] } as never)],
+  ])("%s: the value in the URL never reaches the upstream", async (_name, send) => {
+    const outcome = await outcomeOf(send);
+    if (outcome.kind === "sent") expect(outcome.leaks).toEqual([]);
+  });
+
+  it("a URL without sensitive values reaches the upstream exactly as sent", async () => {
+    const url = "https://images.example/cat.png?size=large";
+    const outcome = await outcomeOf(() => open().chat.completions.create({ model: MODEL, messages: user([{ type: "image_url", image_url: { url } }]) } as never));
+    expect(outcome.kind === "sent" && (outcome.body.messages as { content: { image_url: { url: string } }[] }[])[0]?.content[0]?.image_url.url).toBe(url);
   });
 });
 

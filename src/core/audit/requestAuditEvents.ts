@@ -188,6 +188,7 @@ export function refusalType(code: string): AuditEventType {
     case "response_storage_not_allowed":
     case "endpoint_not_governed":
     case "tool_not_allowed":
+    case "data_source_not_allowed":
     case "response_not_found": // continuing another project's stored Response, or one Palisade has no record of
       return "policy_violation";
     default:

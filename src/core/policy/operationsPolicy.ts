@@ -29,6 +29,15 @@ export function endpointServes(endpoint: { readonly operations?: readonly Operat
 }
 
 /**
+ * A host as the policy names it: lower-case letters, digits, dots and dashes (no scheme, port or
+ * path), compared with the host a data source names.
+ */
+const hostSchema = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a host name in lower case (contoso-eu.search.windows.net), without scheme, port or path");
+
+/**
  * The Responses API can keep a response (and its input) upstream for 30 days when `store` is true, its
  * default. That is a data-retention decision, so the project decides: `deny` (the default) sends
  * `store: false` upstream, refuses a caller who explicitly asks `store: true`, and refuses
@@ -41,9 +50,35 @@ export const responsesPolicySchema = z
      * Tools the model provider runs itself (web_search, file_search, code_interpreter, mcp, ...) send
      * the conversation to services Palisade does not govern, and their results reach the model and the
      * answer uninspected: refused unless their type is listed here (chat's `web_search_options` is
-     * `web_search`). Tools the caller runs (function, custom, ...) are always allowed.
+     * `web_search`). Tools the caller runs (function, custom, ...) are always allowed. An `mcp` tool's server
+     * must be at a host in `mcpServers` too.
      */
     hostedTools: z.array(z.string().min(1).max(64)).default([]),
+    /**
+     * With `mcp` listed: the hosts its tools' `server_url` may name (the provider sends the conversation
+     * there). Empty: every MCP server is refused, and a connector (`connector_id`, no URL) always is.
+     */
+    mcpServers: z.array(hostSchema).default([]),
+  })
+  .strict();
+
+/**
+ * Azure On Your Data (`data_sources` on chat): the provider queries a search service with the
+ * conversation, and the documents it finds reach the model uninspected. A source passes only where
+ * its type is listed here AND every host it names is listed for that type (dataSources.ts). For
+ * pinecone, which names no host, the host is its `environment`.
+ */
+const dataSourceSchema = z
+  .object({
+    type: z.string().min(1).max(64),
+    hosts: z.array(hostSchema).min(1, "list the hosts (endpoints) a source of this type may name"),
+  })
+  .strict();
+
+export const chatPolicySchema = z
+  .object({
+    /** Unset or empty: every `data_sources` request is refused (403 data_source_not_allowed). */
+    dataSources: z.array(dataSourceSchema).default([]),
   })
   .strict();
 
@@ -59,11 +94,14 @@ export const embeddingsPolicySchema = z
   })
   .strict();
 
+export type ChatPolicy = z.infer<typeof chatPolicySchema>;
 export type ResponsesPolicy = z.infer<typeof responsesPolicySchema>;
 export type EmbeddingsPolicy = z.infer<typeof embeddingsPolicySchema>;
-const DEFAULT_RESPONSES_POLICY: ResponsesPolicy = { store: "deny", hostedTools: [] };
+const DEFAULT_CHAT_POLICY: ChatPolicy = { dataSources: [] };
+const DEFAULT_RESPONSES_POLICY: ResponsesPolicy = { store: "deny", hostedTools: [], mcpServers: [] };
 const DEFAULT_EMBEDDINGS_POLICY: EmbeddingsPolicy = { tokenInput: "deny", maxInputs: 2048 };
 
 /** A project's settings are optional in the parsed policy (projects built in code need not name them): read them through these. */
+export const chatPolicyOf = (project: { readonly chat?: ChatPolicy | undefined }): ChatPolicy => project.chat ?? DEFAULT_CHAT_POLICY;
 export const responsesPolicyOf = (project: { readonly responses?: ResponsesPolicy | undefined }): ResponsesPolicy => project.responses ?? DEFAULT_RESPONSES_POLICY;
 export const embeddingsPolicyOf = (project: { readonly embeddings?: EmbeddingsPolicy | undefined }): EmbeddingsPolicy => project.embeddings ?? DEFAULT_EMBEDDINGS_POLICY;

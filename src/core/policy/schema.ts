@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { contentSafetyPolicySchema } from "../safety/contentSafetyPolicy.js";
-import { embeddingsPolicySchema, endpointOperationsSchema, responsesPolicySchema } from "./operationsPolicy.js";
+import { chatPolicySchema, embeddingsPolicySchema, endpointOperationsSchema, responsesPolicySchema } from "./operationsPolicy.js";
 import { priceSchema } from "./priceSchema.js";
 import { DEFAULT_PHONE_REGIONS, phoneRegionsSchema } from "./phoneRegions.js";
 
@@ -131,6 +131,8 @@ const projectSchema = z
     cache: z.object({ ttlSeconds: positiveInt.default(300) }).strict().optional(),
     /** Prompt Shields and harm categories (docs/content-safety.md); absent, nothing is screened. */
     contentSafety: contentSafetyPolicySchema.optional(),
+    /** Chat settings (operationsPolicy.ts): which Azure On Your Data sources, at which hosts. */
+    chat: chatPolicySchema.optional(),
     /** Responses API settings (operationsPolicy.ts): `store` is a retention decision. */
     responses: responsesPolicySchema.optional(),
     /** Embeddings settings (operationsPolicy.ts): token-array input, input count. */

@@ -40,9 +40,21 @@ describe("hosted tools on the Responses API", () => {
   it("function tools pass, and a hosted tool passes where the project lists its type", async () => {
     const h = await harness();
     expect(jsonResponse(await handleResponses(h, responses(h, [FUNCTION_TOOL]))).status).toBe(200);
-    const allowing = await harness({ responses: { store: "deny", hostedTools: ["mcp"] } });
+    const allowing = await harness({ responses: { store: "deny", hostedTools: ["mcp"], mcpServers: ["mcp.example.invalid"] } });
     expect(jsonResponse(await handleResponses(allowing, responses(allowing, [FUNCTION_TOOL, MCP_TOOL]))).status).toBe(200);
     expect(JSON.stringify(mock().requests().at(-1)?.body)).toContain("mcp.example.invalid");
+  });
+
+  it.each([
+    ["a server at a host the project does not list", { ...MCP_TOOL, server_url: "https://elsewhere.example/sse" }, "tools[0].server_url"],
+    ["the listed host as a user name before another host", { ...MCP_TOOL, server_url: "https://mcp.example.invalid@elsewhere.example/sse" }, "tools[0].server_url"],
+    ["a connector (no URL: it runs at its vendor's)", { type: "mcp", server_label: "drive", connector_id: "connector_googledrive", authorization: "token" }, "tools[0].connector_id"],
+  ])("mcp allowed, %s: 403 tool_not_allowed, nothing upstream (session 14: any server passed)", async (_name, tool, param) => {
+    const allowing = await harness({ responses: { store: "deny", hostedTools: ["mcp"], mcpServers: ["mcp.example.invalid"] } });
+    const error = await refusalOf(handleResponses(allowing, responses(allowing, [tool])));
+    expect([error.status, error.code, error.param]).toEqual([403, "tool_not_allowed", param]);
+    expect(error.message).not.toContain("elsewhere.example");
+    expect(mock().requests()).toHaveLength(0);
   });
 });
 

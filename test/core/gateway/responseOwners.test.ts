@@ -137,3 +137,12 @@ describe("an owner record expires with the retention", () => {
     expect([refusal.status, refusal.code, refusal.param]).toEqual([404, "response_not_found", "previous_response_id"]);
   });
 });
+
+describe("an item_reference (an item stored upstream with some Response)", () => {
+  it("is refused 403 response_storage_not_allowed where storing is denied: nothing of this project's was stored (session 14: it went)", async () => {
+    const h = await harness("deny");
+    const input = [{ role: "user", content: "go on" }, { type: "item_reference", id: "msg_other_project" }];
+    const refusal = await refusalOf(h.pipeline.handle(createResponsesOperation(provider), { ...h.request(), body: { model: "gpt-4o-mini", input } }));
+    expect([refusal.status, refusal.code, refusal.param]).toEqual([403, "response_storage_not_allowed", "input[1]"]);
+  });
+});

@@ -20,9 +20,16 @@ const responses = (h: Harness, extra: Record<string, unknown>, dataClassHeader?:
 const handle = (h: Harness, request: GatewayRequest) => h.pipeline.handle(createResponsesOperation(provider), request);
 const received = (): Record<string, unknown> => mock().requests().at(-1)?.body ?? {};
 
-describe("a reusable prompt's variables", () => {
-  it("are inspected like the prompt: a card in a string variable or an input_text variable is redacted", async () => {
+describe("a reusable prompt (stored upstream) and its variables", () => {
+  it("the stored prompt is content Palisade never sees: refused by default as uninspectable (422), nothing upstream (session 14: it went)", async () => {
     const h = await harness();
+    const refused = await refusalOf(handle(h, responses(h, { prompt: { id: "pmpt_1", version: "2" } })));
+    expect([refused.status, refused.code]).toEqual([422, "uninspectable_content"]);
+    expect(mock().requests()).toHaveLength(0);
+  });
+
+  it("where the project lets uninspectable inputs go: variables are inspected like the prompt (a card in a string or input_text variable is redacted)", async () => {
+    const h = await harness({ uninspectableInputs: "allow" });
     const prompt = { id: "pmpt_1", variables: { customer: `card ${CARD}`, note: { type: "input_text", text: `also ${CARD}` } } };
     const response = jsonResponse(await handle(h, responses(h, { prompt })));
     expect(response.status).toBe(200);
@@ -30,9 +37,10 @@ describe("a reusable prompt's variables", () => {
   });
 
   it("blocks where the class blocks (public), and an image variable counts as uninspectable (refused for pii)", async () => {
-    const h = await harness();
-    const blocked = await refusalOf(handle(h, responses(h, { prompt: { id: "pmpt_1", variables: { customer: CARD } } }, "public")));
+    const allowing = await harness({ uninspectableInputs: "allow" });
+    const blocked = await refusalOf(handle(allowing, responses(allowing, { prompt: { id: "pmpt_1", variables: { customer: CARD } } }, "public")));
     expect([blocked.status, blocked.code]).toEqual([422, "sensitive_data_detected"]);
+    const h = await harness();
     const image = await refusalOf(handle(h, responses(h, { prompt: { id: "pmpt_1", variables: { photo: { type: "input_image", image_url: "https://example.com/a.png" } } } }, "pii")));
     expect([image.status, image.code]).toEqual([422, "uninspectable_content"]);
     expect(mock().requests()).toHaveLength(0);

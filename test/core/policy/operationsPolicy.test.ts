@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { embeddingsPolicyOf, endpointServes, operationKindOf, responsesPolicyOf } from "../../../src/core/policy/operationsPolicy.js";
+import { chatPolicyOf, embeddingsPolicyOf, endpointServes, operationKindOf, responsesPolicyOf } from "../../../src/core/policy/operationsPolicy.js";
 import { policySchema } from "../../../src/core/policy/schema.js";
 
 const base = {
@@ -14,7 +14,7 @@ describe("operation settings in the policy", () => {
     expect(endpointServes(parsed.endpoints[0] ?? {}, "embeddings")).toBe(true);
     expect(endpointServes(parsed.endpoints[0] ?? {}, "chat")).toBe(false);
     const project = parsed.projects[0];
-    expect(project && responsesPolicyOf(project)).toEqual({ store: "deny", hostedTools: [] });
+    expect(project && responsesPolicyOf(project)).toEqual({ store: "deny", hostedTools: [], mcpServers: [] });
     expect(project && embeddingsPolicyOf(project)).toEqual({ tokenInput: "deny", maxInputs: 2048 });
     const allowing = policySchema.parse({ ...base, projects: [{ ...base.projects[0], responses: { store: "allow" }, embeddings: { tokenInput: "allow" } }] });
     expect(allowing.projects[0] && responsesPolicyOf(allowing.projects[0]).store).toBe("allow");
@@ -25,6 +25,18 @@ describe("operation settings in the policy", () => {
     expect(policySchema.safeParse({ ...base, endpoints: [{ ...base.endpoints[0], operations: ["images"] }] }).success).toBe(false);
     expect(policySchema.safeParse({ ...base, endpoints: [{ ...base.endpoints[0], operations: [] }] }).success).toBe(false);
     expect(policySchema.safeParse({ ...base, projects: [{ ...base.projects[0], responses: { store: "sometimes" } }] }).success).toBe(false);
+  });
+
+  it("chat.dataSources: none by default; each entry a type and host names (no scheme, path or upper case)", () => {
+    const project = policySchema.parse(base).projects[0];
+    expect(project && chatPolicyOf(project)).toEqual({ dataSources: [] });
+    const withSources = (dataSources: unknown) => policySchema.safeParse({ ...base, projects: [{ ...base.projects[0], chat: { dataSources } }] }).success;
+    expect(withSources([{ type: "azure_search", hosts: ["contoso-eu.search.windows.net"] }])).toBe(true);
+    expect(withSources([{ type: "azure_search", hosts: ["https://contoso-eu.search.windows.net"] }])).toBe(false);
+    expect(withSources([{ type: "azure_search", hosts: ["Contoso.search.windows.net"] }])).toBe(false);
+    expect(withSources([{ type: "azure_search", hosts: ["contoso.search.windows.net/x"] }])).toBe(false);
+    expect(withSources([{ type: "azure_search", hosts: [] }])).toBe(false);
+    expect(withSources([{ type: "azure_search" }])).toBe(false);
   });
 
   it("prices an embeddings model per 1M input tokens, with no output cost", () => {

@@ -10,7 +10,8 @@ import { fileTextOf, hasImageSignature, inlineData, textOf } from "./inlineData.
  *   characters; whatever media type it declares) is inspected like a message, and redactions are
  *   written back in the same encoding;
  * - everything else (real images and audio, binary files, remote URLs, file ids) cannot be read and
- *   counts as uninspectable: the project's `uninspectableInputs` decides, and the audit event counts them.
+ *   counts as uninspectable: the project's `uninspectableInputs` decides, and the audit event counts them;
+ *   a remote URL's own text is inspected all the same (remoteUrlOf).
  */
 
 export type MediaKind = "image" | "audio";
@@ -43,6 +44,13 @@ function notMedia(kind: MediaKind, param: string, what: string): PalisadeError {
     { param },
   );
 }
+
+/**
+ * A data value that is not inline data: a URL the provider fetches (an image's, a file's). The fetched
+ * bytes cannot be read (uninspectable), but the URL itself is text the provider receives and sends on
+ * to the host it names (a value in its path or query reaches both): inspected as text. Null for inline data.
+ */
+export const remoteUrlOf = (value: unknown): string | null => (typeof value === "string" && value !== "" && inlineData(value, { bareBase64: false }) === null ? value : null);
 
 /** A file's inline data when it is text: the text, and how to write a redacted text back. */
 export interface InlineText {

@@ -1,6 +1,6 @@
 import { PalisadeError } from "../../errors.js";
 import { isRecord } from "../../isRecord.js";
-import { checkMediaPart, inlineFileText } from "./inlineParts.js";
+import { checkMediaPart, inlineFileText, remoteUrlOf } from "./inlineParts.js";
 import { inlineData, textOf } from "./inlineData.js";
 import { appendPointer } from "./jsonPointer.js";
 
@@ -105,6 +105,7 @@ function mediaValue(key: string, value: unknown, path: string, walk: InputWalk):
       if (typeof url !== "string") return false;
       checkMediaPart("image", url, paramOf(path));
       walk.uninspectable += 1;
+      if (remoteUrlOf(url) !== null) walk.found.push({ path: url === value ? path : appendPointer(path, "url"), text: url, kind: "text" });
       return true;
     }
     case "file_data": {
@@ -124,9 +125,13 @@ function mediaValue(key: string, value: unknown, path: string, walk: InputWalk):
       // Checked, then read as text too: ciphertext gives no findings, a value disguised as it does.
       if (typeof value === "string") checkOpaque(value, paramOf(path));
       return false;
-    case "file_id":
     case "file_url":
     case "video_url":
+      if (typeof value !== "string") return false;
+      walk.uninspectable += 1;
+      if (remoteUrlOf(value) !== null) walk.found.push({ path, text: value, kind: "text" });
+      return true;
+    case "file_id":
       if (typeof value !== "string") return false;
       walk.uninspectable += 1;
       return true;

@@ -4,7 +4,8 @@ import { metadataContents } from "../../pipeline/metadataContents.js";
 import { type InputWalk, inputStrings, newWalk } from "../../pipeline/inputStrings.js";
 import { type ChatCompletionRequest, type ChatMessage, toolCallOf } from "./chatRequest.js";
 import { isRecord } from "../../../isRecord.js";
-import { checkMediaPart, inlineFileText } from "../../pipeline/inlineParts.js";
+import { checkMediaPart, inlineFileText, remoteUrlOf } from "../../pipeline/inlineParts.js";
+import { DATA_SOURCE_FIELDS, dataSourceContents } from "./dataSources.js";
 
 /** Content parts DLP can read; every other part type (image_url, input_audio, file) cannot be inspected, save a file whose inline data is text. */
 const TEXT_PART_TYPES = new Set(["text", "refusal"]);
@@ -16,15 +17,15 @@ const MESSAGE_FIELDS = new Set(["role", "content", "refusal", "name", "tool_call
 
 /**
  * Top-level fields that carry no text (numbers, switches, enums), or have a rule of their own
- * (`user`, `safety_identifier` and `prompt_cache_key` are pseudonymised). Every other field's strings
- * are read by the generic walk: Azure On Your Data's `data_sources` (its `role_information` is a system
- * prompt), a parameter added to the API after this list.
+ * (`user`, `safety_identifier` and `prompt_cache_key` are pseudonymised; Azure On Your Data's
+ * `data_sources` are read without their credentials, dataSources.ts). Every other field's strings are
+ * read by the generic walk: a parameter added to the API after this list.
  */
 const REQUEST_FIELDS = new Set([
   "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p", "n", "user", "tools", "functions",
   "response_format", "tool_choice", "function_call", "prediction", "metadata", "stop", "store", "logprobs", "top_logprobs", "seed", "presence_penalty",
   "frequency_penalty", "logit_bias", "parallel_tool_calls", "service_tier", "reasoning_effort", "verbosity", "modalities", "audio", "web_search_options",
-  "safety_identifier", "prompt_cache_key", "prompt_cache_retention",
+  "safety_identifier", "prompt_cache_key", "prompt_cache_retention", ...DATA_SOURCE_FIELDS,
 ]);
 
 /**
@@ -34,7 +35,7 @@ const REQUEST_FIELDS = new Set([
  * descriptions, enums, defaults, property names, a custom tool's grammar: the model reads them all),
  * the tool choice, `prediction` (Predicted Outputs: text the model is given to reuse, so it reaches
  * the model like a message), `metadata` keys and values (kept upstream with a stored completion),
- * `stop` sequences, a file part's name and inline text, and the strings of message fields, part types
+ * `stop` sequences, a file part's name and inline text, a remote image's URL, and the strings of message fields, part types
  * and request fields Palisade has no rule for.
  */
 export function chatContents(request: ChatCompletionRequest): ContentField[] {
@@ -45,6 +46,7 @@ export function chatContents(request: ChatCompletionRequest): ContentField[] {
   // Definitions: the model reads every string of them (it is shown the schemas).
   for (const field of ["tools", "functions", "tool_choice", "function_call", "response_format"] as const) inputStrings(request[field as keyof ChatCompletionRequest], pointer(field), walk);
   for (const field in request) if (!REQUEST_FIELDS.has(field)) inputStrings((request as Record<string, unknown>)[field], pointer(field), walk);
+  dataSourceContents(request, walk);
   addWalk(walk, fields, undefined);
   predictionContents((request as { readonly prediction?: unknown }).prediction, { fields, origin: "document" });
   for (const found of metadataContents((request as { readonly metadata?: unknown }).metadata)) fields.push(found);
@@ -95,6 +97,10 @@ function messageContents(message: ChatMessage, at: string, collect: Collect): vo
         if (isContent(refusal)) add(collect, "text", refusal, appendPointer(at, "content", index, "refusal"));
       } else if (part.type === "file") {
         fileContents((part as Record<string, unknown>).file, appendPointer(at, "content", index, "file"), collect);
+      } else if (part.type === "image_url") {
+        // The image is fetched unread; the URL itself goes to the provider and on to its host.
+        const url = remoteUrlOf(isRecord(part.image_url) ? part.image_url.url : undefined);
+        if (url !== null) add(collect, "text", url, appendPointer(at, "content", index, "image_url", "url"));
       } else if (!KNOWN_PART_TYPES.has(part.type)) {
         addWalk(inputStrings(part, appendPointer(at, "content", index)), collect.fields, collect.origin);
       }

@@ -14,6 +14,7 @@ import { type Choice, inspectChoice } from "./inspectChoice.js";
 import { chatContents, checkChatMediaParts, uninspectableChatParts } from "./chatContents.js";
 import { type ChatCompletionRequest, chatCompletionRequestSchema, requestedMaxTokens } from "./chatRequest.js";
 import { vouchForChatRequest } from "./vouchForChatRequest.js";
+import { checkDataSources } from "./dataSources.js";
 
 /**
  * Reasoning models (o-series, gpt-5) take only `max_completion_tokens`; the others are sent
@@ -53,6 +54,7 @@ export function createChatOperation(provider: CompletionProvider): Operation<Cha
       checkChatMediaParts(request);
       checkHostedTools(request.tools, project);
       checkChatWebSearch((request as { readonly web_search_options?: unknown }).web_search_options, project);
+      checkDataSources(request, project);
       if (project.dlp.output !== "allow" && asksForAudio(request)) {
         throw new PalisadeError(
           422,

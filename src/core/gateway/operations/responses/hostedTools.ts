@@ -2,6 +2,7 @@ import { PalisadeError } from "../../../errors.js";
 import { isRecord } from "../../../isRecord.js";
 import { type ProjectPolicy } from "../../../policy/schema.js";
 import { responsesPolicyOf } from "../../../policy/operationsPolicy.js";
+import { hostsOf } from "../../../network/hostsOf.js";
 
 /**
  * Tools the caller runs: the model only asks for them, and their calls and results pass through
@@ -14,15 +15,33 @@ const CALLER_RUN_TOOLS = new Set(["function", "custom", "local_shell", "shell", 
 
 const NAMEABLE = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** Refuses (403 tool_not_allowed) a hosted tool the project does not list in `responses.hostedTools`. */
+/**
+ * Refuses (403 tool_not_allowed) a hosted tool the project does not list in `responses.hostedTools`,
+ * and an allowed `mcp` tool whose server is not at a host listed in `responses.mcpServers`.
+ */
 export function checkHostedTools(tools: unknown, project: ProjectPolicy, param = "tools"): void {
   if (!Array.isArray(tools)) return;
-  const allowed = responsesPolicyOf(project).hostedTools;
+  const policy = responsesPolicyOf(project);
   tools.forEach((tool: unknown, index) => {
     const type = isRecord(tool) ? tool.type : undefined;
-    if (typeof type !== "string" || CALLER_RUN_TOOLS.has(type) || allowed.includes(type)) return;
-    throw hostedToolRefused(type, `${param}[${index}].type`);
+    if (typeof type !== "string" || CALLER_RUN_TOOLS.has(type)) return;
+    if (!policy.hostedTools.includes(type)) throw hostedToolRefused(type, `${param}[${index}].type`);
+    if (type === "mcp" && isRecord(tool)) checkMcpServer(tool, policy.mcpServers ?? [], `${param}[${index}]`);
   });
+}
+
+/** An MCP server gets the conversation wherever it is: its host must be one the project listed. A connector (no URL) runs at its vendor's: refused. */
+function checkMcpServer(tool: Readonly<Record<string, unknown>>, listed: readonly string[], at: string): void {
+  const url = tool.server_url;
+  const hosts = typeof url === "string" ? hostsOf(url) : null;
+  if (hosts !== null && hosts.every((host) => listed.includes(host))) return;
+  throw new PalisadeError(
+    403,
+    "permission_error",
+    "tool_not_allowed",
+    "This MCP server is not at a host the project lists in responses.mcpServers: the provider would send it the conversation. Use a server the project lists, or ask the project owner to add its host (connectors, named by connector_id, are not allowed).",
+    { param: typeof url === "string" ? `${at}.server_url` : `${at}.connector_id` },
+  );
 }
 
 /** Chat's `web_search_options` (search models): the provider searches the web with the conversation. */

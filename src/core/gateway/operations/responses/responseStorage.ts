@@ -6,12 +6,12 @@ import { type ResponsesRequest } from "./responsesRequest.js";
 /**
  * Whether the upstream may keep this Response (`store`). It may only where the project says
  * `responses.store: allow` and the request's class is neither pii nor phi. Where it may not, a caller
- * that explicitly asked `store: true`, or that continues a stored response (`previous_response_id`) or
- * a stored conversation (`conversation`), is refused: silently not storing would break its next call in a way it could not understand.
+ * that explicitly asked `store: true`, or that continues a stored response (`previous_response_id`), a
+ * stored conversation (`conversation`) or refers to a stored item (an `item_reference` input item), is refused: silently not storing would break its next call in a way it could not understand.
  * Otherwise `store: false` is sent upstream (the API's default is to store).
  */
 export function mayStoreResponse(
-  request: Pick<ResponsesRequest, "store" | "previous_response_id"> & { readonly conversation?: unknown },
+  request: Pick<ResponsesRequest, "store" | "previous_response_id"> & { readonly conversation?: unknown; readonly input?: ResponsesRequest["input"] },
   project: ProjectPolicy,
   dataClass: DataClass | undefined,
 ): boolean {
@@ -28,6 +28,11 @@ export function mayStoreResponse(
   // A conversation (the Conversations API) keeps every turn upstream, whatever `store` says.
   if (request.conversation !== undefined && request.conversation !== null) {
     throw new PalisadeError(403, "permission_error", "response_storage_not_allowed", `conversation was refused: ${why}, and a conversation keeps every turn upstream. Send the earlier turns in input instead.`, { param: "conversation" });
+  }
+  // An item stored upstream (the AI SDK sends one for each earlier answer while its own `store` is true).
+  const referenced = Array.isArray(request.input) ? request.input.findIndex((item) => item.type === "item_reference") : -1;
+  if (referenced !== -1) {
+    throw new PalisadeError(403, "permission_error", "response_storage_not_allowed", `input[${referenced}] is an item_reference, refused: ${why}, so there is no stored item to refer to. Send the item itself in input (with the AI SDK: providerOptions.openai.store: false).`, { param: `input[${referenced}]` });
   }
   return false;
 }

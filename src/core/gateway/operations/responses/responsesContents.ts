@@ -62,7 +62,8 @@ const walked = new WeakMap<ResponsesRequest, ResponsesInput>();
  * statuses: message parts, call arguments and names, tool outputs, reasoning summaries, a shell call's
  * command and environment, a patch's diff, a search's query, fields of types Palisade does not know);
  * every string of the tools (descriptions, schemas' enums, defaults and property names, a grammar) and
- * of the tool choice and text format; a reusable prompt's variables; `metadata`; unknown request
+ * of the tool choice and text format; a reusable prompt's variables (the stored prompt itself counts
+ * as uninspectable); `metadata`; unknown request
  * fields. Data parts are judged by what they hold (inputStrings.ts); a reasoning item's
  * `encrypted_content` must be ciphertext. Throws the 400 of a data part that holds text.
  */
@@ -93,10 +94,15 @@ function walk(request: ResponsesRequest): ResponsesInput {
   for (const [field, value] of Object.entries(request)) if (!REQUEST_FIELDS.has(field)) inputStrings(value, pointer(field), app);
   take(app, "app");
   // A reusable prompt's variables are filled into the stored prompt upstream: text like a message.
+  // The stored prompt itself (instructions, messages, tools set in the provider's dashboard) is content
+  // Palisade never sees, like a file id: uninspectable, so the project's uninspectableInputs decides.
   const prompt = (request as { readonly prompt?: unknown }).prompt;
-  if (isRecord(prompt) && isRecord(prompt.variables)) {
-    take(inputStrings(prompt.variables, pointer("prompt", "variables")), "user");
-    uninspectable += unknownParts(Object.values(prompt.variables));
+  if (isRecord(prompt)) {
+    uninspectable += 1;
+    if (isRecord(prompt.variables)) {
+      take(inputStrings(prompt.variables, pointer("prompt", "variables")), "user");
+      uninspectable += unknownParts(Object.values(prompt.variables));
+    }
   }
   // Kept upstream with a stored Response, and shown in the provider's dashboards.
   for (const found of metadataContents((request as { readonly metadata?: unknown }).metadata)) fields.push({ ...found, origin: "app" });
@@ -110,7 +116,7 @@ const unknownParts = (parts: unknown): number =>
 
 export const responsesContents = (request: ResponsesRequest): ContentField[] => walk(request).fields;
 
-/** Parts DLP cannot read: images, audio, files that are not text, file ids and URLs, unknown part types. */
+/** Parts DLP cannot read: images, audio, files that are not text, file ids and URLs, unknown part types, a stored prompt. */
 export const uninspectableResponsesParts = (request: ResponsesRequest): number => walk(request).uninspectable;
 
 /** Refuses (400) a data part that holds text (an image or audio that is text, a reasoning item's plain "encrypted_content"). */

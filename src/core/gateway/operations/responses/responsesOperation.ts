@@ -8,6 +8,7 @@ import { requestValidationError } from "../../requestValidationError.js";
 import { ResponseHistoryTokens } from "./ResponseHistoryTokens.js";
 import { ResponsesStreamSession } from "./ResponsesStreamSession.js";
 import { checkHostedTools } from "./hostedTools.js";
+import { checkDataSources } from "../chat/dataSources.js";
 import { inspectResponseAnswer } from "./inspectResponseOutput.js";
 import { mayStoreResponse } from "./responseStorage.js";
 import { checkContinuation, recordingOwner, storedUpstream } from "./responseOwnership.js";
@@ -56,6 +57,8 @@ export function createResponsesOperation(
       }
       checkResponsesMediaParts(request);
       checkHostedTools(request.tools, project);
+      // Azure On Your Data is a chat feature; sent here, it is held to the same list.
+      checkDataSources(request, project);
       // The project's part of the store decision, before anything is inspected; the class's part comes in upstreamBody.
       mayStoreResponse(request, project, undefined);
     },
