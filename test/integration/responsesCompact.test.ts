@@ -74,7 +74,7 @@ describe("responses.compact through Palisade", () => {
     expect(refusal).toMatchObject({ type: "policy_violation", status: "blocked", httpStatus: 404 });
   }, 30_000);
 
-  it("Azure's v1 path compacts the same way; a key without responses.create is 403; stream: true is 400", async () => {
+  it("Azure's v1 path compacts the same way; a key without responses.create is 403, a model off the allowlist 403, a continuation where the project stores nothing 403; stream: true is 400", async () => {
     const compacted = await azureV1(running.key("acme", "app")).responses.compact({ model: "gpt-4o-mini", input: `card ${CARD}` });
     expect(compacted.output.at(-1)?.type).toBe("compaction");
     expect(upstream().map((request) => request.path)).toEqual(["/openai/v1/responses/compact"]);
@@ -84,6 +84,9 @@ describe("responses.compact through Palisade", () => {
     expect({ status: streamed.status, param: streamed.param }).toEqual({ status: 400, param: "stream" });
     const unknownModel = await apiErrorOf(acme().responses.compact({ model: "gpt-5-not-allowed", input: "hi" }));
     expect(unknownModel.status).toBe(403);
+    // acme stores no Responses: nothing to continue, as for a create.
+    const notStored = await apiErrorOf(acme().responses.compact({ model: "gpt-4o-mini", previous_response_id: "resp_anything" }));
+    expect({ status: notStored.status, code: notStored.code, param: notStored.param }).toEqual({ status: 403, code: "response_storage_not_allowed", param: "previous_response_id" });
     expect(upstream()).toHaveLength(1);
   }, 30_000);
 });

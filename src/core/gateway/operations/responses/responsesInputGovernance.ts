@@ -7,6 +7,7 @@ import { requestValidationError } from "../../requestValidationError.js";
 import { type ResponseHistoryTokens } from "./ResponseHistoryTokens.js";
 import { checkHostedTools } from "./hostedTools.js";
 import { checkContinuation } from "./responseOwnership.js";
+import { mayStoreResponse } from "./responseStorage.js";
 import { checkResponsesMediaParts, responsesContents, uninspectableResponsesParts } from "./responsesContents.js";
 import { inputItemsOf } from "./responsesRequest.js";
 import { type ResponsesInputRequest, asResponsesRequest, responsesInputRequestSchema } from "./responsesInputRequest.js";
@@ -25,7 +26,7 @@ type InputGovernance = Pick<
  * What `responses.compact` and `responses.inputTokens.count` share with a create, because the upstream
  * reads the same input: the input inspected exactly as a create's (instructions, every item, tools,
  * unknown fields; responsesContents.ts), `previous_response_id` only for the project that made it and
- * no `conversation` (responseOwnership.ts), the item bound, data parts that hold text refused, hosted
+ * no `conversation` (responseOwnership.ts; 403 where the project stores no Responses, responseStorage.ts), the item bound, data parts that hold text refused, hosted
  * tools gated (hostedTools.ts), and the input-token estimate (the history of a continued Response
  * included). `user` goes upstream only as its pseudonym.
  */
@@ -48,6 +49,8 @@ export function responsesInputGovernance(owners: StoredResponseOwners, history: 
       }
       checkResponsesMediaParts(asResponsesRequest(request));
       checkHostedTools(request.tools, project);
+      // As for a create: where the project stores nothing, there is nothing to continue (403, not 404).
+      mayStoreResponse(asResponsesRequest(request), project, undefined);
     },
 
     contents: (request) => responsesContents(asResponsesRequest(request)),
