@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createCompactOperation } from "../../../src/core/gateway/operations/responses/compactOperation.js";
 import { createInputTokensOperation } from "../../../src/core/gateway/operations/responses/inputTokensOperation.js";
+import { ResponseHistoryTokens } from "../../../src/core/gateway/operations/responses/ResponseHistoryTokens.js";
+import { InMemoryStoredResponseOwners } from "../../../src/core/gateway/operations/responses/StoredResponseOwners.js";
 import { FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
 import { CARD, RESPONSES_ONLY_POLICY, gatewayHarness, jsonResponse, refusalOf } from "./gatewayHarness.js";
 
@@ -8,8 +10,10 @@ import { CARD, RESPONSES_ONLY_POLICY, gatewayHarness, jsonResponse, refusalOf } 
 async function harness(limits: { requestsPerMinute?: number; tokensPerMinute?: number }) {
   const h = await gatewayHarness({ project: { cache: undefined, limits, maxTokens: 400, defaultMaxTokens: 300 }, cache: false, policy: RESPONSES_ONLY_POLICY });
   const provider = new FakeCompletionProvider();
-  const compact = createCompactOperation(provider);
-  const count = createInputTokensOperation(provider);
+  const owners = new InMemoryStoredResponseOwners();
+  const history = new ResponseHistoryTokens();
+  const compact = createCompactOperation(provider, owners, history);
+  const count = createInputTokensOperation(provider, owners, history);
   const body = { model: "gpt-4o-mini", input: [{ role: "user", content: "a long conversation about refunds" }] };
   return { h, provider, compact, count, body, run: (operation: typeof compact) => h.pipeline.handle(operation, { ...h.request(), body }) };
 }

@@ -1,11 +1,11 @@
 import { countTextTokens } from "../../../limits/estimatePromptTokens.js";
 import { type ResponsesInputProvider } from "../../../upstream/ResponsesInputProvider.js";
 import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
-import { ResponseHistoryTokens } from "./ResponseHistoryTokens.js";
+import { type ResponseHistoryTokens } from "./ResponseHistoryTokens.js";
 import { inspectResponseAnswer } from "./inspectResponseOutput.js";
 import { responsesInputGovernance } from "./responsesInputGovernance.js";
 import { type ResponsesInputRequest } from "./responsesInputRequest.js";
-import { InMemoryStoredResponseOwners, type StoredResponseOwners } from "./StoredResponseOwners.js";
+import { type StoredResponseOwners } from "./StoredResponseOwners.js";
 
 /**
  * `POST /v1/responses/compact` (`client.responses.compact`): the model compacts a long conversation
@@ -16,17 +16,10 @@ import { InMemoryStoredResponseOwners, type StoredResponseOwners } from "./Store
  * and passes untouched). The API takes no output cap, so none is sent: the reservation is the
  * project's default cap, and the settlement counts what the upstream reports. Not streamed, not cached.
  */
-export function createCompactOperation(
-  provider: ResponsesInputProvider,
-  owners: StoredResponseOwners = new InMemoryStoredResponseOwners(),
-  history: ResponseHistoryTokens = new ResponseHistoryTokens(),
-): Operation<ResponsesInputRequest> {
+export function createCompactOperation(provider: ResponsesInputProvider, owners: StoredResponseOwners, history: ResponseHistoryTokens): Operation<ResponsesInputRequest> {
   return {
     ...responsesInputGovernance(owners, history),
     name: "responses.compact",
-    // Compacting sends the conversation to the model and bills tokens, as a create does.
-    permission: "responses.create",
-    cacheable: false,
 
     outputCap: (_request, project) => Math.min(project.defaultMaxTokens ?? project.maxTokens, project.maxTokens),
     estimateOutputTokens: (request, texts) => countTextTokens(request.model, texts.join("")),

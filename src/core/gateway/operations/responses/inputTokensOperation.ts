@@ -1,9 +1,9 @@
 import { type ResponsesInputProvider } from "../../../upstream/ResponsesInputProvider.js";
 import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
-import { ResponseHistoryTokens } from "./ResponseHistoryTokens.js";
+import { type ResponseHistoryTokens } from "./ResponseHistoryTokens.js";
 import { responsesInputGovernance } from "./responsesInputGovernance.js";
 import { type ResponsesInputRequest } from "./responsesInputRequest.js";
-import { InMemoryStoredResponseOwners, type StoredResponseOwners } from "./StoredResponseOwners.js";
+import { type StoredResponseOwners } from "./StoredResponseOwners.js";
 
 /** A count makes nothing: no tokens are generated or billed, whatever the upstream's answer says. */
 const NO_TOKENS = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0 } as const;
@@ -15,17 +15,10 @@ const NO_TOKENS = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0 
  * input_tokens}`, holds no text and passes through. For limits it is one request against RPM and no
  * tokens (none reserved, none settled: docs/limits.md).
  */
-export function createInputTokensOperation(
-  provider: ResponsesInputProvider,
-  owners: StoredResponseOwners = new InMemoryStoredResponseOwners(),
-  history: ResponseHistoryTokens = new ResponseHistoryTokens(),
-): Operation<ResponsesInputRequest> {
+export function createInputTokensOperation(provider: ResponsesInputProvider, owners: StoredResponseOwners, history: ResponseHistoryTokens): Operation<ResponsesInputRequest> {
   return {
     ...responsesInputGovernance(owners, history),
     name: "responses.input_tokens",
-    // Counting sends the same conversation upstream as a create: the same permission.
-    permission: "responses.create",
-    cacheable: false,
 
     estimateInputTokens: () => 0,
     outputCap: () => 0,

@@ -19,7 +19,7 @@ const TOKENS_PER_ITEM = 3;
 /** The parts of an operation on a Responses input that are decided before the upstream call. */
 type InputGovernance = Pick<
   Operation<ResponsesInputRequest>,
-  "parse" | "model" | "endUser" | "isStreamed" | "checkContinuation" | "checkBounds" | "contents" | "uninspectableParts" | "withContents" | "estimateInputTokens" | "upstreamBody"
+  "permission" | "cacheable" | "parse" | "model" | "endUser" | "isStreamed" | "checkContinuation" | "checkBounds" | "contents" | "uninspectableParts" | "withContents" | "estimateInputTokens" | "upstreamBody"
 >;
 
 /**
@@ -32,6 +32,10 @@ type InputGovernance = Pick<
  */
 export function responsesInputGovernance(owners: StoredResponseOwners, history: ResponseHistoryTokens): InputGovernance {
   return {
+    // Both send the conversation to the model provider, as a create does: the same permission.
+    permission: "responses.create",
+    // A compaction has an id and a count is cheap: neither is served from the cache.
+    cacheable: false,
     parse(body) {
       const parsed = responsesInputRequestSchema.safeParse(body);
       if (!parsed.success) throw requestValidationError(parsed.error);
