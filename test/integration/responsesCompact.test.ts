@@ -61,6 +61,15 @@ describe("responses.compact through Palisade", () => {
     expect(Number(response.headers.get("x-palisade-redactions"))).toBeGreaterThan(0);
   }, 30_000);
 
+  it("the compacted output, sent back as the next create's input (an agent loop's next turn), passes: the compaction item reaches the upstream unchanged", async () => {
+    const compacted = await acme().responses.compact({ model: "gpt-4o-mini", input: "a long conversation about refunds" });
+    running.stack().mocks.chat.clearRequests();
+    const next = await acme().responses.create({ model: "gpt-4o-mini", input: [...compacted.output, { role: "user", content: "and now?" }] as OpenAI.Responses.ResponseInput });
+    expect(next.status).toBe("completed");
+    const sent = upstream()[0]?.body.input as unknown[];
+    expect(sent.find((item) => (item as { type?: string }).type === "compaction")).toEqual(compacted.output.at(-1));
+  }, 30_000);
+
   it("another project's previous_response_id is 404 and never reaches the upstream; the maker compacts its own", async () => {
     const made = await platform(running.key("open", "open-app")).responses.create({ model: "gpt-4o-mini", input: "a long conversation" });
     running.stack().mocks.chat.clearRequests();
