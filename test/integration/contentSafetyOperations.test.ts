@@ -232,6 +232,7 @@ describe("content safety on the Responses API, with the openai SDK and the Conte
 
 describe("content safety on responses.compact and responses.inputTokens.count", () => {
   it("refuses a DAN jailbreak in the input of either before any upstream call; a compaction whose output is harmful is refused", async () => {
+    gateway.mocks.eu.clearRequests();
     const compacted = await refusal(client("shielded").responses.compact({ model: "gpt-4o-mini", input: DAN_PROMPT }, withId("csr-cmp-0001")));
     expect({ status: compacted.status, code: compacted.code }).toEqual({ status: 400, code: "content_filter" });
     const counted = await refusal(client("shielded").responses.inputTokens.count({ model: "gpt-4o-mini", input: DAN_PROMPT }));
