@@ -5,6 +5,7 @@ import { type MockFault, directivesIn } from "./faults.js";
 import { readBody, sendError, sleep } from "./mockHttp.js";
 import { StoredResponses, planMockResponse, responseEvents, responseObject, responsesTextsOf } from "./responses.js";
 import { MockStoredResponseCalls } from "./storedResponses.js";
+import { mockCompaction, mockInputTokens } from "./compaction.js";
 import { listenOn } from "../listenOn.js";
 
 export type { MockFault } from "./faults.js";
@@ -47,7 +48,8 @@ export interface RunningMockOpenAi {
  * (`/openai/deployments/{d}/chat/completions`) and platform routes (`/v1/chat/completions`),
  * plain and SSE answers with usage, fault injection, and a log of what it received. Embeddings
  * (embeddings.ts) and the Responses API (responses.ts) on the same routes, plus Azure's v1 paths.
- * Stored Responses can be read back, deleted, cancelled and their input listed (storedResponses.ts).
+ * Stored Responses can be read back, deleted, cancelled and their input listed (storedResponses.ts); a
+ * conversation compacted and its input tokens counted (compaction.ts).
  * Admin API: `PUT /_mock/fault` (JSON MockFault, or empty to clear), `GET /_mock/requests`, `DELETE /_mock/requests`.
  */
 export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<RunningMockOpenAi> {
@@ -141,6 +143,21 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
     storedCalls.answer(response, request.method ?? "GET", id, action, { "x-mock-endpoint": name, "x-mock-region": region });
   };
 
+  /** `POST /responses/compact` and `/responses/input_tokens` (compaction.ts): same recording and faults as a create. */
+  const handleInputCall = async (request: IncomingMessage, response: ServerResponse, path: string, call: "compact" | "input_tokens"): Promise<void> => {
+    const body = await receive(request, response, path, null);
+    if (body === null) return;
+    const directives = directivesIn(responsesTextsOf(body).all.join("\n"));
+    if ((await applyFault(request, response, directives.fault ?? takeFault())) === "answered") return;
+    const outcome = call === "compact" ? mockCompaction(body, storedResponses) : mockInputTokens(body, storedResponses);
+    if (outcome.kind === "error") {
+      response.writeHead(outcome.status, { "content-type": "application/json", "x-should-retry": "false" });
+      response.end(JSON.stringify({ error: { message: outcome.message, type: "invalid_request_error", code: outcome.code, param: outcome.param } }));
+      return;
+    }
+    response.writeHead(200, { "content-type": "application/json", "x-mock-endpoint": name, "x-mock-region": region }).end(JSON.stringify(outcome.body));
+  };
+
   /** Embeddings and the Responses API: same recording and faults as chat, answers from their own modules. */
   const handleOperation = async (request: IncomingMessage, response: ServerResponse, path: string, deployment: string | null, operation: "embeddings" | "responses"): Promise<void> => {
     const body = await receive(request, response, path, deployment);
@@ -197,9 +214,12 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
     const path = url.pathname;
     const azure = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(path);
     const operation = request.method === "POST" ? operationRouteOf(path) : null;
+    const inputCall = request.method === "POST" ? /^\/(?:v1|openai\/v1)\/responses\/(compact|input_tokens)$/.exec(path)?.[1] : undefined;
     const stored = /^\/(?:v1|openai\/v1|openai)\/responses\/([^/]+)(?:\/(cancel|input_items))?$/.exec(path);
     const work = path.startsWith("/_mock/")
       ? handleAdmin(request, response, path)
+      : inputCall === "compact" || inputCall === "input_tokens"
+        ? handleInputCall(request, response, path, inputCall)
       : stored
         ? Promise.resolve(handleStored(request, response, path, decodeURIComponent(stored[1] ?? ""), stored[2]))
       : request.method === "POST" && (azure || path === "/v1/chat/completions" || path === "/openai/v1/chat/completions")

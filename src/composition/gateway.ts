@@ -8,6 +8,10 @@ import { type EmbeddingsRequest } from "../core/gateway/operations/embeddings/em
 import { createEmbeddingsOperation } from "../core/gateway/operations/embeddings/embeddingsOperation.js";
 import { type ResponsesRequest } from "../core/gateway/operations/responses/responsesRequest.js";
 import { createResponsesOperation } from "../core/gateway/operations/responses/responsesOperation.js";
+import { createCompactOperation } from "../core/gateway/operations/responses/compactOperation.js";
+import { createInputTokensOperation } from "../core/gateway/operations/responses/inputTokensOperation.js";
+import { ResponseHistoryTokens } from "../core/gateway/operations/responses/ResponseHistoryTokens.js";
+import { type ResponsesInputRequest } from "../core/gateway/operations/responses/responsesInputRequest.js";
 import { type StoredResponseOwners } from "../core/gateway/operations/responses/StoredResponseOwners.js";
 import { createStoredResponseOperation } from "../core/gateway/operations/responses/storedResponseOperation.js";
 import { type StoredResponseRequest } from "../core/gateway/operations/responses/storedResponseRequest.js";
@@ -26,6 +30,10 @@ export interface GatewayOperations {
   readonly cancelResponse: Operation<StoredResponseRequest>;
   /** `GET /responses/{id}/input_items`: the maker lists what it sent, inspected like output. */
   readonly listResponseInputItems: Operation<StoredResponseRequest>;
+  /** `POST /responses/compact`: a conversation compacted by the model, governed like a create. */
+  readonly compactResponse: Operation<ResponsesInputRequest>;
+  /** `POST /responses/input_tokens`: a request's input counted upstream (its input governed like a create's). */
+  readonly countInputTokens: Operation<ResponsesInputRequest>;
 }
 
 export interface Gateway {
@@ -43,14 +51,18 @@ export interface GatewayPorts {
 /** Wires the governed pipeline, its operations and the usage flush from the app's adapters. */
 export function createGateway(deps: PipelineDeps, ports: GatewayPorts): Gateway {
   const pipeline = new GovernedPipeline(deps);
+  // What continuing a Response makes the model read again, shared by the operations that continue one.
+  const history = new ResponseHistoryTokens();
   const operations: GatewayOperations = {
     chat: createChatOperation(ports.provider),
     embeddings: createEmbeddingsOperation(ports.provider),
-    responses: createResponsesOperation(ports.provider, ports.responseOwners),
+    responses: createResponsesOperation(ports.provider, ports.responseOwners, history),
     retrieveResponse: createStoredResponseOperation("retrieve", ports.provider, ports.responseOwners),
     deleteResponse: createStoredResponseOperation("delete", ports.provider, ports.responseOwners),
     cancelResponse: createStoredResponseOperation("cancel", ports.provider, ports.responseOwners),
     listResponseInputItems: createStoredResponseOperation("input_items", ports.provider, ports.responseOwners),
+    compactResponse: createCompactOperation(ports.provider, ports.responseOwners, history),
+    countInputTokens: createInputTokensOperation(ports.provider, ports.responseOwners, history),
   };
   const usageFlush = new UsageFlush({ policy: deps.policy, limits: deps.limits, events: pipeline.events, auditPublisherFor: deps.auditPublisherFor });
   return { pipeline, operations, usageFlush };

@@ -125,6 +125,29 @@ export function describeUpstreamProviderContract(label: string, factory: () => P
         const failed = await errorOf(h.provider.streamResponse(h.endpoint, { input: "x" }, options()));
         expect(isUpstreamError(failed) && failed.kind).toBe("server_error");
       });
+
+      it("compacts a conversation: the user's messages, then one compaction item whose content is opaque; with usage", async () => {
+        const h = await factory();
+        const result = await h.provider.compactResponse(h.endpoint, { input: [{ role: "user", content: h.promptSaying("what was said") }] }, options());
+        expect(result.body.object).toBe("response.compaction");
+        const output = (result.body.output ?? []) as { type?: unknown; role?: unknown; encrypted_content?: unknown }[];
+        expect(output.at(-1)?.type).toBe("compaction");
+        expect(typeof output.at(-1)?.encrypted_content).toBe("string");
+        expect(output.slice(0, -1).every((item) => item.type === "message" && item.role === "user")).toBe(true);
+        expect(JSON.stringify(output.slice(0, -1))).toContain("what was said");
+        expect(result.usage?.promptTokens).toBeGreaterThan(0);
+      });
+
+      it("counts input tokens: response.input_tokens with a positive count, no usage; a 429 is rate_limited", async () => {
+        const h = await factory();
+        const result = await h.provider.countInputTokens(h.endpoint, { input: "count these words" }, options());
+        expect(result.body).toEqual({ object: "response.input_tokens", input_tokens: expect.any(Number) as number });
+        expect(result.body.input_tokens).toBeGreaterThan(0);
+        expect(result.usage).toBeNull();
+        h.failNextWithRateLimit(2);
+        const limited = await errorOf(h.provider.countInputTokens(h.endpoint, { input: "x" }, options()));
+        expect(isUpstreamError(limited) && limited.kind).toBe("rate_limited");
+      });
     });
   });
 }

@@ -11,7 +11,7 @@ import {
 import { type EmbeddingsResult } from "../../src/core/upstream/EmbeddingsProvider.js";
 import { type ResponseResult, type ResponseStreamEvent, type StoredResponseCall } from "../../src/core/upstream/ResponsesProvider.js";
 import { type UpstreamProvider } from "../../src/core/upstream/UpstreamProvider.js";
-import { fakeEmbeddingsBody, fakeResponseBody, fakeResponseEvents } from "./fakeOperationBodies.js";
+import { fakeCompactionBody, fakeEmbeddingsBody, fakeResponseBody, fakeResponseEvents } from "./fakeOperationBodies.js";
 
 /** What one call does: answer (whole or streamed), or fail with an UpstreamError. */
 export type FakeBehaviour =
@@ -27,7 +27,7 @@ export type FakeBehaviour =
   | { readonly kind: "fail"; readonly error: UpstreamError };
 
 export interface RecordedCall {
-  readonly method: "complete" | "stream" | "createEmbeddings" | "createResponse" | "streamResponse" | "callStoredResponse";
+  readonly method: "complete" | "stream" | "createEmbeddings" | "createResponse" | "streamResponse" | "callStoredResponse" | "compactResponse" | "countInputTokens";
   readonly endpointId: string;
   readonly region: string;
   readonly endpointClass: EndpointPolicy["class"];
@@ -170,6 +170,22 @@ export class FakeCompletionProvider implements CompletionProvider, UpstreamProvi
     }
     const body = fakeResponseBody(id, options.deployment, text, usage);
     return { body: call.action === "cancel" ? { ...body, status: "cancelled" } : body, usage: null };
+  }
+
+  /** A compaction: one user message saying the behaviour's content, then one compaction item (random-looking base64); with usage. */
+  async compactResponse(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<ResponseResult> {
+    const behaviour = this.take(endpoint, "compactResponse", body, options);
+    if (behaviour.kind === "fail") throw behaviour.error;
+    const text = behaviour.kind === "answer" ? behaviour.content : behaviour.pieces.join("");
+    const usage = behaviour.usage === undefined ? this.defaultUsage : behaviour.usage;
+    return { body: fakeCompactionBody(`resp_fake_${this.calls.length}`, text, usage), usage };
+  }
+
+  /** A count: the default usage's prompt tokens; `usage` null (a count makes nothing). */
+  async countInputTokens(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<ResponseResult> {
+    const behaviour = this.take(endpoint, "countInputTokens", body, options);
+    if (behaviour.kind === "fail") throw behaviour.error;
+    return { body: { object: "response.input_tokens", input_tokens: (behaviour.usage ?? this.defaultUsage)?.promptTokens ?? 0 }, usage: null };
   }
 
   private async *responseEvents(endpoint: EndpointPolicy, id: string, model: string, pieces: readonly string[], usage: CompletionUsage | null, breakAfter: number | undefined): AsyncIterable<ResponseStreamEvent> {

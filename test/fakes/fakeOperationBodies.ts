@@ -38,6 +38,18 @@ export function fakeResponseBody(id: string, model: string, text: string, usage:
   };
 }
 
+/** A compacted conversation: one user message holding `text`, then one compaction item (its ciphertext base64). */
+export function fakeCompactionBody(id: string, text: string, usage: CompletionUsage | null): Record<string, unknown> & { output: unknown[] } {
+  const compaction = { id: `cmp_${id}`, type: "compaction", encrypted_content: Buffer.from(`gAAAAA${id}`.repeat(4)).toString("base64") };
+  return {
+    id,
+    object: "response.compaction",
+    created_at: 1_767_225_600,
+    output: [{ type: "message", id: `msg_${id}`, status: "completed", role: "user", content: [{ type: "input_text", text }] }, compaction],
+    usage: usageBody(usage),
+  };
+}
+
 /** The typed events of a streamed Response; `piece` numbers the text deltas (dropped before they are yielded). */
 export function* fakeResponseEvents(id: string, model: string, pieces: readonly string[], usage: CompletionUsage | null): Generator<ResponseStreamEvent & { piece?: number }> {
   let sequence = 0;

@@ -230,6 +230,25 @@ describe("content safety on the Responses API, with the openai SDK and the Conte
   });
 });
 
+describe("content safety on responses.compact and responses.inputTokens.count", () => {
+  it("refuses a DAN jailbreak in the input of either before any upstream call; a compaction whose output is harmful is refused", async () => {
+    gateway.mocks.eu.clearRequests();
+    const compacted = await refusal(client("shielded").responses.compact({ model: "gpt-4o-mini", input: DAN_PROMPT }, withId("csr-cmp-0001")));
+    expect({ status: compacted.status, code: compacted.code }).toEqual({ status: 400, code: "content_filter" });
+    const counted = await refusal(client("shielded").responses.inputTokens.count({ model: "gpt-4o-mini", input: DAN_PROMPT }));
+    expect(counted.code).toBe("content_filter");
+    expect(gateway.mocks.eu.requests()).toHaveLength(0);
+    const [event] = await eventsOf("shielded", "csr-cmp-0001");
+    expect(event).toMatchObject({ type: "prompt_attack_detected", status: "blocked", details: { operation: "responses.compact", promptAttack: "user_prompt" } });
+
+    const harmful = `${"Once upon a time there was a quiet village. ".repeat(6)}Then the violence began [[cs:violence=6]] and it went on.`;
+    const output = await refusal(client("shielded").responses.compact({ model: "gpt-4o-mini", input: `Summarise ${sayDirective(harmful)}` }, withId("csr-cmp-0002")));
+    expect(output.code).toBe("content_filter");
+    const [filtered] = await eventsOf("shielded", "csr-cmp-0002");
+    expect(filtered).toMatchObject({ type: "content_filtered", details: { safetyPlace: "completion", safetyCategories: "Violence", operation: "responses.compact" } });
+  });
+});
+
 describe("content safety on embeddings: every input is a document", () => {
   it("refuses an instruction hidden in a text to index as a prompt attack in a document, before any upstream call", async () => {
     gateway.mocks.eu.clearRequests();

@@ -84,6 +84,17 @@ export class OpenAiCompletionProvider implements CompletionProvider, UpstreamPro
     return this.events<ResponseStreamEvent>(endpoint, await this.post(endpoint, "responses", { ...body, model: options.deployment, stream: true }, options, true));
   }
 
+  /** `POST /responses/compact`: the compacted response with its usage (no `stream` field: the API has none). */
+  async compactResponse(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<ResponseResult> {
+    const json = jsonOf(await this.post(endpoint, "responses.compact", { ...body, model: options.deployment }, options, false), endpoint);
+    return { body: json, usage: responseUsageOf(json.usage) };
+  }
+
+  /** `POST /responses/input_tokens`: the count as the upstream answered it. */
+  async countInputTokens(endpoint: EndpointPolicy, body: Readonly<Record<string, unknown>>, options: CompletionCallOptions): Promise<ResponseResult> {
+    return { body: jsonOf(await this.post(endpoint, "responses.input_tokens", { ...body, model: options.deployment }, options, false), endpoint), usage: null };
+  }
+
   /** A stored Response by id (GET, DELETE, or POST cancel), without a body; an error status becomes an `UpstreamError`. */
   async callStoredResponse(endpoint: EndpointPolicy, call: StoredResponseCall, options: CompletionCallOptions): Promise<ResponseResult> {
     const { method, url } = storedResponseRequestOf(endpoint, call);

@@ -10,25 +10,28 @@ export interface UpstreamTarget {
   readonly path: string;
 }
 
-export type UpstreamOperation = "chat" | "embeddings" | "responses";
+export type UpstreamOperation = "chat" | "embeddings" | "responses" | "responses.compact" | "responses.input_tokens";
 
 const OPERATION_PATHS: Readonly<Record<UpstreamOperation, string>> = {
   chat: "/chat/completions",
   embeddings: "/embeddings",
   responses: "/responses",
+  "responses.compact": "/responses/compact",
+  "responses.input_tokens": "/responses/input_tokens",
 };
 
 /**
  * The URL the openai SDK built for each operation:
  * - the OpenAI platform: `{baseUrl}/chat/completions` (the policy's base URL includes `/v1`);
  * - Azure, chat and embeddings: the deployment routes, `{baseUrl}/openai/deployments/{deployment}/...?api-version=`;
- * - Azure, the Responses API: only the v1 API has it, `{baseUrl}/openai/v1/responses` (no dated api-version).
+ * - Azure, the Responses API: only the v1 API has it, `{baseUrl}/openai/v1/responses` (no dated api-version), and
+ *   so `/openai/v1/responses/compact` and `/openai/v1/responses/input_tokens`.
  */
 export function upstreamUrlOf(endpoint: EndpointPolicy, deployment: string, operation: UpstreamOperation): string {
   const base = endpoint.baseUrl.replace(/\/+$/, "");
   const path = OPERATION_PATHS[operation];
   if (endpoint.provider === "openai") return `${base}${path}`;
-  if (operation === "responses") return `${base}/openai/v1${path}`;
+  if (operation.startsWith("responses")) return `${base}/openai/v1${path}`;
   return `${base}/openai/deployments/${encodeURIComponent(deployment)}${path}?api-version=${encodeURIComponent(endpoint.apiVersion)}`;
 }
 

@@ -144,11 +144,11 @@ function mediaValue(key: string, value: unknown, path: string, walk: InputWalk):
 const OPAQUE = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
 /**
- * `encrypted_content` (a reasoning item's, sent back as history) is the provider's ciphertext: base64
+ * `encrypted_content` (a reasoning or compaction item's, sent back as history) is the provider's ciphertext: base64
  * of bytes that are not text. Anything else there is the caller's own text, which the provider would
  * receive unread by DLP and cannot decrypt anyway: refused (400).
  */
 function checkOpaque(value: string, param: string): void {
   if (OPAQUE.test(value) && textOf(Buffer.from(value, "base64")) === null) return;
-  throw new PalisadeError(400, "invalid_request_error", "invalid_request", `'${param}' is not encrypted content as the API returned it. Send reasoning items back unchanged, or leave them out.`, { param });
+  throw new PalisadeError(400, "invalid_request_error", "invalid_request", `'${param}' is not encrypted content as the API returned it. Send reasoning and compaction items back unchanged, or leave them out.`, { param });
 }
