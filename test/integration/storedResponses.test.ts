@@ -13,9 +13,10 @@ const CARD = "4111 1111 1111 1111";
 const running = useOperationsStack([
   ["open", "open-app"],
   ["neighbour", "neighbour-app"],
+  ["acme", "app"],
 ]);
 
-const key = (project: "open" | "neighbour"): string => running.key(project, `${project}-app`);
+const key = (project: "open" | "neighbour" | "acme"): string => running.key(project, project === "acme" ? "app" : `${project}-app`);
 const platform = (apiKey: string): OpenAI => new OpenAI({ baseURL: running.stack().baseUrl, apiKey, maxRetries: 0, timeout: 15_000 });
 const azure = (apiKey: string): AzureOpenAI => new AzureOpenAI({ endpoint: running.stack().host.url, apiKey, apiVersion: "2025-04-01-preview", maxRetries: 0, timeout: 15_000 });
 const azureV1 = (apiKey: string): OpenAI => new OpenAI({ baseURL: `${running.stack().host.url}/openai/v1`, apiKey, maxRetries: 0, timeout: 15_000 });
@@ -114,6 +115,21 @@ describe("responses.inputItems.list(id) through Palisade", () => {
 });
 
 describe("background: true end to end", () => {
+  it("refused up front where the project denies storing (store left out means stored), and with store: false anywhere; the upstream is never asked", async () => {
+    const denied = await apiErrorOf(platform(key("acme")).responses.create({ model: "gpt-4o-mini", input: "long job", background: true }));
+    expect({ status: denied.status, type: denied.type, code: denied.code, param: denied.param }).toEqual({ status: 403, type: "permission_error", code: "response_storage_not_allowed", param: "background" });
+    expect(denied).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(denied.message).toMatch(/responses\.store: deny/);
+    const deniedAzure = await apiErrorOf(azure(key("acme")).responses.create({ model: "gpt-4o-mini", input: "long job", background: true, store: true }));
+    expect({ status: deniedAzure.status, code: deniedAzure.code }).toEqual({ status: 403, code: "response_storage_not_allowed" });
+    const contradictory = await apiErrorOf(platform(key("open")).responses.create({ model: "gpt-4o-mini", input: "long job", background: true, store: false }));
+    expect({ status: contradictory.status, type: contradictory.type, code: contradictory.code, param: contradictory.param }).toEqual({ status: 400, type: "invalid_request_error", code: "invalid_request", param: "background" });
+    expect(upstreamCalls()).toEqual([]);
+    const refusal = await waitForEvent("acme", (event) => event.reason === "response_storage_not_allowed" && event.details?.operation === "responses");
+    expect(refusal).toMatchObject({ status: "blocked", httpStatus: 403 });
+  }, 30_000);
+
+
   it("created queued, polled with retrieve until completed: the polled answer is inspected (its card redacted), and only the maker may poll", async () => {
     const made = await platform(key("open")).responses.create({ model: "gpt-4o-mini", input: `go ${sayDirective(`your card ${CARD}`)}`, background: true });
     expect(made.status).toBe("queued");
