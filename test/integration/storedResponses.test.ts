@@ -1,4 +1,5 @@
 import OpenAI, { AzureOpenAI } from "openai";
+import { type ResponseStreamEvent } from "openai/resources/responses/responses";
 import { describe, expect, it } from "vitest";
 import { sayDirective } from "../../local/mockOpenAi/toolCalls.js";
 import { apiErrorOf, waitForEvent } from "../support/openaiCalls.js";
@@ -70,11 +71,66 @@ describe("responses.retrieve(id) through Palisade", () => {
     expect((await apiErrorOf(azure(key("neighbour")).responses.retrieve(id))).status).toBe(404);
   }, 30_000);
 
-  it("stream: true on the retrieve is refused with a clear 400", async () => {
+});
+
+/** Every event of a streamed retrieve, as the SDK yields them. */
+async function eventsOf(stream: AsyncIterable<ResponseStreamEvent>): Promise<ResponseStreamEvent[]> {
+  const events: ResponseStreamEvent[] = [];
+  for await (const event of stream) events.push(event);
+  return events;
+}
+const deltasOf = (events: readonly ResponseStreamEvent[]): string => events.map((event) => (event.type === "response.output_text.delta" ? event.delta : "")).join("");
+const completedOf = (events: readonly ResponseStreamEvent[]) => events.find((event) => event.type === "response.completed");
+
+describe("responses.retrieve(id, { stream: true }) through Palisade: a stored stream replayed, governed", () => {
+  it("the maker's replay goes through streamed output inspection (the card redacted in the deltas and the final Response), audited as a read that bills nothing", async () => {
     const id = await storedWithCard();
-    const error = await apiErrorOf(platform(key("open")).responses.retrieve(id, { stream: true }));
-    expect({ status: error.status, code: error.code, param: error.param }).toEqual({ status: 400, code: "invalid_request", param: "stream" });
-    expect(error.message).toMatch(/without stream/);
+    running.stack().mocks.chat.clearRequests();
+    const { data: stream, response } = await platform(key("open")).responses.retrieve(id, { stream: true }).withResponse();
+    const events = await eventsOf(stream);
+    expect(deltasOf(events)).toBe("your card [CREDIT_CARD_1]");
+    expect(completedOf(events)).toMatchObject({ response: { id, status: "completed" } });
+    expect(JSON.stringify(events)).not.toContain(CARD);
+    expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index));
+    // Asked from its start: Palisade drops what the caller has, so the numbering stays its own.
+    expect(running.stack().mocks.chat.requests().map((request) => [request.path, request.body])).toEqual([[`/openai/v1/responses/${id}`, { stream: "true" }]]);
+    const requestId = response.headers.get("x-request-id");
+    const outcome = await waitForEvent("open", (event) => event.requestId === requestId && event.type === "api_call");
+    expect(outcome).toMatchObject({ status: "success", endpointId: "eu-chat", dlpFindings: { "output.CREDIT_CARD": 1 }, details: expect.objectContaining({ operation: "responses.retrieve", streamed: true }) });
+    expect(outcome?.costUsd ?? 0).toBe(0);
+    expect(JSON.stringify(outcome)).not.toContain(CARD);
+  }, 30_000);
+
+  it("starting_after resumes it: only the events after that sequence number, as the whole replay numbered and inspected them", async () => {
+    const id = await storedWithCard();
+    const whole = await eventsOf(await platform(key("open")).responses.retrieve(id, { stream: true }));
+    const after = whole.findIndex((event) => event.type === "response.output_text.delta");
+    const resumed = await eventsOf(await platform(key("open")).responses.retrieve(id, { stream: true, starting_after: after }));
+    expect(resumed).toEqual(whole.slice(after + 1));
+    expect(JSON.stringify(resumed)).not.toContain(CARD);
+  }, 30_000);
+
+  it("a background Response created queued is streamed back to its end (AzureOpenAI on Azure's route too); another project's id is 404, the upstream never asked", async () => {
+    const made = await platform(key("open")).responses.create({ model: "gpt-4o-mini", input: `go ${sayDirective(`your card ${CARD}`)}`, background: true });
+    expect(made.status).toBe("queued");
+    const events = await eventsOf(await azure(key("open")).responses.retrieve(made.id, { stream: true }));
+    expect(deltasOf(events)).toBe("your card [CREDIT_CARD_1]");
+    expect(completedOf(events)).toMatchObject({ response: { id: made.id, status: "completed" } });
+    expect(JSON.stringify(events)).not.toContain(CARD);
+    running.stack().mocks.chat.clearRequests();
+    for (const client of [platform(key("neighbour")), azure(key("neighbour"))]) {
+      const stolen = await apiErrorOf(client.responses.retrieve(made.id, { stream: true }));
+      expect({ status: stolen.status, code: stolen.code }).toEqual({ status: 404, code: "response_not_found" });
+    }
+    expect(upstreamCalls()).toEqual([]);
+  }, 30_000);
+
+  it("stream on a call that cannot stream, and starting_after without stream, are refused with a clear 400", async () => {
+    const id = await storedWithCard();
+    const unstreamed = await apiErrorOf(platform(key("open")).responses.retrieve(id, { starting_after: 3 }));
+    expect({ status: unstreamed.status, code: unstreamed.code, param: unstreamed.param }).toEqual({ status: 400, code: "invalid_request", param: "starting_after" });
+    const listed = await apiErrorOf(platform(key("open")).get(`/responses/${id}/input_items?stream=true`));
+    expect({ status: listed.status, param: listed.param }).toEqual({ status: 400, param: "stream" });
   }, 30_000);
 });
 
