@@ -111,7 +111,7 @@ describe("GET /responses/{id}: a stored Response read back through the governed 
   it("stream=true elsewhere than a retrieve, starting_after without it or not a number: a clear 400 before any lookup; stream=false passes", async () => {
     const { h, owners, provider, read } = await harness();
     await owners.record("resp_s", { projectId: "acme", model: "gpt-4o-mini", endpointId: ENDPOINT });
-    const refusals: [string | undefined, number][] = [];
+    const refusals: [string | null | undefined, number][] = [];
     for (const query of [[["starting_after", "3"]], [["stream", "true"], ["starting_after", "-1"]], [["stream", "yes"]]] as [string, string][][]) {
       const refusal = await refusalOf(read("resp_s", query));
       refusals.push([refusal.param, refusal.status]);
