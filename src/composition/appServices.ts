@@ -249,7 +249,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
       checks: [new ContentSafetyCheck(contentSafety)],
       contentSafety,
     },
-    { provider, responseOwners },
+    { provider, responseOwners, usageStore },
   );
   // Settled usage is written in rounds and idle leases handed back; a timer keeps that going when traffic stops.
   // The same timer renews this instance's budget holds and gives back those of dead instances, so it always runs.

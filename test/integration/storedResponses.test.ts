@@ -2,6 +2,8 @@ import OpenAI, { AzureOpenAI } from "openai";
 import { type ResponseStreamEvent } from "openai/resources/responses/responses";
 import { describe, expect, it } from "vitest";
 import { sayDirective } from "../../local/mockOpenAi/toolCalls.js";
+import { getAppServices } from "../../src/composition/appServices.js";
+import { CounterUsageReader, type UsageFigures } from "../../src/core/limits/UsageReader.js";
 import { apiErrorOf, waitForEvent } from "../support/openaiCalls.js";
 import { useOperationsStack } from "./operationsPolicyFixture.js";
 
@@ -15,9 +17,10 @@ const running = useOperationsStack([
   ["open", "open-app"],
   ["neighbour", "neighbour-app"],
   ["acme", "app"],
+  ["metered", "metered-app"],
 ]);
 
-const key = (project: "open" | "neighbour" | "acme"): string => running.key(project, project === "acme" ? "app" : `${project}-app`);
+const key = (project: "open" | "neighbour" | "acme" | "metered"): string => running.key(project, project === "acme" ? "app" : `${project}-app`);
 const platform = (apiKey: string): OpenAI => new OpenAI({ baseURL: running.stack().baseUrl, apiKey, maxRetries: 0, timeout: 15_000 });
 const azure = (apiKey: string): AzureOpenAI => new AzureOpenAI({ endpoint: running.stack().host.url, apiKey, apiVersion: "2025-04-01-preview", maxRetries: 0, timeout: 15_000 });
 const azureV1 = (apiKey: string): OpenAI => new OpenAI({ baseURL: `${running.stack().host.url}/openai/v1`, apiKey, maxRetries: 0, timeout: 15_000 });
@@ -201,5 +204,48 @@ describe("background: true end to end", () => {
     expect(JSON.stringify(polled)).not.toContain(CARD);
     expect(polled.usage?.output_tokens).toBeGreaterThan(0);
     expect((await apiErrorOf(platform(key("neighbour")).responses.retrieve(made.id))).status).toBe(404);
+  }, 30_000);
+});
+
+describe("a background Response's usage, settled when it is seen ended", () => {
+  /** The metered project's counters today (day row), the create's settlement written first. */
+  async function today(): Promise<UsageFigures> {
+    const services = await getAppServices();
+    await services.limits.flush();
+    return (await new CounterUsageReader(services.usageStore).getUsage({ project: "metered", period: "day", date: new Date().toISOString().slice(0, 10) })).total;
+  }
+
+  it("counted at the reservation when created (input estimate + the whole output cap), then at its real usage once a read sees it completed, once though two reads see it at once", async () => {
+    const client = platform(key("metered"));
+    const before = await today();
+    const made = await client.responses.create({ model: "gpt-4o-mini", input: `go ${sayDirective("the report is ready")}`, background: true, max_output_tokens: 4_000 });
+    expect(made.status).toBe("queued");
+    const created = await today();
+    expect(created.outputTokens - before.outputTokens).toBe(4_000);
+    expect(await client.responses.retrieve(made.id)).toMatchObject({ status: "in_progress" });
+    // Two reads at once see it completed: each is inspected and answered, the usage is settled once.
+    const reads = await Promise.all([client.responses.retrieve(made.id), client.responses.retrieve(made.id)]);
+    const usage = reads[0].usage;
+    expect(reads.map((read) => read.status)).toEqual(["completed", "completed"]);
+    expect(usage?.output_tokens).toBeGreaterThan(0);
+    const after = await today();
+    expect({ input: after.inputTokens - before.inputTokens, output: after.outputTokens - before.outputTokens }).toEqual({ input: usage?.input_tokens, output: usage?.output_tokens });
+    // $0.15/1M input, $0.60/1M output (the fixture's price), rounded up to the micro-dollar.
+    expect(after.costUsd - before.costUsd).toBeCloseTo(Math.ceil(((usage?.input_tokens ?? 0) * 0.15 + (usage?.output_tokens ?? 0) * 0.6)) / 1_000_000, 9);
+    // Later reads, and its replayed stream, change no tokens and no cost (each read is one more request).
+    await client.responses.retrieve(made.id);
+    await eventsOf(await client.responses.retrieve(made.id, { stream: true }));
+    expect(await today()).toEqual({ ...after, requests: after.requests + 2 });
+  }, 30_000);
+
+  it("the replayed stream that first sees it end settles it too (AzureOpenAI)", async () => {
+    const before = await today();
+    const made = await platform(key("metered")).responses.create({ model: "gpt-4o-mini", input: `go ${sayDirective("done in the background")}`, background: true, max_output_tokens: 2_000 });
+    const events = await eventsOf(await azure(key("metered")).responses.retrieve(made.id, { stream: true }));
+    const usage = completedOf(events)?.type === "response.completed" ? (completedOf(events) as { response: { usage?: { input_tokens: number; output_tokens: number } | null } }).response.usage : null;
+    expect(usage?.output_tokens).toBeGreaterThan(0);
+    const after = await today();
+    expect(after.outputTokens - before.outputTokens).toBe(usage?.output_tokens);
+    expect(after.requests - before.requests).toBe(2);
   }, 30_000);
 });

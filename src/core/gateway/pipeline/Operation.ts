@@ -1,5 +1,7 @@
 import { type DataClass, type EndpointPolicy, type Permission, type ProjectPolicy } from "../../policy/schema.js";
 import { type CompletionCallOptions, type CompletionUsage } from "../../upstream/CompletionProvider.js";
+import { type Reservation } from "../../limits/Reservation.js";
+import { type TokenUsage } from "../../pricing/priceUsage.js";
 import { type OutputScanner } from "./OutputScanner.js";
 
 /**
@@ -90,10 +92,11 @@ export interface Located<TRequest> {
   readonly endpointId: string;
 }
 
-/** Who made a plain answer: the calling project and the endpoint that answered. */
+/** Who made a plain answer: the calling project and the endpoint that answered; what its settlement counted. */
 export interface ServedBy {
   readonly projectId: string;
   readonly endpointId: string;
+  readonly settled?: { readonly reservation: Reservation; readonly tokens: TokenUsage };
 }
 
 /** One field that carries content. */

@@ -1,5 +1,6 @@
 import { PalisadeError } from "../../../errors.js";
 import { countTextTokens } from "../../../limits/estimatePromptTokens.js";
+import { type BackgroundUsageSettlements } from "../../../limits/BackgroundUsageSettlements.js";
 import { type ResponsesProvider } from "../../../upstream/ResponsesProvider.js";
 import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
 import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
@@ -30,6 +31,7 @@ export function createResponsesOperation(
   provider: ResponsesProvider,
   owners: StoredResponseOwners = new InMemoryStoredResponseOwners(),
   history: ResponseHistoryTokens = new ResponseHistoryTokens(),
+  background: BackgroundUsageSettlements | null = null,
 ): Operation<ResponsesRequest> {
   return {
     name: "responses",
@@ -90,10 +92,15 @@ export function createResponsesOperation(
     },
 
     // Recorded before the answer goes out, so the caller cannot continue it before the record exists;
-    // after the settlement, so a record that fails still leaves the paid call counted.
+    // after the settlement, so a record that fails still leaves the paid call counted. A background
+    // Response (queued, no usage yet) leaves what its settlement counted, for the read that sees it end.
     beforeRelease(answer, upstreamBody, served) {
       const id = answer.body.id;
-      return storedUpstream(upstreamBody) && typeof id === "string" && id !== "" ? owners.record(id, ownerOf(upstreamBody, served.projectId, served.endpointId)) : undefined;
+      if (!storedUpstream(upstreamBody) || typeof id !== "string" || id === "") return undefined;
+      const recorded = owners.record(id, ownerOf(upstreamBody, served.projectId, served.endpointId));
+      const settled = served.settled;
+      if (background === null || settled === undefined || answer.usage !== null || answer.body.background !== true) return recorded;
+      return Promise.all([recorded, background.recordCreate({ responseId: id, ...settled })]).then(() => undefined);
     },
 
     inspectAnswer: (answer, scanner) => inspectResponseAnswer(answer.body, scanner),
