@@ -96,7 +96,9 @@ export interface Located<TRequest> {
 export interface ServedBy {
   readonly projectId: string;
   readonly endpointId: string;
-  readonly settled?: { readonly reservation: Reservation; readonly tokens: TokenUsage };
+  /** The reservation and what its settlement counted (flat: no object more per request). */
+  readonly reservation?: Reservation;
+  readonly settledTokens?: TokenUsage;
 }
 
 /** One field that carries content. */

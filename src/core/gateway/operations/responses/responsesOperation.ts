@@ -98,9 +98,9 @@ export function createResponsesOperation(
       const id = answer.body.id;
       if (!storedUpstream(upstreamBody) || typeof id !== "string" || id === "") return undefined;
       const recorded = owners.record(id, ownerOf(upstreamBody, served.projectId, served.endpointId));
-      const settled = served.settled;
-      if (background === null || settled === undefined || answer.usage !== null || answer.body.background !== true) return recorded;
-      return Promise.all([recorded, background.recordCreate({ responseId: id, ...settled })]).then(() => undefined);
+      const { reservation, settledTokens: tokens } = served;
+      if (background === null || reservation === undefined || tokens === undefined || answer.usage !== null || answer.body.background !== true) return recorded;
+      return Promise.all([recorded, background.recordCreate({ responseId: id, reservation, tokens })]).then(() => undefined);
     },
 
     inspectAnswer: (answer, scanner) => inspectResponseAnswer(answer.body, scanner),
