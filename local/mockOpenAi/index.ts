@@ -185,7 +185,8 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
       }
       if (isDelta) {
         sent += 1;
-        if (chunkDelayInMs > 0) await sleep(chunkDelayInMs);
+        const pace = activeFault?.paceInMs ?? chunkDelayInMs;
+        if (pace > 0) await sleep(pace);
       }
       response.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     }

@@ -238,6 +238,29 @@ describe("a background Response's usage, settled when it is seen ended", () => {
     expect(await today()).toEqual({ ...after, requests: after.requests + 2 });
   }, 30_000);
 
+  it("a background stream its caller leaves is counted at the reservation (the Response goes on upstream), then at its real usage once a read sees it ended", async () => {
+    const before = await today();
+    const input = `go ${sayDirective("one two three four five six seven eight nine ten")} [[mock:pace=150]]`;
+    const stream = await platform(key("metered")).responses.create({ model: "gpt-4o-mini", input, background: true, stream: true, max_output_tokens: 3_000 });
+    let id = "";
+    for await (const event of stream) {
+      if (event.type === "response.created") {
+        id = event.response.id;
+        break;
+      }
+    }
+    let left = await today();
+    for (let wait = 0; wait < 50 && left.outputTokens - before.outputTokens < 3_000; wait += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      left = await today();
+    }
+    expect(left.outputTokens - before.outputTokens).toBe(3_000);
+    const read = await platform(key("metered")).responses.retrieve(id);
+    expect(read).toMatchObject({ status: "completed", background: true });
+    const after = await today();
+    expect({ input: after.inputTokens - before.inputTokens, output: after.outputTokens - before.outputTokens }).toEqual({ input: read.usage?.input_tokens, output: read.usage?.output_tokens });
+  }, 30_000);
+
   it("the replayed stream that first sees it end settles it too (AzureOpenAI)", async () => {
     const before = await today();
     const made = await platform(key("metered")).responses.create({ model: "gpt-4o-mini", input: `go ${sayDirective("done in the background")}`, background: true, max_output_tokens: 2_000 });

@@ -167,4 +167,8 @@ export interface StreamSession {
   closingFrames(): readonly string[];
   /** The frame that ends a stream that failed after its headers went out (OpenAI clients raise it). */
   errorFrame(error: { readonly message: string; readonly type: string; readonly code: string }): string;
+  /** The upstream goes on generating when the caller leaves (a background Response): settled at the reservation, not on what was received. */
+  readonly runsOnWithoutCaller?: boolean;
+  /** After such a stream was settled at the reservation (what it counted: `tokens`); never throws. */
+  settledWithoutCaller?(reservation: Reservation, tokens: TokenUsage): Promise<void>;
 }

@@ -8,6 +8,8 @@ import { estimateUpstreamTokens } from "../../pipeline/estimateUpstreamTokens.js
 import { requestValidationError } from "../../requestValidationError.js";
 import { ResponseHistoryTokens } from "./ResponseHistoryTokens.js";
 import { ResponsesStreamSession } from "./ResponsesStreamSession.js";
+import { BackgroundStreamSession } from "./BackgroundStreamSession.js";
+import { type CompletionUsage } from "../../../upstream/CompletionProvider.js";
 import { checkHostedTools } from "./hostedTools.js";
 import { inspectResponseAnswer } from "./inspectResponseOutput.js";
 import { mayStoreResponse } from "./responseStorage.js";
@@ -112,7 +114,10 @@ export function createResponsesOperation(
         if (projectId === undefined || !storedUpstream(body)) return events;
         return recordingOwner(events, (id) => owners.record(id, ownerOf(body, projectId, endpoint.id)));
       },
-      session: (_request, scanner) => new ResponsesStreamSession(scanner, (response, usage) => history.remember(response, usage)),
+      session(request, scanner) {
+        const remember = (response: Record<string, unknown>, usage: CompletionUsage | null): void => history.remember(response, usage);
+        return request.background === true && background !== null ? new BackgroundStreamSession(scanner, remember, background) : new ResponsesStreamSession(scanner, remember);
+      },
     },
   };
 }
