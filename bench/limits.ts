@@ -55,7 +55,7 @@ const unused = (): never => {
   throw new Error("the limits bench never calls the upstream");
 };
 /** The chat operation, for the input-token estimate the request path makes (`estimateInputTokens`). */
-const upstream: UpstreamProvider = { complete: unused, stream: unused, createEmbeddings: unused, createResponse: unused, streamResponse: unused, callStoredResponse: unused, compactResponse: unused, countInputTokens: unused };
+const upstream: UpstreamProvider = { complete: unused, stream: unused, createEmbeddings: unused, createResponse: unused, streamResponse: unused, callStoredResponse: unused, streamStoredResponse: unused, compactResponse: unused, countInputTokens: unused };
 const chatOperation = createChatOperation(upstream);
 
 /** CPU µs per input-token estimate of a chat request, over `rounds` calls (chat i is `chatFor(i)`; parsed before the clock starts). */

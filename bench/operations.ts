@@ -25,7 +25,7 @@ const ANSWER = "Margins fell because freight and the new warehouse raised costs 
 const unused = (): never => {
   throw new Error("the operations bench never calls the upstream");
 };
-const provider: UpstreamProvider = { complete: unused, stream: unused, createEmbeddings: unused, createResponse: unused, streamResponse: unused, callStoredResponse: unused, compactResponse: unused, countInputTokens: unused };
+const provider: UpstreamProvider = { complete: unused, stream: unused, createEmbeddings: unused, createResponse: unused, streamResponse: unused, callStoredResponse: unused, streamStoredResponse: unused, compactResponse: unused, countInputTokens: unused };
 
 const project = policySchema.parse({
   version: 1,

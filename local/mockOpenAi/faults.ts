@@ -12,6 +12,8 @@ export interface MockFault {
   readonly drop?: boolean;
   /** Streams only: end the stream after this many content chunks, without [DONE]. */
   readonly truncateAfterChunks?: number;
+  /** Streamed Responses only: wait this long before each text delta (a model that takes its time). */
+  readonly paceInMs?: number;
   /** Apply to this many requests, then clear (default: until cleared). */
   readonly times?: number;
 }
@@ -25,7 +27,7 @@ export interface PromptDirectives {
 }
 
 /**
- * Reads `[[mock:status=429,retry-after=2,latency=50,drop,truncate=3,echo,code=content_filter]]` from the prompt, so a test
+ * Reads `[[mock:status=429,retry-after=2,latency=50,drop,truncate=3,pace=20,echo,code=content_filter]]` from the prompt, so a test
  * can drive one request's fate through the gateway without touching the mock's shared state.
  */
 export function directivesIn(prompt: string): PromptDirectives {
@@ -41,6 +43,7 @@ export function directivesIn(prompt: string): PromptDirectives {
     else if (key === "retry-after" && Number.isFinite(value)) fault.retryAfterSeconds = value;
     else if (key === "latency" && Number.isFinite(value)) fault.latencyInMs = value;
     else if (key === "truncate" && Number.isInteger(value)) fault.truncateAfterChunks = value;
+    else if (key === "pace" && Number.isFinite(value)) fault.paceInMs = value;
     else if (key === "drop") fault.drop = true;
     else if (key === "code" && rawValue !== undefined) fault.errorCode = rawValue.trim();
     else if (key === "echo") echo = true;

@@ -133,14 +133,14 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
   const storedResponses = new StoredResponses(maxRecorded);
   const storedCalls = new MockStoredResponseCalls(storedResponses);
 
-  /** A call on a stored Response (retrieve, delete, cancel, input items): recorded, then answered from what the mock kept. */
-  const handleStored = (request: IncomingMessage, response: ServerResponse, path: string, id: string, action: string | undefined): void => {
+  /** A call on a stored Response (retrieve, delete, cancel, input items): recorded (its query as the body), then answered from what the mock kept. */
+  const handleStored = (request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams, id: string, action: string | undefined): void => {
     const headers: Record<string, string> = {};
     for (const [key, value] of Object.entries(request.headers)) if (typeof value === "string") headers[key] = value;
-    recorded.push({ path, deployment: null, headers, body: {}, receivedAtInMs: Date.now() });
+    recorded.push({ path, deployment: null, headers, body: Object.fromEntries(query), receivedAtInMs: Date.now() });
     if (recorded.length > maxRecorded) recorded.shift();
     request.resume();
-    storedCalls.answer(response, request.method ?? "GET", id, action, { "x-mock-endpoint": name, "x-mock-region": region });
+    storedCalls.answer(response, { method: request.method ?? "GET", id, action, query }, { "x-mock-endpoint": name, "x-mock-region": region });
   };
 
   /** `POST /responses/compact` and `/responses/input_tokens` (compaction.ts): same recording and faults as a create. */
@@ -202,7 +202,8 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
       }
       if (isDelta) {
         sent += 1;
-        if (chunkDelayInMs > 0) await sleep(chunkDelayInMs);
+        const pace = activeFault?.paceInMs ?? chunkDelayInMs;
+        if (pace > 0) await sleep(pace);
       }
       response.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     }
@@ -221,7 +222,7 @@ export async function startMockOpenAi(options: MockOpenAiOptions = {}): Promise<
       : inputCall === "compact" || inputCall === "input_tokens"
         ? handleInputCall(request, response, path, inputCall)
       : stored
-        ? Promise.resolve(handleStored(request, response, path, decodeURIComponent(stored[1] ?? ""), stored[2]))
+        ? Promise.resolve(handleStored(request, response, path, url.searchParams, decodeURIComponent(stored[1] ?? ""), stored[2]))
       : request.method === "POST" && (azure || path === "/v1/chat/completions" || path === "/openai/v1/chat/completions")
         ? handleCompletion(request, response, path, azure?.[1] ? decodeURIComponent(azure[1]) : null)
         : operation

@@ -1,11 +1,21 @@
 import { type ServerResponse } from "node:http";
-import { type MockResponsesPlan, type StoredResponses, responseObject } from "./responses.js";
+import { type MockResponsesPlan, type StoredResponses, responseEvents, responseObject } from "./responses.js";
+
+/** One call on a stored Response, as the route read it. */
+export interface StoredResponseCall {
+  readonly method: string;
+  readonly id: string;
+  readonly action: string | undefined;
+  readonly query: URLSearchParams;
+}
 
 /**
  * The calls on a stored Response, as the Responses API answers them: `GET /responses/{id}`,
  * `DELETE /responses/{id}`, `POST /responses/{id}/cancel`, `GET /responses/{id}/input_items`. A
  * Response made with `background: true` was answered `queued`; each retrieve moves it on (`in_progress`,
  * then `completed` with its output and usage), as a background run that finishes after a poll or two.
+ * `GET /responses/{id}?stream=true` replays its events (after `starting_after`, when given), as the
+ * API resumes a background stream; a background run is completed by then.
  */
 export class MockStoredResponseCalls {
   /** Background Responses: how many retrieves each has seen, and whether it was cancelled. */
@@ -25,7 +35,7 @@ export class MockStoredResponseCalls {
     return run.polls === 0 ? "queued" : run.polls === 1 ? "in_progress" : "completed";
   }
 
-  answer(response: ServerResponse, method: string, id: string, action: string | undefined, served: Readonly<Record<string, string>>): void {
+  answer(response: ServerResponse, { method, id, action, query }: StoredResponseCall, served: Readonly<Record<string, string>>): void {
     const kept = this.stored.get(id);
     const send = (status: number, body: unknown): void => void response.writeHead(status, { "content-type": "application/json", ...served }).end(JSON.stringify(body));
     if (kept?.plan === undefined || kept.createdAt === undefined) {
@@ -33,7 +43,14 @@ export class MockStoredResponseCalls {
       return;
     }
     const { plan, createdAt } = kept;
-    if (method === "GET" && action === undefined) {
+    if (method === "GET" && action === undefined && query.get("stream") === "true") {
+      const run = this.background.get(id);
+      if (run !== undefined && !run.cancelled) run.polls = 2;
+      const after = Number(query.get("starting_after") ?? -1);
+      response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...served });
+      for (const event of responseEvents(plan, createdAt)) if ((event.sequence_number as number) > after) response.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      response.end();
+    } else if (method === "GET" && action === undefined) {
       const run = this.background.get(id);
       if (run !== undefined && !run.cancelled) run.polls += 1;
       send(200, responseObject(plan, createdAt, this.statusOf(id)));

@@ -178,7 +178,7 @@ export async function createAppServices(settings: Settings, clock: Clock = syste
       contentSafety,
     },
     // Owner records of session 12 builds lack model and endpoint: read back where a create would have gone.
-    { provider, responseOwners: ownersWithLegacyRoutes(responseOwners, policy.policy) },
+    { provider, responseOwners: ownersWithLegacyRoutes(responseOwners, policy.policy), usageStore },
   );
   const limitTimers = startLimitTimers({ settings, clock, logger, limits, usageFlush: gateway.usageFlush });
   const ungoverned = new UngovernedEndpoints({

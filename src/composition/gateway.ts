@@ -16,6 +16,8 @@ import { type StoredResponseOwners } from "../core/gateway/operations/responses/
 import { createStoredResponseOperation } from "../core/gateway/operations/responses/storedResponseOperation.js";
 import { type StoredResponseRequest } from "../core/gateway/operations/responses/storedResponseRequest.js";
 import { type UpstreamProvider } from "../core/upstream/UpstreamProvider.js";
+import { BackgroundUsageSettlements } from "../core/limits/BackgroundUsageSettlements.js";
+import { type UsageCounterStore } from "../core/limits/UsageCounterStore.js";
 
 /** The operations the routes map to (each holds its provider port). */
 export interface GatewayOperations {
@@ -46,6 +48,8 @@ export interface GatewayPorts {
   readonly provider: UpstreamProvider;
   /** Which project made each stored Response (shared by every instance). */
   readonly responseOwners: StoredResponseOwners;
+  /** The counters limits use: a background Response's usage is settled there once it ends. Absent: left at the reservation. */
+  readonly usageStore?: UsageCounterStore;
 }
 
 /** Wires the governed pipeline, its operations and the usage flush from the app's adapters. */
@@ -53,13 +57,14 @@ export function createGateway(deps: PipelineDeps, ports: GatewayPorts): Gateway 
   const pipeline = new GovernedPipeline(deps);
   // What continuing a Response makes the model read again, shared by the operations that continue one.
   const history = new ResponseHistoryTokens();
+  const background = ports.usageStore ? new BackgroundUsageSettlements({ store: ports.usageStore, policy: deps.policy, logger: deps.logger }) : null;
   const operations: GatewayOperations = {
     chat: createChatOperation(ports.provider),
     embeddings: createEmbeddingsOperation(ports.provider),
-    responses: createResponsesOperation(ports.provider, ports.responseOwners, history),
-    retrieveResponse: createStoredResponseOperation("retrieve", ports.provider, ports.responseOwners),
+    responses: createResponsesOperation(ports.provider, ports.responseOwners, history, background),
+    retrieveResponse: createStoredResponseOperation("retrieve", ports.provider, ports.responseOwners, background),
     deleteResponse: createStoredResponseOperation("delete", ports.provider, ports.responseOwners),
-    cancelResponse: createStoredResponseOperation("cancel", ports.provider, ports.responseOwners),
+    cancelResponse: createStoredResponseOperation("cancel", ports.provider, ports.responseOwners, background),
     listResponseInputItems: createStoredResponseOperation("input_items", ports.provider, ports.responseOwners),
     compactResponse: createCompactOperation(ports.provider, ports.responseOwners, history),
     countInputTokens: createInputTokensOperation(ports.provider, ports.responseOwners, history),

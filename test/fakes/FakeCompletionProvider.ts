@@ -27,7 +27,7 @@ export type FakeBehaviour =
   | { readonly kind: "fail"; readonly error: UpstreamError };
 
 export interface RecordedCall {
-  readonly method: "complete" | "stream" | "createEmbeddings" | "createResponse" | "streamResponse" | "callStoredResponse" | "compactResponse" | "countInputTokens";
+  readonly method: "complete" | "stream" | "createEmbeddings" | "createResponse" | "streamResponse" | "callStoredResponse" | "streamStoredResponse" | "compactResponse" | "countInputTokens";
   readonly endpointId: string;
   readonly region: string;
   readonly endpointClass: EndpointPolicy["class"];
@@ -170,6 +170,16 @@ export class FakeCompletionProvider implements CompletionProvider, UpstreamProvi
     }
     const body = fakeResponseBody(id, options.deployment, text, usage);
     return { body: call.action === "cancel" ? { ...body, status: "cancelled" } : body, usage: null };
+  }
+
+  /** A stored Response's events replayed (`?stream=true`): the behaviour's pieces, as `streamResponse` streams them. */
+  async streamStoredResponse(endpoint: EndpointPolicy, call: StoredResponseCall, options: CompletionCallOptions): Promise<AsyncIterable<ResponseStreamEvent>> {
+    const behaviour = this.take(endpoint, "streamStoredResponse", { action: call.action, responseId: call.responseId, query: call.query.map(([key, value]) => [key, value]) }, options);
+    if (behaviour.kind === "fail") throw behaviour.error;
+    const pieces = behaviour.kind === "stream" ? behaviour.pieces : [behaviour.content];
+    const breakAfter = behaviour.kind === "stream" ? behaviour.breakAfter : undefined;
+    const usage = behaviour.usage === undefined ? this.defaultUsage : behaviour.usage;
+    return this.responseEvents(endpoint, call.responseId, options.deployment, pieces, usage, breakAfter);
   }
 
   /** A compaction: one user message saying the behaviour's content, then one compaction item (random-looking base64); with usage. */

@@ -11,7 +11,7 @@ export type OperationUpstream = keyof typeof OPERATION_UPSTREAMS;
 
 const ALL = ["chat.completions", "models.list", "embeddings.create", "responses.create"] as const;
 
-/** Three projects (defaults; one that allows stored responses and token input; another that allows stored responses) over a chat, an embeddings and a zdr endpoint. */
+/** Four projects (defaults; one that allows stored responses and token input; another that allows stored responses; one with a budget that allows them) over a chat, an embeddings and a zdr endpoint. */
 export function operationsPolicy(urls: Readonly<Record<OperationUpstream, string>>): PolicyInput {
   const endpoint = (id: string, url: string, endpointClass: "standard" | "zdr", deployments: string[], operations?: ("chat" | "embeddings" | "responses")[]) => ({
     id,
@@ -37,12 +37,15 @@ export function operationsPolicy(urls: Readonly<Record<OperationUpstream, string
       { id: "acme", residency: "eu", models, maxMessages: 16, auditOnPublishFailure: "outbox" },
       { id: "open", residency: "eu", models, responses: { store: "allow" }, embeddings: { tokenInput: "allow" }, uninspectableInputs: "allow" },
       { id: "neighbour", residency: "eu", models, responses: { store: "allow" } },
+      // A daily budget: its usage is counted (background Responses' settlement is checked on it).
+      { id: "metered", residency: "eu", models, responses: { store: "allow" }, budget: { dailyUsd: 100 }, tags: { team: "jobs" } },
     ],
     serviceAccounts: [
       { id: "app", project: "acme", permissions: [...ALL] },
       { id: "chat-only", project: "acme", permissions: ["chat.completions"] },
       { id: "open-app", project: "open", permissions: [...ALL] },
       { id: "neighbour-app", project: "neighbour", permissions: [...ALL] },
+      { id: "metered-app", project: "metered", permissions: [...ALL] },
     ],
     endpoints: [
       endpoint("eu-chat", urls.chat, "standard", ["gpt-4o-mini"]),

@@ -97,18 +97,27 @@ export class OpenAiCompletionProvider implements CompletionProvider, UpstreamPro
 
   /** A stored Response by id (GET, DELETE, or POST cancel), without a body; an error status becomes an `UpstreamError`. */
   async callStoredResponse(endpoint: EndpointPolicy, call: StoredResponseCall, options: CompletionCallOptions): Promise<ResponseResult> {
+    const json = jsonOf(await this.storedCall(endpoint, call, options, false), endpoint);
+    return { body: call.action === "retrieve" || call.action === "cancel" ? withOutputText(json) : json, usage: null };
+  }
+
+  async streamStoredResponse(endpoint: EndpointPolicy, call: StoredResponseCall, options: CompletionCallOptions): Promise<AsyncIterable<ResponseStreamEvent>> {
+    const streamed = { ...call, query: [...call.query, ["stream", "true"] as const] };
+    return this.events<ResponseStreamEvent>(endpoint, await this.storedCall(endpoint, streamed, options, true));
+  }
+
+  private async storedCall(endpoint: EndpointPolicy, call: StoredResponseCall, options: CompletionCallOptions, streamed: boolean): Promise<UpstreamAnswer> {
     const { method, url } = storedResponseRequestOf(endpoint, call);
     const { "content-type": _json, ...headers } = await this.headers(endpoint, options);
     let answer: UpstreamAnswer;
     try {
       // Not kept among the targets: every id is a new URL.
-      answer = await this.http.post({ target: upstreamTargetOf(url), method, headers, body: "", timeoutInMs: options.timeoutInMs, signal: options.abortSignal, streamed: false });
+      answer = await this.http.post({ target: upstreamTargetOf(url), method, headers, body: "", timeoutInMs: options.timeoutInMs, signal: options.abortSignal, streamed });
     } catch (error) {
       throw toUpstreamError(error, endpoint);
     }
     if (answer.kind === "whole" && (answer.status < 200 || answer.status > 299)) throw statusError(endpoint, answer.status, answer.headers, answer.body);
-    const json = jsonOf(answer, endpoint);
-    return { body: call.action === "retrieve" || call.action === "cancel" ? withOutputText(json) : json, usage: null };
+    return answer;
   }
 
   /** One POST; an error status becomes the `UpstreamError` routing reads. */

@@ -10,6 +10,7 @@ import { type Windows } from "./windows.js";
  *   R|d|<YYYY-MM-DD>|p         the project's day: budget and totals
  *   R|M|<YYYY-MM>|p            the project's month: budget and totals
  *   R|d|<YYYY-MM-DD>|k:<key>   rollup by key; m:<model>, t:<tag>=<value> likewise (and R|M|...)
+ *   B|<response>|<key>|<model> what a background Response's create settled (BackgroundUsageSettlements.ts)
  *
  * Usage by operation has no rows of its own: the project's day and month rows carry it as fields
  * `op_<operation>_<field>` beside the totals (`op_embeddings_usd`), so the breakdown adds no row

@@ -12,7 +12,8 @@ const PERIODS = ["day", "month"] as const;
 
 const NO_TAGS: readonly [string, string][] = [];
 
-function rollupTags(tags: Readonly<Record<string, string>>): readonly [string, string][] {
+/** The tags a settlement rolls up, in key order (at most MAX_ROLLUP_TAGS). */
+export function rollupTagsOf(tags: Readonly<Record<string, string>>): readonly [string, string][] {
   // Most projects have no tags: no entries, sort and slice for them.
   let any = false;
   for (const _ in tags) {
@@ -51,7 +52,7 @@ export function settlementDeltas(reservation: Reservation, usage: TokenUsage, co
   // By operation as fields of the project's rows: no extra row in the transaction. The same object
   // serves both periods: deltas are read, never changed (PendingSettlements copies what it merges).
   const projectMeasures = reservation.operation === null ? measures : withOperationFields(reservation.operation, measures);
-  const tags = rollupTags(reservation.tags);
+  const tags = rollupTagsOf(reservation.tags);
   for (const period of PERIODS) {
     const keys = periodKeysFor(period, reservation.windows);
     deltas.push({ key: keys.project, add: projectMeasures });

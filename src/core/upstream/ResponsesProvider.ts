@@ -42,6 +42,11 @@ export interface StoredResponsesProvider {
    * answer's JSON body as is; `usage` is always null (a read bills nothing). Never retries.
    */
   callStoredResponse(endpoint: EndpointPolicy, call: StoredResponseCall, options: CompletionCallOptions): Promise<ResponseResult>;
+  /**
+   * A stored Response's events replayed from the start (`GET /responses/{id}?stream=true`; a
+   * background Response's stream, resumed): the same events as `streamResponse`. Never retries.
+   */
+  streamStoredResponse(endpoint: EndpointPolicy, call: StoredResponseCall, options: CompletionCallOptions): Promise<AsyncIterable<ResponseStreamEvent>>;
 }
 
 /** Usage as a Response reports it (`input_tokens`, `output_tokens`, cached input in `input_tokens_details`). */

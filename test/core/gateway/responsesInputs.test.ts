@@ -61,3 +61,21 @@ describe("conversation (the Conversations API)", () => {
     expect(mock().requests()).toHaveLength(0);
   });
 });
+
+describe("background: true (the API runs it only on a stored Response)", () => {
+  it("is refused before any upstream call where the project denies storing, for a pii request where it allows it, and with store: false; stored and sent as asked otherwise", async () => {
+    const denying = await harness();
+    const denied = await refusalOf(handle(denying, responses(denying, { background: true })));
+    expect([denied.status, denied.code, denied.param]).toEqual([403, "response_storage_not_allowed", "background"]);
+    const allowing = await harness({ responses: { store: "allow" } });
+    const pii = await refusalOf(handle(allowing, responses(allowing, { background: true }, "pii")));
+    expect([pii.status, pii.code, pii.param]).toEqual([403, "response_storage_not_allowed", "background"]);
+    expect(pii.message).toMatch(/class pii/);
+    const contradictory = await refusalOf(handle(allowing, responses(allowing, { background: true, store: false })));
+    expect([contradictory.status, contradictory.type, contradictory.param]).toEqual([400, "invalid_request_error", "background"]);
+    expect(mock().requests()).toHaveLength(0);
+    expect(jsonResponse(await handle(allowing, responses(allowing, { background: true }))).status).toBe(200);
+    expect(received()).toMatchObject({ background: true });
+    expect(received().store).toBeUndefined();
+  });
+});

@@ -3,7 +3,11 @@ import { createStoredResponseOperation } from "../../../src/core/gateway/operati
 import { InMemoryStoredResponseOwners } from "../../../src/core/gateway/operations/responses/StoredResponseOwners.js";
 import { UpstreamError } from "../../../src/core/upstream/CompletionProvider.js";
 import { FakeCompletionProvider } from "../../fakes/FakeCompletionProvider.js";
-import { CARD, RESPONSES_ONLY_POLICY, gatewayHarness, jsonResponse, refusalOf } from "./gatewayHarness.js";
+import { CARD, RESPONSES_ONLY_POLICY, collect, gatewayHarness, jsonResponse, onlyEvent, refusalOf } from "./gatewayHarness.js";
+
+/** The JSON of typed SSE frames (`event:` then `data:`). */
+const payloadsOf = (frames: readonly string[]): Record<string, unknown>[] => frames.map((frame) => JSON.parse(frame.slice(frame.indexOf("data: ") + 6)) as Record<string, unknown>);
+const streamedText = (frames: readonly string[]): string => payloadsOf(frames).map((event) => (event.type === "response.output_text.delta" ? String(event.delta) : "")).join("");
 
 const ENDPOINT = "eu-west-std";
 
@@ -84,13 +88,38 @@ describe("GET /responses/{id}: a stored Response read back through the governed 
     expect(provider.calls).toHaveLength(1);
   });
 
-  it("stream=true (and starting_after) is refused with a clear 400; stream=false passes", async () => {
-    const { owners, provider, read } = await harness();
+  it("stream=true replays the stored stream from its start through streamed output inspection, billing nothing; starting_after drops what the caller has", async () => {
+    const { h, owners, provider, read } = await harness();
     await owners.record("resp_s", { projectId: "acme", model: "gpt-4o-mini", endpointId: ENDPOINT });
-    for (const query of [[["stream", "true"]], [["starting_after", "3"]]] as [string, string][][]) {
+    const pieces = ["your card ", "4111 1111 ", "1111 1111", " thanks"];
+    provider.next({ kind: "stream", pieces });
+    const response = await read("resp_s", [["stream", "true"]]);
+    if (response.kind !== "stream") throw new Error("expected a stream");
+    const whole = await collect(response.events);
+    expect(streamedText(whole)).toBe("your card [CREDIT_CARD_1] thanks");
+    expect(whole.join("")).not.toContain(CARD);
+    expect(provider.calls.at(-1)).toMatchObject({ method: "streamStoredResponse", body: { action: "retrieve", responseId: "resp_s", query: [] } });
+    expect(onlyEvent(h.audit.events.filter((event) => event.type === "api_call"), "api_call")).toMatchObject({ dlpFindings: { "output.CREDIT_CARD": 1 }, costUsd: 0 });
+
+    provider.next({ kind: "stream", pieces });
+    const resumed = await read("resp_s", [["stream", "true"], ["starting_after", "2"]]);
+    if (resumed.kind !== "stream") throw new Error("expected a stream");
+    expect(payloadsOf(await collect(resumed.events))).toEqual(payloadsOf(whole).slice(3));
+    expect(provider.calls.at(-1)?.body).toEqual({ action: "retrieve", responseId: "resp_s", query: [] });
+  });
+
+  it("stream=true elsewhere than a retrieve, starting_after without it or not a number: a clear 400 before any lookup; stream=false passes", async () => {
+    const { h, owners, provider, read } = await harness();
+    await owners.record("resp_s", { projectId: "acme", model: "gpt-4o-mini", endpointId: ENDPOINT });
+    const refusals: [string | null | undefined, number][] = [];
+    for (const query of [[["starting_after", "3"]], [["stream", "true"], ["starting_after", "-1"]], [["stream", "yes"]]] as [string, string][][]) {
       const refusal = await refusalOf(read("resp_s", query));
-      expect([refusal.status, refusal.code, refusal.param]).toEqual([400, "invalid_request", "stream"]);
+      refusals.push([refusal.param, refusal.status]);
     }
+    const deleting = createStoredResponseOperation("delete", provider, owners);
+    const streamedDelete = await refusalOf(h.pipeline.handle(deleting, { ...h.request(), body: { response_id: "resp_s", query: [["stream", "true"]] } }));
+    refusals.push([streamedDelete.param, streamedDelete.status]);
+    expect(refusals).toEqual([["starting_after", 400], ["starting_after", 400], ["stream", 400], ["stream", 400]]);
     expect(provider.calls).toHaveLength(0);
     expect(jsonResponse(await read("resp_s", [["stream", "false"]])).status).toBe(200);
   });

@@ -1,5 +1,7 @@
 import { type DataClass, type EndpointPolicy, type Permission, type ProjectPolicy } from "../../policy/schema.js";
 import { type CompletionCallOptions, type CompletionUsage } from "../../upstream/CompletionProvider.js";
+import { type Reservation } from "../../limits/Reservation.js";
+import { type TokenUsage } from "../../pricing/priceUsage.js";
 import { type OutputScanner } from "./OutputScanner.js";
 
 /**
@@ -90,10 +92,13 @@ export interface Located<TRequest> {
   readonly endpointId: string;
 }
 
-/** Who made a plain answer: the calling project and the endpoint that answered. */
+/** Who made a plain answer: the calling project and the endpoint that answered; what its settlement counted. */
 export interface ServedBy {
   readonly projectId: string;
   readonly endpointId: string;
+  /** The reservation and what its settlement counted (flat: no object more per request). */
+  readonly reservation?: Reservation;
+  readonly settledTokens?: TokenUsage;
 }
 
 /** One field that carries content. */
@@ -162,4 +167,8 @@ export interface StreamSession {
   closingFrames(): readonly string[];
   /** The frame that ends a stream that failed after its headers went out (OpenAI clients raise it). */
   errorFrame(error: { readonly message: string; readonly type: string; readonly code: string }): string;
+  /** The upstream goes on generating when the caller leaves (a background Response): settled at the reservation, not on what was received. */
+  readonly runsOnWithoutCaller?: boolean;
+  /** After such a stream was settled at the reservation (what it counted: `tokens`); never throws. */
+  settledWithoutCaller?(reservation: Reservation, tokens: TokenUsage): Promise<void>;
 }

@@ -74,7 +74,7 @@ export async function plainResponse<T>(pipeline: GovernedPipeline, admitted: Adm
   servedFacts.outputCounts = outputCounts;
   const dlpBlocked = scanner.blocked ? sensitiveDataDetected("completion", outputCounts) : null;
   const safety = dlpBlocked ? null : await screenAnswer(deps, run, admitted.dataClass, outputBody);
-  const blocked = dlpBlocked ?? safety?.failure ?? (await beforeRelease(operation, answer, body, { projectId: project.id, endpointId: served.endpoint.id }));
+  const blocked = dlpBlocked ?? safety?.failure ?? (await beforeRelease(operation, answer, body, { projectId: project.id, endpointId: served.endpoint.id, reservation, settledTokens: settled.tokens }));
   const filtered = isContentFilteredError(blocked) ? blocked : null;
   // A blocked answer was still a paid call: its event keeps the tokens, cost and endpoint.
   const outcome = pipeline.events.outcome(run.auditContext(), {

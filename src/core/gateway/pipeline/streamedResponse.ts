@@ -136,9 +136,12 @@ async function finishStream<T>(pipeline: GovernedPipeline, open: OpenStream<T>, 
   const { run, operation, context } = admitted;
   const abandoned = end === null;
   const usage = session.usage();
-  // A stream cut short by its caller is settled on what was sent and received; one that broke, at the reservation.
-  const estimatedOutput = abandoned && usage === null ? operation.estimateOutputTokens(open.request, session.receivedTexts()) : undefined;
+  // A stream cut short by its caller is settled on what was sent and received; one that broke, at the
+  // reservation, and so is one whose Response goes on upstream without its caller (background).
+  const runsOn = abandoned && usage === null && session.runsOnWithoutCaller === true;
+  const estimatedOutput = abandoned && usage === null && !runsOn ? operation.estimateOutputTokens(open.request, session.receivedTexts()) : undefined;
   const settled = await pipeline.settle(run, admitted, usage, estimatedOutput).catch(() => ({ costUsd: 0, tokens: null, warningEvents: [] }));
+  if (runsOn && settled.tokens) await session.settledWithoutCaller?.(admitted.reservation, settled.tokens);
   const settledUsage = usage ?? (settled.tokens ? { promptTokens: settled.tokens.inputTokens, cachedPromptTokens: 0, completionTokens: settled.tokens.outputTokens } : null);
   const outputCounts = scanner.counts();
   run.served = { endpoint: open.endpoint, attempts: open.attempts, usage: settledUsage, costUsd: settled.costUsd, outputCounts };

@@ -42,13 +42,18 @@ const ADDED = new Set(["response.output_item.added", "response.content_part.adde
 
 const numberOr = (value: unknown, otherwise: number): number => (typeof value === "number" ? value : otherwise);
 
+/** A frame numbered at or before `startingAfter`: inspected, counted, not sent. */
+const SKIPPED = "";
+
 /**
  * A streamed Response, inspected as it flows. Each output text, refusal and function call's arguments
  * is its own channel with the bounded hold-back of chat content; what a channel still holds when its
  * `.done` event arrives goes out as one last delta, and every event that repeats a whole text
  * (`.done`, `content_part.done`, `output_item.done`, `response.completed`) carries the inspected text,
  * so the deltas always add up to it (the SDK's stream helpers accumulate them). Sequence numbers are
- * renumbered, since held-back deltas change the count of events.
+ * renumbered, since held-back deltas change the count of events. A stream resumed after event N of
+ * Palisade's numbering (`starting_after`) is the same session over the upstream's replay from the start,
+ * its frames up to N inspected and dropped: the caller gets the frames it missed, numbered as before.
  */
 export class ResponsesStreamSession implements StreamSession {
   readonly #channels = new Map<string, { readonly channel: OutputChannel; released: string }>();
@@ -60,13 +65,22 @@ export class ResponsesStreamSession implements StreamSession {
   #usage: CompletionUsage | null = null;
   #sequence = 0;
 
-  /** `onFinal`: the upstream's final Response and its usage, as they came (ResponseHistoryTokens remembers them). */
+  /**
+   * `onFinal`: the upstream's final Response and its usage, as they came (ResponseHistoryTokens remembers them).
+   * `startingAfter`: the last frame the caller already has (null: it has none).
+   */
   constructor(
     private readonly scanner: OutputScanner,
     private readonly onFinal?: (response: Record<string, unknown>, usage: CompletionUsage | null) => void,
+    private readonly startingAfter: number | null = null,
   ) {}
 
   push(upstream: unknown): readonly string[] {
+    const frames = this.framesOf(upstream);
+    return this.startingAfter === null ? frames : frames.filter((frame) => frame !== SKIPPED);
+  }
+
+  private framesOf(upstream: unknown): readonly string[] {
     if (!isRecord(upstream) || typeof upstream.type !== "string") return [];
     const event = upstream as Event;
     const streamed = STREAMED[event.type];
@@ -114,7 +128,7 @@ export class ResponsesStreamSession implements StreamSession {
       if (held !== "") frames.push(this.frame({ ...state.last, type: String(state.last.type), delta: held }));
     }
     this.#unknown.clear();
-    return frames;
+    return this.startingAfter === null ? frames : frames.filter((frame) => frame !== SKIPPED);
   }
 
   usage(): CompletionUsage | null {
@@ -250,7 +264,9 @@ export class ResponsesStreamSession implements StreamSession {
   }
 
   private frame(event: Event): string {
-    return sseFrame({ ...event, sequence_number: this.#sequence++ }, event.type);
+    const sequence = this.#sequence++;
+    if (this.startingAfter !== null && sequence <= this.startingAfter) return SKIPPED;
+    return sseFrame({ ...event, sequence_number: sequence }, event.type);
   }
 }
 

@@ -1,5 +1,6 @@
 import { PalisadeError } from "../../../errors.js";
 import { countTextTokens } from "../../../limits/estimatePromptTokens.js";
+import { type BackgroundUsageSettlements } from "../../../limits/BackgroundUsageSettlements.js";
 import { type ResponsesProvider } from "../../../upstream/ResponsesProvider.js";
 import { type Operation, type PlainAnswer } from "../../pipeline/Operation.js";
 import { replaceAtPointers } from "../../pipeline/jsonPointer.js";
@@ -7,6 +8,8 @@ import { estimateUpstreamTokens } from "../../pipeline/estimateUpstreamTokens.js
 import { requestValidationError } from "../../requestValidationError.js";
 import { ResponseHistoryTokens } from "./ResponseHistoryTokens.js";
 import { ResponsesStreamSession } from "./ResponsesStreamSession.js";
+import { BackgroundStreamSession } from "./BackgroundStreamSession.js";
+import { type CompletionUsage } from "../../../upstream/CompletionProvider.js";
 import { checkHostedTools } from "./hostedTools.js";
 import { checkDataSources } from "../chat/dataSources.js";
 import { inspectResponseAnswer } from "./inspectResponseOutput.js";
@@ -31,6 +34,7 @@ export function createResponsesOperation(
   provider: ResponsesProvider,
   owners: StoredResponseOwners = new InMemoryStoredResponseOwners(),
   history: ResponseHistoryTokens = new ResponseHistoryTokens(),
+  background: BackgroundUsageSettlements | null = null,
 ): Operation<ResponsesRequest> {
   return {
     name: "responses",
@@ -93,10 +97,15 @@ export function createResponsesOperation(
     },
 
     // Recorded before the answer goes out, so the caller cannot continue it before the record exists;
-    // after the settlement, so a record that fails still leaves the paid call counted.
+    // after the settlement, so a record that fails still leaves the paid call counted. A background
+    // Response (queued, no usage yet) leaves what its settlement counted, for the read that sees it end.
     beforeRelease(answer, upstreamBody, served) {
       const id = answer.body.id;
-      return storedUpstream(upstreamBody) && typeof id === "string" && id !== "" ? owners.record(id, ownerOf(upstreamBody, served.projectId, served.endpointId)) : undefined;
+      if (!storedUpstream(upstreamBody) || typeof id !== "string" || id === "") return undefined;
+      const recorded = owners.record(id, ownerOf(upstreamBody, served.projectId, served.endpointId));
+      const { reservation, settledTokens: tokens } = served;
+      if (background === null || reservation === undefined || tokens === undefined || answer.usage !== null || answer.body.background !== true) return recorded;
+      return Promise.all([recorded, background.recordCreate({ responseId: id, reservation, tokens })]).then(() => undefined);
     },
 
     inspectAnswer: (answer, scanner) => inspectResponseAnswer(answer.body, scanner),
@@ -108,7 +117,10 @@ export function createResponsesOperation(
         if (projectId === undefined || !storedUpstream(body)) return events;
         return recordingOwner(events, (id) => owners.record(id, ownerOf(body, projectId, endpoint.id)));
       },
-      session: (_request, scanner) => new ResponsesStreamSession(scanner, (response, usage) => history.remember(response, usage)),
+      session(request, scanner) {
+        const remember = (response: Record<string, unknown>, usage: CompletionUsage | null): void => history.remember(response, usage);
+        return request.background === true && background !== null ? new BackgroundStreamSession(scanner, remember, background) : new ResponsesStreamSession(scanner, remember);
+      },
     },
   };
 }

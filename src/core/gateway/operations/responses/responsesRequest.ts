@@ -15,6 +15,7 @@ export const responsesRequestSchema = z
     tools: z.array(z.object({ type: z.string() }).passthrough()).optional(),
     previous_response_id: z.string().min(1).max(256).nullable().optional(),
     store: z.boolean().nullable().optional(),
+    background: z.boolean().nullable().optional(),
     stream: z.boolean().nullable().optional(),
     max_output_tokens: z.number().int().positive().nullable().optional(),
     user: z.string().max(512).optional(),
