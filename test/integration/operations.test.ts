@@ -244,6 +244,8 @@ describe("models.retrieve and the endpoints Palisade does not govern", () => {
     const files = await apiErrorOf(platform(appKey).files.list());
     expect({ status: files.status, code: files.code }).toEqual({ status: 403, code: "endpoint_not_governed" });
     expect(files.message).toMatch(/does not govern/);
+    // It names what IS governed, so the caller knows where the Responses calls it may need are.
+    expect(files.message).toContain("/v1/responses/compact, /v1/responses/input_tokens, the calls on a stored Response");
     const batch = await apiErrorOf(platform(appKey).batches.create({ completion_window: "24h", endpoint: "/v1/chat/completions", input_file_id: "file-1" }));
     expect(batch.code).toBe("endpoint_not_governed");
     const images = await apiErrorOf(azure(appKey, "gpt-4o-mini").images.generate({ prompt: "a cat", model: "dall-e-3" }));

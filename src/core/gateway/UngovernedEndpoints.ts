@@ -68,9 +68,9 @@ export class UngovernedEndpoints {
           403,
           "permission_error",
           "endpoint_not_governed",
-          `Palisade does not govern ${request.method} ${family} requests, so it refuses them: they would escape its DLP, budgets and audit trail. Governed: POST /v1/chat/completions, /v1/embeddings, /v1/responses, GET /v1/models (and their Azure OpenAI routes). Call ${family} elsewhere only if your organisation allows it.`,
+          `Palisade does not govern ${request.method} ${family} requests, so it refuses them: they would escape its DLP, budgets and audit trail. Governed: POST /v1/chat/completions, /v1/embeddings, /v1/responses, /v1/responses/compact, /v1/responses/input_tokens, the calls on a stored Response under /v1/responses/{id}, GET /v1/models (and their Azure OpenAI routes). Call ${family} elsewhere only if your organisation allows it.`,
         )
-      : new PalisadeError(404, "not_found_error", "not_found", `Palisade does not serve ${request.method} ${request.path}. It serves POST /v1/chat/completions, /v1/embeddings, /v1/responses and GET /v1/models (and their Azure OpenAI routes).`);
+      : new PalisadeError(404, "not_found_error", "not_found", `Palisade does not serve ${request.method} ${request.path}. It serves POST /v1/chat/completions, /v1/embeddings, /v1/responses, /v1/responses/compact, /v1/responses/input_tokens, the calls on a stored Response under /v1/responses/{id} and GET /v1/models (and their Azure OpenAI routes).`);
     const principal = await this.identify(request);
     const project = principal?.kind === "service-account" ? (this.deps.policy.projects.find((candidate) => candidate.id === principal.project) ?? null) : null;
     const event = this.deps.events.create({
