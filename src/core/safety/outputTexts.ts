@@ -1,12 +1,13 @@
-import { ANSWER_FIELDS_WITH_RULES, MESSAGE_FIELDS_WITH_RULES } from "../gateway/operations/chat/fieldsWithoutRules.js";
+import { ANSWER_FIELDS_WITH_RULES, CHOICE_METADATA } from "../gateway/operations/chat/fieldsWithoutRules.js";
 import { RESPONSE_FIELDS_WITH_RULES } from "../gateway/operations/responses/responseFieldsWithoutRules.js";
 import { inspectEveryString } from "../gateway/pipeline/inspectEveryString.js";
 import { isRecord } from "../isRecord.js";
 
 /**
  * The output text of an answer that content safety screens, whatever the operation: chat choices
- * (content, refusal, tool-call and function-call arguments, and every string of a message or delta
- * field without a rule, such as `reasoning_content` or Azure On Your Data's `context`), the top-level
+ * (every string of a message or delta but its role: content and refusal as text or as parts, tool and
+ * function calls, `reasoning_content`, Azure On Your Data's `context`; and of a choice's fields beside
+ * them, such as vLLM's `stop_reason`, its metadata and logprobs left out), the top-level
  * fields of a chat answer beside its choices (`citations`, `search_results`) and Responses output items (message text and
  * refusals, function and custom tool call arguments, reasoning summaries and text, and every string of
  * an item or part of any other type). What output DLP reads, content safety reads.
@@ -75,15 +76,15 @@ function itemTexts(item: Record<string, unknown>, outputIndex: number): PlacedTe
 function chatChoiceTexts(body: Record<string, unknown>): string[] {
   const texts: string[] = [];
   for (const choice of records(body.choices)) {
-    for (const part of [choice.message, choice.delta].filter(isRecord)) {
-      texts.push(str(part.content), str(part.refusal));
-      for (const call of records(part.tool_calls)) {
-        if (isRecord(call.function)) texts.push(str(call.function.arguments));
-        else if (isRecord(call.custom)) texts.push(str(call.custom.input));
+    for (const [field, value] of Object.entries(choice)) {
+      if (CHOICE_METADATA.has(field) || value === null) continue;
+      if (!((field === "message" || field === "delta") && isRecord(value))) {
+        // A field beside the message (`stop_reason`, Together's `text`, one added later): every string.
+        everyString(value, texts);
+        continue;
       }
-      if (isRecord(part.function_call)) texts.push(str(part.function_call.arguments));
-      // A field without a rule (`reasoning_content`, `annotations`, an audio answer's transcript, one added later): every string.
-      for (const [field, value] of Object.entries(part)) if (!MESSAGE_FIELDS_WITH_RULES.has(field) && value !== null) everyString(value, texts, field === "audio" ? AUDIO_BINARY : []);
+      // Every field of the message but its role, whatever its shape (content as a list of parts, arguments as an object); an audio answer's speech is not text.
+      for (const [name, part] of Object.entries(value)) if (name !== "role" && part !== null) everyString(part, texts, name === "audio" ? AUDIO_BINARY : []);
     }
   }
   return texts;
