@@ -297,3 +297,33 @@ describe("Responses: output_text logprobs wherever the text is repeated", () => 
     expect(JSON.stringify(shown)).not.toMatch(CARD_TRACE);
   });
 });
+
+describe("Responses: a message item whose content is not a list of parts", () => {
+  /** Some OpenAI-compatible servers send an output message's content as one string, as input messages may be. */
+  const stringMessage = (text: string) => ({ type: "message", id: "msg_1", role: "assistant", status: "completed", content: text });
+
+  it("plain and streamed: a card in it is redacted (output_item.done and response.completed)", async () => {
+    upstream.answerNext({ json: scriptedResponse(MODEL, [stringMessage(`Your card ${CARD} is on file.`)]) });
+    const plain = await client(redactKey).responses.create({ model: MODEL, input: "Which card?" });
+    expect(JSON.stringify(plain.output)).toMatch(/Your card \[CREDIT_CARD_\d+\] is on file\./);
+    expect(JSON.stringify(plain)).not.toMatch(CARD_TRACE);
+
+    const item = stringMessage(`Your card ${CARD} is on file.`);
+    const events = [
+      { event: "response.created", data: { response: { ...scriptedResponse(MODEL, []), status: "in_progress" } } },
+      { event: "response.output_item.done", data: { output_index: 0, item } },
+      { event: "response.completed", data: { response: scriptedResponse(MODEL, [item]) } },
+    ];
+    upstream.answerNext({ events: events.map(({ event, data }, index) => ({ event, data: { type: event, sequence_number: index, ...data } })) });
+    const { shown, failure } = await drain(await client(redactKey).responses.create({ model: MODEL, input: "Which card?", stream: true }));
+    expect(failure).toBeNull();
+    expect(JSON.stringify(shown)).toMatch(/\[CREDIT_CARD_\d+\]/);
+    expect(JSON.stringify(shown)).not.toMatch(CARD_TRACE);
+  });
+
+  it("plain: a harmful text in it is refused (content_filter)", async () => {
+    upstream.answerNext({ json: scriptedResponse(MODEL, [stringMessage(HARM)]) });
+    const refused = await failureOf(client(screenedKey).responses.create({ model: MODEL, input: "Tell me a story." }));
+    expect({ status: refused?.status, code: refused?.code }).toEqual({ status: 400, code: "content_filter" });
+  });
+});

@@ -57,6 +57,7 @@ function itemTexts(item: Record<string, unknown>, outputIndex: number): PlacedTe
   const others: string[] = [];
   // A hosted tool's call and results (`web_search_call`, `code_interpreter_call`, `mcp_call`, ...) or a type added later: every string.
   if (typeof item.type === "string" && !RESPONSES_ITEMS_WITH_RULES.has(item.type)) everyString(item, others, BINARY_ITEM_FIELDS[item.type]);
+  else if (item.type === "message" && !Array.isArray(item.content)) everyString(item.content, others);
   else {
     records(item.content).forEach((part, index) => {
       // A message part of a type without a rule: every string, as output DLP reads it.

@@ -71,7 +71,8 @@ export function inspectResponseOutput(item: Record<string, unknown>, inspect: In
     return out;
   }
   if (item.type !== "message") return inspectOther(item, inspect);
-  if (!Array.isArray(item.content)) return item;
+  // Content that is not a list of parts (one string, from some OpenAI-compatible servers): every string of the item.
+  if (!Array.isArray(item.content)) return item.content === undefined || item.content === null ? item : inspectOther(item, inspect);
   const content = inspectParts(item.content, (part) => (typeof part.type === "string" ? (MESSAGE_PARTS[part.type] ?? null) : null), inspect);
   return { ...item, content: content.map((part) => (isRecord(part) && !(typeof part.type === "string" && part.type in MESSAGE_PARTS) ? inspectOther(part, inspect) : part)) };
 }
