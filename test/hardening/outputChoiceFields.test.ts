@@ -327,3 +327,40 @@ describe("Responses: a message item whose content is not a list of parts", () =>
     expect({ status: refused?.status, code: refused?.code }).toEqual({ status: 400, code: "content_filter" });
   });
 });
+
+describe("Responses: fields and parts of known items without a rule of their own", () => {
+  /** A message with a provider's own field beside its parts, a reasoning item with a part of a type without a rule, a function call with object arguments and a field of its own. */
+  const items = (text: string) => [
+    { type: "reasoning", id: "rs_1", summary: [], content: [{ type: "text", text: `Thinking: ${text}.` }] },
+    { type: "message", id: "msg_1", role: "assistant", status: "completed", content: [{ type: "output_text", text: "Done.", annotations: [] }], reasoning_content: `Noted ${text}.` },
+    { type: "function_call", id: "fc_1", call_id: "call_1", name: "charge", arguments: { card: text }, status: "completed", note: `for ${text}` },
+  ];
+
+  it("plain and streamed: a card in any of them is redacted", async () => {
+    upstream.answerNext({ json: scriptedResponse(MODEL, items(CARD)) });
+    const plain = await client(redactKey).responses.create({ model: MODEL, input: "Which card?" });
+    expect(JSON.stringify(plain.output).match(/\[CREDIT_CARD_\d+\]/g)).toHaveLength(4);
+    expect(JSON.stringify(plain)).not.toMatch(CARD_TRACE);
+    expect(plain.output_text).toBe("Done.");
+
+    const output = items(CARD);
+    const events = [
+      { event: "response.created", data: { response: { ...scriptedResponse(MODEL, []), status: "in_progress" } } },
+      ...output.map((item, index) => ({ event: "response.output_item.done", data: { output_index: index, item } })),
+      { event: "response.completed", data: { response: scriptedResponse(MODEL, output) } },
+    ];
+    upstream.answerNext({ events: events.map(({ event, data }, index) => ({ event, data: { type: event, sequence_number: index, ...data } })) });
+    const { shown, failure } = await drain(await client(redactKey).responses.create({ model: MODEL, input: "Which card?", stream: true }));
+    expect(failure).toBeNull();
+    expect(JSON.stringify(shown)).toMatch(/\[CREDIT_CARD_\d+\]/);
+    expect(JSON.stringify(shown)).not.toMatch(CARD_TRACE);
+  });
+
+  it("plain: a harmful text in a reasoning part without a rule, or in a message's own field, is refused (content_filter)", async () => {
+    for (const output of [[items("x")[0], { ...items("x")[1], reasoning_content: HARM }], [{ ...items("x")[0], content: [{ type: "text", text: "calm", note: HARM }] }]]) {
+      upstream.answerNext({ json: scriptedResponse(MODEL, output) });
+      const refused = await failureOf(client(screenedKey).responses.create({ model: MODEL, input: "Tell me a story." }));
+      expect({ status: refused?.status, code: refused?.code }).toEqual({ status: 400, code: "content_filter" });
+    }
+  });
+});

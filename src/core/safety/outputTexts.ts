@@ -1,5 +1,5 @@
 import { ANSWER_FIELDS_WITH_RULES, CHOICE_METADATA } from "../gateway/operations/chat/fieldsWithoutRules.js";
-import { RESPONSE_FIELDS_WITH_RULES } from "../gateway/operations/responses/responseFieldsWithoutRules.js";
+import { ITEM_FIELDS_WITH_RULES, RESPONSE_FIELDS_WITH_RULES } from "../gateway/operations/responses/responseFieldsWithoutRules.js";
 import { inspectEveryString } from "../gateway/pipeline/inspectEveryString.js";
 import { isRecord } from "../isRecord.js";
 
@@ -46,29 +46,41 @@ const BINARY_ITEM_FIELDS: Readonly<Record<string, readonly string[]>> = { image_
 /** A chat audio answer's speech (base64); its `transcript` is text. */
 const AUDIO_BINARY = ["data"] as const;
 
-const RESPONSES_ITEMS_WITH_RULES: ReadonlySet<string> = new Set(["message", "function_call", "custom_tool_call", "reasoning"]);
 const MESSAGE_PARTS_WITH_RULES: ReadonlySet<string> = new Set(["output_text", "refusal"]);
+const REASONING_PARTS_WITH_RULES: ReadonlySet<string> = new Set(["reasoning_text"]);
 
 /** The texts of one Responses output item. */
 function itemTexts(item: Record<string, unknown>, outputIndex: number): PlacedText[] {
   const texts: PlacedText[] = [];
-  if (item.type === "function_call") texts.push({ key: argumentsKey(outputIndex), text: str(item.arguments) });
-  if (item.type === "custom_tool_call") texts.push({ key: argumentsKey(outputIndex), text: str(item.input) });
   const others: string[] = [];
+  const type = str(item.type);
+  const ruled = ITEM_FIELDS_WITH_RULES[type];
   // A hosted tool's call and results (`web_search_call`, `code_interpreter_call`, `mcp_call`, ...) or a type added later: every string.
-  if (typeof item.type === "string" && !RESPONSES_ITEMS_WITH_RULES.has(item.type)) everyString(item, others, BINARY_ITEM_FIELDS[item.type]);
-  else if (item.type === "message" && !Array.isArray(item.content)) everyString(item.content, others);
+  if (!ruled) everyString(item, others, BINARY_ITEM_FIELDS[type]);
   else {
-    records(item.content).forEach((part, index) => {
-      // A message part of a type without a rule: every string, as output DLP reads it.
-      if (item.type === "message" && typeof part.type === "string" && !MESSAGE_PARTS_WITH_RULES.has(part.type)) everyString(part, others);
-      else {
-        if (typeof part.text === "string") texts.push({ key: textKey(outputIndex, index, "text"), text: part.text });
-        if (typeof part.refusal === "string") texts.push({ key: textKey(outputIndex, index, "refusal"), text: part.refusal });
-        if (Array.isArray(part.annotations)) everyString(part.annotations, others);
-      }
-    });
-    records(item.summary).forEach((part, index) => texts.push({ key: summaryKey(outputIndex, index), text: str(part.text) }));
+    // The fields of a known item without a rule (a provider's own, one added later): every string, as output DLP reads them.
+    everyString(Object.fromEntries(Object.entries(item).filter(([field]) => !ruled.has(field))), others);
+    const args = type === "function_call" ? item.arguments : type === "custom_tool_call" ? item.input : undefined;
+    if (typeof args === "string") texts.push({ key: argumentsKey(outputIndex), text: args });
+    else everyString(args, others);
+    if (type === "message" || type === "reasoning") {
+      const withRules = type === "message" ? MESSAGE_PARTS_WITH_RULES : REASONING_PARTS_WITH_RULES;
+      // Content that is not a list of parts (one string): every string of it.
+      if (!Array.isArray(item.content)) everyString(item.content, others);
+      records(item.content).forEach((part, index) => {
+        // A part of a type without a rule: every string, as output DLP reads it.
+        if (!withRules.has(str(part.type))) everyString(part, others);
+        else {
+          if (typeof part.text === "string") texts.push({ key: textKey(outputIndex, index, "text"), text: part.text });
+          if (typeof part.refusal === "string") texts.push({ key: textKey(outputIndex, index, "refusal"), text: part.refusal });
+          if (Array.isArray(part.annotations)) everyString(part.annotations, others);
+        }
+      });
+    }
+    if (type === "reasoning") {
+      if (!Array.isArray(item.summary)) everyString(item.summary, others);
+      records(item.summary).forEach((part, index) => (part.type === "summary_text" ? texts.push({ key: summaryKey(outputIndex, index), text: str(part.text) }) : everyString(part, others)));
+    }
   }
   others.forEach((text, ordinal) => texts.push({ key: otherKey(outputIndex, ordinal), text }));
   return texts;
