@@ -67,7 +67,7 @@ export class ChatStreamSession implements StreamSession {
     if (upstreamChoices.length === 0) return chunk.prompt_filter_results === undefined ? [] : [sseFrame({ ...this.withAnswerFieldsInspected(chunk), usage: undefined })];
     if (this.scanner.action === "allow") {
       this.#template ??= { ...chunk, choices: [] };
-      for (const choice of upstreamChoices) this.remember(choice);
+      for (const choice of upstreamChoices) this.remember(choice.delta);
       return [sseFrame(chunk)];
     }
     // The template repeats the first chunk's fields in the frames Palisade writes itself (the usage chunk): inspected ones.
@@ -77,7 +77,7 @@ export class ChatStreamSession implements StreamSession {
       const channels = this.channelsOf(upstreamChoice.index);
       channels.holdLogprobs(upstreamChoice.logprobs);
       const choice = this.withWholeMessage(upstreamChoice, channels);
-      this.remember(choice);
+      this.remember(choice.delta);
       const finishing = choice.finish_reason !== null && choice.finish_reason !== undefined;
       const delta = this.inspectDelta(channels, choice.delta ?? {});
       const fields = this.inspectChoiceFields(channels, choice);
@@ -207,14 +207,16 @@ export class ChatStreamSession implements StreamSession {
    * The choice's fields beside its delta (`stop_reason`, Together's `text`): a string streams through
    * its own held-back channel, like a delta's text; any other value is inspected whole.
    */
-  private inspectChoiceFields(channels: ChoiceChannels, choice: Readonly<Record<string, unknown>>): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...choice };
-    for (const [field, value] of Object.entries(choice)) {
-      if (CHOICE_METADATA.has(field) || field === "delta" || field === "message" || value === null || value === undefined) continue;
-      if (typeof value === "string") out[field] = value === "" ? value : channels.push(`${CHOICE_FIELD}${field}`, value);
-      else out[field] = this.whole(channels, value);
+  private inspectChoiceFields(channels: ChoiceChannels, choice: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+    // Most chunks' choices have only metadata beside the delta: no copy then (a stream's CPU is per chunk).
+    let out: Record<string, unknown> | null = null;
+    for (const field of Object.keys(choice)) {
+      const value = choice[field];
+      if (value === null || value === undefined || field === "delta" || field === "message" || CHOICE_METADATA.has(field)) continue;
+      if (typeof value === "string") this.#received.push(value);
+      (out ??= { ...choice })[field] = typeof value !== "string" ? this.whole(channels, value) : value === "" ? value : channels.push(`${CHOICE_FIELD}${field}`, value);
     }
-    return out;
+    return out ?? choice;
   }
 
   /** Adds to the choice (and its delta) what its channels still hold back, each in its own field, and its log probabilities; the choice is over. */
@@ -251,10 +253,8 @@ export class ChatStreamSession implements StreamSession {
     return { choice: { ...fields, delta: out }, logprobs: ended.logprobs };
   }
 
-  /** The texts a choice brought (its delta's and its own fields' strings), for the output estimate of an abandoned stream. */
-  private remember(choice: Readonly<Record<string, unknown>>): void {
-    for (const [field, value] of Object.entries(choice)) if (typeof value === "string" && !CHOICE_METADATA.has(field)) this.#received.push(value);
-    const delta = choice.delta;
+  /** The texts a choice's delta brought, for the output estimate of an abandoned stream (its own fields' are noted as they are inspected). */
+  private remember(delta: unknown): void {
     if (!isRecord(delta)) return;
     if (typeof delta.content === "string") this.#received.push(delta.content);
     if (typeof delta.refusal === "string") this.#received.push(delta.refusal);
