@@ -1,9 +1,8 @@
 import OpenAI, { APIError, AzureOpenAI } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PolicyInput } from "../../src/core/policy/schema.js";
-import { type GatewayStack, startGatewayStack } from "../support/gatewayStack.js";
 import { failureOf } from "./failureOf.js";
-import { type ScriptedUpstream, scriptedResponse, startScriptedUpstream } from "./scriptedUpstream.js";
+import { CARD, CARD_TRACE, HARM, MODEL, type OutputStack, startOutputStack } from "./outputStack.js";
+import { scriptedResponse } from "./scriptedUpstream.js";
 
 /**
  * Outside testing (session 13): output DLP and content safety read a chat answer's choices, and
@@ -14,54 +13,12 @@ import { type ScriptedUpstream, scriptedResponse, startScriptedUpstream } from "
  * the scripted upstream, the Content Safety emulator (harm comes from `[[cs:violence=6]]` directives).
  */
 
-const MODEL = "gpt-4o-mini";
-const CARD = "4111 1111 1111 1111";
-const CARD_TRACE = /4111|1111/;
-const HARM = "and then the violence began [[cs:violence=6]] and it went on";
+let stack: OutputStack;
+beforeAll(async () => void (stack = await startOutputStack()), 60_000);
+afterAll(() => stack?.stop());
 
-let upstream: ScriptedUpstream;
-let gateway: GatewayStack<"unused">;
-let redactKey: string;
-let screenedKey: string;
-
-function policy(): PolicyInput {
-  const models = [{ name: MODEL, deployment: MODEL }];
-  return {
-    version: 1,
-    projects: [
-      { id: "acme", residency: "eu", models, maxTokens: 512 },
-      {
-        id: "screened",
-        residency: "eu",
-        models,
-        maxTokens: 512,
-        dlp: { output: "allow" },
-        contentSafety: { categories: { violence: { threshold: 4, action: "block" } }, output: true, outputWindowChars: 100 },
-      },
-    ],
-    serviceAccounts: [
-      { id: "app", project: "acme", permissions: ["chat.completions", "responses.create"] },
-      { id: "screened-app", project: "screened", permissions: ["chat.completions", "responses.create"] },
-    ],
-    endpoints: [
-      { id: "scripted", provider: "azure", baseUrl: upstream.url, region: "westeurope", residency: "eu", class: "standard", deployments: [MODEL], operations: ["chat", "responses"], auth: { kind: "none" }, timeoutInMs: 5_000 },
-    ],
-  };
-}
-
-beforeAll(async () => {
-  upstream = await startScriptedUpstream();
-  gateway = await startGatewayStack({ upstreams: { unused: { name: "unused", region: "westeurope" } }, policy });
-  [redactKey, screenedKey] = await Promise.all([gateway.createKey("acme", "app"), gateway.createKey("screened", "screened-app")]);
-}, 60_000);
-
-afterAll(async () => {
-  await gateway?.stop();
-  await upstream?.stop();
-});
-
-const client = (apiKey: string): OpenAI => new OpenAI({ baseURL: gateway.baseUrl, apiKey, maxRetries: 0, timeout: 15_000 });
-const azure = (apiKey: string): AzureOpenAI => new AzureOpenAI({ endpoint: gateway.host.url, apiKey, deployment: MODEL, apiVersion: "2024-10-21", maxRetries: 0, timeout: 15_000 });
+const client = (apiKey: string): OpenAI => new OpenAI({ baseURL: stack.gateway.baseUrl, apiKey, maxRetries: 0, timeout: 15_000 });
+const azure = (apiKey: string): AzureOpenAI => new AzureOpenAI({ endpoint: stack.gateway.host.url, apiKey, deployment: MODEL, apiVersion: "2024-10-21", maxRetries: 0, timeout: 15_000 });
 
 const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id: "chatcmpl-scripted", object: "chat.completion.chunk", created: 1, model: MODEL, ...extra, choices });
 const chatAnswer = (message: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -131,8 +88,8 @@ async function expectStoppedUnshown(stream: AsyncIterable<OpenAI.ChatCompletionC
 
 describe("chat: top-level fields beside choices are output", () => {
   it("plain: a card in search_results is redacted; metadata (id, model, system_fingerprint) and the URLs are kept", async () => {
-    upstream.answerNext({ json: chatAnswer({ content: "See the billing page." }, searchFields(CARD)) });
-    const answer = await client(redactKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }] });
+    stack.upstream.answerNext({ json: chatAnswer({ content: "See the billing page." }, searchFields(CARD)) });
+    const answer = await client(stack.redactKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }] });
     const fields = answer as unknown as { search_results: { snippet: string }[]; citations: string[] };
     expect(fields.search_results[0]?.snippet).toMatch(/^Pay with \[CREDIT_CARD_\d+\] today\.$/);
     expect(fields.citations).toEqual(["https://example.com/billing", "https://example.com/help"]);
@@ -142,7 +99,7 @@ describe("chat: top-level fields beside choices are output", () => {
 
   it("streamed: a card in search_results repeated in every chunk is redacted in each, the closing usage chunk included", async () => {
     const extra = searchFields(CARD);
-    upstream.answerNext({
+    stack.upstream.answerNext({
       events: [
         { data: chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }], extra) },
         { data: chunk([{ index: 0, delta: { content: "See the billing page." }, finish_reason: null }], extra) },
@@ -150,7 +107,7 @@ describe("chat: top-level fields beside choices are output", () => {
         { data: { ...usageChunk, ...extra } },
       ],
     });
-    const stream = await client(redactKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }], stream: true, stream_options: { include_usage: true } });
+    const stream = await client(stack.redactKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }], stream: true, stream_options: { include_usage: true } });
     const { shown, content, failure } = await drain(stream);
     expect(failure).toBeNull();
     expect(content).toBe("See the billing page.");
@@ -160,18 +117,18 @@ describe("chat: top-level fields beside choices are output", () => {
   });
 
   it("plain: a harmful text in a top-level field is refused (content_filter); the same answer without it is served", async () => {
-    upstream.answerNext({ json: chatAnswer({ content: "See the billing page." }, searchFields(HARM)) });
-    const refused = await failureOf(client(screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }] }));
+    stack.upstream.answerNext({ json: chatAnswer({ content: "See the billing page." }, searchFields(HARM)) });
+    const refused = await failureOf(client(stack.screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }] }));
     expect({ status: refused?.status, code: refused?.code }).toEqual({ status: 400, code: "content_filter" });
 
-    upstream.answerNext({ json: chatAnswer({ content: "See the billing page." }, searchFields("cash")) });
-    const served = await client(screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }] });
+    stack.upstream.answerNext({ json: chatAnswer({ content: "See the billing page." }, searchFields("cash")) });
+    const served = await client(stack.screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }] });
     expect((served as unknown as { search_results: { snippet: string }[] }).search_results[0]?.snippet).toBe("Pay with cash today.");
   });
 
   it("streamed: a harmful text in a top-level field stops the stream before the chunk that carries it", async () => {
-    upstream.answerNext(chatStream({}, "See the billing page.", searchFields(HARM)));
-    await expectStoppedUnshown(await client(screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }], stream: true }));
+    stack.upstream.answerNext(chatStream({}, "See the billing page.", searchFields(HARM)));
+    await expectStoppedUnshown(await client(stack.screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "How do I pay?" }], stream: true }));
   });
 });
 
@@ -182,29 +139,29 @@ describe("Azure On Your Data: `context` is screened as output (AzureOpenAI clien
   });
 
   it("plain: a harmful citation is refused (content_filter); a calm one is served", async () => {
-    upstream.answerNext({ json: chatAnswer({ content: "See the archive [doc1].", context: context(HARM) }) });
-    const refused = await failureOf(azure(screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is in the archive?" }] }));
+    stack.upstream.answerNext({ json: chatAnswer({ content: "See the archive [doc1].", context: context(HARM) }) });
+    const refused = await failureOf(azure(stack.screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is in the archive?" }] }));
     expect({ status: refused?.status, code: refused?.code }).toEqual({ status: 400, code: "content_filter" });
 
-    upstream.answerNext({ json: chatAnswer({ content: "See the archive [doc1].", context: context("a quiet garden") }) });
-    const served = await azure(screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is in the archive?" }] });
+    stack.upstream.answerNext({ json: chatAnswer({ content: "See the archive [doc1].", context: context("a quiet garden") }) });
+    const served = await azure(stack.screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is in the archive?" }] });
     expect(JSON.stringify(served)).toContain("From the archive: a quiet garden.");
   });
 
   it("streamed: a harmful citation in the first delta stops the stream before it is shown", async () => {
-    upstream.answerNext(chatStream({ context: context(HARM) }, "See the archive [doc1]."));
-    await expectStoppedUnshown(await azure(screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is in the archive?" }], stream: true }));
+    stack.upstream.answerNext(chatStream({ context: context(HARM) }, "See the archive [doc1]."));
+    await expectStoppedUnshown(await azure(stack.screenedKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is in the archive?" }], stream: true }));
   });
 
   it("all_retrieved_documents (include_contexts) is inspected by DLP like the citations, plain and streamed", async () => {
     const withDocuments = { ...context("the card is on file"), all_retrieved_documents: [{ content: `Customer card ${CARD}.`, title: "Customers", search_queries: ["card"], data_source_index: 0, filter_reason: "rerank" }] };
-    upstream.answerNext({ json: chatAnswer({ content: "See the record [doc1].", context: withDocuments }) });
-    const plain = await azure(redactKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Which card?" }] });
+    stack.upstream.answerNext({ json: chatAnswer({ content: "See the record [doc1].", context: withDocuments }) });
+    const plain = await azure(stack.redactKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Which card?" }] });
     expect(JSON.stringify(plain)).toMatch(/Customer card \[CREDIT_CARD_\d+\]\./);
     expect(JSON.stringify(plain)).not.toMatch(CARD_TRACE);
 
-    upstream.answerNext(chatStream({ context: withDocuments }, "See the record [doc1]."));
-    const { shown, failure } = await drain(await azure(redactKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Which card?" }], stream: true }));
+    stack.upstream.answerNext(chatStream({ context: withDocuments }, "See the record [doc1]."));
+    const { shown, failure } = await drain(await azure(stack.redactKey).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Which card?" }], stream: true }));
     expect(failure).toBeNull();
     expect(shown).toContain("archive.md");
     expect(shown).not.toMatch(CARD_TRACE);
@@ -224,15 +181,15 @@ describe("Responses: top-level fields beside output are output", () => {
   });
 
   it("plain and streamed: a card in a top-level field is redacted; the citations' URLs are kept", async () => {
-    upstream.answerNext({ json: withCitations(CARD) });
-    const plain = await client(redactKey).responses.create({ model: MODEL, input: "How do I pay?" });
+    stack.upstream.answerNext({ json: withCitations(CARD) });
+    const plain = await client(stack.redactKey).responses.create({ model: MODEL, input: "How do I pay?" });
     expect(JSON.stringify(plain)).toMatch(/\[CREDIT_CARD_\d+\]/);
     expect(JSON.stringify(plain)).not.toMatch(CARD_TRACE);
     expect(plain.output_text).toBe("See the billing page.");
     expect((plain as unknown as { citations: string[] }).citations).toEqual(["https://example.com/billing", "https://example.com/help"]);
 
-    upstream.answerNext(streamOf(withCitations(CARD)));
-    const { shown, failure } = await drainResponses(await client(redactKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true }));
+    stack.upstream.answerNext(streamOf(withCitations(CARD)));
+    const { shown, failure } = await drainResponses(await client(stack.redactKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true }));
     expect(failure).toBeNull();
     expect(shown).toContain("response.completed");
     expect(shown).toMatch(/\[CREDIT_CARD_\d+\]/);
@@ -240,25 +197,25 @@ describe("Responses: top-level fields beside output are output", () => {
   });
 
   it("plain and streamed: a harmful text in a top-level field is refused (content_filter) before it is shown", async () => {
-    upstream.answerNext({ json: withCitations(HARM) });
-    const refused = await failureOf(client(screenedKey).responses.create({ model: MODEL, input: "How do I pay?" }));
+    stack.upstream.answerNext({ json: withCitations(HARM) });
+    const refused = await failureOf(client(stack.screenedKey).responses.create({ model: MODEL, input: "How do I pay?" }));
     expect({ status: refused?.status, code: refused?.code }).toEqual({ status: 400, code: "content_filter" });
 
-    upstream.answerNext(streamOf(withCitations(HARM)));
-    const { shown, failure } = await drainResponses(await client(screenedKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true }));
+    stack.upstream.answerNext(streamOf(withCitations(HARM)));
+    const { shown, failure } = await drainResponses(await client(stack.screenedKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true }));
     expect(failure?.code).toBe("content_filter");
     expect(shown).not.toContain("[[cs:");
     expect(shown).not.toContain("response.completed");
   });
 
   it("streamed: an `error` event's text is screened like the rest (output DLP read it; content safety did not, and the SDK yields it)", async () => {
-    upstream.answerNext({
+    stack.upstream.answerNext({
       events: [
         { event: "response.created", data: { type: "response.created", response: { ...scriptedResponse(MODEL, []), status: "in_progress" } } },
         { event: "error", data: { type: "error", code: "server_error", message: `The model said: ${HARM}`, param: null } },
       ],
     });
-    const { shown, failure } = await drainResponses(await client(screenedKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true }));
+    const { shown, failure } = await drainResponses(await client(stack.screenedKey).responses.create({ model: MODEL, input: "How do I pay?", stream: true }));
     expect(failure?.code).toBe("content_filter");
     expect(shown).not.toContain("[[cs:");
   });

@@ -1,12 +1,13 @@
-import { ANSWER_FIELDS_WITH_RULES, MESSAGE_FIELDS_WITH_RULES } from "../gateway/operations/chat/fieldsWithoutRules.js";
-import { RESPONSE_FIELDS_WITH_RULES } from "../gateway/operations/responses/responseFieldsWithoutRules.js";
+import { ANSWER_FIELDS_WITH_RULES, CHOICE_METADATA } from "../gateway/operations/chat/fieldsWithoutRules.js";
+import { ITEM_FIELDS_WITH_RULES, RESPONSE_FIELDS_WITH_RULES } from "../gateway/operations/responses/responseFieldsWithoutRules.js";
 import { inspectEveryString } from "../gateway/pipeline/inspectEveryString.js";
 import { isRecord } from "../isRecord.js";
 
 /**
  * The output text of an answer that content safety screens, whatever the operation: chat choices
- * (content, refusal, tool-call and function-call arguments, and every string of a message or delta
- * field without a rule, such as `reasoning_content` or Azure On Your Data's `context`), the top-level
+ * (every string of a message or delta but its role: content and refusal as text or as parts, tool and
+ * function calls, `reasoning_content`, Azure On Your Data's `context`; and of a choice's fields beside
+ * them, such as vLLM's `stop_reason`, its metadata and logprobs left out), the top-level
  * fields of a chat answer beside its choices (`citations`, `search_results`) and Responses output items (message text and
  * refusals, function and custom tool call arguments, reasoning summaries and text, and every string of
  * an item or part of any other type). What output DLP reads, content safety reads.
@@ -45,28 +46,41 @@ const BINARY_ITEM_FIELDS: Readonly<Record<string, readonly string[]>> = { image_
 /** A chat audio answer's speech (base64); its `transcript` is text. */
 const AUDIO_BINARY = ["data"] as const;
 
-const RESPONSES_ITEMS_WITH_RULES: ReadonlySet<string> = new Set(["message", "function_call", "custom_tool_call", "reasoning"]);
 const MESSAGE_PARTS_WITH_RULES: ReadonlySet<string> = new Set(["output_text", "refusal"]);
+const REASONING_PARTS_WITH_RULES: ReadonlySet<string> = new Set(["reasoning_text"]);
 
 /** The texts of one Responses output item. */
 function itemTexts(item: Record<string, unknown>, outputIndex: number): PlacedText[] {
   const texts: PlacedText[] = [];
-  if (item.type === "function_call") texts.push({ key: argumentsKey(outputIndex), text: str(item.arguments) });
-  if (item.type === "custom_tool_call") texts.push({ key: argumentsKey(outputIndex), text: str(item.input) });
   const others: string[] = [];
+  const type = str(item.type);
+  const ruled = ITEM_FIELDS_WITH_RULES[type];
   // A hosted tool's call and results (`web_search_call`, `code_interpreter_call`, `mcp_call`, ...) or a type added later: every string.
-  if (typeof item.type === "string" && !RESPONSES_ITEMS_WITH_RULES.has(item.type)) everyString(item, others, BINARY_ITEM_FIELDS[item.type]);
+  if (!ruled) everyString(item, others, BINARY_ITEM_FIELDS[type]);
   else {
-    records(item.content).forEach((part, index) => {
-      // A message part of a type without a rule: every string, as output DLP reads it.
-      if (item.type === "message" && typeof part.type === "string" && !MESSAGE_PARTS_WITH_RULES.has(part.type)) everyString(part, others);
-      else {
-        if (typeof part.text === "string") texts.push({ key: textKey(outputIndex, index, "text"), text: part.text });
-        if (typeof part.refusal === "string") texts.push({ key: textKey(outputIndex, index, "refusal"), text: part.refusal });
-        if (Array.isArray(part.annotations)) everyString(part.annotations, others);
-      }
-    });
-    records(item.summary).forEach((part, index) => texts.push({ key: summaryKey(outputIndex, index), text: str(part.text) }));
+    // The fields of a known item without a rule (a provider's own, one added later): every string, as output DLP reads them.
+    everyString(Object.fromEntries(Object.entries(item).filter(([field]) => !ruled.has(field))), others);
+    const args = type === "function_call" ? item.arguments : type === "custom_tool_call" ? item.input : undefined;
+    if (typeof args === "string") texts.push({ key: argumentsKey(outputIndex), text: args });
+    else everyString(args, others);
+    if (type === "message" || type === "reasoning") {
+      const withRules = type === "message" ? MESSAGE_PARTS_WITH_RULES : REASONING_PARTS_WITH_RULES;
+      // Content that is not a list of parts (one string): every string of it.
+      if (!Array.isArray(item.content)) everyString(item.content, others);
+      records(item.content).forEach((part, index) => {
+        // A part of a type without a rule: every string, as output DLP reads it.
+        if (!withRules.has(str(part.type))) everyString(part, others);
+        else {
+          if (typeof part.text === "string") texts.push({ key: textKey(outputIndex, index, "text"), text: part.text });
+          if (typeof part.refusal === "string") texts.push({ key: textKey(outputIndex, index, "refusal"), text: part.refusal });
+          if (Array.isArray(part.annotations)) everyString(part.annotations, others);
+        }
+      });
+    }
+    if (type === "reasoning") {
+      if (!Array.isArray(item.summary)) everyString(item.summary, others);
+      records(item.summary).forEach((part, index) => (part.type === "summary_text" ? texts.push({ key: summaryKey(outputIndex, index), text: str(part.text) }) : everyString(part, others)));
+    }
   }
   others.forEach((text, ordinal) => texts.push({ key: otherKey(outputIndex, ordinal), text }));
   return texts;
@@ -75,15 +89,15 @@ function itemTexts(item: Record<string, unknown>, outputIndex: number): PlacedTe
 function chatChoiceTexts(body: Record<string, unknown>): string[] {
   const texts: string[] = [];
   for (const choice of records(body.choices)) {
-    for (const part of [choice.message, choice.delta].filter(isRecord)) {
-      texts.push(str(part.content), str(part.refusal));
-      for (const call of records(part.tool_calls)) {
-        if (isRecord(call.function)) texts.push(str(call.function.arguments));
-        else if (isRecord(call.custom)) texts.push(str(call.custom.input));
+    for (const [field, value] of Object.entries(choice)) {
+      if (CHOICE_METADATA.has(field) || value === null) continue;
+      if (!((field === "message" || field === "delta") && isRecord(value))) {
+        // A field beside the message (`stop_reason`, Together's `text`, one added later): every string.
+        everyString(value, texts);
+        continue;
       }
-      if (isRecord(part.function_call)) texts.push(str(part.function_call.arguments));
-      // A field without a rule (`reasoning_content`, `annotations`, an audio answer's transcript, one added later): every string.
-      for (const [field, value] of Object.entries(part)) if (!MESSAGE_FIELDS_WITH_RULES.has(field) && value !== null) everyString(value, texts, field === "audio" ? AUDIO_BINARY : []);
+      // Every field of the message but its role, whatever its shape (content as a list of parts, arguments as an object); an audio answer's speech is not text.
+      for (const [name, part] of Object.entries(value)) if (name !== "role" && part !== null) everyString(part, texts, name === "audio" ? AUDIO_BINARY : []);
     }
   }
   return texts;

@@ -11,7 +11,7 @@ const at = { item_id: "msg_1", output_index: 0, content_index: 0 };
 const message = (text: string) => ({ type: "message", role: "assistant", content: [{ type: "output_text", text, annotations: [] }] });
 
 describe("outputTextOf: what a whole answer shows its caller", () => {
-  it("reads Responses message text and refusals, function and custom tool call arguments and reasoning summaries", () => {
+  it("reads Responses message text and refusals, function and custom tool call arguments (and the calls' other fields) and reasoning summaries", () => {
     const body = {
       output: [
         { type: "reasoning", summary: [{ type: "summary_text", text: "Thinking aloud." }] },
@@ -21,7 +21,7 @@ describe("outputTextOf: what a whole answer shows its caller", () => {
       ],
       output_text: "Hello.",
     };
-    expect(outputTextOf(body).split("\n")).toEqual(["Thinking aloud.", "Hello.", "No.", '{"to":"x"}', "rm -rf"]);
+    expect(outputTextOf(body).split("\n")).toEqual(["Thinking aloud.", "Hello.", "No.", '{"to":"x"}', "send", "rm -rf", "run"]);
   });
 
   it("reads a convenience output_text that says something the output does not", () => {
@@ -82,7 +82,7 @@ describe("StreamedOutputTexts: every text a Responses stream shows, screened onc
     expect(texts.textOf({ type: "response.output_text.done", ...at, text: HARM })).toBe(HARM);
     expect(texts.textOf({ type: "response.function_call_arguments.done", output_index: 1, arguments: '{"to":"x"}' })).toBe('{"to":"x"}');
     expect(texts.textOf({ type: "response.reasoning_summary_text.done", output_index: 2, summary_index: 0, text: "Thinking." })).toBe("Thinking.");
-    expect(texts.textOf({ type: "response.completed", response: { output: [message(HARM), { type: "function_call", arguments: '{"to":"x"}' }, { type: "reasoning", summary: [{ text: "Thinking." }] }] } })).toBe("");
+    expect(texts.textOf({ type: "response.completed", response: { output: [message(HARM), { type: "function_call", arguments: '{"to":"x"}' }, { type: "reasoning", summary: [{ type: "summary_text", text: "Thinking." }] }] } })).toBe("");
   });
 });
 

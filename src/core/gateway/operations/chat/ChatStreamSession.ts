@@ -1,15 +1,18 @@
 import { type CompletionChunk, type CompletionUsage } from "../../../upstream/CompletionProvider.js";
 import { type StreamSession } from "../../pipeline/Operation.js";
-import { type OutputChannel, type OutputScanner } from "../../pipeline/OutputScanner.js";
+import { type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { sseFrame } from "../../pipeline/sseFrame.js";
 import { inspectChoice } from "./inspectChoice.js";
-import { ANSWER_FIELDS_WITH_RULES, MESSAGE_FIELDS_WITH_RULES } from "./fieldsWithoutRules.js";
+import { type ArgumentsAt, ChoiceChannels } from "./ChoiceChannels.js";
+import { ANSWER_FIELDS_WITH_RULES, CHOICE_METADATA, MESSAGE_FIELDS_WITH_RULES } from "./fieldsWithoutRules.js";
 import { inspectEveryString } from "../../pipeline/inspectEveryString.js";
 import { isRecord } from "../../../isRecord.js";
 
 type Delta = Record<string, unknown>;
 /** Channel keys of delta fields without a rule of their own (`other:reasoning_content`). */
 const OTHER_FIELD = "other:";
+/** Channel keys of a choice's text fields beside its delta (`choice:text`, Together's copy of the content). */
+const CHOICE_FIELD = "choice:";
 interface ToolCallDelta {
   readonly index: number;
   readonly function?: { readonly arguments?: unknown; readonly [key: string]: unknown };
@@ -18,8 +21,6 @@ interface ToolCallDelta {
   readonly [key: string]: unknown;
 }
 
-/** Where a tool call delta carries its arguments: `function.arguments`, or a custom tool's `custom.input`. */
-type ArgumentsAt = readonly ["function", "arguments"] | readonly ["custom", "input"];
 
 function argumentsOf(call: ToolCallDelta): { readonly at: ArgumentsAt; readonly text: string } | null {
   if (typeof call.function?.arguments === "string") return { at: ["function", "arguments"], text: call.function.arguments };
@@ -36,76 +37,13 @@ const withArguments = (call: ToolCallDelta, at: ArgumentsAt, text: string): Tool
 const isToolCallDelta = (value: unknown): value is ToolCallDelta => typeof value === "object" && value !== null && typeof (value as { index?: unknown }).index === "number";
 
 /**
- * The output channels of one choice: content, refusal, and each tool call's (or the legacy function call's) arguments.
- * Token log probabilities spell the text token by token, ahead of the hold-back: they are kept until the
- * choice ends and released only for a text that went out unchanged (a redacted text's are withheld, null).
- */
-class ChoiceChannels {
-  readonly channels = new Map<string, OutputChannel>();
-  /** Per tool call index, where its arguments go (function or custom) when the held-back rest is released. */
-  readonly argumentsAt = new Map<number, ArgumentsAt>();
-  /** Per channel, from the first log probabilities on: what came in and what went out (compared when the choice ends). */
-  readonly #unchanged = new Map<string, { received: string; released: string }>();
-  /** Channels that carried text before any log probabilities: not compared, so theirs are withheld. */
-  readonly #untracked = new Set<string>();
-  #logprobs: { content: unknown[]; refusal: unknown[] } | null = null;
-  constructor(private readonly scanner: OutputScanner) {}
-
-  push(key: string, piece: string): string {
-    let channel = this.channels.get(key);
-    if (!channel) {
-      channel = this.scanner.channel();
-      this.channels.set(key, channel);
-    }
-    const released = channel.push(piece);
-    // Only a choice with log probabilities needs its text kept twice; most streams never ask for them.
-    if (this.#logprobs === null) {
-      if (piece !== "") this.#untracked.add(key);
-      return released;
-    }
-    const text = this.#unchanged.get(key) ?? { received: "", released: "" };
-    text.received += piece;
-    text.released += released;
-    this.#unchanged.set(key, text);
-    return released;
-  }
-
-  /** Keeps a chunk's log probabilities until the choice ends. */
-  holdLogprobs(logprobs: unknown): void {
-    if (!isRecord(logprobs)) return;
-    this.#logprobs ??= { content: [], refusal: [] };
-    for (const field of ["content", "refusal"] as const) {
-      const entries = logprobs[field];
-      if (Array.isArray(entries)) this.#logprobs[field].push(...(entries as unknown[]));
-    }
-  }
-
-  /** Ends every channel; what each held back, by channel key, and the log probabilities that may go out. */
-  end(): { rest: Map<string, string>; logprobs: Record<string, unknown> | null } {
-    const rest = new Map<string, string>();
-    for (const [key, channel] of this.channels) {
-      const held = channel.end();
-      rest.set(key, held);
-      const text = this.#unchanged.get(key);
-      if (text) text.released += held;
-    }
-    this.channels.clear();
-    const changed = (key: string): boolean => {
-      const text = this.#unchanged.get(key);
-      return this.#untracked.has(key) || (text !== undefined && text.received !== text.released);
-    };
-    const held = this.#logprobs;
-    const logprobs = held === null ? null : { content: changed("content") ? null : held.content, refusal: changed("refusal") ? null : held.refusal };
-    return { rest, logprobs };
-  }
-}
-
-/**
  * A streamed chat completion, inspected as it flows. Each choice's content, refusal, every tool
- * call's arguments (which arrive in fragments across chunks) and any other text field of the delta
- * (`reasoning_content`) is its own channel with the bounded hold-back of content; a choice's held-back text is released in the chunk that carries its
- * `finish_reason`, so the stream stays what OpenAI's SDK stream helpers accumulate. Values that come
- * whole (a delta's `context`, a chunk's top-level `search_results`) are inspected whole.
+ * call's arguments (which arrive in fragments across chunks), any other text field of the delta
+ * (`reasoning_content`) and any text field of the choice beside it (`stop_reason`, Together's `text`)
+ * is its own channel with the bounded hold-back of content; a choice's held-back text is released in
+ * the chunk that carries its `finish_reason`, so the stream stays what OpenAI's SDK stream helpers
+ * accumulate. Values that come whole (a delta's `context`, content as a list of parts, a chunk's
+ * top-level `search_results`) are inspected whole.
  */
 export class ChatStreamSession implements StreamSession {
   readonly #choices = new Map<number, ChoiceChannels>();
@@ -136,14 +74,16 @@ export class ChatStreamSession implements StreamSession {
     const inspected = this.withAnswerFieldsInspected(chunk);
     this.#template ??= { ...inspected, choices: [] };
     const choices = upstreamChoices.map((upstreamChoice) => {
-      const choice = this.withWholeMessage(upstreamChoice);
+      const channels = this.channelsOf(upstreamChoice.index);
+      channels.holdLogprobs(upstreamChoice.logprobs);
+      const choice = this.withWholeMessage(upstreamChoice, channels);
       this.remember(choice.delta);
       const finishing = choice.finish_reason !== null && choice.finish_reason !== undefined;
-      this.channelsOf(choice.index).holdLogprobs(choice.logprobs);
-      const delta = this.inspectDelta(choice.index, choice.delta ?? {});
-      if (!finishing) return "logprobs" in choice ? { ...choice, delta, logprobs: null } : { ...choice, delta };
-      const released = this.release(choice.index, delta);
-      return { ...choice, delta: released.delta, ...(released.logprobs !== null || "logprobs" in choice ? { logprobs: released.logprobs } : {}) };
+      const delta = this.inspectDelta(channels, choice.delta ?? {});
+      const fields = this.inspectChoiceFields(channels, choice);
+      if (!finishing) return "logprobs" in choice ? { ...fields, delta, logprobs: null } : { ...fields, delta };
+      const released = this.release(choice.index, { ...fields, delta });
+      return { ...released.choice, ...(released.logprobs !== null || "logprobs" in choice ? { logprobs: released.logprobs } : {}) };
     });
     if (this.scanner.blocked) return [];
     return [sseFrame({ ...inspected, choices })];
@@ -152,9 +92,10 @@ export class ChatStreamSession implements StreamSession {
   finish(): readonly string[] {
     const frames: string[] = [];
     for (const index of [...this.#choices.keys()]) {
-      const { delta, logprobs } = this.release(index, {});
-      if (Object.keys(delta).length > 0 || logprobs !== null) {
-        frames.push(sseFrame({ ...(this.#template ?? {}), choices: [{ index, delta, ...(logprobs === null ? {} : { logprobs }), finish_reason: null }], usage: null }));
+      const { choice, logprobs } = this.release(index, { index, delta: {} });
+      const held = Object.keys(choice).some((field) => field !== "index" && field !== "delta") || Object.keys(choice.delta as Delta).length > 0;
+      if (held || logprobs !== null) {
+        frames.push(sseFrame({ ...(this.#template ?? {}), choices: [{ ...choice, ...(logprobs === null ? {} : { logprobs }), finish_reason: null }], usage: null }));
       }
     }
     return this.scanner.blocked ? [] : frames;
@@ -209,10 +150,10 @@ export class ChatStreamSession implements StreamSession {
    * A chunk's choice that carries a whole `message` beside (or instead of) its delta: some
    * OpenAI-compatible servers send one. Inspected whole, as a plain answer's (a raw reader sees it).
    */
-  private withWholeMessage<C extends Readonly<Record<string, unknown>>>(choice: C): C {
+  private withWholeMessage<C extends Readonly<Record<string, unknown>>>(choice: C, channels: ChoiceChannels): C {
     const message = choice.message;
     if (!isRecord(message)) return choice;
-    return { ...choice, message: inspectChoice({ message }, this.scanner).message };
+    return { ...choice, message: channels.inspected(message, inspectChoice({ message }, this.scanner).message) };
   }
 
   private channelsOf(index: number): ChoiceChannels {
@@ -224,49 +165,77 @@ export class ChatStreamSession implements StreamSession {
     return channels;
   }
 
-  private inspectDelta(index: number, delta: Delta): Delta {
+  /** Every string of a value that comes whole (a delta's `context`, content as a list of parts): inspected whole. */
+  private whole<T>(channels: ChoiceChannels, value: T): T {
+    return channels.inspected(value, inspectEveryString(value, (text) => this.scanner.text(text)));
+  }
+
+  private inspectDelta(channels: ChoiceChannels, delta: Delta): Delta {
     const out: Delta = { ...delta };
-    const channels = this.channelsOf(index);
     for (const field of ["content", "refusal"] as const) {
       const piece = delta[field];
-      if (typeof piece === "string" && piece !== "") out[field] = channels.push(field, piece);
+      if (typeof piece === "string") out[field] = piece === "" ? piece : channels.push(field, piece);
+      // Content as a list of parts (Mistral's `thinking` and `text` parts): each delta's parts whole.
+      else if (piece !== null && piece !== undefined) out[field] = this.whole(channels, piece);
     }
     if (Array.isArray(delta.tool_calls)) {
       out.tool_calls = (delta.tool_calls as unknown[]).map((call) => {
         const args = isToolCallDelta(call) ? argumentsOf(call) : null;
-        if (!isToolCallDelta(call) || args === null || args.text === "") return call;
+        // A call's name, and arguments that are not a string (an object, from some servers): inspected whole.
+        if (!isToolCallDelta(call) || args === null || args.text === "") return this.whole(channels, call);
         channels.argumentsAt.set(call.index, args.at);
-        return withArguments(call, args.at, channels.push(`tool:${call.index}`, args.text));
+        return withArguments(this.whole(channels, withArguments(call, args.at, "")), args.at, channels.push(`tool:${call.index}`, args.text));
       });
     }
-    const functionCall = delta.function_call as { arguments?: unknown } | undefined;
-    if (typeof functionCall?.arguments === "string" && functionCall.arguments !== "") {
-      out.function_call = { ...functionCall, arguments: channels.push("function_call", functionCall.arguments) };
+    if (isRecord(delta.function_call)) {
+      const call = delta.function_call;
+      const text = typeof call.arguments === "string" ? call.arguments : "";
+      const rest = this.whole(channels, text === "" ? call : { ...call, arguments: "" });
+      out.function_call = text === "" ? rest : { ...rest, arguments: channels.push("function_call", text) };
     }
     for (const [field, value] of Object.entries(delta)) {
       if (MESSAGE_FIELDS_WITH_RULES.has(field) || value === null) continue;
       // A text streamed in a field without a rule (`reasoning_content`): its own held-back channel, like content.
       // A value that comes whole (Azure On Your Data's `context`, in the first delta): inspected whole.
       if (typeof value === "string") out[field] = value === "" ? value : channels.push(`${OTHER_FIELD}${field}`, value);
-      else out[field] = inspectEveryString(value, (text) => this.scanner.text(text));
+      else out[field] = this.whole(channels, value);
     }
     return out;
   }
 
-  /** Adds to `delta` what the choice's channels still hold back, each in its own field, and its log probabilities; the choice is over. */
-  private release(index: number, delta: Delta): { delta: Delta; logprobs: Record<string, unknown> | null } {
+  /**
+   * The choice's fields beside its delta (`stop_reason`, Together's `text`): a string streams through
+   * its own held-back channel, like a delta's text; any other value is inspected whole.
+   */
+  private inspectChoiceFields(channels: ChoiceChannels, choice: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+    // Most chunks' choices have only metadata beside the delta: no copy then (a stream's CPU is per chunk).
+    let out: Record<string, unknown> | null = null;
+    for (const field of Object.keys(choice)) {
+      const value = choice[field];
+      if (value === null || value === undefined || field === "delta" || field === "message" || CHOICE_METADATA.has(field)) continue;
+      if (typeof value === "string") this.#received.push(value);
+      (out ??= { ...choice })[field] = typeof value !== "string" ? this.whole(channels, value) : value === "" ? value : channels.push(`${CHOICE_FIELD}${field}`, value);
+    }
+    return out ?? choice;
+  }
+
+  /** Adds to the choice (and its delta) what its channels still hold back, each in its own field, and its log probabilities; the choice is over. */
+  private release(index: number, choice: Readonly<Record<string, unknown>> & { readonly delta: Delta }): { choice: Record<string, unknown>; logprobs: Record<string, unknown> | null } {
     const channels = this.#choices.get(index);
-    if (!channels) return { delta, logprobs: null };
+    if (!channels) return { choice, logprobs: null };
     this.#choices.delete(index);
-    const out: Delta = { ...delta };
+    const out: Delta = { ...choice.delta };
+    const fields: Record<string, unknown> = { ...choice };
+    const append = (into: Record<string, unknown>, field: string, rest: string): void => {
+      into[field] = `${typeof into[field] === "string" ? into[field] : ""}${rest}`;
+    };
     const ended = channels.end();
     for (const [key, rest] of ended.rest) {
       if (rest === "") continue;
-      if (key === "content" || key === "refusal") out[key] = `${typeof out[key] === "string" ? out[key] : ""}${rest}`;
-      else if (key.startsWith(OTHER_FIELD)) {
-        const field = key.slice(OTHER_FIELD.length);
-        out[field] = `${typeof out[field] === "string" ? out[field] : ""}${rest}`;
-      } else if (key === "function_call") {
+      if (key === "content" || key === "refusal") append(out, key, rest);
+      else if (key.startsWith(OTHER_FIELD)) append(out, key.slice(OTHER_FIELD.length), rest);
+      else if (key.startsWith(CHOICE_FIELD)) append(fields, key.slice(CHOICE_FIELD.length), rest);
+      else if (key === "function_call") {
         const call = (out.function_call ?? {}) as { arguments?: unknown };
         out.function_call = { ...call, arguments: `${typeof call.arguments === "string" ? call.arguments : ""}${rest}` };
       } else {
@@ -281,11 +250,12 @@ export class ChatStreamSession implements StreamSession {
         out.tool_calls = calls;
       }
     }
-    return { delta: out, logprobs: ended.logprobs };
+    return { choice: { ...fields, delta: out }, logprobs: ended.logprobs };
   }
 
-  private remember(delta: Delta | undefined): void {
-    if (!delta) return;
+  /** The texts a choice's delta brought, for the output estimate of an abandoned stream (its own fields' are noted as they are inspected). */
+  private remember(delta: unknown): void {
+    if (!isRecord(delta)) return;
     if (typeof delta.content === "string") this.#received.push(delta.content);
     if (typeof delta.refusal === "string") this.#received.push(delta.refusal);
     if (Array.isArray(delta.tool_calls)) {

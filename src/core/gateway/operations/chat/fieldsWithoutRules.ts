@@ -10,6 +10,15 @@ import { inspectEveryString } from "../../pipeline/inspectEveryString.js";
 export const MESSAGE_FIELDS_WITH_RULES: ReadonlySet<string> = new Set(["role", "content", "refusal", "tool_calls", "function_call"]);
 
 /**
+ * The fields of a choice that are metadata, never model text: its index, why it finished, Azure's
+ * content filter results, and the token log probabilities (read by their own rule: withheld when a
+ * text of the choice was redacted). `message` and `delta` have rules of their own; every other field
+ * (vLLM's `stop_reason`, SGLang's `matched_stop`, Together's `text`, one a provider adds later) is
+ * text beside the answer, inspected as it is.
+ */
+export const CHOICE_METADATA: ReadonlySet<string> = new Set(["index", "finish_reason", "logprobs", "content_filter_results"]);
+
+/**
  * The top-level fields of a chat completion (or a stream's chunk) that are metadata, never model
  * text: ids, the model, counts, Azure's prompt filter results, stream obfuscation padding, and the
  * choices (read by their own rules). Every other top-level field (Perplexity's `citations` and

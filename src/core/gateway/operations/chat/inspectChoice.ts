@@ -1,39 +1,33 @@
+import { isRecord } from "../../../isRecord.js";
+import { inspectEveryString } from "../../pipeline/inspectEveryString.js";
 import { type OutputScanner } from "../../pipeline/OutputScanner.js";
-import { MESSAGE_FIELDS_WITH_RULES, inspectFieldsWithoutRules } from "./fieldsWithoutRules.js";
+import { CHOICE_METADATA } from "./fieldsWithoutRules.js";
 
 export type Choice = Record<string, unknown> & { readonly message?: Record<string, unknown> };
 
-/** Every output field of a choice: content, refusal, tool-call (and legacy function-call) arguments, and every string of any other field (Azure's `context` among them). */
+/**
+ * A choice with every string of its message inspected (content and refusal whether a string or a list
+ * of parts, tool and function calls whatever the shape of their arguments, Azure's `context`,
+ * `reasoning_content`, ...), and every string of its fields beside the message (`stop_reason`).
+ */
 export function inspectChoice(choice: Choice, scanner: OutputScanner): Choice {
-  const message = choice.message;
-  if (!message) return choice;
-  const out: Record<string, unknown> = { ...message };
-  for (const field of ["content", "refusal"]) {
-    const value = message[field];
-    if (typeof value === "string") out[field] = scanner.text(value);
+  const out: Record<string, unknown> = { ...choice };
+  let changed = false;
+  for (const [field, value] of Object.entries(choice)) {
+    if (CHOICE_METADATA.has(field) || value === null || value === undefined) continue;
+    const inspected = inspectEveryString(value, (text) => scanner.text(text));
+    if (inspected === value) continue;
+    out[field] = inspected;
+    changed = true;
   }
-  if (Array.isArray(message.tool_calls)) {
-    out.tool_calls = (message.tool_calls as unknown[]).map((call) => {
-      const { function: fn, custom } = call as { function?: { arguments?: unknown }; custom?: { input?: unknown } };
-      if (typeof fn?.arguments === "string") return { ...(call as object), function: { ...fn, arguments: scanner.text(fn.arguments) } };
-      // A custom tool's free-form input is its call's arguments.
-      if (typeof custom?.input === "string") return { ...(call as object), custom: { ...custom, input: scanner.text(custom.input) } };
-      return call;
-    });
-  }
-  const functionCall = message.function_call as { arguments?: unknown } | undefined;
-  if (typeof functionCall?.arguments === "string") out.function_call = { ...functionCall, arguments: scanner.text(functionCall.arguments) };
-  inspectFieldsWithoutRules(message, MESSAGE_FIELDS_WITH_RULES, out, (text) => scanner.text(text));
-  return { ...choice, message: out, ...withheldLogprobs(choice.logprobs, message, out) };
+  return changed && "logprobs" in choice ? { ...out, logprobs: withheldLogprobs(choice.logprobs) } : out;
 }
 
 /**
- * Token log probabilities spell the text token by token (`token`, `bytes`, `top_logprobs`): where
- * a text was redacted, its tokens would give the value back, so they are withheld (null).
+ * Token log probabilities spell the text token by token (`token`, `bytes`, `top_logprobs`), and some
+ * servers' cover every token the model wrote (vLLM's include the reasoning): where any text of a choice
+ * was redacted, its tokens would give the value back, so every field of them is withheld (null).
  */
-function withheldLogprobs(logprobs: unknown, before: Record<string, unknown>, after: Record<string, unknown>): { logprobs?: unknown } {
-  if (typeof logprobs !== "object" || logprobs === null) return {};
-  const out: Record<string, unknown> = { ...logprobs };
-  for (const field of ["content", "refusal"]) if (before[field] !== after[field] && field in out) out[field] = null;
-  return { logprobs: out };
+export function withheldLogprobs(logprobs: unknown): unknown {
+  return isRecord(logprobs) ? Object.fromEntries(Object.keys(logprobs).map((field) => [field, null])) : logprobs;
 }

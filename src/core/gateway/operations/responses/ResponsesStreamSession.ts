@@ -88,7 +88,10 @@ export class ResponsesStreamSession implements StreamSession {
     if (event.type === "response.content_part.done" && isRecord(event.part)) {
       const key = keyOf(event, event.part.type === "refusal" ? "refusal" : "text");
       const field = event.part.type === "refusal" ? "refusal" : "text";
-      const part = typeof event.part[field] === "string" ? { ...event.part, [field]: this.final(key, event.part[field]) } : event.part;
+      const whole = event.part[field];
+      const final = typeof whole === "string" ? this.final(key, whole) : whole;
+      // The part repeats its text's token logprobs: given only for a text that went out unchanged.
+      const part = final === whole ? event.part : { ...event.part, [field]: final, ...(Array.isArray(event.part.logprobs) ? { logprobs: [] } : {}) };
       const annotations = inspectAnnotations(part, (text) => this.scanner.text(text));
       return [this.frame({ ...event, part: annotations === part.annotations ? part : { ...part, annotations } })];
     }
@@ -236,7 +239,11 @@ export class ResponsesStreamSession implements StreamSession {
   /** An `.added` event with every text of its item or part inspected whole (its deltas and `.done` are inspected as they come). */
   private added(event: Event): Event {
     if (isRecord(event.item)) return { ...event, item: inspectResponseOutput(event.item, (text) => this.scanner.text(text)) };
-    if (isRecord(event.part)) return { ...event, part: inspectEveryString(event.part, (text) => this.scanner.text(text)) };
+    if (isRecord(event.part)) {
+      const part = inspectEveryString(event.part, (text) => this.scanner.text(text));
+      // A part that comes with its text also brings the text's logprobs: withheld if the text was redacted.
+      return { ...event, part: part.text !== event.part.text && Array.isArray(part.logprobs) ? { ...part, logprobs: [] } : part };
+    }
     return event;
   }
 

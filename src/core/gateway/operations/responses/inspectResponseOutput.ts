@@ -2,7 +2,7 @@ import { isRecord } from "../../../isRecord.js";
 import { inspectEveryString } from "../../pipeline/inspectEveryString.js";
 import { type OutputScanner } from "../../pipeline/OutputScanner.js";
 import { inspectFieldsWithoutRules } from "../chat/fieldsWithoutRules.js";
-import { RESPONSE_FIELDS_WITH_RULES } from "./responseFieldsWithoutRules.js";
+import { ITEM_FIELDS_WITH_RULES, RESPONSE_FIELDS_WITH_RULES } from "./responseFieldsWithoutRules.js";
 
 /**
  * The kinds of output text: message text and refusals, call arguments, reasoning summaries and
@@ -56,24 +56,39 @@ function inspectOther(value: Record<string, unknown>, inspect: InspectOutputText
   return binary ? { ...value, ...inspected } : inspected;
 }
 
+/** Parts of a list: those with a rule (`textField`) by it, every string of any other (`inspectOther`); a value that is not a list, every string. */
+function inspectPartList(parts: unknown, textField: (part: Record<string, unknown>) => readonly [string, OutputTextKind] | null, inspect: InspectOutputText): unknown {
+  if (!Array.isArray(parts)) return inspectEveryString(parts, (text) => inspect(text, "other", 0));
+  return inspectParts(parts, textField, inspect).map((part) => (isRecord(part) && textField(part) === null ? inspectOther(part, inspect) : part));
+}
+
+/** A call's arguments (or input): a string by its rule; any other shape (an object), every string. */
+const inspectArguments = (value: unknown, inspect: InspectOutputText): unknown => (typeof value === "string" ? inspect(value, "arguments", 0) : inspectEveryString(value, (text) => inspect(text, "other", 0)));
+
+const RULES: Readonly<Record<string, (item: Record<string, unknown>, inspect: InspectOutputText) => Record<string, unknown>>> = {
+  function_call: (item, inspect) => ({ arguments: inspectArguments(item.arguments, inspect) }),
+  custom_tool_call: (item, inspect) => ({ input: inspectArguments(item.input, inspect) }),
+  reasoning: (item, inspect) => ({
+    summary: inspectPartList(item.summary, (part) => (part.type === "summary_text" ? ["text", "summary"] : null), inspect),
+    content: inspectPartList(item.content, (part) => (part.type === "reasoning_text" ? ["text", "reasoning"] : null), inspect),
+  }),
+  // Content that is not a list of parts (one string, from some OpenAI-compatible servers): every string of it.
+  message: (item, inspect) => ({ content: inspectPartList(item.content, (part) => (typeof part.type === "string" ? (MESSAGE_PARTS[part.type] ?? null) : null), inspect) }),
+};
+
 /**
  * One output item of a Response with its texts inspected: a message's `output_text` parts (and their
  * token logprobs) and refusals, a function call's (or custom tool call's) arguments, a reasoning item's
- * summaries and reasoning text; every string of any other item or message part (`inspectOther`).
+ * summaries and reasoning text; every string of their other fields and parts, and of any other item (`inspectOther`).
  */
 export function inspectResponseOutput(item: Record<string, unknown>, inspect: InspectOutputText): Record<string, unknown> {
-  if (item.type === "function_call" && typeof item.arguments === "string") return { ...item, arguments: inspect(item.arguments, "arguments", 0) };
-  if (item.type === "custom_tool_call" && typeof item.input === "string") return { ...item, input: inspect(item.input, "arguments", 0) };
-  if (item.type === "reasoning") {
-    const out: Record<string, unknown> = { ...item };
-    if (Array.isArray(item.summary)) out.summary = inspectParts(item.summary, (part) => (part.type === "summary_text" ? ["text", "summary"] : null), inspect);
-    if (Array.isArray(item.content)) out.content = inspectParts(item.content, (part) => (part.type === "reasoning_text" ? ["text", "reasoning"] : null), inspect);
-    return out;
-  }
-  if (item.type !== "message") return inspectOther(item, inspect);
-  if (!Array.isArray(item.content)) return item;
-  const content = inspectParts(item.content, (part) => (typeof part.type === "string" ? (MESSAGE_PARTS[part.type] ?? null) : null), inspect);
-  return { ...item, content: content.map((part) => (isRecord(part) && !(typeof part.type === "string" && part.type in MESSAGE_PARTS) ? inspectOther(part, inspect) : part)) };
+  const rule = typeof item.type === "string" ? RULES[item.type] : undefined;
+  const ruled = typeof item.type === "string" ? ITEM_FIELDS_WITH_RULES[item.type] : undefined;
+  if (!rule || !ruled) return inspectOther(item, inspect);
+  // The item's other fields (a provider's own, one added later): every string, ids and types aside, as for an item without a rule.
+  const out = { ...item, ...inspectOther(Object.fromEntries(Object.entries(item).filter(([field]) => !ruled.has(field))), inspect) };
+  for (const [field, value] of Object.entries(rule(item, inspect))) if (value !== undefined) out[field] = value;
+  return out;
 }
 
 /**

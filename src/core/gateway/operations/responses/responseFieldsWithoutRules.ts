@@ -42,3 +42,15 @@ export const RESPONSE_FIELDS_WITH_RULES: ReadonlySet<string> = new Set([
   "truncation",
   "user",
 ]);
+
+/**
+ * The fields of the output item types read by a rule of their own (a message's parts, a call's
+ * arguments, a reasoning item's summary and text). Every other field of such an item (a provider's
+ * own, one added later) and every field of an item of any other type has every string inspected.
+ */
+export const ITEM_FIELDS_WITH_RULES: Readonly<Record<string, ReadonlySet<string>>> = {
+  message: new Set(["content"]),
+  function_call: new Set(["arguments"]),
+  custom_tool_call: new Set(["input"]),
+  reasoning: new Set(["summary", "content"]),
+};
