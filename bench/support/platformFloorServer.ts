@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { startLocalHost } from "../../local/host/index.js";
 import { OpenAiCompletionProvider } from "../../src/adapters/openai/OpenAiCompletionProvider.js";
 import { readJsonBody } from "../../src/adapters/http/readJsonBody.js";
+import { coalesceAmqpWrites } from "../../src/adapters/servicebus/coalesceAmqpWrites.js";
 import { ServiceBusAuditPublisher } from "../../src/adapters/servicebus/ServiceBusAuditPublisher.js";
 import { AUDIT_EVENT_SCHEMA_VERSION, type AuditEvent } from "../../src/core/audit/AuditEvent.js";
 import { type EndpointPolicy } from "../../src/core/policy/schema.js";
@@ -98,7 +99,10 @@ async function main(): Promise<void> {
     timeoutInMs: 10_000,
   };
   const upstream = new OpenAiCompletionProvider({ credential: null, readApiKey: null });
-  // The same client options as the app's audit publisher (bounded retries on the request path).
+  // The same client options and socket treatment as the app's audit publisher: bounded retries on the
+  // request path, and one write per turn with Nagle off (src/composition/audit.ts). Without it every
+  // publish can wait out the peer's delayed ACK (~40 ms: docs/benchmarks.md, "Nagle's algorithm").
+  coalesceAmqpWrites();
   const serviceBus = new ServiceBusClient(required("SERVICEBUS_CONNECTION_STRING"), {
     retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1_000, timeoutInMs: 5_000 },
   });
