@@ -57,7 +57,9 @@ export class ChoiceChannels {
     for (const [field, value] of Object.entries(logprobs)) {
       const before = held[field];
       if (value === null && before !== undefined) continue;
-      held[field] = Array.isArray(value) && Array.isArray(before) ? [...(before as unknown[]), ...(value as unknown[])] : value;
+      // A held list is this session's own copy: appended in place, so a long stream costs its length, not its square.
+      if (Array.isArray(value) && Array.isArray(before)) before.push(...(value as unknown[]));
+      else held[field] = Array.isArray(value) ? [...(value as unknown[])] : value;
     }
   }
 
